@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config meson ninja-build libevent-dev libssl-dev
-	libsqlite3-dev libcrypt-dev libsodium-dev openssl ca-certificates)
+	libsqlite3-dev libcrypt-dev libsodium-dev libunbound-dev dns-root-data openssl
+	ca-certificates)
 test_pkgs=(libcmocka-dev python3-pytest python3-pytest-timeout python3-dnspython
 	python3-dkim python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
 	clang libclang-rt-14-dev clang-format)

@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
 	{"domain", cmd_domain, "add, delete and list mail domains"},
 	{"user", cmd_user, "manage mail users and their passwords"},
 	{"alias", cmd_alias, "manage aliases and catch-alls"},
+	{"verify", cmd_verify, "check SPF (and later DKIM, DMARC) as the server would"},
 };
 
 static void usage(FILE *out)
