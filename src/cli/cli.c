@@ -18,13 +18,13 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
-	{"init", cmd_init, "create a working instance in a directory"},
-	{"serve", cmd_serve, "run the server in the foreground"},
-	{"config", cmd_config, "print the effective configuration"},
-	{"domain", cmd_domain, "add, delete and list mail domains"},
-	{"user", cmd_user, "manage mail users and their passwords"},
-	{"alias", cmd_alias, "manage aliases and catch-alls"},
-	{"verify", cmd_verify, "check SPF (and later DKIM, DMARC) as the server would"},
+    {"init", cmd_init, "create a working instance in a directory"},
+    {"serve", cmd_serve, "run the server in the foreground"},
+    {"config", cmd_config, "print the effective configuration"},
+    {"domain", cmd_domain, "add, delete and list mail domains"},
+    {"user", cmd_user, "manage mail users and their passwords"},
+    {"alias", cmd_alias, "manage aliases and catch-alls"},
+    {"verify", cmd_verify, "check SPF (and later DKIM, DMARC) as the server would"},
 };
 
 static void usage(FILE *out)

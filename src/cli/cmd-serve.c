@@ -1,8 +1,29 @@
+/* tern serve: run the server in the foreground (src/net/supervisor.c). */
 #include "cli/cli.h"
 
-/* Placeholder until the serve command lands. */
+#include <stdio.h>
+
+#include "net/role.h"
+#include "net/supervisor.h"
+
+static const struct role_ops *const serve_roles[] = {
+    &smtp_role_ops,
+    &imap_role_ops,
+};
+
 int cmd_serve(const struct cli_ctx *ctx, int argc, char **argv)
 {
-	cli_error("serve: not built yet");
-	return 1;
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: tern [-c FILE] serve\n\n"
+		       "Run the server in the foreground, logging to stderr. SIGTERM or\n"
+		       "SIGINT stops it, SIGHUP reloads the config without dropping\n"
+		       "sessions.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		cli_error("serve: unexpected argument %s", argv[1]);
+		return 2;
+	}
+	return supervisor_run(ctx->config_path, serve_roles,
+	                      sizeof(serve_roles) / sizeof(serve_roles[0]));
 }

@@ -47,7 +47,7 @@ static void log_prefix(struct buf *b, const char *sid, const char *level)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	buf_printf(b, "sid=%s ts=%s.%03ldZ level=%s role=%s ", sid != NULL ? sid : "-", when,
-		   ts.tv_nsec / 1000000, level, log_role);
+	           ts.tv_nsec / 1000000, level, log_role);
 }
 
 static void log_write(struct buf *b)

@@ -32,7 +32,7 @@ const char *log_level_name(enum log_level level);
    written with a single write(2), so lines from several processes sharing
    stderr do not interleave. */
 void log_event(enum log_level level, const char *sid, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void log_eventv(enum log_level level, const char *sid, const char *fmt, va_list ap);
 
 #define log_debug(sid, ...) log_event(LOG_DEBUG, (sid), __VA_ARGS__)

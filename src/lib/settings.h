@@ -43,31 +43,31 @@ struct listener_settings {
 };
 
 struct tern_settings {
-	char *config_path; /* absolute path of the file this came from */
-	char *hostname;    /* required: the name in greetings and Received */
-	char *data_dir;    /* default: directory of the config file */
-	char *mail_dir;    /* default: <data_dir>/mail */
-	char *directory_path; /* default: <data_dir>/directory.db */
-	char *run_user;    /* user the roles run as when started as root; default "tern" */
+	char *config_path;        /* absolute path of the file this came from */
+	char *hostname;           /* required: the name in greetings and Received */
+	char *data_dir;           /* default: directory of the config file */
+	char *mail_dir;           /* default: <data_dir>/mail */
+	char *directory_path;     /* default: <data_dir>/directory.db */
+	char *run_user;           /* user the roles run as when started as root; default "tern" */
 	enum log_level log_level; /* default info */
 
 	struct {
-		char *cert;          /* PEM chain; default <data_dir>/tls/cert.pem */
-		char *key;           /* PEM key (0600); default <data_dir>/tls/key.pem */
-		int min_version;     /* 12 or 13 (TLS 1.2 / 1.3); default 12 */
+		char *cert;      /* PEM chain; default <data_dir>/tls/cert.pem */
+		char *key;       /* PEM key (0600); default <data_dir>/tls/key.pem */
+		int min_version; /* 12 or 13 (TLS 1.2 / 1.3); default 12 */
 	} tls;
 
 	struct {
 		unsigned min_password_length; /* default 12 */
 		bool plaintext_on_loopback;   /* allow LOGIN/AUTH PLAIN without TLS from
-						 127.0.0.0/8 and ::1; default no */
+		                                 127.0.0.0/8 and ::1; default no */
 	} auth;
 
 	struct {
 		uint64_t max_message_size; /* bytes; default 25 MiB (SIZE) */
 		unsigned max_recipients;   /* per message; default 100 */
 		enum bare_lf_policy bare_lf;
-		char **trusted_networks;   /* CIDRs allowed to relay; default none */
+		char **trusted_networks; /* CIDRs allowed to relay; default none */
 		size_t trusted_network_count;
 	} smtp;
 
@@ -76,13 +76,13 @@ struct tern_settings {
 	} imap;
 
 	struct {
-		unsigned line_length;        /* max command line, bytes; default 8192 */
-		unsigned login_timeout;      /* idle seconds before login; default 60 */
-		unsigned idle_timeout;       /* idle seconds after login; default 1800 */
-		unsigned max_errors;         /* bad commands before disconnect; default 10 */
+		unsigned line_length;         /* max command line, bytes; default 8192 */
+		unsigned login_timeout;       /* idle seconds before login; default 60 */
+		unsigned idle_timeout;        /* idle seconds after login; default 1800 */
+		unsigned max_errors;          /* bad commands before disconnect; default 10 */
 		unsigned max_errors_prelogin; /* same, before login; default 5 */
-		unsigned session_timeout;    /* max seconds for a whole session before
-						login; default 300 */
+		unsigned session_timeout;     /* max seconds for a whole session before
+		                                 login; default 300 */
 	} limits;
 
 	struct listener_settings *listeners;

@@ -148,6 +148,13 @@ class Instance:
         while time.time() < deadline and not _ports_free(self.offset):
             time.sleep(0.05)
 
+    def check_sanitizers(self):
+        """Fail if a sanitizer (in the ASan+UBSan build) reported anything in
+        any tern process of this instance."""
+        log = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in log, f"sanitizer report in server log:\n{log}"
+
     def restart(self):
         self.stop()
         self.start()
@@ -171,6 +178,7 @@ def instance(instance_dir):
     yield inst
     if inst.proc is not None:
         inst.stop()
+    inst.check_sanitizers()
 
 
 def client_tls_context():

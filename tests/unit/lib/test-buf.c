@@ -50,12 +50,12 @@ static void test_log_value(void **state)
 		size_t max;
 		const char *out;
 	} cases[] = {
-		{"user@example.com", 100, "user@example.com"},
-		{"a b", 100, "\"a b\""},
-		{"x\r\nsid=evil", 100, "\"x\\x0d\\x0asid=evil\""},
-		{"q\"\\", 100, "\"q\\\"\\\\\""},
-		{"", 100, "\"\""},
-		{"abcdef", 3, "abc..."},
+	    {"user@example.com", 100, "user@example.com"},
+	    {"a b", 100, "\"a b\""},
+	    {"x\r\nsid=evil", 100, "\"x\\x0d\\x0asid=evil\""},
+	    {"q\"\\", 100, "\"q\\\"\\\\\""},
+	    {"", 100, "\"\""},
+	    {"abcdef", 3, "abc..."},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -78,10 +78,10 @@ static void test_session_id(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_and_consume),
-		cmocka_unit_test(test_steal),
-		cmocka_unit_test(test_log_value),
-		cmocka_unit_test(test_session_id),
+	    cmocka_unit_test(test_append_and_consume),
+	    cmocka_unit_test(test_steal),
+	    cmocka_unit_test(test_log_value),
+	    cmocka_unit_test(test_session_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

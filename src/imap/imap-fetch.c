@@ -1,0 +1,408 @@
+/* FETCH attributes: see imap-fetch.h. */
+#include "imap/imap-fetch.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/xalloc.h"
+#include "store/maildir.h"
+
+/* Header field names in one HEADER.FIELDS list. */
+#define MAX_HEADER_FIELDS 100
+/* Longest header field name accepted in HEADER.FIELDS. */
+#define MAX_FIELD_NAME 200
+
+static const struct {
+	const char *name;
+	unsigned items;
+} simple_items[] = {
+    {"FLAGS", FETCH_FLAGS},
+    {"UID", FETCH_UID},
+    {"RFC822.SIZE", FETCH_RFC822_SIZE},
+    {"INTERNALDATE", FETCH_INTERNALDATE},
+    {"FAST", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE},
+};
+
+static struct fetch_body *add_body(struct fetch_request *req)
+{
+	struct fetch_body *body;
+
+	req->bodies = xreallocarray(req->bodies, req->body_count + 1, sizeof(*req->bodies));
+	body = &req->bodies[req->body_count++];
+	memset(body, 0, sizeof(*body));
+	return body;
+}
+
+/* RFC822, RFC822.HEADER, RFC822.TEXT (RFC 3501 section 6.4.5). */
+static bool parse_rfc822(struct fetch_request *req, const char *item)
+{
+	struct fetch_body *body;
+	enum fetch_section section;
+	bool peek = false;
+
+	if (strcasecmp(item, "RFC822") == 0) {
+		section = FETCH_SECTION_ALL;
+	} else if (strcasecmp(item, "RFC822.HEADER") == 0) {
+		section = FETCH_SECTION_HEADER;
+		peek = true;
+	} else if (strcasecmp(item, "RFC822.TEXT") == 0) {
+		section = FETCH_SECTION_TEXT;
+	} else {
+		return false;
+	}
+	body = add_body(req);
+	body->section = section;
+	body->peek = peek;
+	body->name = xstrdup(item);
+	for (char *p = body->name; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return true;
+}
+
+/* One header field name of a HEADER.FIELDS list: an atom or a quoted
+   string. Advances *s. */
+static int parse_field_name(const char **s, struct buf *out)
+{
+	const char *p = *s;
+
+	buf_clear(out);
+	if (*p == '"') {
+		for (p++; *p != '"'; p++) {
+			if (*p == '\\')
+				p++;
+			if (*p == '\0')
+				return -1;
+			buf_append_char(out, *p);
+		}
+		p++;
+	} else {
+		for (; *p != '\0' && *p != ' ' && *p != ')'; p++)
+			buf_append_char(out, *p);
+	}
+	*s = p;
+	/* A field name is printable ASCII without ':' (RFC 5322 2.2). */
+	for (size_t i = 0; i < out->len; i++) {
+		if (out->data[i] <= 32 || out->data[i] >= 127 || out->data[i] == ':')
+			return -1;
+	}
+	return out->len == 0 || out->len > MAX_FIELD_NAME ? -1 : 0;
+}
+
+/* "(A B C)" after HEADER.FIELDS; advances *s past the ')'. */
+static int parse_field_list(const char **s, struct fetch_body *body)
+{
+	const char *p = *s;
+	struct buf name = BUF_INIT;
+	int ret = -1;
+
+	if (*p++ != '(')
+		return -1;
+	for (;;) {
+		if (parse_field_name(&p, &name) < 0 || body->field_count >= MAX_HEADER_FIELDS)
+			break;
+		body->fields =
+		    xreallocarray(body->fields, body->field_count + 1, sizeof(*body->fields));
+		body->fields[body->field_count++] = buf_steal(&name);
+		if (*p == ')') {
+			*s = p + 1;
+			ret = 0;
+			break;
+		}
+		if (*p++ != ' ')
+			break;
+	}
+	buf_free(&name);
+	return ret;
+}
+
+/* The section text between '[' and ']'. Part numbers (1.2) need the MIME
+   tree and are not supported yet. */
+static int parse_section(const char **s, struct fetch_body *body)
+{
+	const char *p = *s;
+
+	if (strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0) {
+		body->section = FETCH_SECTION_HEADER_FIELDS_NOT;
+		p += 18;
+	} else if (strncasecmp(p, "HEADER.FIELDS ", 14) == 0) {
+		body->section = FETCH_SECTION_HEADER_FIELDS;
+		p += 14;
+	} else if (strncasecmp(p, "HEADER]", 7) == 0) {
+		body->section = FETCH_SECTION_HEADER;
+		p += 6;
+	} else if (strncasecmp(p, "TEXT]", 5) == 0) {
+		body->section = FETCH_SECTION_TEXT;
+		p += 4;
+	} else if (*p == ']') {
+		body->section = FETCH_SECTION_ALL;
+	} else {
+		return -1;
+	}
+	if (body->section >= FETCH_SECTION_HEADER_FIELDS && parse_field_list(&p, body) < 0)
+		return -1;
+	if (*p != ']')
+		return -1;
+	*s = p + 1;
+	return 0;
+}
+
+/* "<offset.length>" (RFC 3501 section 6.4.5); length must be non-zero. */
+static int parse_partial(const char *p, struct fetch_body *body)
+{
+	char *end;
+
+	if (*p == '\0')
+		return 0;
+	if (*p++ != '<' || !isdigit((unsigned char)*p))
+		return -1;
+	body->offset = strtoull(p, &end, 10);
+	if (*end != '.' || !isdigit((unsigned char)end[1]))
+		return -1;
+	body->length = strtoull(end + 1, &end, 10);
+	if (strcmp(end, ">") != 0 || body->length == 0 || body->offset > UINT32_MAX ||
+	    body->length > UINT32_MAX)
+		return -1;
+	body->partial = true;
+	return 0;
+}
+
+static void body_name(struct fetch_body *body, const char *section_start, const char *section_end)
+{
+	struct buf name = BUF_INIT;
+
+	buf_append_str(&name, "BODY[");
+	for (const char *p = section_start; p < section_end; p++)
+		buf_append_char(&name, (char)toupper((unsigned char)*p));
+	buf_append_char(&name, ']');
+	/* The response gives only the origin octet (RFC 3501 7.4.2). */
+	if (body->partial)
+		buf_printf(&name, "<%llu>", (unsigned long long)body->offset);
+	body->name = buf_steal(&name);
+}
+
+/* BODY[...]<o.n> and BODY.PEEK[...]<o.n>. */
+static int parse_body(struct fetch_request *req, const char *item)
+{
+	struct fetch_body *body;
+	const char *p = item, *section;
+	bool peek = false;
+
+	if (strncasecmp(p, "BODY.PEEK[", 10) == 0) {
+		peek = true;
+		p += 10;
+	} else if (strncasecmp(p, "BODY[", 5) == 0) {
+		p += 5;
+	} else {
+		return -1;
+	}
+	body = add_body(req);
+	body->peek = peek;
+	section = p;
+	if (parse_section(&p, body) < 0 || parse_partial(p, body) < 0)
+		return -1;
+	body_name(body, section, p - 1);
+	return 0;
+}
+
+static int parse_item(struct fetch_request *req, const struct imap_arg *arg)
+{
+	const char *item = imap_arg_atom(arg);
+
+	if (item == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(simple_items) / sizeof(simple_items[0]); i++) {
+		if (strcasecmp(item, simple_items[i].name) == 0) {
+			req->items |= simple_items[i].items;
+			return 0;
+		}
+	}
+	if (parse_rfc822(req, item))
+		return 0;
+	return parse_body(req, item);
+}
+
+int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request *req_r,
+                     const char **error_r)
+{
+	struct fetch_request req = {0, NULL, 0, false};
+	int ret = 0;
+
+	if (arg->type == IMAP_ARG_LIST) {
+		for (size_t i = 0; i < arg->count && ret == 0; i++) {
+			if (arg->list[i].type == IMAP_ARG_LIST)
+				ret = -1;
+			else
+				ret = parse_item(&req, &arg->list[i]);
+		}
+		if (arg->count == 0)
+			ret = -1;
+	} else {
+		ret = parse_item(&req, arg);
+	}
+	if (ret < 0) {
+		imap_fetch_request_free(&req);
+		*error_r = "Invalid or unsupported fetch attribute";
+		return -1;
+	}
+	if (uid)
+		req.items |= FETCH_UID;
+	for (size_t i = 0; i < req.body_count; i++)
+		req.sets_seen = req.sets_seen || !req.bodies[i].peek;
+	*req_r = req;
+	return 0;
+}
+
+void imap_fetch_request_free(struct fetch_request *req)
+{
+	for (size_t i = 0; i < req->body_count; i++) {
+		for (size_t j = 0; j < req->bodies[i].field_count; j++)
+			free(req->bodies[i].fields[j]);
+		free(req->bodies[i].fields);
+		free(req->bodies[i].name);
+	}
+	free(req->bodies);
+	memset(req, 0, sizeof(*req));
+}
+
+size_t imap_header_length(const char *data, size_t len, bool *complete_r)
+{
+	/* Line by line: the header ends at the first empty line (CRLF, or a
+	   bare LF as found in broken mail). */
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *lf = memchr(data + pos, '\n', len - pos);
+		size_t line_len;
+
+		if (lf == NULL)
+			break;
+		line_len = (size_t)(lf - (data + pos));
+		pos += line_len + 1;
+		if (line_len == 0 || (line_len == 1 && data[pos - 2] == '\r')) {
+			*complete_r = true;
+			return pos;
+		}
+	}
+	*complete_r = false;
+	return len;
+}
+
+static bool field_wanted(const char *line, size_t len, char *const *fields, size_t count)
+{
+	const char *colon = memchr(line, ':', len);
+	size_t name_len;
+
+	if (colon == NULL)
+		return false;
+	name_len = (size_t)(colon - line);
+	/* Tolerate "Name :" (obsolete syntax, RFC 5322 4.5.3). */
+	while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
+		name_len--;
+	for (size_t i = 0; i < count; i++) {
+		if (strlen(fields[i]) == name_len && strncasecmp(fields[i], line, name_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+void imap_header_filter(const char *hdr, size_t hdr_len, char *const *fields, size_t field_count,
+                        bool not, struct buf *out)
+{
+	size_t pos = 0;
+	bool keep = false;
+
+	while (pos < hdr_len) {
+		const char *lf = memchr(hdr + pos, '\n', hdr_len - pos);
+		size_t line_len = lf == NULL ? hdr_len - pos : (size_t)(lf - (hdr + pos)) + 1;
+		const char *line = hdr + pos;
+
+		pos += line_len;
+		if (line_len <= 2 && (line[0] == '\n' || line[0] == '\r'))
+			break; /* the empty line */
+		/* A continuation line belongs to the field above it. */
+		if (line[0] != ' ' && line[0] != '\t')
+			keep = field_wanted(line, line_len, fields, field_count) != not ;
+		if (keep)
+			buf_append(out, line, line_len);
+	}
+	buf_append_str(out, "\r\n");
+}
+
+void imap_fetch_clip(const struct fetch_body *body, uint64_t size, uint64_t *start_r,
+                     uint64_t *len_r)
+{
+	uint64_t start = 0, len = size;
+
+	if (body->partial) {
+		start = body->offset < size ? body->offset : size;
+		len = size - start;
+		if (len > body->length)
+			len = body->length;
+	}
+	*start_r = start;
+	*len_r = len;
+}
+
+void imap_append_datetime(struct buf *out, int64_t t)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t tt = (time_t)t;
+	struct tm tm;
+	long off;
+
+	localtime_r(&tt, &tm);
+	off = tm.tm_gmtoff / 60;
+	buf_printf(out, "\"%02d-%s-%04d %02d:%02d:%02d %c%02ld%02ld\"", tm.tm_mday,
+	           months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	           off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+void imap_append_flags(struct buf *out, unsigned flags)
+{
+	static const struct {
+		unsigned flag;
+		const char *name;
+	} names[] = {
+	    {MAIL_ANSWERED, "\\Answered"}, {MAIL_FLAGGED, "\\Flagged"}, {MAIL_DELETED, "\\Deleted"},
+	    {MAIL_SEEN, "\\Seen"},         {MAIL_DRAFT, "\\Draft"},     {MAIL_RECENT, "\\Recent"},
+	};
+	bool first = true;
+
+	buf_append_char(out, '(');
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((flags & names[i].flag) == 0)
+			continue;
+		if (!first)
+			buf_append_char(out, ' ');
+		buf_append_str(out, names[i].name);
+		first = false;
+	}
+	buf_append_char(out, ')');
+}
+
+void imap_append_astring(struct buf *out, const char *s)
+{
+	size_t len = strlen(s);
+	bool quotable = len < 1024;
+
+	for (size_t i = 0; i < len && quotable; i++) {
+		unsigned char c = (unsigned char)s[i];
+		quotable = c != '\r' && c != '\n' && c != 0 && c < 0x80;
+	}
+	if (!quotable) {
+		buf_printf(out, "{%zu}\r\n", len);
+		buf_append(out, s, len);
+		return;
+	}
+	buf_append_char(out, '"');
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_append_char(out, '\\');
+		buf_append_char(out, s[i]);
+	}
+	buf_append_char(out, '"');
+}

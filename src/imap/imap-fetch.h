@@ -1,0 +1,87 @@
+#ifndef TERN_IMAP_IMAP_FETCH_H
+#define TERN_IMAP_IMAP_FETCH_H
+
+/*
+ * FETCH attributes (RFC 3501 section 6.4.5, RFC 9051 section 6.4.5):
+ * parsing the requested items and cutting the requested sections out of a
+ * stored message. Pure functions, no I/O.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap/imap-parser.h"
+#include "lib/buf.h"
+
+enum fetch_item {
+	FETCH_FLAGS = 1u << 0,
+	FETCH_UID = 1u << 1,
+	FETCH_RFC822_SIZE = 1u << 2,
+	FETCH_INTERNALDATE = 1u << 3,
+};
+
+enum fetch_section {
+	FETCH_SECTION_ALL,    /* BODY[], RFC822 */
+	FETCH_SECTION_HEADER, /* BODY[HEADER], RFC822.HEADER */
+	FETCH_SECTION_TEXT,   /* BODY[TEXT], RFC822.TEXT */
+	FETCH_SECTION_HEADER_FIELDS,
+	FETCH_SECTION_HEADER_FIELDS_NOT,
+};
+
+struct fetch_body {
+	enum fetch_section section;
+	bool peek;    /* BODY.PEEK, RFC822.HEADER: \Seen is not set */
+	bool partial; /* <offset.length> was given */
+	uint64_t offset, length;
+	char **fields; /* HEADER.FIELDS[.NOT]: the field names */
+	size_t field_count;
+	/* The item's name in the response ("BODY[HEADER]<0>", "RFC822"). */
+	char *name;
+};
+
+struct fetch_request {
+	unsigned items; /* enum fetch_item */
+	struct fetch_body *bodies;
+	size_t body_count;
+	bool sets_seen; /* some body item is not a peek */
+};
+
+/* Parse FETCH's item argument: one item, a macro (ALL, FAST, FULL) or a
+   parenthesised list of items. uid adds FETCH_UID (UID FETCH always
+   returns UIDs). On success returns 0 and fills *req_r (free it with
+   imap_fetch_request_free()). Returns -1 with a static *error_r for an
+   unknown or malformed item, and for ENVELOPE, BODY and BODYSTRUCTURE,
+   which need the MIME parser and are not done yet. */
+int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request *req_r,
+                     const char **error_r);
+void imap_fetch_request_free(struct fetch_request *req);
+
+/* The length of a message's header: up to and including the empty line
+   that ends it (RFC 5322 section 2.1). If there is no empty line in the
+   len bytes given, returns len and sets *complete_r to false. */
+size_t imap_header_length(const char *data, size_t len, bool *complete_r);
+
+/* Append to out the header fields of hdr (hdr_len bytes, as returned by
+   imap_header_length()) whose name is (not, for not=true) one of fields,
+   case-insensitively, with their continuation lines, followed by the empty
+   line (RFC 3501: HEADER.FIELDS includes the blank line). */
+void imap_header_filter(const char *hdr, size_t hdr_len, char *const *fields, size_t field_count,
+                        bool not, struct buf *out);
+
+/* Clip a section of size bytes to <offset.length> (RFC 3501: an offset past
+   the end gives an empty string). Sets *start_r and *len_r. */
+void imap_fetch_clip(const struct fetch_body *body, uint64_t size, uint64_t *start_r,
+                     uint64_t *len_r);
+
+/* Append an IMAP date-time ("17-Jul-1996 02:44:25 -0700", RFC 3501
+   date-time, quoted) for t in local time to out. */
+void imap_append_datetime(struct buf *out, int64_t t);
+
+/* Append the flag list ("(\Seen \Recent)") of enum mail_flags to out. */
+void imap_append_flags(struct buf *out, unsigned flags);
+
+/* Append s as an IMAP string: quoted when it can be, else a literal. */
+void imap_append_astring(struct buf *out, const char *s);
+
+#endif

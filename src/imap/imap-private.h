@@ -1,0 +1,211 @@
+#ifndef TERN_IMAP_IMAP_PRIVATE_H
+#define TERN_IMAP_IMAP_PRIVATE_H
+
+/*
+ * Internals of the IMAP server shared by imap-server.c, imap-session.c,
+ * imap-commands.c and the cmd-*.c command families.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "imap/imap-parser.h"
+#include "imap/imap-server.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/settings.h"
+#include "lib/workpool.h"
+#include "net/conn.h"
+
+/* Parser limits before login (DESIGN: tighter before login). */
+#define IMAP_PRELOGIN_MAX_LITERAL (64 * 1024)
+/* After login: lines of big UID sets are common (Dovecot allows 64 KiB). */
+#define IMAP_MAX_LINE_AUTHED (64 * 1024)
+/* Literal bytes held in memory for one command; larger literals need the
+   streaming sink (APPEND). */
+#define IMAP_MAX_LITERALS_IN_MEMORY (1024 * 1024)
+#define IMAP_MAX_ARGS               4096
+#define IMAP_MAX_DEPTH              16
+/* A failed login is answered after this many seconds (slows guessing). */
+#define IMAP_AUTH_FAIL_DELAY 2
+/* FETCH stops writing and waits for on_drained above this much output. */
+#define IMAP_OUTPUT_HIGH_WATER (512 * 1024)
+/* Seconds between mailbox syncs while IDLE. */
+#define IMAP_IDLE_POLL 2
+/* Longest header read into memory for HEADER and HEADER.FIELDS. */
+#define IMAP_MAX_HEADER (1024 * 1024)
+
+struct directory;
+struct mail_user;
+struct mailbox;
+struct imap_session;
+
+struct imap_server {
+	struct event_base *base;
+	const struct tern_settings *settings;
+	SSL_CTX *tls;
+	struct workpool *pool;
+	struct directory *dir; /* used on the loop thread only */
+};
+
+enum imap_state {
+	IMAP_STATE_NOAUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+/* What the session does with input when it is not a command. */
+enum imap_input_mode {
+	IMAP_INPUT_COMMANDS,
+	IMAP_INPUT_AUTH_LINE, /* AUTHENTICATE continuation (RFC 9051 6.2.2) */
+	IMAP_INPUT_IDLE,      /* waiting for DONE (RFC 2177) */
+};
+
+/* One command being executed. */
+struct imap_cmd {
+	const char *tag;
+	const char *name; /* upper-cased; for UID commands the subcommand */
+	const struct imap_arg *args;
+	size_t count;
+	bool uid;       /* UID FETCH / STORE / SEARCH */
+	unsigned flags; /* enum imap_cmd_flags of the command */
+};
+
+/* A command that continues later (FETCH waiting for output to drain). */
+struct imap_resumable {
+	/* Called again when output has drained; returns 1 when done (the
+	   command wrote its tagged reply), 0 to wait for another drain. */
+	int (*resume)(struct imap_session *s, void *ctx);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+struct imap_session {
+	struct imap_server *server;
+	struct conn *conn;
+	char sid[SESSION_ID_LEN + 1]; /* a copy: the conn may go first */
+	struct imap_parser *parser;
+	enum imap_state state;
+	enum imap_input_mode input;
+	unsigned errors;
+	bool busy;         /* waiting for a worker, a timer or a drain */
+	bool closed;       /* on_close came while busy: free when idle */
+	unsigned jobs;     /* worker jobs and timers holding the session */
+	char *pending_tag; /* AUTHENTICATE / IDLE: the command's tag */
+	struct imap_resumable resumable;
+	struct event *timer; /* failed login delay, IDLE poll, session timeout */
+	struct event *session_timer;
+
+	char *username;
+	struct mail_user *user;
+	struct mailbox *box;
+	uint32_t exists; /* the count the client was last told */
+	uint32_t recent;
+
+	unsigned cmd_flags; /* of the command running */
+	struct buf line;    /* scratch for conn_read_line() */
+};
+
+/* ---- imap-server.c ---- */
+
+/* Append the capability list for the session's current state (no leading
+   "CAPABILITY") to out. */
+void imap_capability(struct imap_session *s, struct buf *out);
+/* True if plaintext authentication is allowed on this connection. */
+bool imap_plaintext_allowed(struct imap_session *s);
+
+/* ---- imap-session.c ---- */
+
+/* Create a session on an accepted fd (taken over) and greet the client. */
+void imap_session_start(struct imap_server *server, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, bool implicit_tls);
+
+/* Send a tagged reply "tag OK text"; for commands with IMAP_CMD_SYNC the
+   mailbox is synced first and untagged updates sent. */
+void imap_reply(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* "* BAD"/tagged BAD and count an error; past the limit "* BYE" and close. */
+void imap_reply_bad(struct imap_session *s, const char *tag, const char *text);
+/* Count a client error; past the limit sends "* BYE" and closes. Returns
+   false if the session is closing. */
+bool imap_session_count_error(struct imap_session *s);
+/* Write bytes / formatted text to the client. */
+void imap_write(struct imap_session *s, const void *data, size_t len);
+void imap_printf(struct imap_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sync the selected mailbox and send EXISTS / RECENT / EXPUNGE / FETCH FLAGS
+   updates. allow_expunge false: sync only if no expunge can be reported
+   (RFC 3501 7.4.1: not during FETCH, STORE, SEARCH). Returns 0 or -1. */
+int imap_session_sync(struct imap_session *s);
+/* Login succeeded for username (malloc'ed, taken): open the mail user and
+   enter the authenticated state; writes the tagged reply for tag. */
+void imap_session_login(struct imap_session *s, const char *tag, char *username,
+                        const char *method);
+/* Wait for a worker job or timer: reading stops until imap_session_resume(). */
+void imap_session_hold(struct imap_session *s);
+/* The job is over; returns false if the session is gone (freed meanwhile:
+   the caller must not touch it). Resumes reading. */
+bool imap_session_release(struct imap_session *s);
+/* Close the selected mailbox (no expunge) and go back to AUTH. */
+void imap_session_unselect(struct imap_session *s);
+/* Close the connection after a final "* BYE text". */
+void imap_session_bye(struct imap_session *s, const char *text);
+/* Start a resumable command (see struct imap_resumable). */
+void imap_session_resumable(struct imap_session *s, const struct imap_resumable *r);
+
+/* ---- imap-commands.c ---- */
+
+enum imap_cmd_flags {
+	IMAP_CMD_NOAUTH = 1u << 0,   /* only before login */
+	IMAP_CMD_AUTH = 1u << 1,     /* needs login */
+	IMAP_CMD_SELECTED = 1u << 2, /* needs a selected mailbox */
+	IMAP_CMD_SYNC = 1u << 3,     /* send mailbox updates before the tagged OK */
+	IMAP_CMD_UID = 1u << 4,      /* may follow "UID" */
+};
+
+/* Run one parsed command. */
+void imap_command_dispatch(struct imap_session *s, const struct imap_command *cmd);
+
+/* The command handlers (cmd-*.c). Each writes its tagged reply, now or
+   later (after imap_session_hold()). */
+void cmd_capability(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_noop(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_logout(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_namespace(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_starttls(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_login(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_authenticate(struct imap_session *s, const struct imap_cmd *cmd);
+/* The AUTHENTICATE continuation line arrived (input mode AUTH_LINE). */
+void cmd_authenticate_line(struct imap_session *s, const char *line);
+void cmd_list(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_create(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_status(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_select(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_close(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_unselect(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_store(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_search(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd);
+/* A line arrived while IDLE. */
+void cmd_idle_line(struct imap_session *s, const char *line);
+
+/* Parse a sequence set argument for the selected mailbox: for cmd->uid a
+   UID set ("*" = the highest UID), else message numbers, which must exist
+   (RFC 9051 6.4.8). Returns 0, or -1 after replying BAD. */
+struct imap_seqset;
+int imap_cmd_seqset(struct imap_session *s, const struct imap_cmd *cmd, const struct imap_arg *arg,
+                    struct imap_seqset *set_r);
+/* True if message seq of the selected mailbox is in set (by UID for
+   cmd->uid). */
+bool imap_cmd_seq_matches(struct imap_session *s, const struct imap_cmd *cmd,
+                          const struct imap_seqset *set, uint32_t seq);
+
+#endif

@@ -1,0 +1,96 @@
+/* The IMAP server and the imap role: see imap-server.h. */
+#include "imap/imap-server.h"
+
+#include <stdlib.h>
+
+#include "directory/directory.h"
+#include "imap/imap-private.h"
+#include "lib/xalloc.h"
+#include "net/role.h"
+
+int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
+                    struct workpool *pool, struct imap_server **server_r, const char **error_r)
+{
+	struct imap_server *server = xcalloc(1, sizeof(*server));
+
+	if (directory_open(settings->directory_path, &server->dir, error_r) < 0) {
+		free(server);
+		return -1;
+	}
+	server->base = base;
+	server->settings = settings;
+	server->tls = tls;
+	server->pool = pool;
+	*server_r = server;
+	return 0;
+}
+
+void imap_server_free(struct imap_server **server)
+{
+	if (*server == NULL)
+		return;
+	directory_close(&(*server)->dir);
+	free(*server);
+	*server = NULL;
+}
+
+void imap_server_accept(struct imap_server *server, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, bool implicit_tls)
+{
+	imap_session_start(server, fd, peer, peerlen, implicit_tls);
+}
+
+bool imap_plaintext_allowed(struct imap_session *s)
+{
+	/* DESIGN: plain passwords only over TLS, loopback if configured. */
+	return conn_is_tls(s->conn) ||
+	       (s->server->settings->auth.plaintext_on_loopback && conn_peer_is_loopback(s->conn));
+}
+
+void imap_capability(struct imap_session *s, struct buf *caps)
+{
+	buf_append_str(caps, "IMAP4rev1 LITERAL+ SASL-IR");
+	if (s->state == IMAP_STATE_NOAUTH) {
+		if (!conn_is_tls(s->conn) && s->server->tls != NULL)
+			buf_append_str(caps, " STARTTLS");
+		if (imap_plaintext_allowed(s))
+			buf_append_str(caps, " AUTH=PLAIN");
+		else
+			buf_append_str(caps, " LOGINDISABLED");
+	} else {
+		buf_append_str(caps, " IDLE UNSELECT NAMESPACE");
+	}
+}
+
+/* ---- the imap role ---- */
+
+static int role_init(struct role_ctx *ctx, const char **error_r)
+{
+	struct imap_server *server;
+
+	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool, &server, error_r) < 0)
+		return -1;
+	ctx->data = server;
+	return 0;
+}
+
+static void role_accept(struct role_ctx *ctx, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, enum service service, enum tls_mode tls)
+{
+	imap_server_accept(ctx->data, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
+}
+
+static void role_deinit(struct role_ctx *ctx)
+{
+	struct imap_server *server = ctx->data;
+
+	imap_server_free(&server);
+	ctx->data = NULL;
+}
+
+const struct role_ops imap_role_ops = {
+    .name = "imap",
+    .init = role_init,
+    .accept = role_accept,
+    .deinit = role_deinit,
+};

@@ -1,0 +1,36 @@
+#ifndef TERN_IMAP_IMAP_SERVER_H
+#define TERN_IMAP_IMAP_SERVER_H
+
+/*
+ * The IMAP server (RFC 3501 IMAP4rev1, with LITERAL+, SASL-IR, IDLE,
+ * UNSELECT, NAMESPACE): imap_role_ops (declared in net/role.h) runs it in
+ * the imap role; imap_server_new() and imap_server_accept() let a test run
+ * sessions on its own event loop. docs/imap.md lists what is supported.
+ */
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "lib/settings.h"
+#include "lib/workpool.h"
+
+struct imap_server;
+
+/* A server for settings (which must outlive it) on base: opens the user
+   directory. tls may be NULL (no STARTTLS / implicit TLS then); pool runs
+   password verification. Returns 0 with *server_r, or -1 with a reason in
+   *error_r (static, or valid until the next call). */
+int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
+                    struct workpool *pool, struct imap_server **server_r, const char **error_r);
+/* Free the server (its sessions must be gone); sets *server to NULL. NULL
+   is fine. */
+void imap_server_free(struct imap_server **server);
+
+/* Serve an accepted connection (fd is taken over; nonblocking). */
+void imap_server_accept(struct imap_server *server, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, bool implicit_tls);
+
+#endif

@@ -1,0 +1,635 @@
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "lib/xalloc.h"
+#include "net/conn-private.h"
+#include "net/tls.h"
+
+struct conn {
+	struct conn *prev, *next; /* the live list of this process */
+	struct event_base *base;
+	struct bufferevent *bev;
+	int fd;
+	SSL_CTX *tls_ctx;
+	const struct conn_handler *handler;
+	void *ctx;
+
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char peer_ip[INET6_ADDRSTRLEN];
+	char local_ip[INET6_ADDRSTRLEN];
+	char sid[SESSION_ID_LEN + 1];
+	char *tls_desc;
+
+	/* Work the loop does for us later, so no callback runs inside a
+	   conn_* call (see conn.h). */
+	struct event *deferred;
+	/* Output written between conn_starttls() and the handshake start; it
+	   must not go out in plaintext. */
+	struct evbuffer *held_out;
+	const char *close_reason;
+	unsigned idle_timeout;
+
+	bool tls;          /* TLS on (or STARTTLS requested) */
+	bool handshaking;  /* handshake not finished yet */
+	bool upgrading;    /* STARTTLS requested, waiting for the reply to flush */
+	bool paused;       /* the session paused reading */
+	bool closing;      /* conn_close(): flushing, then on_close */
+	bool peer_eof;     /* the peer closed its side */
+	bool discarding;   /* conn_read_line: skipping the rest of an overlong line */
+	bool want_read;    /* deferred: offer buffered input to on_read */
+	bool want_finish;  /* deferred: call on_close and free */
+	bool want_upgrade; /* deferred: start the STARTTLS handshake */
+};
+
+static struct conn *live_head;
+static size_t live_count;
+static void (*empty_hook)(void *ctx);
+static void *empty_hook_ctx;
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* ---- the live list ---- */
+
+static void live_add(struct conn *conn)
+{
+	conn->next = live_head;
+	if (live_head != NULL)
+		live_head->prev = conn;
+	live_head = conn;
+	live_count++;
+}
+
+static void live_remove(struct conn *conn)
+{
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		live_head = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	live_count--;
+}
+
+size_t conn_count(void)
+{
+	return live_count;
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	}
+	if (b->sa_family == AF_INET6) {
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
+	}
+	return false;
+}
+
+size_t conn_count_for_peer(const struct sockaddr *peer, socklen_t peerlen)
+{
+	size_t n = 0;
+
+	for (struct conn *c = live_head; c != NULL; c = c->next) {
+		if (same_ip(&c->peer, peer))
+			n++;
+	}
+	return n;
+}
+
+void conn_set_empty_hook(void (*hook)(void *ctx), void *ctx)
+{
+	empty_hook = hook;
+	empty_hook_ctx = ctx;
+}
+
+/* ---- setup ---- */
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	const void *a = NULL;
+
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) == NULL)
+		snprintf(out, outlen, "unknown");
+}
+
+static void conn_set_timeouts(struct conn *conn)
+{
+	struct timeval rd = {conn->idle_timeout, 0};
+	struct timeval wr = {CONN_WRITE_TIMEOUT, 0};
+
+	if (conn->handshaking) {
+		rd.tv_sec = CONN_HANDSHAKE_TIMEOUT;
+		bufferevent_set_timeouts(conn->bev, &rd, &wr);
+	} else {
+		bufferevent_set_timeouts(conn->bev, conn->idle_timeout > 0 ? &rd : NULL, &wr);
+	}
+}
+
+/* Point the conn at a new bufferevent and arm it. */
+static void conn_attach(struct conn *conn, struct bufferevent *bev)
+{
+	conn->bev = bev;
+	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
+	bufferevent_setwatermark(bev, EV_READ, 0, CONN_MAX_INPUT_BUFFER);
+	conn_set_timeouts(conn);
+	if (!conn->paused && !conn->closing)
+		bufferevent_enable(bev, EV_READ);
+	bufferevent_enable(bev, EV_WRITE);
+}
+
+/* A server-side TLS bufferevent on conn->fd, or NULL. */
+static struct bufferevent *tls_bev_new(struct conn *conn)
+{
+	SSL *ssl = SSL_new(conn->tls_ctx);
+	struct bufferevent *bev;
+
+	if (ssl == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(conn->base, conn->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Many clients close TCP without a close_notify; that is an EOF,
+	   not an attack (we never rely on length-less framing). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	conn->tls = true;
+	conn->handshaking = true;
+	return bev;
+}
+
+static void deferred_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct conn *conn_alloc(struct event_base *base, int fd, const struct sockaddr *peer,
+                               socklen_t peerlen, SSL_CTX *tls_ctx)
+{
+	struct conn *conn = xcalloc(1, sizeof(*conn));
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+
+	conn->base = base;
+	conn->fd = fd;
+	conn->tls_ctx = tls_ctx;
+	if (peerlen > sizeof(conn->peer))
+		peerlen = sizeof(conn->peer);
+	memcpy(&conn->peer, peer, peerlen);
+	conn->peerlen = peerlen;
+	addr_text(peer, conn->peer_ip, sizeof(conn->peer_ip));
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
+		addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
+	else
+		snprintf(conn->local_ip, sizeof(conn->local_ip), "unknown");
+	session_id_new(conn->sid);
+	conn->deferred = event_new(base, -1, 0, deferred_cb, conn);
+	conn->held_out = evbuffer_new();
+	if (conn->deferred == NULL || conn->held_out == NULL)
+		log_fatal("event=conn.alloc_failed");
+	return conn;
+}
+
+static void conn_dealloc(struct conn *conn)
+{
+	event_free(conn->deferred);
+	evbuffer_free(conn->held_out);
+	free(conn->tls_desc);
+	free(conn);
+}
+
+struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *peer,
+                      socklen_t peerlen, SSL_CTX *tls_ctx, bool implicit,
+                      const struct conn_handler *handler, void *ctx)
+{
+	struct conn *conn = conn_alloc(base, fd, peer, peerlen, tls_ctx);
+	struct bufferevent *bev = NULL;
+
+	conn->handler = handler;
+	conn->ctx = ctx;
+	if (implicit && tls_ctx != NULL)
+		bev = tls_bev_new(conn);
+	else if (!implicit)
+		bev = bufferevent_socket_new(base, fd, BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		log_warn(conn->sid, "event=conn.setup_failed ip=%s reason=%s", conn->peer_ip,
+		         implicit && tls_ctx == NULL ? "no-tls-context" : "out-of-resources");
+		ERR_clear_error();
+		close(fd);
+		conn_dealloc(conn);
+		return NULL;
+	}
+	conn_attach(conn, bev);
+	live_add(conn);
+	log_debug(conn->sid, "event=conn.open ip=%s local=%s tls=%s", conn->peer_ip, conn->local_ip,
+	          conn->tls ? "yes" : "no");
+	return conn;
+}
+
+/* ---- closing ---- */
+
+static void conn_schedule(struct conn *conn)
+{
+	event_active(conn->deferred, EV_TIMEOUT, 1);
+}
+
+/* Tell the session, release everything. Only from loop callbacks. */
+static void conn_finish(struct conn *conn, const char *reason)
+{
+	log_debug(conn->sid, "event=conn.close ip=%s reason=\"%s\"", conn->peer_ip, reason);
+	conn->handler->on_close(conn, conn->ctx, reason);
+	bufferevent_free(conn->bev);
+	/* A TLS bufferevent closes the fd itself (BEV_OPT_CLOSE_ON_FREE); a
+	   plain one does not, so that STARTTLS can keep the socket. */
+	if (!conn->tls)
+		close(conn->fd);
+	live_remove(conn);
+	conn_dealloc(conn);
+	if (live_count == 0 && empty_hook != NULL)
+		empty_hook(empty_hook_ctx);
+}
+
+/* Stop reading, flush, then finish with reason (a static string). */
+static void conn_start_close(struct conn *conn, const char *reason)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	conn->close_reason = reason;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0 && !conn->upgrading) {
+		conn->want_finish = true;
+		conn_schedule(conn);
+	}
+}
+
+void conn_close(struct conn *conn)
+{
+	conn_start_close(conn, "closed");
+}
+
+void conn_shutdown_all(void)
+{
+	struct conn *next;
+
+	for (struct conn *c = live_head; c != NULL; c = next) {
+		next = c->next;
+		if (c->closing)
+			continue;
+		if (c->handler->on_shutdown != NULL)
+			c->handler->on_shutdown(c, c->ctx);
+		else
+			conn_close(c);
+	}
+}
+
+void conn_abort_all(const char *reason)
+{
+	while (live_head != NULL)
+		conn_finish(live_head, reason);
+}
+
+/* ---- events from the loop ---- */
+
+/* The peer closed its side: hand over what is buffered, then close, unless
+   the session is busy (paused) or already closing. */
+static void conn_check_eof(struct conn *conn)
+{
+	if (!conn->peer_eof || conn->paused || conn->closing)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 && !conn->discarding) {
+		conn->handler->on_read(conn, conn->ctx);
+		if (conn->paused || conn->closing)
+			return;
+	}
+	conn_start_close(conn, "peer closed");
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn->paused || conn->closing || conn->upgrading)
+		return;
+	conn->handler->on_read(conn, conn->ctx);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn->upgrading) {
+		conn->want_upgrade = true;
+		conn_schedule(conn);
+	} else if (conn->closing) {
+		conn_finish(conn, conn->close_reason);
+	} else if (conn->handler->on_drained != NULL) {
+		conn->handler->on_drained(conn, conn->ctx);
+	}
+}
+
+static void conn_handshake_done(struct conn *conn)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(conn->bev);
+
+	conn->handshaking = false;
+	conn->tls_desc = xasprintf("%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	log_debug(conn->sid, "event=tls.established ip=%s tls=\"%s\"", conn->peer_ip,
+	          conn->tls_desc);
+	conn_set_timeouts(conn);
+}
+
+/* Reason text for an error event; static for the common cases. */
+static const char *conn_error_reason(struct conn *conn, short what, char *tmp, size_t tmplen)
+{
+	unsigned long ssl_err = conn->tls ? bufferevent_get_openssl_error(conn->bev) : 0;
+	int err = (what & BEV_EVENT_EOF) != 0 ? 0 : EVUTIL_SOCKET_ERROR();
+
+	if (ssl_err != 0) {
+		char text[200];
+		ERR_error_string_n(ssl_err, text, sizeof(text));
+		while (bufferevent_get_openssl_error(conn->bev) != 0)
+			;
+		snprintf(tmp, tmplen, "%s: %s",
+		         conn->handshaking ? "TLS handshake failed" : "TLS error", text);
+	} else if (conn->handshaking) {
+		snprintf(tmp, tmplen, "TLS handshake failed: %s",
+		         err != 0 ? strerror(err) : "connection closed");
+	} else {
+		snprintf(tmp, tmplen, "I/O error: %s", err != 0 ? strerror(err) : "unknown");
+	}
+	return tmp;
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *conn = arg;
+	char tmp[300];
+
+	if ((what & BEV_EVENT_CONNECTED) != 0) {
+		conn_handshake_done(conn);
+	} else if ((what & BEV_EVENT_TIMEOUT) != 0) {
+		if ((what & BEV_EVENT_WRITING) != 0)
+			conn_finish(conn, "write timeout");
+		else
+			conn_finish(conn,
+			            conn->handshaking ? "TLS handshake timeout" : "idle timeout");
+	} else if ((what & BEV_EVENT_EOF) != 0 && !conn->handshaking) {
+		conn->peer_eof = true;
+		conn_check_eof(conn);
+	} else if ((what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) != 0) {
+		const char *reason = conn_error_reason(conn, what, tmp, sizeof(tmp));
+		if (conn->handshaking)
+			log_info(conn->sid, "event=tls.failed ip=%s reason=\"%s\"", conn->peer_ip,
+			         reason);
+		conn_finish(conn, reason);
+	}
+}
+
+/* ---- STARTTLS ---- */
+
+int conn_starttls(struct conn *conn)
+{
+	struct evbuffer *in;
+
+	if (conn->tls_ctx == NULL || conn->tls || conn->closing)
+		return -1;
+	in = bufferevent_get_input(conn->bev);
+	/* RFC 3207 section 6: anything the client pipelined after STARTTLS
+	   was sent in plaintext and must not be acted on. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	conn->discarding = false;
+	conn->tls = true;
+	conn->upgrading = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+		conn->want_upgrade = true;
+		conn_schedule(conn);
+	}
+	return 0;
+}
+
+/* The reply to STARTTLS has gone out: replace the plain bufferevent with a
+   TLS one on the same socket. Bytes the peer sent after the command that
+   are still in the kernel become handshake input (and fail it if they are
+   not TLS). */
+static void conn_upgrade(struct conn *conn)
+{
+	struct bufferevent *plain = conn->bev;
+	struct bufferevent *bev;
+
+	conn->upgrading = false;
+	conn->tls = false;
+	bev = tls_bev_new(conn);
+	bufferevent_free(plain);
+	if (bev == NULL) {
+		/* The plain bufferevent is gone; the socket is ours to close. */
+		conn->bev = bufferevent_socket_new(conn->base, conn->fd, 0);
+		if (conn->bev == NULL)
+			log_fatal("event=conn.alloc_failed");
+		ERR_clear_error();
+		conn_finish(conn, "TLS setup failed");
+		return;
+	}
+	conn_attach(conn, bev);
+	if (evbuffer_get_length(conn->held_out) > 0)
+		bufferevent_write_buffer(bev, conn->held_out);
+	if (conn->closing) {
+		conn->closing = false;
+		conn_start_close(conn, conn->close_reason);
+	}
+}
+
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn->want_upgrade) {
+		conn->want_upgrade = false;
+		conn_upgrade(conn);
+		return; /* conn may be gone */
+	}
+	if (conn->want_finish) {
+		conn_finish(conn, conn->close_reason);
+		return;
+	}
+	if (conn->want_read) {
+		conn->want_read = false;
+		if (conn->paused || conn->closing || conn->upgrading)
+			return;
+		if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+			conn->handler->on_read(conn, conn->ctx);
+		conn_check_eof(conn);
+	}
+}
+
+/* ---- the session's calls ---- */
+
+struct evbuffer *conn_input(struct conn *conn)
+{
+	return bufferevent_get_input(conn->bev);
+}
+
+/* Skip input through the next LF. Returns true once the LF is consumed. */
+static bool conn_skip_line(struct evbuffer *in)
+{
+	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+
+	if (p.pos < 0) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return false;
+	}
+	evbuffer_drain(in, (size_t)p.pos + 1);
+	return true;
+}
+
+int conn_read_line(struct conn *conn, size_t max, struct buf *line_r)
+{
+	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer_ptr p;
+	size_t len;
+
+	if (conn->discarding) {
+		if (!conn_skip_line(in))
+			return 0;
+		conn->discarding = false;
+	}
+	p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (p.pos < 0) {
+		if (evbuffer_get_length(in) < max)
+			return 0;
+		conn->discarding = true;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return -1;
+	}
+	len = (size_t)p.pos + 1;
+	if (len > max) {
+		evbuffer_drain(in, len);
+		return -1;
+	}
+	buf_clear(line_r);
+	buf_reserve(line_r, len);
+	evbuffer_remove(in, line_r->data, len);
+	len--; /* the LF */
+	if (len > 0 && line_r->data[len - 1] == '\r')
+		len--;
+	line_r->len = len;
+	line_r->data[len] = '\0';
+	return 1;
+}
+
+void conn_write(struct conn *conn, const void *data, size_t len)
+{
+	if (conn->closing)
+		return;
+	if (conn->upgrading)
+		evbuffer_add(conn->held_out, data, len);
+	else
+		bufferevent_write(conn->bev, data, len);
+}
+
+void conn_printf(struct conn *conn, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (conn->closing)
+		return;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(conn->upgrading ? conn->held_out : bufferevent_get_output(conn->bev),
+	                     fmt, ap);
+	va_end(ap);
+}
+
+size_t conn_output_pending(struct conn *conn)
+{
+	return evbuffer_get_length(bufferevent_get_output(conn->bev)) +
+	       evbuffer_get_length(conn->held_out);
+}
+
+bool conn_is_tls(const struct conn *conn)
+{
+	return conn->tls || conn->upgrading;
+}
+
+const char *conn_tls_description(const struct conn *conn)
+{
+	return conn->tls_desc;
+}
+
+const char *conn_peer_ip(const struct conn *conn)
+{
+	return conn->peer_ip;
+}
+
+bool conn_peer_is_loopback(const struct conn *conn)
+{
+	if (conn->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&conn->peer;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (conn->peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&conn->peer;
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return false;
+}
+
+const char *conn_local_ip(const struct conn *conn)
+{
+	return conn->local_ip;
+}
+
+const char *conn_sid(const struct conn *conn)
+{
+	return conn->sid;
+}
+
+void conn_set_idle_timeout(struct conn *conn, unsigned seconds)
+{
+	conn->idle_timeout = seconds;
+	conn_set_timeouts(conn);
+}
+
+void conn_pause_reading(struct conn *conn)
+{
+	conn->paused = true;
+	bufferevent_disable(conn->bev, EV_READ);
+}
+
+void conn_resume_reading(struct conn *conn)
+{
+	if (!conn->paused)
+		return;
+	conn->paused = false;
+	if (conn->closing || conn->upgrading)
+		return;
+	if (!conn->peer_eof)
+		bufferevent_enable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 || conn->peer_eof) {
+		conn->want_read = true;
+		conn_schedule(conn);
+	}
+}

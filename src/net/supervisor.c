@@ -1,0 +1,394 @@
+#include "net/supervisor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/xalloc.h"
+#include "net/listener.h"
+#include "net/tls.h"
+
+/* Milliseconds the roles get after SIGTERM before SIGKILL. */
+#define STOP_TIMEOUT_MS 5000
+/* A role that crashes within this many ms of its start is crashing in a
+   loop: its restart delay doubles, up to RESTART_MAX_MS. */
+#define CRASH_WINDOW_MS 10000
+#define RESTART_MIN_MS  1000
+#define RESTART_MAX_MS  30000
+
+struct role_proc {
+	const struct role_ops *ops;
+	pid_t pid;          /* 0 when not running */
+	int64_t started;    /* ms, monotonic */
+	int64_t restart_at; /* ms; 0 = no restart scheduled */
+	int64_t backoff;    /* ms of the last restart delay */
+	bool old;           /* previous generation, draining after a reload */
+};
+
+struct supervisor {
+	const char *config_path;
+	struct tern_settings *settings;
+	SSL_CTX *tls;
+	struct listener **listeners;
+	size_t listener_count;
+	const struct role_ops *const *roles;
+	size_t role_count;
+	struct role_proc *procs;
+	size_t proc_count;
+	int sigfd;
+	bool stopping;
+	int64_t kill_at; /* ms; when stopping */
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the server's resources: settings, listeners, TLS ---- */
+
+struct generation {
+	struct tern_settings *settings;
+	struct listener **listeners;
+	size_t listener_count;
+	SSL_CTX *tls;
+};
+
+/* Load config, bind (reusing sup's sockets), load TLS. Returns 0, or -1
+   with a malloc'ed reason (nothing changed in sup then). */
+static int generation_load(struct supervisor *sup, struct generation *gen, char **error_r)
+{
+	memset(gen, 0, sizeof(*gen));
+	if (settings_load(sup->config_path, &gen->settings, error_r) < 0)
+		return -1;
+	/* Checked here too (the roles check again when they switch), so a
+	   missing account stops the start instead of a restart loop. */
+	if (geteuid() == 0 && getpwnam(gen->settings->run_user) == NULL) {
+		*error_r = xasprintf("%s: user %s does not exist", sup->config_path,
+		                     gen->settings->run_user);
+		settings_free(&gen->settings);
+		return -1;
+	}
+	if (tls_needed(gen->settings) &&
+	    tls_server_ctx_new(gen->settings, &gen->tls, error_r) < 0) {
+		settings_free(&gen->settings);
+		return -1;
+	}
+	if (listeners_open(gen->settings, sup->listeners, sup->listener_count, &gen->listeners,
+	                   &gen->listener_count, error_r) < 0) {
+		tls_ctx_free(&gen->tls);
+		settings_free(&gen->settings);
+		return -1;
+	}
+	return 0;
+}
+
+/* Make gen current; the old listeners left in sup (removed from the config)
+   are closed here. */
+static void generation_install(struct supervisor *sup, struct generation *gen)
+{
+	listeners_free(&sup->listeners, sup->listener_count);
+	tls_ctx_free(&sup->tls);
+	settings_free(&sup->settings);
+	sup->settings = gen->settings;
+	sup->listeners = gen->listeners;
+	sup->listener_count = gen->listener_count;
+	sup->tls = gen->tls;
+	log_init("supervisor", sup->settings->log_level);
+}
+
+/* ---- role processes ---- */
+
+static void proc_spawn(struct supervisor *sup, struct role_proc *p)
+{
+	pid_t pid = fork();
+
+	p->restart_at = 0;
+	if (pid < 0) {
+		log_error(NULL, "event=role.fork_failed role=%s error=\"%s\"", p->ops->name,
+		          strerror(errno));
+		p->restart_at = now_ms() + RESTART_MIN_MS;
+		return;
+	}
+	if (pid == 0) {
+		close(sup->sigfd);
+		role_run(p->ops, sup->settings, sup->tls, sup->listeners, sup->listener_count);
+	}
+	p->pid = pid;
+	p->started = now_ms();
+	log_info(NULL, "event=role.started role=%s pid=%d", p->ops->name, (int)pid);
+}
+
+static void procs_start_generation(struct supervisor *sup)
+{
+	size_t first = sup->proc_count;
+
+	sup->proc_count += sup->role_count;
+	sup->procs = xreallocarray(sup->procs, sup->proc_count, sizeof(*sup->procs));
+	for (size_t i = 0; i < sup->role_count; i++) {
+		struct role_proc *p = &sup->procs[first + i];
+		memset(p, 0, sizeof(*p));
+		p->ops = sup->roles[i];
+		proc_spawn(sup, p);
+	}
+}
+
+static struct role_proc *proc_find(struct supervisor *sup, pid_t pid)
+{
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		if (sup->procs[i].pid == pid)
+			return &sup->procs[i];
+	}
+	return NULL;
+}
+
+static void proc_remove(struct supervisor *sup, struct role_proc *p)
+{
+	size_t i = (size_t)(p - sup->procs);
+
+	memmove(&sup->procs[i], &sup->procs[i + 1],
+	        (sup->proc_count - i - 1) * sizeof(*sup->procs));
+	sup->proc_count--;
+}
+
+static void proc_log_exit(const char *event, const struct role_proc *p, int status)
+{
+	if (WIFSIGNALED(status))
+		log_info(NULL, "event=%s role=%s pid=%d signal=%d", event, p->ops->name,
+		         (int)p->pid, WTERMSIG(status));
+	else
+		log_info(NULL, "event=%s role=%s pid=%d status=%d", event, p->ops->name,
+		         (int)p->pid, WEXITSTATUS(status));
+}
+
+/* A current role died without being asked to: restart it later, backing
+   off while it keeps dying young. */
+static void proc_crashed(struct role_proc *p, int status)
+{
+	int64_t now = now_ms();
+
+	proc_log_exit("role.crashed", p, status);
+	if (now - p->started < CRASH_WINDOW_MS && p->backoff > 0)
+		p->backoff = p->backoff * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : p->backoff * 2;
+	else
+		p->backoff = RESTART_MIN_MS;
+	p->pid = 0;
+	p->restart_at = now + p->backoff;
+}
+
+static void on_child_exit(struct supervisor *sup, pid_t pid, int status)
+{
+	struct role_proc *p = proc_find(sup, pid);
+
+	if (p == NULL)
+		return;
+	if (p->old || sup->stopping) {
+		proc_log_exit(p->old ? "role.drained" : "role.stopped", p, status);
+		proc_remove(sup, p);
+	} else {
+		proc_crashed(p, status);
+	}
+}
+
+static void reap_children(struct supervisor *sup)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		on_child_exit(sup, pid, status);
+}
+
+/* ---- signals ---- */
+
+static void sup_stop(struct supervisor *sup)
+{
+	if (sup->stopping)
+		return;
+	sup->stopping = true;
+	sup->kill_at = now_ms() + STOP_TIMEOUT_MS;
+	log_info(NULL, "event=server.stopping roles=%zu", sup->proc_count);
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		if (sup->procs[i].pid > 0)
+			kill(sup->procs[i].pid, SIGTERM);
+	}
+	/* Roles waiting for a restart are simply forgotten. */
+	for (size_t i = sup->proc_count; i-- > 0;) {
+		if (sup->procs[i].pid == 0)
+			proc_remove(sup, &sup->procs[i]);
+	}
+}
+
+static void sup_reload(struct supervisor *sup)
+{
+	struct generation gen;
+	char *error;
+	char *desc;
+
+	if (generation_load(sup, &gen, &error) < 0) {
+		char *v = log_value(error, strlen(error), 1000);
+		log_error(NULL, "event=config.reload_failed error=%s", v);
+		free(v);
+		free(error);
+		return;
+	}
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		struct role_proc *p = &sup->procs[i];
+		if (!p->old && p->pid > 0)
+			kill(p->pid, SIGUSR1);
+		p->old = true;
+	}
+	/* Old roles waiting for a restart are replaced by the new ones. */
+	for (size_t i = sup->proc_count; i-- > 0;) {
+		if (sup->procs[i].pid == 0)
+			proc_remove(sup, &sup->procs[i]);
+	}
+	generation_install(sup, &gen);
+	procs_start_generation(sup);
+	desc = listeners_describe(sup->listeners, sup->listener_count);
+	log_info(NULL, "event=config.reloaded listeners=%s", desc);
+	free(desc);
+}
+
+static void handle_signals(struct supervisor *sup)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sup->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			sup_stop(sup);
+			break;
+		case SIGHUP:
+			if (!sup->stopping)
+				sup_reload(sup);
+			break;
+		case SIGCHLD:
+			reap_children(sup);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int signals_init(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* ---- the loop ---- */
+
+static int next_timeout(const struct supervisor *sup)
+{
+	int64_t now = now_ms();
+	int64_t next = INT64_MAX;
+
+	if (sup->stopping)
+		next = sup->kill_at;
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		if (sup->procs[i].restart_at > 0 && sup->procs[i].restart_at < next)
+			next = sup->procs[i].restart_at;
+	}
+	if (next == INT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void run_timers(struct supervisor *sup)
+{
+	int64_t now = now_ms();
+
+	if (sup->stopping && now >= sup->kill_at) {
+		for (size_t i = 0; i < sup->proc_count; i++) {
+			log_warn(NULL, "event=role.killed role=%s pid=%d", sup->procs[i].ops->name,
+			         (int)sup->procs[i].pid);
+			kill(sup->procs[i].pid, SIGKILL);
+		}
+		for (size_t i = 0; i < sup->proc_count; i++)
+			waitpid(sup->procs[i].pid, NULL, 0);
+		sup->proc_count = 0;
+		return;
+	}
+	for (size_t i = 0; i < sup->proc_count && !sup->stopping; i++) {
+		struct role_proc *p = &sup->procs[i];
+		if (p->restart_at > 0 && now >= p->restart_at)
+			proc_spawn(sup, p);
+	}
+}
+
+static void sup_loop(struct supervisor *sup)
+{
+	while (!sup->stopping || sup->proc_count > 0) {
+		struct pollfd pfd = {.fd = sup->sigfd, .events = POLLIN};
+		int n = poll(&pfd, 1, next_timeout(sup));
+
+		if (n < 0 && errno != EINTR)
+			log_fatal("event=supervisor.poll_failed error=\"%s\"", strerror(errno));
+		if (n > 0)
+			handle_signals(sup);
+		run_timers(sup);
+	}
+}
+
+static void sup_free(struct supervisor *sup)
+{
+	listeners_free(&sup->listeners, sup->listener_count);
+	tls_ctx_free(&sup->tls);
+	settings_free(&sup->settings);
+	free(sup->procs);
+	if (sup->sigfd >= 0)
+		close(sup->sigfd);
+}
+
+int supervisor_run(const char *config_path, const struct role_ops *const *roles, size_t role_count)
+{
+	struct supervisor sup = {
+	    .config_path = config_path, .roles = roles, .role_count = role_count, .sigfd = -1};
+	struct generation gen;
+	char *error, *desc;
+
+	log_init("supervisor", LOG_INFO);
+	if (generation_load(&sup, &gen, &error) < 0) {
+		char *v = log_value(error, strlen(error), 1000);
+		log_error(NULL, "event=server.failed error=%s", v);
+		free(v);
+		free(error);
+		return 1;
+	}
+	generation_install(&sup, &gen);
+	sup.sigfd = signals_init();
+	if (sup.sigfd < 0)
+		log_fatal("event=supervisor.signalfd_failed error=\"%s\"", strerror(errno));
+	procs_start_generation(&sup);
+	desc = listeners_describe(sup.listeners, sup.listener_count);
+	log_info(NULL, "event=server.started pid=%d listeners=%s", (int)getpid(), desc);
+	free(desc);
+	sup_loop(&sup);
+	log_info(NULL, "event=server.stopped");
+	sup_free(&sup);
+	return 0;
+}

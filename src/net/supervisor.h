@@ -1,0 +1,22 @@
+#ifndef TERN_NET_SUPERVISOR_H
+#define TERN_NET_SUPERVISOR_H
+
+/*
+ * The supervisor of `tern serve`: loads the config, binds the listeners,
+ * loads the TLS context, forks one process per role, restarts crashed
+ * roles, reloads on SIGHUP and stops everything on SIGTERM/SIGINT. Holds no
+ * sessions. See docs/processes.md.
+ */
+
+#include <stddef.h>
+
+#include "net/role.h"
+
+/* Run the server in the foreground with the config at config_path and the
+   given roles. Returns the process exit status: 0 after a clean stop
+   (SIGTERM/SIGINT), 1 when the server cannot start (bad config, bind or
+   TLS failure; the reason is logged). Only returns in the supervisor
+   process. */
+int supervisor_run(const char *config_path, const struct role_ops *const *roles, size_t role_count);
+
+#endif

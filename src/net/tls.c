@@ -1,0 +1,123 @@
+#include "net/tls.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "lib/xalloc.h"
+
+/* TLS 1.2 suites: forward secrecy and AEAD only (RFC 9325 section 4.2).
+   TLS 1.3 suites are OpenSSL's defaults, which are all fine. */
+#define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL"
+
+bool tls_needed(const struct tern_settings *settings)
+{
+	for (size_t i = 0; i < settings->listener_count; i++) {
+		if (settings->listeners[i].tls != TLS_MODE_NONE)
+			return true;
+	}
+	return false;
+}
+
+const char *tls_last_error(void)
+{
+	static char text[256];
+	unsigned long e = ERR_get_error();
+	unsigned long next;
+
+	if (e == 0)
+		return "unknown error";
+	/* The first queued error is the root cause; drop the rest. */
+	while ((next = ERR_get_error()) != 0)
+		;
+	ERR_error_string_n(e, text, sizeof(text));
+	return text;
+}
+
+/* A readable file, or a clear error naming the setting. */
+static int check_readable(const char *key, const char *path, char **error_r)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		*error_r = xasprintf("%s %s: %s", key, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void set_policy(SSL_CTX *ctx, int min_version)
+{
+	SSL_CTX_set_min_proto_version(ctx, min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Keep idle TLS sessions small: buffers are freed between records. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_dh_auto(ctx, 1);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"tern", 4);
+}
+
+static int load_key(SSL_CTX *ctx, const struct tern_settings *settings, char **error_r)
+{
+	unsigned long err;
+
+	ERR_clear_error();
+	if (SSL_CTX_use_PrivateKey_file(ctx, settings->tls.key, SSL_FILETYPE_PEM) == 1 &&
+	    SSL_CTX_check_private_key(ctx) == 1)
+		return 0;
+	err = ERR_peek_last_error();
+	if (err == 0 || ERR_GET_REASON(err) == X509_R_KEY_VALUES_MISMATCH) {
+		ERR_clear_error();
+		*error_r = xasprintf("tls.key %s does not match tls.cert %s", settings->tls.key,
+		                     settings->tls.cert);
+	} else {
+		*error_r = xasprintf("tls.key %s: %s", settings->tls.key, tls_last_error());
+	}
+	return -1;
+}
+
+static int load_keys(SSL_CTX *ctx, const struct tern_settings *settings, char **error_r)
+{
+	if (check_readable("tls.cert", settings->tls.cert, error_r) < 0 ||
+	    check_readable("tls.key", settings->tls.key, error_r) < 0)
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(ctx, settings->tls.cert) != 1) {
+		*error_r = xasprintf("tls.cert %s: %s", settings->tls.cert, tls_last_error());
+		return -1;
+	}
+	return load_key(ctx, settings, error_r);
+}
+
+int tls_server_ctx_new(const struct tern_settings *settings, SSL_CTX **ctx_r, char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL) {
+		*error_r = xasprintf("TLS context: %s", tls_last_error());
+		return -1;
+	}
+	set_policy(ctx, settings->tls.min_version);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
+		*error_r = xasprintf("TLS ciphers: %s", tls_last_error());
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	if (load_keys(ctx, settings, error_r) < 0) {
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	*ctx_r = ctx;
+	return 0;
+}
+
+void tls_ctx_free(SSL_CTX **ctx)
+{
+	if (*ctx == NULL)
+		return;
+	SSL_CTX_free(*ctx);
+	*ctx = NULL;
+}

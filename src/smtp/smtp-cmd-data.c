@@ -1,0 +1,212 @@
+/* DATA: stream the body through the decoder into a delivery, then commit
+   it on the workpool and answer only once it is durable (RFC 5321 section
+   4.1.1.4; DESIGN.md "a message that got a 2xx is on disk"). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "smtp/smtp-server-private.h"
+#include "store/delivery.h"
+
+struct commit_job {
+	struct smtp_session *s;
+	struct delivery *delivery;
+	const char *error;
+	int ret;
+};
+
+/* RFC 5322 section 3.3 date-time, independent of the locale. */
+static void append_date(struct buf *b)
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t now = time(NULL);
+	struct tm tm;
+	long off;
+
+	localtime_r(&now, &tm);
+	off = tm.tm_gmtoff / 60;
+	buf_printf(b, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday], tm.tm_mday,
+	           months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	           off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/* The trace fields of RFC 5321 section 4.4; "with" per RFC 3848. There is
+   no reverse DNS yet, so the peer's name is "unknown". */
+static void build_trace(struct smtp_session *s, struct buf *b)
+{
+	bool tls = conn_is_tls(s->conn);
+	const char *tls_desc = conn_tls_description(s->conn);
+	const char *with = !s->esmtp ? "SMTP" : tls ? "ESMTPS" : "ESMTP";
+
+	buf_printf(b, "Return-Path: <%s>\r\n", s->mail_from_text);
+	buf_printf(b, "Received: from %s (unknown [%s])\r\n\tby %s (Tern) with %s id %s", s->helo,
+	           conn_peer_ip(s->conn), s->server->settings->hostname, with, s->msg_id);
+	if (tls && tls_desc != NULL)
+		buf_printf(b, "\r\n\t(using %s)", tls_desc);
+	if (s->rcpt_count == 1)
+		buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0].address);
+	buf_append_str(b, ";\r\n\t");
+	append_date(b);
+	buf_append_str(b, "\r\n");
+}
+
+static int start_delivery(struct smtp_session *s)
+{
+	struct buf trace = BUF_INIT;
+	const char *error;
+
+	if (delivery_begin(s->server->settings->mail_dir, &s->delivery, &error) < 0) {
+		log_error(s->sid, "event=smtp.delivery_error stage=begin error=\"%s\"", error);
+		return -1;
+	}
+	build_trace(s, &trace);
+	if (delivery_write(s->delivery, trace.data, trace.len, &error) < 0) {
+		log_error(s->sid, "event=smtp.delivery_error stage=write error=\"%s\"", error);
+		buf_free(&trace);
+		delivery_abort(&s->delivery);
+		return -1;
+	}
+	buf_free(&trace);
+	return 0;
+}
+
+void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
+{
+	if (!s->has_mail) {
+		smtp_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->rcpt_count == 0) {
+		smtp_reply(s, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	session_id_new(s->msg_id);
+	if (start_delivery(s) < 0) {
+		smtp_reply(s, 451, "4.3.0", "Error: local problem, try again later");
+		return;
+	}
+	smtp_data_init(&s->decoder, s->server->settings->smtp.max_message_size);
+	s->in_data = true;
+	/* 354 has no enhanced code (RFC 2034 section 4: only 2xx, 4xx, 5xx). */
+	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+/* Hand the decoded bytes to the delivery. A write error is remembered and
+   the body is still read to its end, so the session stays in step. */
+static void flush_data(struct smtp_session *s)
+{
+	if (s->data_out.len == 0)
+		return;
+	if (s->write_error == NULL &&
+	    delivery_write(s->delivery, s->data_out.data, s->data_out.len, &s->write_error) < 0)
+		log_error(s->sid, "event=smtp.delivery_error stage=write error=\"%s\"",
+		          s->write_error);
+	buf_clear(&s->data_out);
+}
+
+static void commit_work(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct smtp_session *s = job->s;
+
+	job->ret = delivery_commit(job->delivery, (const char *const *)s->maildirs,
+	                           s->maildir_count, &job->error);
+}
+
+static void commit_done(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct smtp_session *s = job->s;
+
+	if (job->ret < 0) {
+		log_error(s->sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
+		          s->msg_id, job->error);
+	} else {
+		char *from = log_value(s->mail_from_text, strlen(s->mail_from_text), 300);
+
+		s->messages++;
+		log_info(s->sid,
+		         "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
+		         s->msg_id, from, (unsigned long long)s->decoder.size, s->rcpt_count,
+		         s->maildir_count);
+		free(from);
+	}
+	if (!s->closed) {
+		if (job->ret < 0)
+			smtp_reply(s, 451, "4.3.0",
+			           "Error: local delivery failed, try again later");
+		else
+			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg_id);
+	}
+	free(job);
+	smtp_transaction_reset(s);
+	smtp_session_job_done(s);
+}
+
+/* fsync is slow: commit on the workpool with reading paused; the reply is
+   sent from commit_done, once the message is durable. */
+static void commit(struct smtp_session *s)
+{
+	struct commit_job *job = xcalloc(1, sizeof(*job));
+
+	job->s = s;
+	job->delivery = s->delivery;
+	s->delivery = NULL;
+	s->busy = true;
+	conn_pause_reading(s->conn);
+	workpool_submit(s->server->role->pool, commit_work, commit_done, job);
+}
+
+static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, const char *text,
+                   const char *reason)
+{
+	log_info(s->sid, "event=smtp.message_refused id=%s reason=%s size=%llu code=%u", s->msg_id,
+	         reason, (unsigned long long)s->decoder.size, code);
+	smtp_reply(s, code, enhanced, "%s", text);
+	smtp_transaction_reset(s); /* aborts the delivery: nothing is stored */
+}
+
+static void data_end(struct smtp_session *s)
+{
+	s->in_data = false;
+	flush_data(s);
+	switch (smtp_data_result(&s->decoder)) {
+	case SMTP_DATA_TOO_BIG:
+		refuse(s, 552, "5.3.4", "Error: message size exceeds fixed limit", "size");
+		return;
+	case SMTP_DATA_BARE_LF:
+		refuse(s, 554, "5.6.0", "Message contains bare CR or LF", "bare_lf");
+		return;
+	case SMTP_DATA_OK:
+		break;
+	}
+	if (s->write_error != NULL) {
+		refuse(s, 451, "4.3.0", "Error: local problem, try again later", "write_error");
+		return;
+	}
+	commit(s);
+}
+
+int smtp_data_input(struct smtp_session *s)
+{
+	struct evbuffer *in = conn_input(s->conn);
+	struct evbuffer_iovec vec;
+	int ended = 0;
+
+	while (!ended && evbuffer_peek(in, -1, NULL, &vec, 1) > 0 && vec.iov_len > 0) {
+		size_t used;
+
+		ended = smtp_data_feed(&s->decoder, vec.iov_base, vec.iov_len, &used, &s->data_out);
+		evbuffer_drain(in, used);
+		if (s->data_out.len >= SMTP_DATA_CHUNK)
+			flush_data(s);
+	}
+	if (ended)
+		data_end(s);
+	return ended;
+}

@@ -1,0 +1,155 @@
+#ifndef TERN_SMTP_SMTP_SERVER_PRIVATE_H
+#define TERN_SMTP_SMTP_SERVER_PRIVATE_H
+
+/*
+ * Internals of the SMTP receiving session, shared by smtp-server.c (the
+ * role, the session life cycle, input and replies) and the command
+ * families in smtp-cmd-*.c. Not for use outside src/smtp/.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/address.h"
+#include "lib/buf.h"
+#include "lib/settings.h"
+#include "net/conn.h"
+#include "net/role.h"
+#include "smtp/smtp-command.h"
+#include "smtp/smtp-data.h"
+
+struct directory;
+struct delivery;
+
+/* Commands handled in one on_read before yielding to the loop (RFC 2920
+   pipelining, bounded). */
+#define SMTP_PIPELINE_MAX 100
+/* Stop reading commands while this much output is unsent (a client that
+   pipelines without reading the replies). */
+#define SMTP_OUTPUT_MAX (64 * 1024)
+/* Messages accepted in one session before it is closed. */
+#define SMTP_SESSION_MESSAGES_MAX 100
+/* Whole-session time limit in seconds. */
+#define SMTP_SESSION_SECONDS_MAX 3600
+/* Decoded DATA is handed to the delivery in chunks of this size. */
+#define SMTP_DATA_CHUNK (64 * 1024)
+
+/* The role's state (role_ctx->data). */
+struct smtp_server {
+	struct role_ctx *role;
+	const struct tern_settings *settings;
+	struct directory *dir;
+};
+
+struct smtp_session;
+
+/* Command flags. */
+enum smtp_cmd_flags {
+	/* Allowed before HELO/EHLO (the others get 503 5.5.1). */
+	SMTP_CMD_BEFORE_HELO = 1 << 0,
+	/* Allowed on a submission port before TLS (the later submission task
+	   enforces it; recorded here so the table is the one place). */
+	SMTP_CMD_BEFORE_TLS = 1 << 1,
+};
+
+struct smtp_cmd_def {
+	enum smtp_verb verb;
+	void (*handler)(struct smtp_session *s, struct smtp_command *cmd);
+	unsigned flags;
+};
+
+/* The command table, indexed by enum smtp_verb (smtp-commands.c). */
+extern const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT];
+
+/* One accepted recipient. */
+struct smtp_rcpt {
+	char *address; /* normalised, for logs and the Received header */
+};
+
+struct smtp_session {
+	struct smtp_server *server;
+	struct conn *conn;
+	char sid[SESSION_ID_LEN + 1];
+	enum service service;
+	struct event *session_timer;
+
+	char *helo;       /* the HELO/EHLO name; NULL before one */
+	bool esmtp;       /* EHLO was used: enhanced status codes in replies */
+	bool closing;     /* QUIT, too many errors, shutdown: no more commands */
+	bool closed;      /* on_close came while a job was running */
+	bool busy;        /* a workpool job runs; reading is paused */
+	bool output_wait; /* paused until the output drains */
+	/* A goodbye (shutdown, session time limit) that came while a job ran:
+	   sent after the job's reply, then the session closes. */
+	unsigned bye_code;
+	const char *bye_enhanced, *bye_text;
+	unsigned errors;
+	unsigned messages;
+	unsigned commands;
+
+	/* The mail transaction (RFC 5321 section 3.3). */
+	bool has_mail;
+	struct address mail_from;
+	char *mail_from_text; /* normalised */
+	uint64_t mail_size;   /* SIZE= */
+	struct smtp_rcpt *rcpts;
+	size_t rcpt_count;
+	char **maildirs; /* deduplicated target Maildirs of the local recipients */
+	size_t maildir_count;
+
+	/* DATA in progress. */
+	bool in_data;
+	struct smtp_data_decoder decoder;
+	struct delivery *delivery;
+	const char *write_error; /* delivery_write failed: read on, then 451 */
+	struct buf data_out;
+	char msg_id[SESSION_ID_LEN + 1];
+
+	struct buf line;
+};
+
+/* Send one reply line: "<code> <enhanced> <text>" (the enhanced code only
+   after EHLO, RFC 2034). Every 4xx/5xx reply counts towards the session's
+   error limit. */
+void smtp_reply(struct smtp_session *s, unsigned code, const char *enhanced, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A continuation line of a multi-line reply ("250-..."). */
+void smtp_reply_cont(struct smtp_session *s, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Forget the mail transaction (RSET, HELO/EHLO, STARTTLS, after DATA). */
+void smtp_transaction_reset(struct smtp_session *s);
+
+/* Close the session after the queued output is sent. */
+void smtp_session_close(struct smtp_session *s);
+
+/* Say goodbye with a 421-type reply and close, now or, while a job runs,
+   right after its reply. */
+void smtp_session_bye(struct smtp_session *s, unsigned code, const char *enhanced,
+                      const char *text);
+
+/* The input of a DATA body has arrived: feed it to the decoder
+   (smtp-cmd-data.c). Returns 1 when the body ended (the session goes on
+   with commands, or waits for the commit job), 0 when more is needed. */
+int smtp_data_input(struct smtp_session *s);
+
+/* Command handlers (smtp-cmd-*.c). */
+void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_rset(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_noop(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd);
+
+/* Called when the commit job is done (smtp-server.c): resume reading, or
+   finish closing. */
+void smtp_session_job_done(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,264 @@
+#include "store/delivery.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/maildir.h"
+
+#define DELIVERY_CHUNK (64 * 1024)
+/* A link into new/ only collides if another process made the very same
+   unique name; a couple of fresh names is plenty. */
+#define DELIVERY_LINK_TRIES 3
+
+struct delivery {
+	char *spool_path;
+	int fd;
+	uint64_t size;
+	size_t pending; /* bytes in chunk not yet written */
+	char *chunk;    /* DELIVERY_CHUNK bytes */
+};
+
+static void log_errno(const char *event, const char *path)
+{
+	const char *reason = strerror(errno);
+	char *v = log_value(path, strlen(path), 512);
+	char *r = log_value(reason, strlen(reason), 128);
+
+	log_warn(NULL, "event=%s path=%s error=%s", event, v, r);
+	free(v);
+	free(r);
+}
+
+int delivery_begin(const char *mail_dir, struct delivery **d_r, const char **error_r)
+{
+	char *spool = xasprintf("%s/.spool", mail_dir);
+	struct buf name = BUF_INIT;
+	struct delivery *d;
+	int fd;
+
+	if (maildir_mkdir_durable(spool) < 0) {
+		log_errno("store.spool_mkdir_failed", spool);
+		free(spool);
+		*error_r = "cannot create the spool directory";
+		return -1;
+	}
+	buf_printf(&name, "%s/", spool);
+	free(spool);
+	maildir_unique_name(&name);
+	fd = open(name.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_errno("store.spool_open_failed", name.data);
+		buf_free(&name);
+		*error_r = "cannot create a spool file";
+		return -1;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->spool_path = buf_steal(&name);
+	d->fd = fd;
+	d->chunk = xmalloc(DELIVERY_CHUNK);
+	*d_r = d;
+	return 0;
+}
+
+static int delivery_flush(struct delivery *d, const char **error_r)
+{
+	if (d->pending == 0)
+		return 0;
+	if (write_full(d->fd, d->chunk, d->pending) < 0) {
+		log_errno("store.spool_write_failed", d->spool_path);
+		*error_r = "cannot write the spool file";
+		return -1;
+	}
+	d->pending = 0;
+	return 0;
+}
+
+int delivery_write(struct delivery *d, const void *data, size_t len, const char **error_r)
+{
+	const char *p = data;
+
+	d->size += len;
+	while (len > 0) {
+		size_t n = DELIVERY_CHUNK - d->pending;
+		if (n > len)
+			n = len;
+		memcpy(d->chunk + d->pending, p, n);
+		d->pending += n;
+		p += n;
+		len -= n;
+		if (d->pending == DELIVERY_CHUNK && delivery_flush(d, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+uint64_t delivery_size(const struct delivery *d)
+{
+	return d->size;
+}
+
+static void delivery_free(struct delivery **dp)
+{
+	struct delivery *d = *dp;
+
+	if (d == NULL)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->spool_path != NULL)
+		unlink(d->spool_path);
+	free(d->spool_path);
+	free(d->chunk);
+	free(d);
+	*dp = NULL;
+}
+
+void delivery_abort(struct delivery **d)
+{
+	delivery_free(d);
+}
+
+/* The spool file's data and inode reach the disk once, whatever the number
+   of targets: the links share the inode. */
+static int delivery_sync_data(struct delivery *d, const char **error_r)
+{
+	if (delivery_flush(d, error_r) < 0)
+		return -1;
+	if (fsync(d->fd) < 0) {
+		log_errno("store.spool_fsync_failed", d->spool_path);
+		*error_r = "cannot fsync the spool file";
+		return -1;
+	}
+	return 0;
+}
+
+/* Link the spool file to <maildir>/new/<unique>,S=<size>, creating the
+   Maildir if it is missing. Returns the new path (malloc'ed) or NULL. */
+static char *delivery_link_one(struct delivery *d, const char *maildir)
+{
+	struct buf path = BUF_INIT;
+	bool created = false;
+
+	for (int tries = 0; tries < DELIVERY_LINK_TRIES; tries++) {
+		buf_clear(&path);
+		buf_printf(&path, "%s/new/", maildir);
+		maildir_unique_name(&path);
+		buf_printf(&path, ",S=%llu", (unsigned long long)d->size);
+		if (link(d->spool_path, path.data) == 0)
+			return buf_steal(&path);
+		if (errno == ENOENT && !created) {
+			created = true;
+			if (maildir_create(maildir) < 0)
+				break;
+			tries--;
+		} else if (errno != EEXIST) {
+			break;
+		}
+	}
+	log_errno("store.deliver_link_failed", path.data);
+	buf_free(&path);
+	return NULL;
+}
+
+static void delivery_unlink_all(char **paths, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (paths[i] != NULL)
+			unlink(paths[i]);
+	}
+}
+
+/* One fsync per distinct new/ directory makes every link durable. */
+static int delivery_sync_dirs(const char *const *maildirs, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(maildirs[i], maildirs[j]) == 0;
+		if (seen)
+			continue;
+		char *dir = xasprintf("%s/new", maildirs[i]);
+		int ret = fsync_dir(dir);
+		if (ret < 0)
+			log_errno("store.deliver_fsync_dir_failed", dir);
+		free(dir);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int delivery_link_all(struct delivery *d, const char *const *maildirs, size_t count,
+                             char **paths, const char **error_r)
+{
+	/* Quotas: the place to check each target's quota against d->size
+	   is here, before the first link, so that a refusal leaves nothing. */
+	for (size_t i = 0; i < count; i++) {
+		paths[i] = delivery_link_one(d, maildirs[i]);
+		if (paths[i] == NULL) {
+			*error_r = "cannot link the message into a Maildir";
+			return -1;
+		}
+	}
+	if (delivery_sync_dirs(maildirs, count) < 0) {
+		*error_r = "cannot fsync a Maildir";
+		return -1;
+	}
+	return 0;
+}
+
+int delivery_commit_paths(struct delivery *d, const char *const *maildirs, size_t count,
+                          char ***paths_r, const char **error_r)
+{
+	char **paths;
+	int ret = -1;
+
+	*paths_r = NULL;
+	if (count == 0) {
+		*error_r = "no target Maildir";
+		delivery_free(&d);
+		return -1;
+	}
+	paths = xcalloc(count, sizeof(*paths));
+	if (delivery_sync_data(d, error_r) == 0 &&
+	    delivery_link_all(d, maildirs, count, paths, error_r) == 0)
+		ret = 0;
+	if (ret < 0) {
+		delivery_unlink_all(paths, count);
+		delivery_paths_free(paths, count);
+	} else {
+		*paths_r = paths;
+	}
+	delivery_free(&d);
+	return ret;
+}
+
+int delivery_commit(struct delivery *d, const char *const *maildirs, size_t count,
+                    const char **error_r)
+{
+	char **paths;
+
+	if (delivery_commit_paths(d, maildirs, count, &paths, error_r) < 0)
+		return -1;
+	delivery_paths_free(paths, count);
+	return 0;
+}
+
+void delivery_paths_free(char **paths, size_t count)
+{
+	if (paths == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(paths[i]);
+	free(paths);
+}

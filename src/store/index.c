@@ -1,0 +1,363 @@
+#include "store/index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+/* Bump when the schema changes: an index of another version is rebuilt. */
+#define INDEX_SCHEMA_VERSION 1
+/* Another session of the same process may hold the write lock for a
+   moment (a sync of a big mailbox); wait rather than fail. */
+#define INDEX_BUSY_TIMEOUT_MS 5000
+
+static const char index_schema[] =
+    "CREATE TABLE IF NOT EXISTS mailboxes ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " uidvalidity INTEGER NOT NULL,"
+    " uidnext INTEGER NOT NULL,"
+    " highestmodseq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL,"
+    " base TEXT NOT NULL,"
+    " info TEXT NOT NULL,"
+    " flags INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " internaldate INTEGER NOT NULL,"
+    " modseq INTEGER NOT NULL,"
+    " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages (mailbox_id, base);";
+
+enum index_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_BOX_GET,
+	STMT_BOX_ADD,
+	STMT_BOX_UPDATE,
+	STMT_ROWS,
+	STMT_ROW_ADD,
+	STMT_ROW_UPDATE,
+	STMT_ROW_DELETE,
+	STMT_COUNT
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_BOX_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
+                     " WHERE name = ?1",
+    [STMT_BOX_ADD] = "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
+                     " VALUES (?1, ?2, 1, 1)",
+    [STMT_BOX_UPDATE] = "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
+    [STMT_ROWS] = "SELECT uid, base, info, flags, size, internaldate, modseq FROM messages"
+                  " WHERE mailbox_id = ?1 ORDER BY uid",
+    [STMT_ROW_ADD] = "INSERT INTO messages (mailbox_id, uid, base, info, flags, size,"
+                     " internaldate, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5"
+                        " WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+};
+
+struct mail_index {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmts[STMT_COUNT];
+	struct buf error;
+};
+
+static int index_fail(struct mail_index *index, const char *what, const char **error_r)
+{
+	buf_clear(&index->error);
+	buf_printf(&index->error, "index %s: %s", what, sqlite3_errmsg(index->db));
+	*error_r = buf_cstr(&index->error);
+	return -1;
+}
+
+static void index_close_db(struct mail_index *index)
+{
+	for (size_t i = 0; i < STMT_COUNT; i++) {
+		sqlite3_finalize(index->stmts[i]);
+		index->stmts[i] = NULL;
+	}
+	sqlite3_close(index->db);
+	index->db = NULL;
+}
+
+static bool index_is_damaged(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* Schema and pragmas: returns an SQLite result code. A version mismatch
+   counts as damage (SQLITE_NOTADB) so the caller rebuilds. */
+static int index_setup(struct mail_index *index)
+{
+	sqlite3_stmt *stmt;
+	int rc, version = 0;
+
+	rc =
+	    sqlite3_open_v2(index->path, &index->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_busy_timeout(index->db, INDEX_BUSY_TIMEOUT_MS);
+	rc = sqlite3_prepare_v2(index->db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return rc;
+	if (version != 0 && version != INDEX_SCHEMA_VERSION)
+		return SQLITE_NOTADB;
+	/* synchronous=NORMAL: in WAL mode a crash can lose the last
+	   transactions but never corrupts; the Maildir holds the truth. */
+	rc = sqlite3_exec(index->db,
+	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	                  "PRAGMA foreign_keys=ON;",
+	                  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version == 0)
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	for (size_t i = 0; i < STMT_COUNT && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v3(index->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                        &index->stmts[i], NULL);
+	return rc;
+}
+
+static void index_remove_files(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+
+	for (size_t i = 0; i < 4; i++) {
+		char *p = xasprintf("%s%s", path, suffixes[i]);
+		unlink(p);
+		free(p);
+	}
+}
+
+int mail_index_open(const char *path, struct mail_index **index_r, const char **error_r)
+{
+	struct mail_index *index = xcalloc(1, sizeof(*index));
+	int rc;
+
+	index->path = xstrdup(path);
+	rc = index_setup(index);
+	if (index_is_damaged(rc)) {
+		char *v = log_value(path, strlen(path), 512);
+		log_warn(NULL, "event=store.index_rebuild path=%s reason=%s", v,
+		         sqlite3_errstr(rc));
+		free(v);
+		index_close_db(index);
+		index_remove_files(path);
+		rc = index_setup(index);
+	}
+	if (rc != SQLITE_OK) {
+		/* static: the index object goes away */
+		*error_r = sqlite3_errstr(rc);
+		mail_index_close(&index);
+		return -1;
+	}
+	*index_r = index;
+	return 0;
+}
+
+void mail_index_close(struct mail_index **indexp)
+{
+	struct mail_index *index = *indexp;
+
+	if (index == NULL)
+		return;
+	if (index->db != NULL && !sqlite3_get_autocommit(index->db))
+		sqlite3_exec(index->db, "ROLLBACK", NULL, NULL, NULL);
+	index_close_db(index);
+	buf_free(&index->error);
+	free(index->path);
+	free(index);
+	*indexp = NULL;
+}
+
+/* Run a statement that returns no row, with its bindings already made. */
+static int index_step_done(struct mail_index *index, enum index_stmt s, const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[s];
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_DONE)
+		return index_fail(index, stmt_sql[s], error_r);
+	return 0;
+}
+
+int mail_index_begin(struct mail_index *index, const char **error_r)
+{
+	return index_step_done(index, STMT_BEGIN, error_r);
+}
+
+int mail_index_commit(struct mail_index *index, const char **error_r)
+{
+	return index_step_done(index, STMT_COMMIT, error_r);
+}
+
+void mail_index_rollback(struct mail_index *index)
+{
+	const char *error;
+
+	if (!sqlite3_get_autocommit(index->db))
+		(void)index_step_done(index, STMT_ROLLBACK, &error);
+}
+
+int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
+                       const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_BOX_GET];
+	int rc;
+
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		box_r->id = sqlite3_column_int64(stmt, 0);
+		box_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
+		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return index_fail(index, "mailbox lookup", error_r);
+}
+
+int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidvalidity,
+                       struct index_box *box_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_BOX_ADD];
+
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, uidvalidity);
+	if (index_step_done(index, STMT_BOX_ADD, error_r) < 0)
+		return -1;
+	box_r->id = sqlite3_last_insert_rowid(index->db);
+	box_r->uidvalidity = uidvalidity;
+	box_r->uidnext = 1;
+	box_r->highestmodseq = 1;
+	return 0;
+}
+
+int mail_index_box_update(struct mail_index *index, const struct index_box *box,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_BOX_UPDATE];
+
+	sqlite3_bind_int64(stmt, 1, box->id);
+	sqlite3_bind_int64(stmt, 2, box->uidnext);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)box->highestmodseq);
+	return index_step_done(index, STMT_BOX_UPDATE, error_r);
+}
+
+static void index_row_read(sqlite3_stmt *stmt, struct index_row *row)
+{
+	const unsigned char *base = sqlite3_column_text(stmt, 1);
+	const unsigned char *info = sqlite3_column_text(stmt, 2);
+
+	row->uid = (uint32_t)sqlite3_column_int64(stmt, 0);
+	row->base = xstrdup(base != NULL ? (const char *)base : "");
+	row->info = xstrdup(info != NULL ? (const char *)info : "");
+	row->flags = (unsigned)sqlite3_column_int(stmt, 3);
+	row->size = (uint64_t)sqlite3_column_int64(stmt, 4);
+	row->internaldate = sqlite3_column_int64(stmt, 5);
+	row->modseq = (uint64_t)sqlite3_column_int64(stmt, 6);
+}
+
+int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row **rows_r,
+                    size_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_ROWS];
+	struct index_row *rows = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			rows = xreallocarray(rows, cap, sizeof(*rows));
+		}
+		index_row_read(stmt, &rows[count++]);
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_DONE) {
+		index_rows_free(rows, count);
+		return index_fail(index, "message list", error_r);
+	}
+	*rows_r = rows;
+	*count_r = count;
+	return 0;
+}
+
+void index_rows_free(struct index_row *rows, size_t count)
+{
+	if (rows == NULL)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		free(rows[i].base);
+		free(rows[i].info);
+	}
+	free(rows);
+}
+
+int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct index_row *row,
+                       const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_ROW_ADD];
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, row->uid);
+	sqlite3_bind_text(stmt, 3, row->base, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, row->info, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 5, (int)row->flags);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->size);
+	sqlite3_bind_int64(stmt, 7, row->internaldate);
+	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)row->modseq);
+	return index_step_done(index, STMT_ROW_ADD, error_r);
+}
+
+int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_ROW_UPDATE];
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, row->uid);
+	sqlite3_bind_text(stmt, 3, row->info, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 4, (int)row->flags);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)row->modseq);
+	return index_step_done(index, STMT_ROW_UPDATE, error_r);
+}
+
+int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_ROW_DELETE];
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	return index_step_done(index, STMT_ROW_DELETE, error_r);
+}

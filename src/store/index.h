@@ -1,0 +1,76 @@
+#ifndef TERN_STORE_INDEX_H
+#define TERN_STORE_INDEX_H
+
+/*
+ * The per-user mailbox index: <user Maildir>/tern-index.db, SQLite in WAL
+ * mode. Internal to src/store (mailbox.c is its only user); the schema is
+ * in docs/store.md. The index only caches what the Maildir says, plus the
+ * numbers the Maildir cannot hold (UIDs, UIDVALIDITY, MODSEQ): a missing,
+ * corrupt or foreign-version file is replaced by an empty index, which the
+ * next sync fills from the Maildir (with new UIDVALIDITYs).
+ *
+ * Errors: -1 with *error_r valid until the next call on the same index.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mail_index;
+
+struct index_box {
+	int64_t id;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+};
+
+struct index_row {
+	uint32_t uid;
+	char *base; /* file name part before ":2," (malloc'ed) */
+	char *info; /* file name part after ":2," (malloc'ed) */
+	unsigned flags;
+	uint64_t size;
+	int64_t internaldate;
+	uint64_t modseq;
+};
+
+/* Open (creating or rebuilding as said above) the index at path. On success
+ *index_r is a new index the caller closes with mail_index_close(). */
+int mail_index_open(const char *path, struct mail_index **index_r, const char **error_r);
+/* Close and set *index to NULL; NULL is fine. Rolls back an open
+   transaction. */
+void mail_index_close(struct mail_index **index);
+
+/* A write transaction (BEGIN IMMEDIATE: writers take the lock first, so two
+   syncs never hand out the same UID). Every write below must be inside
+   one. */
+int mail_index_begin(struct mail_index *index, const char **error_r);
+int mail_index_commit(struct mail_index *index, const char **error_r);
+void mail_index_rollback(struct mail_index *index);
+
+/* Look a mailbox up by name: 1 and *box_r filled, 0 if it has no row, -1. */
+int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
+                       const char **error_r);
+/* Add a mailbox row (uidnext 1, highestmodseq 1); box_r gets its values. */
+int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidvalidity,
+                       struct index_box *box_r, const char **error_r);
+/* Store box->uidnext and box->highestmodseq. */
+int mail_index_box_update(struct mail_index *index, const struct index_box *box,
+                          const char **error_r);
+
+/* Every message row of a mailbox, in UID order. *rows_r is
+   malloc'ed (free with index_rows_free()). */
+int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row **rows_r,
+                    size_t *count_r, const char **error_r);
+void index_rows_free(struct index_row *rows, size_t count);
+
+int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct index_row *row,
+                       const char **error_r);
+/* Store row->info, row->flags and row->modseq of the row with row->uid. */
+int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
+                          const char **error_r);
+int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
+                          const char **error_r);
+
+#endif

@@ -1,0 +1,45 @@
+#ifndef TERN_STORE_MAILBOX_PRIVATE_H
+#define TERN_STORE_MAILBOX_PRIVATE_H
+
+/* Internals shared by mailbox.c and mailbox-sync.c. */
+
+#include "lib/buf.h"
+#include "store/index.h"
+#include "store/mailbox.h"
+
+struct mail_user {
+	char *path; /* the user's Maildir */
+	struct mail_index *index;
+	unsigned open_boxes;
+	struct buf error;
+};
+
+/* One message of a view: what mailbox_msg() returns, plus its file name in
+   cur/ as last seen. */
+struct view_msg {
+	struct mail_msg msg;
+	char *fname;
+};
+
+struct mailbox {
+	struct mail_user *user;
+	char *name;     /* IMAP name */
+	char *path;     /* Maildir path */
+	char *cur_path; /* <path>/cur */
+	bool readonly;
+	struct index_box ibox; /* as of the last sync or change */
+	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
+	uint32_t count;
+	struct buf scratch; /* mailbox_msg_path() results */
+	struct buf error;
+};
+
+/* Set box's error text to "<what>: <strerror(errno)>" and return -1. */
+int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r);
+/* Copy an error of another object into box's error and return -1. */
+int mailbox_fail(struct mailbox *box, const char *error, const char **error_r);
+
+/* Free a view's messages. */
+void view_msgs_free(struct view_msg *msgs, uint32_t count);
+
+#endif

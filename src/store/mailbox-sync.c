@@ -1,0 +1,448 @@
+/*
+ * mailbox_sync(): reconcile the index and a view with the Maildir.
+ *
+ * The whole sync runs inside one index write transaction, so two views
+ * syncing the same mailbox never hand out the same UID to a file. The
+ * Maildir is read fresh each time: file names are the truth for flags.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/mailbox-private.h"
+
+/* A message file found in cur/. */
+struct scan_ent {
+	char *fname;
+	size_t base_len;
+	const char *info; /* inside fname */
+	bool used;        /* matched a row, or a duplicate base */
+};
+
+struct sync_ctx {
+	struct mailbox *box;
+	int cur_fd;
+	struct scan_ent *ents;
+	size_t ent_count;
+	uint32_t *slots; /* hash table of ents by base: index + 1, 0 empty */
+	size_t slot_mask;
+	struct index_row *rows; /* in UID order */
+	size_t row_count;
+	struct view_msg *view; /* the new view being built */
+	uint32_t view_count;
+	size_t view_cap;
+	struct scan_ent **unknown; /* files without a row */
+	size_t unknown_count;
+	bool box_changed;
+};
+
+/* Regular files only: a symlink could point out of the Maildir. */
+static bool dirent_is_file(int dir_fd, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type == DT_REG)
+		return true;
+	if (de->d_type != DT_UNKNOWN)
+		return false;
+	return fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Move new/ files to cur/, adding the ":2," info as Maildir readers do. A
+   file another process moved first (ENOENT) is simply found in cur/. */
+static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
+{
+	char *new_path = xasprintf("%s/new", box->path);
+	int fd = open(new_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	struct buf dest = BUF_INIT;
+
+	free(new_path);
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return errno == ENOENT ? 0 : mailbox_fail_errno(box, "open new", error_r);
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!maildir_name_valid(de->d_name) || !dirent_is_file(dirfd(dir), de))
+			continue;
+		buf_clear(&dest);
+		buf_append_str(&dest, de->d_name);
+		if (strchr(de->d_name, ':') == NULL)
+			buf_append_str(&dest, ":2,");
+		if (renameat(dirfd(dir), de->d_name, cur_fd, dest.data) < 0 && errno != ENOENT) {
+			char *v = log_value(de->d_name, strlen(de->d_name), 300);
+			log_warn(NULL, "event=store.move_new_failed file=%s errno=%d", v, errno);
+			free(v);
+		}
+	}
+	closedir(dir);
+	buf_free(&dest);
+	return 0;
+}
+
+static int base_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* FNV-1a over a base: matching files to rows by hashing keeps a sync of a
+   big mailbox linear (no sort of 10,000 names). */
+static uint32_t base_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	/* spread the high bits into the low ones the table mask keeps */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	return h;
+}
+
+/* The slot holding base, or the empty slot where it would go. */
+static uint32_t *slot_find(struct sync_ctx *ctx, const char *base, size_t len)
+{
+	size_t i = base_hash(base, len) & ctx->slot_mask;
+
+	for (;; i = (i + 1) & ctx->slot_mask) {
+		uint32_t v = ctx->slots[i];
+		if (v == 0)
+			return &ctx->slots[i];
+		const struct scan_ent *e = &ctx->ents[v - 1];
+		if (base_cmp(e->fname, e->base_len, base, len) == 0)
+			return &ctx->slots[i];
+	}
+}
+
+static void scan_add(struct sync_ctx *ctx, size_t *cap, const char *name)
+{
+	struct scan_ent *e;
+
+	if (ctx->ent_count == *cap) {
+		*cap = *cap == 0 ? 256 : *cap * 2;
+		ctx->ents = xreallocarray(ctx->ents, *cap, sizeof(*ctx->ents));
+	}
+	e = &ctx->ents[ctx->ent_count++];
+	e->fname = xstrdup(name);
+	e->base_len = maildir_name_base(e->fname, &e->info);
+	e->used = false;
+}
+
+/* Index the files by base. Of files sharing a base (a rename seen twice in
+   a race, or a copy) only the first counts: one base is one message. */
+static void scan_hash(struct sync_ctx *ctx)
+{
+	size_t size = 64;
+
+	while (size < ctx->ent_count * 2)
+		size *= 2;
+	ctx->slots = xcalloc(size, sizeof(*ctx->slots));
+	ctx->slot_mask = size - 1;
+	for (size_t i = 0; i < ctx->ent_count; i++) {
+		struct scan_ent *e = &ctx->ents[i];
+		uint32_t *slot = slot_find(ctx, e->fname, e->base_len);
+		if (*slot != 0)
+			e->used = true;
+		else
+			*slot = (uint32_t)i + 1;
+	}
+}
+
+static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
+{
+	int fd = dup(ctx->cur_fd);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	size_t cap = 0;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return mailbox_fail_errno(ctx->box, "opendir cur", error_r);
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (maildir_name_valid(de->d_name) && dirent_is_file(ctx->cur_fd, de))
+			scan_add(ctx, &cap, de->d_name);
+	}
+	closedir(dir);
+	scan_hash(ctx);
+	return 0;
+}
+
+static struct view_msg *view_push(struct sync_ctx *ctx)
+{
+	if (ctx->view_count == ctx->view_cap) {
+		ctx->view_cap = ctx->view_cap == 0 ? 64 : ctx->view_cap * 2;
+		ctx->view = xreallocarray(ctx->view, ctx->view_cap, sizeof(*ctx->view));
+	}
+	return &ctx->view[ctx->view_count++];
+}
+
+/* A file with a row: take its flags from the name (the truth). */
+static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct scan_ent *e,
+                      struct view_msg *vm, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+
+	if (strcmp(row->info, e->info) != 0) {
+		free(row->info);
+		row->info = xstrdup(e->info);
+		row->flags = maildir_info_flags(e->info);
+		row->modseq = box->ibox.highestmodseq + 1;
+		ctx->box_changed = true;
+		if (mail_index_row_update(box->user->index, box->ibox.id, row, error_r) < 0)
+			return mailbox_fail(box, *error_r, error_r);
+	}
+	vm->msg.uid = row->uid;
+	vm->msg.flags = row->flags;
+	vm->msg.size = row->size;
+	vm->msg.internaldate = (time_t)row->internaldate;
+	vm->msg.modseq = row->modseq;
+	vm->fname = xstrdup(e->fname);
+	return 0;
+}
+
+/* Match each row (in UID order) with its file; files left over are new. */
+static int sync_merge(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+
+	for (size_t j = 0; j < ctx->row_count; j++) {
+		struct index_row *r = &ctx->rows[j];
+		uint32_t slot = *slot_find(ctx, r->base, strlen(r->base));
+		if (slot == 0) {
+			/* the file is gone: expunged by another program */
+			if (mail_index_row_delete(box->user->index, box->ibox.id, r->uid, error_r) <
+			    0)
+				return mailbox_fail(box, *error_r, error_r);
+			ctx->box_changed = true;
+			continue;
+		}
+		ctx->ents[slot - 1].used = true;
+		if (sync_known(ctx, r, &ctx->ents[slot - 1], view_push(ctx), error_r) < 0)
+			return -1;
+	}
+	ctx->unknown = xcalloc(ctx->ent_count + 1, sizeof(*ctx->unknown));
+	for (size_t i = 0; i < ctx->ent_count; i++) {
+		if (!ctx->ents[i].used)
+			ctx->unknown[ctx->unknown_count++] = &ctx->ents[i];
+	}
+	return 0;
+}
+
+struct unknown_file {
+	struct scan_ent *ent;
+	struct stat st;
+};
+
+static int unknown_cmp(const void *a, const void *b)
+{
+	const struct unknown_file *x = a, *y = b;
+
+	if (x->st.st_mtim.tv_sec != y->st.st_mtim.tv_sec)
+		return x->st.st_mtim.tv_sec < y->st.st_mtim.tv_sec ? -1 : 1;
+	if (x->st.st_mtim.tv_nsec != y->st.st_mtim.tv_nsec)
+		return x->st.st_mtim.tv_nsec < y->st.st_mtim.tv_nsec ? -1 : 1;
+	return strcmp(x->ent->fname, y->ent->fname);
+}
+
+static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, struct view_msg *vm,
+                        const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+	struct index_row row = {
+	    .uid = box->ibox.uidnext++,
+	    .base = xstrndup(u->ent->fname, u->ent->base_len),
+	    .info = (char *)u->ent->info,
+	    .flags = maildir_info_flags(u->ent->info),
+	    .size = (uint64_t)u->st.st_size,
+	    .internaldate = u->st.st_mtim.tv_sec,
+	    .modseq = box->ibox.highestmodseq + 1,
+	};
+	int ret = mail_index_row_add(box->user->index, box->ibox.id, &row, error_r);
+
+	free(row.base);
+	if (ret < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	vm->msg = (struct mail_msg){row.uid, row.flags | MAIL_RECENT, row.size,
+	                            (time_t)row.internaldate, row.modseq};
+	vm->fname = xstrdup(u->ent->fname);
+	return 0;
+}
+
+/* Files without a row get the next UIDs, oldest first. */
+static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
+{
+	struct unknown_file *files = xcalloc(ctx->unknown_count + 1, sizeof(*files));
+	size_t n = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < ctx->unknown_count; i++) {
+		files[n].ent = ctx->unknown[i];
+		/* gone meanwhile, or not a regular file: skip */
+		if (fstatat(ctx->cur_fd, files[n].ent->fname, &files[n].st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    S_ISREG(files[n].st.st_mode))
+			n++;
+	}
+	qsort(files, n, sizeof(*files), unknown_cmp);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (ctx->box->ibox.uidnext == UINT32_MAX) {
+			ret = mailbox_fail(ctx->box, "UIDs exhausted", error_r);
+			break;
+		}
+		ret = sync_add_one(ctx, &files[i], view_push(ctx), error_r);
+		if (ret < 0)
+			ctx->view_count--;
+	}
+	if (n > 0)
+		ctx->box_changed = true;
+	free(files);
+	return ret;
+}
+
+static int sync_index(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+	struct mail_index *index = box->user->index;
+	int ret;
+
+	ret = mail_index_box_get(index, box->name, &box->ibox, error_r);
+	if (ret <= 0)
+		return mailbox_fail(box, ret == 0 ? "mailbox vanished from the index" : *error_r,
+		                    error_r);
+	if (sync_move_new(box, ctx->cur_fd, error_r) < 0 || sync_scan_cur(ctx, error_r) < 0)
+		return -1;
+	if (mail_index_rows(index, box->ibox.id, &ctx->rows, &ctx->row_count, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	if (sync_merge(ctx, error_r) < 0 || sync_add_unknown(ctx, error_r) < 0)
+		return -1;
+	if (ctx->box_changed) {
+		box->ibox.highestmodseq++;
+		if (mail_index_box_update(index, &box->ibox, error_r) < 0)
+			return mailbox_fail(box, *error_r, error_r);
+	}
+	/* rows came in UID order and new UIDs are above them: the view is in
+	   UID order without sorting */
+	return 0;
+}
+
+static void push_u32(uint32_t **arr, size_t *count, uint32_t v)
+{
+	*arr = xreallocarray(*arr, *count + 1, sizeof(**arr));
+	(*arr)[(*count)++] = v;
+}
+
+/* Compare the old view with the new one (both in UID order). */
+static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncount,
+                         struct mailbox_changes *ch)
+{
+	const struct view_msg *ov = box->msgs;
+	uint32_t i = 0, j = 0;
+
+	while (i < box->count || j < ncount) {
+		if (j == ncount || (i < box->count && ov[i].msg.uid < nv[j].msg.uid)) {
+			push_u32(&ch->expunged, &ch->expunged_count, i + 1);
+			i++;
+		} else if (i == box->count || nv[j].msg.uid < ov[i].msg.uid) {
+			ch->grew = true;
+			j++;
+		} else {
+			if (((ov[i].msg.flags ^ nv[j].msg.flags) & MAIL_STORED_FLAGS) != 0)
+				push_u32(&ch->flags_changed, &ch->flags_changed_count, j + 1);
+			nv[j].msg.flags |= ov[i].msg.flags & MAIL_RECENT;
+			i++;
+			j++;
+		}
+	}
+	/* Sent highest first, no sequence number needs adjusting. */
+	for (size_t k = 0; k < ch->expunged_count / 2; k++) {
+		uint32_t t = ch->expunged[k];
+		ch->expunged[k] = ch->expunged[ch->expunged_count - 1 - k];
+		ch->expunged[ch->expunged_count - 1 - k] = t;
+	}
+	ch->count = ncount;
+	for (uint32_t k = 0; k < ncount; k++)
+		ch->recent += (nv[k].msg.flags & MAIL_RECENT) != 0;
+}
+
+static void sync_ctx_free(struct sync_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->ent_count; i++)
+		free(ctx->ents[i].fname);
+	free(ctx->ents);
+	free(ctx->slots);
+	index_rows_free(ctx->rows, ctx->row_count);
+	free(ctx->unknown);
+	view_msgs_free(ctx->view, ctx->view_count);
+	if (ctx->cur_fd >= 0)
+		close(ctx->cur_fd);
+}
+
+static int sync_run(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+	struct mail_index *index = box->user->index;
+
+	ctx->cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ctx->cur_fd < 0)
+		return mailbox_fail_errno(box, "open cur", error_r);
+	if (mail_index_begin(index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	if (sync_index(ctx, error_r) < 0) {
+		mail_index_rollback(index);
+		return -1;
+	}
+	if (mail_index_commit(index, error_r) < 0) {
+		mail_index_rollback(index);
+		return mailbox_fail(box, *error_r, error_r);
+	}
+	return 0;
+}
+
+int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r)
+{
+	struct sync_ctx ctx = {.box = box, .cur_fd = -1};
+	struct mailbox_changes changes = {0};
+	struct index_box saved = box->ibox;
+
+	if (sync_run(&ctx, error_r) < 0) {
+		box->ibox = saved;
+		sync_ctx_free(&ctx);
+		return -1;
+	}
+	sync_changes(box, ctx.view, ctx.view_count, &changes);
+	view_msgs_free(box->msgs, box->count);
+	box->msgs = ctx.view;
+	box->count = ctx.view_count;
+	ctx.view = NULL;
+	ctx.view_count = 0;
+	sync_ctx_free(&ctx);
+	if (changes_r != NULL)
+		*changes_r = changes;
+	else
+		mailbox_changes_free(&changes);
+	return 0;
+}
+
+void mailbox_changes_free(struct mailbox_changes *changes)
+{
+	free(changes->expunged);
+	free(changes->flags_changed);
+	*changes = (struct mailbox_changes){0};
+}

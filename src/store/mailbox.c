@@ -1,0 +1,373 @@
+#include "store/mailbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/mailbox-private.h"
+
+#define INDEX_FILE       "tern-index.db"
+#define UIDVALIDITY_FILE "tern-uidvalidity"
+#define MAX_FOLDERS      10000
+
+int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r)
+{
+	int err = errno;
+
+	buf_clear(&box->error);
+	buf_printf(&box->error, "%s: %s", what, strerror(err));
+	*error_r = buf_cstr(&box->error);
+	return -1;
+}
+
+int mailbox_fail(struct mailbox *box, const char *error, const char **error_r)
+{
+	/* error may point into box->error already */
+	if (error != box->error.data) {
+		buf_clear(&box->error);
+		buf_append_str(&box->error, error);
+	}
+	*error_r = buf_cstr(&box->error);
+	return -1;
+}
+
+static int user_fail_errno(struct mail_user *user, const char *what, const char **error_r)
+{
+	int err = errno;
+
+	buf_clear(&user->error);
+	buf_printf(&user->error, "%s: %s", what, strerror(err));
+	*error_r = buf_cstr(&user->error);
+	return -1;
+}
+
+void view_msgs_free(struct view_msg *msgs, uint32_t count)
+{
+	if (msgs == NULL)
+		return;
+	for (uint32_t i = 0; i < count; i++)
+		free(msgs[i].fname);
+	free(msgs);
+}
+
+int mail_user_open(const char *mail_dir, const char *address, struct mail_user **user_r,
+                   const char **error_r)
+{
+	struct mail_user *user;
+	char *path, *index_path;
+	int ret;
+
+	if (maildir_user_path(mail_dir, address, &path, error_r) < 0)
+		return -1;
+	if (maildir_create(path) < 0) {
+		free(path);
+		*error_r = "cannot create the Maildir";
+		return -1;
+	}
+	index_path = xasprintf("%s/" INDEX_FILE, path);
+	user = xcalloc(1, sizeof(*user));
+	user->path = path;
+	ret = mail_index_open(index_path, &user->index, error_r);
+	free(index_path);
+	if (ret < 0) {
+		mail_user_close(&user);
+		return -1;
+	}
+	*user_r = user;
+	return 0;
+}
+
+void mail_user_close(struct mail_user **userp)
+{
+	struct mail_user *user = *userp;
+
+	if (user == NULL)
+		return;
+	if (user->open_boxes != 0)
+		log_panic("mail_user_close with %u mailboxes open", user->open_boxes);
+	mail_index_close(&user->index);
+	buf_free(&user->error);
+	free(user->path);
+	free(user);
+	*userp = NULL;
+}
+
+const char *mail_user_path(const struct mail_user *user)
+{
+	return user->path;
+}
+
+/* A folder directory we show: a real directory (not a symlink) with cur/. */
+static bool folder_usable(int root_fd, const char *dirname)
+{
+	struct stat st;
+	char *cur = xasprintf("%s/cur", dirname);
+	bool ok = fstatat(root_fd, dirname, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	          fstatat(root_fd, cur, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+
+	free(cur);
+	return ok;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mail_user_list(struct mail_user *user, char ***names_r, size_t *count_r, const char **error_r)
+{
+	DIR *dir = opendir(user->path);
+	struct dirent *de;
+	char **names;
+	size_t count = 1;
+
+	if (dir == NULL)
+		return user_fail_errno(user, "opendir", error_r);
+	names = xcalloc(1, sizeof(*names));
+	names[0] = xstrdup("INBOX");
+	while ((de = readdir(dir)) != NULL && count <= MAX_FOLDERS) {
+		char *name;
+		if (de->d_name[0] != '.' || maildir_folder_to_imap(de->d_name, &name) < 0)
+			continue;
+		if (maildir_is_inbox(name) || !folder_usable(dirfd(dir), de->d_name)) {
+			free(name);
+			continue;
+		}
+		names = xreallocarray(names, count + 1, sizeof(*names));
+		names[count++] = name;
+	}
+	closedir(dir);
+	qsort(names + 1, count - 1, sizeof(*names), name_cmp);
+	*names_r = names;
+	*count_r = count;
+	return 0;
+}
+
+void mail_user_list_free(char **names, size_t count)
+{
+	if (names == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int mail_user_create_mailbox(struct mail_user *user, const char *name, const char **error_r)
+{
+	char *dirname, *path, *marker;
+	struct stat st;
+	int ret = -1;
+
+	if (maildir_is_inbox(name)) {
+		*error_r = "mailbox exists";
+		return -1;
+	}
+	if (maildir_imap_to_folder(name, &dirname, error_r) < 0)
+		return -1;
+	path = xasprintf("%s/%s", user->path, dirname);
+	marker = xasprintf("%s/maildirfolder", path);
+	free(dirname);
+	if (lstat(path, &st) == 0)
+		*error_r = "mailbox exists";
+	else if (maildir_create(path) < 0 || write_file_atomic(marker, "", 0, 0600) < 0)
+		user_fail_errno(user, "create mailbox", error_r);
+	else
+		ret = 0;
+	free(path);
+	free(marker);
+	return ret;
+}
+
+/* UIDVALIDITY: the time, but always above any value handed out before in
+   this Maildir (kept in tern-uidvalidity, which survives an index rebuild),
+   so a rebuilt index never repeats one. */
+static uint32_t next_uidvalidity(struct mail_user *user)
+{
+	char *path = xasprintf("%s/" UIDVALIDITY_FILE, user->path);
+	char *data, text[16];
+	size_t len;
+	unsigned long last = 0;
+	uint32_t next = (uint32_t)time(NULL);
+
+	if (read_file(path, 64, &data, &len) == 0) {
+		last = strtoul(data, NULL, 10);
+		free(data);
+	}
+	if (last >= next && last < UINT32_MAX)
+		next = (uint32_t)last + 1;
+	if (next == 0)
+		next = 1;
+	snprintf(text, sizeof(text), "%u\n", next);
+	if (write_file_atomic(path, text, strlen(text), 0600) < 0)
+		log_warn(NULL, "event=store.uidvalidity_write_failed errno=%d", errno);
+	free(path);
+	return next;
+}
+
+static int box_row_get(struct mailbox *box, const char **error_r)
+{
+	struct mail_index *index = box->user->index;
+	int ret;
+
+	if (mail_index_begin(index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	ret = mail_index_box_get(index, box->name, &box->ibox, error_r);
+	if (ret == 0)
+		ret = mail_index_box_add(index, box->name, next_uidvalidity(box->user), &box->ibox,
+		                         error_r);
+	if (ret >= 0)
+		ret = mail_index_commit(index, error_r);
+	if (ret < 0) {
+		mail_index_rollback(index);
+		return mailbox_fail(box, *error_r, error_r);
+	}
+	return 0;
+}
+
+static char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r)
+{
+	char *dirname, *path;
+	struct stat st;
+
+	if (maildir_is_inbox(name))
+		return xstrdup(user->path);
+	if (maildir_imap_to_folder(name, &dirname, error_r) < 0)
+		return NULL;
+	path = xasprintf("%s/%s", user->path, dirname);
+	free(dirname);
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = "no such mailbox";
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
+                 const char **error_r)
+{
+	struct mailbox *box;
+	char *path = mailbox_dir(user, name, error_r);
+
+	if (path == NULL)
+		return -1;
+	/* a folder made by another program may lack some of cur/ new/ tmp/ */
+	if (maildir_create(path) < 0) {
+		free(path);
+		return user_fail_errno(user, "create Maildir", error_r);
+	}
+	box = xcalloc(1, sizeof(*box));
+	box->user = user;
+	box->name = xstrdup(maildir_is_inbox(name) ? "INBOX" : name);
+	box->path = path;
+	box->cur_path = xasprintf("%s/cur", path);
+	box->readonly = readonly;
+	user->open_boxes++;
+	if (box_row_get(box, error_r) < 0 || mailbox_sync(box, NULL, error_r) < 0) {
+		buf_clear(&user->error);
+		buf_append_str(&user->error, *error_r);
+		*error_r = buf_cstr(&user->error);
+		mailbox_close(&box);
+		return -1;
+	}
+	*box_r = box;
+	return 0;
+}
+
+void mailbox_close(struct mailbox **boxp)
+{
+	struct mailbox *box = *boxp;
+
+	if (box == NULL)
+		return;
+	box->user->open_boxes--;
+	view_msgs_free(box->msgs, box->count);
+	buf_free(&box->scratch);
+	buf_free(&box->error);
+	free(box->name);
+	free(box->path);
+	free(box->cur_path);
+	free(box);
+	*boxp = NULL;
+}
+
+const char *mailbox_name(const struct mailbox *box)
+{
+	return box->name;
+}
+
+const char *mailbox_path(const struct mailbox *box)
+{
+	return box->path;
+}
+
+bool mailbox_is_readonly(const struct mailbox *box)
+{
+	return box->readonly;
+}
+
+uint32_t mailbox_count(const struct mailbox *box)
+{
+	return box->count;
+}
+
+uint32_t mailbox_uidvalidity(const struct mailbox *box)
+{
+	return box->ibox.uidvalidity;
+}
+
+uint32_t mailbox_uidnext(const struct mailbox *box)
+{
+	return box->ibox.uidnext;
+}
+
+uint64_t mailbox_highestmodseq(const struct mailbox *box)
+{
+	return box->ibox.highestmodseq;
+}
+
+static struct view_msg *view_msg_get(const struct mailbox *box, uint32_t seq)
+{
+	if (seq == 0 || seq > box->count)
+		log_panic("mailbox %s: seq %u out of 1..%u", box->name, seq, box->count);
+	return &box->msgs[seq - 1];
+}
+
+const struct mail_msg *mailbox_msg(const struct mailbox *box, uint32_t seq)
+{
+	return &view_msg_get(box, seq)->msg;
+}
+
+const char *mailbox_msg_path(struct mailbox *box, uint32_t seq)
+{
+	struct view_msg *vm = view_msg_get(box, seq);
+
+	buf_clear(&box->scratch);
+	buf_printf(&box->scratch, "%s/%s", box->cur_path, vm->fname);
+	return buf_cstr(&box->scratch);
+}
+
+uint32_t mailbox_seq_by_uid(const struct mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 0, hi = box->count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (box->msgs[mid].msg.uid == uid)
+			return mid + 1;
+		if (box->msgs[mid].msg.uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}

@@ -1,0 +1,135 @@
+#ifndef TERN_STORE_MAILBOX_H
+#define TERN_STORE_MAILBOX_H
+
+/*
+ * A user's mailboxes as IMAP (and POP3) see them: the Maildir++ tree at
+ * <mail_dir>/<domain>/<localpart>/ and its index tern-index.db beside it
+ * (docs/store.md).
+ *
+ * Names: INBOX (any case) is the Maildir itself; a folder ".A.B" is shown
+ * as "A/B": the hierarchy separator is '/', so '.' cannot appear in a
+ * name. Names are stored as the client sends them (modified UTF-7).
+ *
+ * A struct mailbox is one session's view of one mailbox: its own message
+ * sequence numbers (1..count, in UID order) that change only when the
+ * session calls mailbox_sync() or mailbox_expunge(). Several views, of one
+ * or several struct mail_user in the same process, may be open on the same
+ * mailbox; each sees the others' changes at its next sync. The index has one
+ * writer process (the imap role); the smtp role only adds files to new/.
+ *
+ * Only this process's thread that opened a mail_user may use it and its
+ * mailboxes. Errors: -1 with *error_r valid until the next call on the same
+ * object (the mail_user, or the mailbox).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/maildir.h"
+
+struct mail_user;
+struct mailbox;
+
+struct mail_msg {
+	uint32_t uid;
+	unsigned flags;      /* enum mail_flags; MAIL_RECENT in this view only */
+	uint64_t size;       /* file size in bytes: RFC822.SIZE (CRLF stored) */
+	time_t internaldate; /* delivery time (file mtime when first seen) */
+	uint64_t modseq;     /* last change of this message (CONDSTORE) */
+};
+
+/* What changed since the view's previous sync (see mailbox_sync()). */
+struct mailbox_changes {
+	/* Sequence numbers to send as "* n EXPUNGE", in sending order: each
+	   is valid after the previous ones were sent (descending order). */
+	uint32_t *expunged;
+	size_t expunged_count;
+	/* Sequence numbers (after the expunges) whose flags changed: send
+	   "* n FETCH (FLAGS ...)". Ascending. */
+	uint32_t *flags_changed;
+	size_t flags_changed_count;
+	uint32_t count;  /* the new message count (send "* count EXISTS" if it
+	                    grew or anything was expunged) */
+	uint32_t recent; /* messages with MAIL_RECENT in this view */
+	bool grew;       /* messages were added to the view */
+};
+
+/* Open the mailboxes of address: its Maildir (created with INBOX if
+   missing) and its index (created, or rebuilt when damaged). On success
+   *user_r is new; close it with mail_user_close() after its mailboxes. */
+int mail_user_open(const char *mail_dir, const char *address, struct mail_user **user_r,
+                   const char **error_r);
+/* Close and set *user to NULL; NULL is fine. Every mailbox of the user
+   must be closed first. */
+void mail_user_close(struct mail_user **user);
+
+/* The user's Maildir path (valid while the user is open). */
+const char *mail_user_path(const struct mail_user *user);
+
+/* The mailbox names: "INBOX" first, then the folders sorted by name
+   (folder directories that are symlinks, lack cur/ or have unusable
+   names are skipped). On success *names_r is a malloc'ed array of
+   *count_r malloc'ed strings (free with mail_user_list_free()). */
+int mail_user_list(struct mail_user *user, char ***names_r, size_t *count_r, const char **error_r);
+void mail_user_list_free(char **names, size_t count);
+
+/* Create a folder (IMAP CREATE): its Maildir++ directory with cur/ new/
+   tmp/ and the maildirfolder marker. -1 if it exists, is INBOX, or the
+   name cannot be stored (see maildir_imap_to_folder()). */
+int mail_user_create_mailbox(struct mail_user *user, const char *name, const char **error_r);
+
+/* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
+   case) and sync it once: the view starts with every message, those new
+   to the index marked MAIL_RECENT. readonly refuses flag changes and
+   expunges (EXAMINE); syncing still gives new files their UIDs. -1 if the
+   mailbox does not exist. On success *box_r is new; close it with
+   mailbox_close(). */
+int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
+                 const char **error_r);
+void mailbox_close(struct mailbox **box);
+
+/* Bring the view up to date with the Maildir: move new/ files to cur/,
+   give unknown files the next UIDs (in delivery order: mtime, then name),
+   forget rows whose file is gone, take flag changes from file names, and
+   renumber the view. changes_r may be NULL; otherwise it is filled and
+   must be freed with mailbox_changes_free(). */
+int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r);
+void mailbox_changes_free(struct mailbox_changes *changes);
+
+/* The IMAP name (INBOX for the inbox) and the Maildir path. */
+const char *mailbox_name(const struct mailbox *box);
+const char *mailbox_path(const struct mailbox *box);
+bool mailbox_is_readonly(const struct mailbox *box);
+
+uint32_t mailbox_count(const struct mailbox *box);
+uint32_t mailbox_uidvalidity(const struct mailbox *box);
+/* The UID the next message will get, as of this view's last sync. */
+uint32_t mailbox_uidnext(const struct mailbox *box);
+uint64_t mailbox_highestmodseq(const struct mailbox *box);
+
+/* Message seq (1..count) of the view, valid until the next sync, expunge or
+   set_flags on the view. seq out of range is a bug (abort). */
+const struct mail_msg *mailbox_msg(const struct mailbox *box, uint32_t seq);
+/* The absolute path of message seq's file, valid until the next call on
+   box. Open it with O_NOFOLLOW; ENOENT means it was renamed or expunged
+   meanwhile: sync and retry. */
+const char *mailbox_msg_path(struct mailbox *box, uint32_t seq);
+/* The sequence number of uid in the view, or 0 if it has none. */
+uint32_t mailbox_seq_by_uid(const struct mailbox *box, uint32_t uid);
+
+/* Give message seq exactly the stored flags in flags (MAIL_RECENT is
+   ignored): renames its file, updates the index and the message's modseq.
+   A message whose file is gone (expunged by another session) is left
+   alone and 0 returned; the next sync reports it. -1 on a read-only view
+   or an I/O or index error. */
+int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r);
+
+/* Remove every message of the view that has MAIL_DELETED (IMAP EXPUNGE,
+   CLOSE): unlinks the files, updates the index and renumbers the view.
+   On success *seqs_r (malloc'ed, may be NULL when *count_r is 0) holds the
+   expunged sequence numbers in the order to send them (descending). */
+int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, const char **error_r);
+
+#endif

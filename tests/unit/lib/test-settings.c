@@ -1,0 +1,306 @@
+/* Unit tests for src/lib/settings.c: typed settings over the config parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/fsutil.h"
+#include "lib/settings-private.h"
+#include "lib/xalloc.h"
+
+#define PATH "/etc/tern/tern.conf"
+
+static struct tern_settings *load_ok(const char *text)
+{
+	struct tern_settings *set = NULL;
+	char *error = NULL;
+
+	if (settings_load_buffer(PATH, text, strlen(text), &set, &error) < 0)
+		fail_msg("unexpected error: %s", error);
+	return set;
+}
+
+static void expect_error(const char *text, const char *expected)
+{
+	struct tern_settings *set = NULL;
+	char *error = NULL;
+
+	assert_int_equal(settings_load_buffer(PATH, text, strlen(text), &set, &error), -1);
+	assert_null(set);
+	assert_string_equal(error, expected);
+	free(error);
+}
+
+static void test_defaults(void **state)
+{
+	struct tern_settings *set = load_ok("hostname = mail.example.test\n");
+
+	assert_string_equal(set->config_path, PATH);
+	assert_string_equal(set->hostname, "mail.example.test");
+	assert_string_equal(set->data_dir, "/etc/tern");
+	assert_string_equal(set->mail_dir, "/etc/tern/mail");
+	assert_string_equal(set->directory_path, "/etc/tern/directory.db");
+	assert_string_equal(set->run_user, "tern");
+	assert_int_equal(set->log_level, LOG_INFO);
+	assert_string_equal(set->tls.cert, "/etc/tern/tls/cert.pem");
+	assert_string_equal(set->tls.key, "/etc/tern/tls/key.pem");
+	assert_int_equal(set->tls.min_version, 12);
+	assert_int_equal(set->auth.min_password_length, 12);
+	assert_false(set->auth.plaintext_on_loopback);
+	assert_int_equal(set->smtp.max_message_size, 25 * 1024 * 1024);
+	assert_int_equal(set->smtp.max_recipients, 100);
+	assert_int_equal(set->smtp.bare_lf, BARE_LF_REJECT);
+	assert_int_equal(set->smtp.trusted_network_count, 0);
+	assert_int_equal(set->imap.max_literal_size, 64 * 1024 * 1024);
+	assert_int_equal(set->limits.line_length, 8192);
+	assert_int_equal(set->limits.login_timeout, 60);
+	assert_int_equal(set->limits.idle_timeout, 1800);
+	assert_int_equal(set->limits.max_errors, 10);
+	assert_int_equal(set->limits.max_errors_prelogin, 5);
+	assert_int_equal(set->limits.session_timeout, 300);
+	assert_int_equal(set->listener_count, 0);
+	settings_free(&set);
+	assert_null(set);
+	settings_free(&set);
+}
+
+static void test_every_type(void **state)
+{
+	struct tern_settings *set = load_ok(
+	    "hostname = h.test\ndata_dir = /srv/tern/\nmail_dir = ./m\ndirectory = db/d.db\n"
+	    "user = \"vmail\"\nlog_level = debug\n"
+	    "tls {\n cert = /c.pem\n min_version = 1.3\n}\n"
+	    "auth {\n min_password_length = 8\n plaintext_on_loopback = yes\n}\n"
+	    "smtp {\n max_message_size = 1g\n max_recipients = 50\n bare_lf = reject\n"
+	    " trusted_networks = 10.0.0.0/8 , 2001:db8::/32,192.0.2.1/32\n}\n"
+	    "imap {\n max_literal_size = 512K\n}\n"
+	    "limits {\n line_length = 1000\n login_timeout = 2m\n idle_timeout = 2h\n"
+	    " max_errors = 3\n max_errors_prelogin = 2\n session_timeout = 45s\n}\n"
+	    "limits {\n}\n");
+
+	assert_string_equal(set->data_dir, "/srv/tern");
+	assert_string_equal(set->mail_dir, "/etc/tern/m");
+	assert_string_equal(set->directory_path, "/etc/tern/db/d.db");
+	assert_string_equal(set->run_user, "vmail");
+	assert_int_equal(set->log_level, LOG_DEBUG);
+	assert_string_equal(set->tls.cert, "/c.pem");
+	assert_string_equal(set->tls.key, "/srv/tern/tls/key.pem");
+	assert_int_equal(set->tls.min_version, 13);
+	assert_int_equal(set->auth.min_password_length, 8);
+	assert_true(set->auth.plaintext_on_loopback);
+	assert_int_equal(set->smtp.max_message_size, 1024ULL * 1024 * 1024);
+	assert_int_equal(set->smtp.max_recipients, 50);
+	assert_int_equal(set->smtp.trusted_network_count, 3);
+	assert_string_equal(set->smtp.trusted_networks[0], "10.0.0.0/8");
+	assert_string_equal(set->smtp.trusted_networks[1], "2001:db8::/32");
+	assert_string_equal(set->smtp.trusted_networks[2], "192.0.2.1/32");
+	assert_int_equal(set->imap.max_literal_size, 512 * 1024);
+	assert_int_equal(set->limits.line_length, 1000);
+	assert_int_equal(set->limits.login_timeout, 120);
+	assert_int_equal(set->limits.idle_timeout, 7200);
+	assert_int_equal(set->limits.max_errors, 3);
+	assert_int_equal(set->limits.max_errors_prelogin, 2);
+	assert_int_equal(set->limits.session_timeout, 45);
+	settings_free(&set);
+
+	set = load_ok("hostname = h\nsmtp {\nmax_message_size = 2048\n}\n"
+	              "limits {\nidle_timeout = 90\n}\nauth {\nplaintext_on_loopback = FALSE\n}\n");
+	assert_int_equal(set->smtp.max_message_size, 2048);
+	assert_int_equal(set->limits.idle_timeout, 90);
+	assert_false(set->auth.plaintext_on_loopback);
+	settings_free(&set);
+}
+
+static void test_listeners(void **state)
+{
+	struct tern_settings *set =
+	    load_ok("hostname = h\n"
+	            "listener smtp {\n address = 127.0.0.1:25, [::1]:25\n}\n"
+	            "listener submission {\n address = *:587\n}\n"
+	            "listener submissions {\n address = *:465\n}\n"
+	            "listener imap {\n address = 0.0.0.0:143\n tls = none\n}\n"
+	            "listener imaps {\n address = [::]:993\n}\n");
+	static const enum tls_mode expected[] = {TLS_MODE_STARTTLS, TLS_MODE_STARTTLS,
+	                                         TLS_MODE_IMPLICIT, TLS_MODE_NONE,
+	                                         TLS_MODE_IMPLICIT};
+
+	assert_int_equal(set->listener_count, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(set->listeners[i].service, (enum service)i);
+		assert_int_equal(set->listeners[i].tls, expected[i]);
+	}
+	assert_int_equal(set->listeners[0].address_count, 2);
+	assert_string_equal(set->listeners[0].addresses[1], "[::1]:25");
+	settings_free(&set);
+}
+
+static void test_errors(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *error;
+	} cases[] = {
+	    {"hostname = h\n\nfoo = 1\n", PATH ":3: unknown key \"foo\""},
+	    {"log_level = info\n", PATH ": hostname is required (hostname = mail.example.com)"},
+	    {"hostname =\n", PATH ":1: hostname must not be empty"},
+	    {"hostname = a\nhostname = b\n",
+	     PATH ":2: duplicate key \"hostname\" (already set on line 1)"},
+	    {"hostname = a\nsmtp {\nmax_recipients = 5\n}\nsmtp {\nmax_recipients = 6\n}\n",
+	     PATH ":6: duplicate key \"max_recipients\" (already set on line 3)"},
+	    {"hostname = h\nsmtp {\n\tmax_message_size = 12X\n}\n",
+	     PATH ":3: bad value for max_message_size: \"12X\" (expected a size like 25M)"},
+	    {"hostname = h\nsmtp {\nmax_message_size = 12\n}\n",
+	     PATH ":3: bad value for max_message_size: \"12\" (expected a size like 25M from "
+	          "1024 to 1099511627776)"},
+	    {"hostname = h\nsmtp {\nmax_message_size = 99999999999999999999\n}\n",
+	     PATH ":3: bad value for max_message_size: \"99999999999999999999\" (expected a "
+	          "size like 25M)"},
+	    {"hostname = h\nsmtp {\nmax_message_size = 20000000000G\n}\n",
+	     PATH ":3: bad value for max_message_size: \"20000000000G\" (expected a size like "
+	          "25M)"},
+	    {"hostname = h\nlimits {\nlogin_timeout = 5x\n}\n",
+	     PATH ":3: bad value for login_timeout: \"5x\" (expected a duration like 30s, 5m "
+	          "or 2h)"},
+	    {"hostname = h\nlimits {\nmax_errors = -1\n}\n",
+	     PATH ":3: bad value for max_errors: \"-1\" (expected a number)"},
+	    {"hostname = h\nauth {\nplaintext_on_loopback = maybe\n}\n",
+	     PATH ":3: bad value for plaintext_on_loopback: \"maybe\" (expected yes or no)"},
+	    {"hostname = h\nlog_level = loud\n",
+	     PATH ":2: bad value for log_level: \"loud\" (expected debug, info, warn or error)"},
+	    {"hostname = h\ntls {\nmin_version = 1.1\n}\n",
+	     PATH ":3: bad value for min_version: \"1.1\" (expected 1.2 or 1.3)"},
+	    {"hostname = h\nsmtp {\nbare_lf = accept\n}\n",
+	     PATH ":3: bad value for bare_lf: \"accept\" (expected reject)"},
+	    {"hostname = h\nsmtp {\ntrusted_networks = 10.0.0.0/8, 10.0.0.0/33\n}\n",
+	     PATH ":3: bad value for trusted_networks: \"10.0.0.0/33\" (expected networks like "
+	          "192.0.2.0/24, 2001:db8::/32)"},
+	    {"hostname = h\nsmtp {\ntrusted_networks = 10.0.0.1\n}\n",
+	     PATH ":3: bad value for trusted_networks: \"10.0.0.1\" (expected networks like "
+	          "192.0.2.0/24, 2001:db8::/32)"},
+	    {"hostname = h\nsmtp {\ntrusted_networks = 10.0.0.0/8,\n}\n",
+	     PATH ":3: bad value for trusted_networks: \"\" (expected networks like "
+	          "192.0.2.0/24, 2001:db8::/32)"},
+	    {"hostname = h\nlistener smtp {\naddress = 127.0.0.1\n}\n",
+	     PATH ":3: bad value for address: \"127.0.0.1\" (expected addresses like "
+	          "127.0.0.1:25, [::1]:25, *:25)"},
+	    {"hostname = h\nlistener smtp {\naddress = ::1:25\n}\n",
+	     PATH ":3: bad value for address: \"::1:25\" (expected addresses like "
+	          "127.0.0.1:25, [::1]:25, *:25)"},
+	    {"hostname = h\nlistener smtp {\naddress = *:65536\n}\n",
+	     PATH ":3: bad value for address: \"*:65536\" (expected addresses like "
+	          "127.0.0.1:25, [::1]:25, *:25)"},
+	    {"hostname = h\nlistener smtp {\naddress = *:25\ntls = maybe\n}\n",
+	     PATH ":4: bad value for tls: \"maybe\" (expected none, starttls or implicit)"},
+	    {"hostname = h\nlistener smtp {\n}\n",
+	     PATH ":2: listener smtp has no address (address = *:25)"},
+	    {"hostname = h\nlistener pop3 {\n}\n",
+	     PATH ":2: unknown service \"pop3\" (expected smtp, submission, submissions, imap "
+	          "or imaps)"},
+	    {"hostname = h\nlistener {\n}\n",
+	     PATH ":2: listener needs a service: listener smtp { ... } (one of smtp, "
+	          "submission, submissions, imap, imaps)"},
+	    {"hostname = h\nbogus {\n}\n", PATH ":2: unknown block \"bogus\""},
+	    {"hostname = h\ntls x {\n}\n", PATH ":2: block tls takes no label"},
+	    {"hostname = h\ntls {\nsub {\n}\n}\n", PATH ":3: unknown block \"sub\" in tls { }"},
+	    {"hostname = h\ntls {\nhostname = x\n}\n",
+	     PATH ":3: unknown key \"hostname\" in tls { }"},
+	    {"hostname = h\ntls = x\n", PATH ":2: tls is a block: write tls { ... }"},
+	    {"hostname = h\n}\n", PATH ":2: \"}\" without an open block"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_error(cases[i].in, cases[i].error);
+}
+
+static char *dump_body(const struct tern_settings *set)
+{
+	char *dump = settings_dump(set);
+	/* the first line names the file, which differs between the two */
+	char *body = xstrdup(strchr(dump, '\n'));
+
+	free(dump);
+	return body;
+}
+
+static void test_dump_round_trip(void **state)
+{
+	char dir[] = "/tmp/tern-test-settings-XXXXXX";
+	struct tern_settings *set, *again = NULL;
+	char *path, *dump, *body1, *body2, *error = NULL;
+
+	set = load_ok("hostname = h.test\nuser = \"odd # name \\\\ \"\n"
+	              "smtp {\n trusted_networks = 10.0.0.0/8, ::1/128\n max_message_size = 1500\n}"
+	              "\nlimits {\n idle_timeout = 61\n login_timeout = 120\n}\n"
+	              "listener imaps {\n address = *:993, [::1]:10993\n tls = none\n}\n");
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/tern.conf", dir);
+	dump = settings_dump(set);
+	assert_non_null(strstr(dump, "\tidle_timeout = 61s\n"));
+	assert_non_null(strstr(dump, "\tlogin_timeout = 2m\n"));
+	assert_non_null(strstr(dump, "\tmax_message_size = 1500\n"));
+	assert_non_null(strstr(dump, "user = \"odd # name \\\\ \"\n"));
+	assert_int_equal(write_file_atomic(path, dump, strlen(dump), 0600), 0);
+	if (settings_load(path, &again, &error) < 0)
+		fail_msg("reload: %s", error);
+	body1 = dump_body(set);
+	body2 = dump_body(again);
+	assert_string_equal(body1, body2);
+	assert_string_equal(again->run_user, "odd # name \\ ");
+	assert_int_equal(again->listeners[0].tls, TLS_MODE_NONE);
+	free(body1);
+	free(body2);
+	free(dump);
+	settings_free(&again);
+	settings_free(&set);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+static void test_load_file_errors(void **state)
+{
+	struct tern_settings *set = NULL;
+	char *error = NULL;
+
+	assert_int_equal(settings_load("/nonexistent/tern.conf", &set, &error), -1);
+	assert_string_equal(error, "/nonexistent/tern.conf: No such file or directory");
+	free(error);
+	assert_int_equal(settings_load("/tmp", &set, &error), -1);
+	assert_string_equal(error, "/tmp: not a regular file");
+	free(error);
+	assert_null(set);
+}
+
+static void test_services(void **state)
+{
+	enum service s;
+
+	assert_int_equal(service_parse("submissions", &s), 0);
+	assert_int_equal(s, SERVICE_SUBMISSIONS);
+	assert_int_equal(service_parse("pop3", &s), -1);
+	assert_string_equal(service_name(SERVICE_IMAPS), "imaps");
+	assert_int_equal(service_default_port(SERVICE_SMTP), 25);
+	assert_int_equal(service_default_port(SERVICE_SUBMISSION), 587);
+	assert_int_equal(service_default_port(SERVICE_SUBMISSIONS), 465);
+	assert_int_equal(service_default_port(SERVICE_IMAP), 143);
+	assert_int_equal(service_default_port(SERVICE_IMAPS), 993);
+	assert_int_equal(service_default_tls(SERVICE_IMAP), TLS_MODE_STARTTLS);
+	assert_int_equal(service_default_tls(SERVICE_IMAPS), TLS_MODE_IMPLICIT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_type),
+	    cmocka_unit_test(test_listeners),       cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_dump_round_trip), cmocka_unit_test(test_load_file_errors),
+	    cmocka_unit_test(test_services),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
