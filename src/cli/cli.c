@@ -25,6 +25,9 @@ static const struct cli_command commands[] = {
     {"user", cmd_user, "manage mail users and their passwords"},
     {"alias", cmd_alias, "manage aliases and catch-alls"},
     {"verify", cmd_verify, "check SPF (and later DKIM, DMARC) as the server would"},
+    {"dkim", cmd_dkim, "create DKIM keys and sign messages"},
+    {"dns", cmd_dns, "print the DNS records a domain needs"},
+    {"message", cmd_message, "show how Tern parses a message"},
 };
 
 static void usage(FILE *out)

@@ -42,5 +42,8 @@ int cmd_domain(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_alias(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_dkim(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_dns(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_message(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif
