@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "directory/directory.h"
 #include "lib/xalloc.h"
 
 #define DEFAULT_CONFIG "/etc/tern/tern.conf"
@@ -71,6 +72,22 @@ struct tern_settings *cli_load_settings(const struct cli_ctx *ctx)
 		return NULL;
 	}
 	return settings;
+}
+
+int cli_open_directory(const struct cli_ctx *ctx, struct tern_settings **settings_r,
+                       struct directory **dir_r)
+{
+	const char *error;
+
+	*settings_r = cli_load_settings(ctx);
+	if (*settings_r == NULL)
+		return -1;
+	if (directory_open((*settings_r)->directory_path, dir_r, &error) < 0) {
+		cli_error("%s: %s", (*settings_r)->directory_path, error);
+		settings_free(settings_r);
+		return -1;
+	}
+	return 0;
 }
 
 static char *read_line_stdin(void)

@@ -23,6 +23,14 @@ int cli_main(int argc, char **argv);
    failure. Returns NULL on failure. */
 struct tern_settings *cli_load_settings(const struct cli_ctx *ctx);
 
+struct directory;
+
+/* Load the config and open its directory database, printing a one-line
+   reason on failure. Returns 0 with both set (the caller frees them with
+   directory_close() and settings_free()), or -1 with neither. */
+int cli_open_directory(const struct cli_ctx *ctx, struct tern_settings **settings_r,
+                       struct directory **dir_r);
+
 /* Print "tern: <message>" and a newline on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -20,22 +20,6 @@ static int usage_error(void)
 	return 2;
 }
 
-static int open_directory(const struct cli_ctx *ctx, struct tern_settings **settings_r,
-                          struct directory **dir_r)
-{
-	const char *error;
-
-	*settings_r = cli_load_settings(ctx);
-	if (*settings_r == NULL)
-		return -1;
-	if (directory_open((*settings_r)->directory_path, dir_r, &error) < 0) {
-		cli_error("%s: %s", (*settings_r)->directory_path, error);
-		settings_free(settings_r);
-		return -1;
-	}
-	return 0;
-}
-
 static int domain_list(struct directory *dir)
 {
 	char **names;
@@ -111,7 +95,7 @@ int cmd_domain(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (argc < 2 || parse_args(argc, argv, &name, &force) < 0)
 		return usage_error();
-	if (open_directory(ctx, &settings, &dir) < 0)
+	if (cli_open_directory(ctx, &settings, &dir) < 0)
 		return 1;
 	ret = domain_run(dir, argv[1], name, force);
 	directory_close(&dir);

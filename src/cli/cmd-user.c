@@ -41,22 +41,6 @@ static int usage_error(void)
 	return 2;
 }
 
-static int open_directory(const struct cli_ctx *ctx, struct tern_settings **settings_r,
-                          struct directory **dir_r)
-{
-	const char *error;
-
-	*settings_r = cli_load_settings(ctx);
-	if (*settings_r == NULL)
-		return -1;
-	if (directory_open((*settings_r)->directory_path, dir_r, &error) < 0) {
-		cli_error("%s: %s", (*settings_r)->directory_path, error);
-		settings_free(settings_r);
-		return -1;
-	}
-	return 0;
-}
-
 /* "1024", "500M", "2G"; powers of 1024. */
 static int parse_size(const char *s, uint64_t *size_r)
 {
@@ -333,7 +317,7 @@ int cmd_user(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (argc < 2 || parse_args(argc, argv, &args) < 0)
 		return usage_error();
-	if (open_directory(ctx, &settings, &dir) < 0)
+	if (cli_open_directory(ctx, &settings, &dir) < 0)
 		return 1;
 	ret = user_run(settings, dir, &args);
 	directory_close(&dir);
