@@ -85,29 +85,33 @@ void log_event(enum log_level level, const char *sid, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_fatal(const char *fmt, ...)
+/* A last line at a level below no threshold (fatal, panic). */
+static void log_last(const char *level, const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
+
+	log_prefix(&b, NULL, level);
+	buf_vprintf(&b, fmt, ap);
+	log_write(&b);
+}
+
+void log_fatal(const char *fmt, ...)
+{
 	va_list ap;
 
-	log_prefix(&b, NULL, "fatal");
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	log_last("fatal", fmt, ap);
 	va_end(ap);
-	log_write(&b);
 	exit(1);
 }
 
 void log_panic(const char *fmt, ...)
 {
-	struct buf b = BUF_INIT;
 	va_list ap;
 
-	log_prefix(&b, NULL, "panic");
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	log_last("panic", fmt, ap);
 	va_end(ap);
-	log_write(&b);
 	abort();
 }
 
