@@ -1,4 +1,9 @@
-/* Commands valid in any state (RFC 3501 6.1) and NAMESPACE (RFC 2342). */
+/* Commands valid in any state (RFC 3501 6.1, ID of RFC 2971), NAMESPACE
+   (RFC 2342) and ENABLE (RFC 5161). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "imap/imap-private.h"
 
 void cmd_capability(struct imap_session *s, const struct imap_cmd *cmd)
@@ -36,4 +41,79 @@ void cmd_namespace(struct imap_session *s, const struct imap_cmd *cmd)
 	/* One personal namespace with '/' as the separator. */
 	imap_printf(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
 	imap_reply(s, cmd->tag, "OK", "Namespace completed.");
+}
+
+/* ENABLE (RFC 5161): none of the extensions that need enabling
+   (CONDSTORE, QRESYNC, UTF8=ACCEPT) is implemented yet, so the list of
+   enabled ones is always empty. */
+void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	for (size_t i = 0; i < cmd->count; i++) {
+		if (imap_arg_atom(&cmd->args[i]) == NULL) {
+			imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+			return;
+		}
+	}
+	if (cmd->count == 0) {
+		imap_reply_bad(s, cmd->tag, "Missing capability.");
+		return;
+	}
+	imap_printf(s, "* ENABLED\r\n");
+	imap_reply(s, cmd->tag, "OK", "Enabled.");
+}
+
+/* RFC 2971 3.3: at most 30 pairs, fields of 30 and values of 1024 bytes. */
+#define ID_MAX_PAIRS 30
+#define ID_MAX_FIELD 30
+#define ID_MAX_VALUE 1024
+
+static int id_check(const struct imap_arg *arg)
+{
+	if (arg->type == IMAP_ARG_NIL)
+		return 0;
+	if (arg->type != IMAP_ARG_LIST || arg->count % 2 != 0 || arg->count > 2 * ID_MAX_PAIRS)
+		return -1;
+	for (size_t i = 0; i < arg->count; i++) {
+		const struct imap_arg *a = &arg->list[i];
+
+		if (a->type == IMAP_ARG_NIL && i % 2 == 1)
+			continue;
+		if ((a->type != IMAP_ARG_STRING && a->type != IMAP_ARG_LITERAL) || a->str == NULL ||
+		    a->len > (i % 2 == 0 ? ID_MAX_FIELD : ID_MAX_VALUE))
+			return -1;
+	}
+	return 0;
+}
+
+/* Log what the client says it is: useful when one misbehaves. */
+static void id_log(struct imap_session *s, const struct imap_arg *arg)
+{
+	const char *name = "-", *version = "-";
+	char *name_log, *version_log;
+
+	for (size_t i = 0; arg->type == IMAP_ARG_LIST && i + 1 < arg->count; i += 2) {
+		const char *value =
+		    arg->list[i + 1].type == IMAP_ARG_NIL ? "-" : arg->list[i + 1].str;
+
+		if (strcasecmp(arg->list[i].str, "name") == 0)
+			name = value;
+		else if (strcasecmp(arg->list[i].str, "version") == 0)
+			version = value;
+	}
+	name_log = log_value(name, strlen(name), 64);
+	version_log = log_value(version, strlen(version), 64);
+	log_info(s->sid, "event=imap.id name=%s version=%s", name_log, version_log);
+	free(name_log);
+	free(version_log);
+}
+
+void cmd_id(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	if (cmd->count != 1 || id_check(&cmd->args[0]) < 0) {
+		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	id_log(s, &cmd->args[0]);
+	imap_printf(s, "* ID (\"name\" \"Tern\")\r\n");
+	imap_reply(s, cmd->tag, "OK", "ID completed.");
 }

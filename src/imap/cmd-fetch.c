@@ -12,6 +12,8 @@
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
+#include "mime/mime-imap.h"
+#include "mime/mime-parser.h"
 #include "store/mailbox.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -26,12 +28,13 @@ struct fetch_ctx {
 	bool failed;   /* an I/O error */
 };
 
-/* One message file opened for its body sections. */
+/* One message file opened for its body sections, with its MIME tree
+   parsed once for all the items of the command (caching the tree in the
+   index is a later optimisation). */
 struct msg_file {
 	int fd;
 	uint64_t size;
-	char *hdr; /* the header, read on first use */
-	size_t hdr_len;
+	struct mime_part *tree; /* NULL until parsed */
 };
 
 static void fetch_ctx_free(void *arg)
@@ -65,21 +68,16 @@ static void msg_file_close(struct msg_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	free(f->hdr);
+	f->fd = -1;
+	mime_part_free(&f->tree);
 }
 
-/* Read the header (up to IMAP_MAX_HEADER bytes of it). */
-static int msg_file_header(struct msg_file *f)
+int imap_pread(int fd, void *buf, size_t len, uint64_t offset)
 {
-	size_t want = f->size < IMAP_MAX_HEADER ? (size_t)f->size : IMAP_MAX_HEADER;
 	size_t got = 0;
-	bool complete;
 
-	if (f->hdr != NULL)
-		return 0;
-	f->hdr = xmalloc(want + 1);
-	while (got < want) {
-		ssize_t n = pread(f->fd, f->hdr + got, want - got, (off_t)got);
+	while (got < len) {
+		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(offset + got));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -87,88 +85,188 @@ static int msg_file_header(struct msg_file *f)
 			return -1;
 		got += (size_t)n;
 	}
-	f->hdr_len = imap_header_length(f->hdr, got, &complete);
 	return 0;
 }
 
-/* Send len bytes of the file from start as the literal's data. A file
-   that shrank meanwhile is padded with spaces so the literal's byte count
-   stays right. */
-static void stream_range(struct imap_session *s, struct fetch_ctx *ctx, struct msg_file *f,
-                         uint64_t start, uint64_t len)
+/* struct mime_source reading the message file. */
+static int source_read(void *arg, uint64_t offset, size_t len, struct buf *out,
+                       const char **error_r)
 {
-	char *chunk = xmalloc(READ_CHUNK);
+	struct msg_file *f = arg;
 
-	while (len > 0) {
-		size_t want = len < READ_CHUNK ? (size_t)len : READ_CHUNK;
-		ssize_t n = pread(f->fd, chunk, want, (off_t)start);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ctx->failed = true;
-			memset(chunk, ' ', want);
-			n = (ssize_t)want;
-		}
-		imap_write(s, chunk, (size_t)n);
-		start += (uint64_t)n;
-		len -= (uint64_t)n;
+	buf_reserve(out, len);
+	if (imap_pread(f->fd, out->data + out->len, len, offset) < 0) {
+		*error_r = "message file read failed";
+		return -1;
 	}
-	free(chunk);
+	out->len += len;
+	return 0;
 }
 
-static void send_memory(struct imap_session *s, const struct fetch_body *body, const char *data,
-                        size_t len)
+/* Parse the whole file, streaming it through the parser in chunks. */
+static int parse_tree(struct msg_file *f)
 {
-	uint64_t start, n;
+	struct mime_parser *p = mime_parser_new(NULL);
+	char *chunk = xmalloc(READ_CHUNK);
+	uint64_t pos = 0;
+	int ret = 0;
 
-	imap_fetch_clip(body, len, &start, &n);
-	imap_printf(s, "{%llu}\r\n", (unsigned long long)n);
-	imap_write(s, data + start, (size_t)n);
+	while (pos < f->size && ret == 0) {
+		size_t want = f->size - pos < READ_CHUNK ? (size_t)(f->size - pos) : READ_CHUNK;
+
+		ret = imap_pread(f->fd, chunk, want, pos);
+		if (ret == 0)
+			mime_parser_feed(p, chunk, want);
+		pos += want;
+	}
+	free(chunk);
+	(void)mime_parser_finish(p, &f->tree);
+	mime_parser_free(&p);
+	return ret;
+}
+
+/* First read of a header; doubled until the empty line shows up. */
+#define HEADER_FIRST_READ (8 * 1024)
+
+int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r)
+{
+	size_t cap = size < IMAP_MAX_HEADER ? (size_t)size : IMAP_MAX_HEADER;
+	size_t have = 0, want = cap < HEADER_FIRST_READ ? cap : HEADER_FIRST_READ, hdr_len = 0;
+	char *hdr = xmalloc(cap + 1);
+	bool complete = false;
+
+	/* Most headers are a few KiB: read only what is needed, not the
+	   1 MiB cap, so ENVELOPE of a big message stays cheap. */
+	while (!complete) {
+		if (imap_pread(fd, hdr + have, want - have, have) < 0) {
+			free(hdr);
+			return -1;
+		}
+		have = want;
+		hdr_len = imap_header_length(hdr, have, &complete);
+		if (have == cap)
+			break;
+		want = have * 2 < cap ? have * 2 : cap;
+	}
+	*root_r = mime_parse(hdr, hdr_len, NULL);
+	free(hdr);
+	(*root_r)->body.start = (*root_r)->hdr.start + (*root_r)->hdr.size;
+	(*root_r)->body.size = size - (*root_r)->body.start;
+	return 0;
+}
+
+static int msg_file_parse(struct msg_file *f, const struct fetch_request *req)
+{
+	if (f->tree != NULL)
+		return 0;
+	if (imap_fetch_needs_tree(req))
+		return parse_tree(f);
+	/* ENVELOPE, HEADER, HEADER.FIELDS and TEXT need only the top-level
+	   header, not a read of the whole body. */
+	return imap_msg_read_header(f->fd, f->size, &f->tree);
+}
+
+/* Send the extents' bytes [start, start + len) in windows of READ_CHUNK. A
+   read error sends spaces so the literal's byte count stays right. */
+static void stream_extents(struct imap_session *s, struct fetch_ctx *ctx, struct msg_file *f,
+                           const struct mime_extent *ext, size_t count, uint64_t start,
+                           uint64_t len)
+{
+	struct mime_source src = {source_read, f, NULL, 0};
+	struct buf b = BUF_INIT;
+	const char *error;
+
+	while (len > 0) {
+		uint64_t want = len < READ_CHUNK ? len : READ_CHUNK;
+
+		buf_clear(&b);
+		if (mime_extents_read(&src, ext, count, start, want, &b, &error) < 0 ||
+		    b.len != want) {
+			ctx->failed = true;
+			buf_clear(&b);
+			for (uint64_t i = 0; i < want; i++)
+				buf_append_char(&b, ' ');
+		}
+		imap_write(s, b.data, b.len);
+		start += want;
+		len -= want;
+	}
+	buf_free(&b);
 }
 
 static void send_body(struct imap_session *s, struct fetch_ctx *ctx, const struct fetch_body *body,
                       struct msg_file *f, const char *sep)
 {
-	uint64_t base = 0, size = f->size, start, len;
-	struct buf filtered = BUF_INIT;
+	struct mime_extent whole = {0, f->size}, *ext = &whole;
+	size_t count = f->size > 0 ? 1 : 0;
+	uint64_t size = f->size, start, len;
+	const char *error;
 
-	if (body->section != FETCH_SECTION_ALL && msg_file_header(f) < 0) {
-		ctx->failed = true;
-		imap_printf(s, "%s%s NIL", sep, body->name);
-		return;
+	if (body->sec->path_len > 0 || body->sec->kind != MIME_SECTION_ALL) {
+		if (msg_file_parse(f, &ctx->req) < 0) {
+			ctx->failed = true;
+			imap_printf(s, "%s%s NIL", sep, body->name);
+			return;
+		}
+		if (mime_section_resolve(f->tree, body->sec, &ext, &count, &size, &error) < 0) {
+			/* A part that does not exist (RFC 9051 allows NIL). */
+			imap_printf(s, "%s%s NIL", sep, body->name);
+			return;
+		}
 	}
 	imap_printf(s, "%s%s ", sep, body->name);
-	switch (body->section) {
-	case FETCH_SECTION_ALL:
-		break;
-	case FETCH_SECTION_HEADER:
-		send_memory(s, body, f->hdr, f->hdr_len);
-		return;
-	case FETCH_SECTION_TEXT:
-		base = f->hdr_len;
-		size = f->size - f->hdr_len;
-		break;
-	case FETCH_SECTION_HEADER_FIELDS:
-	case FETCH_SECTION_HEADER_FIELDS_NOT:
-		imap_header_filter(f->hdr, f->hdr_len, body->fields, body->field_count,
-		                   body->section == FETCH_SECTION_HEADER_FIELDS_NOT, &filtered);
-		send_memory(s, body, filtered.data, filtered.len);
-		buf_free(&filtered);
-		return;
-	}
 	imap_fetch_clip(body, size, &start, &len);
 	imap_printf(s, "{%llu}\r\n", (unsigned long long)len);
-	stream_range(s, ctx, f, base + start, len);
+	stream_extents(s, ctx, f, ext, count, start, len);
+	if (ext != &whole)
+		free(ext);
 }
 
-/* sep: what goes before the first body item ("" if it opens the list). */
+/* ENVELOPE, BODY, BODYSTRUCTURE of an open message. */
+static void send_structure(struct imap_session *s, struct fetch_ctx *ctx, struct msg_file *f,
+                           const char **sep)
+{
+	static const struct {
+		unsigned item;
+		const char *name;
+	} items[] = {
+	    {FETCH_ENVELOPE, "ENVELOPE"},
+	    {FETCH_BODY, "BODY"},
+	    {FETCH_BODYSTRUCTURE, "BODYSTRUCTURE"},
+	};
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		if (!(ctx->req.items & items[i].item))
+			continue;
+		if (msg_file_parse(f, &ctx->req) < 0) {
+			ctx->failed = true;
+			break;
+		}
+		buf_printf(&b, "%s%s ", *sep, items[i].name);
+		if (items[i].item == FETCH_ENVELOPE)
+			mime_imap_envelope(f->tree, &b);
+		else
+			mime_imap_bodystructure(f->tree, items[i].item == FETCH_BODYSTRUCTURE, &b);
+		*sep = " ";
+	}
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+static bool wants_file(const struct fetch_request *req)
+{
+	return req->body_count > 0 ||
+	       (req->items & (FETCH_ENVELOPE | FETCH_BODY | FETCH_BODYSTRUCTURE));
+}
+
+/* sep: what goes before the first item ("" if it opens the list). */
 static void send_bodies(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
                         const char *sep)
 {
 	struct msg_file f;
 
-	if (ctx->req.body_count == 0)
+	if (!wants_file(&ctx->req))
 		return;
 	if (msg_file_open(s, seq, &f) < 0) {
 		/* Expunged by another session meanwhile (RFC 3501 allows
@@ -178,6 +276,7 @@ static void send_bodies(struct imap_session *s, struct fetch_ctx *ctx, uint32_t 
 			imap_printf(s, "%s%s NIL", i == 0 ? sep : " ", ctx->req.bodies[i].name);
 		return;
 	}
+	send_structure(s, ctx, &f, &sep);
 	for (size_t i = 0; i < ctx->req.body_count; i++)
 		send_body(s, ctx, &ctx->req.bodies[i], &f, i == 0 ? sep : " ");
 	msg_file_close(&f);

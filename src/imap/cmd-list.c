@@ -1,4 +1,5 @@
-/* LIST, LSUB, CREATE, STATUS, SUBSCRIBE (RFC 3501 6.3). */
+/* LIST, LSUB, CREATE, STATUS (RFC 3501 6.3); subscriptions are in
+   cmd-folder.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,30 +65,54 @@ static bool has_children(char **names, size_t count, const char *name)
 	return false;
 }
 
+static bool listed(char **names, size_t count, const char *name)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* LIST: every mailbox; LSUB: the subscribed ones that exist (a
+   subscription to a deleted mailbox is not shown), all of them when no
+   subscription was ever made, nothing if the file cannot be read. */
 static void list_names(struct imap_session *s, const char *kind, const char *pattern)
 {
-	char **names;
-	size_t count;
+	char **names, **subs = NULL;
+	size_t count, sub_count = 0;
+	bool lsub = strcmp(kind, "LSUB") == 0;
 	const char *error;
+	int ret;
 
 	if (mail_user_list(s->user, &names, &count, &error) < 0) {
 		log_error(s->sid, "event=imap.list_failed error=\"%s\"", error);
 		return;
 	}
+	if (lsub && (ret = imap_subs_read(s, &subs, &sub_count)) != 0) {
+		/* No file yet: everything is subscribed. */
+		if (ret < 0)
+			log_error(s->sid, "event=imap.subscriptions_read_failed");
+		lsub = ret < 0;
+	}
 	for (size_t i = 0; i < count; i++) {
 		struct buf b = BUF_INIT;
+		const char *special = imap_special_use(names[i]);
 
-		if (!name_matches(pattern, names[i]))
+		if (!name_matches(pattern, names[i]) ||
+		    (lsub && !listed(subs, sub_count, names[i])))
 			continue;
-		buf_printf(&b, "* %s (%s) \"/\" ", kind,
+		buf_printf(&b, "* %s (%s%s%s) \"/\" ", kind,
 		           has_children(names, count, names[i]) ? "\\HasChildren"
-		                                                : "\\HasNoChildren");
+		                                                : "\\HasNoChildren",
+		           special != NULL ? " " : "", special != NULL ? special : "");
 		imap_append_astring(&b, names[i]);
 		buf_append_str(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
 	}
 	mail_user_list_free(names, count);
+	imap_subs_free(subs, sub_count);
 }
 
 void cmd_list(struct imap_session *s, const struct imap_cmd *cmd)
@@ -111,6 +136,22 @@ void cmd_list(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "%s completed.", cmd->name);
 }
 
+/* RFC 3501 6.3.3: the superior names of "A/B/C" are created too, so the
+   hierarchy can be renamed and deleted level by level. */
+static void create_parents(struct imap_session *s, const char *name)
+{
+	char *parent = xstrdup(name);
+	const char *error;
+
+	for (char *p = strchr(parent, HIERARCHY_SEP); p != NULL; p = strchr(p + 1, HIERARCHY_SEP)) {
+		*p = '\0';
+		if (!mail_user_mailbox_exists(s->user, parent))
+			(void)mail_user_create_mailbox(s->user, parent, &error);
+		*p = HIERARCHY_SEP;
+	}
+	free(parent);
+}
+
 void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
@@ -130,10 +171,14 @@ void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 		name[len - 1] = '\0';
 	if (maildir_is_inbox(name))
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
+	else if (mail_user_mailbox_exists(s->user, name))
+		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
 	else if (mail_user_create_mailbox(s->user, name, &error) < 0)
-		imap_reply(s, cmd->tag, "NO", "%s", error);
-	else
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+	else {
+		create_parents(s, name);
 		imap_reply(s, cmd->tag, "OK", "Create completed.");
+	}
 	free(name);
 }
 
@@ -199,14 +244,4 @@ void cmd_status(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 	imap_reply(s, cmd->tag, "OK", "Status completed.");
-}
-
-void cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd)
-{
-	/* Every mailbox counts as subscribed: LSUB lists them all. */
-	if (cmd->count != 1 || imap_arg_astring(&cmd->args[0]) == NULL) {
-		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
-		return;
-	}
-	imap_reply(s, cmd->tag, "OK", "%s completed.", cmd->name);
 }

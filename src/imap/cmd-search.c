@@ -1,17 +1,31 @@
 /* SEARCH and UID SEARCH (RFC 3501 6.4.4): flag keys, sequence and UID
-   sets, LARGER/SMALLER, NOT, OR and parenthesised groups. Keys that need
-   message contents or dates are not supported yet (BAD). */
+   sets, LARGER/SMALLER, NOT, OR and parenthesised groups, dates
+   (SINCE/BEFORE/ON on INTERNALDATE, SENT* on the Date: header), header
+   keys (HEADER, SUBJECT, FROM, TO, CC, BCC) and BODY/TEXT. Contents are
+   searched naively: each message file is read when a key needs it, as
+   stored (no MIME decoding, no charset conversion; substring match
+   ignoring ASCII case). An FTS index is the later optimisation. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "imap/imap-date.h"
+#include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
+#include "mime/mime-parser.h"
 #include "store/mailbox.h"
 
 /* Nesting of NOT/OR/() in one search. */
 #define MAX_SEARCH_DEPTH 32
+/* Longest search string. */
+#define MAX_SEARCH_STRING 4096
+#define SEARCH_CHUNK      (64 * 1024)
 
 enum key_type {
 	KEY_ALL,
@@ -23,7 +37,17 @@ enum key_type {
 	KEY_SMALLER,
 	KEY_NOT,
 	KEY_OR,
-	KEY_AND
+	KEY_AND,
+	KEY_NONE,      /* KEYWORD: keywords are not stored yet */
+	KEY_SINCE,     /* INTERNALDATE day >= n */
+	KEY_BEFORE,    /* INTERNALDATE day < n */
+	KEY_ON,        /* INTERNALDATE day == n */
+	KEY_SENTSINCE, /* Date: header day */
+	KEY_SENTBEFORE,
+	KEY_SENTON,
+	KEY_HEADER, /* field name in field, substring in text */
+	KEY_BODY,   /* the body */
+	KEY_TEXT,   /* header and body */
 };
 
 struct search_key {
@@ -32,6 +56,8 @@ struct search_key {
 	unsigned clear; /* KEY_FLAG_SET: flags that must also be clear */
 	uint64_t n;
 	struct imap_seqset set;
+	const char *field;      /* KEY_HEADER (points into the command) */
+	const char *text;       /* KEY_HEADER, BODY, TEXT */
 	struct search_key *sub; /* NOT, OR (two), AND (count) */
 	size_t sub_count;
 };
@@ -122,8 +148,71 @@ static int compile_set(struct compiler *c, struct search_key *key, const char *t
 	return imap_seqset_parse(text, star, &key->set, &error);
 }
 
+/* The next argument as a string (astring or literal). */
+static const char *next_string(struct compiler *c)
+{
+	const char *str;
+
+	if (c->pos >= c->count || (str = imap_arg_astring(&c->args[c->pos++])) == NULL ||
+	    strlen(str) > MAX_SEARCH_STRING)
+		return NULL;
+	return str;
+}
+
+static const struct {
+	const char *name;
+	enum key_type type;
+} date_keys[] = {
+    {"SINCE", KEY_SINCE},         {"BEFORE", KEY_BEFORE},         {"ON", KEY_ON},
+    {"SENTSINCE", KEY_SENTSINCE}, {"SENTBEFORE", KEY_SENTBEFORE}, {"SENTON", KEY_SENTON},
+};
+
+static const char *const header_keys[] = {"SUBJECT", "FROM", "TO", "CC", "BCC"};
+
+/* The keys with a string or date argument; 1 if name is not one. */
+static int compile_content(struct compiler *c, struct search_key *key, const char *name)
+{
+	const char *arg;
+	int64_t day;
+
+	for (size_t i = 0; i < sizeof(date_keys) / sizeof(date_keys[0]); i++) {
+		if (strcasecmp(name, date_keys[i].name) != 0)
+			continue;
+		if ((arg = next_string(c)) == NULL || imap_parse_date(arg, &day) < 0)
+			return -1;
+		key->type = date_keys[i].type;
+		key->n = (uint64_t)day;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++) {
+		if (strcasecmp(name, header_keys[i]) == 0) {
+			key->type = KEY_HEADER;
+			key->field = header_keys[i];
+			return (key->text = next_string(c)) == NULL ? -1 : 0;
+		}
+	}
+	if (strcasecmp(name, "HEADER") == 0) {
+		key->type = KEY_HEADER;
+		if ((key->field = next_string(c)) == NULL)
+			return -1;
+		return (key->text = next_string(c)) == NULL ? -1 : 0;
+	}
+	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
+		key->type = strcasecmp(name, "BODY") == 0 ? KEY_BODY : KEY_TEXT;
+		return (key->text = next_string(c)) == NULL ? -1 : 0;
+	}
+	if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
+		/* No keyword is ever set: KEYWORD matches nothing. */
+		key->type = strcasecmp(name, "KEYWORD") == 0 ? KEY_NONE : KEY_ALL;
+		return next_string(c) == NULL ? -1 : 0;
+	}
+	return 1;
+}
+
 static int compile_key(struct compiler *c, struct search_key *key)
 {
+	int ret;
+
 	const struct imap_arg *arg;
 	const char *name;
 
@@ -165,23 +254,166 @@ static int compile_key(struct compiler *c, struct search_key *key)
 			return -1;
 		return compile_set(c, key, name, true);
 	}
+	if ((ret = compile_content(c, key, name)) <= 0)
+		return ret;
 	return compile_set(c, key, name, false);
 }
 
-static bool match(struct imap_session *s, const struct search_key *key, uint32_t seq)
+/* ---- matching message contents ---- */
+
+/* One message's file, opened and parsed when a key first needs it. */
+struct msg_data {
+	struct imap_session *s;
+	uint32_t seq;
+	bool tried;
+	int fd;
+	uint64_t size;
+	struct mime_part *hdr; /* the top-level header only */
+};
+
+static void msg_data_free(struct msg_data *m)
 {
-	const struct mail_msg *msg = mailbox_msg(s->box, seq);
+	if (m->fd >= 0)
+		close(m->fd);
+	mime_part_free(&m->hdr);
+	m->fd = -1;
+	m->tried = false;
+}
+
+/* Open the file and parse its header; false if the message is gone. */
+static bool msg_data_load(struct msg_data *m)
+{
+	struct stat st;
+
+	if (m->tried)
+		return m->hdr != NULL;
+	m->tried = true;
+	m->fd = open(mailbox_msg_path(m->s->box, m->seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (m->fd < 0 || fstat(m->fd, &st) < 0)
+		return false;
+	m->size = (uint64_t)st.st_size;
+	if (imap_msg_read_header(m->fd, m->size, &m->hdr) < 0)
+		m->hdr = NULL;
+	return m->hdr != NULL;
+}
+
+/* Substring search ignoring ASCII case. */
+static bool contains_ci(const char *hay, size_t len, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return true;
+	for (size_t i = 0; i + nlen <= len; i++) {
+		if (strncasecmp(hay + i, needle, nlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Stream the file from offset looking for text: chunks overlap by the
+   needle's length so a match across two chunks is found. */
+static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
+{
+	size_t nlen = strlen(text), keep = 0;
+	char *buf = xmalloc(SEARCH_CHUNK + nlen + 1);
+	bool found = nlen == 0;
+
+	while (!found && offset < m->size) {
+		size_t want =
+		    m->size - offset < SEARCH_CHUNK ? (size_t)(m->size - offset) : SEARCH_CHUNK;
+
+		if (imap_pread(m->fd, buf + keep, want, offset) < 0)
+			break;
+		offset += want;
+		buf[keep + want] = '\0';
+		/* strncasecmp stops at a NUL: binary bodies may hide a match
+		   after one, which is acceptable for a naive search. */
+		found = contains_ci(buf, keep + want, text, nlen);
+		{
+			size_t total = keep + want;
+
+			keep = nlen - 1 < total ? nlen - 1 : total;
+			memmove(buf, buf + total - keep, keep);
+		}
+	}
+	free(buf);
+	return found;
+}
+
+static bool header_matches(struct msg_data *m, const char *field, const char *text)
+{
+	if (!msg_data_load(m))
+		return false;
+	for (size_t i = 0; i < m->hdr->field_count; i++) {
+		const struct mime_field *f = &m->hdr->fields[i];
+
+		if (strcasecmp(f->name, field) == 0 &&
+		    contains_ci(f->value, f->value_len, text, strlen(text)))
+			return true;
+	}
+	return false;
+}
+
+/* The day of the Date: header, else of INTERNALDATE (RFC 3501 leaves a
+   missing or broken Date: open; Dovecot makes the same choice). */
+static int64_t sent_day(struct msg_data *m, const struct mail_msg *msg)
+{
+	const struct mime_field *f;
+	int64_t day;
+
+	if (msg_data_load(m) && (f = mime_part_field(m->hdr, "Date")) != NULL &&
+	    imap_parse_header_date(f->value, &day) == 0)
+		return day;
+	return imap_local_day((int64_t)msg->internaldate);
+}
+
+static bool match(struct msg_data *m, const struct search_key *key);
+
+static bool match_content(struct msg_data *m, const struct search_key *key,
+                          const struct mail_msg *msg)
+{
+	int64_t n = (int64_t)key->n;
+
+	switch (key->type) {
+	case KEY_SINCE:
+		return imap_local_day((int64_t)msg->internaldate) >= n;
+	case KEY_BEFORE:
+		return imap_local_day((int64_t)msg->internaldate) < n;
+	case KEY_ON:
+		return imap_local_day((int64_t)msg->internaldate) == n;
+	case KEY_SENTSINCE:
+		return sent_day(m, msg) >= n;
+	case KEY_SENTBEFORE:
+		return sent_day(m, msg) < n;
+	case KEY_SENTON:
+		return sent_day(m, msg) == n;
+	case KEY_HEADER:
+		return header_matches(m, key->field, key->text);
+	case KEY_BODY:
+		return msg_data_load(m) &&
+		       file_contains(m, m->hdr->hdr.start + m->hdr->hdr.size, key->text);
+	case KEY_TEXT:
+		return msg_data_load(m) && file_contains(m, 0, key->text);
+	default:
+		return false;
+	}
+}
+
+static bool match(struct msg_data *m, const struct search_key *key)
+{
+	const struct mail_msg *msg = mailbox_msg(m->s->box, m->seq);
 	bool all = true;
 
 	switch (key->type) {
 	case KEY_ALL:
 		return true;
+	case KEY_NONE:
+		return false;
 	case KEY_FLAG_SET:
 		return (msg->flags & key->flags) == key->flags && (msg->flags & key->clear) == 0;
 	case KEY_FLAG_CLEAR:
 		return (msg->flags & key->flags) == 0;
 	case KEY_SEQ:
-		return imap_seqset_contains(&key->set, seq);
+		return imap_seqset_contains(&key->set, m->seq);
 	case KEY_UID:
 		return imap_seqset_contains(&key->set, msg->uid);
 	case KEY_LARGER:
@@ -189,15 +421,16 @@ static bool match(struct imap_session *s, const struct search_key *key, uint32_t
 	case KEY_SMALLER:
 		return msg->size < key->n;
 	case KEY_NOT:
-		return !match(s, &key->sub[0], seq);
+		return !match(m, &key->sub[0]);
 	case KEY_OR:
-		return match(s, &key->sub[0], seq) || match(s, &key->sub[1], seq);
+		return match(m, &key->sub[0]) || match(m, &key->sub[1]);
 	case KEY_AND:
 		for (size_t i = 0; i < key->sub_count && all; i++)
-			all = match(s, &key->sub[i], seq);
+			all = match(m, &key->sub[i]);
 		return all;
+	default:
+		return match_content(m, key, msg);
 	}
-	return false;
 }
 
 void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
@@ -207,8 +440,8 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	struct buf b = BUF_INIT;
 	const char *charset;
 
-	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 are the same here as no
-	   text key is supported. */
+	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 strings are both
+	   matched against the stored bytes. */
 	if (cmd->count >= 2 && (charset = imap_arg_atom(&cmd->args[0])) != NULL &&
 	    strcasecmp(charset, "CHARSET") == 0) {
 		charset = imap_arg_astring(&cmd->args[1]);
@@ -227,8 +460,11 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	buf_append_str(&b, "* SEARCH");
 	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
-		if (match(s, &key, seq))
+		struct msg_data m = {s, seq, false, -1, 0, NULL};
+
+		if (match(&m, &key))
 			buf_printf(&b, " %u", cmd->uid ? mailbox_msg(s->box, seq)->uid : seq);
+		msg_data_free(&m);
 	}
 	buf_append_str(&b, "\r\n");
 	imap_write(s, b.data, b.len);

@@ -5,6 +5,8 @@
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
+#include "imap/imap-seqset.h"
+#include "lib/xalloc.h"
 #include "store/mailbox.h"
 
 static uint32_t first_unseen(struct mailbox *box)
@@ -96,13 +98,37 @@ void cmd_unselect(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Unselect completed.");
 }
 
+/* UID EXPUNGE (RFC 4315 2.1): the \Deleted messages of the UID set only. */
+static int expunge_uids(struct imap_session *s, const struct imap_cmd *cmd, uint32_t **seqs_r,
+                        size_t *count_r, const char **error_r)
+{
+	struct imap_seqset set;
+	uint32_t *uids = xcalloc(mailbox_count(s->box) + 1, sizeof(*uids));
+	size_t n = 0;
+	int ret;
+
+	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &set) < 0) {
+		free(uids);
+		return 1;
+	}
+	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
+		if (imap_seqset_contains(&set, mailbox_msg(s->box, seq)->uid))
+			uids[n++] = mailbox_msg(s->box, seq)->uid;
+	}
+	imap_seqset_free(&set);
+	ret = mailbox_expunge_uids(s->box, uids, n, seqs_r, count_r, error_r);
+	free(uids);
+	return ret;
+}
+
 void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	uint32_t *seqs = NULL;
 	size_t count = 0;
 	const char *error;
+	int ret;
 
-	if (cmd->uid || cmd->count != 0) {
+	if (cmd->count != (cmd->uid ? 1 : 0)) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
@@ -110,7 +136,11 @@ void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return;
 	}
-	if (mailbox_expunge(s->box, &seqs, &count, &error) < 0) {
+	ret = cmd->uid ? expunge_uids(s, cmd, &seqs, &count, &error)
+	               : mailbox_expunge(s->box, &seqs, &count, &error);
+	if (ret > 0)
+		return; /* BAD sent */
+	if (ret < 0) {
 		log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Expunge failed.");
 		return;

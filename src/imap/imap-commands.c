@@ -32,11 +32,19 @@ static const struct imap_cmd_def commands[] = {
     {"UNSUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH},
     {"NAMESPACE", cmd_namespace, IMAP_CMD_AUTH},
     {"IDLE", cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"DELETE", cmd_delete, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"ENABLE", cmd_enable, IMAP_CMD_AUTH},
+    {"ID", cmd_id, 0}, /* RFC 2971: any state */
     /* Selected (6.4). */
     {"CHECK", cmd_noop, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
     {"CLOSE", cmd_close, IMAP_CMD_SELECTED},
     {"UNSELECT", cmd_unselect, IMAP_CMD_SELECTED},
-    {"EXPUNGE", cmd_expunge, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
+    {"EXPUNGE", cmd_expunge, IMAP_CMD_SELECTED | IMAP_CMD_SYNC | IMAP_CMD_UID},
+    {"COPY", cmd_copy, IMAP_CMD_SELECTED | IMAP_CMD_SYNC | IMAP_CMD_UID},
+    /* MOVE sends its own EXPUNGEs (RFC 6851 3.3). */
+    {"MOVE", cmd_copy, IMAP_CMD_SELECTED | IMAP_CMD_SYNC | IMAP_CMD_UID},
     /* No sync around these: RFC 3501 7.4.1 forbids EXPUNGE responses
        while they run. */
     {"FETCH", cmd_fetch, IMAP_CMD_SELECTED | IMAP_CMD_UID},

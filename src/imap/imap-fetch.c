@@ -10,11 +10,6 @@
 #include "lib/xalloc.h"
 #include "store/maildir.h"
 
-/* Header field names in one HEADER.FIELDS list. */
-#define MAX_HEADER_FIELDS 100
-/* Longest header field name accepted in HEADER.FIELDS. */
-#define MAX_FIELD_NAME 200
-
 static const struct {
 	const char *name;
 	unsigned items;
@@ -23,7 +18,13 @@ static const struct {
     {"UID", FETCH_UID},
     {"RFC822.SIZE", FETCH_RFC822_SIZE},
     {"INTERNALDATE", FETCH_INTERNALDATE},
+    {"ENVELOPE", FETCH_ENVELOPE},
+    {"BODYSTRUCTURE", FETCH_BODYSTRUCTURE},
+    {"BODY", FETCH_BODY},
+    /* The macros (RFC 3501 6.4.5). */
     {"FAST", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE},
+    {"ALL", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE | FETCH_ENVELOPE},
+    {"FULL", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE | FETCH_ENVELOPE | FETCH_BODY},
 };
 
 static struct fetch_body *add_body(struct fetch_request *req)
@@ -36,117 +37,66 @@ static struct fetch_body *add_body(struct fetch_request *req)
 	return body;
 }
 
+/* Parse the section text (between the brackets) into body->sec and the
+   older summary fields (section, fields). */
+static int set_section(struct fetch_body *body, const char *spec, size_t len)
+{
+	const char *error;
+
+	if (mime_section_parse(spec, len, &body->sec, &error) < 0)
+		return -1;
+	if (body->sec->path_len > 0) {
+		body->section = FETCH_SECTION_PART;
+		return 0;
+	}
+	switch (body->sec->kind) {
+	case MIME_SECTION_ALL:
+		body->section = FETCH_SECTION_ALL;
+		break;
+	case MIME_SECTION_HEADER:
+		body->section = FETCH_SECTION_HEADER;
+		break;
+	case MIME_SECTION_TEXT:
+		body->section = FETCH_SECTION_TEXT;
+		break;
+	case MIME_SECTION_FIELDS:
+	case MIME_SECTION_FIELDS_NOT:
+		body->section = body->sec->kind == MIME_SECTION_FIELDS
+		                    ? FETCH_SECTION_HEADER_FIELDS
+		                    : FETCH_SECTION_HEADER_FIELDS_NOT;
+		body->fields = body->sec->fields;
+		body->field_count = body->sec->field_count;
+		break;
+	case MIME_SECTION_MIME:
+		return -1; /* needs a part number: refused by the parser */
+	}
+	return 0;
+}
+
 /* RFC822, RFC822.HEADER, RFC822.TEXT (RFC 3501 section 6.4.5). */
 static bool parse_rfc822(struct fetch_request *req, const char *item)
 {
 	struct fetch_body *body;
-	enum fetch_section section;
+	const char *spec;
 	bool peek = false;
 
 	if (strcasecmp(item, "RFC822") == 0) {
-		section = FETCH_SECTION_ALL;
+		spec = "";
 	} else if (strcasecmp(item, "RFC822.HEADER") == 0) {
-		section = FETCH_SECTION_HEADER;
+		spec = "HEADER";
 		peek = true;
 	} else if (strcasecmp(item, "RFC822.TEXT") == 0) {
-		section = FETCH_SECTION_TEXT;
+		spec = "TEXT";
 	} else {
 		return false;
 	}
 	body = add_body(req);
-	body->section = section;
+	(void)set_section(body, spec, strlen(spec));
 	body->peek = peek;
 	body->name = xstrdup(item);
 	for (char *p = body->name; *p != '\0'; p++)
 		*p = (char)toupper((unsigned char)*p);
 	return true;
-}
-
-/* One header field name of a HEADER.FIELDS list: an atom or a quoted
-   string. Advances *s. */
-static int parse_field_name(const char **s, struct buf *out)
-{
-	const char *p = *s;
-
-	buf_clear(out);
-	if (*p == '"') {
-		for (p++; *p != '"'; p++) {
-			if (*p == '\\')
-				p++;
-			if (*p == '\0')
-				return -1;
-			buf_append_char(out, *p);
-		}
-		p++;
-	} else {
-		for (; *p != '\0' && *p != ' ' && *p != ')'; p++)
-			buf_append_char(out, *p);
-	}
-	*s = p;
-	/* A field name is printable ASCII without ':' (RFC 5322 2.2). */
-	for (size_t i = 0; i < out->len; i++) {
-		if (out->data[i] <= 32 || out->data[i] >= 127 || out->data[i] == ':')
-			return -1;
-	}
-	return out->len == 0 || out->len > MAX_FIELD_NAME ? -1 : 0;
-}
-
-/* "(A B C)" after HEADER.FIELDS; advances *s past the ')'. */
-static int parse_field_list(const char **s, struct fetch_body *body)
-{
-	const char *p = *s;
-	struct buf name = BUF_INIT;
-	int ret = -1;
-
-	if (*p++ != '(')
-		return -1;
-	for (;;) {
-		if (parse_field_name(&p, &name) < 0 || body->field_count >= MAX_HEADER_FIELDS)
-			break;
-		body->fields =
-		    xreallocarray(body->fields, body->field_count + 1, sizeof(*body->fields));
-		body->fields[body->field_count++] = buf_steal(&name);
-		if (*p == ')') {
-			*s = p + 1;
-			ret = 0;
-			break;
-		}
-		if (*p++ != ' ')
-			break;
-	}
-	buf_free(&name);
-	return ret;
-}
-
-/* The section text between '[' and ']'. Part numbers (1.2) need the MIME
-   tree and are not supported yet. */
-static int parse_section(const char **s, struct fetch_body *body)
-{
-	const char *p = *s;
-
-	if (strncasecmp(p, "HEADER.FIELDS.NOT ", 18) == 0) {
-		body->section = FETCH_SECTION_HEADER_FIELDS_NOT;
-		p += 18;
-	} else if (strncasecmp(p, "HEADER.FIELDS ", 14) == 0) {
-		body->section = FETCH_SECTION_HEADER_FIELDS;
-		p += 14;
-	} else if (strncasecmp(p, "HEADER]", 7) == 0) {
-		body->section = FETCH_SECTION_HEADER;
-		p += 6;
-	} else if (strncasecmp(p, "TEXT]", 5) == 0) {
-		body->section = FETCH_SECTION_TEXT;
-		p += 4;
-	} else if (*p == ']') {
-		body->section = FETCH_SECTION_ALL;
-	} else {
-		return -1;
-	}
-	if (body->section >= FETCH_SECTION_HEADER_FIELDS && parse_field_list(&p, body) < 0)
-		return -1;
-	if (*p != ']')
-		return -1;
-	*s = p + 1;
-	return 0;
 }
 
 /* "<offset.length>" (RFC 3501 section 6.4.5); length must be non-zero. */
@@ -187,7 +137,7 @@ static void body_name(struct fetch_body *body, const char *section_start, const 
 static int parse_body(struct fetch_request *req, const char *item)
 {
 	struct fetch_body *body;
-	const char *p = item, *section;
+	const char *p = item, *section, *close;
 	bool peek = false;
 
 	if (strncasecmp(p, "BODY.PEEK[", 10) == 0) {
@@ -201,9 +151,13 @@ static int parse_body(struct fetch_request *req, const char *item)
 	body = add_body(req);
 	body->peek = peek;
 	section = p;
-	if (parse_section(&p, body) < 0 || parse_partial(p, body) < 0)
+	/* The section ends at the last ']' (a quoted field name may hold
+	   one; the partial never does). */
+	close = strrchr(section, ']');
+	if (close == NULL || set_section(body, section, (size_t)(close - section)) < 0 ||
+	    parse_partial(close + 1, body) < 0)
 		return -1;
-	body_name(body, section, p - 1);
+	body_name(body, section, close);
 	return 0;
 }
 
@@ -258,13 +212,33 @@ int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request 
 void imap_fetch_request_free(struct fetch_request *req)
 {
 	for (size_t i = 0; i < req->body_count; i++) {
-		for (size_t j = 0; j < req->bodies[i].field_count; j++)
-			free(req->bodies[i].fields[j]);
-		free(req->bodies[i].fields);
+		mime_section_free(&req->bodies[i].sec);
 		free(req->bodies[i].name);
 	}
 	free(req->bodies);
 	memset(req, 0, sizeof(*req));
+}
+
+bool imap_fetch_needs_tree(const struct fetch_request *req)
+{
+	if (req->items & (FETCH_BODY | FETCH_BODYSTRUCTURE))
+		return true;
+	for (size_t i = 0; i < req->body_count; i++) {
+		if (req->bodies[i].sec->path_len > 0)
+			return true;
+	}
+	return false;
+}
+
+bool imap_fetch_needs_header(const struct fetch_request *req)
+{
+	if (req->items & FETCH_ENVELOPE)
+		return true;
+	for (size_t i = 0; i < req->body_count; i++) {
+		if (req->bodies[i].section != FETCH_SECTION_ALL)
+			return true;
+	}
+	return imap_fetch_needs_tree(req);
 }
 
 size_t imap_header_length(const char *data, size_t len, bool *complete_r)

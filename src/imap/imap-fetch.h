@@ -13,12 +13,16 @@
 
 #include "imap/imap-parser.h"
 #include "lib/buf.h"
+#include "mime/mime-section.h"
 
 enum fetch_item {
 	FETCH_FLAGS = 1u << 0,
 	FETCH_UID = 1u << 1,
 	FETCH_RFC822_SIZE = 1u << 2,
 	FETCH_INTERNALDATE = 1u << 3,
+	FETCH_ENVELOPE = 1u << 4,
+	FETCH_BODY = 1u << 5, /* BODY: the structure without extension data */
+	FETCH_BODYSTRUCTURE = 1u << 6,
 };
 
 enum fetch_section {
@@ -27,6 +31,7 @@ enum fetch_section {
 	FETCH_SECTION_TEXT,   /* BODY[TEXT], RFC822.TEXT */
 	FETCH_SECTION_HEADER_FIELDS,
 	FETCH_SECTION_HEADER_FIELDS_NOT,
+	FETCH_SECTION_PART, /* a part number path ("1.2", "2.HEADER"): see sec */
 };
 
 struct fetch_body {
@@ -34,8 +39,10 @@ struct fetch_body {
 	bool peek;    /* BODY.PEEK, RFC822.HEADER: \Seen is not set */
 	bool partial; /* <offset.length> was given */
 	uint64_t offset, length;
-	char **fields; /* HEADER.FIELDS[.NOT]: the field names */
+	char **fields; /* HEADER.FIELDS[.NOT]: the field names (owned by sec) */
 	size_t field_count;
+	/* The parsed section (always set), for mime_section_resolve(). */
+	struct mime_section *sec;
 	/* The item's name in the response ("BODY[HEADER]<0>", "RFC822"). */
 	char *name;
 };
@@ -51,11 +58,17 @@ struct fetch_request {
    parenthesised list of items. uid adds FETCH_UID (UID FETCH always
    returns UIDs). On success returns 0 and fills *req_r (free it with
    imap_fetch_request_free()). Returns -1 with a static *error_r for an
-   unknown or malformed item, and for ENVELOPE, BODY and BODYSTRUCTURE,
-   which need the MIME parser and are not done yet. */
+   unknown or malformed item. */
 int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request *req_r,
                      const char **error_r);
 void imap_fetch_request_free(struct fetch_request *req);
+
+/* True if answering req needs the whole MIME tree of a message (BODY,
+   BODYSTRUCTURE, part numbers); false if the top-level header is enough
+   (or nothing at all: see imap_fetch_needs_header()). */
+bool imap_fetch_needs_tree(const struct fetch_request *req);
+/* True if answering req needs at least the parsed top-level header. */
+bool imap_fetch_needs_header(const struct fetch_request *req);
 
 /* The length of a message's header: up to and including the empty line
    that ends it (RFC 5322 section 2.1). If there is no empty line in the

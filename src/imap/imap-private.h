@@ -39,6 +39,7 @@
 /* Longest header read into memory for HEADER and HEADER.FIELDS. */
 #define IMAP_MAX_HEADER (1024 * 1024)
 
+struct delivery;
 struct directory;
 struct mail_user;
 struct mailbox;
@@ -107,8 +108,9 @@ struct imap_session {
 	uint32_t exists; /* the count the client was last told */
 	uint32_t recent;
 
-	unsigned cmd_flags; /* of the command running */
-	struct buf line;    /* scratch for conn_read_line() */
+	struct delivery *append; /* APPEND: the literal streaming to disk */
+	unsigned cmd_flags;      /* of the command running */
+	struct buf line;         /* scratch for conn_read_line() */
 };
 
 /* ---- imap-server.c ---- */
@@ -158,6 +160,40 @@ void imap_session_bye(struct imap_session *s, const char *text);
 /* Start a resumable command (see struct imap_resumable). */
 void imap_session_resumable(struct imap_session *s, const struct imap_resumable *r);
 
+/* ---- cmd-fetch.c ---- */
+
+struct mime_part;
+/* pread exactly len bytes at offset (retrying short reads and EINTR).
+   0, or -1 on an error or end of file. */
+int imap_pread(int fd, void *buf, size_t len, uint64_t offset);
+/* Parse the top-level header of the message file fd (size bytes; at most
+   IMAP_MAX_HEADER of it is read, in growing chunks). On success *root_r
+   is a tree (free with mime_part_free()) whose root body range covers the
+   rest of the file. -1 on a read error. */
+int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r);
+
+/* ---- cmd-append.c ---- */
+
+/* Install the parser's literal sink that streams APPEND's message into a
+   delivery (s->append). */
+void imap_append_install_sink(struct imap_session *s);
+/* Drop a streamed APPEND literal that no command took (parse error, BAD
+   arguments, closed session). */
+void imap_append_abort(struct imap_session *s);
+
+/* ---- cmd-folder.c ---- */
+
+/* The RFC 6154 attribute ("\\Sent") for a usual folder name, or NULL. */
+const char *imap_special_use(const char *name);
+/* The subscribed names (malloc'ed array of malloc'ed strings, free with
+   imap_subs_free()). 0, or 1 if there is no subscription file yet (then
+   every mailbox counts as subscribed; no names), -1 if it cannot be read. */
+int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r);
+void imap_subs_free(char **names, size_t count);
+/* Give an account with no folder at all the usual ones (Drafts, Sent,
+   Trash, Junk, Archive), subscribed. Called at login. */
+void imap_folders_autocreate(struct imap_session *s);
+
 /* ---- imap-commands.c ---- */
 
 enum imap_cmd_flags {
@@ -194,6 +230,12 @@ void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_store(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_search(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_append(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd); /* COPY and MOVE */
+void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_id(struct imap_session *s, const struct imap_cmd *cmd);
 /* A line arrived while IDLE. */
 void cmd_idle_line(struct imap_session *s, const char *line);
 

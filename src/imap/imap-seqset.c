@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "lib/buf.h"
 #include "lib/xalloc.h"
 
 /* One seq-number: an nz-number or "*". Advances *s. */
@@ -127,4 +128,20 @@ void imap_seqset_free(struct imap_seqset *set)
 	free(set->ranges);
 	set->ranges = NULL;
 	set->count = 0;
+}
+
+void imap_seqset_format(struct buf *out, const uint32_t *nums, size_t count)
+{
+	size_t i = 0;
+
+	while (i < count) {
+		size_t j = i;
+
+		while (j + 1 < count && nums[j + 1] == nums[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i == 0 ? "" : ",", nums[i]);
+		if (j > i)
+			buf_printf(out, ":%u", nums[j]);
+		i = j + 1;
+	}
 }

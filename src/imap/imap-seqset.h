@@ -37,6 +37,12 @@ bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n);
 /* The largest number in the set, or 0 if it is empty. */
 uint32_t imap_seqset_max(const struct imap_seqset *set);
 
+struct buf;
+/* Append nums[0..count) to out as a uid-set in the given order (RFC 4315
+   COPYUID pairs the source and destination sets element by element), runs
+   of consecutive ascending numbers written as "a:b". Nothing for count 0. */
+void imap_seqset_format(struct buf *out, const uint32_t *nums, size_t count);
+
 /* Release the ranges; the set is empty afterwards. */
 void imap_seqset_free(struct imap_seqset *set);
 

@@ -49,7 +49,7 @@ bool imap_plaintext_allowed(struct imap_session *s)
 
 void imap_capability(struct imap_session *s, struct buf *caps)
 {
-	buf_append_str(caps, "IMAP4rev1 LITERAL+ SASL-IR");
+	buf_append_str(caps, "IMAP4rev1 LITERAL+ SASL-IR ID");
 	if (s->state == IMAP_STATE_NOAUTH) {
 		if (!conn_is_tls(s->conn) && s->server->tls != NULL)
 			buf_append_str(caps, " STARTTLS");
@@ -58,7 +58,7 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		else
 			buf_append_str(caps, " LOGINDISABLED");
 	} else {
-		buf_append_str(caps, " IDLE UNSELECT NAMESPACE");
+		buf_append_str(caps, " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE");
 	}
 }
 

@@ -40,10 +40,12 @@ static void set_parser_limits(struct imap_session *s)
 	} else if (limits.max_literal > set->imap.max_literal_size) {
 		limits.max_literal = set->imap.max_literal_size;
 	}
-	if (s->parser == NULL)
+	if (s->parser == NULL) {
 		s->parser = imap_parser_new(&limits);
-	else
+		imap_append_install_sink(s);
+	} else {
 		imap_parser_set_limits(s->parser, &limits);
+	}
 }
 
 static void on_session_timeout(evutil_socket_t fd, short what, void *arg)
@@ -92,6 +94,7 @@ static void session_free(struct imap_session *s)
 		event_free(s->timer);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
+	imap_append_abort(s);
 	mailbox_close(&s->box);
 	mail_user_close(&s->user);
 	imap_parser_free(&s->parser);
@@ -226,6 +229,7 @@ void imap_session_login(struct imap_session *s, const char *tag, char *username,
 	}
 	s->username = username;
 	s->state = IMAP_STATE_AUTH;
+	imap_folders_autocreate(s);
 	s->errors = 0;
 	set_parser_limits(s);
 	conn_set_idle_timeout(s->conn, set->limits.idle_timeout);
@@ -298,6 +302,8 @@ static void handle_event(struct imap_session *s, enum imap_parse_result r)
 		break;
 	case IMAP_PARSE_COMMAND:
 		imap_command_dispatch(s, imap_parser_command(s->parser));
+		/* A streamed literal no command took must not stay on disk. */
+		imap_append_abort(s);
 		break;
 	case IMAP_PARSE_CONTINUE:
 		/* RFC 3501 7.5: the client may now send the literal. */
@@ -305,6 +311,9 @@ static void handle_event(struct imap_session *s, enum imap_parse_result r)
 		break;
 	case IMAP_PARSE_ERROR:
 		error = imap_parser_error(s->parser, &tag);
+		imap_append_abort(s);
+		if (strcmp(error, "Literal too large") == 0)
+			error = "[TOOBIG] Literal too large";
 		imap_reply_bad(s, tag, error);
 		break;
 	}

@@ -29,6 +29,7 @@
 enum value_type {
 	V_STRING,       /* char *, not empty */
 	V_PATH,         /* char *, made absolute */
+	V_OPT_PATH,     /* char *, made absolute; empty: NULL (unset) */
 	V_SIZE,         /* bytes: 25M, 512K, 1G, 1000 */
 	V_DURATION,     /* seconds: 30s, 5m, 2h, 60 */
 	V_UINT,         /* a plain number */
@@ -39,6 +40,9 @@ enum value_type {
 	V_TLS_MODE,     /* enum tls_mode */
 	V_CIDR_LIST,    /* char **, size_t count */
 	V_ADDRESS_LIST, /* char **, size_t count */
+	V_IP_LIST,      /* char **, size_t count: "192.0.2.53", "::1@5353" */
+	V_DMARC_REJECT, /* enum dmarc_reject_action */
+	V_DMARC_QUAR,   /* enum dmarc_quarantine_action */
 };
 
 struct key_def {
@@ -90,6 +94,22 @@ static const struct key_def smtp_keys[] = {
     KEY("max_recipients", V_UINT, smtp.max_recipients, 1, 100000),
     KEY("bare_lf", V_BARE_LF, smtp.bare_lf, 0, 0),
     LIST("trusted_networks", V_CIDR_LIST, smtp.trusted_networks, smtp.trusted_network_count),
+    KEY("max_header_size", V_SIZE, smtp.max_header_size, 8 * KIB, 64 * MIB),
+};
+
+static const struct key_def dns_keys[] = {
+    KEY("zone_file", V_OPT_PATH, dns.zone_file, 0, 0),
+    LIST("forwarders", V_IP_LIST, dns.forwarders, dns.forwarder_count),
+    KEY("timeout", V_DURATION, dns.timeout, 1, 300),
+};
+
+static const struct key_def mailauth_keys[] = {
+    KEY("spf", V_BOOL, mailauth.spf, 0, 0),
+    KEY("dkim", V_BOOL, mailauth.dkim, 0, 0),
+    KEY("dmarc", V_BOOL, mailauth.dmarc, 0, 0),
+    KEY("dmarc_reject", V_DMARC_REJECT, mailauth.dmarc_reject, 0, 0),
+    KEY("dmarc_quarantine", V_DMARC_QUAR, mailauth.dmarc_quarantine, 0, 0),
+    KEY("psl_file", V_PATH, mailauth.psl_file, 0, 0),
 };
 
 static const struct key_def imap_keys[] = {
@@ -121,14 +141,16 @@ static const struct key_def listener_keys[] = {
 
 /* In dump order. The top level comes first. */
 static const struct section_def sections[] = {
-    SECTION(NULL, top_keys),    SECTION("tls", tls_keys),   SECTION("auth", auth_keys),
-    SECTION("smtp", smtp_keys), SECTION("imap", imap_keys), SECTION("limits", limits_keys),
+    SECTION(NULL, top_keys),    SECTION("tls", tls_keys),           SECTION("auth", auth_keys),
+    SECTION("smtp", smtp_keys), SECTION("imap", imap_keys),         SECTION("limits", limits_keys),
+    SECTION("dns", dns_keys),   SECTION("mailauth", mailauth_keys),
 };
 
 #define MAX_SECTION_KEYS 8
 _Static_assert(N_ELEMENTS(top_keys) <= MAX_SECTION_KEYS, "top_keys");
 _Static_assert(N_ELEMENTS(smtp_keys) <= MAX_SECTION_KEYS, "smtp_keys");
 _Static_assert(N_ELEMENTS(limits_keys) <= MAX_SECTION_KEYS, "limits_keys");
+_Static_assert(N_ELEMENTS(mailauth_keys) <= MAX_SECTION_KEYS, "mailauth_keys");
 
 static const char *const service_names[SERVICE_COUNT] = {
     [SERVICE_SMTP] = "smtp",
@@ -150,6 +172,15 @@ static const char *const tls_mode_names[] = {
 };
 
 static const char *const bare_lf_names[] = {[BARE_LF_REJECT] = "reject"};
+static const char *const dmarc_reject_names[] = {
+    [DMARC_REJECT_REJECT] = "reject",
+    [DMARC_REJECT_QUARANTINE] = "quarantine",
+    [DMARC_REJECT_NONE] = "none",
+};
+static const char *const dmarc_quarantine_names[] = {
+    [DMARC_QUARANTINE_JUNK] = "junk",
+    [DMARC_QUARANTINE_NONE] = "none",
+};
 
 const char *service_name(enum service service)
 {
@@ -332,10 +363,13 @@ static int apply_string(struct load_ctx *ctx, const struct key_def *def,
 {
 	char **s = field;
 
+	free(*s);
+	*s = NULL;
+	if (e->value[0] == '\0' && def->type == V_OPT_PATH)
+		return 0; /* unset, which is also how the dump writes it */
 	if (e->value[0] == '\0')
 		return fail(ctx, e->line, "%s must not be empty", e->key);
-	free(*s);
-	*s = def->type == V_PATH ? make_absolute(ctx->dir, e->value) : xstrdup(e->value);
+	*s = def->type == V_STRING ? xstrdup(e->value) : make_absolute(ctx->dir, e->value);
 	return 0;
 }
 
@@ -380,6 +414,18 @@ static int apply_enum(struct load_ctx *ctx, const struct key_def *def, const str
 			return bad_value(ctx, e, e->value, "reject");
 		*(enum bare_lf_policy *)field = (enum bare_lf_policy)i;
 		return 0;
+	case V_DMARC_REJECT:
+		if ((i = lookup_name(dmarc_reject_names, N_ELEMENTS(dmarc_reject_names),
+		                     e->value)) < 0)
+			return bad_value(ctx, e, e->value, "reject, quarantine or none");
+		*(enum dmarc_reject_action *)field = (enum dmarc_reject_action)i;
+		return 0;
+	case V_DMARC_QUAR:
+		if ((i = lookup_name(dmarc_quarantine_names, N_ELEMENTS(dmarc_quarantine_names),
+		                     e->value)) < 0)
+			return bad_value(ctx, e, e->value, "junk or none");
+		*(enum dmarc_quarantine_action *)field = (enum dmarc_quarantine_action)i;
+		return 0;
 	default:
 		if ((i = lookup_name(tls_mode_names, N_ELEMENTS(tls_mode_names), e->value)) < 0)
 			return bad_value(ctx, e, e->value, "none, starttls or implicit");
@@ -421,6 +467,23 @@ static bool valid_address(const char *s)
 	if (strcmp(host, "*") != 0 && inet_pton(AF_INET, host, &a4) != 1)
 		return false;
 	return valid_port(colon + 1);
+}
+
+/* A DNS server: "192.0.2.53", "2001:db8::53", either with "@port". */
+static bool valid_ip_port(const char *s)
+{
+	const char *at = strchr(s, '@');
+	size_t len = at != NULL ? (size_t)(at - s) : strlen(s);
+	char host[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+
+	if (len >= sizeof(host))
+		return false;
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (inet_pton(strchr(host, ':') != NULL ? AF_INET6 : AF_INET, host, &a6) != 1)
+		return false;
+	return at == NULL || valid_port(at + 1);
 }
 
 /* "192.0.2.0/24" or "2001:db8::/32": the prefix is required. */
@@ -466,10 +529,13 @@ static int apply_list(struct load_ctx *ctx, const struct key_def *def, const str
 {
 	char ***items = field_at(base, def->offset);
 	size_t *count = field_at(base, def->count_offset);
-	bool (*valid)(const char *) = def->type == V_CIDR_LIST ? valid_cidr : valid_address;
-	const char *expected = def->type == V_CIDR_LIST
-	                           ? "networks like 192.0.2.0/24, 2001:db8::/32"
-	                           : "addresses like 127.0.0.1:25, [::1]:25, *:25";
+	bool (*valid)(const char *) = def->type == V_CIDR_LIST ? valid_cidr
+	                              : def->type == V_IP_LIST ? valid_ip_port
+	                                                       : valid_address;
+	const char *expected =
+	    def->type == V_CIDR_LIST ? "networks like 192.0.2.0/24, 2001:db8::/32"
+	    : def->type == V_IP_LIST ? "IP addresses like 192.0.2.53, ::1@5353"
+	                             : "addresses like 127.0.0.1:25, [::1]:25, *:25";
 	char *copy = xstrdup(e->value), *rest = copy, *item;
 	int ret = 0;
 
@@ -499,6 +565,7 @@ static int apply_value(struct load_ctx *ctx, const struct key_def *def,
 	switch (def->type) {
 	case V_STRING:
 	case V_PATH:
+	case V_OPT_PATH:
 		return apply_string(ctx, def, e, field);
 	case V_SIZE:
 	case V_DURATION:
@@ -506,6 +573,7 @@ static int apply_value(struct load_ctx *ctx, const struct key_def *def,
 		return apply_number(ctx, def, e, field);
 	case V_CIDR_LIST:
 	case V_ADDRESS_LIST:
+	case V_IP_LIST:
 		return apply_list(ctx, def, e, base);
 	default:
 		return apply_enum(ctx, def, e, field);
@@ -646,6 +714,14 @@ static void set_defaults(struct tern_settings *set)
 	set->limits.max_errors = 10;
 	set->limits.max_errors_prelogin = 5;
 	set->limits.session_timeout = 300;
+	set->smtp.max_header_size = 256 * KIB;
+	set->dns.timeout = 5;
+	set->mailauth.spf = true;
+	set->mailauth.dkim = true;
+	set->mailauth.dmarc = true;
+	/* RFC 7489 6.3 and 6.6.4: honour the domain owner's policy. */
+	set->mailauth.dmarc_reject = DMARC_REJECT_REJECT;
+	set->mailauth.dmarc_quarantine = DMARC_QUARANTINE_JUNK;
 }
 
 static void default_path(char **field, const char *data_dir, const char *rel)
@@ -669,6 +745,8 @@ static int finish_settings(struct load_ctx *ctx)
 	default_path(&set->directory_path, set->data_dir, "directory.db");
 	default_path(&set->tls.cert, set->data_dir, "tls/cert.pem");
 	default_path(&set->tls.key, set->data_dir, "tls/key.pem");
+	if (set->mailauth.psl_file == NULL)
+		set->mailauth.psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
 	return 0;
 }
 
@@ -809,7 +887,9 @@ static void dump_value(struct buf *b, const struct key_def *def, const void *bas
 	switch (def->type) {
 	case V_STRING:
 	case V_PATH:
-		dump_string(b, *(char *const *)field);
+	case V_OPT_PATH:
+		if (*(char *const *)field != NULL)
+			dump_string(b, *(char *const *)field);
 		break;
 	case V_SIZE:
 		dump_scaled(b, load_number(field, def->size), "KMG", size_factors, 3);
@@ -835,8 +915,16 @@ static void dump_value(struct buf *b, const struct key_def *def, const void *bas
 	case V_TLS_MODE:
 		buf_append_str(b, tls_mode_names[*(const enum tls_mode *)field]);
 		break;
+	case V_DMARC_REJECT:
+		buf_append_str(b, dmarc_reject_names[*(const enum dmarc_reject_action *)field]);
+		break;
+	case V_DMARC_QUAR:
+		buf_append_str(
+		    b, dmarc_quarantine_names[*(const enum dmarc_quarantine_action *)field]);
+		break;
 	case V_CIDR_LIST:
 	case V_ADDRESS_LIST:
+	case V_IP_LIST:
 		dump_list(b, def, base);
 		break;
 	}
@@ -895,6 +983,9 @@ void settings_free(struct tern_settings **settings)
 	free(set->tls.cert);
 	free(set->tls.key);
 	free_list(&set->smtp.trusted_networks, &set->smtp.trusted_network_count);
+	free(set->dns.zone_file);
+	free_list(&set->dns.forwarders, &set->dns.forwarder_count);
+	free(set->mailauth.psl_file);
 	for (size_t i = 0; i < set->listener_count; i++)
 		free_list(&set->listeners[i].addresses, &set->listeners[i].address_count);
 	free(set->listeners);

@@ -34,6 +34,20 @@ enum bare_lf_policy {
 	BARE_LF_REJECT, /* a message with a bare LF or CR gets 554 5.6.0 */
 };
 
+/* What the SMTP server does with a message that fails DMARC when the
+   domain's policy (after pct= sampling) says reject (docs/config.md). */
+enum dmarc_reject_action {
+	DMARC_REJECT_REJECT,     /* 550 5.7.1 at the end of DATA */
+	DMARC_REJECT_QUARANTINE, /* treat it as quarantine */
+	DMARC_REJECT_NONE,       /* deliver normally (results only in the header) */
+};
+
+/* ... and when the policy says quarantine. */
+enum dmarc_quarantine_action {
+	DMARC_QUARANTINE_JUNK, /* deliver into each recipient's .Junk folder */
+	DMARC_QUARANTINE_NONE, /* deliver normally */
+};
+
 struct listener_settings {
 	enum service service;
 	/* "127.0.0.1:10025", "[::1]:10025", "*:25" (all IPv4+IPv6). */
@@ -69,7 +83,26 @@ struct tern_settings {
 		enum bare_lf_policy bare_lf;
 		char **trusted_networks; /* CIDRs allowed to relay; default none */
 		size_t trusted_network_count;
+		uint64_t max_header_size; /* header section of a message on port 25,
+		                             held in memory; default 256 KiB */
 	} smtp;
+
+	struct {
+		char *zone_file;   /* answer every lookup from this file; NULL: network */
+		char **forwarders; /* resolvers' IPs ("192.0.2.53", "::1@5353"); none:
+		                      recursive */
+		size_t forwarder_count;
+		unsigned timeout; /* seconds per query; default 5 */
+	} dns;
+
+	struct {
+		bool spf;   /* check SPF on port 25; default yes */
+		bool dkim;  /* verify DKIM signatures on port 25; default yes */
+		bool dmarc; /* evaluate DMARC on port 25; default yes */
+		enum dmarc_reject_action dmarc_reject;         /* default reject */
+		enum dmarc_quarantine_action dmarc_quarantine; /* default junk */
+		char *psl_file; /* Public Suffix List; default Debian's copy */
+	} mailauth;
 
 	struct {
 		uint64_t max_literal_size; /* bytes; default 64 MiB */

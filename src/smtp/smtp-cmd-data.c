@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -57,26 +58,19 @@ static void build_trace(struct smtp_session *s, struct buf *b)
 
 static int start_delivery(struct smtp_session *s)
 {
-	struct buf trace = BUF_INIT;
 	const char *error;
 
 	if (delivery_begin(s->server->settings->mail_dir, &s->delivery, &error) < 0) {
 		log_error(s->sid, "event=smtp.delivery_error stage=begin error=\"%s\"", error);
 		return -1;
 	}
-	build_trace(s, &trace);
-	if (delivery_write(s->delivery, trace.data, trace.len, &error) < 0) {
-		log_error(s->sid, "event=smtp.delivery_error stage=write error=\"%s\"", error);
-		buf_free(&trace);
-		delivery_abort(&s->delivery);
-		return -1;
-	}
-	buf_free(&trace);
 	return 0;
 }
 
 void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 {
+	const struct tern_settings *set = s->server->settings;
+
 	if (!s->has_mail) {
 		smtp_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return;
@@ -90,22 +84,39 @@ void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 451, "4.3.0", "Error: local problem, try again later");
 		return;
 	}
-	smtp_data_init(&s->decoder, s->server->settings->smtp.max_message_size);
+	smtp_data_init(&s->decoder, set->smtp.max_message_size);
+	smtp_header_init(&s->header, (size_t)set->smtp.max_header_size);
+	smtp_mailauth_data_begin(s);
 	s->in_data = true;
 	/* 354 has no enhanced code (RFC 2034 section 4: only 2xx, 4xx, 5xx). */
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 }
 
-/* Hand the decoded bytes to the delivery. A write error is remembered and
-   the body is still read to its end, so the session stays in step. */
-static void flush_data(struct smtp_session *s)
+static void write_body(struct smtp_session *s, const char *data, size_t len)
 {
-	if (s->data_out.len == 0)
-		return;
-	if (s->write_error == NULL &&
-	    delivery_write(s->delivery, s->data_out.data, s->data_out.len, &s->write_error) < 0)
+	if (len > 0 && s->write_error == NULL &&
+	    delivery_write(s->delivery, data, len, &s->write_error) < 0)
 		log_error(s->sid, "event=smtp.delivery_error stage=write error=\"%s\"",
 		          s->write_error);
+}
+
+/* Hand the decoded bytes on: all to the DKIM verifier, the header section
+   to memory, the body to the delivery. A write error is remembered and the
+   body is still read to its end, so the session stays in step. */
+static void flush_data(struct smtp_session *s)
+{
+	const char *p = s->data_out.data;
+	size_t len = s->data_out.len, used;
+
+	if (len == 0)
+		return;
+	smtp_mailauth_feed(s, p, len);
+	if (!s->header.ended) {
+		if (smtp_header_feed(&s->header, p, len, &used) == 1)
+			write_body(s, p + used, len - used);
+	} else {
+		write_body(s, p, len);
+	}
 	buf_clear(&s->data_out);
 }
 
@@ -171,8 +182,87 @@ static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, 
 	smtp_transaction_reset(s); /* aborts the delivery: nothing is stored */
 }
 
+/* What goes in front of the body: the trace fields, our
+   Authentication-Results (ar, may be empty), the header section without
+   forged claims of our authserv-id (RFC 8601 section 5). */
+static void set_prefix(struct smtp_session *s, const struct buf *ar)
+{
+	struct buf b = BUF_INIT;
+	unsigned removed;
+
+	build_trace(s, &b);
+	buf_append(&b, ar->data, ar->len);
+	removed = smtp_header_filter(s->header.fields.data, s->header.fields.len,
+	                             s->server->settings->hostname, &b);
+	if (s->header.ended)
+		buf_append_str(&b, "\r\n");
+	if (removed > 0)
+		log_info(s->sid, "event=smtp.auth_results_removed id=%s count=%u", s->msg_id,
+		         removed);
+	delivery_set_prefix(s->delivery, b.data, b.len);
+	buf_free(&b);
+}
+
+/* DMARC quarantine: the same recipients' Maildir++ .Junk folders (the
+   commit creates a missing one). */
+static void target_junk(struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->maildir_count; i++) {
+		char *junk = xasprintf("%s/.Junk", s->maildirs[i]);
+
+		free(s->maildirs[i]);
+		s->maildirs[i] = junk;
+	}
+}
+
+/* Apply the mail authentication verdict; 0 if the message is to be
+   stored, -1 if it was refused. */
+static int apply_verdict(struct smtp_session *s, struct buf *ar)
+{
+	switch (smtp_mailauth_result(s, ar)) {
+	case SMTP_AUTH_REJECT:
+		refuse(s, 550, "5.7.1",
+		       "Message rejected: it fails the DMARC policy of its From domain",
+		       "dmarc_reject");
+		return -1;
+	case SMTP_AUTH_DEFER:
+		refuse(s, 451, "4.7.1",
+		       "Temporary DNS failure while checking SPF/DKIM/DMARC, try again later",
+		       "dns_temperror");
+		return -1;
+	case SMTP_AUTH_JUNK:
+		target_junk(s);
+		return 0;
+	case SMTP_AUTH_DELIVER:
+		break;
+	}
+	return 0;
+}
+
+/* The checks are done (reading is still paused). */
+static void mailauth_done(struct smtp_session *s)
+{
+	struct buf ar = BUF_INIT;
+
+	if (s->closed) {
+		smtp_transaction_reset(s);
+		smtp_session_job_done(s); /* frees the session */
+		return;
+	}
+	if (apply_verdict(s, &ar) < 0) {
+		buf_free(&ar);
+		smtp_session_job_done(s);
+		return;
+	}
+	set_prefix(s, &ar);
+	buf_free(&ar);
+	commit(s);
+}
+
 static void data_end(struct smtp_session *s)
 {
+	struct buf none = BUF_INIT;
+
 	s->in_data = false;
 	flush_data(s);
 	switch (smtp_data_result(&s->decoder)) {
@@ -185,10 +275,22 @@ static void data_end(struct smtp_session *s)
 	case SMTP_DATA_OK:
 		break;
 	}
+	if (s->header.too_big) {
+		refuse(s, 552, "5.3.4", "Error: message header size exceeds limit", "header_size");
+		return;
+	}
 	if (s->write_error != NULL) {
 		refuse(s, 451, "4.3.0", "Error: local problem, try again later", "write_error");
 		return;
 	}
+	if (s->auth != NULL) {
+		/* wait for SPF, the DKIM keys and DMARC with reading paused */
+		s->busy = true;
+		conn_pause_reading(s->conn);
+		smtp_mailauth_finish(s, mailauth_done);
+		return;
+	}
+	set_prefix(s, &none);
 	commit(s);
 }
 

@@ -7,6 +7,7 @@
 #include "directory/directory.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-server-private.h"
 #include "store/maildir.h"
 
@@ -43,6 +44,7 @@ void smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 	v = log_value(s->mail_from_text, strlen(s->mail_from_text), 300);
 	log_info(s->sid, "event=smtp.mail from=<%s> size=%llu", v, (unsigned long long)cmd->size);
 	free(v);
+	smtp_mailauth_begin(s);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 

@@ -18,9 +18,13 @@
 #include "net/role.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-data.h"
+#include "smtp/smtp-header.h"
 
 struct directory;
 struct delivery;
+struct dns_resolver;
+struct psl;
+struct smtp_mailauth;
 
 /* Commands handled in one on_read before yielding to the loop (RFC 2920
    pipelining, bounded). */
@@ -40,6 +44,8 @@ struct smtp_server {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
 	struct directory *dir;
+	struct dns_resolver *resolver; /* SPF, DKIM and DMARC lookups */
+	struct psl *psl;               /* for DMARC's Organizational Domain */
 };
 
 struct smtp_session;
@@ -97,10 +103,15 @@ struct smtp_session {
 	size_t rcpt_count;
 	char **maildirs; /* deduplicated target Maildirs of the local recipients */
 	size_t maildir_count;
+	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
 
 	/* DATA in progress. */
 	bool in_data;
 	struct smtp_data_decoder decoder;
+	/* The header section is kept here and written in front of the body
+	   at commit (delivery_set_prefix), after the trace fields and
+	   Authentication-Results. */
+	struct smtp_header header;
 	struct delivery *delivery;
 	const char *write_error; /* delivery_write failed: read on, then 451 */
 	struct buf data_out;

@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "directory/directory.h"
+#include "dns/dns-resolver.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "mailauth/psl.h"
+#include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -65,6 +68,8 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free(s->maildirs);
 	s->maildirs = NULL;
 	s->maildir_count = 0;
+	smtp_mailauth_free(s);
+	smtp_header_clear(&s->header);
 	delivery_abort(&s->delivery);
 	s->in_data = false;
 	s->write_error = NULL;
@@ -292,16 +297,62 @@ static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *pe
 	session_start(s, role);
 }
 
+/* One resolver for the role, on its event base (docs/dns.md). */
+static int open_resolver(struct smtp_server *server, const char **error_r)
+{
+	const struct tern_settings *set = server->settings;
+	struct dns_resolver_settings dns = {
+	    .zone_file = set->dns.zone_file,
+	    .forwarders = (const char *const *)set->dns.forwarders,
+	    .forwarder_count = set->dns.forwarder_count,
+	    .timeout_msecs = set->dns.timeout * 1000,
+	};
+	char *error;
+
+	if (dns_resolver_new(server->role->base, &dns, &server->resolver, &error) == 0)
+		return 0;
+	log_error(NULL, "event=smtp.dns_error error=\"%s\"", error);
+	free(error);
+	*error_r = "cannot start the DNS resolver";
+	return -1;
+}
+
+/* Without the list DMARC still works, taking the last two labels as the
+   Organizational Domain (the list's implicit "*" rule). */
+static void load_psl(struct smtp_server *server)
+{
+	char *error;
+
+	if (psl_load(server->settings->mailauth.psl_file, &server->psl, &error) == 0)
+		return;
+	log_warn(NULL, "event=smtp.psl_error error=\"%s\"", error);
+	free(error);
+	server->psl = psl_new();
+}
+
+static void server_free(struct smtp_server **serverp)
+{
+	struct smtp_server *server = *serverp;
+
+	directory_close(&server->dir);
+	dns_resolver_free(&server->resolver);
+	psl_free(&server->psl);
+	free(server);
+	*serverp = NULL;
+}
+
 static int smtp_init(struct role_ctx *role, const char **error_r)
 {
 	struct smtp_server *server = xcalloc(1, sizeof(*server));
 
 	server->role = role;
 	server->settings = role->settings;
-	if (directory_open(role->settings->directory_path, &server->dir, error_r) < 0) {
-		free(server);
+	if (directory_open(role->settings->directory_path, &server->dir, error_r) < 0 ||
+	    open_resolver(server, error_r) < 0) {
+		server_free(&server);
 		return -1;
 	}
+	load_psl(server);
 	role->data = server;
 	return 0;
 }
@@ -312,8 +363,7 @@ static void smtp_deinit(struct role_ctx *role)
 
 	if (server == NULL)
 		return;
-	directory_close(&server->dir);
-	free(server);
+	server_free(&server);
 	role->data = NULL;
 }
 

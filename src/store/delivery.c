@@ -26,6 +26,9 @@ struct delivery {
 	uint64_t size;
 	size_t pending; /* bytes in chunk not yet written */
 	char *chunk;    /* DELIVERY_CHUNK bytes */
+	int64_t mtime;  /* set on the file before the fsync; 0: keep */
+	char *prefix;   /* written before the content at commit; NULL: none */
+	size_t prefix_len;
 };
 
 static void log_errno(const char *event, const char *path)
@@ -55,7 +58,8 @@ int delivery_begin(const char *mail_dir, struct delivery **d_r, const char **err
 	buf_printf(&name, "%s/", spool);
 	free(spool);
 	maildir_unique_name(&name);
-	fd = open(name.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(name.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+	          0600); /* read back by a prefix */
 	if (fd < 0) {
 		log_errno("store.spool_open_failed", name.data);
 		buf_free(&name);
@@ -119,6 +123,7 @@ static void delivery_free(struct delivery **dp)
 		unlink(d->spool_path);
 	free(d->spool_path);
 	free(d->chunk);
+	free(d->prefix);
 	free(d);
 	*dp = NULL;
 }
@@ -128,12 +133,105 @@ void delivery_abort(struct delivery **d)
 	delivery_free(d);
 }
 
+void delivery_set_prefix(struct delivery *d, const void *data, size_t len)
+{
+	free(d->prefix);
+	d->prefix = xmalloc(len > 0 ? len : 1);
+	memcpy(d->prefix, data, len);
+	d->prefix_len = len;
+}
+
+/* Copy the first len bytes of from into to (at its current offset): in the
+   kernel with copy_file_range() (no copy at all on file systems that share
+   extents), or by read/write where that is not supported. */
+static int copy_content(struct delivery *d, int from, int to, uint64_t len)
+{
+	loff_t off = 0;
+
+	while ((uint64_t)off < len) {
+		ssize_t n = copy_file_range(from, &off, to, NULL, (size_t)(len - (uint64_t)off), 0);
+
+		if (n > 0)
+			continue;
+		if (n == 0 ||
+		    (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP))
+			return -1;
+		/* no copy_file_range here: the chunk buffer is free after the flush */
+		n = pread(from, d->chunk, DELIVERY_CHUNK, off);
+		if (n <= 0 || write_full(to, d->chunk, (size_t)n) < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+/* Content already on disk: a second spool file gets prefix + content and
+   replaces the first (which was never fsynced, so it cost no disk flush). */
+static int delivery_rewrite_with_prefix(struct delivery *d, const char **error_r)
+{
+	struct buf name = BUF_INIT;
+	const char *slash = strrchr(d->spool_path, '/');
+	int fd;
+
+	buf_append(&name, d->spool_path, (size_t)(slash - d->spool_path) + 1);
+	maildir_unique_name(&name);
+	fd = open(name.data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write_full(fd, d->prefix, d->prefix_len) < 0 ||
+	    copy_content(d, d->fd, fd, d->size) < 0) {
+		log_errno("store.spool_prefix_failed", name.data);
+		if (fd >= 0) {
+			close(fd);
+			unlink(name.data);
+		}
+		buf_free(&name);
+		*error_r = "cannot write the spool file";
+		return -1;
+	}
+	close(d->fd);
+	unlink(d->spool_path);
+	free(d->spool_path);
+	d->spool_path = buf_steal(&name);
+	d->fd = fd;
+	return 0;
+}
+
+/* Put the prefix in front of the content. Usually the whole content is
+   still in the chunk buffer (messages under 64 KiB), and the prefix is
+   simply written first: no copy. */
+static int delivery_apply_prefix(struct delivery *d, const char **error_r)
+{
+	if (d->prefix == NULL)
+		return 0;
+	if (d->size == d->pending) {
+		if (write_full(d->fd, d->prefix, d->prefix_len) < 0) {
+			log_errno("store.spool_write_failed", d->spool_path);
+			*error_r = "cannot write the spool file";
+			return -1;
+		}
+	} else if (delivery_flush(d, error_r) < 0 || delivery_rewrite_with_prefix(d, error_r) < 0) {
+		return -1;
+	}
+	d->size += d->prefix_len;
+	free(d->prefix);
+	d->prefix = NULL;
+	return 0;
+}
+
 /* The spool file's data and inode reach the disk once, whatever the number
    of targets: the links share the inode. */
 static int delivery_sync_data(struct delivery *d, const char **error_r)
 {
-	if (delivery_flush(d, error_r) < 0)
+	if (delivery_apply_prefix(d, error_r) < 0 || delivery_flush(d, error_r) < 0)
 		return -1;
+	if (d->mtime > 0) {
+		struct timespec times[2] = {{d->mtime, 0}, {d->mtime, 0}};
+
+		if (futimens(d->fd, times) < 0) {
+			log_errno("store.spool_utime_failed", d->spool_path);
+			*error_r = "cannot set the message date";
+			return -1;
+		}
+	}
 	if (fsync(d->fd) < 0) {
 		log_errno("store.spool_fsync_failed", d->spool_path);
 		*error_r = "cannot fsync the spool file";
@@ -252,6 +350,11 @@ int delivery_commit(struct delivery *d, const char *const *maildirs, size_t coun
 		return -1;
 	delivery_paths_free(paths, count);
 	return 0;
+}
+
+void delivery_set_mtime(struct delivery *d, int64_t mtime)
+{
+	d->mtime = mtime;
 }
 
 void delivery_paths_free(char **paths, size_t count)

@@ -42,6 +42,22 @@ int delivery_write(struct delivery *d, const void *data, size_t len, const char 
 /* The number of bytes written so far (for SIZE limits and quotas). */
 uint64_t delivery_size(const struct delivery *d);
 
+/* Give the delivered file this modification time (seconds since the
+   epoch; 0 keeps the delivery time). The store takes a message's
+   INTERNALDATE from it, so IMAP APPEND sets the client's date here. Applied
+   at commit, before the fsync. */
+void delivery_set_mtime(struct delivery *d, int64_t mtime);
+
+/* Have the commit write these len bytes (copied) in front of everything
+   delivery_write() wrote, in the same file, before the one fsync: the SMTP
+   server streams the body to the spool and only knows its header fields
+   (Authentication-Results, the filtered header section) at the end. A
+   second call replaces the prefix. delivery_size() does not count it; the
+   S= of the delivered file does. When the content is still in the write
+   buffer (under 64 KiB) this costs one extra write(); otherwise a second
+   spool file gets prefix + content (copy_file_range), see docs/store.md. */
+void delivery_set_prefix(struct delivery *d, const void *data, size_t len);
+
 /* Make the message durable in each of the count Maildirs (absolute paths of
    a user's Maildir or a Maildir++ folder; missing ones, with their cur/ new/
    tmp/, are created 0700). Always frees d, success or not, and removes the

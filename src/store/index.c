@@ -47,6 +47,9 @@ enum index_stmt {
 	STMT_ROW_ADD,
 	STMT_ROW_UPDATE,
 	STMT_ROW_DELETE,
+	STMT_BOX_DELETE_ROWS,
+	STMT_BOX_DELETE,
+	STMT_BOX_RENAME,
 	STMT_COUNT
 };
 
@@ -66,6 +69,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5"
                         " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_BOX_DELETE_ROWS] = "DELETE FROM messages WHERE mailbox_id ="
+                             " (SELECT id FROM mailboxes WHERE name = ?1)",
+    [STMT_BOX_DELETE] = "DELETE FROM mailboxes WHERE name = ?1",
+    [STMT_BOX_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE name = ?1",
 };
 
 struct mail_index {
@@ -360,4 +367,27 @@ int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
 	return index_step_done(index, STMT_ROW_DELETE, error_r);
+}
+
+int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
+{
+	sqlite3_bind_text(index->stmts[STMT_BOX_DELETE_ROWS], 1, name, -1, SQLITE_STATIC);
+	if (index_step_done(index, STMT_BOX_DELETE_ROWS, error_r) < 0)
+		return -1;
+	sqlite3_bind_text(index->stmts[STMT_BOX_DELETE], 1, name, -1, SQLITE_STATIC);
+	return index_step_done(index, STMT_BOX_DELETE, error_r);
+}
+
+int mail_index_box_rename(struct mail_index *index, const char *old_name, const char *new_name,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_BOX_RENAME];
+
+	/* A stale row of the new name (its folder removed by hand) would
+	   break the UNIQUE constraint: it describes nothing any more. */
+	if (mail_index_box_delete(index, new_name, error_r) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, old_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, new_name, -1, SQLITE_STATIC);
+	return index_step_done(index, STMT_BOX_RENAME, error_r);
 }

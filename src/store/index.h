@@ -59,6 +59,15 @@ int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidv
 int mail_index_box_update(struct mail_index *index, const struct index_box *box,
                           const char **error_r);
 
+/* Forget a mailbox: its row and its message rows (DELETE). A name
+   without a row is fine. */
+int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r);
+/* Give the row of old_name the name new_name, keeping its UIDVALIDITY and
+   UIDs (RENAME; RFC 3501 6.3.5 allows keeping them). A stale row of
+   new_name is dropped first. */
+int mail_index_box_rename(struct mail_index *index, const char *old_name, const char *new_name,
+                          const char **error_r);
+
 /* Every message row of a mailbox, in UID order. *rows_r is
    malloc'ed (free with index_rows_free()). */
 int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row **rows_r,

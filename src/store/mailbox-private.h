@@ -39,6 +39,10 @@ int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error
 /* Copy an error of another object into box's error and return -1. */
 int mailbox_fail(struct mailbox *box, const char *error, const char **error_r);
 
+/* The Maildir path of an existing mailbox (malloc'ed), or NULL with
+ *error_r static ("no such mailbox", or why the name cannot be stored). */
+char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r);
+
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);
 

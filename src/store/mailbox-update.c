@@ -169,7 +169,26 @@ static int expunge_file(struct mailbox *box, struct view_msg *vm, const char **e
 	return 0;
 }
 
-static int expunge_all(struct mailbox *box, uint32_t *seqs, size_t *count_r, const char **error_r)
+/* The UIDs an expunge is limited to; NULL uids: every message. */
+struct uid_filter {
+	const uint32_t *uids; /* ascending */
+	size_t count;
+};
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool filter_has(const struct uid_filter *f, uint32_t uid)
+{
+	return f->uids == NULL || bsearch(&uid, f->uids, f->count, sizeof(uid), uid_cmp) != NULL;
+}
+
+static int expunge_all(struct mailbox *box, const struct uid_filter *filter, uint32_t *seqs,
+                       size_t *count_r, const char **error_r)
 {
 	struct mail_index *index = box->user->index;
 	size_t count = 0;
@@ -179,7 +198,7 @@ static int expunge_all(struct mailbox *box, uint32_t *seqs, size_t *count_r, con
 	for (uint32_t seq = box->count; seq >= 1; seq--) {
 		struct view_msg *vm = &box->msgs[seq - 1];
 		int ret;
-		if ((vm->msg.flags & MAIL_DELETED) == 0)
+		if ((vm->msg.flags & MAIL_DELETED) == 0 || !filter_has(filter, vm->msg.uid))
 			continue;
 		ret = expunge_file(box, vm, error_r);
 		if (ret < 0)
@@ -215,7 +234,8 @@ static void view_remove(struct mailbox *box, const uint32_t *seqs, size_t count)
 	box->count = out;
 }
 
-int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, const char **error_r)
+static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uint32_t **seqs_r,
+                       size_t *count_r, const char **error_r)
 {
 	struct mail_index *index = box->user->index;
 	uint32_t *seqs;
@@ -230,7 +250,8 @@ int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, con
 		free(seqs);
 		return mailbox_fail(box, *error_r, error_r);
 	}
-	if (expunge_all(box, seqs, &count, error_r) < 0 || mail_index_commit(index, error_r) < 0) {
+	if (expunge_all(box, filter, seqs, &count, error_r) < 0 ||
+	    mail_index_commit(index, error_r) < 0) {
 		mail_index_rollback(index);
 		free(seqs);
 		return mailbox_fail(box, *error_r, error_r);
@@ -246,4 +267,20 @@ int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, con
 	*seqs_r = seqs;
 	*count_r = count;
 	return 0;
+}
+
+int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, const char **error_r)
+{
+	struct uid_filter all = {NULL, 0};
+
+	return expunge_run(box, &all, seqs_r, count_r, error_r);
+}
+
+int mailbox_expunge_uids(struct mailbox *box, const uint32_t *uids, size_t uid_count,
+                         uint32_t **seqs_r, size_t *count_r, const char **error_r)
+{
+	static const uint32_t none = 0;
+	struct uid_filter filter = {uid_count == 0 ? &none : uids, uid_count};
+
+	return expunge_run(box, &filter, seqs_r, count_r, error_r);
 }

@@ -233,7 +233,7 @@ static int box_row_get(struct mailbox *box, const char **error_r)
 	return 0;
 }
 
-static char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r)
+char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r)
 {
 	char *dirname, *path;
 	struct stat st;

@@ -80,6 +80,43 @@ void mail_user_list_free(char **names, size_t count);
    name cannot be stored (see maildir_imap_to_folder()). */
 int mail_user_create_mailbox(struct mail_user *user, const char *name, const char **error_r);
 
+/* True if the mailbox name exists (INBOX always does). */
+bool mail_user_mailbox_exists(struct mail_user *user, const char *name);
+
+/* Delete a folder (IMAP DELETE): its directory and files, and its index
+   rows. -1 for INBOX, a missing mailbox, or one with inferior names
+   (RFC 3501 6.3.4 lets a server refuse those). Views still open on it
+   see it empty at their next sync. */
+int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r);
+
+/* Rename a folder and its inferiors (IMAP RENAME): the directories are
+   renamed, the index rows keep their UIDVALIDITY and UIDs. -1 if old_name
+   is missing, new_name (or a renamed inferior) exists or cannot be stored,
+   or either is INBOX (not supported yet). */
+int mail_user_rename_mailbox(struct mail_user *user, const char *old_name, const char *new_name,
+                             const char **error_r);
+
+struct delivery;
+/* Commit delivery d (delivery.h; always consumed) into mailbox name, give
+   the file the mtime internaldate (0: now) and the stored flags of flags,
+   and assign its UID at once (IMAP APPEND with UIDPLUS, RFC 4315). On
+   success *uidvalidity_r and *uid_r are the new message's. -1 if the
+   mailbox does not exist (check with mail_user_mailbox_exists() first to
+   answer [TRYCREATE]) or on an I/O or index error; the message is then
+   not stored, except when setting the flags failed after the commit. */
+int mail_user_append(struct mail_user *user, const char *name, struct delivery *d, unsigned flags,
+                     int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+                     const char **error_r);
+
+/* Copy messages seqs[0..count) of the view src into mailbox dest_name
+   (IMAP COPY): hard links keeping flags, keywords and INTERNALDATE, made
+   durable by one fsync, then given UIDs at once. On success
+   *uidvalidity_r is dest's and uids_r[i] (caller's array of count) the
+   new UID of seqs[i] (RFC 4315 COPYUID). All or nothing: on failure the
+   links made are removed. Errors are src's. dest may be src's mailbox. */
+int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
+                 uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
+
 /* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
    case) and sync it once: the view starts with every message, those new
    to the index marked MAIL_RECENT. readonly refuses flag changes and
@@ -131,5 +168,9 @@ int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const c
    On success *seqs_r (malloc'ed, may be NULL when *count_r is 0) holds the
    expunged sequence numbers in the order to send them (descending). */
 int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, const char **error_r);
+/* Like mailbox_expunge(), but only the \Deleted messages whose UID is one
+   of the uid_count uids (ascending): UID EXPUNGE (RFC 4315) and MOVE. */
+int mailbox_expunge_uids(struct mailbox *box, const uint32_t *uids, size_t uid_count,
+                         uint32_t **seqs_r, size_t *count_r, const char **error_r);
 
 #endif

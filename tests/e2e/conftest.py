@@ -72,6 +72,18 @@ class Instance:
         self._log = None
         tern("init", self.dir, "--port-offset", str(self.offset),
              "--domain", DOMAIN, "--hostname", HOSTNAME)
+        # Tests never ask the network: every DNS answer comes from this
+        # zone file (empty unless a test writes records with write_zone).
+        self.zone_path = os.path.join(self.dir, "test.zone")
+        self.write_zone("")
+        with open(self.config, "a") as f:
+            f.write("\ndns {\n\tzone_file = %s\n}\n" % self.zone_path)
+
+    def write_zone(self, text):
+        """Replace the instance's DNS zone (records in presentation format,
+        docs/dns.md); read by the server when it starts."""
+        with open(self.zone_path, "w") as f:
+            f.write(text)
 
     def port(self, service):
         return self.offset + STANDARD_PORTS[service]
@@ -92,6 +104,9 @@ class Instance:
         self.proc = subprocess.Popen([TERN_BIN, "-c", self.config, "serve"],
                                      stdout=self._log, stderr=subprocess.STDOUT)
         self.wait_for_log("event=server.started", since=self._log_start)
+        # Each role logs role.ready once it has dropped root and set up.
+        for role in ("smtp", "imap"):
+            self.wait_for_log(f"role={role} event=role.ready", since=self._log_start)
         for service in STANDARD_PORTS:
             self.wait_port(self.port(service))
 

@@ -50,11 +50,12 @@ def fetch_body(conn, num):
 
 
 def strip_trace(raw):
-    """The message as the client sent it: without the Return-Path and
-    Received fields the server prepends."""
+    """The message as the client sent it: without the Return-Path,
+    Received and Authentication-Results fields the server prepends."""
     lines = raw.split(b"\r\n")
     i = 0
-    while lines[i].startswith((b"Return-Path:", b"Received:", b" ", b"\t")):
+    while lines[i].startswith((b"Return-Path:", b"Received:", b"Authentication-Results:",
+                               b" ", b"\t")):
         i += 1
     return b"\r\n".join(lines[i:])
 

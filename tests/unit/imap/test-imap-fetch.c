@@ -89,6 +89,44 @@ static void test_bodies(void **state)
 	imap_fetch_request_free(&req);
 }
 
+static void test_structure(void **state)
+{
+	struct fetch_request req;
+	const char *error;
+
+	assert_int_equal(parse("ALL", false, &req, &error), 0);
+	assert_int_equal(req.items,
+	                 FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE | FETCH_ENVELOPE);
+	assert_true(imap_fetch_needs_header(&req));
+	assert_false(imap_fetch_needs_tree(&req));
+	imap_fetch_request_free(&req);
+	assert_int_equal(parse("FULL", false, &req, &error), 0);
+	assert_true(req.items & FETCH_BODY);
+	assert_true(imap_fetch_needs_tree(&req));
+	imap_fetch_request_free(&req);
+	assert_int_equal(parse("(BODYSTRUCTURE BODY.PEEK[1.2.MIME] BODY[2.HEADER] body[1]<0.100>)",
+	                       false, &req, &error),
+	                 0);
+	assert_true(req.items & FETCH_BODYSTRUCTURE);
+	assert_int_equal(req.body_count, 3);
+	assert_int_equal(req.bodies[0].section, FETCH_SECTION_PART);
+	assert_int_equal(req.bodies[0].sec->path_len, 2);
+	assert_int_equal(req.bodies[0].sec->kind, MIME_SECTION_MIME);
+	assert_string_equal(req.bodies[0].name, "BODY[1.2.MIME]");
+	assert_string_equal(req.bodies[1].name, "BODY[2.HEADER]");
+	assert_string_equal(req.bodies[2].name, "BODY[1]<0>");
+	assert_true(req.bodies[2].partial);
+	imap_fetch_request_free(&req);
+	/* Root-level sections need only the header, BODY[] not even that. */
+	assert_int_equal(parse("(BODY.PEEK[] FLAGS)", false, &req, &error), 0);
+	assert_false(imap_fetch_needs_header(&req));
+	imap_fetch_request_free(&req);
+	assert_int_equal(parse("BODY.PEEK[TEXT]", false, &req, &error), 0);
+	assert_true(imap_fetch_needs_header(&req));
+	assert_false(imap_fetch_needs_tree(&req));
+	imap_fetch_request_free(&req);
+}
+
 static void test_invalid(void **state)
 {
 	static const char *const cases[] = {
@@ -106,8 +144,11 @@ static void test_invalid(void **state)
 	    "BODY[HEADER.FIELDS (A:)]",
 	    "BODY[HEADER.FIELDS A]",
 	    "\"FLAGS\"",
-	    "ENVELOPE",
-	    "BODY[1]",
+	    "ENVELOPES",
+	    "BODY[MIME]",
+	    "BODY[1.X]",
+	    "BODY[0]",
+	    "BODY[1.]",
 	    "BODY[]x",
 	};
 
@@ -186,9 +227,10 @@ static void test_render(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_items),   cmocka_unit_test(test_bodies),
-	    cmocka_unit_test(test_invalid), cmocka_unit_test(test_sections),
-	    cmocka_unit_test(test_clip),    cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_items),    cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_invalid),  cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_sections), cmocka_unit_test(test_clip),
+	    cmocka_unit_test(test_render),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

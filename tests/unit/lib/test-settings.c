@@ -65,6 +65,17 @@ static void test_defaults(void **state)
 	assert_int_equal(set->limits.max_errors_prelogin, 5);
 	assert_int_equal(set->limits.session_timeout, 300);
 	assert_int_equal(set->listener_count, 0);
+	assert_int_equal(set->smtp.max_header_size, 256 * 1024);
+	assert_null(set->dns.zone_file);
+	assert_int_equal(set->dns.forwarder_count, 0);
+	assert_int_equal(set->dns.timeout, 5);
+	assert_true(set->mailauth.spf);
+	assert_true(set->mailauth.dkim);
+	assert_true(set->mailauth.dmarc);
+	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_REJECT);
+	assert_int_equal(set->mailauth.dmarc_quarantine, DMARC_QUARANTINE_JUNK);
+	assert_string_equal(set->mailauth.psl_file,
+	                    "/usr/share/publicsuffix/public_suffix_list.dat");
 	settings_free(&set);
 	assert_null(set);
 	settings_free(&set);
@@ -107,6 +118,29 @@ static void test_every_type(void **state)
 	assert_int_equal(set->limits.max_errors, 3);
 	assert_int_equal(set->limits.max_errors_prelogin, 2);
 	assert_int_equal(set->limits.session_timeout, 45);
+	settings_free(&set);
+
+	set = load_ok("hostname = h\nsmtp {\nmax_header_size = 64K\n}\n"
+	              "dns {\n zone_file = zone.txt\n forwarders = 192.0.2.53, ::1@5353\n"
+	              " timeout = 2s\n}\n"
+	              "mailauth {\n spf = no\n dkim = no\n dmarc = no\n dmarc_reject = quarantine\n"
+	              " dmarc_quarantine = none\n psl_file = /p.dat\n}\n");
+	assert_int_equal(set->smtp.max_header_size, 64 * 1024);
+	assert_string_equal(set->dns.zone_file, "/etc/tern/zone.txt");
+	assert_int_equal(set->dns.forwarder_count, 2);
+	assert_string_equal(set->dns.forwarders[1], "::1@5353");
+	assert_int_equal(set->dns.timeout, 2);
+	assert_false(set->mailauth.spf);
+	assert_false(set->mailauth.dkim);
+	assert_false(set->mailauth.dmarc);
+	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_QUARANTINE);
+	assert_int_equal(set->mailauth.dmarc_quarantine, DMARC_QUARANTINE_NONE);
+	assert_string_equal(set->mailauth.psl_file, "/p.dat");
+	settings_free(&set);
+	set =
+	    load_ok("hostname = h\ndns {\n zone_file =\n}\nmailauth {\n dmarc_reject = none\n}\n");
+	assert_null(set->dns.zone_file);
+	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_NONE);
 	settings_free(&set);
 
 	set = load_ok("hostname = h\nsmtp {\nmax_message_size = 2048\n}\n"
@@ -206,6 +240,21 @@ static void test_errors(void **state)
 	     PATH ":2: listener needs a service: listener smtp { ... } (one of smtp, "
 	          "submission, submissions, imap, imaps)"},
 	    {"hostname = h\nbogus {\n}\n", PATH ":2: unknown block \"bogus\""},
+	    {"hostname = h\ndns {\nforwarders = 192.0.2.1:53\n}\n",
+	     PATH ":3: bad value for forwarders: \"192.0.2.1:53\" (expected IP addresses like "
+	          "192.0.2.53, ::1@5353)"},
+	    {"hostname = h\ndns {\nforwarders = ::1@0\n}\n",
+	     PATH ":3: bad value for forwarders: \"::1@0\" (expected IP addresses like "
+	          "192.0.2.53, ::1@5353)"},
+	    {"hostname = h\nmailauth {\ndmarc_reject = bounce\n}\n",
+	     PATH ":3: bad value for dmarc_reject: \"bounce\" (expected reject, quarantine or "
+	          "none)"},
+	    {"hostname = h\nmailauth {\ndmarc_quarantine = spam\n}\n",
+	     PATH ":3: bad value for dmarc_quarantine: \"spam\" (expected junk or none)"},
+	    {"hostname = h\nmailauth {\npsl_file =\n}\n", PATH ":3: psl_file must not be empty"},
+	    {"hostname = h\ndns {\ntimeout = 0\n}\n",
+	     PATH ":3: bad value for timeout: \"0\" (expected a duration like 30s, 5m or 2h "
+	          "from 1 to 300)"},
 	    {"hostname = h\ntls x {\n}\n", PATH ":2: block tls takes no label"},
 	    {"hostname = h\ntls {\nsub {\n}\n}\n", PATH ":3: unknown block \"sub\" in tls { }"},
 	    {"hostname = h\ntls {\nhostname = x\n}\n",
@@ -237,6 +286,8 @@ static void test_dump_round_trip(void **state)
 	set = load_ok("hostname = h.test\nuser = \"odd # name \\\\ \"\n"
 	              "smtp {\n trusted_networks = 10.0.0.0/8, ::1/128\n max_message_size = 1500\n}"
 	              "\nlimits {\n idle_timeout = 61\n login_timeout = 120\n}\n"
+	              "dns {\n forwarders = 192.0.2.53, ::1@5353\n}\n"
+	              "mailauth {\n dmarc_reject = quarantine\n}\n"
 	              "listener imaps {\n address = *:993, [::1]:10993\n tls = none\n}\n");
 	assert_non_null(mkdtemp(dir));
 	path = xasprintf("%s/tern.conf", dir);
@@ -244,6 +295,8 @@ static void test_dump_round_trip(void **state)
 	assert_non_null(strstr(dump, "\tidle_timeout = 61s\n"));
 	assert_non_null(strstr(dump, "\tlogin_timeout = 2m\n"));
 	assert_non_null(strstr(dump, "\tmax_message_size = 1500\n"));
+	assert_non_null(strstr(dump, "\tzone_file =\n"));
+	assert_non_null(strstr(dump, "\tdmarc_reject = quarantine\n"));
 	assert_non_null(strstr(dump, "user = \"odd # name \\\\ \"\n"));
 	assert_int_equal(write_file_atomic(path, dump, strlen(dump), 0600), 0);
 	if (settings_load(path, &again, &error) < 0)

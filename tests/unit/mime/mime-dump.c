@@ -1,5 +1,5 @@
 /* mime-dump FILE: print the parse of one message in a line format for the
-   differential tests (tests/e2e/test_mime_python.py). Not a unit test.
+   differential tests (tests/e2e/test_mime_python.py, test_mime_dovecot.py). Not a unit test.
    Values that may hold any byte are hex-encoded. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +102,11 @@ int main(int argc, char **argv)
 	walk_message(root, "");
 	mime_imap_bodystructure(root, true, &b);
 	fputs("bodystructure", stdout);
+	hex(buf_cstr(&b));
+	putchar('\n');
+	buf_clear(&b);
+	mime_imap_bodystructure(root, false, &b);
+	fputs("body", stdout);
 	hex(buf_cstr(&b));
 	putchar('\n');
 	buf_free(&b);

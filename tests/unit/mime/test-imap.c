@@ -175,6 +175,63 @@ static void test_bodystructure_multipart(void **state)
 	    " \"mixed\" (\"boundary\" \"outer\") NIL NIL NIL)");
 }
 
+/* Cases found by the Dovecot differential (tests/e2e/test_mime_dovecot.py). */
+static void test_bodystructure_default_charset(void **state)
+{
+	check_structure("Content-Type: text/html\r\n\r\nx\r\n", false,
+	                "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1)");
+	check_structure(
+	    "Content-Type: text/html; format=flowed\r\n\r\nx\r\n", false,
+	    "(\"text\" \"html\" (\"format\" \"flowed\" \"charset\" \"us-ascii\") NIL NIL "
+	    "\"7bit\" 3 1)");
+	check_structure("Content-Type: image/gif\r\n\r\nx\r\n", false,
+	                "(\"image\" \"gif\" NIL NIL NIL \"7bit\" 3)");
+}
+
+static void test_bodystructure_rfc2231(void **state)
+{
+	check_structure("Content-Type: application/pdf; name*0=\"a \"; name*1=b;\r\n"
+	                " name*2=\".pdf\"; x=y\r\n\r\n",
+	                false,
+	                "(\"application\" \"pdf\" (\"name\" \"a b.pdf\" \"x\" \"y\") NIL NIL "
+	                "\"7bit\" 0)");
+	/* extended segments: the name gets its star, the value stays encoded */
+	check_structure("Content-Type: application/pdf\r\nContent-Disposition: attachment;\r\n"
+	                " filename*1=\".txt\"; filename*0*=utf-8'en'%E2%82%AC\r\n\r\n",
+	                true,
+	                "(\"application\" \"pdf\" NIL NIL NIL \"7bit\" 0 NIL (\"attachment\" "
+	                "(\"filename*\" \"utf-8'en'%E2%82%AC.txt\")) NIL NIL)");
+	/* a gap ends the chain: *2 without *1 stays as written */
+	check_structure("Content-Type: a/b; n*0=x; n*2=z\r\n\r\n", false,
+	                "(\"a\" \"b\" (\"n\" \"x\" \"n*2\" \"z\") NIL NIL \"7bit\" 0)");
+	/* a repeated segment number: the first one is joined, the next sent
+	   as written */
+	check_structure("Content-Type: a/b; n*0=a; n*1=b; n*1=c; n*0=d\r\n\r\n", false,
+	                "(\"a\" \"b\" (\"n\" \"ab\" \"n*1\" \"c\" \"n*0\" \"d\") NIL NIL "
+	                "\"7bit\" 0)");
+	check_structure("Content-Type: a/b; n*=utf-8''x; n*x=y; *0=z\r\n\r\n", false,
+	                "(\"a\" \"b\" (\"n*\" \"utf-8''x\" \"n*x\" \"y\" \"*0\" \"z\") NIL NIL "
+	                "\"7bit\" 0)");
+}
+
+static void test_bodystructure_unparsed(void **state)
+{
+	/* boundary never shows up: a multipart with no parts found */
+	check_structure("Content-Type: multipart/mixed; boundary=X\r\n\r\ntext\r\n", true,
+	                "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL "
+	                "NIL NIL NIL) \"mixed\" (\"boundary\" \"X\") NIL NIL NIL)");
+	check_structure("Content-Type: multipart/mixed\r\n\r\ntext\r\n", false,
+	                "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) "
+	                "\"mixed\")");
+	/* an encoded message/rfc822 stays opaque but keeps the message form */
+	check_structure("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	                "U3ViamVjdDogeA0KDQp5DQo=\r\n",
+	                false,
+	                "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 26 "
+	                "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" "
+	                "(\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) 1)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +241,9 @@ int main(void)
 	    cmocka_unit_test(test_envelope_groups),
 	    cmocka_unit_test(test_bodystructure_text),
 	    cmocka_unit_test(test_bodystructure_multipart),
+	    cmocka_unit_test(test_bodystructure_default_charset),
+	    cmocka_unit_test(test_bodystructure_rfc2231),
+	    cmocka_unit_test(test_bodystructure_unparsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

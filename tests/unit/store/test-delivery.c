@@ -186,6 +186,46 @@ static void test_failed_link_leaves_nothing(void **state)
 	free(spool);
 }
 
+/* A prefix set at the end lands in front of the content: from the write
+   buffer (small message) and through a second spool file (large one). */
+static void deliver_prefixed(const char *root, size_t size)
+{
+	static const char prefix[] = "Authentication-Results: h; none\r\nSubject: x\r\n\r\n";
+	struct buf body = BUF_INIT, expect = BUF_INIT;
+	struct delivery *d = write_message(root, size, &body);
+	char *target = xasprintf("%s/example.org/p", root);
+	char *spool = xasprintf("%s/.spool", root);
+	char *expect_end = xasprintf(",S=%zu", size + strlen(prefix));
+	const char *error;
+	char **paths;
+
+	delivery_set_prefix(d, "replaced", 8);
+	delivery_set_prefix(d, prefix, strlen(prefix));
+	assert_int_equal(delivery_size(d), size);
+	buf_append(&expect, prefix, strlen(prefix));
+	buf_append(&expect, body.data, body.len);
+	assert_int_equal(delivery_commit_paths(d, (const char *const *)&target, 1, &paths, &error),
+	                 0);
+	check_delivered(paths[0], &expect);
+	assert_string_equal(paths[0] + strlen(paths[0]) - strlen(expect_end), expect_end);
+	assert_int_equal(count_entries(spool, NULL), 0);
+	delivery_paths_free(paths, 1);
+	buf_free(&body);
+	buf_free(&expect);
+	free(target);
+	free(spool);
+	free(expect_end);
+}
+
+static void test_prefix(void **state)
+{
+	deliver_prefixed(*state, 0);
+	deliver_prefixed(*state, 1000);
+	deliver_prefixed(*state, 64 * 1024);
+	deliver_prefixed(*state, 64 * 1024 + 1);
+	deliver_prefixed(*state, 300 * 1024 + 7);
+}
+
 static void test_unique_names(void **state)
 {
 	struct buf a = BUF_INIT, b = BUF_INIT;
@@ -209,6 +249,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_abort, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_failed_link_leaves_nothing, setup_dir,
 	                                    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_prefix, setup_dir, teardown_dir),
 	    cmocka_unit_test(test_unique_names),
 	};
 

@@ -1,0 +1,123 @@
+/* COPY, MOVE (RFC 6851) and their UID forms, answering COPYUID
+   (RFC 4315). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap-private.h"
+#include "imap/imap-seqset.h"
+#include "lib/buf.h"
+#include "lib/xalloc.h"
+#include "store/mailbox.h"
+
+/* The sequence numbers of the view in the set, ascending. */
+static uint32_t *collect(struct imap_session *s, const struct imap_cmd *cmd,
+                         const struct imap_seqset *set, size_t *count_r)
+{
+	uint32_t *seqs = xcalloc(mailbox_count(s->box) + 1, sizeof(*seqs));
+	size_t n = 0;
+
+	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
+		if (imap_cmd_seq_matches(s, cmd, set, seq))
+			seqs[n++] = seq;
+	}
+	*count_r = n;
+	return seqs;
+}
+
+/* "COPYUID <uidvalidity> <source uids> <dest uids>" for the response code. */
+static void copyuid(struct imap_session *s, const uint32_t *seqs, size_t count,
+                    uint32_t uidvalidity, const uint32_t *dest_uids, struct buf *out)
+{
+	uint32_t *src_uids = xcalloc(count + 1, sizeof(*src_uids));
+
+	for (size_t i = 0; i < count; i++)
+		src_uids[i] = mailbox_msg(s->box, seqs[i])->uid;
+	buf_printf(out, "COPYUID %u ", uidvalidity);
+	imap_seqset_format(out, src_uids, count);
+	buf_append_char(out, ' ');
+	imap_seqset_format(out, dest_uids, count);
+	free(src_uids);
+}
+
+/* MOVE's second half: \Deleted on the moved messages, then an expunge of
+   exactly those (RFC 6851 3.3), with the EXPUNGE responses. */
+static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t count)
+{
+	uint32_t *uids = xcalloc(count + 1, sizeof(*uids)), *expunged = NULL;
+	size_t n = 0;
+	const char *error;
+	int ret = 0;
+
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		const struct mail_msg *msg = mailbox_msg(s->box, seqs[i]);
+
+		uids[i] = msg->uid;
+		ret = mailbox_set_flags(s->box, seqs[i],
+		                        (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS, &error);
+	}
+	if (ret == 0)
+		ret = mailbox_expunge_uids(s->box, uids, count, &expunged, &n, &error);
+	if (ret < 0)
+		log_warn(s->sid, "event=imap.move_expunge_failed error=\"%s\"", error);
+	for (size_t i = 0; i < n; i++)
+		imap_printf(s, "* %u EXPUNGE\r\n", expunged[i]);
+	s->exists -= (uint32_t)n;
+	free(expunged);
+	free(uids);
+	return ret;
+}
+
+static void copy_reply(struct imap_session *s, const struct imap_cmd *cmd, bool move,
+                       const uint32_t *seqs, size_t count, const char *dest)
+{
+	uint32_t *dest_uids = xcalloc(count + 1, sizeof(*dest_uids)), uidvalidity;
+	struct buf code = BUF_INIT;
+	const char *error;
+
+	if (mailbox_copy(s->box, seqs, count, dest, &uidvalidity, dest_uids, &error) < 0) {
+		log_warn(s->sid, "event=imap.copy_failed error=\"%s\"", error);
+		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] %s failed.", move ? "Move" : "Copy");
+	} else if (!move) {
+		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
+		imap_reply(s, cmd->tag, "OK", "[%s] Copy completed.", buf_cstr(&code));
+	} else {
+		/* RFC 6851 4.3: COPYUID goes in an untagged OK before the
+		   expunges. */
+		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
+		imap_printf(s, "* OK [%s] Moved.\r\n", buf_cstr(&code));
+		if (move_expunge(s, seqs, count) < 0)
+			imap_reply(s, cmd->tag, "NO",
+			           "[SERVERBUG] Some messages were not removed.");
+		else
+			imap_reply(s, cmd->tag, "OK", "Move completed.");
+	}
+	buf_free(&code);
+	free(dest_uids);
+}
+
+void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	bool move = strcmp(cmd->name, "MOVE") == 0;
+	const char *dest = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	struct imap_seqset set;
+	uint32_t *seqs;
+	size_t count;
+
+	if (dest == NULL) {
+		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &set) < 0)
+		return;
+	seqs = collect(s, cmd, &set, &count);
+	imap_seqset_free(&set);
+	if (!mail_user_mailbox_exists(s->user, dest))
+		imap_reply(s, cmd->tag, "NO", "[TRYCREATE] Mailbox doesn't exist.");
+	else if (move && mailbox_is_readonly(s->box))
+		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
+	else if (count == 0)
+		imap_reply(s, cmd->tag, "OK", "No messages.");
+	else
+		copy_reply(s, cmd, move, seqs, count, dest);
+	free(seqs);
+}

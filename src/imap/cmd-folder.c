@@ -1,0 +1,281 @@
+/* DELETE, RENAME (RFC 3501 6.3.4-5), SUBSCRIBE / UNSUBSCRIBE and the
+   subscription list LSUB reads (6.3.6-7, 6.3.9), special-use attributes
+   (RFC 6154) and the folders a new account gets. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap/imap-private.h"
+#include "lib/fsutil.h"
+#include "lib/xalloc.h"
+#include "store/mailbox.h"
+
+/* Beside the Maildir, one name per line (names never hold CR or LF: the
+   store refuses control bytes). */
+#define SUBS_FILE      "tern-subscriptions"
+#define SUBS_MAX_BYTES (1024 * 1024)
+#define SUBS_MAX_NAMES 10000
+
+/* The usual folder names and their RFC 6154 attribute. */
+static const struct {
+	const char *name;
+	const char *attr;
+} special_names[] = {
+    {"Drafts", "\\Drafts"},          {"Sent", "\\Sent"},        {"Sent Items", "\\Sent"},
+    {"Sent Messages", "\\Sent"},     {"Trash", "\\Trash"},      {"Deleted Items", "\\Trash"},
+    {"Deleted Messages", "\\Trash"}, {"Junk", "\\Junk"},        {"Spam", "\\Junk"},
+    {"Archive", "\\Archive"},        {"Archives", "\\Archive"},
+};
+
+/* Created for an account that has no folder yet (as Dovecot's
+   auto = create, but only once: a user who deletes one keeps it deleted). */
+static const char *const default_folders[] = {"Drafts", "Sent", "Trash", "Junk", "Archive"};
+
+const char *imap_special_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof(special_names) / sizeof(special_names[0]); i++) {
+		if (strcasecmp(name, special_names[i].name) == 0)
+			return special_names[i].attr;
+	}
+	return NULL;
+}
+
+static char *subs_path(struct imap_session *s)
+{
+	return xasprintf("%s/" SUBS_FILE, mail_user_path(s->user));
+}
+
+int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r)
+{
+	char *path = subs_path(s), *data, *line, *save = NULL;
+	char **names = NULL;
+	size_t len, n = 0;
+
+	*names_r = NULL;
+	*count_r = 0;
+	if (read_file(path, SUBS_MAX_BYTES, &data, &len) < 0) {
+		free(path);
+		return errno == ENOENT ? 1 : -1;
+	}
+	free(path);
+	for (line = strtok_r(data, "\n", &save); line != NULL && n < SUBS_MAX_NAMES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		names = xreallocarray(names, n + 1, sizeof(char *));
+		names[n++] = xstrdup(line);
+	}
+	free(data);
+	*names_r = names;
+	*count_r = n;
+	return 0;
+}
+
+void imap_subs_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int subs_write(struct imap_session *s, char **names, size_t count)
+{
+	struct buf b = BUF_INIT;
+	char *path = subs_path(s);
+	int ret;
+
+	for (size_t i = 0; i < count; i++) {
+		if (names[i] != NULL)
+			buf_printf(&b, "%s\n", names[i]);
+	}
+	ret = write_file_atomic(path, b.data, b.len, 0600);
+	free(path);
+	buf_free(&b);
+	return ret;
+}
+
+/* Add (subscribe) or remove name; INBOX is kept as "INBOX". Without a
+   file yet every mailbox counts as subscribed (as before subscriptions
+   were kept), so the file starts as the list of all mailboxes. */
+static int subs_change(struct imap_session *s, const char *name, bool subscribe)
+{
+	char **names;
+	size_t count, i;
+	const char *error;
+	int ret = imap_subs_read(s, &names, &count);
+
+	if (ret < 0 || (ret == 1 && mail_user_list(s->user, &names, &count, &error) < 0))
+		return -1;
+	ret = 0;
+	for (i = 0; i < count && strcmp(names[i], name) != 0; i++)
+		;
+	if (subscribe && i == count && count < SUBS_MAX_NAMES) {
+		names = xreallocarray(names, count + 1, sizeof(char *));
+		names[count++] = xstrdup(name);
+		ret = subs_write(s, names, count);
+	} else if (!subscribe && i < count) {
+		free(names[i]);
+		names[i] = NULL;
+		ret = subs_write(s, names, count);
+	}
+	imap_subs_free(names, count);
+	return ret;
+}
+
+void cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	bool subscribe = strcmp(cmd->name, "SUBSCRIBE") == 0;
+	char *dirname;
+	const char *error;
+
+	if (arg == NULL || strchr(arg, '\n') != NULL || strchr(arg, '\r') != NULL) {
+		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (maildir_is_inbox(arg)) {
+		arg = "INBOX";
+	} else if (maildir_imap_to_folder(arg, &dirname, &error) == 0) {
+		free(dirname);
+	} else {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+		return;
+	}
+	if (subscribe && !mail_user_mailbox_exists(s->user, arg)) {
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		return;
+	}
+	if (subs_change(s, arg, subscribe) < 0) {
+		log_error(s->sid, "event=imap.subscriptions_write_failed errno=%d", errno);
+		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot save subscriptions.");
+		return;
+	}
+	imap_reply(s, cmd->tag, "OK", "%s completed.", cmd->name);
+}
+
+void imap_folders_autocreate(struct imap_session *s)
+{
+	char **names;
+	size_t count;
+	const char *error;
+
+	if (mail_user_list(s->user, &names, &count, &error) < 0)
+		return;
+	mail_user_list_free(names, count);
+	if (count > 1)
+		return; /* not a new account */
+	(void)subs_change(s, "INBOX", true);
+	for (size_t i = 0; i < sizeof(default_folders) / sizeof(default_folders[0]); i++) {
+		if (mail_user_create_mailbox(s->user, default_folders[i], &error) == 0)
+			(void)subs_change(s, default_folders[i], true);
+	}
+	log_info(s->sid, "event=imap.folders_created");
+}
+
+void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *error;
+
+	if (name == NULL) {
+		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (maildir_is_inbox(name)) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] INBOX cannot be deleted.");
+		return;
+	}
+	if (!mail_user_mailbox_exists(s->user, name)) {
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		return;
+	}
+	/* Deleting the selected mailbox: leave it first (Dovecot does the
+	   same); no untagged responses for it are due any more. */
+	if (s->box != NULL && strcmp(mailbox_name(s->box), name) == 0)
+		imap_session_unselect(s);
+	if (mail_user_delete_mailbox(s->user, name, &error) < 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+		return;
+	}
+	(void)subs_change(s, name, false);
+	imap_reply(s, cmd->tag, "OK", "Delete completed.");
+}
+
+/* Move every message of a view to dest: copy, then \Deleted and an
+   expunge of exactly the copied UIDs. */
+static int move_all(struct mailbox *box, const char *dest, const char **error_r)
+{
+	uint32_t count = mailbox_count(box), v, *seqs, *uids, *expunged = NULL;
+	size_t n = 0;
+	int ret;
+
+	seqs = xcalloc(count + 1, sizeof(*seqs));
+	uids = xcalloc(count + 1, sizeof(*uids));
+	for (uint32_t i = 0; i < count; i++)
+		seqs[i] = i + 1;
+	ret = count == 0 ? 0 : mailbox_copy(box, seqs, count, dest, &v, uids, error_r);
+	for (uint32_t i = 0; i < count && ret == 0; i++) {
+		const struct mail_msg *msg = mailbox_msg(box, i + 1);
+
+		uids[i] = msg->uid;
+		ret = mailbox_set_flags(box, i + 1, (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS,
+		                        error_r);
+	}
+	if (ret == 0)
+		ret = mailbox_expunge_uids(box, uids, count, &expunged, &n, error_r);
+	free(expunged);
+	free(uids);
+	free(seqs);
+	return ret;
+}
+
+/* RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and
+   leaves INBOX empty. */
+static int rename_inbox(struct imap_session *s, const char *to, const char **error_r)
+{
+	struct mailbox *box;
+	int ret;
+
+	if (mail_user_create_mailbox(s->user, to, error_r) < 0)
+		return -1;
+	if (mailbox_open(s->user, "INBOX", false, &box, error_r) < 0)
+		return -1;
+	ret = move_all(box, to, error_r);
+	if (ret < 0) {
+		log_warn(s->sid, "event=imap.rename_inbox_failed error=\"%s\"", *error_r);
+		*error_r = "moving the messages failed"; /* box's text goes with it */
+	}
+	mailbox_close(&box);
+	return ret;
+}
+
+void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	const char *from = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *to = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	const char *error;
+
+	if (from == NULL || to == NULL) {
+		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (!mail_user_mailbox_exists(s->user, from)) {
+		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		return;
+	}
+	if (mail_user_mailbox_exists(s->user, to)) {
+		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
+		return;
+	}
+	if (maildir_is_inbox(from) ? rename_inbox(s, to, &error) < 0
+	                           : mail_user_rename_mailbox(s->user, from, to, &error) < 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+		return;
+	}
+	if (maildir_is_inbox(from)) {
+		imap_reply(s, cmd->tag, "OK", "Rename completed.");
+		return;
+	}
+	if (subs_change(s, from, false) == 0)
+		(void)subs_change(s, to, true);
+	imap_reply(s, cmd->tag, "OK", "Rename completed.");
+}

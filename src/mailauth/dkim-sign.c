@@ -1,0 +1,239 @@
+/* DKIM signing, RFC 6376 section 5, RFC 8463. */
+
+#include "mailauth/dkim-sign.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/buf.h"
+#include "lib/xalloc.h"
+#include "mailauth/dkim-private.h"
+
+struct dkim_signer {
+	char *domain, *selector, *identity, *header_list;
+	EVP_PKEY *key;
+	enum dkim_alg alg;
+	time_t now;
+	struct dkim_headers headers;
+	struct dkim_body_hash bh;
+};
+
+static bool name_valid(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 253)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int key_alg(EVP_PKEY *key, enum dkim_alg *alg_r, const char **error_r)
+{
+	if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		*alg_r = DKIM_ALG_ED25519_SHA256;
+		return 0;
+	}
+	if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA &&
+	    EVP_PKEY_get_bits(key) >= DKIM_MIN_RSA_BITS) {
+		*alg_r = DKIM_ALG_RSA_SHA256;
+		return 0;
+	}
+	*error_r = "key is neither RSA of 1024 bits or more nor Ed25519";
+	return -1;
+}
+
+int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **signer_r,
+                    const char **error_r)
+{
+	struct dkim_signer *s;
+	enum dkim_alg alg;
+
+	if (!name_valid(params->domain) || !name_valid(params->selector)) {
+		*error_r = "bad domain or selector";
+		return -1;
+	}
+	if (key_alg(params->key, &alg, error_r) < 0)
+		return -1;
+	s = xcalloc(1, sizeof(*s));
+	s->domain = xstrdup(params->domain);
+	s->selector = xstrdup(params->selector);
+	s->identity = params->identity == NULL ? NULL : xstrdup(params->identity);
+	s->header_list = xstrdup(params->headers == NULL ? DKIM_DEFAULT_HEADERS : params->headers);
+	s->key = params->key;
+	s->alg = alg;
+	s->now = params->now != 0 ? params->now : time(NULL);
+	dkim_body_hash_init(&s->bh, CANON_RELAXED, EVP_sha256(), UINT64_MAX);
+	*signer_r = s;
+	return 0;
+}
+
+int dkim_signer_feed(struct dkim_signer *s, const void *data, size_t len, const char **error_r)
+{
+	ssize_t n = 0;
+
+	if (!s->headers.done) {
+		n = dkim_headers_feed(&s->headers, data, len);
+		if (n < 0) {
+			*error_r = "header section too large";
+			return -1;
+		}
+	}
+	if ((size_t)n < len)
+		dkim_body_hash_feed(&s->bh, (const char *)data + n, len - (size_t)n);
+	return 0;
+}
+
+static size_t field_count(const struct dkim_headers *h, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->count; i++)
+		n += dkim_field_is(h, i, name);
+	return n;
+}
+
+/* The h= names: each listed field as often as the message has it, From
+   once more (oversigning). Returns the count; names point into list. */
+static size_t pick_headers(const struct dkim_signer *s, char *list, char ***names_r)
+{
+	char **names = NULL, *save, *name;
+	size_t count = 0;
+
+	for (name = strtok_r(list, ":", &save); name != NULL; name = strtok_r(NULL, ":", &save)) {
+		size_t n = field_count(&s->headers, name);
+
+		if (strcasecmp(name, "from") == 0)
+			n++;
+		for (; n > 0 && count < DKIM_MAX_SIGNED_HEADERS; n--) {
+			names = xreallocarray(names, count + 1, sizeof(char *));
+			names[count++] = name;
+		}
+	}
+	*names_r = names;
+	return count;
+}
+
+static void base64_append(struct buf *out, const uint8_t *data, size_t len)
+{
+	size_t start = out->len;
+
+	buf_reserve(out, 4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out->data + start, data, (int)len);
+	out->len = start + strlen(out->data + start);
+}
+
+/* The field up to "b=" (value empty), as it is hashed and then sent. */
+static void field_head(struct dkim_signer *s, char **names, size_t count, struct buf *field)
+{
+	uint8_t bh[EVP_MAX_MD_SIZE];
+	size_t bh_len;
+
+	buf_printf(field, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld;",
+	           dkim_alg_name(s->alg), s->domain, s->selector, (long long)s->now);
+	if (s->identity != NULL)
+		buf_printf(field, " i=%s;", s->identity);
+	buf_append_str(field, " h=");
+	for (size_t i = 0; i < count; i++)
+		buf_printf(field, "%s%s", i == 0 ? "" : ":", names[i]);
+	buf_append_str(field, ";\r\n\tbh=");
+	dkim_body_hash_finish(&s->bh, bh, &bh_len);
+	base64_append(field, bh, bh_len);
+	buf_append_str(field, ";\r\n\tb=");
+}
+
+static int crypto_sign(const struct dkim_signer *s, const struct buf *data, uint8_t *sig,
+                       size_t *sig_len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t digest[32];
+	int ok;
+
+	if (ctx == NULL)
+		abort();
+	if (s->alg == DKIM_ALG_ED25519_SHA256) {
+		/* RFC 8463 3: sign the SHA-256 hash of the data */
+		EVP_Digest(data->data, data->len, digest, NULL, EVP_sha256(), NULL);
+		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1 &&
+		     EVP_DigestSign(ctx, sig, sig_len, digest, sizeof(digest)) == 1;
+	} else {
+		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, s->key) == 1 &&
+		     EVP_DigestSign(ctx, sig, sig_len, (const uint8_t *)data->data, data->len) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+/* Append b64 to field, folded into lines of at most 76 characters. */
+static void append_folded(struct buf *field, const char *b64)
+{
+	size_t len = strlen(b64);
+
+	for (size_t i = 0; i < len; i += 72) {
+		if (i > 0)
+			buf_append_str(field, "\r\n\t ");
+		buf_append(field, b64 + i, len - i < 72 ? len - i : 72);
+	}
+	buf_append_str(field, "\r\n");
+}
+
+static int sign_field(struct dkim_signer *s, struct buf *field, const char **error_r)
+{
+	char *list = xstrdup(s->header_list), **names;
+	size_t count = pick_headers(s, list, &names), sig_len = DKIM_MAX_SIG_BYTES;
+	struct buf data = BUF_INIT, b64 = BUF_INIT;
+	uint8_t sig[DKIM_MAX_SIG_BYTES];
+	int ret = 0;
+
+	field_head(s, names, count, field);
+	dkim_headers_canon(&s->headers, names, count, CANON_RELAXED, &data);
+	canon_header(CANON_RELAXED, field->data, field->len, false, &data);
+	if (crypto_sign(s, &data, sig, &sig_len) < 0) {
+		*error_r = "signing failed";
+		ret = -1;
+	} else {
+		base64_append(&b64, sig, sig_len);
+		append_folded(field, b64.data);
+	}
+	buf_free(&data);
+	buf_free(&b64);
+	free(names);
+	free(list);
+	return ret;
+}
+
+int dkim_signer_finish(struct dkim_signer *s, char **field_r, const char **error_r)
+{
+	struct buf field = BUF_INIT;
+
+	dkim_headers_finish(&s->headers);
+	if (field_count(&s->headers, "From") == 0) {
+		*error_r = "message has no From field";
+		return -1;
+	}
+	if (sign_field(s, &field, error_r) < 0) {
+		buf_free(&field);
+		return -1;
+	}
+	*field_r = buf_steal(&field);
+	return 0;
+}
+
+void dkim_signer_free(struct dkim_signer **sp)
+{
+	struct dkim_signer *s = *sp;
+
+	if (s == NULL)
+		return;
+	dkim_headers_free(&s->headers);
+	dkim_body_hash_free(&s->bh);
+	free(s->domain);
+	free(s->selector);
+	free(s->identity);
+	free(s->header_list);
+	free(s);
+	*sp = NULL;
+}

@@ -1,0 +1,380 @@
+/* Adding messages to a mailbox (APPEND, COPY) and managing folders
+   (DELETE, RENAME): see mailbox.h and docs/store.md. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/delivery.h"
+#include "store/mailbox-private.h"
+
+static int user_fail(struct mail_user *user, const char *error, const char **error_r)
+{
+	if (error != buf_cstr(&user->error)) {
+		struct buf copy = BUF_INIT;
+
+		buf_append_str(&copy, error);
+		buf_free(&user->error);
+		user->error = copy;
+	}
+	*error_r = buf_cstr(&user->error);
+	return -1;
+}
+
+static int user_fail_errno(struct mail_user *user, const char *what, const char **error_r)
+{
+	int saved = errno;
+
+	buf_clear(&user->error);
+	buf_printf(&user->error, "%s: %s", what, strerror(saved));
+	*error_r = buf_cstr(&user->error);
+	return -1;
+}
+
+bool mail_user_mailbox_exists(struct mail_user *user, const char *name)
+{
+	const char *error;
+	char *path = mailbox_dir(user, name, &error);
+
+	free(path);
+	return path != NULL;
+}
+
+/* The UID of the message whose file base is base (len bytes), or 0. */
+static uint32_t find_base(const struct mailbox *box, const char *base, size_t len)
+{
+	for (uint32_t i = 0; i < box->count; i++) {
+		const char *info;
+		const char *fname = box->msgs[i].fname;
+
+		if (maildir_name_base(fname, &info) == len && memcmp(fname, base, len) == 0)
+			return box->msgs[i].msg.uid;
+	}
+	return 0;
+}
+
+/* Open a view on name, which gives the new files their UIDs, and look up
+   each of the count file bases. */
+static int assign_uids(struct mail_user *user, const char *name, char *const *bases, size_t count,
+                       uint32_t *uidvalidity_r, uint32_t *uids_r, struct mailbox **box_r,
+                       const char **error_r)
+{
+	struct mailbox *box;
+
+	if (mailbox_open(user, name, false, &box, error_r) < 0)
+		return user_fail(user, *error_r, error_r);
+	for (size_t i = 0; i < count; i++) {
+		const char *info;
+
+		uids_r[i] = find_base(box, bases[i], maildir_name_base(bases[i], &info));
+		if (uids_r[i] == 0) {
+			/* Expunged by another session between the link and
+			   the sync: the message was stored, but is gone. */
+			mailbox_close(&box);
+			return user_fail(user, "message vanished after it was stored", error_r);
+		}
+	}
+	*uidvalidity_r = mailbox_uidvalidity(box);
+	*box_r = box;
+	return 0;
+}
+
+int mail_user_append(struct mail_user *user, const char *name, struct delivery *d, unsigned flags,
+                     int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+                     const char **error_r)
+{
+	char *path = mailbox_dir(user, name, error_r), **paths;
+	const char *slash;
+	struct mailbox *box;
+	int ret = 0;
+
+	if (path == NULL) {
+		delivery_abort(&d);
+		return user_fail(user, *error_r, error_r);
+	}
+	delivery_set_mtime(d, internaldate);
+	ret = delivery_commit_paths(d, (const char *const *)&path, 1, &paths, error_r);
+	free(path);
+	if (ret < 0)
+		return user_fail(user, *error_r, error_r);
+	slash = strrchr(paths[0], '/');
+	{
+		char *base = xstrdup(slash + 1);
+
+		ret = assign_uids(user, name, &base, 1, uidvalidity_r, uid_r, &box, error_r);
+		free(base);
+	}
+	delivery_paths_free(paths, 1);
+	if (ret < 0)
+		return -1;
+	if ((flags & MAIL_STORED_FLAGS) != 0 &&
+	    mailbox_set_flags(box, mailbox_seq_by_uid(box, *uid_r), flags & MAIL_STORED_FLAGS,
+	                      error_r) < 0)
+		ret = user_fail(user, *error_r, error_r);
+	mailbox_close(&box);
+	return ret;
+}
+
+/* Hard-link message seq of src into dest_cur as a new file keeping its
+   flags (and keyword letters). *base_r gets the new file's base. */
+static int copy_link(struct mailbox *src, uint32_t seq, const char *dest_cur, char **base_r,
+                     char **path_r, const char **error_r)
+{
+	const struct view_msg *vm = &src->msgs[seq - 1];
+	const char *info;
+	struct buf name = BUF_INIT;
+	char *from, *to;
+	int ret;
+
+	maildir_name_base(vm->fname, &info);
+	maildir_unique_name(&name);
+	buf_printf(&name, ",S=%llu", (unsigned long long)vm->msg.size);
+	*base_r = xstrdup(buf_cstr(&name));
+	buf_append_str(&name, ":2,");
+	maildir_info_build(&name, info, vm->msg.flags & MAIL_STORED_FLAGS);
+	from = xasprintf("%s/%s", src->cur_path, vm->fname);
+	to = xasprintf("%s/%s", dest_cur, buf_cstr(&name));
+	buf_free(&name);
+	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
+	   files are never changed in place, only renamed. */
+	ret = link(from, to);
+	free(from);
+	if (ret < 0) {
+		free(to);
+		free(*base_r);
+		*base_r = NULL;
+		return mailbox_fail_errno(src, errno == ENOENT ? "message expunged" : "link",
+		                          error_r);
+	}
+	*path_r = to;
+	return 0;
+}
+
+static void unlink_all(char **paths, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (paths[i] != NULL)
+			(void)unlink(paths[i]);
+	}
+}
+
+static void free_strings(char **strs, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(strs[i]);
+	free(strs);
+}
+
+int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
+                 uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r)
+{
+	char *dest = mailbox_dir(src->user, dest_name, error_r), *dest_cur;
+	char **bases = xcalloc(count + 1, sizeof(char *)),
+	     **paths = xcalloc(count + 1, sizeof(char *));
+	struct mailbox *box = NULL;
+	int ret = 0;
+
+	if (dest == NULL) {
+		free(bases);
+		free(paths);
+		return mailbox_fail(src, *error_r, error_r);
+	}
+	dest_cur = xasprintf("%s/cur", dest);
+	free(dest);
+	for (size_t i = 0; i < count && ret == 0; i++)
+		ret = copy_link(src, seqs[i], dest_cur, &bases[i], &paths[i], error_r);
+	/* One fsync makes every new link durable. */
+	if (ret == 0 && count > 0 && fsync_dir(dest_cur) < 0)
+		ret = mailbox_fail_errno(src, "fsync", error_r);
+	if (ret == 0 && assign_uids(src->user, dest_name, bases, count, uidvalidity_r, uids_r, &box,
+	                            error_r) < 0)
+		ret = mailbox_fail(src, *error_r, error_r);
+	if (ret < 0)
+		unlink_all(paths, count);
+	mailbox_close(&box);
+	free(dest_cur);
+	free_strings(bases, count);
+	free_strings(paths, count);
+	return ret;
+}
+
+/* True if name has inferior names (RFC 3501 6.3.4). */
+static int has_children(struct mail_user *user, const char *name, bool *children_r,
+                        const char **error_r)
+{
+	char **names;
+	size_t count, len = strlen(name);
+
+	if (mail_user_list(user, &names, &count, error_r) < 0)
+		return -1;
+	*children_r = false;
+	for (size_t i = 0; i < count; i++) {
+		if (strncmp(names[i], name, len) == 0 && names[i][len] == '/')
+			*children_r = true;
+	}
+	mail_user_list_free(names, count);
+	return 0;
+}
+
+/* Remove a folder directory moved out of the way: its files, and the
+   files of its subdirectories (cur/ new/ tmp/ and whatever another
+   program put there), then the directories. Depth 2 is all a Maildir++
+   folder has. */
+static void remove_tree(const char *path, int depth)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		char *child;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		child = xasprintf("%s/%s", path, de->d_name);
+		if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+			remove_tree(child, depth - 1);
+		else
+			(void)unlink(child);
+		free(child);
+	}
+	closedir(dir);
+	(void)rmdir(path);
+}
+
+static int index_change(struct mail_user *user, const char *old_name, const char *new_name,
+                        const char **error_r)
+{
+	int ret = mail_index_begin(user->index, error_r);
+
+	if (ret == 0)
+		ret = new_name == NULL
+		          ? mail_index_box_delete(user->index, old_name, error_r)
+		          : mail_index_box_rename(user->index, old_name, new_name, error_r);
+	if (ret == 0)
+		ret = mail_index_commit(user->index, error_r);
+	if (ret < 0) {
+		mail_index_rollback(user->index);
+		return user_fail(user, *error_r, error_r);
+	}
+	return 0;
+}
+
+int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r)
+{
+	char *path, *trash;
+	struct buf unique = BUF_INIT;
+	bool children = false;
+
+	if (maildir_is_inbox(name))
+		return user_fail(user, "INBOX cannot be deleted", error_r);
+	path = mailbox_dir(user, name, error_r);
+	if (path == NULL)
+		return user_fail(user, *error_r, error_r);
+	if (has_children(user, name, &children, error_r) < 0 || children) {
+		free(path);
+		return children ? user_fail(user, "mailbox has children", error_r) : -1;
+	}
+	/* Out of the tree first (a name without a leading '.' is never a
+	   folder), so the folder disappears at once even if removing its
+	   files is slow or interrupted. */
+	maildir_unique_name(&unique);
+	trash = xasprintf("%s/tern-deleting.%s", user->path, buf_cstr(&unique));
+	buf_free(&unique);
+	if (rename(path, trash) < 0) {
+		free(path);
+		free(trash);
+		return user_fail_errno(user, "rename", error_r);
+	}
+	(void)fsync_dir(user->path);
+	remove_tree(trash, 1);
+	free(path);
+	free(trash);
+	return index_change(user, name, NULL, error_r);
+}
+
+/* The folders to rename: old_name and its inferiors, as [old, new] pairs. */
+static int rename_plan(struct mail_user *user, const char *old_name, const char *new_name,
+                       char ***pairs_r, size_t *count_r, const char **error_r)
+{
+	char **names, **pairs = NULL;
+	size_t count, n = 0, len = strlen(old_name);
+
+	if (mail_user_list(user, &names, &count, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		if (strncmp(names[i], old_name, len) != 0 ||
+		    (names[i][len] != '\0' && names[i][len] != '/'))
+			continue;
+		pairs = xreallocarray(pairs, n + 2, sizeof(char *));
+		pairs[n++] = xstrdup(names[i]);
+		pairs[n++] = xasprintf("%s%s", new_name, names[i] + len);
+	}
+	mail_user_list_free(names, count);
+	*pairs_r = pairs;
+	*count_r = n;
+	return 0;
+}
+
+/* Check every target is free, then rename the directories. */
+static int rename_dirs(struct mail_user *user, char **pairs, size_t n, const char **error_r)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		char *dir = mailbox_dir(user, pairs[i + 1], error_r);
+		char *dirname;
+
+		free(dir);
+		if (dir != NULL)
+			return user_fail(user, "mailbox exists", error_r);
+		if (maildir_imap_to_folder(pairs[i + 1], &dirname, error_r) < 0)
+			return user_fail(user, *error_r, error_r);
+		free(dirname);
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		char *from = mailbox_dir(user, pairs[i], error_r), *dirname, *to;
+		int ret;
+
+		if (from == NULL || maildir_imap_to_folder(pairs[i + 1], &dirname, error_r) < 0) {
+			free(from);
+			return user_fail(user, "mailbox changed during rename", error_r);
+		}
+		to = xasprintf("%s/%s", user->path, dirname);
+		free(dirname);
+		ret = rename(from, to);
+		free(from);
+		free(to);
+		if (ret < 0)
+			return user_fail_errno(user, "rename", error_r);
+		if (index_change(user, pairs[i], pairs[i + 1], error_r) < 0)
+			return -1;
+	}
+	(void)fsync_dir(user->path);
+	return 0;
+}
+
+int mail_user_rename_mailbox(struct mail_user *user, const char *old_name, const char *new_name,
+                             const char **error_r)
+{
+	char **pairs;
+	size_t n;
+	int ret;
+
+	if (maildir_is_inbox(old_name) || maildir_is_inbox(new_name))
+		return user_fail(user, "renaming INBOX is not supported", error_r);
+	if (!mail_user_mailbox_exists(user, old_name))
+		return user_fail(user, "no such mailbox", error_r);
+	if (rename_plan(user, old_name, new_name, &pairs, &n, error_r) < 0)
+		return -1;
+	ret = rename_dirs(user, pairs, n, error_r);
+	free_strings(pairs, n);
+	return ret;
+}
