@@ -28,6 +28,7 @@ struct dns_query {
 	struct dns_answer *ready; /* answer to deliver when timer fires */
 	int async_id;             /* libunbound query, 0 if none */
 	bool ub_pending;
+	bool starting; /* inside ub_resolve_event(): answers must wait for the loop */
 };
 
 struct dns_resolver {
@@ -166,6 +167,15 @@ static void unbound_cb(void *arg, int rcode, void *packet, int packet_len, int s
 	/* RFC 4035 5.5: a bogus answer must not be used. */
 	if (answer->dnssec == DNS_DNSSEC_BOGUS)
 		answer->status = DNS_STATUS_TEMPFAIL;
+	if (q->starting) {
+		/* libunbound answered from its own local zones (localhost., test.,
+		   invalid., ...) before ub_resolve_event() returned: the callback
+		   must not run inside dns_lookup(), so hand it over through the
+		   loop, as zone-file answers are. */
+		q->ready = answer;
+		arm_timer(q, 0);
+		return;
+	}
 	query_finish(q, answer);
 	dns_answer_free(&answer);
 }
@@ -176,8 +186,10 @@ static void start_unbound(struct dns_query *q)
 	int ret;
 
 	q->ub_pending = true;
+	q->starting = true;
 	ret = ub_resolve_event(r->ub, q->name, (int)q->type, 1, q, unbound_cb, &q->async_id);
-	if (ret != 0) {
+	q->starting = false;
+	if (ret != 0 && q->ready == NULL) {
 		q->ub_pending = false;
 		log_warn(NULL, "event=dns.error reason=\"%s\"", ub_strerror(ret));
 		q->ready = dns_answer_new(DNS_STATUS_TEMPFAIL);

@@ -251,3 +251,18 @@ def test_submission_port_is_not_checked(server):
     [raw] = stored(server)
     assert b"Authentication-Results" not in raw
     assert "event=smtp.mailauth " not in server.log()
+
+
+def test_one_dkim_entry_per_signature(server):
+    msg = sign(server, message("signed.test"), "signed.test")
+    msg = sign(server, msg, "quar.test")  # a second, outer signature
+    code, text = send(server, msg, "bob@signed.test")
+    assert code == 250, text
+    ar = our_results(stored(server)[0])
+    entries = [e.strip() for e in ar.split(";")[1:]]
+    dkims = [e for e in entries if e.startswith("dkim=")]
+    assert len(dkims) == 2, ar
+    assert any("header.d=quar.test" in e for e in dkims)
+    assert any("header.d=signed.test" in e for e in dkims)
+    assert all(e.startswith("dkim=pass") for e in dkims)
+    assert [e.split("=")[0] for e in entries] == ["spf", "dkim", "dkim", "dmarc", "arc"]

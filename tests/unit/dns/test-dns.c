@@ -268,6 +268,28 @@ static void test_resolver_zone(void **state)
 	free(path);
 }
 
+/* libunbound answers its built-in local zones (localhost.) at once, from
+   inside ub_resolve_event(); the callback must still come from the loop.
+   No network is needed for this. */
+static void test_resolver_unbound_local_zone(void **state)
+{
+	struct dns_resolver_settings set = {.timeout_msecs = 2000};
+	struct event_base *base = event_base_new();
+	struct dns_resolver *resolver;
+	struct result local = {0};
+	char *error = NULL;
+
+	assert_int_equal(dns_resolver_new(base, &set, &resolver, &error), 0);
+	dns_lookup(resolver, "localhost", DNS_TYPE_A, on_answer, &local);
+	assert_int_equal(local.calls, 0);
+	event_base_dispatch(base);
+	assert_int_equal(local.calls, 1);
+	assert_int_equal(local.status, DNS_STATUS_OK);
+	assert_int_equal(dns_resolver_pending(resolver), 0);
+	dns_resolver_free(&resolver);
+	event_base_free(base);
+}
+
 static void test_resolver_bad_zone(void **state)
 {
 	char path[] = "/tmp/tern-test-zone-XXXXXX";
@@ -289,9 +311,13 @@ static void test_resolver_bad_zone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zone_lookup),    cmocka_unit_test(test_zone_status),
-	    cmocka_unit_test(test_zone_bad_lines), cmocka_unit_test(test_packet_parse),
-	    cmocka_unit_test(test_resolver_zone),  cmocka_unit_test(test_resolver_bad_zone),
+	    cmocka_unit_test(test_zone_lookup),
+	    cmocka_unit_test(test_zone_status),
+	    cmocka_unit_test(test_zone_bad_lines),
+	    cmocka_unit_test(test_packet_parse),
+	    cmocka_unit_test(test_resolver_zone),
+	    cmocka_unit_test(test_resolver_bad_zone),
+	    cmocka_unit_test(test_resolver_unbound_local_zone),
 	};
 
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);

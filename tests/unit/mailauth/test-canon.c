@@ -37,7 +37,7 @@ static void expect_body(enum canon_alg alg, const char *in, const char *want)
 
 	for (size_t step = 0; step <= 3; step++) {
 		body(alg, in, step, &out);
-		if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
+		if (out.len != strlen(want) || memcmp(buf_cstr(&out), want, out.len) != 0)
 			fail_msg("%s body of \"%s\" (step %zu): got \"%s\"", canon_alg_name(alg),
 			         in, step, buf_cstr(&out));
 	}
