@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/password.h"
@@ -21,6 +22,7 @@
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
+#include "mailauth/dkim-keystore.h"
 
 #define DEFAULT_DOMAIN    "example.test"
 #define DEMO_PASSWORD_LEN 16
@@ -45,6 +47,7 @@ struct init_state {
 	char *domain; /* lower-cased --domain */
 	char *user;
 	char *demo_password;
+	char *dkim_selector; /* the key made for the domain, or NULL */
 };
 
 static void init_usage(void)
@@ -310,6 +313,39 @@ static int make_certificate(const struct init_state *st)
 	return ret;
 }
 
+/* A DKIM key for the first domain, so outgoing mail can be signed once
+   its TXT record is published (`tern dns DOMAIN` prints it). A key there
+   already (an init run again) is kept. */
+static int make_dkim_key(struct init_state *st)
+{
+	char **selectors, selector[32];
+	size_t count;
+	EVP_PKEY *pkey;
+	char *path;
+	const char *error;
+	int ret;
+
+	if (dkim_key_selectors(st->dir, st->domain, &selectors, &count) == 0 && count > 0) {
+		st->dkim_selector = xstrdup(selectors[count - 1]);
+		dkim_selectors_free(selectors, count);
+		return 0;
+	}
+	dkim_default_selector(time(NULL), selector, sizeof(selector));
+	if (dkim_key_generate(DKIM_KEY_RSA, DKIM_DEFAULT_RSA_BITS, &pkey, &error) < 0) {
+		cli_error("init: DKIM key: %s", error);
+		return -1;
+	}
+	ret = dkim_key_store(st->dir, st->domain, selector, pkey, &path, &error);
+	EVP_PKEY_free(pkey);
+	if (ret < 0) {
+		cli_error("init: DKIM key: %s", error);
+		return -1;
+	}
+	free(path);
+	st->dkim_selector = xstrdup(selector);
+	return 0;
+}
+
 /* A domain already there is fine: an init that failed later can be run
    again. */
 static int add_domain(struct directory *dir, const char *domain, const char **error_r)
@@ -436,6 +472,9 @@ static void print_summary(const struct init_opts *opts, const struct init_state 
 		printf("%s %s\n", service_name(init_services[i]), addr);
 		free(addr);
 	}
+	if (st->dkim_selector != NULL)
+		printf("dkim key: %s._domainkey.%s (tern dns %s prints its record)\n",
+		       st->dkim_selector, opts->domain, opts->domain);
 	if (st->demo_password != NULL)
 		printf("demo account: demo@%s password: %s\n", opts->domain, st->demo_password);
 	printf("start it with: tern -c %s/tern.conf serve\n", st->dir);
@@ -476,6 +515,7 @@ static void state_free(struct init_state *st)
 	free(st->dir);
 	free(st->hostname);
 	free(st->user);
+	free(st->dkim_selector);
 	if (st->demo_password != NULL) {
 		explicit_bzero(st->demo_password, strlen(st->demo_password));
 		free(st->demo_password);
@@ -502,8 +542,8 @@ int cmd_init(const struct cli_ctx *ctx, int argc, char **argv)
 	st.hostname =
 	    opts.hostname != NULL ? lower_dup(opts.hostname) : default_hostname(opts.domain);
 	if (prepare_dir(&opts, &st) == 0 && make_dirs(&st) == 0 && make_certificate(&st) == 0 &&
-	    make_directory(&opts, &st) == 0 && write_config(&opts, &st) == 0 &&
-	    give_to_user(&st) == 0) {
+	    make_dkim_key(&st) == 0 && make_directory(&opts, &st) == 0 &&
+	    write_config(&opts, &st) == 0 && give_to_user(&st) == 0) {
 		print_summary(&opts, &st);
 		ret = 0;
 	}

@@ -26,6 +26,13 @@ def test_init_creates_instance(conf):
     key = os.path.join(d, "tls", "key.pem")
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     assert os.path.isdir(os.path.join(d, "mail"))
+    keys = os.listdir(os.path.join(d, "dkim", "example.test"))
+    assert len(keys) == 1 and keys[0].endswith(".key")
+    keyfile = os.path.join(d, "dkim", "example.test", keys[0])
+    assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600
+    selector = keys[0][:-len(".key")]
+    records = run(conf, "dns", "example.test").stdout
+    assert f"{selector}._domainkey.example.test. IN TXT \"v=DKIM1; k=rsa; p=" in records
     out = run(conf, "config")
     assert out.returncode == 0, out.stderr
     assert "hostname = mail.example.test" in out.stdout
