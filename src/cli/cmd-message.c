@@ -146,7 +146,7 @@ static void print_text(const struct mime_part *root, const struct buf *msg)
 
 	fputs("TEXT\n", stdout);
 	if (text.len > 0) {
-		fwrite(text.data, 1, text.len, stdout);
+		fwrite(buf_cstr(&text), 1, text.len, stdout);
 		if (text.data[text.len - 1] != '\n')
 			putchar('\n');
 	}

@@ -54,6 +54,8 @@ struct arc_set {
 };
 
 struct arc_chain {
+	bool bad_instance;                 /* an instance number did not parse */
+	bool top_fail;                     /* the newest seal says cv=fail */
 	unsigned count;                    /* sets 1..count */
 	struct arc_set sets[ARC_MAX_SETS]; /* sets[i - 1] is instance i */
 };
@@ -64,6 +66,9 @@ struct arc_chain {
    always call arc_chain_free()). */
 int arc_chain_build(const struct dkim_headers *h, struct arc_chain *chain, const char **error_r);
 void arc_chain_free(struct arc_chain *chain);
+/* The next instance after arc_chain_build() returned ret (see
+   arc_verifier_next_instance()). */
+unsigned arc_chain_next_instance(const struct arc_chain *chain, int ret);
 
 /* Append the ARC-Seal signing input of instance i (5.1.1): every AAR, AMS,
    AS of sets 1..i relaxed-canonicalized, in that order, AS(i) with b=

@@ -163,7 +163,9 @@ static int parse_canon(const char *c, struct arc_sig *sig)
 {
 	const char *slash;
 
-	sig->header_canon = sig->body_canon = CANON_SIMPLE;
+	/* c= absent: relaxed/relaxed. RFC 6376 says simple/simple, but the
+	   ValiMail suite (ams_fields_c_na) and dkimpy take relaxed for ARC */
+	sig->header_canon = sig->body_canon = CANON_RELAXED;
 	if (c == NULL)
 		return 0;
 	slash = strchr(c, '/');
@@ -190,8 +192,16 @@ static int parse_headers(const char *h, struct arc_sig *sig)
 			s++;
 		while (e > s && is_fws(e[-1]))
 			e--;
-		if (e == s || sig->header_count == DKIM_MAX_SIGNED_HEADERS)
+		if (sig->header_count == DKIM_MAX_SIGNED_HEADERS)
 			return -1;
+		if (e == s) {
+			/* "from::to": an empty name signs nothing (the suite's
+			   ams_fields_h_mis_hdr passes) */
+			if (*end == '\0')
+				return 0;
+			p = end + 1;
+			continue;
+		}
 		sig->headers = xreallocarray(sig->headers, sig->header_count + 1, sizeof(char *));
 		sig->headers[sig->header_count++] = xstrndup(s, (size_t)(e - s));
 		if (strncasecmp(s, "arc-seal", (size_t)(e - s)) == 0 && e - s == 8)
@@ -325,6 +335,7 @@ static int add_field(const struct dkim_headers *h, size_t i, int kind, struct ar
 	else if ((ret = arc_seal_parse(value, len, &seal, error_r)) == 0)
 		inst = seal->instance;
 	if (ret < 0) {
+		chain->bad_instance = true;
 		if (kind != ARC_AS)
 			*error_r = kind == ARC_AAR ? "bad AAR instance" : "bad AMS instance";
 		return -1;
@@ -334,6 +345,7 @@ static int add_field(const struct dkim_headers *h, size_t i, int kind, struct ar
 	                         : &chain->sets[inst - 1].as;
 	if (*slot != SIZE_MAX) {
 		arc_sig_free(&seal);
+		chain->bad_instance = true;
 		*error_r = "duplicate ARC set member";
 		return -1;
 	}
@@ -385,7 +397,8 @@ int arc_chain_build(const struct dkim_headers *h, struct arc_chain *chain, const
 	if (!any)
 		return 0;
 	top = &chain->sets[chain->count - 1];
-	if (top->seal != NULL && top->seal->cv == ARC_CV_FAIL) {
+	chain->top_fail = top->seal != NULL && top->seal->cv == ARC_CV_FAIL;
+	if (chain->top_fail) {
 		*error_r = "newest seal says cv=fail";
 		return -1;
 	}
@@ -393,6 +406,15 @@ int arc_chain_build(const struct dkim_headers *h, struct arc_chain *chain, const
 		return -1;
 	value = dkim_field_value(h, top->ams, &len);
 	return arc_ams_parse(value, len, &top->msig, error_r) < 0 ? -1 : 1;
+}
+
+unsigned arc_chain_next_instance(const struct arc_chain *chain, int ret)
+{
+	if (ret == 0)
+		return 1;
+	if (chain->bad_instance || chain->top_fail || chain->count >= ARC_MAX_SETS)
+		return 0;
+	return chain->count + 1;
 }
 
 void arc_chain_free(struct arc_chain *chain)

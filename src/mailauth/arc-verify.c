@@ -29,6 +29,7 @@ struct arc_verifier {
 	size_t digest_len;
 	struct key_slot keys[ARC_MAX_SETS + 1];
 	size_t key_count;
+	unsigned next_instance;
 };
 
 struct arc_verifier *arc_verifier_new(time_t now)
@@ -68,6 +69,7 @@ static void start(struct arc_verifier *v)
 
 	v->started = true;
 	ret = arc_chain_build(&v->headers, &v->chain, &error);
+	v->next_instance = arc_chain_next_instance(&v->chain, ret);
 	if (ret <= 0) {
 		decide(v, ret == 0 ? ARC_CV_NONE : ARC_CV_FAIL, error);
 		return;
@@ -275,6 +277,11 @@ enum arc_cv arc_verifier_result(const struct arc_verifier *v, const char **reaso
 unsigned arc_verifier_instances(const struct arc_verifier *v)
 {
 	return v->decided && v->result == ARC_CV_PASS ? v->chain.count : 0;
+}
+
+unsigned arc_verifier_next_instance(const struct arc_verifier *v)
+{
+	return v->next_instance;
 }
 
 void arc_verifier_free(struct arc_verifier **vp)

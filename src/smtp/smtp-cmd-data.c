@@ -86,7 +86,6 @@ void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 	}
 	smtp_data_init(&s->decoder, set->smtp.max_message_size);
 	smtp_header_init(&s->header, (size_t)set->smtp.max_header_size);
-	smtp_mailauth_data_begin(s);
 	s->in_data = true;
 	/* 354 has no enhanced code (RFC 2034 section 4: only 2xx, 4xx, 5xx). */
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -100,7 +99,7 @@ static void write_body(struct smtp_session *s, const char *data, size_t len)
 		          s->write_error);
 }
 
-/* Hand the decoded bytes on: all to the DKIM verifier, the header section
+/* Hand the decoded bytes on: all to mail authentication, the header section
    to memory, the body to the delivery. A write error is remembered and the
    body is still read to its end, so the session stays in step. */
 static void flush_data(struct smtp_session *s)

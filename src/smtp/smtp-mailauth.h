@@ -2,11 +2,12 @@
 #define TERN_SMTP_SMTP_MAILAUTH_H
 
 /*
- * Mail authentication of messages received on port 25 (docs/smtp.md):
- * SPF runs asynchronously from MAIL FROM on, DKIM hashes the message as it
- * streams, and at the end of DATA the session waits (reading paused) for
- * the SPF result and the DKIM keys, runs DMARC, and gets one verdict and
- * one Authentication-Results field (RFC 8601). Internal to src/smtp/.
+ * Mail authentication of messages received on port 25 (docs/smtp.md), a
+ * thin user of src/mailauth/mailauth.h: SPF runs asynchronously from MAIL
+ * FROM on, DKIM and ARC hash the message as it streams, and at the end of
+ * DATA the session waits (reading paused) for the SPF result and the keys,
+ * DMARC runs, and the session gets one verdict and one
+ * Authentication-Results field (RFC 8601). Internal to src/smtp/.
  */
 
 #include <stdbool.h>
@@ -14,7 +15,7 @@
 
 #include "lib/buf.h"
 #include "lib/settings.h"
-#include "mailauth/dmarc.h"
+#include "mailauth/mailauth.h"
 
 struct smtp_session;
 struct smtp_mailauth;
@@ -27,24 +28,12 @@ enum smtp_auth_action {
 	SMTP_AUTH_DEFER,   /* 451 4.7.1: a DNS failure decides the outcome */
 };
 
-/* The facts the verdict depends on (pure, so it is unit-tested alone). */
-struct smtp_auth_facts {
-	bool dmarc_checked;
-	enum dmarc_result dmarc;
-	enum dmarc_policy disposition; /* dmarc_check_disposition() */
-	/* An SPF or DKIM temperror on an identifier that aligns (relaxed) with
-	   the From domain: the DMARC fail might be a pass after a retry. */
-	bool temp_could_pass;
-	/* SPF or some DKIM signature passed. */
-	bool any_pass;
-};
-
 /* The verdict: a DMARC fail with disposition reject gets
    set->dmarc_reject (reject becomes DEFER when temp_could_pass), one with
    quarantine gets set->dmarc_quarantine; a DMARC temperror with nothing
    passed is DEFER when set->dmarc_reject is reject (the unknown policy may
    be reject); everything else is DELIVER. */
-enum smtp_auth_action smtp_auth_decide(const struct smtp_auth_facts *facts,
+enum smtp_auth_action smtp_auth_decide(const struct mailauth_facts *facts,
                                        const struct tern_settings *set);
 
 /* "deliver", "junk", "reject", "defer". */
@@ -55,11 +44,8 @@ const char *smtp_auth_action_name(enum smtp_auth_action action);
    FROM identity, or of the HELO identity for the null sender. */
 void smtp_mailauth_begin(struct smtp_session *s);
 
-/* DATA starts: a DKIM verifier is made. */
-void smtp_mailauth_data_begin(struct smtp_session *s);
-
 /* The next decoded bytes of the message (header section and body): hashed
-   by the DKIM verifier. */
+   by the DKIM and ARC verifiers. */
 void smtp_mailauth_feed(struct smtp_session *s, const void *data, size_t len);
 
 /* DATA ended with a message fit to store: wait for SPF, the DKIM keys and

@@ -56,6 +56,8 @@ def zone_text(pub):
         txt("keyslow.test", "v=spf1 -all"),
         "sel._domainkey.keyslow.test TIMEOUT",
         txt("_dmarc.keyslow.test", "v=DMARC1; p=reject"),
+        # an ARC sealer (RFC 8617) with the same key
+        txt("sel._domainkey.sealer.test", key),
         "",
     ])
 
@@ -156,6 +158,30 @@ def test_valid_signature_passes_and_forged_results_go(server):
     assert raw.endswith(b"\r\n\r\nHello.\r\n")
     assert server.log().count("event=smtp.mailauth ") == 1
     assert "event=smtp.auth_results_removed" in server.log()
+
+
+def arc_seal(inst, msg):
+    """One ARC set by sealer.test (dkimpy's arc_sign) over its own A-R."""
+    msg = b"Authentication-Results: sealer.test; dkim=pass header.d=signed.test\r\n" + msg
+    fields = dkim.arc_sign(msg, SELECTOR, b"sealer.test", inst.dkim_key, b"sealer.test")
+    return b"".join(fields) + msg
+
+
+def test_arc_chain_is_validated(server):
+    msg = arc_seal(server, sign(server, message("signed.test"), "signed.test"))
+    code, text = send(server, msg, "bob@signed.test")
+    assert code == 250, text
+    ar = our_results(stored(server)[0])
+    assert "arc=pass" in ar and "smtp.remote-ip=127.0.0.1" in ar and "dkim=pass" in ar
+    assert "arc=pass" in server.log()
+    # a sealed header changed in transit: the chain fails; ARC only informs
+    # (DMARC still passes on SPF, so the message is delivered)
+    broken = arc_seal(server, sign(server, message("spfok.test"), "spfok.test"))
+    code, text = send(server, broken.replace(b"Subject: mail", b"Subject: Mail"),
+                      "bob@spfok.test")
+    assert code == 250, text
+    [ar] = [v for v in map(our_results, stored(server)) if "spfok.test" in v]
+    assert "arc=fail" in ar and "spf=pass" in ar and "dmarc=pass" in ar
 
 
 def test_body_changed_is_rejected(server):

@@ -36,7 +36,7 @@ static int decode(enum mime_encoding enc, const struct buf *in)
 		fprintf(stderr, "chunked decoding differs\n");
 		return 1;
 	}
-	fwrite(whole.data, 1, whole.len, stdout);
+	fwrite(buf_cstr(&whole), 1, whole.len, stdout);
 	fprintf(stderr, "errors %u\n", errors);
 	mime_decoder_free(&d);
 	buf_free(&whole);
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 		ret = decode(argv[1][0] == 'b' ? MIME_ENCODING_BASE64 : MIME_ENCODING_QP, &in);
 	} else if (strcmp(argv[1], "header") == 0) {
 		(void)mime_header_decode(in.data, in.len, 1 << 20, &out);
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(buf_cstr(&out), 1, out.len, stdout);
 	} else if (strcmp(argv[1], "params") == 0) {
 		ret = params(&in);
 	} else {
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 			walk(root, &src, root, "");
 		else if (mime_text_extract(root, &src, 1 << 20, &out, &error) < 0)
 			ret = 2;
-		fwrite(out.data, 1, out.len, stdout);
+		fwrite(buf_cstr(&out), 1, out.len, stdout);
 		mime_part_free(&root);
 	}
 	buf_free(&in);

@@ -13,7 +13,7 @@
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct decide_case {
-	struct smtp_auth_facts facts;
+	struct mailauth_facts facts;
 	enum dmarc_reject_action on_reject;
 	enum dmarc_quarantine_action on_quarantine;
 	enum smtp_auth_action expect;
