@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 #include "dns/dns-resolver.h"
-#include "mailauth/dkim-async.h"
+#include "dns/dns-driver.h"
 #include "mailauth/dkim-keystore.h"
 #include "mailauth/dkim-sign.h"
 #include "mailauth/dkim-verify.h"
@@ -275,7 +275,7 @@ static int dkim_sign(const char *dir, const struct dkim_opts *o)
 	return ret;
 }
 
-static void verify_done(struct dkim_verifier *verifier, void *context)
+static void verify_done(void *verifier, void *context)
 {
 	*(bool *)context = true;
 }
@@ -298,7 +298,7 @@ static int verify_lookups(const struct dkim_opts *o, struct dkim_verifier *v)
 		}
 		return -1;
 	}
-	if (dkim_async_start(resolver, v, verify_done, &done) == NULL)
+	if (dns_driver_start(resolver, &dkim_verifier_ops, v, verify_done, &done) == NULL)
 		done = true;
 	while (!done && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;

@@ -15,7 +15,7 @@
 #include "lib/settings.h"
 #include "mailauth/mailauth.h"
 #include "mailauth/psl.h"
-#include "mailauth/spf-async.h"
+#include "dns/dns-driver.h"
 #include "mailauth/spf.h"
 
 /* The largest message read from standard input. */
@@ -101,7 +101,7 @@ struct verify_run {
 	bool done;
 };
 
-static void spf_done(struct spf_check *check, void *context)
+static void spf_done(void *check, void *context)
 {
 	struct verify_run *run = context;
 
@@ -140,7 +140,7 @@ static int run_spf(const struct verify_opts *o, struct spf_check *check)
 		event_base_free(base);
 		return 1;
 	}
-	if (spf_async_start(resolver, check, spf_done, &run) == NULL)
+	if (dns_driver_start(resolver, &spf_check_ops, check, spf_done, &run) == NULL)
 		run.done = true;
 	while (!run.done && event_base_loop(base, EVLOOP_ONCE) == 0)
 		;

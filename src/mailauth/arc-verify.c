@@ -301,3 +301,17 @@ void arc_verifier_free(struct arc_verifier **vp)
 	free(v);
 	*vp = NULL;
 }
+
+static int arc_ops_next(void *check, const char **name_r, enum dns_type *type_r)
+{
+	*type_r = DNS_TYPE_TXT;
+	return arc_verifier_run(check, name_r);
+}
+
+static void arc_ops_answer(void *check, const char *name, enum dns_type type,
+                           const struct dns_answer *answer)
+{
+	arc_verifier_answer(check, name, answer);
+}
+
+const struct dns_check_ops arc_verifier_ops = {arc_ops_next, arc_ops_answer};

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "dns/dns-driver.h"
 #include "dns/dns.h"
 
 /* RFC 8617 4.2.1: at most 50 ARC sets; a longer chain fails. */
@@ -124,5 +125,9 @@ int arc_sealer_finish(struct arc_sealer *sealer, enum arc_cv cv, unsigned instan
 
 /* Free; NULL is fine; sets *sealer NULL. */
 void arc_sealer_free(struct arc_sealer **sealer);
+
+/* The check as dns_driver_start() drives it on the resolver: the check
+   argument is a struct arc_verifier (its key lookups). */
+extern const struct dns_check_ops arc_verifier_ops;
 
 #endif

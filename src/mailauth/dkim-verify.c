@@ -410,3 +410,17 @@ void dkim_verifier_free(struct dkim_verifier **vp)
 	free(v);
 	*vp = NULL;
 }
+
+static int dkim_ops_next(void *check, const char **name_r, enum dns_type *type_r)
+{
+	*type_r = DNS_TYPE_TXT;
+	return dkim_verifier_run(check, name_r);
+}
+
+static void dkim_ops_answer(void *check, const char *name, enum dns_type type,
+                            const struct dns_answer *answer)
+{
+	dkim_verifier_answer(check, name, answer);
+}
+
+const struct dns_check_ops dkim_verifier_ops = {dkim_ops_next, dkim_ops_answer};

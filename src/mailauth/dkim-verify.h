@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dns/dns-driver.h"
 #include "dns/dns.h"
 #include "mailauth/dkim.h"
 
@@ -83,5 +84,9 @@ enum dkim_result dkim_verifier_summary(const struct dkim_verifier *v, const char
 
 /* Free; NULL is fine; sets *v NULL. */
 void dkim_verifier_free(struct dkim_verifier **v);
+
+/* The check as dns_driver_start() drives it on the resolver: the check
+   argument is a struct dkim_verifier (its key lookups). */
+extern const struct dns_check_ops dkim_verifier_ops;
 
 #endif

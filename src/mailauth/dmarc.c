@@ -344,3 +344,16 @@ bool dmarc_check_dkim_aligned(const struct dmarc_check *check)
 {
 	return check->final.dkim_aligned;
 }
+
+static int dmarc_ops_next(void *check, const char **name_r, enum dns_type *type_r)
+{
+	return dmarc_check_run(check, name_r, type_r);
+}
+
+static void dmarc_ops_answer(void *check, const char *name, enum dns_type type,
+                             const struct dns_answer *answer)
+{
+	dmarc_check_answer(check, name, type, answer);
+}
+
+const struct dns_check_ops dmarc_check_ops = {dmarc_ops_next, dmarc_ops_answer};

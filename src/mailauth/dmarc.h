@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/dns-driver.h"
 #include "dns/dns.h"
 #include "mailauth/psl.h"
 #include "mailauth/spf.h"
@@ -162,5 +163,9 @@ bool dmarc_check_dkim_aligned(const struct dmarc_check *check);
 
 /* Free; NULL is fine; sets *check NULL. */
 void dmarc_check_free(struct dmarc_check **check);
+
+/* The check as dns_driver_start() drives it on the resolver: the check
+   argument is a struct dmarc_check. */
+extern const struct dns_check_ops dmarc_check_ops;
 
 #endif

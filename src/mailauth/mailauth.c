@@ -7,30 +7,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dns/dns-resolver.h"
+#include "dns/dns-driver.h"
 #include "lib/xalloc.h"
 #include "mailauth/arc.h"
 #include "mailauth/auth-results.h"
 #include "mailauth/dkim-verify.h"
 #include "mailauth/spf.h"
-
-/* One I/O-free check (SPF, DKIM keys, ARC keys, DMARC) driven on the
-   resolver. Not spf-async.h / dkim-async.h: libunbound may answer some
-   queries (its local zones such as "test.") from inside
-   ub_resolve_event(), so a lookup may call back before dns_lookup()
-   returns; this driver survives that (docs/mailauth.md). */
-struct auth_job {
-	struct mailauth *ma;
-	int (*run)(void *check, const char **name_r, enum dns_type *type_r);
-	void (*answer)(void *check, const char *name, enum dns_type type,
-	               const struct dns_answer *answer);
-	void *check;
-	struct dns_query *query; /* pending lookup, or NULL */
-	char *name;
-	enum dns_type type;
-	bool in_lookup;     /* inside dns_lookup() */
-	bool answered_sync; /* ... and the answer came from inside it */
-};
 
 /* The header section as it streams in, kept (bounded) to find From. */
 struct header_keep {
@@ -49,13 +31,13 @@ struct mailauth {
 
 	struct spf_check *spf; /* NULL: SPF off or not startable */
 	const char *spf_error;
-	struct auth_job spf_job;
+	struct dns_driver *spf_drv; /* running checks; NULL once finished */
 	struct dkim_verifier *dkim; /* NULL: DKIM off */
-	struct auth_job dkim_job;
+	struct dns_driver *dkim_drv;
 	struct arc_verifier *arc; /* NULL: ARC off */
-	struct auth_job arc_job;
+	struct dns_driver *arc_drv;
 	struct dmarc_check *dmarc; /* NULL: DMARC off or not run yet */
-	struct auth_job dmarc_job;
+	struct dns_driver *dmarc_drv;
 
 	struct header_keep header;
 
@@ -67,116 +49,28 @@ struct mailauth {
 
 static void progress(struct mailauth *ma);
 
-/* ---- driving a check on the resolver ---- */
+/* ---- driving the checks on the resolver ---- */
 
-static void job_answered(const struct dns_answer *answer, void *context);
-
-/* Ask questions until one is pending (1) or the check is done (0). */
-static int job_step(struct auth_job *j)
+/* A check finished (dns-driver.h): forget its driver and see whether
+   everything is known now. */
+static void check_done(void *check, void *context)
 {
-	const char *name;
-	enum dns_type type;
+	struct mailauth *ma = context;
 
-	while (j->run(j->check, &name, &type) == 1) {
-		struct dns_query *q;
-
-		free(j->name);
-		j->name = xstrdup(name);
-		j->type = type;
-		j->in_lookup = true;
-		j->answered_sync = false;
-		q = dns_lookup(j->ma->resolver, j->name, type, job_answered, j);
-		j->in_lookup = false;
-		if (!j->answered_sync) {
-			j->query = q;
-			return 1;
-		}
-	}
-	return 0;
+	if (check == ma->spf)
+		ma->spf_drv = NULL;
+	else if (check == ma->dkim)
+		ma->dkim_drv = NULL;
+	else if (check == ma->arc)
+		ma->arc_drv = NULL;
+	else
+		ma->dmarc_drv = NULL;
+	progress(ma);
 }
 
-static void job_answered(const struct dns_answer *answer, void *context)
+static struct dns_driver *drive(struct mailauth *ma, const struct dns_check_ops *ops, void *check)
 {
-	struct auth_job *j = context;
-
-	j->query = NULL;
-	j->answer(j->check, j->name, j->type, answer);
-	if (j->in_lookup) {
-		j->answered_sync = true; /* job_step goes on */
-		return;
-	}
-	if (job_step(j) == 0)
-		progress(j->ma);
-}
-
-static void job_start(struct auth_job *j, void *check)
-{
-	j->check = check;
-	(void)job_step(j);
-}
-
-static void job_free(struct auth_job *j)
-{
-	dns_query_cancel(&j->query);
-	free(j->name);
-	j->name = NULL;
-}
-
-static int spf_run(void *check, const char **name_r, enum dns_type *type_r)
-{
-	return spf_check_run(check, name_r, type_r);
-}
-
-static void spf_answer(void *check, const char *name, enum dns_type type,
-                       const struct dns_answer *answer)
-{
-	spf_check_answer(check, name, type, answer);
-}
-
-static int dkim_run(void *check, const char **name_r, enum dns_type *type_r)
-{
-	*type_r = DNS_TYPE_TXT;
-	return dkim_verifier_run(check, name_r);
-}
-
-static void dkim_answer(void *check, const char *name, enum dns_type type,
-                        const struct dns_answer *answer)
-{
-	(void)type;
-	dkim_verifier_answer(check, name, answer);
-}
-
-static int arc_run(void *check, const char **name_r, enum dns_type *type_r)
-{
-	*type_r = DNS_TYPE_TXT;
-	return arc_verifier_run(check, name_r);
-}
-
-static void arc_answer(void *check, const char *name, enum dns_type type,
-                       const struct dns_answer *answer)
-{
-	(void)type;
-	arc_verifier_answer(check, name, answer);
-}
-
-static int dmarc_run(void *check, const char **name_r, enum dns_type *type_r)
-{
-	return dmarc_check_run(check, name_r, type_r);
-}
-
-static void dmarc_answer(void *check, const char *name, enum dns_type type,
-                         const struct dns_answer *answer)
-{
-	dmarc_check_answer(check, name, type, answer);
-}
-
-static void job_init(struct mailauth *ma, struct auth_job *j,
-                     int (*run)(void *, const char **, enum dns_type *),
-                     void (*answer)(void *, const char *, enum dns_type, const struct dns_answer *))
-{
-	j->ma = ma;
-	j->run = run;
-	j->answer = answer;
+	return dns_driver_start(ma->resolver, ops, check, check_done, ma);
 }
 
 /* ---- the object ---- */
@@ -211,7 +105,7 @@ static void start_spf(struct mailauth *ma)
 	}
 	if (spf_check_new(&params, &ma->spf, &ma->spf_error) < 0)
 		return;
-	job_start(&ma->spf_job, ma->spf);
+	ma->spf_drv = drive(ma, &spf_check_ops, ma->spf);
 }
 
 struct mailauth *mailauth_new(const struct mailauth_params *params, struct dns_resolver *resolver,
@@ -222,10 +116,6 @@ struct mailauth *mailauth_new(const struct mailauth_params *params, struct dns_r
 	copy_params(ma, params);
 	ma->resolver = resolver;
 	ma->base = base;
-	job_init(ma, &ma->spf_job, spf_run, spf_answer);
-	job_init(ma, &ma->dkim_job, dkim_run, dkim_answer);
-	job_init(ma, &ma->arc_job, arc_run, arc_answer);
-	job_init(ma, &ma->dmarc_job, dmarc_run, dmarc_answer);
 	ma->header.max = ma->p.max_header_size;
 	ma->header.line_start = true;
 	if (ma->p.dkim)
@@ -369,7 +259,7 @@ static void start_dmarc(struct mailauth *ma)
 	ma->dmarc = dmarc_check_new(&params);
 	for (size_t i = 0; i < params.from_count; i++)
 		free(from[i]);
-	job_start(&ma->dmarc_job, ma->dmarc);
+	ma->dmarc_drv = drive(ma, &dmarc_check_ops, ma->dmarc);
 }
 
 /* Called whenever a check finished: once everything is known after the
@@ -378,11 +268,11 @@ static void progress(struct mailauth *ma)
 {
 	if (!ma->finished || ma->done_called)
 		return;
-	if (ma->spf_job.query != NULL || ma->dkim_job.query != NULL || ma->arc_job.query != NULL)
+	if (ma->spf_drv != NULL || ma->dkim_drv != NULL || ma->arc_drv != NULL)
 		return;
 	if (ma->dmarc == NULL && ma->p.dmarc)
 		start_dmarc(ma);
-	if (ma->dmarc_job.query != NULL)
+	if (ma->dmarc_drv != NULL)
 		return;
 	ma->done_called = true;
 	ma->done(ma->context);
@@ -404,11 +294,11 @@ void mailauth_finish(struct mailauth *ma, void (*done)(void *context), void *con
 	ma->finished = true;
 	if (ma->dkim != NULL) {
 		dkim_verifier_finish(ma->dkim);
-		job_start(&ma->dkim_job, ma->dkim);
+		ma->dkim_drv = drive(ma, &dkim_verifier_ops, ma->dkim);
 	}
 	if (ma->arc != NULL) {
 		arc_verifier_finish(ma->arc);
-		job_start(&ma->arc_job, ma->arc);
+		ma->arc_drv = drive(ma, &arc_verifier_ops, ma->arc);
 	}
 	/* Everything may be known already: continue from the loop, as the
 	   contract says, so the caller's state is settled first. */
@@ -555,13 +445,13 @@ void mailauth_free(struct mailauth **map)
 
 	if (ma == NULL)
 		return;
-	job_free(&ma->spf_job);
+	dns_driver_cancel(&ma->spf_drv);
 	spf_check_free(&ma->spf);
-	job_free(&ma->dkim_job);
+	dns_driver_cancel(&ma->dkim_drv);
 	dkim_verifier_free(&ma->dkim);
-	job_free(&ma->arc_job);
+	dns_driver_cancel(&ma->arc_drv);
 	arc_verifier_free(&ma->arc);
-	job_free(&ma->dmarc_job);
+	dns_driver_cancel(&ma->dmarc_drv);
 	dmarc_check_free(&ma->dmarc);
 	if (ma->kick != NULL)
 		event_free(ma->kick);

@@ -711,3 +711,16 @@ void spf_check_free(struct spf_check **check)
 	free(c);
 	*check = NULL;
 }
+
+static int spf_ops_next(void *check, const char **name_r, enum dns_type *type_r)
+{
+	return spf_check_run(check, name_r, type_r);
+}
+
+static void spf_ops_answer(void *check, const char *name, enum dns_type type,
+                           const struct dns_answer *answer)
+{
+	spf_check_answer(check, name, type, answer);
+}
+
+const struct dns_check_ops spf_check_ops = {spf_ops_next, spf_ops_answer};

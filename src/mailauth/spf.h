@@ -13,7 +13,7 @@
  *   }
  *   result = spf_check_result(check);
  *
- * so the same code runs on libunbound in the server (spf-async.h) and on a
+ * so the same code runs on libunbound in the server (dns-driver.h) and on a
  * synchronous zone table in tests. Internally each run re-evaluates from
  * the start over the answers gathered so far (a pure function of them), so
  * recursion through include/redirect needs no saved continuation; the
@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dns/dns-driver.h"
 #include "dns/dns.h"
 #include "lib/buf.h"
 
@@ -161,5 +162,9 @@ unsigned spf_check_void_count(const struct spf_check *check);
 
 /* Free a check; NULL is fine; sets *check NULL. */
 void spf_check_free(struct spf_check **check);
+
+/* The check as dns_driver_start() drives it on the resolver: the check
+   argument is a struct spf_check. */
+extern const struct dns_check_ops spf_check_ops;
 
 #endif

@@ -1,4 +1,4 @@
-/* Unit tests for src/mailauth/arc-async.c: a sealed message validated
+/* Unit tests for src/dns/dns-driver.c with arc_verifier_ops: a sealed message validated
    through the event-loop resolver answering from a zone file; a message
    without ARC (no DNS); cancelling. */
 #include <setjmp.h>
@@ -14,7 +14,8 @@
 #include <event2/event.h>
 
 #include "lib/xalloc.h"
-#include "mailauth/arc-async.h"
+#include "dns/dns-driver.h"
+#include "mailauth/arc.h"
 #include "mailauth/dkim-keystore.h"
 
 static const char message[] = "From: joe@example.com\r\n"
@@ -88,8 +89,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void done(struct arc_verifier *v, void *context)
+static void done(void *arg, void *context)
 {
+	struct arc_verifier *v = arg;
 	struct fixture *f = context;
 
 	f->done++;
@@ -112,7 +114,7 @@ static void test_async(void **state)
 	struct fixture *f = *state;
 	struct arc_verifier *v = new_verifier(f->sealed);
 
-	assert_non_null(arc_async_start(f->resolver, v, done, f));
+	assert_non_null(dns_driver_start(f->resolver, &arc_verifier_ops, v, done, f));
 	event_base_dispatch(f->base);
 	assert_int_equal(f->done, 1);
 	arc_verifier_free(&v);
@@ -122,17 +124,17 @@ static void test_no_dns_and_cancel(void **state)
 {
 	struct fixture *f = *state;
 	struct arc_verifier *v = new_verifier(message);
-	struct arc_async *a;
+	struct dns_driver *a;
 
 	/* no ARC field: none at once, no callback */
-	assert_null(arc_async_start(f->resolver, v, done, f));
+	assert_null(dns_driver_start(f->resolver, &arc_verifier_ops, v, done, f));
 	assert_int_equal(arc_verifier_result(v, NULL), ARC_CV_NONE);
 	arc_verifier_free(&v);
 	v = new_verifier(f->sealed);
-	a = arc_async_start(f->resolver, v, done, f);
-	arc_async_cancel(&a);
+	a = dns_driver_start(f->resolver, &arc_verifier_ops, v, done, f);
+	dns_driver_cancel(&a);
 	assert_null(a);
-	arc_async_cancel(&a);
+	dns_driver_cancel(&a);
 	event_base_dispatch(f->base);
 	assert_int_equal(f->done, 0);
 	arc_verifier_free(&v);

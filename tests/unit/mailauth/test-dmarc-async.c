@@ -1,4 +1,4 @@
-/* Unit tests for src/mailauth/dmarc-async.c: a check driven through the
+/* Unit tests for src/dns/dns-driver.c with dmarc_check_ops: a check driven through the
    event-loop resolver answering from a zone file; cancelling. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,8 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "mailauth/dmarc-async.h"
+#include "dns/dns-driver.h"
+#include "mailauth/dmarc.h"
 
 struct fixture {
 	char path[64];
@@ -55,8 +56,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void done(struct dmarc_check *check, void *context)
+static void done(void *arg, void *context)
 {
+	struct dmarc_check *check = arg;
 	struct fixture *f = context;
 
 	f->done++;
@@ -80,7 +82,7 @@ static void test_async(void **state)
 	struct fixture *f = *state;
 	const char *const from[] = {"example.org", "example.com"};
 	struct dmarc_check *check = new_check(f, from, 2);
-	struct dmarc_async *a = dmarc_async_start(f->resolver, check, done, f);
+	struct dns_driver *a = dns_driver_start(f->resolver, &dmarc_check_ops, check, done, f);
 
 	assert_non_null(a);
 	event_base_dispatch(f->base);
@@ -93,17 +95,17 @@ static void test_no_dns_and_cancel(void **state)
 	struct fixture *f = *state;
 	const char *const from[] = {"example.com"};
 	struct dmarc_check *check = new_check(f, NULL, 0);
-	struct dmarc_async *a;
+	struct dns_driver *a;
 
 	/* No From domain: known at once, no callback. */
-	assert_null(dmarc_async_start(f->resolver, check, done, f));
+	assert_null(dns_driver_start(f->resolver, &dmarc_check_ops, check, done, f));
 	assert_int_equal(dmarc_check_result(check), DMARC_RESULT_PERMERROR);
 	dmarc_check_free(&check);
 	check = new_check(f, from, 1);
-	a = dmarc_async_start(f->resolver, check, done, f);
-	dmarc_async_cancel(&a);
+	a = dns_driver_start(f->resolver, &dmarc_check_ops, check, done, f);
+	dns_driver_cancel(&a);
 	assert_null(a);
-	dmarc_async_cancel(&a);
+	dns_driver_cancel(&a);
 	event_base_dispatch(f->base);
 	assert_int_equal(f->done, 0);
 	dmarc_check_free(&check);
