@@ -12,52 +12,88 @@
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
+#include "mime/mime-binary.h"
 #include "mime/mime-imap.h"
 #include "mime/mime-parser.h"
 #include "store/mailbox.h"
 
 #define READ_CHUNK (64 * 1024)
 
+/* Messages whose cache entries are read, and stored, in one index query
+   (one transaction): a per-message query cost more in locking than the
+   lookup itself. */
+#define CACHE_WINDOW 256
+
+struct cache_window {
+	uint32_t first, count;     /* sequence numbers first..first+count-1 */
+	struct mail_cache *cached; /* [count], from the index, then filled */
+	struct mail_cache *fresh;  /* [count], rendered by this FETCH: to store
+	                              (borrows cached's strings) */
+	bool dirty;                /* some fresh entry has data */
+};
+
 struct fetch_ctx {
 	struct imap_cmd cmd; /* tag copied; args not used after the start */
 	char *tag;
 	struct fetch_request req;
 	struct imap_seqset set;
-	uint32_t next; /* next sequence number to look at */
-	bool gone;     /* some message file had vanished */
-	bool failed;   /* an I/O error */
+	uint32_t next;    /* next sequence number to look at */
+	bool gone;        /* some message file had vanished */
+	bool failed;      /* an I/O error */
+	bool unknown_cte; /* BINARY of a part whose encoding is unknown */
+	struct cache_window win;
 };
 
 /* One message file opened for its body sections, with its MIME tree
    parsed once for all the items of the command (caching the tree in the
    index is a later optimisation). */
 struct msg_file {
-	int fd;
+	int fd; /* -1 until opened: a warm FETCH ENVELOPE never opens it */
+	bool open_failed;
 	uint64_t size;
 	struct mime_part *tree; /* NULL until parsed */
+	bool full_tree;         /* tree is the whole message, not the header */
+	bool need_tree;         /* some item of this message needs the whole tree */
 };
 
+static void window_free(struct cache_window *w)
+{
+	for (uint32_t i = 0; w->cached != NULL && i < w->count; i++)
+		mail_cache_free(&w->cached[i]);
+	free(w->cached);
+	free(w->fresh);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Also when the session goes away in the middle: what the window
+   rendered is then not stored (the next FETCH renders it again). */
 static void fetch_ctx_free(void *arg)
 {
 	struct fetch_ctx *ctx = arg;
 
+	window_free(&ctx->win);
 	imap_fetch_request_free(&ctx->req);
 	imap_seqset_free(&ctx->set);
 	free(ctx->tag);
 	free(ctx);
 }
 
+/* Open message seq's file once (a failure sticks: the file vanished). */
 static int msg_file_open(struct imap_session *s, uint32_t seq, struct msg_file *f)
 {
 	struct stat st;
 
-	memset(f, 0, sizeof(*f));
-	f->fd = open(mailbox_msg_path(s->box, seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (f->fd < 0)
+	if (f->fd >= 0)
+		return 0;
+	if (f->open_failed)
 		return -1;
-	if (fstat(f->fd, &st) < 0) {
+	f->fd = open(mailbox_msg_path(s->box, seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (f->fd >= 0 && fstat(f->fd, &st) < 0) {
 		close(f->fd);
 		f->fd = -1;
+	}
+	if (f->fd < 0) {
+		f->open_failed = true;
 		return -1;
 	}
 	f->size = (uint64_t)st.st_size;
@@ -155,14 +191,21 @@ int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r)
 	return 0;
 }
 
-static int msg_file_parse(struct msg_file *f, const struct fetch_request *req)
+/* Parse what the message's items need: the whole tree (BODY,
+   BODYSTRUCTURE not cached, part numbers) or, for ENVELOPE, HEADER,
+   HEADER.FIELDS and TEXT, only the top-level header, not a read of the
+   whole body. A header-only tree is replaced when a later item needs the
+   whole one. */
+static int msg_file_parse(struct imap_session *s, uint32_t seq, struct msg_file *f, bool need_tree)
 {
-	if (f->tree != NULL)
+	if (f->tree != NULL && (f->full_tree || !need_tree))
 		return 0;
-	if (imap_fetch_needs_tree(req))
+	mime_part_free(&f->tree);
+	if (msg_file_open(s, seq, f) < 0)
+		return -1;
+	f->full_tree = need_tree;
+	if (need_tree)
 		return parse_tree(f);
-	/* ENVELOPE, HEADER, HEADER.FIELDS and TEXT need only the top-level
-	   header, not a read of the whole body. */
 	return imap_msg_read_header(f->fd, f->size, &f->tree);
 }
 
@@ -194,20 +237,39 @@ static void stream_extents(struct imap_session *s, struct fetch_ctx *ctx, struct
 	buf_free(&b);
 }
 
-static void send_body(struct imap_session *s, struct fetch_ctx *ctx, const struct fetch_body *body,
-                      struct msg_file *f, const char *sep)
+/* Open and parse as body needs; false (with NIL sent) if that failed. */
+static bool body_prepare(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                         const struct fetch_body *body, struct msg_file *f, const char *sep)
 {
-	struct mime_extent whole = {0, f->size}, *ext = &whole;
-	size_t count = f->size > 0 ? 1 : 0;
-	uint64_t size = f->size, start, len;
+	bool whole = body->sec->path_len == 0 && body->sec->kind == MIME_SECTION_ALL;
+
+	if (msg_file_open(s, seq, f) < 0) {
+		/* Expunged by another session meanwhile (RFC 3501 allows
+		   NIL); the tagged reply says so. */
+		ctx->gone = true;
+	} else if (whole || msg_file_parse(s, seq, f, f->need_tree) == 0) {
+		return true;
+	} else {
+		ctx->failed = true;
+	}
+	imap_printf(s, "%s%s NIL", sep, body->name);
+	return false;
+}
+
+static void send_body(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                      const struct fetch_body *body, struct msg_file *f, const char *sep)
+{
+	struct mime_extent whole, *ext = &whole;
+	size_t count;
+	uint64_t size, start, len;
 	const char *error;
 
+	if (!body_prepare(s, ctx, seq, body, f, sep))
+		return;
+	whole = (struct mime_extent){0, f->size};
+	count = f->size > 0 ? 1 : 0;
+	size = f->size;
 	if (body->sec->path_len > 0 || body->sec->kind != MIME_SECTION_ALL) {
-		if (msg_file_parse(f, &ctx->req) < 0) {
-			ctx->failed = true;
-			imap_printf(s, "%s%s NIL", sep, body->name);
-			return;
-		}
 		if (mime_section_resolve(f->tree, body->sec, &ext, &count, &size, &error) < 0) {
 			/* A part that does not exist (RFC 9051 allows NIL). */
 			imap_printf(s, "%s%s NIL", sep, body->name);
@@ -222,63 +284,209 @@ static void send_body(struct imap_session *s, struct fetch_ctx *ctx, const struc
 		free(ext);
 }
 
-/* ENVELOPE, BODY, BODYSTRUCTURE of an open message. */
-static void send_structure(struct imap_session *s, struct fetch_ctx *ctx, struct msg_file *f,
-                           const char **sep)
+/* Resolve a BINARY section: 0 with *bin_r, or -1 with the item already
+   answered (NIL). BINARY[] is the message as stored (RFC 3516 4.2). */
+static int binary_resolve(struct imap_session *s, struct fetch_ctx *ctx,
+                          const struct fetch_body *body, struct msg_file *f,
+                          struct mime_binary *bin_r, const char *sep)
 {
-	static const struct {
-		unsigned item;
-		const char *name;
-	} items[] = {
-	    {FETCH_ENVELOPE, "ENVELOPE"},
-	    {FETCH_BODY, "BODY"},
-	    {FETCH_BODYSTRUCTURE, "BODYSTRUCTURE"},
-	};
+	const char *error;
+	int ret;
+
+	if (body->sec->path_len == 0) {
+		*bin_r = (struct mime_binary){0, f->size, MIME_ENCODING_IDENTITY};
+		return 0;
+	}
+	ret = mime_binary_resolve(f->tree, body->sec, bin_r, &error);
+	if (ret == 0)
+		return 0;
+	/* An unknown encoding fails the command (RFC 3516 4.1: NO
+	   [UNKNOWN-CTE]); a part that does not exist is NIL, as for BODY. */
+	if (ret == 1)
+		ctx->unknown_cte = true;
+	imap_printf(s, "%s%s NIL", sep, body->name);
+	return -1;
+}
+
+/* BINARY[part]<o.n> as literal8 (RFC 3516 4.2: the decoded data may hold
+   NUL), and BINARY.SIZE[part]. The decoded window is built in memory: it
+   is never bigger than the stored part, itself bounded by the message
+   size limit. */
+static void send_binary(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                        const struct fetch_body *body, struct msg_file *f, const char *sep)
+{
+	struct mime_source src = {source_read, f, NULL, 0};
+	struct mime_binary bin;
+	struct buf b = BUF_INIT;
+	uint64_t size;
+	const char *error;
+
+	if (!body_prepare(s, ctx, seq, body, f, sep) ||
+	    binary_resolve(s, ctx, body, f, &bin, sep) < 0)
+		return;
+	if (body->kind == FETCH_KIND_BINARY_SIZE) {
+		if (mime_binary_size(&src, &bin, &size, &error) < 0) {
+			ctx->failed = true;
+			size = 0;
+		}
+		imap_printf(s, "%s%s %llu", sep, body->name, (unsigned long long)size);
+		return;
+	}
+	if (mime_binary_read(&src, &bin, body->partial ? body->offset : 0,
+	                     body->partial ? body->length : UINT64_MAX, &b, &error) < 0) {
+		ctx->failed = true;
+		buf_clear(&b);
+	}
+	imap_printf(s, "%s%s ~{%zu}\r\n", sep, body->name, b.len);
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+static const struct {
+	unsigned item;
+	enum mail_cache_field field;
+	const char *name;
+} structure_items[] = {
+    {FETCH_ENVELOPE, MAIL_CACHE_ENVELOPE, "ENVELOPE"},
+    {FETCH_BODY, MAIL_CACHE_BODY, "BODY"},
+    {FETCH_BODYSTRUCTURE, MAIL_CACHE_BODYSTRUCTURE, "BODYSTRUCTURE"},
+};
+#define STRUCTURE_ITEMS (sizeof(structure_items) / sizeof(structure_items[0]))
+
+/* Render one structure item from the parsed tree into v (malloc'ed). */
+static void render_structure(const struct mime_part *tree, enum mail_cache_field field,
+                             struct mail_cache_value *v)
+{
 	struct buf b = BUF_INIT;
 
-	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
-		if (!(ctx->req.items & items[i].item))
+	if (field == MAIL_CACHE_ENVELOPE)
+		mime_imap_envelope(tree, &b);
+	else
+		mime_imap_bodystructure(tree, field == MAIL_CACHE_BODYSTRUCTURE, &b);
+	v->len = b.len;
+	v->data = buf_steal(&b);
+}
+
+/* Fill the structure items that cache lacks: each is rendered from the
+   message once and marked in fresh (which borrows cache's strings) to be
+   stored at the end of the window, so the next FETCH reads no file. A
+   full tree fills all three, a header only ENVELOPE. */
+static void fill_cache(struct fetch_ctx *ctx, struct msg_file *f, struct mail_cache *cache,
+                       struct mail_cache *fresh)
+{
+	for (size_t i = 0; i < MAIL_CACHE_FIELDS; i++) {
+		if (cache->field[i].data != NULL || (i != MAIL_CACHE_ENVELOPE && !f->full_tree))
 			continue;
-		if (msg_file_parse(f, &ctx->req) < 0) {
-			ctx->failed = true;
-			break;
+		render_structure(f->tree, (enum mail_cache_field)i, &cache->field[i]);
+		if (fresh != NULL) {
+			fresh->field[i] = cache->field[i];
+			ctx->win.dirty = true;
 		}
-		buf_printf(&b, "%s%s ", *sep, items[i].name);
-		if (items[i].item == FETCH_ENVELOPE)
-			mime_imap_envelope(f->tree, &b);
-		else
-			mime_imap_bodystructure(f->tree, items[i].item == FETCH_BODYSTRUCTURE, &b);
+	}
+}
+
+/* ENVELOPE, BODY, BODYSTRUCTURE: from the index cache, or rendered from
+   the message (and then cached). */
+static void send_structure(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                           struct msg_file *f, struct mail_cache *cache, struct mail_cache *fresh,
+                           const char **sep)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < STRUCTURE_ITEMS; i++) {
+		struct mail_cache_value *v = &cache->field[structure_items[i].field];
+
+		if (!(ctx->req.items & structure_items[i].item))
+			continue;
+		if (v->data == NULL) {
+			if (msg_file_parse(s, seq, f, f->need_tree) < 0) {
+				if (f->open_failed)
+					ctx->gone = true;
+				else
+					ctx->failed = true;
+				break;
+			}
+			fill_cache(ctx, f, cache, fresh);
+		}
+		buf_printf(&b, "%s%s ", *sep, structure_items[i].name);
+		buf_append(&b, v->data, v->len);
 		*sep = " ";
 	}
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 }
 
-static bool wants_file(const struct fetch_request *req)
+/* Whether the message's items need its whole MIME tree, knowing what the
+   cache holds. */
+static bool need_tree(const struct fetch_request *req, const struct mail_cache *cache)
 {
-	return req->body_count > 0 ||
-	       (req->items & (FETCH_ENVELOPE | FETCH_BODY | FETCH_BODYSTRUCTURE));
+	for (size_t i = 0; i < req->body_count; i++) {
+		if (req->bodies[i].sec->path_len > 0)
+			return true;
+	}
+	return ((req->items & FETCH_BODY) && cache->field[MAIL_CACHE_BODY].data == NULL) ||
+	       ((req->items & FETCH_BODYSTRUCTURE) &&
+	        cache->field[MAIL_CACHE_BODYSTRUCTURE].data == NULL);
+}
+
+/* Store the window's fresh entries (one transaction) and free it. A
+   failed store costs speed, not correctness. */
+static void window_flush(struct imap_session *s, struct fetch_ctx *ctx)
+{
+	struct cache_window *w = &ctx->win;
+	const char *error;
+
+	if (w->dirty && mailbox_cache_set(s->box, w->first, w->count, w->fresh, &error) < 0)
+		log_warn(s->sid, "event=imap.cache_store_failed error=\"%s\"", error);
+	window_free(w);
+}
+
+/* The cache entry of seq (and in *fresh_r where to mark what this FETCH
+   renders), reading the index CACHE_WINDOW messages at a time; NULL if
+   the request has no structure item. */
+static struct mail_cache *window_get(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                                     struct mail_cache **fresh_r)
+{
+	struct cache_window *w = &ctx->win;
+	uint32_t count = mailbox_count(s->box) - seq + 1;
+	const char *error;
+
+	*fresh_r = NULL;
+	if (!(ctx->req.items & (FETCH_ENVELOPE | FETCH_BODY | FETCH_BODYSTRUCTURE)))
+		return NULL;
+	if (w->cached == NULL || seq < w->first || seq >= w->first + w->count) {
+		window_flush(s, ctx);
+		w->first = seq;
+		w->count = count < CACHE_WINDOW ? count : CACHE_WINDOW;
+		w->cached = xcalloc(w->count, sizeof(*w->cached));
+		w->fresh = xcalloc(w->count, sizeof(*w->fresh));
+		if (mailbox_cache_get(s->box, w->first, w->count, w->cached, &error) < 0)
+			log_warn(s->sid, "event=imap.cache_read_failed error=\"%s\"", error);
+	}
+	*fresh_r = &w->fresh[seq - w->first];
+	return &w->cached[seq - w->first];
 }
 
 /* sep: what goes before the first item ("" if it opens the list). */
 static void send_bodies(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
                         const char *sep)
 {
-	struct msg_file f;
+	struct msg_file f = {.fd = -1};
+	struct mail_cache none = {0}, *fresh, *cache = window_get(s, ctx, seq, &fresh);
 
-	if (!wants_file(&ctx->req))
-		return;
-	if (msg_file_open(s, seq, &f) < 0) {
-		/* Expunged by another session meanwhile (RFC 3501 allows
-		   NIL); the tagged reply says so. */
-		ctx->gone = true;
-		for (size_t i = 0; i < ctx->req.body_count; i++)
-			imap_printf(s, "%s%s NIL", i == 0 ? sep : " ", ctx->req.bodies[i].name);
-		return;
+	if (cache == NULL)
+		cache = &none;
+	f.need_tree = need_tree(&ctx->req, cache);
+	send_structure(s, ctx, seq, &f, cache, fresh, &sep);
+	for (size_t i = 0; i < ctx->req.body_count; i++) {
+		const struct fetch_body *body = &ctx->req.bodies[i];
+
+		if (body->kind == FETCH_KIND_BODY)
+			send_body(s, ctx, seq, body, &f, i == 0 ? sep : " ");
+		else
+			send_binary(s, ctx, seq, body, &f, i == 0 ? sep : " ");
 	}
-	send_structure(s, ctx, &f, &sep);
-	for (size_t i = 0; i < ctx->req.body_count; i++)
-		send_body(s, ctx, &ctx->req.bodies[i], &f, i == 0 ? sep : " ");
+	mail_cache_free(&none);
 	msg_file_close(&f);
 }
 
@@ -333,8 +541,11 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 
 static void fetch_finish(struct imap_session *s, struct fetch_ctx *ctx)
 {
+	window_flush(s, ctx);
 	if (ctx->failed)
 		imap_reply(s, ctx->tag, "NO", "[SERVERBUG] Some messages could not be read.");
+	else if (ctx->unknown_cte)
+		imap_reply(s, ctx->tag, "NO", "[UNKNOWN-CTE] Cannot decode a part's encoding.");
 	else if (ctx->gone)
 		imap_reply(s, ctx->tag, "NO", "[EXPUNGEISSUED] Some messages were expunged.");
 	else

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib/xalloc.h"
+#include "mime/mime-binary.h"
 #include "store/maildir.h"
 
 static const struct {
@@ -161,6 +162,54 @@ static int parse_body(struct fetch_request *req, const char *item)
 	return 0;
 }
 
+/* BINARY[part]<o.n>, BINARY.PEEK[part]<o.n>, BINARY.SIZE[part]
+   (RFC 3516 section 4: only part numbers, no HEADER/TEXT/MIME). */
+static int parse_binary(struct fetch_request *req, const char *item)
+{
+	static const struct {
+		const char *prefix;
+		enum fetch_body_kind kind;
+		bool peek;
+		const char *name;
+	} forms[] = {
+	    {"BINARY.PEEK[", FETCH_KIND_BINARY, true, "BINARY["},
+	    {"BINARY.SIZE[", FETCH_KIND_BINARY_SIZE, true, "BINARY.SIZE["},
+	    {"BINARY[", FETCH_KIND_BINARY, false, "BINARY["},
+	};
+	struct fetch_body *body;
+	const char *section, *close;
+	const char *error;
+	struct buf name = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		if (strncasecmp(item, forms[i].prefix, strlen(forms[i].prefix)) == 0)
+			break;
+	}
+	if (i == sizeof(forms) / sizeof(forms[0]))
+		return -1;
+	body = add_body(req);
+	body->kind = forms[i].kind;
+	body->peek = forms[i].peek;
+	body->section = FETCH_SECTION_PART;
+	section = item + strlen(forms[i].prefix);
+	close = strchr(section, ']');
+	if (close == NULL ||
+	    mime_binary_parse(section, (size_t)(close - section), &body->sec, &error) < 0 ||
+	    parse_partial(close + 1, body) < 0 ||
+	    (body->partial && body->kind == FETCH_KIND_BINARY_SIZE))
+		return -1;
+	if (body->sec->path_len == 0)
+		body->section = FETCH_SECTION_ALL;
+	buf_append_str(&name, forms[i].name);
+	buf_append(&name, section, (size_t)(close - section));
+	buf_append_char(&name, ']');
+	if (body->partial)
+		buf_printf(&name, "<%llu>", (unsigned long long)body->offset);
+	body->name = buf_steal(&name);
+	return 0;
+}
+
 static int parse_item(struct fetch_request *req, const struct imap_arg *arg)
 {
 	const char *item = imap_arg_atom(arg);
@@ -175,6 +224,8 @@ static int parse_item(struct fetch_request *req, const struct imap_arg *arg)
 	}
 	if (parse_rfc822(req, item))
 		return 0;
+	if (strncasecmp(item, "BINARY", 6) == 0)
+		return parse_binary(req, item);
 	return parse_body(req, item);
 }
 

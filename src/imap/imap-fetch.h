@@ -34,16 +34,27 @@ enum fetch_section {
 	FETCH_SECTION_PART, /* a part number path ("1.2", "2.HEADER"): see sec */
 };
 
+/* What a struct fetch_body asks for. */
+enum fetch_body_kind {
+	FETCH_KIND_BODY,        /* BODY[...], BODY.PEEK[...], RFC822* */
+	FETCH_KIND_BINARY,      /* BINARY[...], BINARY.PEEK[...] (RFC 3516) */
+	FETCH_KIND_BINARY_SIZE, /* BINARY.SIZE[...] (RFC 3516) */
+};
+
 struct fetch_body {
+	enum fetch_body_kind kind;
 	enum fetch_section section;
 	bool peek;    /* BODY.PEEK, RFC822.HEADER: \Seen is not set */
 	bool partial; /* <offset.length> was given */
 	uint64_t offset, length;
 	char **fields; /* HEADER.FIELDS[.NOT]: the field names (owned by sec) */
 	size_t field_count;
-	/* The parsed section (always set), for mime_section_resolve(). */
+	/* The parsed section (always set), for mime_section_resolve(), or
+	   for mime_binary_resolve() when kind is not FETCH_KIND_BODY (then a
+	   part path, or empty for the whole message). */
 	struct mime_section *sec;
-	/* The item's name in the response ("BODY[HEADER]<0>", "RFC822"). */
+	/* The item's name in the response ("BODY[HEADER]<0>", "RFC822",
+	   "BINARY[1]<0>", "BINARY.SIZE[1]"). */
 	char *name;
 };
 

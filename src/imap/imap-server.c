@@ -58,7 +58,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		else
 			buf_append_str(caps, " LOGINDISABLED");
 	} else {
-		buf_append_str(caps, " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE");
+		buf_append_str(caps,
+		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY");
 	}
 }
 

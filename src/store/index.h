@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/mailbox.h"
+
 struct mail_index;
 
 struct index_box {
@@ -82,4 +84,18 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
                           const char **error_r);
 
+/* The FETCH cache (schema version 2; struct mail_cache in mailbox.h).
+   Read the cache of the messages with a UID in [uid_first, uid_last]:
+   *uids_r and *caches_r (both malloc'ed, NULL when *count_r is 0; free
+   each cache with mail_cache_free()) hold the *count_r rows in UID order,
+   fields not cached with data NULL. Returns 0, or -1 with the arrays
+   filled as far as they got (free them too). */
+int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_first,
+                         uint32_t uid_last, uint32_t **uids_r, struct mail_cache **caches_r,
+                         size_t *count_r, const char **error_r);
+/* Store the fields of cache whose data is not NULL; the others keep
+   their stored value. A uid without a row is fine (nothing stored). The
+   cache is not owned. Runs in the caller's transaction, or its own. */
+int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
+                         const struct mail_cache *cache, const char **error_r);
 #endif

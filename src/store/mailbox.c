@@ -371,3 +371,78 @@ uint32_t mailbox_seq_by_uid(const struct mailbox *box, uint32_t uid)
 	}
 	return 0;
 }
+
+int mailbox_cache_get(struct mailbox *box, uint32_t first, uint32_t count,
+                      struct mail_cache *caches_r, const char **error_r)
+{
+	uint32_t *uids, last = first + count - 1;
+	struct mail_cache *rows;
+	size_t row_count;
+	int ret;
+
+	if (first < 1 || count == 0 || last > box->count)
+		abort();
+	memset(caches_r, 0, count * sizeof(*caches_r));
+	ret = mail_index_cache_get(box->user->index, box->ibox.id, box->msgs[first - 1].msg.uid,
+	                           box->msgs[last - 1].msg.uid, &uids, &rows, &row_count, error_r);
+	/* Rows of UIDs this view does not have (added since its last sync)
+	   are dropped. */
+	for (size_t i = 0; i < row_count; i++) {
+		uint32_t seq = mailbox_seq_by_uid(box, uids[i]);
+
+		if (ret == 0 && seq >= first && seq <= last)
+			caches_r[seq - first] = rows[i];
+		else
+			mail_cache_free(&rows[i]);
+	}
+	free(uids);
+	free(rows);
+	if (ret < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	return 0;
+}
+
+static bool cache_has_data(const struct mail_cache *cache)
+{
+	for (size_t i = 0; i < MAIL_CACHE_FIELDS; i++) {
+		if (cache->field[i].data != NULL)
+			return true;
+	}
+	return false;
+}
+
+int mailbox_cache_set(struct mailbox *box, uint32_t first, uint32_t count,
+                      const struct mail_cache *caches, const char **error_r)
+{
+	struct mail_index *index = box->user->index;
+
+	if (first < 1 || first + count - 1 > box->count)
+		abort();
+	/* One transaction for the batch: one commit instead of one per
+	   message. */
+	if (mail_index_begin(index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t uid = box->msgs[first - 1 + i].msg.uid;
+
+		if (cache_has_data(&caches[i]) &&
+		    mail_index_cache_set(index, box->ibox.id, uid, &caches[i], error_r) < 0) {
+			mail_index_rollback(index);
+			return mailbox_fail(box, *error_r, error_r);
+		}
+	}
+	if (mail_index_commit(index, error_r) < 0) {
+		mail_index_rollback(index);
+		return mailbox_fail(box, *error_r, error_r);
+	}
+	return 0;
+}
+
+void mail_cache_free(struct mail_cache *cache)
+{
+	for (size_t i = 0; i < MAIL_CACHE_FIELDS; i++) {
+		free(cache->field[i].data);
+		cache->field[i].data = NULL;
+		cache->field[i].len = 0;
+	}
+}

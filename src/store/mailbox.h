@@ -173,4 +173,43 @@ int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, con
 int mailbox_expunge_uids(struct mailbox *box, const uint32_t *uids, size_t uid_count,
                          uint32_t **seqs_r, size_t *count_r, const char **error_r);
 
+/*
+ * The FETCH cache (docs/store.md): the rendered ENVELOPE, BODY and
+ * BODYSTRUCTURE of each message, kept in its index row. src/imap fills it
+ * the first time a FETCH needs a value and reads it afterwards, so a warm
+ * FETCH ENVELOPE opens no message file. Message files never change, so an
+ * entry never goes stale; it goes with the row (expunge, DELETE) and a
+ * rebuilt index starts empty.
+ */
+enum mail_cache_field {
+	MAIL_CACHE_ENVELOPE,
+	MAIL_CACHE_BODY,
+	MAIL_CACHE_BODYSTRUCTURE,
+	MAIL_CACHE_FIELDS
+};
+struct mail_cache_value {
+	char *data; /* NULL: not cached; when read, malloc'ed, NUL-terminated */
+	size_t len;
+};
+struct mail_cache {
+	struct mail_cache_value field[MAIL_CACHE_FIELDS];
+};
+
+/* Read the cache of the count messages first..first+count-1 of the view
+   (1 <= first, first + count - 1 <= count of the view) into the caller's
+   array caches_r[0..count): fields not cached have data NULL; free each
+   with mail_cache_free(). One index query for the whole range, so a FETCH
+   of many messages reads the cache in windows. Returns 0, or -1 on an
+   index error (caches_r is then all empty). */
+int mailbox_cache_get(struct mailbox *box, uint32_t first, uint32_t count,
+                      struct mail_cache *caches_r, const char **error_r);
+/* Store, in one transaction, the fields whose data is not NULL of
+   caches[0..count) (not owned) for messages first..first+count-1; the
+   other fields keep their stored value. A message expunged meanwhile is
+   fine. Allowed on a read-only view: the cache holds no mailbox state. */
+int mailbox_cache_set(struct mailbox *box, uint32_t first, uint32_t count,
+                      const struct mail_cache *caches, const char **error_r);
+/* Free the fields of *cache and empty it. */
+void mail_cache_free(struct mail_cache *cache);
+
 #endif

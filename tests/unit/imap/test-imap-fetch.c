@@ -224,13 +224,55 @@ static void test_render(void **state)
 	buf_free(&out);
 }
 
+/* BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 section 4). */
+static void test_binary(void **state)
+{
+	struct fetch_request req;
+	const char *error;
+
+	assert_int_equal(parse("(BINARY[1.2] binary.peek[]<3.4> BINARY.SIZE[2] BODY.PEEK[1])", true,
+	                       &req, &error),
+	                 0);
+	assert_int_equal(req.body_count, 4);
+	assert_true(req.sets_seen);
+	assert_int_equal(req.bodies[0].kind, FETCH_KIND_BINARY);
+	assert_false(req.bodies[0].peek);
+	assert_string_equal(req.bodies[0].name, "BINARY[1.2]");
+	assert_int_equal(req.bodies[0].sec->path_len, 2);
+	assert_int_equal(req.bodies[1].kind, FETCH_KIND_BINARY);
+	assert_true(req.bodies[1].peek);
+	assert_true(req.bodies[1].partial);
+	assert_int_equal(req.bodies[1].offset, 3);
+	assert_int_equal(req.bodies[1].length, 4);
+	assert_string_equal(req.bodies[1].name, "BINARY[]<3>");
+	assert_int_equal(req.bodies[1].section, FETCH_SECTION_ALL);
+	assert_int_equal(req.bodies[2].kind, FETCH_KIND_BINARY_SIZE);
+	assert_true(req.bodies[2].peek);
+	assert_string_equal(req.bodies[2].name, "BINARY.SIZE[2]");
+	assert_int_equal(req.bodies[3].kind, FETCH_KIND_BODY);
+	assert_true(imap_fetch_needs_tree(&req));
+	imap_fetch_request_free(&req);
+
+	assert_int_equal(parse("BINARY.PEEK[1]", false, &req, &error), 0);
+	assert_false(req.sets_seen);
+	imap_fetch_request_free(&req);
+
+	/* no HEADER/TEXT/MIME, no partial BINARY.SIZE, no unknown forms */
+	static const char *const bad[] = {
+	    "BINARY[HEADER]", "BINARY[1.MIME]", "BINARY[1.TEXT]", "BINARY.SIZE[1]<0.4>", "BINARY[1",
+	    "BINARY",         "BINARY.FOO[1]",  "BINARY[1]<0.0>", "BINARY[x]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse(bad[i], false, &req, &error), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_items),    cmocka_unit_test(test_bodies),
 	    cmocka_unit_test(test_invalid),  cmocka_unit_test(test_structure),
 	    cmocka_unit_test(test_sections), cmocka_unit_test(test_clip),
-	    cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_render),   cmocka_unit_test(test_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

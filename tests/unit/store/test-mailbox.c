@@ -1,5 +1,5 @@
 /* Unit tests for src/store/mailbox*.c and index.c: views, UIDs, flags,
-   expunges, index rebuilds, all in a temporary mail directory. */
+   expunges, index rebuilds and migration, the FETCH cache, all in a temporary mail directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
@@ -491,6 +493,188 @@ static void test_folders(void **state)
 	free(folder);
 }
 
+/* The FETCH cache: empty at first, filled field by field, kept across
+   sessions and flag changes. */
+static void cache_put(struct mailbox *box, uint32_t seq, enum mail_cache_field field,
+                      const char *value, size_t len)
+{
+	struct mail_cache c = {0};
+	const char *error;
+
+	c.field[field].data = (char *)value;
+	c.field[field].len = len;
+	assert_int_equal(mailbox_cache_set(box, seq, 1, &c, &error), 0);
+}
+
+static void cache_expect(struct mailbox *box, uint32_t seq, enum mail_cache_field field,
+                         const char *value, size_t len)
+{
+	struct mail_cache c;
+	const char *error;
+
+	assert_int_equal(mailbox_cache_get(box, seq, 1, &c, &error), 0);
+	if (value == NULL) {
+		assert_null(c.field[field].data);
+	} else {
+		assert_non_null(c.field[field].data);
+		assert_int_equal(c.field[field].len, len);
+		assert_memory_equal(c.field[field].data, value, len);
+	}
+	mail_cache_free(&c);
+	assert_null(c.field[field].data);
+}
+
+static void test_cache_fill_hit(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_user *user = user_open(f);
+	const char *error;
+
+	deliver(f, "Subject: a\r\n\r\n");
+	deliver(f, "Subject: b\r\n\r\n");
+	struct mailbox *box = box_open(user, "INBOX");
+	for (int i = 0; i < MAIL_CACHE_FIELDS; i++)
+		cache_expect(box, 1, (enum mail_cache_field)i, NULL, 0);
+	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
+	cache_expect(box, 1, MAIL_CACHE_BODY, NULL, 0);
+	cache_expect(box, 2, MAIL_CACHE_ENVELOPE, NULL, 0);
+	/* a later fill of other fields keeps the first; bytes are kept as is */
+	cache_put(box, 1, MAIL_CACHE_BODYSTRUCTURE, "{3}\r\na\0b", 8);
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
+	cache_expect(box, 1, MAIL_CACHE_BODYSTRUCTURE, "{3}\r\na\0b", 8);
+	cache_put(box, 1, MAIL_CACHE_BODY, "", 0);
+	cache_expect(box, 1, MAIL_CACHE_BODY, "", 0);
+
+	/* a range in one query, a batch in one transaction */
+	struct mail_cache two[2] = {{{{0}}}};
+	two[1].field[MAIL_CACHE_BODY].data = (char *)"b2";
+	two[1].field[MAIL_CACHE_BODY].len = 2;
+	assert_int_equal(mailbox_cache_set(box, 1, 2, two, &error), 0);
+	assert_int_equal(mailbox_cache_get(box, 1, 2, two, &error), 0);
+	assert_int_equal(two[0].field[MAIL_CACHE_ENVELOPE].len, 9);
+	assert_int_equal(two[0].field[MAIL_CACHE_BODY].len, 0);
+	assert_null(two[1].field[MAIL_CACHE_ENVELOPE].data);
+	assert_string_equal(two[1].field[MAIL_CACHE_BODY].data, "b2");
+	mail_cache_free(&two[0]);
+	mail_cache_free(&two[1]);
+	/* flag changes rename the file but keep the row and its cache */
+	assert_int_equal(mailbox_set_flags(box, 1, MAIL_SEEN, &error), 0);
+	mailbox_close(&box);
+	mail_user_close(&user);
+
+	user = user_open(f);
+	box = box_open(user, "INBOX");
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
+/* Expunge drops the row and its cache: a UID is never reused, and a new
+   message starts uncached. */
+static void test_cache_expunge(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_user *user = user_open(f);
+	const char *error;
+	uint32_t *seqs;
+	size_t count;
+
+	deliver(f, "a\r\n");
+	deliver(f, "b\r\n");
+	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *other = box_open(user, "INBOX");
+	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
+	cache_put(box, 2, MAIL_CACHE_ENVELOPE, "two", 3);
+	assert_int_equal(mailbox_set_flags(box, 1, MAIL_DELETED, &error), 0);
+	assert_int_equal(mailbox_expunge(box, &seqs, &count, &error), 0);
+	assert_int_equal(count, 1);
+	free(seqs);
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, "two", 3);
+	/* a view that has not synced yet finds no row: nothing cached, and
+	   storing is a harmless no-op */
+	cache_expect(other, 1, MAIL_CACHE_ENVELOPE, NULL, 0);
+	cache_put(other, 1, MAIL_CACHE_ENVELOPE, "stale", 5);
+	cache_expect(other, 2, MAIL_CACHE_ENVELOPE, "two", 3);
+	mailbox_close(&other);
+	deliver(f, "c\r\n");
+	sync_box(box, NULL);
+	assert_int_equal(mailbox_count(box), 2);
+	cache_expect(box, 2, MAIL_CACHE_ENVELOPE, NULL, 0);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
+/* A rebuilt index starts with an empty cache: the Maildir is the truth. */
+static void test_cache_rebuild(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_user *user = user_open(f);
+
+	deliver(f, "a\r\n");
+	struct mailbox *box = box_open(user, "INBOX");
+	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
+	mailbox_close(&box);
+	mail_user_close(&user);
+	remove_index(f, false);
+	user = user_open(f);
+	box = box_open(user, "INBOX");
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, NULL, 0);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
+static void index_sql(struct fixture *f, const char *sql)
+{
+	char *path = xasprintf("%s/tern-index.db", f->maildir);
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+}
+
+/* An index of schema version 1 (no cache columns) is migrated in place:
+   UIDVALIDITY and UIDs are kept, the cache starts empty and works. */
+static void test_cache_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_user *user = user_open(f);
+
+	deliver(f, "a\r\n");
+	deliver(f, "b\r\n");
+	struct mailbox *box = box_open(user, "INBOX");
+	uint32_t uidvalidity = mailbox_uidvalidity(box);
+	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
+	mailbox_close(&box);
+	mail_user_close(&user);
+	index_sql(f, "ALTER TABLE messages DROP COLUMN envelope;"
+	             "ALTER TABLE messages DROP COLUMN body;"
+	             "ALTER TABLE messages DROP COLUMN bodystructure;"
+	             "PRAGMA user_version = 1;");
+
+	user = user_open(f);
+	box = box_open(user, "INBOX");
+	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
+	assert_int_equal(mailbox_count(box), 2);
+	assert_int_equal(mailbox_msg(box, 2)->uid, 2);
+	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, NULL, 0);
+	cache_put(box, 2, MAIL_CACHE_BODY, "two", 3);
+	cache_expect(box, 2, MAIL_CACHE_BODY, "two", 3);
+	mailbox_close(&box);
+	mail_user_close(&user);
+
+	/* a version this code does not know is rebuilt */
+	index_sql(f, "PRAGMA user_version = 99;");
+	user = user_open(f);
+	box = box_open(user, "INBOX");
+	assert_true(mailbox_uidvalidity(box) > uidvalidity);
+	cache_expect(box, 2, MAIL_CACHE_BODY, NULL, 0);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +688,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_renamed_behind_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_junk_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_fill_hit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_expunge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_rebuild, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
