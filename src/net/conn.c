@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,12 +222,25 @@ static void conn_dealloc(struct conn *conn)
 	free(conn);
 }
 
+/* Replies are written in pieces (a FETCH response, an SMTP reply group);
+   without TCP_NODELAY the last small piece waits for the client's delayed
+   ACK, about 40 ms per command. Not a TCP socket (tests use socketpairs):
+   nothing to do. */
+static void conn_set_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *peer,
                       socklen_t peerlen, SSL_CTX *tls_ctx, bool implicit,
                       const struct conn_handler *handler, void *ctx)
 {
 	struct conn *conn = conn_alloc(base, fd, peer, peerlen, tls_ctx);
 	struct bufferevent *bev = NULL;
+
+	conn_set_nodelay(fd);
 
 	conn->handler = handler;
 	conn->ctx = ctx;

@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -250,6 +251,42 @@ static void test_eof_while_paused(void **state)
 }
 
 /* conn_close flushes what was written, and on_close comes from the loop. */
+/* A real TCP connection on loopback gets TCP_NODELAY (replies written in
+   pieces must not wait for the client's delayed ACK). */
+static void test_tcp_nodelay(void **state)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+	socklen_t len = sizeof(addr);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), cfd = socket(AF_INET, SOCK_STREAM, 0), sfd;
+	int value = 0;
+	socklen_t vlen = sizeof(value);
+	struct fixture f;
+
+	fixture_init(&f, 100, NULL, false); /* for the event base and handler */
+	assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	sfd = accept(lfd, NULL, NULL);
+	assert_true(sfd >= 0);
+	assert_int_equal(getsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &value, &vlen), 0);
+	assert_int_equal(value, 0);
+	struct session s = {.max = 100};
+	s.conn = conn_new(f.base, sfd, (const struct sockaddr *)&loopback_peer,
+	                  sizeof(loopback_peer), NULL, false, &handler, &s);
+	assert_non_null(s.conn);
+	assert_int_equal(getsockopt(sfd, IPPROTO_TCP, TCP_NODELAY, &value, &vlen), 0);
+	assert_int_equal(value, 1);
+	conn_close(s.conn);
+	conn_close(f.s.conn);
+	pump(&f);
+	for (size_t i = 0; i < s.event_count; i++)
+		free(s.events[i]);
+	close(cfd);
+	close(lfd);
+	fixture_free(&f);
+}
+
 static void test_close_flushes(void **state)
 {
 	struct fixture f;
@@ -515,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_eof_with_pending_input),
 	    cmocka_unit_test(test_eof_while_paused),
 	    cmocka_unit_test(test_close_flushes),
+	    cmocka_unit_test(test_tcp_nodelay),
 	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_tls_ctx_errors),
 	    cmocka_unit_test(test_starttls_discards_pipelined),
