@@ -6,25 +6,8 @@
 
 #include <sodium.h>
 
+#include "lib/base64.h"
 #include "lib/xalloc.h"
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* Decode one 4-character group into v; '=' counts as zero bits (only the
    pad positions reach here as '='). */
@@ -33,7 +16,7 @@ static int b64_group(const char *in, size_t data_chars, uint32_t *v_r)
 	uint32_t v = 0;
 
 	for (size_t j = 0; j < 4; j++) {
-		int d = j < data_chars ? b64_value((unsigned char)in[j]) : 0;
+		int d = j < data_chars ? base64_value((unsigned char)in[j]) : 0;
 
 		if (d < 0)
 			return -1;
@@ -101,7 +84,7 @@ char *sasl_base64_encode(const void *data, size_t len)
 		if (n > 2)
 			v |= p[i + 2];
 		for (size_t j = 0; j < 4; j++)
-			out[o++] = j <= n ? b64_alphabet[(v >> (18 - 6 * j)) & 0x3f] : '=';
+			out[o++] = j <= n ? base64_alphabet[(v >> (18 - 6 * j)) & 0x3f] : '=';
 	}
 	out[o] = '\0';
 	return out;

@@ -9,6 +9,7 @@
 
 #include <openssl/x509.h>
 
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mailauth/tag-list.h"
@@ -37,21 +38,6 @@ const char *dkim_alg_name(enum dkim_alg alg)
 	return "rsa-sha1";
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int dkim_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *len_r)
 {
 	uint32_t acc = 0;
@@ -68,7 +54,7 @@ int dkim_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size
 			pad++;
 			continue;
 		}
-		if (pad > 0 || (v = b64_value(c)) < 0)
+		if (pad > 0 || (v = base64_value(c)) < 0)
 			return -1;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/base64.h"
 #include "lib/xalloc.h"
 #include "mime/mime-rfc822.h"
 
@@ -98,22 +99,6 @@ static bool is_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The value of a base64 alphabet character, or -1. */
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static void b64_sextet(struct mime_decoder *d, unsigned int v, struct buf *out)
 {
 	d->bits = (d->bits << 6) | v;
@@ -152,7 +137,7 @@ static void b64_byte(struct mime_decoder *d, unsigned char c, struct buf *out)
 		return;
 	}
 	if (d->b64 == B64_PAD) {
-		if (c == '=' || (!is_ws(c) && b64_value(c) >= 0)) {
+		if (c == '=' || (!is_ws(c) && base64_value(c) >= 0)) {
 			if (c != '=') {
 				add_error(d);
 				d->junk_after_end = true; /* counted once */
@@ -161,7 +146,7 @@ static void b64_byte(struct mime_decoder *d, unsigned char c, struct buf *out)
 		}
 		return;
 	}
-	v = b64_value(c);
+	v = base64_value(c);
 	if (v >= 0)
 		b64_sextet(d, (unsigned int)v, out);
 	else if (c == '=')
