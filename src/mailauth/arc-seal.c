@@ -69,18 +69,7 @@ int arc_sealer_new(const struct arc_seal_params *params, struct arc_sealer **sea
 
 int arc_sealer_feed(struct arc_sealer *s, const void *data, size_t len, const char **error_r)
 {
-	ssize_t n = 0;
-
-	if (!s->h.done) {
-		n = dkim_headers_feed(&s->h, data, len);
-		if (n < 0) {
-			*error_r = "header section too large";
-			return -1;
-		}
-	}
-	if ((size_t)n < len)
-		dkim_body_hash_feed(&s->bh, (const char *)data + n, len - (size_t)n);
-	return 0;
+	return dkim_signing_feed(&s->h, &s->bh, data, len, error_r);
 }
 
 static void base64_append(struct buf *out, const uint8_t *data, size_t len)

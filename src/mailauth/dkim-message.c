@@ -154,3 +154,20 @@ void dkim_body_hash_free(struct dkim_body_hash *bh)
 	EVP_MD_CTX_free(bh->md);
 	bh->md = NULL;
 }
+
+int dkim_signing_feed(struct dkim_headers *h, struct dkim_body_hash *bh, const void *data,
+                      size_t len, const char **error_r)
+{
+	ssize_t n = 0;
+
+	if (!h->done) {
+		n = dkim_headers_feed(h, data, len);
+		if (n < 0) {
+			*error_r = "header section too large";
+			return -1;
+		}
+	}
+	if ((size_t)n < len)
+		dkim_body_hash_feed(bh, (const char *)data + n, len - (size_t)n);
+	return 0;
+}

@@ -62,6 +62,11 @@ struct dkim_body_hash {
 void dkim_body_hash_init(struct dkim_body_hash *bh, enum canon_alg alg, const EVP_MD *md,
                          uint64_t limit);
 void dkim_body_hash_feed(struct dkim_body_hash *bh, const void *data, size_t len);
+/* Feed a signer's message bytes (DKIM signer, ARC sealer): the header
+   section to h, everything after it to bh. Returns 0, or -1 with *error_r
+   when the header section is over its limit. */
+int dkim_signing_feed(struct dkim_headers *h, struct dkim_body_hash *bh, const void *data,
+                      size_t len, const char **error_r);
 /* Finish; out gets the digest (at least EVP_MAX_MD_SIZE bytes). */
 void dkim_body_hash_finish(struct dkim_body_hash *bh, uint8_t *out, size_t *len_r);
 void dkim_body_hash_free(struct dkim_body_hash *bh);

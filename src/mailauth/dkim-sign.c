@@ -73,18 +73,7 @@ int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **
 
 int dkim_signer_feed(struct dkim_signer *s, const void *data, size_t len, const char **error_r)
 {
-	ssize_t n = 0;
-
-	if (!s->headers.done) {
-		n = dkim_headers_feed(&s->headers, data, len);
-		if (n < 0) {
-			*error_r = "header section too large";
-			return -1;
-		}
-	}
-	if ((size_t)n < len)
-		dkim_body_hash_feed(&s->bh, (const char *)data + n, len - (size_t)n);
-	return 0;
+	return dkim_signing_feed(&s->headers, &s->bh, data, len, error_r);
 }
 
 static size_t field_count(const struct dkim_headers *h, const char *name)
