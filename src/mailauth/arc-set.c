@@ -75,30 +75,6 @@ static int parse_alg(const char *a, enum dkim_alg *alg_r)
 	return 0;
 }
 
-static bool domain_valid(const char *d)
-{
-	/* RFC 6376 3.5 domain-name: labels of ALPHA / DIGIT / "-" / "_" */
-	size_t label = 0;
-
-	if (*d == '\0' || strlen(d) > 253)
-		return false;
-	for (; *d != '\0'; d++) {
-		unsigned char c = (unsigned char)*d;
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (c >= 0x80 || c == '-' || c == '_' || (c >= '0' && c <= '9') ||
-		           ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
-			if (++label > 63)
-				return false;
-		} else
-			return false;
-	}
-	return label > 0;
-}
-
 static bool number_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -142,7 +118,7 @@ static int common_tags(const char *value, size_t len, const struct tag_list *tag
 		*error_r = "bad i=";
 	else if (parse_alg(a, &sig->alg) < 0)
 		*error_r = "unknown a=";
-	else if (!domain_valid(d))
+	else if (!dkim_domain_valid(d))
 		*error_r = "bad d=";
 	else if (!dkim_name_valid(s))
 		*error_r = "bad s=";

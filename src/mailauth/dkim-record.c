@@ -12,6 +12,7 @@
 #include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
+#include "mailauth/dkim-private.h"
 #include "mailauth/tag-list.h"
 
 const char *dkim_result_name(enum dkim_result result)
@@ -77,7 +78,7 @@ static int tag_base64(const struct tag *tag, uint8_t *out, size_t cap, size_t *l
 	return dkim_base64_decode(tag->value, tag->value_len, out, cap, len_r);
 }
 
-static bool domain_valid(const char *d)
+bool dkim_domain_valid(const char *d)
 {
 	/* RFC 6376 3.5 domain-name: labels of ALPHA / DIGIT / "-" / "_",
 	   also UTF-8 (RFC 8616); no empty label. */
@@ -229,7 +230,7 @@ static int sig_identity_tags(const struct tag_list *tags, struct dkim_signature 
 
 	sig->domain = xstrdup(tag_list_value(tags, "d"));
 	sig->selector = xstrdup(tag_list_value(tags, "s"));
-	if (!domain_valid(sig->domain) || !domain_valid(sig->selector)) {
+	if (!dkim_domain_valid(sig->domain) || !dkim_domain_valid(sig->selector)) {
 		*error_r = "bad d= or s=";
 		return -1;
 	}
