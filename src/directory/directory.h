@@ -14,14 +14,17 @@
  * finds the user stored as "tim@example.org". Address literals
  * ("[192.0.2.1]") are not mail domains.
  *
- * A struct directory is one SQLite connection with its prepared statements
- * cached on it: use one per thread (or serialise calls). Several processes
- * may open the same file.
+ * A struct directory is the rules of this file over one backend connection
+ * (directory-private.h): directory_open() gives the SQLite backend,
+ * directory_open_memory() (directory-memory.h) an in-memory one. Use one
+ * per thread (or serialise calls). Several processes may open the same
+ * SQLite file. Code on an event loop uses directory-async.h instead.
  *
  * Errors: functions returning -1 set *error_r to a message valid until the
  * next call on the same directory ("unknown domain example.org", "user
  * a@example.org already exists", "malformed address ...: reason",
- * "database error: ..."). The messages are fit for an admin to read.
+ * "database error: ..."). The messages are fit for an admin to read; code
+ * acts on directory_error_kind() instead, never on the text.
  */
 
 #include <stdbool.h>
@@ -41,6 +44,18 @@
 #define DIRECTORY_RESOLVE_MAX 1000
 
 struct directory;
+
+/* The kind of the last failure on a directory, for callers that act on it. */
+enum directory_error {
+	DIRECTORY_ERR_NONE,      /* no call has failed yet */
+	DIRECTORY_ERR_NOT_FOUND, /* unknown domain, user, alias or destination */
+	DIRECTORY_ERR_EXISTS,    /* the domain, user or alias exists already */
+	DIRECTORY_ERR_IN_USE,    /* a domain with users or aliases (without force) */
+	DIRECTORY_ERR_MALFORMED, /* a malformed address or domain name */
+	DIRECTORY_ERR_INVALID,   /* refused by policy: empty hash, quota too large,
+	                            a password too short or too long */
+	DIRECTORY_ERR_DATABASE,  /* the backend failed: retry later */
+};
 
 struct directory_user {
 	char *address;        /* as stored (normalised) */
@@ -78,9 +93,13 @@ struct directory_resolution {
    is not a database, or has a newer schema version than this program. */
 int directory_open(const char *path, struct directory **dir_r, const char **error_r);
 
-/* Finalise the statements, close the database, free the handle and set
- *dir to NULL. NULL is fine. */
+/* Close the backend, free the handle and set *dir to NULL. NULL is fine. */
 void directory_close(struct directory **dir);
+
+/* The kind of the error of the last call on dir that returned -1 (the
+   call's error_r message says it for people); DIRECTORY_ERR_NONE before
+   any failure. Calls that succeed leave it as it was. */
+enum directory_error directory_error_kind(const struct directory *dir);
 
 /* --- domains --- */
 

@@ -1,5 +1,6 @@
-/* Unit tests for src/directory/directory.c, against a database in a
-   temporary directory. */
+/* Unit tests for src/directory/directory.c: the rules run against the
+   SQLite backend (a database in a temporary directory) and again against
+   the in-memory backend, which proves the backend table is the whole seam. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "directory/directory-memory.h"
 #include "directory/directory.h"
 #include "lib/xalloc.h"
 
@@ -39,6 +41,19 @@ static int setup(void **state)
 		return -1;
 	}
 	*state = f;
+	return 0;
+}
+
+/* The same fixture over the in-memory backend. */
+static int setup_memory(void **state)
+{
+	struct fixture *f;
+
+	if (setup(state) < 0)
+		return -1;
+	f = *state;
+	directory_close(&f->dir);
+	directory_open_memory(&f->dir);
 	return 0;
 }
 
@@ -597,6 +612,38 @@ static void test_resolve_catchall(void **state)
 	check_resolve(dir, "q@example.org", DIRECTORY_LOCAL, "b@example.org", "");
 }
 
+/* --- error kinds --- */
+
+static void test_error_kinds(void **state)
+{
+	struct directory *dir = ((struct fixture *)*state)->dir;
+	const char *error;
+
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_NONE);
+	add_domains(dir);
+	assert_ok(directory_user_add(dir, "a@example.org", HASH, DIRECTORY_QUOTA_DEFAULT, &error));
+	assert_fails(directory_domain_add(dir, "example.org", &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_EXISTS);
+	assert_fails(directory_domain_del(dir, "example.org", false, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_IN_USE);
+	assert_fails(directory_domain_del(dir, "example.com", false, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_NOT_FOUND);
+	assert_fails(directory_user_add(dir, "a@example.org", HASH, 0, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_EXISTS);
+	assert_fails(directory_user_add(dir, "bad address", HASH, 0, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_MALFORMED);
+	assert_fails(directory_user_add(dir, "b@example.org", "", 0, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_INVALID);
+	assert_fails(directory_user_set_enabled(dir, "nobody@example.org", false, &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_NOT_FOUND);
+	assert_fails(directory_alias_add(dir, "x@example.org", "nobody@example.org", &error), NULL);
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_NOT_FOUND);
+	assert_ok(directory_alias_add(dir, "x@example.org", "a@example.org", &error));
+	assert_fails(directory_alias_add(dir, "X@example.org", "A@example.org", &error),
+	             "alias X@example.org -> A@example.org already exists");
+	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_EXISTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +662,22 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_loops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_depth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_catchall, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
+	    /* the rules again, over the in-memory backend */
+	    cmocka_unit_test_setup_teardown(test_domains, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_domain_malformed, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_domain_del_in_use, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_add_and_lookup, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_add_errors, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_update, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_list, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_alias_add_del_list, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_basic, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_aliases, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_loops, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_depth, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_catchall, setup_memory, teardown),
+	    cmocka_unit_test_setup_teardown(test_error_kinds, setup_memory, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,361 @@
+/* The in-memory backend (directory-memory.h): plain arrays, linear search. */
+#include "directory/directory-memory.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "directory/directory-private.h"
+#include "lib/xalloc.h"
+
+struct mem_user {
+	char *domain;
+	struct directory_user user;
+};
+
+struct mem_alias {
+	char *domain;
+	struct directory_alias alias;
+};
+
+struct mem_be {
+	char **domains;
+	size_t domain_count;
+	struct mem_user *users;
+	size_t user_count;
+	struct mem_alias *aliases; /* in the order they were added */
+	size_t alias_count;
+};
+
+static struct mem_be *be_of(struct directory *dir)
+{
+	return dir->be;
+}
+
+static ssize_t find_domain(const struct mem_be *be, const char *domain)
+{
+	for (size_t i = 0; i < be->domain_count; i++) {
+		if (strcasecmp(be->domains[i], domain) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static ssize_t find_user(const struct mem_be *be, const char *address)
+{
+	for (size_t i = 0; i < be->user_count; i++) {
+		if (strcasecmp(be->users[i].user.address, address) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static bool alias_matches(const struct mem_alias *a, const char *source, const char *destination)
+{
+	return strcasecmp(a->alias.source, source) == 0 &&
+	       (destination == NULL || strcasecmp(a->alias.destination, destination) == 0);
+}
+
+static void user_copy(const struct directory_user *from, struct directory_user *to)
+{
+	to->address = xstrdup(from->address);
+	to->password_hash = xstrdup(from->password_hash);
+	to->quota_bytes = from->quota_bytes;
+	to->enabled = from->enabled;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_users(const void *a, const void *b)
+{
+	return strcasecmp(((const struct directory_user *)a)->address,
+	                  ((const struct directory_user *)b)->address);
+}
+
+static int cmp_aliases(const void *a, const void *b)
+{
+	const struct directory_alias *x = a, *y = b;
+	int c = strcasecmp(x->source, y->source);
+
+	return c != 0 ? c : strcasecmp(x->destination, y->destination);
+}
+
+/* --- domains --- */
+
+static int mem_domain_exists(struct directory *dir, const char *domain)
+{
+	return find_domain(be_of(dir), domain) >= 0;
+}
+
+static int mem_domain_add(struct directory *dir, const char *domain)
+{
+	struct mem_be *be = be_of(dir);
+
+	if (find_domain(be, domain) >= 0)
+		return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
+	be->domains = xreallocarray(be->domains, be->domain_count + 1, sizeof(*be->domains));
+	be->domains[be->domain_count++] = xstrdup(domain);
+	return 0;
+}
+
+static int mem_domain_usage(struct directory *dir, const char *domain, uint64_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < be->user_count; i++)
+		n += strcasecmp(be->users[i].domain, domain) == 0;
+	for (size_t i = 0; i < be->alias_count; i++)
+		n += strcasecmp(be->aliases[i].domain, domain) == 0;
+	*count_r = n;
+	return 0;
+}
+
+static void free_alias_at(struct mem_be *be, size_t i)
+{
+	free(be->aliases[i].domain);
+	free(be->aliases[i].alias.source);
+	free(be->aliases[i].alias.destination);
+	memmove(&be->aliases[i], &be->aliases[i + 1],
+	        (be->alias_count - i - 1) * sizeof(*be->aliases));
+	be->alias_count--;
+}
+
+static void free_user_at(struct mem_be *be, size_t i)
+{
+	free(be->users[i].domain);
+	directory_user_clear(&be->users[i].user);
+	memmove(&be->users[i], &be->users[i + 1], (be->user_count - i - 1) * sizeof(*be->users));
+	be->user_count--;
+}
+
+static int mem_domain_del(struct directory *dir, const char *domain)
+{
+	struct mem_be *be = be_of(dir);
+	ssize_t d = find_domain(be, domain);
+
+	if (d < 0)
+		return 0;
+	for (size_t i = be->user_count; i-- > 0;) {
+		if (strcasecmp(be->users[i].domain, domain) == 0)
+			free_user_at(be, i);
+	}
+	for (size_t i = be->alias_count; i-- > 0;) {
+		if (strcasecmp(be->aliases[i].domain, domain) == 0)
+			free_alias_at(be, i);
+	}
+	free(be->domains[d]);
+	memmove(&be->domains[d], &be->domains[d + 1],
+	        (be->domain_count - (size_t)d - 1) * sizeof(*be->domains));
+	be->domain_count--;
+	return 1;
+}
+
+static int mem_domain_list(struct directory *dir, char ***names_r, size_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	char **names = NULL;
+
+	if (be->domain_count > 0) {
+		names = xreallocarray(NULL, be->domain_count, sizeof(*names));
+		for (size_t i = 0; i < be->domain_count; i++)
+			names[i] = xstrdup(be->domains[i]);
+		qsort(names, be->domain_count, sizeof(*names), cmp_names);
+	}
+	*names_r = names;
+	*count_r = be->domain_count;
+	return 0;
+}
+
+/* --- users --- */
+
+static int mem_user_get(struct directory *dir, const char *address, struct directory_user *user_r)
+{
+	ssize_t i = find_user(be_of(dir), address);
+
+	if (i < 0)
+		return 0;
+	if (user_r != NULL)
+		user_copy(&be_of(dir)->users[i].user, user_r);
+	return 1;
+}
+
+static int mem_user_add(struct directory *dir, const char *domain, const char *address,
+                        const char *password_hash, uint64_t quota_bytes)
+{
+	struct mem_be *be = be_of(dir);
+	struct directory_user user = {(char *)address, (char *)password_hash, quota_bytes, true};
+	struct mem_user *u;
+
+	if (find_user(be, address) >= 0)
+		return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
+	be->users = xreallocarray(be->users, be->user_count + 1, sizeof(*be->users));
+	u = &be->users[be->user_count++];
+	u->domain = xstrdup(domain);
+	user_copy(&user, &u->user);
+	return 0;
+}
+
+static int mem_user_del(struct directory *dir, const char *address)
+{
+	ssize_t i = find_user(be_of(dir), address);
+
+	if (i < 0)
+		return 0;
+	free_user_at(be_of(dir), (size_t)i);
+	return 1;
+}
+
+static int mem_user_update(struct directory *dir, const char *address,
+                           enum directory_user_field field, const char *text, uint64_t num)
+{
+	ssize_t i = find_user(be_of(dir), address);
+	struct directory_user *user;
+
+	if (i < 0)
+		return 0;
+	user = &be_of(dir)->users[i].user;
+	if (field == DIRECTORY_FIELD_PASSWORD) {
+		free(user->password_hash);
+		user->password_hash = xstrdup(text);
+	} else if (field == DIRECTORY_FIELD_ENABLED) {
+		user->enabled = num != 0;
+	} else {
+		user->quota_bytes = num;
+	}
+	return 1;
+}
+
+static int mem_user_list(struct directory *dir, const char *domain, struct directory_user **users_r,
+                         size_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	struct directory_user *users = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < be->user_count; i++) {
+		if (domain != NULL && strcasecmp(be->users[i].domain, domain) != 0)
+			continue;
+		users = xreallocarray(users, count + 1, sizeof(*users));
+		user_copy(&be->users[i].user, &users[count++]);
+	}
+	if (count > 0)
+		qsort(users, count, sizeof(*users), cmp_users);
+	*users_r = users;
+	*count_r = count;
+	return 0;
+}
+
+/* --- aliases --- */
+
+static int mem_alias_add(struct directory *dir, const char *domain, const char *source,
+                         const char *destination)
+{
+	struct mem_be *be = be_of(dir);
+	struct mem_alias *a;
+
+	for (size_t i = 0; i < be->alias_count; i++) {
+		if (alias_matches(&be->aliases[i], source, destination))
+			return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
+	}
+	be->aliases = xreallocarray(be->aliases, be->alias_count + 1, sizeof(*be->aliases));
+	a = &be->aliases[be->alias_count++];
+	a->domain = xstrdup(domain);
+	a->alias.source = xstrdup(source);
+	a->alias.destination = xstrdup(destination);
+	return 0;
+}
+
+static int mem_alias_del(struct directory *dir, const char *source, const char *destination)
+{
+	struct mem_be *be = be_of(dir);
+	int n = 0;
+
+	for (size_t i = be->alias_count; i-- > 0;) {
+		if (alias_matches(&be->aliases[i], source, destination)) {
+			free_alias_at(be, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int mem_alias_destinations(struct directory *dir, const char *source, char ***dests_r,
+                                  size_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	char **dests = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < be->alias_count; i++) {
+		if (!alias_matches(&be->aliases[i], source, NULL))
+			continue;
+		dests = xreallocarray(dests, count + 1, sizeof(*dests));
+		dests[count++] = xstrdup(be->aliases[i].alias.destination);
+	}
+	*dests_r = dests;
+	*count_r = count;
+	return 0;
+}
+
+static int mem_alias_list(struct directory *dir, const char *domain,
+                          struct directory_alias **aliases_r, size_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	struct directory_alias *aliases = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < be->alias_count; i++) {
+		if (domain != NULL && strcasecmp(be->aliases[i].domain, domain) != 0)
+			continue;
+		aliases = xreallocarray(aliases, count + 1, sizeof(*aliases));
+		aliases[count].source = xstrdup(be->aliases[i].alias.source);
+		aliases[count++].destination = xstrdup(be->aliases[i].alias.destination);
+	}
+	if (count > 0)
+		qsort(aliases, count, sizeof(*aliases), cmp_aliases);
+	*aliases_r = aliases;
+	*count_r = count;
+	return 0;
+}
+
+static void mem_close(struct directory *dir)
+{
+	struct mem_be *be = be_of(dir);
+
+	while (be->user_count > 0)
+		free_user_at(be, be->user_count - 1);
+	while (be->alias_count > 0)
+		free_alias_at(be, be->alias_count - 1);
+	directory_names_free(&be->domains, be->domain_count);
+	free(be->users);
+	free(be->aliases);
+	free(be);
+}
+
+static const struct directory_backend_ops memory_ops = {
+    .name = "memory",
+    .close = mem_close,
+    .domain_exists = mem_domain_exists,
+    .domain_add = mem_domain_add,
+    .domain_usage = mem_domain_usage,
+    .domain_del = mem_domain_del,
+    .domain_list = mem_domain_list,
+    .user_get = mem_user_get,
+    .user_add = mem_user_add,
+    .user_del = mem_user_del,
+    .user_update = mem_user_update,
+    .user_list = mem_user_list,
+    .alias_add = mem_alias_add,
+    .alias_del = mem_alias_del,
+    .alias_destinations = mem_alias_destinations,
+    .alias_list = mem_alias_list,
+};
+
+void directory_open_memory(struct directory **dir_r)
+{
+	*dir_r = directory_new(&memory_ops, xcalloc(1, sizeof(struct mem_be)));
+}
