@@ -50,6 +50,13 @@ static int init_sodium(const char **error_r)
 
 int password_hash(const char *password, char **hash_r, const char **error_r)
 {
+	return password_hash_params(password, PASSWORD_ARGON2_OPS_DEFAULT,
+	                            PASSWORD_ARGON2_MEM_DEFAULT, hash_r, error_r);
+}
+
+int password_hash_params(const char *password, unsigned long long ops, size_t mem, char **hash_r,
+                         const char **error_r)
+{
 	char out[crypto_pwhash_STRBYTES];
 	size_t len = strlen(password);
 
@@ -59,9 +66,13 @@ int password_hash(const char *password, char **hash_r, const char **error_r)
 		*error_r = "password too long";
 		return -1;
 	}
-	if (crypto_pwhash_str_alg(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	                          crypto_pwhash_MEMLIMIT_INTERACTIVE,
-	                          crypto_pwhash_ALG_ARGON2ID13) != 0) {
+	if (ops < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
+	    mem < crypto_pwhash_argon2id_MEMLIMIT_MIN) {
+		*error_r = "argon2id parameters below the minimum";
+		return -1;
+	}
+	if (crypto_pwhash_str_alg(out, password, len, ops, mem, crypto_pwhash_ALG_ARGON2ID13) !=
+	    0) {
 		*error_r = "argon2id hashing failed (out of memory)";
 		return -1;
 	}

@@ -4,32 +4,22 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/password.h"
+#include "auth/auth.h"
 #include "auth/sasl.h"
-#include "directory/directory.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 
 struct auth_job {
 	struct imap_session *s;
 	char *tag;
-	char *login;    /* as the client sent it */
-	char *address;  /* as stored, NULL if unknown */
-	char *password; /* wiped when done */
-	char *hash;
-	bool enabled;
+	char *login; /* as the client sent it */
 	const char *method;
-	int result; /* password_verify() */
-	const char *error;
 };
 
 static void auth_job_free(struct auth_job *job)
 {
-	sasl_secret_free(&job->password);
 	free(job->tag);
 	free(job->login);
-	free(job->address);
-	free(job->hash);
 	free(job);
 }
 
@@ -55,39 +45,31 @@ static void auth_fail(struct auth_job *job, const char *reason)
 	log_info(s->sid, "event=imap.login_failed user=%s method=%s reason=\"%s\"", user,
 	         job->method, reason);
 	free(user);
-	sasl_secret_free(&job->password);
 	event_base_once(s->server->base, -1, EV_TIMEOUT, auth_fail_done, job, &tv);
 }
 
-static void auth_work(void *ctx)
+static void auth_done(void *ctx, const struct auth_reply *reply)
 {
 	struct auth_job *job = ctx;
+	struct imap_session *s = job->s;
 
-	job->result = password_verify(job->password, job->hash, &job->error);
-}
-
-static void auth_done(void *ctx)
-{
-	struct auth_job *job = ctx;
-
-	if (job->s->closed) {
-		(void)imap_session_release(job->s);
+	if (s->closed) {
+		(void)imap_session_release(s);
 		auth_job_free(job);
 		return;
 	}
-	if (job->result < 0) {
-		auth_fail(job, job->error);
-	} else if (job->result == 0) {
-		auth_fail(job, "wrong password");
-	} else if (!job->enabled) {
-		auth_fail(job, "user disabled");
-	} else if (imap_session_release(job->s)) {
-		imap_session_login(job->s, job->tag, job->address, job->method);
-		job->address = NULL;
-		auth_job_free(job);
-	} else {
-		auth_job_free(job);
+	if (reply->result == AUTH_RESULT_BAD_CREDENTIALS || reply->result == AUTH_RESULT_DISABLED) {
+		auth_fail(job, reply->reason);
+		return;
 	}
+	if (imap_session_release(s)) {
+		if (reply->result == AUTH_RESULT_OK)
+			imap_session_login(s, job->tag, xstrdup(reply->user), job->method);
+		else
+			imap_printf(s, "%s NO [UNAVAILABLE] Temporary authentication failure.\r\n",
+			            job->tag);
+	}
+	auth_job_free(job);
 }
 
 /* Check login/password (password is taken and wiped) and answer tag. */
@@ -95,31 +77,20 @@ static void auth_begin(struct imap_session *s, const char *tag, const char *logi
                        const char *method)
 {
 	struct auth_job *job = xcalloc(1, sizeof(*job));
-	struct directory_user *user = NULL;
-	const char *error;
-	int ret = directory_user_lookup(s->server->dir, login, &user, &error);
+	struct auth_request req = {
+	    .user = login,
+	    .password = password,
+	    .service = "imap",
+	    .peer = conn_peer_ip(s->conn),
+	};
 
 	job->s = s;
 	job->tag = xstrdup(tag);
 	job->login = xstrdup(login);
-	job->password = password;
 	job->method = method;
-	if (ret < 0) {
-		log_error(s->sid, "event=imap.directory_error error=\"%s\"", error);
-		imap_printf(s, "%s NO [UNAVAILABLE] Temporary authentication failure.\r\n", tag);
-		auth_job_free(job);
-		return;
-	}
 	imap_session_hold(s);
-	if (ret == 0) {
-		auth_fail(job, "unknown user");
-		return;
-	}
-	job->address = xstrdup(user->address);
-	job->hash = xstrdup(user->password_hash);
-	job->enabled = user->enabled;
-	directory_user_free(&user);
-	workpool_submit(s->server->pool, auth_work, auth_done, job);
+	auth_login(s->server->auth, &req, auth_done, job);
+	sasl_secret_free(&password);
 }
 
 /* RFC 3501 6.2.3 / RFC 2595: no plaintext password without TLS. */

@@ -39,8 +39,8 @@
 /* Longest header read into memory for HEADER and HEADER.FIELDS. */
 #define IMAP_MAX_HEADER (1024 * 1024)
 
+struct auth;
 struct delivery;
-struct directory;
 struct mail_user;
 struct mailbox;
 struct imap_session;
@@ -50,7 +50,7 @@ struct imap_server {
 	const struct tern_settings *settings;
 	SSL_CTX *tls;
 	struct workpool *pool;
-	struct directory *dir; /* used on the loop thread only */
+	struct auth *auth; /* logins (src/auth) */
 };
 
 enum imap_state {

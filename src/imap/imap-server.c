@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "directory/directory.h"
+#include "auth/auth.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "net/role.h"
@@ -12,8 +12,9 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
                     struct workpool *pool, struct imap_server **server_r, const char **error_r)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
+	struct auth_settings auth_set = {.cache_ttl = settings->auth.cache_ttl};
 
-	if (directory_open(settings->directory_path, &server->dir, error_r) < 0) {
+	if (auth_new(settings->directory_path, pool, &auth_set, &server->auth, error_r) < 0) {
 		free(server);
 		return -1;
 	}
@@ -29,7 +30,7 @@ void imap_server_free(struct imap_server **server)
 {
 	if (*server == NULL)
 		return;
-	directory_close(&(*server)->dir);
+	auth_free(&(*server)->auth);
 	free(*server);
 	*server = NULL;
 }

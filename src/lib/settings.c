@@ -87,6 +87,9 @@ static const struct key_def tls_keys[] = {
 static const struct key_def auth_keys[] = {
     KEY("min_password_length", V_UINT, auth.min_password_length, 1, 1024),
     KEY("plaintext_on_loopback", V_BOOL, auth.plaintext_on_loopback, 0, 0),
+    KEY("cache_ttl", V_DURATION, auth.cache_ttl, 0, 86400),
+    KEY("argon2_ops", V_UINT, auth.argon2_ops, 1, 100),
+    KEY("argon2_mem", V_SIZE, auth.argon2_mem, 8 * KIB, 4 * GIB),
 };
 
 static const struct key_def smtp_keys[] = {
@@ -704,6 +707,9 @@ static void set_defaults(struct tern_settings *set)
 	set->tls.min_version = 12;
 	set->auth.min_password_length = 12;
 	set->auth.plaintext_on_loopback = false;
+	set->auth.cache_ttl = 300;
+	set->auth.argon2_ops = 2;        /* libsodium's OPSLIMIT_INTERACTIVE */
+	set->auth.argon2_mem = 64 * MIB; /* and MEMLIMIT_INTERACTIVE */
 	set->smtp.max_message_size = 25 * MIB;
 	set->smtp.max_recipients = 100;
 	set->smtp.bare_lf = BARE_LF_REJECT;

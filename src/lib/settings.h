@@ -75,6 +75,11 @@ struct tern_settings {
 		unsigned min_password_length; /* default 12 */
 		bool plaintext_on_loopback;   /* allow LOGIN/AUTH PLAIN without TLS from
 		                                 127.0.0.0/8 and ::1; default no */
+		unsigned cache_ttl;           /* seconds a verified login is cached;
+		                                 0 disables; default 300 */
+		unsigned argon2_ops;          /* Argon2id passes of new hashes; default 2 */
+		uint64_t argon2_mem;          /* Argon2id memory of new hashes, bytes;
+		                                 default 64 MiB */
 	} auth;
 
 	struct {

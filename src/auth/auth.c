@@ -1,0 +1,206 @@
+/* The asynchronous login (auth.h): directory lookup, then the cache or a
+   password verification on a worker, then the reply. A login in the
+   lookup stage is on the auth's list (auth_free() frees it: the directory
+   will not call back); one in the verify stage is counted and freed by its
+   done() (the pool always runs it). */
+#include "auth/auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth-cache.h"
+#include "auth/password.h"
+#include "auth/sasl.h"
+#include "directory/directory-async.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+struct auth {
+	struct workpool *pool;
+	struct directory_async *da;
+	struct auth_cache *cache;
+	struct login *looking_up; /* logins waiting for the directory */
+	unsigned verifying;       /* logins on a worker */
+	unsigned long hits;
+	bool closed;
+};
+
+struct login {
+	struct auth *auth;
+	struct login *prev, *next; /* on looking_up */
+	auth_login_cb *cb;
+	void *ctx;
+	char *password; /* wiped when freed */
+	char *service, *peer;
+	struct directory_user *user;
+	int verified; /* password_verify() */
+	const char *error;
+};
+
+int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
+             struct auth **auth_r, const char **error_r)
+{
+	struct auth *auth = xcalloc(1, sizeof(*auth));
+
+	if (directory_async_open(directory_path, pool, &auth->da, error_r) < 0) {
+		free(auth);
+		return -1;
+	}
+	auth->pool = pool;
+	auth->cache = auth_cache_new(set->cache_ttl);
+	*auth_r = auth;
+	return 0;
+}
+
+static void login_free(struct login *l)
+{
+	sasl_secret_free(&l->password);
+	directory_user_free(&l->user);
+	free(l->service);
+	free(l->peer);
+	free(l);
+}
+
+static void auth_destroy(struct auth *auth)
+{
+	auth_cache_free(&auth->cache);
+	free(auth);
+}
+
+void auth_free(struct auth **auth)
+{
+	struct auth *a;
+
+	if (auth == NULL || *auth == NULL)
+		return;
+	a = *auth;
+	*auth = NULL;
+	directory_async_close(&a->da);
+	while (a->looking_up != NULL) {
+		struct login *l = a->looking_up;
+
+		a->looking_up = l->next;
+		login_free(l);
+	}
+	a->closed = true;
+	if (a->verifying == 0)
+		auth_destroy(a);
+}
+
+static void unlink_login(struct login *l)
+{
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		l->auth->looking_up = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	l->prev = l->next = NULL;
+}
+
+static void reply(struct login *l, enum auth_result result, const char *reason, bool cached)
+{
+	struct auth_reply r = {
+	    .result = result,
+	    .user =
+	        l->user != NULL && result != AUTH_RESULT_BAD_CREDENTIALS ? l->user->address : NULL,
+	    .home_node = NULL,
+	    .reason = result == AUTH_RESULT_OK ? NULL : reason,
+	    .cached = cached,
+	};
+
+	if (result == AUTH_RESULT_TEMPFAIL)
+		r.user = NULL;
+	l->cb(l->ctx, &r);
+	login_free(l);
+}
+
+/* The password is right (verified now or cached): the enabled flag
+   decides. */
+static void reply_verified(struct login *l, bool cached)
+{
+	if (!l->user->enabled)
+		reply(l, AUTH_RESULT_DISABLED, "user disabled", cached);
+	else
+		reply(l, AUTH_RESULT_OK, NULL, cached);
+}
+
+static void verify_work(void *ctx)
+{
+	struct login *l = ctx;
+
+	l->verified = password_verify(l->password, l->user->password_hash, &l->error);
+}
+
+static void verify_done(void *ctx)
+{
+	struct login *l = ctx;
+	struct auth *auth = l->auth;
+
+	auth->verifying--;
+	if (auth->closed) {
+		login_free(l);
+		if (auth->verifying == 0)
+			auth_destroy(auth);
+		return;
+	}
+	if (l->verified < 0) {
+		reply(l, AUTH_RESULT_BAD_CREDENTIALS, l->error, false);
+	} else if (l->verified == 0) {
+		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "wrong password", false);
+	} else {
+		auth_cache_add(auth->cache, l->user->address, l->password, l->user->password_hash,
+		               auth_cache_now());
+		reply_verified(l, false);
+	}
+}
+
+static void on_user(void *ctx, int ret, struct directory_user *user, const char *error)
+{
+	struct login *l = ctx;
+	struct auth *auth = l->auth;
+
+	unlink_login(l);
+	l->user = user;
+	if (ret < 0) {
+		log_error(NULL, "event=auth.directory_error service=%s peer=%s error=\"%s\"",
+		          l->service, l->peer, error);
+		reply(l, AUTH_RESULT_TEMPFAIL, error, false);
+	} else if (ret == 0) {
+		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "unknown user", false);
+	} else if (auth_cache_hit(auth->cache, user->address, l->password, user->password_hash,
+	                          auth_cache_now())) {
+		auth->hits++;
+		reply_verified(l, true);
+	} else {
+		auth->verifying++;
+		workpool_submit(auth->pool, verify_work, verify_done, l);
+	}
+}
+
+void auth_login(struct auth *auth, const struct auth_request *req, auth_login_cb *cb, void *ctx)
+{
+	struct login *l = xcalloc(1, sizeof(*l));
+
+	l->auth = auth;
+	l->cb = cb;
+	l->ctx = ctx;
+	l->password = xstrdup(req->password);
+	l->service = xstrdup(req->service != NULL ? req->service : "-");
+	l->peer = xstrdup(req->peer != NULL ? req->peer : "-");
+	l->next = auth->looking_up;
+	if (l->next != NULL)
+		l->next->prev = l;
+	auth->looking_up = l;
+	directory_async_user_lookup(auth->da, req->user, on_user, l);
+}
+
+unsigned long auth_cache_hits(const struct auth *auth)
+{
+	return auth->hits;
+}
+
+size_t auth_cache_entries(const struct auth *auth)
+{
+	return auth_cache_count(auth->cache);
+}
