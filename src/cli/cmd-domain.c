@@ -49,7 +49,9 @@ static int domain_run(struct directory *dir, const char *sub, const char *name, 
 		ret = directory_domain_del(dir, name, force, &error);
 	if (ret < 0) {
 		cli_error("%s%s", error,
-		          strstr(error, "still has") != NULL ? " (--force deletes them too)" : "");
+		          directory_error_kind(dir) == DIRECTORY_ERR_IN_USE
+		              ? " (--force deletes them too)"
+		              : "");
 		return 1;
 	}
 	return 0;

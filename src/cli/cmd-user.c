@@ -1,20 +1,16 @@
 /* tern user add|del|list|passwd|disable|enable: mail users. Passwords are
    read from standard input, never taken from the command line. */
-#include <errno.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
-#include "auth/password.h"
 #include "auth/sasl.h"
 #include "cli/cli.h"
+#include "directory/directory-admin.h"
 #include "directory/directory.h"
-#include "lib/address.h"
+#include "lib/size.h"
 
 static const char usage_text[] =
     "usage: tern user add ADDRESS [--quota SIZE]\n"
@@ -41,77 +37,22 @@ static int usage_error(void)
 	return 2;
 }
 
-/* "1024", "500M", "2G"; powers of 1024. */
-static int parse_size(const char *s, uint64_t *size_r)
-{
-	static const char units[] = "KMGT";
-	char *end;
-	uint64_t v;
-	const char *u;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end != '\0') {
-		if (end[1] != '\0' || (u = strchr(units, end[0] & ~0x20)) == NULL || *u == '\0')
-			return -1;
-		for (const char *p = units; p <= u; p++) {
-			if (v > (UINT64_MAX >> 1) / 1024)
-				return -1;
-			v *= 1024;
-		}
-	}
-	*size_r = v;
-	return 0;
-}
-
 static void print_size(uint64_t v)
 {
-	static const char units[] = "KMGT";
-	int unit = -1;
+	char buf[SIZE_STR_MAX];
 
-	if (v == 0) {
-		fputs("unlimited", stdout);
-		return;
-	}
-	while (unit < 3 && v % 1024 == 0) {
-		v /= 1024;
-		unit++;
-	}
-	printf("%" PRIu64 "%s", v, unit < 0 ? "" : (char[]){units[unit], '\0'});
+	fputs(v == 0 ? "unlimited" : size_format(v, buf), stdout);
 }
 
-/* The number of characters (UTF-8 code points) of a password. */
-static size_t utf8_length(const char *s)
+static struct directory_password_policy policy_of(const struct tern_settings *settings)
 {
-	size_t n = 0;
+	struct directory_password_policy p = {
+	    .min_length = settings->auth.min_password_length,
+	    .argon2_ops = settings->auth.argon2_ops,
+	    .argon2_mem = (size_t)settings->auth.argon2_mem,
+	};
 
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-static int check_password(const struct tern_settings *settings, const char *pw)
-{
-	unsigned min =
-	    settings->auth.min_password_length > 0 ? settings->auth.min_password_length : 1;
-
-	if (utf8_length(pw) < min) {
-		cli_error("password too short (minimum %u characters)", min);
-		return -1;
-	}
-	if (strlen(pw) > PASSWORD_MAX_LEN) {
-		cli_error("password too long (maximum %d bytes)", PASSWORD_MAX_LEN);
-		return -1;
-	}
-	if (!sasl_utf8_valid((const unsigned char *)pw, strlen(pw))) {
-		cli_error("password is not valid UTF-8");
-		return -1;
-	}
-	return 0;
+	return p;
 }
 
 /* On a terminal, ask twice so a typo does not lock the user out. */
@@ -132,94 +73,46 @@ static char *read_new_password(void)
 	return pw;
 }
 
-/* Read, check and hash a new password. */
-static int new_password_hash(const struct tern_settings *settings, char **hash_r)
-{
-	char *pw = read_new_password();
-	const char *error;
-	int ret;
-
-	if (pw == NULL)
-		return -1;
-	ret = check_password(settings, pw);
-	if (ret == 0 && (ret = password_hash(pw, hash_r, &error)) < 0)
-		cli_error("%s", error);
-	sasl_secret_free(&pw);
-	return ret;
-}
-
-/* Report what would make the add fail before asking for a password: a
-   malformed address, an unknown domain, an existing user. */
-static int user_add_precheck(struct directory *dir, const char *address)
-{
-	struct directory_user *user = NULL;
-	struct address addr;
-	const char *error;
-	int ret;
-
-	if (address_parse_mailbox(address, strlen(address), &addr, &error) < 0) {
-		cli_error("malformed address \"%s\": %s", address, error);
-		return -1;
-	}
-	ret = directory_domain_exists(dir, addr.domain, &error);
-	if (ret == 0)
-		cli_error("unknown domain %s", addr.domain);
-	else if (ret < 0)
-		cli_error("%s", error);
-	address_free(&addr);
-	if (ret != 1)
-		return -1;
-	ret = directory_user_lookup(dir, address, &user, &error);
-	if (ret != 0) {
-		if (ret > 0)
-			cli_error("user %s already exists", user->address);
-		else
-			cli_error("%s", error);
-		directory_user_free(&user);
-		return -1;
-	}
-	return 0;
-}
-
+/* What would make the add fail is reported before asking for a password. */
 static int user_add(const struct tern_settings *settings, struct directory *dir,
                     const struct user_args *args)
 {
-	char *hash = NULL;
+	struct directory_password_policy policy = policy_of(settings);
 	const char *error;
-	int ret = -1;
+	char *pw;
+	int ret;
 
-	if (user_add_precheck(dir, args->arg) < 0 || new_password_hash(settings, &hash) < 0)
+	if (directory_admin_user_add_check(dir, args->arg, &error) < 0) {
+		cli_error("%s", error);
 		return 1;
-	ret = directory_user_add(dir, args->arg, hash, args->quota, &error);
+	}
+	if ((pw = read_new_password()) == NULL)
+		return 1;
+	ret = directory_admin_user_add(dir, &policy, args->arg, pw, args->quota, &error);
+	sasl_secret_free(&pw);
 	if (ret < 0)
 		cli_error("%s", error);
-	sodium_memzero(hash, strlen(hash));
-	free(hash);
 	return ret < 0 ? 1 : 0;
 }
 
 static int user_passwd(const struct tern_settings *settings, struct directory *dir,
                        const char *address)
 {
-	struct directory_user *user = NULL;
-	char *hash = NULL;
+	struct directory_password_policy policy = policy_of(settings);
 	const char *error;
-	int ret = directory_user_lookup(dir, address, &user, &error);
+	char *pw;
+	int ret;
 
-	if (ret <= 0) {
-		if (ret == 0)
-			cli_error("unknown user %s", address);
-		else
-			cli_error("%s", error);
+	if (directory_admin_passwd_check(dir, address, &error) < 0) {
+		cli_error("%s", error);
 		return 1;
 	}
-	directory_user_free(&user);
-	if (new_password_hash(settings, &hash) < 0)
+	if ((pw = read_new_password()) == NULL)
 		return 1;
-	ret = directory_user_set_password(dir, address, hash, &error);
+	ret = directory_admin_set_password(dir, &policy, address, pw, &error);
+	sasl_secret_free(&pw);
 	if (ret < 0)
 		cli_error("%s", error);
-	free(hash);
 	return ret < 0 ? 1 : 0;
 }
 
@@ -268,7 +161,7 @@ static int parse_add_args(int argc, char **argv, struct user_args *args)
 {
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
-			if (parse_size(argv[++i], &args->quota) < 0) {
+			if (size_parse(argv[++i], &args->quota) < 0) {
 				cli_error("invalid size %s (bytes, or a number with K, M, G, T)",
 				          argv[i]);
 				return -1;

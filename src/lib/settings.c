@@ -17,6 +17,7 @@
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
+#include "lib/size.h"
 #include "lib/xalloc.h"
 
 /* A config file is small; anything bigger is a mistake (a log, a binary). */
@@ -318,7 +319,7 @@ static int apply_number(struct load_ctx *ctx, const struct key_def *def,
 	int ret;
 
 	if (def->type == V_SIZE)
-		ret = parse_scaled(e->value, "kmg", size_factors, &n);
+		ret = size_parse(e->value, &n);
 	else if (def->type == V_DURATION)
 		ret = parse_scaled(e->value, "smh", duration_factors, &n);
 	else {
