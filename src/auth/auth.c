@@ -31,7 +31,7 @@ struct login {
 	auth_login_cb *cb;
 	void *ctx;
 	char *password; /* wiped when freed */
-	char *service, *peer;
+	char *service, *peer, *sid;
 	struct directory_user *user;
 	int verified; /* password_verify() */
 	const char *error;
@@ -58,6 +58,7 @@ static void login_free(struct login *l)
 	directory_user_free(&l->user);
 	free(l->service);
 	free(l->peer);
+	free(l->sid);
 	free(l);
 }
 
@@ -163,7 +164,7 @@ static void on_user(void *ctx, int ret, struct directory_user *user, const char 
 	unlink_login(l);
 	l->user = user;
 	if (ret < 0) {
-		log_error(NULL, "event=auth.directory_error service=%s peer=%s error=\"%s\"",
+		log_error(l->sid, "event=auth.directory_error service=%s peer=%s error=\"%s\"",
 		          l->service, l->peer, error);
 		reply(l, AUTH_RESULT_TEMPFAIL, error, false);
 	} else if (ret == 0) {
@@ -188,6 +189,7 @@ void auth_login(struct auth *auth, const struct auth_request *req, auth_login_cb
 	l->password = xstrdup(req->password);
 	l->service = xstrdup(req->service != NULL ? req->service : "-");
 	l->peer = xstrdup(req->peer != NULL ? req->peer : "-");
+	l->sid = req->sid != NULL ? xstrdup(req->sid) : NULL;
 	l->next = auth->looking_up;
 	if (l->next != NULL)
 		l->next->prev = l;

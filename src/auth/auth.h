@@ -33,6 +33,7 @@ struct auth_request {
 	const char *password; /* copied; the copy is wiped when done */
 	const char *service;  /* "imap", "pop3", "submission", ... for the log */
 	const char *peer;     /* the client's address, for the log */
+	const char *sid;      /* the session id for log lines; NULL: none */
 };
 
 struct auth_reply {

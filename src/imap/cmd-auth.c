@@ -82,6 +82,7 @@ static void auth_begin(struct imap_session *s, const char *tag, const char *logi
 	    .password = password,
 	    .service = "imap",
 	    .peer = conn_peer_ip(s->conn),
+	    .sid = s->sid,
 	};
 
 	job->s = s;

@@ -75,8 +75,9 @@ static void test_bounded(void **state)
 	assert_int_equal(auth_cache_count(c), AUTH_CACHE_MAX_ENTRIES);
 	/* once the old ones expire, new ones fit again */
 	auth_cache_add(c, "late@example.org", "pw", H1, 200);
-	assert_true(auth_cache_count(c) < AUTH_CACHE_MAX_ENTRIES);
 	assert_true(auth_cache_hit(c, "late@example.org", "pw", H1, 201));
+	assert_false(auth_cache_hit(c, "u0@example.org", "pw", H1, 201));
+	assert_true(auth_cache_count(c) <= AUTH_CACHE_MAX_ENTRIES);
 	auth_cache_free(&c);
 }
 

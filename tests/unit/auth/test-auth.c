@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "auth/auth.h"
 #include "auth/password.h"
@@ -190,6 +191,22 @@ static void test_no_cache(void **state)
 	assert_int_equal(auth_cache_entries(f->auth), 0);
 }
 
+/* A directory that fails (here: its users table is gone) answers
+   TEMPFAIL, not a failed login. */
+static void test_tempfail(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+
+	expect(f, "tim@example.org", "correct horse", AUTH_RESULT_OK, "Tim@example.org", false);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "PRAGMA foreign_keys = OFF; DROP TABLE users", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	expect(f, "tim@example.org", "correct horse", AUTH_RESULT_TEMPFAIL, NULL, false);
+}
+
 /* Freeing with logins pending: no callback runs, nothing leaks (ASan). */
 static void test_free_pending(void **state)
 {
@@ -217,6 +234,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cache_invalidated_by_password_change, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_no_cache, setup_nocache, teardown),
+	    cmocka_unit_test_setup_teardown(test_tempfail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

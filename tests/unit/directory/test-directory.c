@@ -644,6 +644,28 @@ static void test_error_kinds(void **state)
 	assert_int_equal(directory_error_kind(dir), DIRECTORY_ERR_EXISTS);
 }
 
+/* A backend failure is DATABASE, whatever the call (SQLite only). */
+static void test_database_error_kind(void **state)
+{
+	struct fixture *f = *state;
+	struct directory_user *user = NULL;
+	const char *error;
+	sqlite3 *db;
+
+	add_domains(f->dir);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE aliases; DROP TABLE users", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_fails(directory_user_lookup(f->dir, "a@example.org", &user, &error), NULL);
+	assert_int_equal(directory_error_kind(f->dir), DIRECTORY_ERR_DATABASE);
+	assert_non_null(strstr(error, "database error"));
+	assert_fails(directory_user_add(f->dir, "a@example.org", HASH, 0, &error), NULL);
+	assert_int_equal(directory_error_kind(f->dir), DIRECTORY_ERR_DATABASE);
+	assert_fails(directory_domain_del(f->dir, "example.org", false, &error), NULL);
+	assert_int_equal(directory_error_kind(f->dir), DIRECTORY_ERR_DATABASE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +685,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_depth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_catchall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_database_error_kind, setup, teardown),
 	    /* the rules again, over the in-memory backend */
 	    cmocka_unit_test_setup_teardown(test_domains, setup_memory, teardown),
 	    cmocka_unit_test_setup_teardown(test_domain_malformed, setup_memory, teardown),
