@@ -124,8 +124,19 @@ static void commit_work(void *ctx)
 	struct commit_job *job = ctx;
 	struct smtp_session *s = job->s;
 
-	job->ret = delivery_commit(job->delivery, (const char *const *)s->maildirs,
-	                           s->maildir_count, &job->error);
+	struct delivery_target *targets = xcalloc(s->maildir_count, sizeof(*targets));
+	struct delivery_result *results = xcalloc(s->maildir_count, sizeof(*results));
+
+	for (size_t i = 0; i < s->maildir_count; i++) {
+		targets[i].user = s->users[i];
+		targets[i].mailbox = s->junk ? "Junk" : NULL;
+	}
+	/* one reply for the whole message: all or nothing */
+	job->ret = delivery_commit(job->delivery, targets, s->maildir_count,
+	                           DELIVERY_ALL_OR_NOTHING, results, &job->error);
+	delivery_results_clear(results, s->maildir_count);
+	free(results);
+	free(targets);
 }
 
 static void commit_done(void *ctx)
@@ -202,18 +213,6 @@ static void set_prefix(struct smtp_session *s, const struct buf *ar)
 	buf_free(&b);
 }
 
-/* DMARC quarantine: the same recipients' Maildir++ .Junk folders (the
-   commit creates a missing one). */
-static void target_junk(struct smtp_session *s)
-{
-	for (size_t i = 0; i < s->maildir_count; i++) {
-		char *junk = xasprintf("%s/.Junk", s->maildirs[i]);
-
-		free(s->maildirs[i]);
-		s->maildirs[i] = junk;
-	}
-}
-
 /* Apply the mail authentication verdict; 0 if the message is to be
    stored, -1 if it was refused. */
 static int apply_verdict(struct smtp_session *s, struct buf *ar)
@@ -230,7 +229,9 @@ static int apply_verdict(struct smtp_session *s, struct buf *ar)
 		       "dns_temperror");
 		return -1;
 	case SMTP_AUTH_JUNK:
-		target_junk(s);
+		/* DMARC quarantine: the same recipients' Junk folders (the
+		   commit creates a missing one) */
+		s->junk = true;
 		return 0;
 	case SMTP_AUTH_DELIVER:
 		break;

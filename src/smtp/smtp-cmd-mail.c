@@ -119,7 +119,9 @@ static int add_maildirs(struct smtp_session *s, const struct directory_resolutio
 			continue;
 		}
 		s->maildirs = xreallocarray(s->maildirs, s->maildir_count + 1, sizeof(char *));
-		s->maildirs[s->maildir_count++] = path;
+		s->users = xreallocarray(s->users, s->maildir_count + 1, sizeof(char *));
+		s->maildirs[s->maildir_count] = path;
+		s->users[s->maildir_count++] = xstrdup(res->local[i]);
 	}
 	return 0;
 }

@@ -102,7 +102,9 @@ struct smtp_session {
 	struct smtp_rcpt *rcpts;
 	size_t rcpt_count;
 	char **maildirs; /* deduplicated target Maildirs of the local recipients */
+	char **users;    /* their users (delivery targets), in the same order */
 	size_t maildir_count;
+	bool junk;                  /* DMARC quarantine: into each user's Junk folder */
 	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
 
 	/* DATA in progress. */

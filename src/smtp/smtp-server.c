@@ -63,11 +63,16 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->rcpt_count = 0;
-	for (size_t i = 0; i < s->maildir_count; i++)
+	for (size_t i = 0; i < s->maildir_count; i++) {
 		free(s->maildirs[i]);
+		free(s->users[i]);
+	}
 	free(s->maildirs);
+	free(s->users);
 	s->maildirs = NULL;
+	s->users = NULL;
 	s->maildir_count = 0;
+	s->junk = false;
 	smtp_mailauth_free(s);
 	smtp_header_clear(&s->header);
 	delivery_abort(&s->delivery);
