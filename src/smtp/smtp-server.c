@@ -1,5 +1,7 @@
 #include "smtp/smtp-server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,12 +411,13 @@ static void session_start(struct smtp_session *s, struct role_ctx *role)
 	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", set->hostname);
 }
 
-static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *peer,
-                        socklen_t peerlen, enum service service, enum tls_mode tls)
+static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
+                          socklen_t peerlen, enum service service, enum tls_mode tls)
 {
+	struct role_ctx *role = server->role;
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
-	s->server = role->data;
+	s->server = server;
 	s->service = service;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
 	                   &session_handler, s);
@@ -425,6 +428,36 @@ static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *pe
 	s->peer_ip = xstrdup(conn_peer_ip(s->conn));
 	s->server->policy.ops->session_begin(s->server->policy.policy, s, &s->policy_ctx);
 	session_start(s, role);
+}
+
+static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, enum service service, enum tls_mode tls)
+{
+	server_accept(role->data, fd, peer, peerlen, service, tls);
+}
+
+struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_policy *policy)
+{
+	struct smtp_server *server = xcalloc(1, sizeof(*server));
+
+	server->role = role;
+	server->settings = role->settings;
+	server->policy = *policy;
+	return server;
+}
+
+void smtp_server_free(struct smtp_server **server)
+{
+	free(*server);
+	*server = NULL;
+}
+
+void smtp_server_accept_fd(struct smtp_server *server, int fd, enum service service)
+{
+	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+
+	server_accept(server, fd, (const struct sockaddr *)&peer, sizeof(peer), service,
+	              TLS_MODE_NONE);
 }
 
 static int smtp_init(struct role_ctx *role, const char **error_r)

@@ -17,8 +17,23 @@
  */
 
 #include "net/role.h"
+#include "smtp/smtp-policy.h"
+
+struct smtp_server;
 
 /* The role's operations (also declared in net/role.h). */
 extern const struct role_ops smtp_role_ops;
+
+/* A server without the role's resources, whose sessions ask policy (for
+   tests and fuzzing: a scripted policy over a socketpair). role->base and
+   role->settings are used, role->tls may be NULL, role must outlive it.
+   Free with smtp_server_free() once its sessions are gone. */
+struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_policy *policy);
+void smtp_server_free(struct smtp_server **server);
+
+/* Start a session on fd (connected; the session owns it) as the given
+   service, the peer seen as 127.0.0.1. The session ends by itself when the
+   connection closes. */
+void smtp_server_accept_fd(struct smtp_server *server, int fd, enum service service);
 
 #endif
