@@ -85,6 +85,12 @@ struct smtp_policy_ops {
 struct smtp_policy {
 	const struct smtp_policy_ops *ops;
 	void *policy; /* passed to session_begin */
+	/* Before STARTTLS only the commands flagged SMTP_CMD_BEFORE_TLS in the
+	   command table (EHLO, HELO, STARTTLS, NOOP, RSET, HELP, QUIT) are
+	   taken; the others get 530 5.7.0 (RFC 3207 section 4). For the
+	   submission policy, once it offers AUTH: off until then, since port
+	   587 still takes local mail in plain text as port 25 does. */
+	bool tls_required;
 };
 
 /* Answer the current stage with "<code> <enhanced> <text>" (enhanced NULL:

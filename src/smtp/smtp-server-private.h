@@ -59,8 +59,8 @@ struct smtp_session;
 enum smtp_cmd_flags {
 	/* Allowed before HELO/EHLO (the others get 503 5.5.1). */
 	SMTP_CMD_BEFORE_HELO = 1 << 0,
-	/* Allowed on a submission port before TLS (the later submission task
-	   enforces it; recorded here so the table is the one place). */
+	/* Allowed before STARTTLS where the policy requires TLS
+	   (smtp_policy.tls_required; the others get 530 5.7.0). */
 	SMTP_CMD_BEFORE_TLS = 1 << 1,
 };
 

@@ -323,7 +323,10 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	def = &smtp_commands[cmd.verb];
-	if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
+	if (s->server->policy.tls_required && (def->flags & SMTP_CMD_BEFORE_TLS) == 0 &&
+	    !conn_is_tls(s->conn))
+		smtp_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+	else if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
 		smtp_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
 	else
 		def->handler(s, &cmd);

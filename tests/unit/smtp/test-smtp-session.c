@@ -91,10 +91,10 @@ static const struct smtp_policy_ops tp_ops = {
     .data_end = tp_data_end,
 };
 
-static int setup(void **state)
+static int setup_service(void **state, enum service service, bool tls_required)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct smtp_policy policy = {&tp_ops, &f->tp};
+	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required};
 	char *conf, *error = NULL;
 	int sv[2];
 
@@ -115,9 +115,19 @@ static int setup(void **state)
 		return -1;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	f->client = sv[0];
-	smtp_server_accept_fd(f->server, sv[1], SERVICE_SMTP);
+	smtp_server_accept_fd(f->server, sv[1], service);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_service(state, SERVICE_SMTP, false);
+}
+
+static int setup_tls_required(void **state)
+{
+	return setup_service(state, SERVICE_SUBMISSION, true);
 }
 
 static void pump(struct fixture *f)
@@ -259,6 +269,39 @@ static void test_disconnect_pending_data(void **state)
 	assert_int_equal(f->tp.sessions, 0);
 }
 
+/* RFC 3207 section 4: before STARTTLS only the commands flagged
+   SMTP_CMD_BEFORE_TLS are taken where the policy requires TLS. */
+static void test_tls_required(void **state)
+{
+	struct fixture *f = *state;
+	char *got;
+
+	got = received(f); /* the greeting */
+	free(got);
+	send_str(f, "MAIL FROM:<a@b.test>\r\n");
+	expect_tail(f, "530 Must issue a STARTTLS command first\r\n"); /* before EHLO: no code */
+	send_str(f, "EHLO c.test\r\n");
+	expect_tail(f, "250 ENHANCEDSTATUSCODES\r\n");
+	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\nVRFY x\r\n");
+	expect_tail(f, "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	send_str(f, "NOOP\r\nRSET\r\nHELP\r\nQUIT\r\n");
+	expect_tail(f, "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n214 2.0.0 See RFC 5321 (Tern)\r\n"
+	               "221 2.0.0 Bye\r\n");
+}
+
+/* Without the requirement (port 25, and submission until it has AUTH)
+   MAIL is taken in plain text. */
+static void test_tls_not_required(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as the roles do: writes to a gone client fail */
@@ -267,6 +310,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pending_rcpt_pipelined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disconnect_pending_rcpt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disconnect_pending_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_required, setup_tls_required, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_not_required, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
