@@ -97,17 +97,18 @@ static bool peer_is_trusted(struct inbound_session *is)
 static void rcpt_answer(struct inbound_session *is, unsigned code, const char *enhanced,
                         bool with_addr, const char *text)
 {
-	char *v = log_value(is->rcpt, strlen(is->rcpt), 300);
+	char *addr = is->rcpt, *v = log_value(addr, strlen(addr), 300);
 
 	log_info(smtp_session_sid(is->s), "event=smtp.rcpt to=<%s> result=%s code=%u", v,
 	         code < 300 ? "accepted" : "rejected", code);
 	free(v);
+	/* the reply to a pending stage may free the session and is with it */
+	is->rcpt = NULL;
 	if (with_addr)
-		smtp_stage_reply(is->s, code, enhanced, "<%s>: %s", is->rcpt, text);
+		smtp_stage_reply(is->s, code, enhanced, "<%s>: %s", addr, text);
 	else
 		smtp_stage_reply(is->s, code, enhanced, "%s", text);
-	free(is->rcpt);
-	is->rcpt = NULL;
+	free(addr);
 }
 
 static void rcpt_reply(struct inbound_session *is, unsigned code, const char *enhanced,

@@ -94,7 +94,10 @@ struct smtp_policy {
 };
 
 /* Answer the current stage with "<code> <enhanced> <text>" (enhanced NULL:
-   none). See the stage rules above. */
+   none). See the stage rules above. Answering a pending stage of a session
+   that is gone frees the session, after the policy's reset and
+   session_end: touch neither s nor the policy's session state after this
+   call (the arguments are used before anything is freed). */
 void smtp_stage_reply(struct smtp_session *s, unsigned code, const char *enhanced, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 
