@@ -1,23 +1,15 @@
-/* DATA: stream the body through the decoder into a delivery, then commit
-   it on the workpool and answer only once it is durable (RFC 5321 section
-   4.1.1.4; DESIGN.md "a message that got a 2xx is on disk"). */
+/* DATA: stream the body through the decoder into a spool file, check what
+   the protocol checks (size, bare LF, header size), then hand the message
+   to the policy's DATA stage, which answers once it is durable (RFC 5321
+   section 4.1.1.4; DESIGN.md "a message that got a 2xx is on disk"). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/log.h"
-#include "lib/workpool.h"
 #include "lib/xalloc.h"
-#include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
-
-struct commit_job {
-	struct smtp_session *s;
-	struct delivery *delivery;
-	const char *error;
-	int ret;
-};
 
 /* RFC 5322 section 3.3 date-time, independent of the locale. */
 static void append_date(struct buf *b)
@@ -50,7 +42,7 @@ static void build_trace(struct smtp_session *s, struct buf *b)
 	if (tls && tls_desc != NULL)
 		buf_printf(b, "\r\n\t(using %s)", tls_desc);
 	if (s->rcpt_count == 1)
-		buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0].address);
+		buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0]);
 	buf_append_str(b, ";\r\n\t");
 	append_date(b);
 	buf_append_str(b, "\r\n");
@@ -99,7 +91,7 @@ static void write_body(struct smtp_session *s, const char *data, size_t len)
 		          s->write_error);
 }
 
-/* Hand the decoded bytes on: all to mail authentication, the header section
+/* Hand the decoded bytes on: all to the policy, the header section
    to memory, the body to the delivery. A write error is remembered and the
    body is still read to its end, so the session stays in step. */
 static void flush_data(struct smtp_session *s)
@@ -109,7 +101,8 @@ static void flush_data(struct smtp_session *s)
 
 	if (len == 0)
 		return;
-	smtp_mailauth_feed(s, p, len);
+	if (s->server->policy.ops->data_feed != NULL)
+		s->server->policy.ops->data_feed(s->policy_ctx, p, len);
 	if (!s->header.ended) {
 		if (smtp_header_feed(&s->header, p, len, &used) == 1)
 			write_body(s, p + used, len - used);
@@ -117,59 +110,6 @@ static void flush_data(struct smtp_session *s)
 		write_body(s, p, len);
 	}
 	buf_clear(&s->data_out);
-}
-
-static void commit_work(void *ctx)
-{
-	struct commit_job *job = ctx;
-	struct smtp_session *s = job->s;
-
-	job->ret = delivery_commit(job->delivery, (const char *const *)s->maildirs,
-	                           s->maildir_count, &job->error);
-}
-
-static void commit_done(void *ctx)
-{
-	struct commit_job *job = ctx;
-	struct smtp_session *s = job->s;
-
-	if (job->ret < 0) {
-		log_error(s->sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
-		          s->msg_id, job->error);
-	} else {
-		char *from = log_value(s->mail_from_text, strlen(s->mail_from_text), 300);
-
-		s->messages++;
-		log_info(s->sid,
-		         "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
-		         s->msg_id, from, (unsigned long long)s->decoder.size, s->rcpt_count,
-		         s->maildir_count);
-		free(from);
-	}
-	if (!s->closed) {
-		if (job->ret < 0)
-			smtp_reply(s, 451, "4.3.0",
-			           "Error: local delivery failed, try again later");
-		else
-			smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->msg_id);
-	}
-	free(job);
-	smtp_transaction_reset(s);
-	smtp_session_job_done(s);
-}
-
-/* fsync is slow: commit on the workpool with reading paused; the reply is
-   sent from commit_done, once the message is durable. */
-static void commit(struct smtp_session *s)
-{
-	struct commit_job *job = xcalloc(1, sizeof(*job));
-
-	job->s = s;
-	job->delivery = s->delivery;
-	s->delivery = NULL;
-	s->busy = true;
-	conn_pause_reading(s->conn);
-	workpool_submit(s->server->role->pool, commit_work, commit_done, job);
 }
 
 static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, const char *text,
@@ -181,87 +121,29 @@ static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, 
 	smtp_transaction_reset(s); /* aborts the delivery: nothing is stored */
 }
 
-/* What goes in front of the body: the trace fields, our
-   Authentication-Results (ar, may be empty), the header section without
-   forged claims of our authserv-id (RFC 8601 section 5). */
-static void set_prefix(struct smtp_session *s, const struct buf *ar)
+/* The message as the policy sees it (valid until the stage's reply). */
+static void hand_over(struct smtp_session *s)
 {
-	struct buf b = BUF_INIT;
-	unsigned removed;
+	struct smtp_message *m = &s->message;
 
-	build_trace(s, &b);
-	buf_append(&b, ar->data, ar->len);
-	removed = smtp_header_filter(s->header.fields.data, s->header.fields.len,
-	                             s->server->settings->hostname, &b);
-	if (s->header.ended)
-		buf_append_str(&b, "\r\n");
-	if (removed > 0)
-		log_info(s->sid, "event=smtp.auth_results_removed id=%s count=%u", s->msg_id,
-		         removed);
-	delivery_set_prefix(s->delivery, b.data, b.len);
-	buf_free(&b);
-}
-
-/* DMARC quarantine: the same recipients' Maildir++ .Junk folders (the
-   commit creates a missing one). */
-static void target_junk(struct smtp_session *s)
-{
-	for (size_t i = 0; i < s->maildir_count; i++) {
-		char *junk = xasprintf("%s/.Junk", s->maildirs[i]);
-
-		free(s->maildirs[i]);
-		s->maildirs[i] = junk;
-	}
-}
-
-/* Apply the mail authentication verdict; 0 if the message is to be
-   stored, -1 if it was refused. */
-static int apply_verdict(struct smtp_session *s, struct buf *ar)
-{
-	switch (smtp_mailauth_result(s, ar)) {
-	case SMTP_AUTH_REJECT:
-		refuse(s, 550, "5.7.1",
-		       "Message rejected: it fails the DMARC policy of its From domain",
-		       "dmarc_reject");
-		return -1;
-	case SMTP_AUTH_DEFER:
-		refuse(s, 451, "4.7.1",
-		       "Temporary DNS failure while checking SPF/DKIM/DMARC, try again later",
-		       "dns_temperror");
-		return -1;
-	case SMTP_AUTH_JUNK:
-		target_junk(s);
-		return 0;
-	case SMTP_AUTH_DELIVER:
-		break;
-	}
-	return 0;
-}
-
-/* The checks are done (reading is still paused). */
-static void mailauth_done(struct smtp_session *s)
-{
-	struct buf ar = BUF_INIT;
-
-	if (s->closed) {
-		smtp_transaction_reset(s);
-		smtp_session_job_done(s); /* frees the session */
-		return;
-	}
-	if (apply_verdict(s, &ar) < 0) {
-		buf_free(&ar);
-		smtp_session_job_done(s);
-		return;
-	}
-	set_prefix(s, &ar);
-	buf_free(&ar);
-	commit(s);
+	build_trace(s, &s->trace);
+	m->id = s->msg_id;
+	m->mail_from = s->mail_from_text;
+	m->rcpts = (const char *const *)s->rcpts;
+	m->rcpt_count = s->rcpt_count;
+	m->trace = s->trace.data;
+	m->trace_len = s->trace.len;
+	m->header = s->header.fields.data != NULL ? s->header.fields.data : "";
+	m->header_len = s->header.fields.len;
+	m->header_ended = s->header.ended;
+	m->size = s->decoder.size;
+	m->delivery = s->delivery;
+	s->delivery = NULL;
+	smtp_stage_begin(s, SMTP_STAGE_DATA_END, NULL);
 }
 
 static void data_end(struct smtp_session *s)
 {
-	struct buf none = BUF_INIT;
-
 	s->in_data = false;
 	flush_data(s);
 	switch (smtp_data_result(&s->decoder)) {
@@ -282,15 +164,7 @@ static void data_end(struct smtp_session *s)
 		refuse(s, 451, "4.3.0", "Error: local problem, try again later", "write_error");
 		return;
 	}
-	if (s->auth != NULL) {
-		/* wait for SPF, the DKIM keys and DMARC with reading paused */
-		s->busy = true;
-		conn_pause_reading(s->conn);
-		smtp_mailauth_finish(s, mailauth_done);
-		return;
-	}
-	set_prefix(s, &none);
-	commit(s);
+	hand_over(s);
 }
 
 int smtp_data_input(struct smtp_session *s)

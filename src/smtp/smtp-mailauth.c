@@ -9,12 +9,14 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mailauth/mailauth.h"
-#include "smtp/smtp-server-private.h"
+#include "smtp/smtp-policy.h"
 
 struct smtp_mailauth {
-	struct smtp_session *s;
+	const char *sid; /* the session's, which outlives this */
+	const struct tern_settings *settings;
 	struct mailauth *ma;
-	void (*done)(struct smtp_session *s);
+	void (*done)(void *ctx);
+	void *done_ctx;
 };
 
 /* ---- the verdict ---- */
@@ -61,16 +63,17 @@ const char *smtp_auth_action_name(enum smtp_auth_action action)
 
 /* ---- the session's side ---- */
 
-void smtp_mailauth_begin(struct smtp_session *s)
+struct smtp_mailauth *smtp_mailauth_begin(const struct smtp_mailauth_env *env,
+                                          struct smtp_session *s)
 {
-	const struct tern_settings *set = s->server->settings;
+	const struct tern_settings *set = env->settings;
 	struct smtp_mailauth *a;
 	struct mailauth_params params = {
-	    .ip = conn_peer_ip(s->conn),
-	    .helo = s->helo,
-	    .mail_from = s->mail_from_text,
+	    .ip = smtp_session_peer_ip(s),
+	    .helo = smtp_session_helo(s),
+	    .mail_from = smtp_session_mail_from(s),
 	    .authserv_id = set->hostname,
-	    .psl = s->server->psl,
+	    .psl = env->psl,
 	    .spf = set->mailauth.spf,
 	    .dkim = set->mailauth.dkim,
 	    .dmarc = set->mailauth.dmarc,
@@ -80,59 +83,57 @@ void smtp_mailauth_begin(struct smtp_session *s)
 	};
 	const char *error;
 
-	if (s->service != SERVICE_SMTP)
-		return;
 	a = xcalloc(1, sizeof(*a));
-	a->s = s;
-	a->ma = mailauth_new(&params, s->server->resolver, s->server->role->base);
+	a->sid = smtp_session_sid(s);
+	a->settings = set;
+	a->ma = mailauth_new(&params, env->resolver, env->base);
 	error = mailauth_spf_error(a->ma);
 	if (error != NULL)
-		log_warn(s->sid, "event=smtp.spf_error error=\"%s\"", error);
-	s->auth = a;
+		log_warn(a->sid, "event=smtp.spf_error error=\"%s\"", error);
+	return a;
 }
 
-void smtp_mailauth_feed(struct smtp_session *s, const void *data, size_t len)
+void smtp_mailauth_feed(struct smtp_mailauth *a, const void *data, size_t len)
 {
 	const char *error;
 
 	/* Over a header limit the checks report what they can; the session
 	   refuses such a header section anyway. */
-	if (s->auth != NULL)
-		(void)mailauth_feed(s->auth->ma, data, len, &error);
+	(void)mailauth_feed(a->ma, data, len, &error);
 }
 
 static void mailauth_done(void *context)
 {
 	struct smtp_mailauth *a = context;
 
-	a->done(a->s);
+	a->done(a->done_ctx);
 }
 
-void smtp_mailauth_finish(struct smtp_session *s, void (*done)(struct smtp_session *s))
+void smtp_mailauth_finish(struct smtp_mailauth *a, void (*done)(void *ctx), void *ctx)
 {
-	s->auth->done = done;
-	mailauth_finish(s->auth->ma, mailauth_done, s->auth);
+	a->done = done;
+	a->done_ctx = ctx;
+	mailauth_finish(a->ma, mailauth_done, a);
 }
 
-static void log_result(struct smtp_mailauth *a, enum smtp_auth_action action)
+static void log_result(struct smtp_mailauth *a, const char *msg_id, enum smtp_auth_action action)
 {
-	struct smtp_session *s = a->s;
 	struct mailauth_summary sum;
 	char *from_v;
 
 	mailauth_get_summary(a->ma, &sum);
 	from_v = log_value(sum.from_domain, strlen(sum.from_domain), 255);
-	log_info(s->sid,
+	log_info(a->sid,
 	         "event=smtp.mailauth id=%s spf=%s dkim=%s signatures=%zu dmarc=%s arc=%s "
 	         "from_domain=%s policy=%s action=%s",
-	         s->msg_id, sum.spf, sum.dkim, sum.signatures, sum.dmarc, sum.arc, from_v,
+	         msg_id, sum.spf, sum.dkim, sum.signatures, sum.dmarc, sum.arc, from_v,
 	         sum.disposition, smtp_auth_action_name(action));
 	free(from_v);
 }
 
-enum smtp_auth_action smtp_mailauth_result(struct smtp_session *s, struct buf *out)
+enum smtp_auth_action smtp_mailauth_result(struct smtp_mailauth *a, const char *msg_id,
+                                           struct buf *out)
 {
-	struct smtp_mailauth *a = s->auth;
 	struct mailauth_facts facts;
 	enum smtp_auth_action action;
 
@@ -140,18 +141,18 @@ enum smtp_auth_action smtp_mailauth_result(struct smtp_session *s, struct buf *o
 	mailauth_write_value(a->ma, out, true);
 	buf_append_str(out, "\r\n");
 	mailauth_get_facts(a->ma, &facts);
-	action = smtp_auth_decide(&facts, s->server->settings);
-	log_result(a, action);
+	action = smtp_auth_decide(&facts, a->settings);
+	log_result(a, msg_id, action);
 	return action;
 }
 
-void smtp_mailauth_free(struct smtp_session *s)
+void smtp_mailauth_free(struct smtp_mailauth **ap)
 {
-	struct smtp_mailauth *a = s->auth;
+	struct smtp_mailauth *a = *ap;
 
 	if (a == NULL)
 		return;
 	mailauth_free(&a->ma);
 	free(a);
-	s->auth = NULL;
+	*ap = NULL;
 }

@@ -7,7 +7,8 @@
  * FROM on, DKIM and ARC hash the message as it streams, and at the end of
  * DATA the session waits (reading paused) for the SPF result and the keys,
  * DMARC runs, and the session gets one verdict and one
- * Authentication-Results field (RFC 8601). Internal to src/smtp/.
+ * Authentication-Results field (RFC 8601). Used by the inbound policy
+ * (smtp-policy-inbound.c).
  */
 
 #include <stdbool.h>
@@ -17,6 +18,9 @@
 #include "lib/settings.h"
 #include "mailauth/mailauth.h"
 
+struct dns_resolver;
+struct event_base;
+struct psl;
 struct smtp_session;
 struct smtp_mailauth;
 
@@ -39,25 +43,37 @@ enum smtp_auth_action smtp_auth_decide(const struct mailauth_facts *facts,
 /* "deliver", "junk", "reject", "defer". */
 const char *smtp_auth_action_name(enum smtp_auth_action action);
 
-/* Start the transaction's checks after MAIL FROM was accepted (only on the
-   smtp service; the session's auth stays NULL elsewhere): SPF of the MAIL
-   FROM identity, or of the HELO identity for the null sender. */
-void smtp_mailauth_begin(struct smtp_session *s);
+/* What the checks need of the role. */
+struct smtp_mailauth_env {
+	const struct tern_settings *settings;
+	struct psl *psl;               /* DMARC's Organizational Domain */
+	struct dns_resolver *resolver; /* SPF, DKIM, DMARC lookups */
+	struct event_base *base;
+};
+
+/* Start the transaction's checks after MAIL FROM was accepted (the inbound
+   policy does so on the smtp service only): SPF of the MAIL FROM identity,
+   or of the HELO identity for the null sender. Returns the checks' state
+   (free with smtp_mailauth_free()); s must outlive it. */
+struct smtp_mailauth *smtp_mailauth_begin(const struct smtp_mailauth_env *env,
+                                          struct smtp_session *s);
 
 /* The next decoded bytes of the message (header section and body): hashed
    by the DKIM and ARC verifiers. */
-void smtp_mailauth_feed(struct smtp_session *s, const void *data, size_t len);
+void smtp_mailauth_feed(struct smtp_mailauth *a, const void *data, size_t len);
 
 /* DATA ended with a message fit to store: wait for SPF, the DKIM keys and
-   DMARC, then call done(s) (always from the event loop, never from inside
-   this call). The session must be busy (reading paused) meanwhile. */
-void smtp_mailauth_finish(struct smtp_session *s, void (*done)(struct smtp_session *s));
+   DMARC, then call done(ctx) (always from the event loop, never from
+   inside this call). */
+void smtp_mailauth_finish(struct smtp_mailauth *a, void (*done)(void *ctx), void *ctx);
 
 /* After done: the action and the Authentication-Results field (name, value
-   and CRLF) appended to out; the results are logged. */
-enum smtp_auth_action smtp_mailauth_result(struct smtp_session *s, struct buf *out);
+   and CRLF) appended to out; the results are logged with msg_id. */
+enum smtp_auth_action smtp_mailauth_result(struct smtp_mailauth *a, const char *msg_id,
+                                           struct buf *out);
 
-/* Cancel whatever runs (no callback follows) and free; sets s->auth NULL. */
-void smtp_mailauth_free(struct smtp_session *s);
+/* Cancel whatever runs (no callback follows), free and set *a NULL; NULL
+   is fine. */
+void smtp_mailauth_free(struct smtp_mailauth **a);
 
 #endif

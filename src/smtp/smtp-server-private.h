@@ -19,12 +19,10 @@
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-data.h"
 #include "smtp/smtp-header.h"
+#include "smtp/smtp-policy.h"
 
-struct directory;
 struct delivery;
-struct dns_resolver;
-struct psl;
-struct smtp_mailauth;
+struct smtp_inbound;
 
 /* Commands handled in one on_read before yielding to the loop (RFC 2920
    pipelining, bounded). */
@@ -43,9 +41,16 @@ struct smtp_mailauth;
 struct smtp_server {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
-	struct directory *dir;
-	struct dns_resolver *resolver; /* SPF, DKIM and DMARC lookups */
-	struct psl *psl;               /* for DMARC's Organizational Domain */
+	struct smtp_policy policy;    /* what every session asks at its stages */
+	struct smtp_inbound *inbound; /* the policy's state (smtp-policy-inbound.h) */
+};
+
+/* The stage waiting for the policy's reply (smtp-policy.h). */
+enum smtp_stage {
+	SMTP_STAGE_NONE,
+	SMTP_STAGE_MAIL,
+	SMTP_STAGE_RCPT,
+	SMTP_STAGE_DATA_END,
 };
 
 struct smtp_session;
@@ -54,8 +59,8 @@ struct smtp_session;
 enum smtp_cmd_flags {
 	/* Allowed before HELO/EHLO (the others get 503 5.5.1). */
 	SMTP_CMD_BEFORE_HELO = 1 << 0,
-	/* Allowed on a submission port before TLS (the later submission task
-	   enforces it; recorded here so the table is the one place). */
+	/* Allowed before STARTTLS where the policy requires TLS
+	   (smtp_policy.tls_required; the others get 530 5.7.0). */
 	SMTP_CMD_BEFORE_TLS = 1 << 1,
 };
 
@@ -68,26 +73,22 @@ struct smtp_cmd_def {
 /* The command table, indexed by enum smtp_verb (smtp-commands.c). */
 extern const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT];
 
-/* One accepted recipient. */
-struct smtp_rcpt {
-	char *address; /* normalised, for logs and the Received header */
-};
-
 struct smtp_session {
 	struct smtp_server *server;
 	struct conn *conn;
 	char sid[SESSION_ID_LEN + 1];
+	char *peer_ip; /* kept after the connection is gone */
 	enum service service;
 	struct event *session_timer;
 
 	char *helo;       /* the HELO/EHLO name; NULL before one */
 	bool esmtp;       /* EHLO was used: enhanced status codes in replies */
 	bool closing;     /* QUIT, too many errors, shutdown: no more commands */
-	bool closed;      /* on_close came while a job was running */
-	bool busy;        /* a workpool job runs; reading is paused */
+	bool closed;      /* on_close came while a stage was pending */
+	bool busy;        /* a stage is pending; reading is paused */
 	bool output_wait; /* paused until the output drains */
-	/* A goodbye (shutdown, session time limit) that came while a job ran:
-	   sent after the job's reply, then the session closes. */
+	/* A goodbye (shutdown, session time limit) that came while a stage was pending:
+	   sent after the stage's reply, then the session closes. */
 	unsigned bye_code;
 	const char *bye_enhanced, *bye_text;
 	unsigned errors;
@@ -99,18 +100,22 @@ struct smtp_session {
 	struct address mail_from;
 	char *mail_from_text; /* normalised */
 	uint64_t mail_size;   /* SIZE= */
-	struct smtp_rcpt *rcpts;
+	char **rcpts;         /* accepted, normalised, for the policy and the Received header */
 	size_t rcpt_count;
-	char **maildirs; /* deduplicated target Maildirs of the local recipients */
-	size_t maildir_count;
-	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
+
+	/* The policy's state for this session, and the stage it is asked. */
+	void *policy_ctx;
+	enum smtp_stage stage;
+	bool stage_sync;             /* inside the policy's op: its reply is synchronous */
+	char *stage_rcpt;            /* SMTP_STAGE_RCPT: the address asked about */
+	struct smtp_message message; /* SMTP_STAGE_DATA_END */
+	struct buf trace;
 
 	/* DATA in progress. */
 	bool in_data;
 	struct smtp_data_decoder decoder;
 	/* The header section is kept here and written in front of the body
-	   at commit (delivery_set_prefix), after the trace fields and
-	   Authentication-Results. */
+	   by the policy (smtp_message.header). */
 	struct smtp_header header;
 	struct delivery *delivery;
 	const char *write_error; /* delivery_write failed: read on, then 451 */
@@ -135,14 +140,15 @@ void smtp_transaction_reset(struct smtp_session *s);
 /* Close the session after the queued output is sent. */
 void smtp_session_close(struct smtp_session *s);
 
-/* Say goodbye with a 421-type reply and close, now or, while a job runs,
-   right after its reply. */
+/* Say goodbye with a 421-type reply and close, now or, while a stage is
+   pending, right after its reply. */
 void smtp_session_bye(struct smtp_session *s, unsigned code, const char *enhanced,
                       const char *text);
 
 /* The input of a DATA body has arrived: feed it to the decoder
    (smtp-cmd-data.c). Returns 1 when the body ended (the session goes on
-   with commands, or waits for the commit job), 0 when more is needed. */
+   with commands, or waits for the policy's DATA stage), 0 when more is
+   needed. */
 int smtp_data_input(struct smtp_session *s);
 
 /* Command handlers (smtp-cmd-*.c). */
@@ -159,8 +165,10 @@ void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd);
 
-/* Called when the commit job is done (smtp-server.c): resume reading, or
-   finish closing. */
-void smtp_session_job_done(struct smtp_session *s);
+/* Ask the policy at stage (rcpt: the RCPT address, else NULL; copied). If
+   the policy answers later, reading stops until it does
+   (smtp_stage_reply()); then the session resumes reading, or finishes
+   closing. */
+void smtp_stage_begin(struct smtp_session *s, enum smtp_stage stage, const char *rcpt);
 
 #endif

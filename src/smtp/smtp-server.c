@@ -1,15 +1,14 @@
 #include "smtp/smtp-server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "directory/directory.h"
-#include "dns/dns-resolver.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
-#include "mailauth/psl.h"
-#include "smtp/smtp-mailauth.h"
+#include "smtp/smtp-policy-inbound.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -53,24 +52,25 @@ void smtp_reply_cont(struct smtp_session *s, unsigned code, const char *fmt, ...
 
 void smtp_transaction_reset(struct smtp_session *s)
 {
+	const struct smtp_policy_ops *ops = s->server->policy.ops;
+
 	address_free(&s->mail_from);
 	free(s->mail_from_text);
 	s->mail_from_text = NULL;
 	s->has_mail = false;
 	s->mail_size = 0;
 	for (size_t i = 0; i < s->rcpt_count; i++)
-		free(s->rcpts[i].address);
+		free(s->rcpts[i]);
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->rcpt_count = 0;
-	for (size_t i = 0; i < s->maildir_count; i++)
-		free(s->maildirs[i]);
-	free(s->maildirs);
-	s->maildirs = NULL;
-	s->maildir_count = 0;
-	smtp_mailauth_free(s);
+	if (ops->reset != NULL)
+		ops->reset(s->policy_ctx);
 	smtp_header_clear(&s->header);
 	delivery_abort(&s->delivery);
+	delivery_abort(&s->message.delivery);
+	memset(&s->message, 0, sizeof(s->message));
+	buf_free(&s->trace);
 	s->in_data = false;
 	s->write_error = NULL;
 	buf_free(&s->data_out);
@@ -84,7 +84,12 @@ void smtp_session_close(struct smtp_session *s)
 
 static void session_free(struct smtp_session *s)
 {
+	const struct smtp_policy_ops *ops = s->server->policy.ops;
+
 	smtp_transaction_reset(s);
+	if (ops->session_end != NULL)
+		ops->session_end(s->policy_ctx);
+	free(s->peer_ip);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
 	free(s->helo);
@@ -106,7 +111,7 @@ static void session_on_close(struct conn *conn, void *ctx, const char *reason)
 		s->session_timer = NULL;
 	}
 	if (s->busy) {
-		/* The commit job still holds the session; it frees it when done. */
+		/* The policy still holds the session: the stage's reply frees it. */
 		s->closed = true;
 		return;
 	}
@@ -149,7 +154,8 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *ctx)
 	smtp_session_bye(s, 421, "4.4.2", "Session time limit exceeded");
 }
 
-void smtp_session_job_done(struct smtp_session *s)
+/* A pending stage was answered: resume reading, or finish closing. */
+static void stage_job_done(struct smtp_session *s)
 {
 	s->busy = false;
 	if (s->closed) {
@@ -165,6 +171,130 @@ void smtp_session_job_done(struct smtp_session *s)
 		return;
 	}
 	conn_resume_reading(s->conn);
+}
+
+/* ---- stages (smtp-policy.h) ---- */
+
+static void stage_call(struct smtp_session *s, enum smtp_stage stage)
+{
+	const struct smtp_policy_ops *ops = s->server->policy.ops;
+
+	switch (stage) {
+	case SMTP_STAGE_MAIL:
+		if (ops->mail != NULL)
+			ops->mail(s->policy_ctx, s);
+		else
+			smtp_stage_reply(s, 250, "2.1.0", "Ok");
+		return;
+	case SMTP_STAGE_RCPT:
+		if (ops->rcpt != NULL)
+			ops->rcpt(s->policy_ctx, s, s->stage_rcpt);
+		else
+			smtp_stage_reply(s, 250, "2.1.5", "Ok");
+		return;
+	case SMTP_STAGE_DATA_END:
+		if (ops->data_end != NULL)
+			ops->data_end(s->policy_ctx, s, &s->message);
+		else
+			smtp_stage_reply(s, 451, "4.3.0", "Error: no delivery here");
+		return;
+	case SMTP_STAGE_NONE:
+		break;
+	}
+}
+
+void smtp_stage_begin(struct smtp_session *s, enum smtp_stage stage, const char *rcpt)
+{
+	s->stage = stage;
+	s->stage_rcpt = rcpt != NULL ? xstrdup(rcpt) : NULL;
+	s->stage_sync = true;
+	stage_call(s, stage);
+	s->stage_sync = false;
+	if (s->stage != SMTP_STAGE_NONE) {
+		/* pending: no command is read until the reply */
+		s->busy = true;
+		conn_pause_reading(s->conn);
+	}
+}
+
+/* What the protocol does with a stage's outcome. */
+static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned code)
+{
+	switch (stage) {
+	case SMTP_STAGE_MAIL:
+		if (code >= 400)
+			smtp_transaction_reset(s);
+		break;
+	case SMTP_STAGE_RCPT:
+		if (code < 300) {
+			s->rcpts = xreallocarray(s->rcpts, s->rcpt_count + 1, sizeof(*s->rcpts));
+			s->rcpts[s->rcpt_count++] = s->stage_rcpt;
+			s->stage_rcpt = NULL;
+		}
+		break;
+	case SMTP_STAGE_DATA_END:
+		if (code < 300)
+			s->messages++;
+		smtp_transaction_reset(s);
+		break;
+	case SMTP_STAGE_NONE:
+		break;
+	}
+	free(s->stage_rcpt);
+	s->stage_rcpt = NULL;
+}
+
+void smtp_stage_reply(struct smtp_session *s, unsigned code, const char *enhanced, const char *fmt,
+                      ...)
+{
+	enum smtp_stage stage = s->stage;
+	va_list ap;
+
+	if (stage == SMTP_STAGE_NONE) {
+		log_error(s->sid, "event=smtp.policy_error error=\"reply outside a stage\"");
+		return;
+	}
+	s->stage = SMTP_STAGE_NONE;
+	if (!s->closed) {
+		va_start(ap, fmt);
+		reply_va(s, code, ' ', enhanced, fmt, ap);
+		va_end(ap);
+	}
+	if (code >= 400)
+		s->errors++;
+	stage_finish(s, stage, code);
+	if (!s->stage_sync)
+		stage_job_done(s);
+}
+
+const char *smtp_session_sid(const struct smtp_session *s)
+{
+	return s->sid;
+}
+
+const char *smtp_session_peer_ip(const struct smtp_session *s)
+{
+	return s->peer_ip;
+}
+
+const char *smtp_session_helo(const struct smtp_session *s)
+{
+	return s->helo;
+}
+
+const char *smtp_session_mail_from(const struct smtp_session *s)
+{
+	return s->mail_from_text;
+}
+
+enum service smtp_session_service(const struct smtp_session *s)
+{
+	return s->service;
+}
+
+bool smtp_session_gone(const struct smtp_session *s)
+{
+	return s->closed;
 }
 
 /* ---- commands ---- */
@@ -193,7 +323,10 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	def = &smtp_commands[cmd.verb];
-	if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
+	if (s->server->policy.tls_required && (def->flags & SMTP_CMD_BEFORE_TLS) == 0 &&
+	    !conn_is_tls(s->conn))
+		smtp_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+	else if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
 		smtp_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
 	else
 		def->handler(s, &cmd);
@@ -281,12 +414,13 @@ static void session_start(struct smtp_session *s, struct role_ctx *role)
 	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", set->hostname);
 }
 
-static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *peer,
-                        socklen_t peerlen, enum service service, enum tls_mode tls)
+static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
+                          socklen_t peerlen, enum service service, enum tls_mode tls)
 {
+	struct role_ctx *role = server->role;
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
-	s->server = role->data;
+	s->server = server;
 	s->service = service;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
 	                   &session_handler, s);
@@ -294,51 +428,39 @@ static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *pe
 		free(s);
 		return;
 	}
+	s->peer_ip = xstrdup(conn_peer_ip(s->conn));
+	s->server->policy.ops->session_begin(s->server->policy.policy, s, &s->policy_ctx);
 	session_start(s, role);
 }
 
-/* One resolver for the role, on its event base (docs/dns.md). */
-static int open_resolver(struct smtp_server *server, const char **error_r)
+static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *peer,
+                        socklen_t peerlen, enum service service, enum tls_mode tls)
 {
-	const struct tern_settings *set = server->settings;
-	struct dns_resolver_settings dns = {
-	    .zone_file = set->dns.zone_file,
-	    .forwarders = (const char *const *)set->dns.forwarders,
-	    .forwarder_count = set->dns.forwarder_count,
-	    .timeout_msecs = set->dns.timeout * 1000,
-	};
-	char *error;
-
-	if (dns_resolver_new(server->role->base, &dns, &server->resolver, &error) == 0)
-		return 0;
-	log_error(NULL, "event=smtp.dns_error error=\"%s\"", error);
-	free(error);
-	*error_r = "cannot start the DNS resolver";
-	return -1;
+	server_accept(role->data, fd, peer, peerlen, service, tls);
 }
 
-/* Without the list DMARC still works, taking the last two labels as the
-   Organizational Domain (the list's implicit "*" rule). */
-static void load_psl(struct smtp_server *server)
+struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_policy *policy)
 {
-	char *error;
+	struct smtp_server *server = xcalloc(1, sizeof(*server));
 
-	if (psl_load(server->settings->mailauth.psl_file, &server->psl, &error) == 0)
-		return;
-	log_warn(NULL, "event=smtp.psl_error error=\"%s\"", error);
-	free(error);
-	server->psl = psl_new();
+	server->role = role;
+	server->settings = role->settings;
+	server->policy = *policy;
+	return server;
 }
 
-static void server_free(struct smtp_server **serverp)
+void smtp_server_free(struct smtp_server **server)
 {
-	struct smtp_server *server = *serverp;
+	free(*server);
+	*server = NULL;
+}
 
-	directory_close(&server->dir);
-	dns_resolver_free(&server->resolver);
-	psl_free(&server->psl);
-	free(server);
-	*serverp = NULL;
+void smtp_server_accept_fd(struct smtp_server *server, int fd, enum service service)
+{
+	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+
+	server_accept(server, fd, (const struct sockaddr *)&peer, sizeof(peer), service,
+	              TLS_MODE_NONE);
 }
 
 static int smtp_init(struct role_ctx *role, const char **error_r)
@@ -347,12 +469,13 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 
 	server->role = role;
 	server->settings = role->settings;
-	if (directory_open(role->settings->directory_path, &server->dir, error_r) < 0 ||
-	    open_resolver(server, error_r) < 0) {
-		server_free(&server);
+	/* every service runs the inbound policy until submission has its own */
+	if (smtp_inbound_new(role, &server->inbound, error_r) < 0) {
+		free(server);
 		return -1;
 	}
-	load_psl(server);
+	server->policy.ops = &smtp_inbound_ops;
+	server->policy.policy = server->inbound;
 	role->data = server;
 	return 0;
 }
@@ -363,7 +486,8 @@ static void smtp_deinit(struct role_ctx *role)
 
 	if (server == NULL)
 		return;
-	server_free(&server);
+	smtp_inbound_free(&server->inbound);
+	free(server);
 	role->data = NULL;
 }
 

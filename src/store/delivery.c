@@ -21,6 +21,7 @@
 #define DELIVERY_LINK_TRIES 3
 
 struct delivery {
+	char *mail_dir; /* where the targets' users live */
 	char *spool_path;
 	int fd;
 	uint64_t size;
@@ -67,6 +68,7 @@ int delivery_begin(const char *mail_dir, struct delivery **d_r, const char **err
 		return -1;
 	}
 	d = xcalloc(1, sizeof(*d));
+	d->mail_dir = xstrdup(mail_dir);
 	d->spool_path = buf_steal(&name);
 	d->fd = fd;
 	d->chunk = xmalloc(DELIVERY_CHUNK);
@@ -122,6 +124,7 @@ static void delivery_free(struct delivery **dp)
 	if (d->spool_path != NULL)
 		unlink(d->spool_path);
 	free(d->spool_path);
+	free(d->mail_dir);
 	free(d->chunk);
 	free(d->prefix);
 	free(d);
@@ -240,18 +243,53 @@ static int delivery_sync_data(struct delivery *d, const char **error_r)
 	return 0;
 }
 
-/* Link the spool file to <maildir>/new/<unique>,S=<size>, creating the
-   Maildir if it is missing. Returns the new path (malloc'ed) or NULL. */
-static char *delivery_link_one(struct delivery *d, const char *maildir)
+/* The Maildir (or Maildir++ folder) of a target, malloc'ed in *path_r. */
+static int target_maildir(const struct delivery *d, const struct delivery_target *t, char **path_r,
+                          const char **error_r)
+{
+	char *root, *folder;
+
+	if (t->maildir != NULL) {
+		*path_r = xstrdup(t->maildir);
+		return 0;
+	}
+	if (t->user == NULL) {
+		*error_r = "target without a user";
+		return -1;
+	}
+	if (maildir_user_path(d->mail_dir, t->user, &root, error_r) < 0)
+		return -1;
+	if (t->mailbox == NULL || maildir_is_inbox(t->mailbox)) {
+		*path_r = root;
+		return 0;
+	}
+	if (maildir_imap_to_folder(t->mailbox, &folder, error_r) < 0) {
+		free(root);
+		return -1;
+	}
+	*path_r = xasprintf("%s/%s", root, folder);
+	free(root);
+	free(folder);
+	return 0;
+}
+
+/* Link the spool file to <maildir>/new/<unique>,S=<size> (or, with flags,
+   cur/<unique>,S=<size>:2,<letters>), creating the Maildir if it is missing.
+   Returns the new path (malloc'ed) or NULL. */
+static char *delivery_link_one(struct delivery *d, const char *maildir, unsigned flags)
 {
 	struct buf path = BUF_INIT;
 	bool created = false;
 
 	for (int tries = 0; tries < DELIVERY_LINK_TRIES; tries++) {
 		buf_clear(&path);
-		buf_printf(&path, "%s/new/", maildir);
+		buf_printf(&path, "%s/%s/", maildir, flags != 0 ? "cur" : "new");
 		maildir_unique_name(&path);
 		buf_printf(&path, ",S=%llu", (unsigned long long)d->size);
+		if (flags != 0) {
+			buf_append_str(&path, ":2,");
+			maildir_info_build(&path, "", flags);
+		}
 		if (link(d->spool_path, path.data) == 0)
 			return buf_steal(&path);
 		if (errno == ENOENT && !created) {
@@ -268,100 +306,138 @@ static char *delivery_link_one(struct delivery *d, const char *maildir)
 	return NULL;
 }
 
-static void delivery_unlink_all(char **paths, size_t count)
+static void result_fail(struct delivery_result *r, const char *error)
 {
-	for (size_t i = 0; i < count; i++) {
-		if (paths[i] != NULL)
-			unlink(paths[i]);
+	if (r->path != NULL) {
+		unlink(r->path);
+		free(r->path);
+		r->path = NULL;
 	}
+	r->ret = -1;
+	r->error = error;
 }
 
-/* One fsync per distinct new/ directory makes every link durable. */
-static int delivery_sync_dirs(const char *const *maildirs, size_t count)
+/* Link every target; in all-or-nothing mode stop at the first failure.
+   Returns the number of failed targets. */
+static size_t delivery_link_all(struct delivery *d, const struct delivery_target *targets,
+                                size_t count, enum delivery_mode mode,
+                                struct delivery_result *results)
 {
-	for (size_t i = 0; i < count; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = strcmp(maildirs[i], maildirs[j]) == 0;
-		if (seen)
-			continue;
-		char *dir = xasprintf("%s/new", maildirs[i]);
-		int ret = fsync_dir(dir);
-		if (ret < 0)
-			log_errno("store.deliver_fsync_dir_failed", dir);
-		free(dir);
-		if (ret < 0)
-			return -1;
-	}
-	return 0;
-}
+	size_t failed = 0;
 
-static int delivery_link_all(struct delivery *d, const char *const *maildirs, size_t count,
-                             char **paths, const char **error_r)
-{
 	/* Quotas: the place to check each target's quota against d->size
 	   is here, before the first link, so that a refusal leaves nothing. */
 	for (size_t i = 0; i < count; i++) {
-		paths[i] = delivery_link_one(d, maildirs[i]);
-		if (paths[i] == NULL) {
-			*error_r = "cannot link the message into a Maildir";
-			return -1;
+		const char *error = "cannot link the message into a Maildir";
+		char *maildir;
+
+		results[i].keywords_dropped = targets[i].keyword_count;
+		if (target_maildir(d, &targets[i], &maildir, &error) == 0) {
+			results[i].path = delivery_link_one(d, maildir, targets[i].flags);
+			free(maildir);
+		}
+		if (results[i].path == NULL) {
+			result_fail(&results[i], error);
+			failed++;
+			if (mode == DELIVERY_ALL_OR_NOTHING)
+				break;
 		}
 	}
-	if (delivery_sync_dirs(maildirs, count) < 0) {
-		*error_r = "cannot fsync a Maildir";
-		return -1;
-	}
-	return 0;
+	return failed;
 }
 
-int delivery_commit_paths(struct delivery *d, const char *const *maildirs, size_t count,
-                          char ***paths_r, const char **error_r)
+/* Whether path is a file directly in dir. */
+static bool in_dir(const char *path, const char *dir)
 {
-	char **paths;
-	int ret = -1;
+	size_t len = strlen(dir);
 
-	*paths_r = NULL;
+	return strncmp(path, dir, len) == 0 && path[len] == '/' &&
+	       strchr(path + len + 1, '/') == NULL;
+}
+
+/* One fsync per distinct new/ or cur/ directory makes every link durable.
+   The targets whose directory cannot be fsynced have failed. Returns their
+   number. */
+static size_t delivery_sync_dirs(struct delivery_result *results, size_t count)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		bool seen = false;
+		char *dir;
+
+		if (results[i].path == NULL)
+			continue;
+		dir = xstrndup(results[i].path,
+		               (size_t)(strrchr(results[i].path, '/') - results[i].path));
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = results[j].path != NULL && in_dir(results[j].path, dir);
+		if (!seen && fsync_dir(dir) < 0) {
+			log_errno("store.deliver_fsync_dir_failed", dir);
+			for (size_t j = i; j < count; j++) {
+				if (results[j].path != NULL && in_dir(results[j].path, dir)) {
+					result_fail(&results[j], "cannot fsync a Maildir");
+					failed++;
+				}
+			}
+		}
+		free(dir);
+	}
+	return failed;
+}
+
+static const char *first_error(const struct delivery_result *results, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (results[i].ret < 0)
+			return results[i].error;
+	}
+	return "delivery failed";
+}
+
+int delivery_commit(struct delivery *d, const struct delivery_target *targets, size_t count,
+                    enum delivery_mode mode, struct delivery_result *results, const char **error_r)
+{
+	const char *error = NULL;
+	size_t failed;
+
+	memset(results, 0, count * sizeof(*results));
 	if (count == 0) {
-		*error_r = "no target Maildir";
+		*error_r = "no delivery target";
 		delivery_free(&d);
 		return -1;
 	}
-	paths = xcalloc(count, sizeof(*paths));
-	if (delivery_sync_data(d, error_r) == 0 &&
-	    delivery_link_all(d, maildirs, count, paths, error_r) == 0)
-		ret = 0;
-	if (ret < 0) {
-		delivery_unlink_all(paths, count);
-		delivery_paths_free(paths, count);
+	if (delivery_sync_data(d, &error) < 0) {
+		for (size_t i = 0; i < count; i++)
+			result_fail(&results[i], error);
+		failed = count;
 	} else {
-		*paths_r = paths;
+		failed = delivery_link_all(d, targets, count, mode, results);
+		if (failed == 0 || mode == DELIVERY_PER_TARGET)
+			failed += delivery_sync_dirs(results, count);
+	}
+	if (failed > 0 && mode == DELIVERY_ALL_OR_NOTHING) {
+		error = first_error(results, count);
+		for (size_t i = 0; i < count; i++) {
+			if (results[i].ret == 0)
+				result_fail(&results[i], "another target failed");
+		}
 	}
 	delivery_free(&d);
-	return ret;
+	if (failed == 0)
+		return 0;
+	*error_r = error != NULL ? error : first_error(results, count);
+	return -1;
 }
 
-int delivery_commit(struct delivery *d, const char *const *maildirs, size_t count,
-                    const char **error_r)
+void delivery_results_clear(struct delivery_result *results, size_t count)
 {
-	char **paths;
-
-	if (delivery_commit_paths(d, maildirs, count, &paths, error_r) < 0)
-		return -1;
-	delivery_paths_free(paths, count);
-	return 0;
+	for (size_t i = 0; i < count; i++)
+		free(results[i].path);
+	memset(results, 0, count * sizeof(*results));
 }
 
 void delivery_set_mtime(struct delivery *d, int64_t mtime)
 {
 	d->mtime = mtime;
-}
-
-void delivery_paths_free(char **paths, size_t count)
-{
-	if (paths == NULL)
-		return;
-	for (size_t i = 0; i < count; i++)
-		free(paths[i]);
-	free(paths);
 }

@@ -2,18 +2,19 @@
 #define TERN_STORE_DELIVERY_H
 
 /*
- * Durable delivery of one message into one or more Maildirs.
+ * Durable delivery of one message into one or more mailboxes (targets).
  *
  * The body streams into a spool file under <mail_dir>/.spool/ (same file
  * system as the Maildirs, so the file can be hard-linked), then
- * delivery_commit() fsyncs it once, hard-links it into new/ of every target
- * Maildir, fsyncs each new/ directory once and unlinks the spool file. When
- * delivery_commit() returns 0 the message is durable in every target: the
- * caller may send its 2xx reply. Nothing is ever half delivered: on failure
- * every link already made is removed again.
+ * delivery_commit() fsyncs it once, hard-links it into new/ (or cur/, with
+ * flags) of every target, fsyncs each of those directories once and unlinks
+ * the spool file. A result of 0 means the message is durable in that
+ * target: the caller may send its 2xx reply. In DELIVERY_ALL_OR_NOTHING
+ * mode nothing is ever half delivered: on failure every link already made
+ * is removed again.
  *
- * File names in new/ (docs/store.md):
- *   <sec>.M<usec>P<pid>Q<counter>R<random>.<hostname>,S=<size>
+ * File names (docs/store.md):
+ *   <sec>.M<usec>P<pid>Q<counter>R<random>.<hostname>,S=<size>[:2,<flags>]
  * sec/usec: delivery time; pid: this process; counter: per-process sequence;
  * random: 16 hex digits; hostname with '/' and ':' escaped as \057 and \072
  * (the Maildir convention); S=: the file size in bytes, which Dovecot and
@@ -58,22 +59,70 @@ void delivery_set_mtime(struct delivery *d, int64_t mtime);
    spool file gets prefix + content (copy_file_range), see docs/store.md. */
 void delivery_set_prefix(struct delivery *d, const void *data, size_t len);
 
-/* Make the message durable in each of the count Maildirs (absolute paths of
-   a user's Maildir or a Maildir++ folder; missing ones, with their cur/ new/
-   tmp/, are created 0700). Always frees d, success or not, and removes the
-   spool file. Returns 0 when the message is durable in every Maildir; -1
-   with *error_r set when it is in none of them. count 0 is an error. */
-int delivery_commit(struct delivery *d, const char *const *maildirs, size_t count,
-                    const char **error_r);
+/* Where one copy of the message goes: a user's mailbox, with the flags
+   (and keywords) it starts with. The strings are the caller's and are only
+   read during delivery_commit(). */
+struct delivery_target {
+	/* The recipient's address: the Maildir is maildir_user_path(mail_dir,
+	   user), mail_dir being the one given to delivery_begin(). */
+	const char *user;
+	/* The IMAP mailbox: NULL or "INBOX" for the Maildir itself, otherwise
+	   the Maildir++ folder of maildir_imap_to_folder() ("Junk" gives
+	   <Maildir>/.Junk), created (0700, with cur/ new/ tmp/) if missing. */
+	const char *mailbox;
+	/* MAIL_STORED_FLAGS bits (store/maildir.h). 0: the file goes into new/
+	   as <unique>,S=<size>; otherwise into cur/ as
+	   <unique>,S=<size>:2,<letters> (the message is then not \Recent). */
+	unsigned flags;
+	/* Keywords (Sieve imap4flags). The store has no keyword table yet:
+	   they are not stored, and the result says how many were dropped. */
+	const char *const *keywords;
+	size_t keyword_count;
+	/* Set instead of user and mailbox by the store's own callers that hold
+	   an open mail_user (IMAP APPEND): the mailbox's directory. NULL
+	   otherwise. */
+	const char *maildir;
+};
 
-/* Like delivery_commit(), and on success stores in *paths_r a malloc'ed
-   array of count malloc'ed absolute paths of the delivered files (for logs;
-   free with delivery_paths_free()). On failure *paths_r is NULL. */
-int delivery_commit_paths(struct delivery *d, const char *const *maildirs, size_t count,
-                          char ***paths_r, const char **error_r);
+/* What became of one target. */
+struct delivery_result {
+	/* 0: the message is durable in this target; -1: it is not. */
+	int ret;
+	/* When ret is -1: why (static string). */
+	const char *error;
+	/* When ret is 0: the delivered file's absolute path (malloc'ed, free
+	   with delivery_results_clear()). */
+	char *path;
+	/* Keywords of the target that were not stored (see above). */
+	size_t keywords_dropped;
+};
 
-/* Free an array returned by delivery_commit_paths(); NULL is fine. */
-void delivery_paths_free(char **paths, size_t count);
+/* What a failing target means for the others. */
+enum delivery_mode {
+	/* SMTP port 25: one reply for the whole message, so a message is
+	   delivered to every target or to none (links already made are
+	   removed again); every result is then -1. */
+	DELIVERY_ALL_OR_NOTHING,
+	/* LMTP, Sieve: each target on its own; the ones that got the message
+	   keep it and are durable, whatever happened to the others. */
+	DELIVERY_PER_TARGET,
+};
+
+/* Make the message durable in each of the count targets: the data is
+   fsynced once, one hard link is made per target, and every directory that
+   got a link (new/, or cur/ for a target with flags) is fsynced before this
+   returns, so a caller may send its 2xx for every result that is 0. Always
+   frees d, success or not, and removes the spool file. results (count
+   entries, the caller's) gets one result per target, in order; free their
+   paths with delivery_results_clear().
+   Returns 0 when every target got the message; -1 with *error_r set (the
+   first failure) otherwise, results telling which did (only with
+   DELIVERY_PER_TARGET can some have). count 0 is an error. */
+int delivery_commit(struct delivery *d, const struct delivery_target *targets, size_t count,
+                    enum delivery_mode mode, struct delivery_result *results, const char **error_r);
+
+/* Free the paths of count results and zero them. */
+void delivery_results_clear(struct delivery_result *results, size_t count);
 
 /* Give up: unlink the spool file and free the delivery (used as well when a
    message goes over the size limit: nothing of it stays on disk). Sets *d to

@@ -90,7 +90,9 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
                      int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
                      const char **error_r)
 {
-	char *path = mailbox_dir(user, name, error_r), **paths;
+	char *path = mailbox_dir(user, name, error_r);
+	struct delivery_target target = {.maildir = path};
+	struct delivery_result result;
 	const char *slash;
 	struct mailbox *box;
 	int ret = 0;
@@ -100,18 +102,18 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
 		return user_fail(user, *error_r, error_r);
 	}
 	delivery_set_mtime(d, internaldate);
-	ret = delivery_commit_paths(d, (const char *const *)&path, 1, &paths, error_r);
+	ret = delivery_commit(d, &target, 1, DELIVERY_ALL_OR_NOTHING, &result, error_r);
 	free(path);
 	if (ret < 0)
 		return user_fail(user, *error_r, error_r);
-	slash = strrchr(paths[0], '/');
+	slash = strrchr(result.path, '/');
 	{
 		char *base = xstrdup(slash + 1);
 
 		ret = assign_uids(user, name, &base, 1, uidvalidity_r, uid_r, &box, error_r);
 		free(base);
 	}
-	delivery_paths_free(paths, 1);
+	delivery_results_clear(&result, 1);
 	if (ret < 0)
 		return -1;
 	if ((flags & MAIL_STORED_FLAGS) != 0 &&

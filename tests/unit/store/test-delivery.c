@@ -99,30 +99,38 @@ static void deliver_to(const char *root, size_t ntargets, size_t size)
 {
 	struct buf expect = BUF_INIT;
 	const char *error;
-	char *targets[3];
-	char **paths;
+	char *users[3];
+	struct delivery_target targets[3] = {{0}};
+	struct delivery_result results[3];
 	char *spool = xasprintf("%s/.spool", root);
 	struct delivery *d = write_message(root, size, &expect);
 
-	for (size_t i = 0; i < ntargets; i++)
-		targets[i] = xasprintf("%s/example.org/user%zu", root, i);
-	assert_int_equal(
-	    delivery_commit_paths(d, (const char *const *)targets, ntargets, &paths, &error), 0);
 	for (size_t i = 0; i < ntargets; i++) {
-		char *new_dir = xasprintf("%s/new", targets[i]);
+		users[i] = xasprintf("User%zu@Example.ORG", i);
+		targets[i].user = users[i];
+	}
+	assert_int_equal(
+	    delivery_commit(d, targets, ntargets, DELIVERY_ALL_OR_NOTHING, results, &error), 0);
+	for (size_t i = 0; i < ntargets; i++) {
+		char *new_dir = xasprintf("%s/example.org/user%zu/new/", root, i);
 		char *expect_end = xasprintf(",S=%zu", size);
-		assert_int_equal(strncmp(paths[i], new_dir, strlen(new_dir)), 0);
-		assert_string_equal(paths[i] + strlen(paths[i]) - strlen(expect_end), expect_end);
-		check_delivered(paths[i], &expect);
-		char *cur = xasprintf("%s/cur", targets[i]);
+		assert_int_equal(results[i].ret, 0);
+		assert_int_equal(strncmp(results[i].path, new_dir, strlen(new_dir)), 0);
+		assert_null(strchr(results[i].path + strlen(new_dir), '/'));
+		assert_string_equal(results[i].path + strlen(results[i].path) - strlen(expect_end),
+		                    expect_end);
+		check_delivered(results[i].path, &expect);
+		char *cur = xasprintf("%s/example.org/user%zu/cur", root, i);
 		assert_int_equal(count_entries(cur, NULL), 0);
 		free(cur);
 		free(new_dir);
 		free(expect_end);
-		free(targets[i]);
+		free(users[i]);
 	}
 	assert_int_equal(count_entries(spool, NULL), 0);
-	delivery_paths_free(paths, ntargets);
+	delivery_results_clear(results, ntargets);
+	for (size_t i = 0; i < ntargets; i++)
+		assert_null(results[i].path);
 	buf_free(&expect);
 	free(spool);
 }
@@ -160,29 +168,144 @@ static void test_abort(void **state)
 	free(spool);
 }
 
-static void test_failed_link_leaves_nothing(void **state)
+/* Two targets, the second of which cannot be delivered to: a plain file
+   where its Maildir should be. */
+static int commit_good_and_bad(const char *root, enum delivery_mode mode,
+                               struct delivery_result results[2], const char **error_r)
 {
-	const char *root = *state;
 	struct buf expect = BUF_INIT;
 	struct delivery *d = write_message(root, 10, &expect);
 	char *good = xasprintf("%s/a.org/good", root);
 	char *blocker = xasprintf("%s/a.org/bad", root);
-	char *good_new = xasprintf("%s/new", good);
-	char *spool = xasprintf("%s/.spool", root);
-	const char *targets[2] = {good, blocker};
-	const char *error;
+	const struct delivery_target targets[2] = {{.user = "good@a.org"}, {.user = "bad@a.org"}};
+	int ret;
 
-	/* a plain file where the second Maildir should be */
 	assert_int_equal(mkdir_p(good, 0700), 0);
 	assert_int_equal(write_file_atomic(blocker, "x", 1, 0600), 0);
-	assert_int_equal(delivery_commit(d, targets, 2, &error), -1);
-	assert_non_null(error);
-	assert_int_equal(count_entries(good_new, NULL), 0);
-	assert_int_equal(count_entries(spool, NULL), 0);
+	ret = delivery_commit(d, targets, 2, mode, results, error_r);
 	buf_free(&expect);
 	free(good);
 	free(blocker);
+	return ret;
+}
+
+static void test_failed_link_leaves_nothing(void **state)
+{
+	const char *root = *state;
+	char *good_new = xasprintf("%s/a.org/good/new", root);
+	char *spool = xasprintf("%s/.spool", root);
+	struct delivery_result results[2];
+	const char *error = NULL;
+
+	assert_int_equal(commit_good_and_bad(root, DELIVERY_ALL_OR_NOTHING, results, &error), -1);
+	assert_non_null(error);
+	assert_int_equal(results[0].ret, -1);
+	assert_int_equal(results[1].ret, -1);
+	assert_null(results[0].path);
+	assert_null(results[1].path);
+	assert_string_equal(error, results[1].error);
+	assert_int_equal(count_entries(good_new, NULL), 0);
+	assert_int_equal(count_entries(spool, NULL), 0);
 	free(good_new);
+	free(spool);
+}
+
+/* Per target: the good one keeps its copy, the bad one alone fails. */
+static void test_per_target_failure(void **state)
+{
+	const char *root = *state;
+	char *good_new = xasprintf("%s/a.org/good/new/", root);
+	char *spool = xasprintf("%s/.spool", root);
+	struct delivery_result results[2];
+	const char *error = NULL;
+	char *name = NULL;
+
+	assert_int_equal(commit_good_and_bad(root, DELIVERY_PER_TARGET, results, &error), -1);
+	assert_non_null(error);
+	assert_int_equal(results[0].ret, 0);
+	assert_non_null(results[0].path);
+	assert_int_equal(strncmp(results[0].path, good_new, strlen(good_new)), 0);
+	assert_int_equal(results[1].ret, -1);
+	assert_null(results[1].path);
+	assert_non_null(results[1].error);
+	assert_int_equal(count_entries(good_new, &name), 1);
+	assert_string_equal(name, results[0].path + strlen(good_new));
+	assert_int_equal(count_entries(spool, NULL), 0);
+	delivery_results_clear(results, 2);
+	free(name);
+	free(good_new);
+	free(spool);
+}
+
+/* A target that names no usable user or mailbox fails alone. */
+static void test_bad_target(void **state)
+{
+	const char *root = *state;
+	struct buf expect = BUF_INIT;
+	struct delivery *d = write_message(root, 5, &expect);
+	const struct delivery_target targets[3] = {
+	    {.user = "nobody"}, {.user = "ok@b.org", .mailbox = "a//b"}, {.user = "ok@b.org"}};
+	struct delivery_result results[3];
+	const char *error = NULL;
+
+	assert_int_equal(delivery_commit(d, targets, 3, DELIVERY_PER_TARGET, results, &error), -1);
+	assert_int_equal(results[0].ret, -1);
+	assert_int_equal(results[1].ret, -1);
+	assert_int_equal(results[2].ret, 0);
+	check_delivered(results[2].path, &expect);
+	delivery_results_clear(results, 3);
+	buf_free(&expect);
+}
+
+/* Flags put the file into cur/ with its info; a mailbox names a Maildir++
+   folder, created if missing; keywords are counted as dropped. */
+static void test_flags_and_mailbox(void **state)
+{
+	const char *root = *state;
+	struct buf expect = BUF_INIT;
+	struct delivery *d = write_message(root, 42, &expect);
+	static const char *const keywords[] = {"$Label1", "work"};
+	const struct delivery_target targets[3] = {
+	    {.user = "u@c.org", .flags = MAIL_SEEN | MAIL_FLAGGED},
+	    {.user = "u@c.org", .mailbox = "Junk", .keywords = keywords, .keyword_count = 2},
+	    {.user = "u@c.org", .mailbox = "inbox"},
+	};
+	struct delivery_result results[3];
+	char *cur = xasprintf("%s/c.org/u/cur/", root);
+	char *junk_new = xasprintf("%s/c.org/u/.Junk/new/", root);
+	char *new_dir = xasprintf("%s/c.org/u/new/", root);
+	const char *error = NULL;
+
+	assert_int_equal(delivery_commit(d, targets, 3, DELIVERY_PER_TARGET, results, &error), 0);
+	assert_int_equal(strncmp(results[0].path, cur, strlen(cur)), 0);
+	assert_string_equal(results[0].path + strlen(results[0].path) - strlen(",S=42:2,FS"),
+	                    ",S=42:2,FS");
+	assert_int_equal(results[0].keywords_dropped, 0);
+	assert_int_equal(strncmp(results[1].path, junk_new, strlen(junk_new)), 0);
+	assert_int_equal(results[1].keywords_dropped, 2);
+	assert_int_equal(strncmp(results[2].path, new_dir, strlen(new_dir)), 0);
+	for (size_t i = 0; i < 3; i++)
+		check_delivered(results[i].path, &expect);
+	assert_int_equal(count_entries(new_dir, NULL), 1);
+	assert_int_equal(count_entries(cur, NULL), 1);
+	delivery_results_clear(results, 3);
+	buf_free(&expect);
+	free(cur);
+	free(junk_new);
+	free(new_dir);
+}
+
+static void test_no_targets(void **state)
+{
+	struct buf expect = BUF_INIT;
+	struct delivery *d = write_message(*state, 5, &expect);
+	char *spool = xasprintf("%s/.spool", (char *)*state);
+	const char *error = NULL;
+
+	assert_int_equal(delivery_commit(d, NULL, 0, DELIVERY_PER_TARGET, NULL, &error), -1);
+	assert_non_null(error);
+	assert_int_equal(count_entries(spool, NULL), 0);
+	buf_free(&expect);
 	free(spool);
 }
 
@@ -193,26 +316,25 @@ static void deliver_prefixed(const char *root, size_t size)
 	static const char prefix[] = "Authentication-Results: h; none\r\nSubject: x\r\n\r\n";
 	struct buf body = BUF_INIT, expect = BUF_INIT;
 	struct delivery *d = write_message(root, size, &body);
-	char *target = xasprintf("%s/example.org/p", root);
+	const struct delivery_target target = {.user = "p@example.org"};
+	struct delivery_result result;
 	char *spool = xasprintf("%s/.spool", root);
 	char *expect_end = xasprintf(",S=%zu", size + strlen(prefix));
 	const char *error;
-	char **paths;
 
 	delivery_set_prefix(d, "replaced", 8);
 	delivery_set_prefix(d, prefix, strlen(prefix));
 	assert_int_equal(delivery_size(d), size);
 	buf_append(&expect, prefix, strlen(prefix));
 	buf_append(&expect, body.data, body.len);
-	assert_int_equal(delivery_commit_paths(d, (const char *const *)&target, 1, &paths, &error),
+	assert_int_equal(delivery_commit(d, &target, 1, DELIVERY_ALL_OR_NOTHING, &result, &error),
 	                 0);
-	check_delivered(paths[0], &expect);
-	assert_string_equal(paths[0] + strlen(paths[0]) - strlen(expect_end), expect_end);
+	check_delivered(result.path, &expect);
+	assert_string_equal(result.path + strlen(result.path) - strlen(expect_end), expect_end);
 	assert_int_equal(count_entries(spool, NULL), 0);
-	delivery_paths_free(paths, 1);
+	delivery_results_clear(&result, 1);
 	buf_free(&body);
 	buf_free(&expect);
-	free(target);
 	free(spool);
 	free(expect_end);
 }
@@ -249,6 +371,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_abort, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_failed_link_leaves_nothing, setup_dir,
 	                                    teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_per_target_failure, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_bad_target, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_flags_and_mailbox, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_no_targets, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_prefix, setup_dir, teardown_dir),
 	    cmocka_unit_test(test_unique_names),
 	};

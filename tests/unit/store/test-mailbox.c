@@ -59,11 +59,14 @@ static void deliver(struct fixture *f, const char *text)
 {
 	struct delivery *d;
 	const char *error;
-	const char *targets[1] = {f->maildir};
+	const struct delivery_target targets[1] = {{.maildir = f->maildir}};
+	struct delivery_result result;
 
 	assert_int_equal(delivery_begin(f->root, &d, &error), 0);
 	assert_int_equal(delivery_write(d, text, strlen(text), &error), 0);
-	assert_int_equal(delivery_commit(d, targets, 1, &error), 0);
+	assert_int_equal(delivery_commit(d, targets, 1, DELIVERY_ALL_OR_NOTHING, &result, &error),
+	                 0);
+	delivery_results_clear(&result, 1);
 }
 
 /* A file written into new/ by another program, with a given mtime. */
@@ -479,10 +482,13 @@ static void test_folders(void **state)
 	assert_int_equal(mailbox_count(box), 0);
 	char *folder = xasprintf("%s/.A.B", f->maildir);
 	assert_string_equal(mailbox_path(box), folder);
-	const char *targets[1] = {folder};
+	const struct delivery_target targets[1] = {{.maildir = folder}};
+	struct delivery_result result;
 	struct delivery *d;
 	assert_int_equal(delivery_begin(f->root, &d, &error), 0);
-	assert_int_equal(delivery_commit(d, targets, 1, &error), 0);
+	assert_int_equal(delivery_commit(d, targets, 1, DELIVERY_ALL_OR_NOTHING, &result, &error),
+	                 0);
+	delivery_results_clear(&result, 1);
 	sync_box(box, NULL);
 	assert_int_equal(mailbox_count(box), 1);
 	assert_int_equal(mailbox_msg(box, 1)->uid, 1);

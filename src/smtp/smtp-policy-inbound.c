@@ -1,0 +1,558 @@
+/* The port-25 policy: directory, relay rules, mail authentication and the
+   all-or-nothing commit (smtp-policy-inbound.h). */
+#include "smtp/smtp-policy-inbound.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/directory.h"
+#include "dns/dns-resolver.h"
+#include "lib/address.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "mailauth/psl.h"
+#include "smtp/smtp-header.h"
+#include "smtp/smtp-mailauth.h"
+#include "store/delivery.h"
+#include "store/maildir.h"
+
+struct smtp_inbound {
+	struct role_ctx *role;
+	const struct tern_settings *settings;
+	struct directory *dir; /* used by worker threads under dir_lock only */
+	pthread_mutex_t dir_lock;
+	struct smtp_mailauth_env auth_env;
+};
+
+/* One session's state. */
+struct inbound_session {
+	struct smtp_inbound *in;
+	struct smtp_session *s;
+	/* The transaction. */
+	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
+	char **users;               /* local users of the accepted recipients, once each */
+	char **maildirs;            /* their Maildirs (what makes two users the same) */
+	size_t user_count;
+	char *rcpt; /* the RCPT being resolved */
+	/* The end of DATA. */
+	struct smtp_message *msg;
+	struct delivery *delivery;
+	bool junk; /* DMARC quarantine: into each user's Junk folder */
+};
+
+struct commit_job {
+	struct inbound_session *is;
+	struct delivery *delivery;
+	const char *error;
+	int ret;
+};
+
+/* ---- RCPT ---- */
+
+/* Is ip inside the network "addr/prefix"? */
+static bool cidr_match(const char *cidr, int family, const unsigned char *ip)
+{
+	const char *slash = strchr(cidr, '/');
+	unsigned char net[16];
+	char host[64];
+	size_t hlen = slash != NULL ? (size_t)(slash - cidr) : strlen(cidr);
+	int bits = family == AF_INET ? 32 : 128;
+	int prefix = slash != NULL ? atoi(slash + 1) : bits;
+
+	if (hlen >= sizeof(host) || prefix < 0 || prefix > bits)
+		return false;
+	memcpy(host, cidr, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(family, host, net) != 1)
+		return false;
+	for (int i = 0; i < prefix; i++) {
+		unsigned char mask = (unsigned char)(0x80 >> (i % 8));
+
+		if ((net[i / 8] & mask) != (ip[i / 8] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool peer_is_trusted(struct inbound_session *is)
+{
+	const struct tern_settings *set = is->in->settings;
+	const char *peer = smtp_session_peer_ip(is->s);
+	unsigned char ip[16];
+	int family = strchr(peer, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (inet_pton(family, peer, ip) != 1)
+		return false;
+	for (size_t i = 0; i < set->smtp.trusted_network_count; i++) {
+		if (cidr_match(set->smtp.trusted_networks[i], family, ip))
+			return true;
+	}
+	return false;
+}
+
+/* Log and answer the RCPT of is->rcpt; with_addr: the text is
+   "<address>: text". */
+static void rcpt_answer(struct inbound_session *is, unsigned code, const char *enhanced,
+                        bool with_addr, const char *text)
+{
+	char *addr = is->rcpt, *v = log_value(addr, strlen(addr), 300);
+
+	log_info(smtp_session_sid(is->s), "event=smtp.rcpt to=<%s> result=%s code=%u", v,
+	         code < 300 ? "accepted" : "rejected", code);
+	free(v);
+	/* the reply to a pending stage may free the session and is with it */
+	is->rcpt = NULL;
+	if (with_addr)
+		smtp_stage_reply(is->s, code, enhanced, "<%s>: %s", addr, text);
+	else
+		smtp_stage_reply(is->s, code, enhanced, "%s", text);
+	free(addr);
+}
+
+static void rcpt_reply(struct inbound_session *is, unsigned code, const char *enhanced,
+                       const char *text)
+{
+	rcpt_answer(is, code, enhanced, true, text);
+}
+
+/* Add the users of res->local to the transaction, once each (by Maildir). */
+static int add_users(struct inbound_session *is, const struct directory_resolution *res)
+{
+	for (size_t i = 0; i < res->local_count; i++) {
+		const char *error;
+		char *path;
+		bool dup = false;
+
+		if (maildir_user_path(is->in->settings->mail_dir, res->local[i], &path, &error) <
+		    0) {
+			log_error(smtp_session_sid(is->s),
+			          "event=smtp.maildir_error user=%s error=%s", res->local[i],
+			          error);
+			return -1;
+		}
+		for (size_t j = 0; j < is->user_count && !dup; j++)
+			dup = strcmp(is->maildirs[j], path) == 0;
+		if (dup) {
+			free(path);
+			continue;
+		}
+		is->maildirs = xreallocarray(is->maildirs, is->user_count + 1, sizeof(char *));
+		is->users = xreallocarray(is->users, is->user_count + 1, sizeof(char *));
+		is->maildirs[is->user_count] = path;
+		is->users[is->user_count++] = xstrdup(res->local[i]);
+	}
+	return 0;
+}
+
+static void rcpt_local(struct inbound_session *is, const struct directory_resolution *res)
+{
+	if (res->local_count == 0) {
+		/* Only remote forwards: there is no queue to send them yet. */
+		rcpt_reply(is, 451, "4.3.0", "Forwarding not available yet");
+		return;
+	}
+	if (add_users(is, res) < 0) {
+		rcpt_reply(is, 451, "4.3.0", "Temporary local problem");
+		return;
+	}
+	if (res->remote_count > 0)
+		log_warn(smtp_session_sid(is->s),
+		         "event=smtp.forward_skipped remote=%zu reason=\"no queue yet\"",
+		         res->remote_count);
+	rcpt_answer(is, 250, "2.1.5", false, "Ok");
+}
+
+/* The directory's answer for is->rcpt (the shape of a
+   directory_async_resolve() callback). */
+static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+{
+	struct inbound_session *is = ctx;
+
+	if (ret < 0) {
+		rcpt_reply(is, 451, "4.3.0", "Temporary lookup failure");
+		return;
+	}
+	switch (res->result) {
+	case DIRECTORY_LOCAL:
+		rcpt_local(is, res);
+		return;
+	case DIRECTORY_UNKNOWN:
+		rcpt_reply(is, 550, "5.1.1", "Recipient address rejected: User unknown");
+		return;
+	case DIRECTORY_NOT_LOCAL:
+		break;
+	}
+	/* No open relay: only trusted networks may relay, and until the queue
+	   exists even they get a temporary failure. */
+	if (peer_is_trusted(is))
+		rcpt_reply(is, 451, "4.3.0", "Relaying not available yet");
+	else
+		rcpt_reply(is, 554, "5.7.1", "Relay access denied");
+}
+
+struct rcpt_job {
+	struct inbound_session *is;
+	char *addr;
+	struct directory_resolution res;
+	int ret;
+};
+
+/* On a worker: the role's one directory connection, one thread at a time
+   (directory.h: "use one per thread, or serialise calls"). */
+static void rcpt_work(void *ctx)
+{
+	struct rcpt_job *job = ctx;
+	struct smtp_inbound *in = job->is->in;
+	const char *error;
+
+	pthread_mutex_lock(&in->dir_lock);
+	job->ret = directory_resolve(in->dir, job->addr, &job->res, &error);
+	pthread_mutex_unlock(&in->dir_lock);
+}
+
+static void rcpt_work_done(void *ctx)
+{
+	struct rcpt_job *job = ctx;
+
+	rcpt_resolved(job->is, job->ret, &job->res, NULL);
+	if (job->ret == 0)
+		directory_resolution_free(&job->res);
+	free(job->addr);
+	free(job);
+}
+
+/* The one directory lookup of RCPT, on the role's worker pool (the stage
+   is pending meanwhile). directory_async_resolve(da, addr, rcpt_resolved,
+   is) (src/directory/directory-async.h) is to replace this body: it has
+   rcpt_resolved()'s shape, and nothing else changes. */
+static void inbound_resolve(struct inbound_session *is, const char *addr)
+{
+	struct rcpt_job *job = xcalloc(1, sizeof(*job));
+
+	job->is = is;
+	job->addr = xstrdup(addr);
+	workpool_submit(is->in->role->pool, rcpt_work, rcpt_work_done, job);
+}
+
+/* The directory keeps no address literals and only what the one parser
+   reads back: those are syntax errors (501), known from the parsed kind,
+   not from the text of a lookup error. */
+static bool rcpt_syntax_ok(const char *addr)
+{
+	struct address a;
+	const char *reason;
+	bool ok;
+
+	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
+		return false;
+	ok = a.domain[0] != '[';
+	address_free(&a);
+	return ok;
+}
+
+static void inbound_rcpt(void *ctx, struct smtp_session *s, const char *addr)
+{
+	struct inbound_session *is = ctx;
+
+	is->rcpt = xstrdup(addr);
+	if (!rcpt_syntax_ok(addr)) {
+		rcpt_answer(is, 501, "5.1.3", false, "Bad recipient address syntax");
+		return;
+	}
+	inbound_resolve(is, addr);
+}
+
+/* ---- MAIL ---- */
+
+static void inbound_mail(void *ctx, struct smtp_session *s)
+{
+	struct inbound_session *is = ctx;
+
+	if (smtp_session_service(s) == SERVICE_SMTP)
+		is->auth = smtp_mailauth_begin(&is->in->auth_env, s);
+	smtp_stage_reply(s, 250, "2.1.0", "Ok");
+}
+
+/* ---- DATA ---- */
+
+static void inbound_feed(void *ctx, const void *data, size_t len)
+{
+	struct inbound_session *is = ctx;
+
+	if (is->auth != NULL)
+		smtp_mailauth_feed(is->auth, data, len);
+}
+
+static void commit_work(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct inbound_session *is = job->is;
+	size_t n = is->user_count;
+	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	struct delivery_result *results = xcalloc(n, sizeof(*results));
+
+	for (size_t i = 0; i < n; i++) {
+		targets[i].user = is->users[i];
+		targets[i].mailbox = is->junk ? "Junk" : NULL;
+	}
+	/* one reply for the whole message: all or nothing */
+	job->ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
+	                           &job->error);
+	delivery_results_clear(results, n);
+	free(results);
+	free(targets);
+}
+
+static void commit_done(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct inbound_session *is = job->is;
+	const struct smtp_message *msg = is->msg;
+	const char *sid = smtp_session_sid(is->s);
+
+	is->msg = NULL;
+	if (job->ret < 0) {
+		log_error(sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"", msg->id,
+		          job->error);
+		smtp_stage_reply(is->s, 451, "4.3.0",
+		                 "Error: local delivery failed, try again later");
+	} else {
+		char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
+
+		log_info(sid, "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
+		         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count,
+		         is->user_count);
+		free(from);
+		smtp_stage_reply(is->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
+	}
+	free(job);
+}
+
+/* fsync is slow: commit on the workpool (the stage is pending); the reply
+   goes out from commit_done, once the message is durable. */
+static void commit(struct inbound_session *is)
+{
+	struct commit_job *job = xcalloc(1, sizeof(*job));
+
+	job->is = is;
+	job->delivery = is->delivery;
+	is->delivery = NULL;
+	workpool_submit(is->in->role->pool, commit_work, commit_done, job);
+}
+
+static void refuse(struct inbound_session *is, unsigned code, const char *enhanced,
+                   const char *text, const char *reason)
+{
+	const struct smtp_message *msg = is->msg;
+
+	log_info(smtp_session_sid(is->s),
+	         "event=smtp.message_refused id=%s reason=%s size=%llu code=%u", msg->id, reason,
+	         (unsigned long long)msg->size, code);
+	delivery_abort(&is->delivery);
+	is->msg = NULL;
+	smtp_stage_reply(is->s, code, enhanced, "%s", text);
+}
+
+/* What goes in front of the body: the trace fields, our
+   Authentication-Results (ar, may be empty), the header section without
+   forged claims of our authserv-id (RFC 8601 section 5). */
+static void set_prefix(struct inbound_session *is, const struct buf *ar)
+{
+	const struct smtp_message *msg = is->msg;
+	struct buf b = BUF_INIT;
+	unsigned removed;
+
+	buf_append(&b, msg->trace, msg->trace_len);
+	buf_append(&b, ar->data, ar->len);
+	removed = smtp_header_filter(msg->header, msg->header_len, is->in->settings->hostname, &b);
+	if (msg->header_ended)
+		buf_append_str(&b, "\r\n");
+	if (removed > 0)
+		log_info(smtp_session_sid(is->s), "event=smtp.auth_results_removed id=%s count=%u",
+		         msg->id, removed);
+	delivery_set_prefix(is->delivery, b.data, b.len);
+	buf_free(&b);
+}
+
+/* Apply the mail authentication verdict; 0 if the message is to be
+   stored, -1 if it was refused. */
+static int apply_verdict(struct inbound_session *is, struct buf *ar)
+{
+	switch (smtp_mailauth_result(is->auth, is->msg->id, ar)) {
+	case SMTP_AUTH_REJECT:
+		refuse(is, 550, "5.7.1",
+		       "Message rejected: it fails the DMARC policy of its From domain",
+		       "dmarc_reject");
+		return -1;
+	case SMTP_AUTH_DEFER:
+		refuse(is, 451, "4.7.1",
+		       "Temporary DNS failure while checking SPF/DKIM/DMARC, try again later",
+		       "dns_temperror");
+		return -1;
+	case SMTP_AUTH_JUNK:
+		/* DMARC quarantine: the same recipients' Junk folders (the
+		   commit creates a missing one) */
+		is->junk = true;
+		return 0;
+	case SMTP_AUTH_DELIVER:
+		break;
+	}
+	return 0;
+}
+
+/* The checks are done. */
+static void mailauth_done(void *ctx)
+{
+	struct inbound_session *is = ctx;
+	struct buf ar = BUF_INIT;
+
+	if (smtp_session_gone(is->s)) {
+		/* nobody would hear the 250: store nothing */
+		delivery_abort(&is->delivery);
+		is->msg = NULL;
+		smtp_stage_reply(is->s, 451, "4.3.0", "Error: session closed");
+		return;
+	}
+	if (apply_verdict(is, &ar) == 0) {
+		set_prefix(is, &ar);
+		commit(is);
+	}
+	buf_free(&ar);
+}
+
+static void inbound_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct inbound_session *is = ctx;
+	struct buf none = BUF_INIT;
+
+	is->msg = msg;
+	is->delivery = msg->delivery;
+	msg->delivery = NULL;
+	if (is->auth != NULL) {
+		/* wait for SPF, the DKIM keys and DMARC (the stage is pending) */
+		smtp_mailauth_finish(is->auth, mailauth_done, is);
+		return;
+	}
+	set_prefix(is, &none);
+	commit(is);
+}
+
+/* ---- the session ---- */
+
+static void inbound_reset(void *ctx)
+{
+	struct inbound_session *is = ctx;
+
+	smtp_mailauth_free(&is->auth);
+	for (size_t i = 0; i < is->user_count; i++) {
+		free(is->users[i]);
+		free(is->maildirs[i]);
+	}
+	free(is->users);
+	free(is->maildirs);
+	is->users = NULL;
+	is->maildirs = NULL;
+	is->user_count = 0;
+	free(is->rcpt);
+	is->rcpt = NULL;
+	delivery_abort(&is->delivery);
+	is->msg = NULL;
+	is->junk = false;
+}
+
+static void inbound_session_begin(void *policy, struct smtp_session *s, void **ctx_r)
+{
+	struct inbound_session *is = xcalloc(1, sizeof(*is));
+
+	is->in = policy;
+	is->s = s;
+	*ctx_r = is;
+}
+
+static void inbound_session_end(void *ctx)
+{
+	inbound_reset(ctx);
+	free(ctx);
+}
+
+const struct smtp_policy_ops smtp_inbound_ops = {
+    .session_begin = inbound_session_begin,
+    .session_end = inbound_session_end,
+    .mail = inbound_mail,
+    .rcpt = inbound_rcpt,
+    .data_feed = inbound_feed,
+    .data_end = inbound_data_end,
+    .reset = inbound_reset,
+};
+
+/* ---- the role's part ---- */
+
+/* One resolver for the role, on its event base (docs/dns.md). */
+static int open_resolver(struct smtp_inbound *in, const char **error_r)
+{
+	const struct tern_settings *set = in->settings;
+	struct dns_resolver_settings dns = {
+	    .zone_file = set->dns.zone_file,
+	    .forwarders = (const char *const *)set->dns.forwarders,
+	    .forwarder_count = set->dns.forwarder_count,
+	    .timeout_msecs = set->dns.timeout * 1000,
+	};
+	char *error;
+
+	if (dns_resolver_new(in->role->base, &dns, &in->auth_env.resolver, &error) == 0)
+		return 0;
+	log_error(NULL, "event=smtp.dns_error error=\"%s\"", error);
+	free(error);
+	*error_r = "cannot start the DNS resolver";
+	return -1;
+}
+
+/* Without the list DMARC still works, taking the last two labels as the
+   Organizational Domain (the list's implicit "*" rule). */
+static void load_psl(struct smtp_inbound *in)
+{
+	char *error;
+
+	if (psl_load(in->settings->mailauth.psl_file, &in->auth_env.psl, &error) == 0)
+		return;
+	log_warn(NULL, "event=smtp.psl_error error=\"%s\"", error);
+	free(error);
+	in->auth_env.psl = psl_new();
+}
+
+int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const char **error_r)
+{
+	struct smtp_inbound *in = xcalloc(1, sizeof(*in));
+
+	in->role = role;
+	in->settings = role->settings;
+	in->auth_env.settings = role->settings;
+	in->auth_env.base = role->base;
+	pthread_mutex_init(&in->dir_lock, NULL);
+	if (directory_open(role->settings->directory_path, &in->dir, error_r) < 0 ||
+	    open_resolver(in, error_r) < 0) {
+		smtp_inbound_free(&in);
+		return -1;
+	}
+	load_psl(in);
+	*in_r = in;
+	return 0;
+}
+
+void smtp_inbound_free(struct smtp_inbound **inp)
+{
+	struct smtp_inbound *in = *inp;
+
+	if (in == NULL)
+		return;
+	directory_close(&in->dir);
+	pthread_mutex_destroy(&in->dir_lock);
+	dns_resolver_free(&in->auth_env.resolver);
+	psl_free(&in->auth_env.psl);
+	free(in);
+	*inp = NULL;
+}

@@ -1,0 +1,318 @@
+/* Unit tests for the SMTP session against a scripted policy
+   (smtp-policy.h): stages answered at once or later, pipelining kept in
+   order while a stage waits, a client that leaves while one waits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/buf.h"
+#include "lib/settings-private.h"
+#include "lib/xalloc.h"
+#include "net/conn-private.h"
+#include "smtp/smtp-server.h"
+#include "store/delivery.h"
+
+struct tpolicy {
+	bool pend_rcpt, pend_data;
+	struct smtp_session *pending; /* a stage waiting for the test */
+	int sessions;                 /* begun and not ended */
+	unsigned messages;
+};
+
+struct fixture {
+	char dir[64];
+	struct tern_settings *set;
+	struct event_base *base;
+	struct role_ctx role;
+	struct tpolicy tp;
+	struct smtp_server *server;
+	int client;
+};
+
+static void tp_begin(void *policy, struct smtp_session *s, void **ctx_r)
+{
+	struct tpolicy *tp = policy;
+
+	tp->sessions++;
+	*ctx_r = tp;
+}
+
+static void tp_end(void *ctx)
+{
+	struct tpolicy *tp = ctx;
+
+	tp->sessions--;
+}
+
+static void tp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
+{
+	struct tpolicy *tp = ctx;
+
+	if (tp->pend_rcpt)
+		tp->pending = s;
+	else
+		smtp_stage_reply(s, 250, "2.1.5", "Ok");
+}
+
+static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct tpolicy *tp = ctx;
+
+	assert_int_equal(msg->rcpt_count, 1);
+	assert_string_equal(msg->rcpts[0], "x@y.test");
+	assert_string_equal(msg->mail_from, "a@b.test");
+	assert_non_null(msg->delivery);
+	delivery_abort(&msg->delivery);
+	tp->messages++;
+	if (tp->pend_data)
+		tp->pending = s;
+	else
+		smtp_stage_reply(s, 250, "2.0.0", "Ok: queued as %s", "T1");
+}
+
+static const struct smtp_policy_ops tp_ops = {
+    .session_begin = tp_begin,
+    .session_end = tp_end,
+    .rcpt = tp_rcpt,
+    .data_end = tp_data_end,
+};
+
+static int setup_service(void **state, enum service service, bool tls_required)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required};
+	char *conf, *error = NULL;
+	int sv[2];
+
+	strcpy(f->dir, "/tmp/tern-test-smtp-session-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	conf = xasprintf("hostname = mx.test\ndata_dir = %s\n", f->dir);
+	if (settings_load_buffer("/t/tern.conf", conf, strlen(conf), &f->set, &error) < 0) {
+		fprintf(stderr, "%s\n", error);
+		return -1;
+	}
+	free(conf);
+	f->base = event_base_new();
+	f->role.base = f->base;
+	f->role.settings = f->set;
+	f->server = smtp_server_new(&f->role, &policy);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	f->client = sv[0];
+	smtp_server_accept_fd(f->server, sv[1], service);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_service(state, SERVICE_SMTP, false);
+}
+
+static int setup_tls_required(void **state)
+{
+	return setup_service(state, SERVICE_SUBMISSION, true);
+}
+
+static void pump(struct fixture *f)
+{
+	for (int i = 0; i < 50; i++)
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char *cmd = xasprintf("rm -rf '%s'", f->dir);
+	int ret;
+
+	if (f->client >= 0)
+		close(f->client);
+	pump(f);
+	assert_int_equal(f->tp.sessions, 0);
+	smtp_server_free(&f->server);
+	event_base_free(f->base);
+	settings_free(&f->set);
+	ret = system(cmd);
+	free(cmd);
+	free(f);
+	return ret == 0 ? 0 : -1;
+}
+
+static void send_str(struct fixture *f, const char *text)
+{
+	assert_int_equal(write(f->client, text, strlen(text)), (ssize_t)strlen(text));
+	pump(f);
+}
+
+/* Everything the server sent since the last call. */
+static char *received(struct fixture *f)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+
+	pump(f);
+	while ((n = read(f->client, chunk, sizeof(chunk))) > 0)
+		buf_append(&b, chunk, (size_t)n);
+	buf_append_char(&b, '\0');
+	return buf_steal(&b);
+}
+
+static void expect_tail(struct fixture *f, const char *tail)
+{
+	char *got = received(f);
+	size_t len = strlen(got);
+
+	if (len < strlen(tail) || strcmp(got + len - strlen(tail), tail) != 0)
+		fail_msg("expected to end with [%s], got [%s]", tail, got);
+	free(got);
+}
+
+static void test_sync_policy(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+	send_str(f, "Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n221 2.0.0 Bye\r\n");
+	assert_int_equal(f->tp.messages, 1);
+}
+
+/* A pending RCPT holds back the pipelined commands behind it: their
+   replies come after its reply, in order. */
+static void test_pending_rcpt_pipelined(void **state)
+{
+	struct fixture *f = *state;
+	char *got;
+
+	f->tp.pend_rcpt = true;
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
+	            "RCPT TO:<z@y.test>\r\nNOOP\r\nQUIT\r\n");
+	got = received(f);
+	assert_non_null(strstr(got, "250 2.1.0 Ok\r\n"));
+	assert_null(strstr(got, "2.1.5"));
+	assert_null(strstr(got, "221"));
+	free(got);
+	assert_non_null(f->tp.pending);
+	smtp_stage_reply(f->tp.pending, 250, "2.1.5", "first");
+	f->tp.pending = NULL;
+	got = received(f);
+	assert_string_equal(got, "250 2.1.5 first\r\n");
+	free(got);
+	assert_non_null(f->tp.pending);
+	smtp_stage_reply(f->tp.pending, 550, "5.1.1", "second");
+	f->tp.pending = NULL;
+	expect_tail(f, "550 5.1.1 second\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+}
+
+/* The client leaves while RCPT waits: the reply still comes, goes
+   nowhere, and the session is freed after it. */
+static void test_disconnect_pending_rcpt(void **state)
+{
+	struct fixture *f = *state;
+
+	f->tp.pend_rcpt = true;
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nQUIT\r\n");
+	assert_non_null(f->tp.pending);
+	close(f->client);
+	f->client = -1;
+	pump(f);
+	assert_int_equal(f->tp.sessions, 1); /* held by the pending stage */
+	assert_false(smtp_session_gone(f->tp.pending));
+	/* the connection dies under the waiting stage (as at role exit) */
+	conn_abort_all("test");
+	assert_true(smtp_session_gone(f->tp.pending));
+	assert_int_equal(f->tp.sessions, 1);
+	smtp_stage_reply(f->tp.pending, 250, "2.1.5", "late");
+	f->tp.pending = NULL;
+	pump(f);
+	assert_int_equal(f->tp.sessions, 0);
+}
+
+/* The same at the end of DATA (a commit or mail authentication waits). */
+static void test_disconnect_pending_data(void **state)
+{
+	struct fixture *f = *state;
+
+	f->tp.pend_data = true;
+	send_str(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"
+	            "Subject: t\r\n\r\nbody\r\n.\r\n");
+	assert_non_null(f->tp.pending);
+	assert_int_equal(f->tp.messages, 1);
+	close(f->client);
+	f->client = -1;
+	conn_abort_all("test");
+	assert_true(smtp_session_gone(f->tp.pending));
+	pump(f);
+	assert_int_equal(f->tp.sessions, 1);
+	smtp_stage_reply(f->tp.pending, 451, "4.3.0", "late");
+	f->tp.pending = NULL;
+	pump(f);
+	assert_int_equal(f->tp.sessions, 0);
+}
+
+/* RFC 3207 section 4: before STARTTLS only the commands flagged
+   SMTP_CMD_BEFORE_TLS are taken where the policy requires TLS. */
+static void test_tls_required(void **state)
+{
+	struct fixture *f = *state;
+	char *got;
+
+	got = received(f); /* the greeting */
+	free(got);
+	send_str(f, "MAIL FROM:<a@b.test>\r\n");
+	expect_tail(f, "530 Must issue a STARTTLS command first\r\n"); /* before EHLO: no code */
+	send_str(f, "EHLO c.test\r\n");
+	expect_tail(f, "250 ENHANCEDSTATUSCODES\r\n");
+	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\nVRFY x\r\n");
+	expect_tail(f, "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	               "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	send_str(f, "NOOP\r\nRSET\r\nHELP\r\nQUIT\r\n");
+	expect_tail(f, "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n214 2.0.0 See RFC 5321 (Tern)\r\n"
+	               "221 2.0.0 Bye\r\n");
+}
+
+/* Without the requirement (port 25, and submission until it has AUTH)
+   MAIL is taken in plain text. */
+static void test_tls_not_required(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN); /* as the roles do: writes to a gone client fail */
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sync_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_rcpt_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disconnect_pending_rcpt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disconnect_pending_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_required, setup_tls_required, teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_not_required, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
