@@ -3,11 +3,10 @@
 #include "smtp/smtp-policy-inbound.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "directory/directory.h"
+#include "directory/directory-async.h"
 #include "dns/dns-resolver.h"
 #include "lib/address.h"
 #include "lib/buf.h"
@@ -23,8 +22,7 @@
 struct smtp_inbound {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
-	struct directory *dir; /* used by worker threads under dir_lock only */
-	pthread_mutex_t dir_lock;
+	struct directory_async *dir; /* RCPT lookups on the role's worker pool */
 	struct smtp_mailauth_env auth_env;
 };
 
@@ -194,48 +192,12 @@ static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, 
 		rcpt_reply(is, 554, "5.7.1", "Relay access denied");
 }
 
-struct rcpt_job {
-	struct inbound_session *is;
-	char *addr;
-	struct directory_resolution res;
-	int ret;
-};
-
-/* On a worker: the role's one directory connection, one thread at a time
-   (directory.h: "use one per thread, or serialise calls"). */
-static void rcpt_work(void *ctx)
-{
-	struct rcpt_job *job = ctx;
-	struct smtp_inbound *in = job->is->in;
-	const char *error;
-
-	pthread_mutex_lock(&in->dir_lock);
-	job->ret = directory_resolve(in->dir, job->addr, &job->res, &error);
-	pthread_mutex_unlock(&in->dir_lock);
-}
-
-static void rcpt_work_done(void *ctx)
-{
-	struct rcpt_job *job = ctx;
-
-	rcpt_resolved(job->is, job->ret, &job->res, NULL);
-	if (job->ret == 0)
-		directory_resolution_free(&job->res);
-	free(job->addr);
-	free(job);
-}
-
 /* The one directory lookup of RCPT, on the role's worker pool (the stage
-   is pending meanwhile). directory_async_resolve(da, addr, rcpt_resolved,
-   is) (src/directory/directory-async.h) is to replace this body: it has
-   rcpt_resolved()'s shape, and nothing else changes. */
+   is pending meanwhile; the session lives until its owed reply, so is
+   outlives the request). */
 static void inbound_resolve(struct inbound_session *is, const char *addr)
 {
-	struct rcpt_job *job = xcalloc(1, sizeof(*job));
-
-	job->is = is;
-	job->addr = xstrdup(addr);
-	workpool_submit(is->in->role->pool, rcpt_work, rcpt_work_done, job);
+	directory_async_resolve(is->in->dir, addr, rcpt_resolved, is);
 }
 
 /* The directory keeps no address literals and only what the one parser
@@ -532,8 +494,8 @@ int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const ch
 	in->settings = role->settings;
 	in->auth_env.settings = role->settings;
 	in->auth_env.base = role->base;
-	pthread_mutex_init(&in->dir_lock, NULL);
-	if (directory_open(role->settings->directory_path, &in->dir, error_r) < 0 ||
+	if (directory_async_open(role->settings->directory_path, role->pool, &in->dir, error_r) <
+	        0 ||
 	    open_resolver(in, error_r) < 0) {
 		smtp_inbound_free(&in);
 		return -1;
@@ -549,8 +511,7 @@ void smtp_inbound_free(struct smtp_inbound **inp)
 
 	if (in == NULL)
 		return;
-	directory_close(&in->dir);
-	pthread_mutex_destroy(&in->dir_lock);
+	directory_async_close(&in->dir);
 	dns_resolver_free(&in->auth_env.resolver);
 	psl_free(&in->auth_env.psl);
 	free(in);
