@@ -68,6 +68,7 @@ class Instance:
         self.offset = free_port_offset()
         self.config = os.path.join(self.dir, "tern.conf")
         self.proc = None
+        self.env = None  # the server's environment; None: the tests' own
         self.log_path = os.path.join(base, "server.log")
         self._log = None
         tern("init", self.dir, "--port-offset", str(self.offset),
@@ -102,7 +103,7 @@ class Instance:
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
         self.proc = subprocess.Popen([TERN_BIN, "-c", self.config, "serve"],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         self.wait_for_log("event=server.started", since=self._log_start)
         # Each role logs role.ready once it has dropped root and set up.
         for role in ("smtp", "imap"):
