@@ -361,7 +361,7 @@ int arc_chain_build(const struct dkim_headers *h, struct arc_chain *chain, const
 	memset(chain, 0, sizeof(*chain));
 	for (unsigned i = 0; i < ARC_MAX_SETS; i++)
 		chain->sets[i].aar = chain->sets[i].ams = chain->sets[i].as = SIZE_MAX;
-	for (size_t i = 0; i < h->count; i++) {
+	for (size_t i = 0; i < h->fields.count; i++) {
 		int kind = field_kind(h, i);
 
 		if (kind < 0)

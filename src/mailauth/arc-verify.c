@@ -162,7 +162,7 @@ static const char *check_ams(const struct arc_verifier *v)
 {
 	const struct arc_set *set = &v->chain.sets[v->chain.count - 1];
 	const struct arc_sig *ams = set->msig;
-	const struct dkim_field *f = &v->headers.fields[set->ams];
+	const struct dkim_field *f = &v->headers.fields.items[set->ams];
 	const char *field = v->headers.raw.data + f->start, *error = NULL;
 	size_t voff = f->name_len + 1;
 	struct buf data = BUF_INIT, tmp = BUF_INIT;
@@ -201,7 +201,7 @@ static const char *check_seal(const struct arc_verifier *v, unsigned i)
 		                       v->chain.sets[j].as};
 
 		for (unsigned k = 0; k < 3; k++) {
-			f = &v->headers.fields[idx[k]];
+			f = &v->headers.fields.items[idx[k]];
 			fields[3 * j + k] = v->headers.raw.data + f->start;
 			lens[3 * j + k] = f->len;
 		}

@@ -12,6 +12,7 @@
 
 #include <openssl/pem.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
@@ -154,10 +155,10 @@ static int cmp_str(const void *a, const void *b)
 int dkim_key_selectors(const char *data_dir, const char *domain, char ***selectors_r,
                        size_t *count_r)
 {
-	char *dir = key_dir(data_dir, domain), **sel = NULL;
+	char *dir = key_dir(data_dir, domain);
+	ARRAY(char *) sel = ARRAY_INIT;
 	DIR *d = dkim_name_valid(domain) ? opendir(dir) : NULL;
 	struct dirent *e;
-	size_t count = 0;
 
 	free(dir);
 	while (d != NULL && (e = readdir(d)) != NULL) {
@@ -165,15 +166,13 @@ int dkim_key_selectors(const char *data_dir, const char *domain, char ***selecto
 
 		if (len <= 4 || strcmp(e->d_name + len - 4, ".key") != 0 || e->d_name[0] == '.')
 			continue;
-		sel = xreallocarray(sel, count + 1, sizeof(char *));
-		sel[count++] = xstrndup(e->d_name, len - 4);
+		array_append(&sel, xstrndup(e->d_name, len - 4));
 	}
 	if (d != NULL)
 		closedir(d);
-	if (count > 0)
-		qsort(sel, count, sizeof(char *), cmp_str);
-	*selectors_r = sel;
-	*count_r = count;
+	if (sel.count > 0)
+		qsort(sel.items, sel.count, sizeof(char *), cmp_str);
+	*selectors_r = array_steal(&sel, count_r);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
@@ -28,8 +29,7 @@ struct dkim_field {
 /* Collects the header section as it streams by, until the empty line. */
 struct dkim_headers {
 	struct buf raw; /* the header bytes, line ends included */
-	struct dkim_field *fields;
-	size_t count;
+	ARRAY(struct dkim_field) fields;
 	size_t line_start; /* offset of the line being collected */
 	bool done;         /* the empty line (or the end) was seen */
 	bool too_big;

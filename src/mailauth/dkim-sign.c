@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mailauth/dkim-private.h"
@@ -80,7 +81,7 @@ static size_t field_count(const struct dkim_headers *h, const char *name)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < h->count; i++)
+	for (size_t i = 0; i < h->fields.count; i++)
 		n += dkim_field_is(h, i, name);
 	return n;
 }
@@ -89,20 +90,19 @@ static size_t field_count(const struct dkim_headers *h, const char *name)
    once more (oversigning). Returns the count; names point into list. */
 static size_t pick_headers(const struct dkim_signer *s, char *list, char ***names_r)
 {
-	char **names = NULL, *save, *name;
-	size_t count = 0;
+	ARRAY(char *) names = ARRAY_INIT;
+	char *save, *name;
+	size_t count;
 
 	for (name = strtok_r(list, ":", &save); name != NULL; name = strtok_r(NULL, ":", &save)) {
 		size_t n = field_count(&s->headers, name);
 
 		if (strcasecmp(name, "from") == 0)
 			n++;
-		for (; n > 0 && count < DKIM_MAX_SIGNED_HEADERS; n--) {
-			names = xreallocarray(names, count + 1, sizeof(char *));
-			names[count++] = name;
-		}
+		for (; n > 0 && names.count < DKIM_MAX_SIGNED_HEADERS; n--)
+			array_append(&names, name);
 	}
-	*names_r = names;
+	*names_r = array_steal(&names, &count);
 	return count;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 /* Outcome of evaluating one step. */
@@ -34,8 +35,7 @@ struct spf_check {
 	char *ip_text, *helo, *sender, *local_part, *domain, *receiver;
 	time_t now;
 
-	struct cached *cache;
-	size_t cache_count;
+	ARRAY(struct cached) cache;
 
 	/* State of one run. */
 	unsigned lookups, voids;
@@ -122,9 +122,9 @@ int spf_check_new(const struct spf_check_params *params, struct spf_check **chec
 static const struct dns_answer *cache_find(const struct spf_check *c, const char *name,
                                            enum dns_type type)
 {
-	for (size_t i = 0; i < c->cache_count; i++) {
-		if (c->cache[i].type == type && dns_name_equal(c->cache[i].name, name))
-			return c->cache[i].answer;
+	for (size_t i = 0; i < c->cache.count; i++) {
+		if (c->cache.items[i].type == type && dns_name_equal(c->cache.items[i].name, name))
+			return c->cache.items[i].answer;
 	}
 	return NULL;
 }
@@ -134,9 +134,9 @@ void spf_check_answer(struct spf_check *check, const char *name, enum dns_type t
 {
 	if (cache_find(check, name, type) != NULL)
 		return;
-	check->cache = xreallocarray(check->cache, check->cache_count + 1, sizeof(*check->cache));
-	check->cache[check->cache_count++] =
-	    (struct cached){.name = xstrdup(name), .type = type, .answer = dns_answer_dup(answer)};
+	array_append(&check->cache,
+	             ((struct cached){
+	                 .name = xstrdup(name), .type = type, .answer = dns_answer_dup(answer)}));
 }
 
 static enum eval dns_get(struct spf_check *c, const char *name, enum dns_type type,
@@ -694,11 +694,11 @@ void spf_check_free(struct spf_check **check)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->cache_count; i++) {
-		free(c->cache[i].name);
-		dns_answer_free(&c->cache[i].answer);
+	for (size_t i = 0; i < c->cache.count; i++) {
+		free(c->cache.items[i].name);
+		dns_answer_free(&c->cache.items[i].answer);
 	}
-	free(c->cache);
+	array_free(&c->cache);
 	free(c->ip_text);
 	free(c->helo);
 	free(c->sender);
