@@ -11,7 +11,9 @@
  *     for (size_t i = 0; i < rrs.count; i++) use(&rrs.items[i]);
  *     array_free(&rrs);
  *
- * items and count are read directly; cap belongs to the array. The macros
+ * items and count are read directly; cap belongs to the array. Declared
+ * as an anonymous member (`struct x { ARRAY(T); int other; };`) it gives a
+ * struct the three fields, and a struct x * works with the macros. The macros
  * evaluate their array argument more than once: pass a plain lvalue (&x,
  * &p->list), never an expression with side effects. Growth doubles the
  * capacity (at least 4 items). Size arithmetic is checked: a size that does
