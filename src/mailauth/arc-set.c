@@ -118,7 +118,7 @@ static int common_tags(const char *value, size_t len, const struct tag_list *tag
 		*error_r = "bad i=";
 	else if (parse_alg(a, &sig->alg) < 0)
 		*error_r = "unknown a=";
-	else if (!dkim_domain_valid(d))
+	else if (!dkim_name_valid(d))
 		*error_r = "bad d=";
 	else if (!dkim_name_valid(s))
 		*error_r = "bad s=";

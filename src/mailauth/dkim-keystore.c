@@ -26,19 +26,6 @@ const char *dkim_default_selector(time_t now, char *buf, size_t size)
 	return buf;
 }
 
-bool dkim_name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0' || *s == '.' || *s == '-' || strlen(s) > 253 ||
-	    strstr(s, "..") != NULL)
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	}
-	return true;
-}
-
 int dkim_key_generate(enum dkim_key_type type, unsigned bits, EVP_PKEY **pkey_r,
                       const char **error_r)
 {

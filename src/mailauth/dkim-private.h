@@ -71,9 +71,4 @@ int dkim_signing_feed(struct dkim_headers *h, struct dkim_body_hash *bh, const v
 void dkim_body_hash_finish(struct dkim_body_hash *bh, uint8_t *out, size_t *len_r);
 void dkim_body_hash_free(struct dkim_body_hash *bh);
 
-/* True if d is an RFC 6376 section 3.5 domain-name (labels of letters,
-   digits, '-', '_', UTF-8 allowed per RFC 8616; 63 per label, 253 in all):
-   d= and s= of DKIM signatures and ARC sets. */
-bool dkim_domain_valid(const char *d);
-
 #endif

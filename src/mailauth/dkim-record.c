@@ -78,13 +78,11 @@ static int tag_base64(const struct tag *tag, uint8_t *out, size_t cap, size_t *l
 	return dkim_base64_decode(tag->value, tag->value_len, out, cap, len_r);
 }
 
-bool dkim_domain_valid(const char *d)
+bool dkim_name_valid(const char *d)
 {
-	/* RFC 6376 3.5 domain-name: labels of ALPHA / DIGIT / "-" / "_",
-	   also UTF-8 (RFC 8616); no empty label. */
 	size_t label = 0;
 
-	if (*d == '\0' || strlen(d) > 253)
+	if (d == NULL || *d == '\0' || strlen(d) > 253)
 		return false;
 	for (; *d != '\0'; d++) {
 		unsigned char c = (unsigned char)*d;
@@ -230,7 +228,7 @@ static int sig_identity_tags(const struct tag_list *tags, struct dkim_signature 
 
 	sig->domain = xstrdup(tag_list_value(tags, "d"));
 	sig->selector = xstrdup(tag_list_value(tags, "s"));
-	if (!dkim_domain_valid(sig->domain) || !dkim_domain_valid(sig->selector)) {
+	if (!dkim_name_valid(sig->domain) || !dkim_name_valid(sig->selector)) {
 		*error_r = "bad d= or s=";
 		return -1;
 	}

@@ -20,18 +20,6 @@ struct dkim_signer {
 	struct dkim_body_hash bh;
 };
 
-static bool name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0' || strlen(s) > 253)
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	}
-	return true;
-}
-
 static int key_alg(EVP_PKEY *key, enum dkim_alg *alg_r, const char **error_r)
 {
 	if (key != NULL && EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
@@ -53,7 +41,7 @@ int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **
 	struct dkim_signer *s;
 	enum dkim_alg alg;
 
-	if (!name_valid(params->domain) || !name_valid(params->selector)) {
+	if (!dkim_name_valid(params->domain) || !dkim_name_valid(params->selector)) {
 		*error_r = "bad domain or selector";
 		return -1;
 	}

@@ -16,6 +16,14 @@
 
 #include "mailauth/canon.h"
 
+/* The one check of a DKIM or ARC domain or selector (d=, s=, and the names
+   `tern dkim` and the key store take): an RFC 6376 section 3.5
+   domain-name, labels of letters, digits, '-' and '_' (UTF-8 allowed, RFC
+   8616), 1 to 63 bytes each, 253 in all, no empty label. Such a name is
+   also safe as a file name under the key store (no '/', no "." or ".."
+   component). False for NULL. */
+bool dkim_name_valid(const char *s);
+
 enum dkim_alg {
 	DKIM_ALG_RSA_SHA256,
 	DKIM_ALG_ED25519_SHA256, /* RFC 8463 */
