@@ -452,7 +452,7 @@ struct dns_answer *dns_zone_lookup(const struct dns_zone *zone, const char *name
 	for (int links = 0; links <= MAX_CNAME_LINKS; links++) {
 		zone_scan(zone, cur, type, answer, &scan);
 		free(cur);
-		if (answer->count > 0)
+		if (answer->rrs.count > 0)
 			return answer;
 		if (scan.cname == NULL || type == DNS_TYPE_CNAME) {
 			answer->status = scan.timeout    ? DNS_STATUS_TIMEOUT

@@ -248,11 +248,11 @@ static void take_answer(struct key_slot *slot, const struct dns_answer *answer)
 		return;
 	}
 	/* several records: the first that parses */
-	for (size_t i = 0; i < answer->count && slot->key == NULL; i++) {
+	for (size_t i = 0; i < answer->rrs.count && slot->key == NULL; i++) {
 		const char *e;
 
-		if (dkim_key_parse(answer->rrs[i].u.txt.data, answer->rrs[i].u.txt.len, &slot->key,
-		                   &e) < 0 &&
+		if (dkim_key_parse(answer->rrs.items[i].u.txt.data, answer->rrs.items[i].u.txt.len,
+		                   &slot->key, &e) < 0 &&
 		    i == 0)
 			error = e;
 	}

@@ -339,11 +339,11 @@ static void take_answer(struct sig_state *s, const struct dns_answer *answer)
 	}
 	/* several records: the first that parses (RFC 6376 3.6.2.2 leaves it
 	   open); the first one's error otherwise */
-	for (size_t i = 0; i < answer->count && s->key == NULL; i++) {
+	for (size_t i = 0; i < answer->rrs.count && s->key == NULL; i++) {
 		const char *e;
 
-		if (dkim_key_parse(answer->rrs[i].u.txt.data, answer->rrs[i].u.txt.len, &s->key,
-		                   &e) < 0 &&
+		if (dkim_key_parse(answer->rrs.items[i].u.txt.data, answer->rrs.items[i].u.txt.len,
+		                   &s->key, &e) < 0 &&
 		    i == 0)
 			error = e;
 	}

@@ -254,8 +254,8 @@ static enum dns_type addr_type(const struct spf_check *c)
 static bool answer_has_ip(const struct spf_check *c, const struct dns_answer *a, unsigned cidr4,
                           unsigned cidr6)
 {
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *rr = &a->rrs[i];
+	for (size_t i = 0; i < a->rrs.count; i++) {
+		const struct dns_rr *rr = &a->rrs.items[i];
 		if (!c->ipv6 && rr->type == DNS_TYPE_A && addr_match(rr->u.a, c->ip, cidr4))
 			return true;
 		if (c->ipv6 && rr->type == DNS_TYPE_AAAA && addr_match(rr->u.aaaa, c->ip, cidr6))
@@ -294,8 +294,8 @@ static enum eval validated_name(struct spf_check *c, const char *target, const c
 	buf_free(&rev);
 	if (e != EVAL_NOMATCH || ptrs->status != DNS_STATUS_OK)
 		return e;
-	for (size_t i = 0; i < ptrs->count && i < SPF_MAX_MX_OR_PTR_NAMES; i++) {
-		const char *name = ptrs->rrs[i].u.name;
+	for (size_t i = 0; i < ptrs->rrs.count && i < SPF_MAX_MX_OR_PTR_NAMES; i++) {
+		const char *name = ptrs->rrs.items[i].u.name;
 		if (target != NULL && !name_within(name, target))
 			continue;
 		if (dns_get(c, name, addr_type(c), &addrs) == EVAL_PENDING)
@@ -426,10 +426,10 @@ static enum eval mech_mx(struct spf_check *c, const struct spf_mechanism *m, con
 	if (e != EVAL_NOMATCH)
 		return e;
 	/* RFC 7208 4.6.4: no more than 10 address lookups per mx. */
-	if (mx->count > SPF_MAX_MX_OR_PTR_NAMES)
+	if (mx->rrs.count > SPF_MAX_MX_OR_PTR_NAMES)
 		return fail_with(c, res, SPF_RESULT_PERMERROR, "too many MX names for %s", target);
-	for (size_t i = 0; i < mx->count; i++) {
-		const char *host = mx->rrs[i].u.mx.exchange;
+	for (size_t i = 0; i < mx->rrs.count; i++) {
+		const char *host = mx->rrs.items[i].u.mx.exchange;
 		if (host[0] == '\0')
 			continue;
 		e = addr_lookup(c, host, addr_type(c), false, &a, res);
@@ -470,7 +470,7 @@ static enum eval mech_exists(struct spf_check *c, const char *target, enum spf_r
 
 	if (e != EVAL_NOMATCH)
 		return e;
-	return a->count > 0 ? EVAL_MATCH : EVAL_NOMATCH;
+	return a->rrs.count > 0 ? EVAL_MATCH : EVAL_NOMATCH;
 }
 
 static enum eval mech_ip(const struct spf_check *c, const struct spf_mechanism *m)
@@ -536,13 +536,13 @@ static enum eval find_record(struct spf_check *c, const char *domain, struct spf
 		return e;
 	if (dns_failed(txt))
 		return fail_with(c, res, SPF_RESULT_TEMPERROR, "DNS failure for %s", domain);
-	for (size_t i = 0; i < txt->count; i++) {
-		if (!spf_is_record(txt->rrs[i].u.txt.data, txt->rrs[i].u.txt.len))
+	for (size_t i = 0; i < txt->rrs.count; i++) {
+		if (!spf_is_record(txt->rrs.items[i].u.txt.data, txt->rrs.items[i].u.txt.len))
 			continue;
 		if (found != NULL)
 			return fail_with(c, res, SPF_RESULT_PERMERROR, "%s has several SPF records",
 			                 domain);
-		found = &txt->rrs[i];
+		found = &txt->rrs.items[i];
 	}
 	if (found == NULL)
 		return fail_with(c, res, SPF_RESULT_NONE, "%s has no SPF record", domain);
@@ -563,9 +563,10 @@ static enum eval explain(struct spf_check *c, const struct spf_record *rec, cons
 		e = dns_get(c, buf_cstr(&name), DNS_TYPE_TXT, &txt);
 	else if (e == EVAL_NOMATCH)
 		txt = NULL;
-	if (e == EVAL_NOMATCH && txt != NULL && txt->count == 1) {
-		e = expand(c, txt->rrs[0].u.txt.data, domain, true, &text, &ignored);
-		if (e == EVAL_NOMATCH && strlen(txt->rrs[0].u.txt.data) == txt->rrs[0].u.txt.len) {
+	if (e == EVAL_NOMATCH && txt != NULL && txt->rrs.count == 1) {
+		e = expand(c, txt->rrs.items[0].u.txt.data, domain, true, &text, &ignored);
+		if (e == EVAL_NOMATCH &&
+		    strlen(txt->rrs.items[0].u.txt.data) == txt->rrs.items[0].u.txt.len) {
 			free(c->explanation);
 			c->explanation = buf_steal(&text);
 		}

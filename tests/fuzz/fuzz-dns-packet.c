@@ -21,10 +21,10 @@ static void check_answer(const struct dns_answer *a, enum dns_type type)
 {
 	struct dns_answer *copy;
 
-	if ((a->count > 0) != (a->status == DNS_STATUS_OK))
+	if ((a->rrs.count > 0) != (a->status == DNS_STATUS_OK))
 		abort();
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *rr = &a->rrs[i];
+	for (size_t i = 0; i < a->rrs.count; i++) {
+		const struct dns_rr *rr = &a->rrs.items[i];
 
 		if (rr->type != type)
 			abort();
@@ -38,7 +38,7 @@ static void check_answer(const struct dns_answer *a, enum dns_type type)
 			abort();
 	}
 	copy = dns_answer_dup(a);
-	if (copy->count != a->count || copy->status != a->status)
+	if (copy->rrs.count != a->rrs.count || copy->status != a->status)
 		abort();
 	dns_answer_free(&copy);
 }
