@@ -173,7 +173,8 @@ static const char *check_ams(const struct arc_verifier *v)
 	if (v->digest_len != ams->body_hash_len ||
 	    memcmp(v->digest, ams->body_hash, v->digest_len) != 0)
 		return "AMS body hash mismatch";
-	dkim_headers_canon(&v->headers, ams->headers, ams->header_count, ams->header_canon, &data);
+	dkim_headers_canon(&v->headers, ams->headers.items, ams->headers.count, ams->header_canon,
+	                   &data);
 	buf_append(&tmp, field, voff + ams->b_start);
 	buf_append(&tmp, field + voff + ams->b_end, f->len - voff - ams->b_end);
 	canon_header(ams->header_canon, tmp.data, tmp.len, false, &data);

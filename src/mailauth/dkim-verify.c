@@ -198,7 +198,8 @@ static void signed_data(const struct dkim_verifier *v, const struct sig_state *s
 	size_t value_off = f->name_len + 1;
 	struct buf tmp = BUF_INIT;
 
-	dkim_headers_canon(h, s->sig->headers, s->sig->header_count, s->sig->header_canon, out);
+	dkim_headers_canon(h, s->sig->headers.items, s->sig->headers.count, s->sig->header_canon,
+	                   out);
 	buf_append(&tmp, field, value_off + s->sig->b_start);
 	buf_append(&tmp, field + value_off + s->sig->b_end, f->len - value_off - s->sig->b_end);
 	canon_header(s->sig->header_canon, tmp.data, tmp.len, false, out);

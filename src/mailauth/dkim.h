@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/array.h"
 #include "mailauth/canon.h"
 
 /* The one check of a DKIM or ARC domain or selector (d=, s=, and the names
@@ -61,11 +62,10 @@ const char *dkim_alg_name(enum dkim_alg alg);
 struct dkim_signature {
 	enum dkim_alg alg;
 	enum canon_alg header_canon, body_canon;
-	char *domain;   /* d= */
-	char *selector; /* s= */
-	char *identity; /* i=, "@" d= when absent */
-	char **headers; /* h=, in order, as written */
-	size_t header_count;
+	char *domain;          /* d= */
+	char *selector;        /* s= */
+	char *identity;        /* i=, "@" d= when absent */
+	ARRAY(char *) headers; /* h=, in order, as written */
 	uint8_t body_hash[64]; /* bh= decoded */
 	size_t body_hash_len;
 	uint8_t sig[DKIM_MAX_SIG_BYTES]; /* b= decoded */

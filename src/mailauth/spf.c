@@ -598,8 +598,8 @@ static enum eval eval_redirect(struct spf_check *c, const struct spf_record *rec
 static enum eval eval_record(struct spf_check *c, const struct spf_record *rec, const char *domain,
                              int depth, bool want_exp, enum spf_result *res)
 {
-	for (size_t i = 0; i < rec->count; i++) {
-		const struct spf_mechanism *m = &rec->mechanisms[i];
+	for (size_t i = 0; i < rec->mechanisms.count; i++) {
+		const struct spf_mechanism *m = &rec->mechanisms.items[i];
 		enum eval e = eval_mechanism(c, m, domain, depth, res);
 
 		if (e == EVAL_NOMATCH)

@@ -417,8 +417,8 @@ static void test_signature_parse(void **state)
 	assert_int_equal(sig->alg, DKIM_ALG_ED25519_SHA256);
 	assert_int_equal(sig->header_canon, CANON_RELAXED);
 	assert_int_equal(sig->body_canon, CANON_SIMPLE);
-	assert_int_equal(sig->header_count, 2);
-	assert_string_equal(sig->headers[1], "To");
+	assert_int_equal(sig->headers.count, 2);
+	assert_string_equal(sig->headers.items[1], "To");
 	assert_true(sig->has_length);
 	assert_int_equal(sig->length, 10);
 	assert_int_equal(sig->sig_len, 11);
