@@ -80,6 +80,7 @@ static void open_counter(const char *trace)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return;
+	(void)fchmod(fd, 0666); /* a process that dropped root may map it too */
 	if (ftruncate(fd, sizeof(uint64_t)) == 0) {
 		void *p = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p != MAP_FAILED)
