@@ -2,7 +2,8 @@
 "N passed, N failed". cmocka XML reports give one count per test case; a
 cmocka program that died before writing its report counts from meson's
 JUnit report instead, as one failure. pytest JUnit reports count per test.
-Fuzz targets count one each. Exits 1 if anything failed."""
+The clang-format check and each fuzz target count one each. Exits 1 if
+anything failed."""
 import os
 import re
 import sys
@@ -64,6 +65,20 @@ def meson_failures_without_report(meson_junit, groups):
     return extra
 
 
+def listed_checks(dirpath):
+    """(passed, failed) of a check directory holding a "passed" and a
+    "failed" file, one check name a line."""
+    counts = []
+    for kind in ("passed", "failed"):
+        path = os.path.join(dirpath, kind)
+        n = 0
+        if os.path.exists(path):
+            with open(path) as f:
+                n = len(f.read().split())
+        counts.append(n)
+    return counts[0], counts[1]
+
+
 def main(results):
     passed = failed = 0
     for build in ("plain", "asan"):
@@ -78,14 +93,10 @@ def main(results):
             p, f = junit_counts(e2e)
             passed += p
             failed += f
-    for kind in ("passed", "failed"):
-        path = os.path.join(results, "fuzz", kind)
-        if os.path.exists(path):
-            n = len(open(path).read().split())
-            if kind == "passed":
-                passed += n
-            else:
-                failed += n
+    for check in ("format", "fuzz"):
+        p, f = listed_checks(os.path.join(results, check))
+        passed += p
+        failed += f
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -79,8 +79,7 @@ void dns_rr_clear(struct dns_rr *rr)
 
 void dns_answer_add(struct dns_answer *answer, const struct dns_rr *rr)
 {
-	answer->rrs = xreallocarray(answer->rrs, answer->count + 1, sizeof(*answer->rrs));
-	rr_copy(&answer->rrs[answer->count++], rr);
+	rr_copy(array_push(&answer->rrs), rr);
 	answer->status = DNS_STATUS_OK;
 }
 
@@ -89,8 +88,8 @@ struct dns_answer *dns_answer_dup(const struct dns_answer *answer)
 	struct dns_answer *copy = dns_answer_new(answer->status);
 
 	copy->dnssec = answer->dnssec;
-	for (size_t i = 0; i < answer->count; i++)
-		dns_answer_add(copy, &answer->rrs[i]);
+	for (size_t i = 0; i < answer->rrs.count; i++)
+		dns_answer_add(copy, &answer->rrs.items[i]);
 	copy->status = answer->status;
 	return copy;
 }
@@ -99,9 +98,9 @@ void dns_answer_free(struct dns_answer **answer)
 {
 	if (*answer == NULL)
 		return;
-	for (size_t i = 0; i < (*answer)->count; i++)
-		dns_rr_clear(&(*answer)->rrs[i]);
-	free((*answer)->rrs);
+	for (size_t i = 0; i < (*answer)->rrs.count; i++)
+		dns_rr_clear(&(*answer)->rrs.items[i]);
+	array_free(&(*answer)->rrs);
 	free(*answer);
 	*answer = NULL;
 }

@@ -152,8 +152,7 @@ static int parse_rr(const uint8_t *pkt, size_t len, size_t *pos, enum dns_type t
 		dns_rr_clear(&rr);
 		return -1;
 	}
-	answer->rrs = xreallocarray(answer->rrs, answer->count + 1, sizeof(*answer->rrs));
-	answer->rrs[answer->count++] = rr;
+	array_append(&answer->rrs, rr);
 	return 0;
 }
 
@@ -186,7 +185,7 @@ int dns_packet_parse(const uint8_t *pkt, size_t len, enum dns_type type,
 			return -1;
 		}
 	}
-	if (answer->count > 0)
+	if (answer->rrs.count > 0)
 		answer->status = DNS_STATUS_OK;
 	*answer_r = answer;
 	return 0;

@@ -121,7 +121,7 @@ static void query_finish(struct dns_query *q, const struct dns_answer *answer)
 	}
 	char *name = log_value(q->name, strlen(q->name), 255);
 	log_debug(NULL, "event=dns.answer name=%s type=%s status=%s count=%zu dnssec=%s", name,
-	          dns_type_name(q->type), dns_status_name(answer->status), answer->count,
+	          dns_type_name(q->type), dns_status_name(answer->status), answer->rrs.count,
 	          dns_dnssec_name(answer->dnssec));
 	free(name);
 	callback(answer, context);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
@@ -28,8 +29,7 @@ struct zone_entry {
 };
 
 struct dns_zone {
-	struct zone_entry *entries;
-	size_t count;
+	ARRAY(struct zone_entry) entries;
 };
 
 /* One token of a line: a bare word or a quoted string, unescaped. */
@@ -45,7 +45,7 @@ struct dns_zone *dns_zone_new(void)
 
 size_t dns_zone_count(const struct dns_zone *zone)
 {
-	return zone->count;
+	return zone->entries.count;
 }
 
 /* RFC 1035 5.1: \X is X, \DDD is the byte with that decimal value. */
@@ -282,8 +282,7 @@ static bool is_ttl(const struct token *tok)
 
 static void zone_append(struct dns_zone *zone, const struct zone_entry *entry)
 {
-	zone->entries = xreallocarray(zone->entries, zone->count + 1, sizeof(*zone->entries));
-	zone->entries[zone->count++] = *entry;
+	array_append(&zone->entries, *entry);
 }
 
 /* Fill entry from the fields after the name: [TTL] [IN] TYPE rdata... */
@@ -343,7 +342,7 @@ int dns_zone_add_line(struct dns_zone *zone, const char *line, size_t len, const
 		ret = 0;
 		goto out;
 	}
-	if (zone->count >= DNS_ZONE_MAX_RECORDS) {
+	if (zone->entries.count >= DNS_ZONE_MAX_RECORDS) {
 		*error_r = "too many records";
 		goto out;
 	}
@@ -421,8 +420,8 @@ static void zone_scan(const struct dns_zone *zone, const char *name, enum dns_ty
                       struct dns_answer *answer, struct zone_scan *scan)
 {
 	memset(scan, 0, sizeof(*scan));
-	for (size_t i = 0; i < zone->count; i++) {
-		const struct zone_entry *e = &zone->entries[i];
+	for (size_t i = 0; i < zone->entries.count; i++) {
+		const struct zone_entry *e = &zone->entries.items[i];
 
 		if (strcmp(e->name, name) != 0) {
 			if (is_ancestor(name, e->name))
@@ -453,7 +452,7 @@ struct dns_answer *dns_zone_lookup(const struct dns_zone *zone, const char *name
 	for (int links = 0; links <= MAX_CNAME_LINKS; links++) {
 		zone_scan(zone, cur, type, answer, &scan);
 		free(cur);
-		if (answer->count > 0)
+		if (answer->rrs.count > 0)
 			return answer;
 		if (scan.cname == NULL || type == DNS_TYPE_CNAME) {
 			answer->status = scan.timeout    ? DNS_STATUS_TIMEOUT
@@ -473,12 +472,14 @@ void dns_zone_free(struct dns_zone **zone)
 {
 	if (*zone == NULL)
 		return;
-	for (size_t i = 0; i < (*zone)->count; i++) {
-		if ((*zone)->entries[i].kind == ENTRY_RR)
-			dns_rr_clear(&(*zone)->entries[i].rr);
-		free((*zone)->entries[i].name);
+	for (size_t i = 0; i < (*zone)->entries.count; i++) {
+		struct zone_entry *e = &(*zone)->entries.items[i];
+
+		if (e->kind == ENTRY_RR)
+			dns_rr_clear(&e->rr);
+		free(e->name);
 	}
-	free((*zone)->entries);
+	array_free(&(*zone)->entries);
 	free(*zone);
 	*zone = NULL;
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/array.h"
+
 /* Record types Tern asks for (RFC 1035 3.2.2, RFC 3596, RFC 6698). */
 enum dns_type {
 	DNS_TYPE_A = 1,
@@ -72,8 +74,7 @@ struct dns_rr {
 struct dns_answer {
 	enum dns_status status;
 	enum dns_dnssec dnssec;
-	struct dns_rr *rrs; /* count records, all of the asked type */
-	size_t count;
+	ARRAY(struct dns_rr) rrs; /* all of the asked type */
 };
 
 /* A new empty answer with the given status; never NULL. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "mailauth/arc.h"
 #include "mailauth/dkim-private.h"
@@ -26,8 +27,7 @@ struct arc_sig {
 	size_t b_start, b_end;
 	/* AMS only */
 	enum canon_alg header_canon, body_canon;
-	char **headers;
-	size_t header_count;
+	ARRAY(char *) headers;
 	uint8_t body_hash[64];
 	size_t body_hash_len;
 	/* AS only */

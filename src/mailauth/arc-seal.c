@@ -162,7 +162,7 @@ static void build_aar(const struct arc_sealer *s, unsigned instance, struct buf 
 
 	buf_printf(aar, "i=%u; %s; ", instance, s->authserv_id);
 	base = aar->len;
-	for (size_t i = 0; i < s->h.count; i++) {
+	for (size_t i = 0; i < s->h.fields.count; i++) {
 		size_t len;
 		const char *v;
 
@@ -191,7 +191,7 @@ static void pick_headers(const struct arc_sealer *s, struct buf *h)
 		if (s->headers != NULL)
 			n = 1;
 		else
-			for (size_t i = 0; i < s->h.count; i++)
+			for (size_t i = 0; i < s->h.fields.count; i++)
 				n += dkim_field_is(&s->h, i, name);
 		for (; n > 0; n--)
 			buf_printf(h, "%s%s", h->len > 0 ? ":" : "", name);
@@ -266,7 +266,7 @@ static int existing_sets(const struct arc_sealer *s, unsigned instance, const ch
 		const size_t idx[3] = {chain->sets[j].aar, chain->sets[j].ams, chain->sets[j].as};
 
 		for (unsigned k = 0; k < 3; k++) {
-			const struct dkim_field *f = &s->h.fields[idx[k]];
+			const struct dkim_field *f = &s->h.fields.items[idx[k]];
 
 			fields[3 * j + k] = s->h.raw.data + f->start;
 			lens[3 * j + k] = f->len;

@@ -118,7 +118,7 @@ static int common_tags(const char *value, size_t len, const struct tag_list *tag
 		*error_r = "bad i=";
 	else if (parse_alg(a, &sig->alg) < 0)
 		*error_r = "unknown a=";
-	else if (!dkim_domain_valid(d))
+	else if (!dkim_name_valid(d))
 		*error_r = "bad d=";
 	else if (!dkim_name_valid(s))
 		*error_r = "bad s=";
@@ -168,7 +168,7 @@ static int parse_headers(const char *h, struct arc_sig *sig)
 			s++;
 		while (e > s && is_fws(e[-1]))
 			e--;
-		if (sig->header_count == DKIM_MAX_SIGNED_HEADERS)
+		if (sig->headers.count == DKIM_MAX_SIGNED_HEADERS)
 			return -1;
 		if (e == s) {
 			/* "from::to": an empty name signs nothing (the suite's
@@ -178,8 +178,7 @@ static int parse_headers(const char *h, struct arc_sig *sig)
 			p = end + 1;
 			continue;
 		}
-		sig->headers = xreallocarray(sig->headers, sig->header_count + 1, sizeof(char *));
-		sig->headers[sig->header_count++] = xstrndup(s, (size_t)(e - s));
+		array_append(&sig->headers, xstrndup(s, (size_t)(e - s)));
 		if (strncasecmp(s, "arc-seal", (size_t)(e - s)) == 0 && e - s == 8)
 			return -1;
 		if (*end == '\0')
@@ -257,9 +256,9 @@ void arc_sig_free(struct arc_sig **sigp)
 
 	if (sig == NULL)
 		return;
-	for (size_t i = 0; i < sig->header_count; i++)
-		free(sig->headers[i]);
-	free(sig->headers);
+	for (size_t i = 0; i < sig->headers.count; i++)
+		free(sig->headers.items[i]);
+	array_free(&sig->headers);
 	free(sig->domain);
 	free(sig->selector);
 	free(sig);
@@ -361,7 +360,7 @@ int arc_chain_build(const struct dkim_headers *h, struct arc_chain *chain, const
 	memset(chain, 0, sizeof(*chain));
 	for (unsigned i = 0; i < ARC_MAX_SETS; i++)
 		chain->sets[i].aar = chain->sets[i].ams = chain->sets[i].as = SIZE_MAX;
-	for (size_t i = 0; i < h->count; i++) {
+	for (size_t i = 0; i < h->fields.count; i++) {
 		int kind = field_kind(h, i);
 
 		if (kind < 0)

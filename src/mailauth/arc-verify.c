@@ -162,7 +162,7 @@ static const char *check_ams(const struct arc_verifier *v)
 {
 	const struct arc_set *set = &v->chain.sets[v->chain.count - 1];
 	const struct arc_sig *ams = set->msig;
-	const struct dkim_field *f = &v->headers.fields[set->ams];
+	const struct dkim_field *f = &v->headers.fields.items[set->ams];
 	const char *field = v->headers.raw.data + f->start, *error = NULL;
 	size_t voff = f->name_len + 1;
 	struct buf data = BUF_INIT, tmp = BUF_INIT;
@@ -173,7 +173,8 @@ static const char *check_ams(const struct arc_verifier *v)
 	if (v->digest_len != ams->body_hash_len ||
 	    memcmp(v->digest, ams->body_hash, v->digest_len) != 0)
 		return "AMS body hash mismatch";
-	dkim_headers_canon(&v->headers, ams->headers, ams->header_count, ams->header_canon, &data);
+	dkim_headers_canon(&v->headers, ams->headers.items, ams->headers.count, ams->header_canon,
+	                   &data);
 	buf_append(&tmp, field, voff + ams->b_start);
 	buf_append(&tmp, field + voff + ams->b_end, f->len - voff - ams->b_end);
 	canon_header(ams->header_canon, tmp.data, tmp.len, false, &data);
@@ -201,7 +202,7 @@ static const char *check_seal(const struct arc_verifier *v, unsigned i)
 		                       v->chain.sets[j].as};
 
 		for (unsigned k = 0; k < 3; k++) {
-			f = &v->headers.fields[idx[k]];
+			f = &v->headers.fields.items[idx[k]];
 			fields[3 * j + k] = v->headers.raw.data + f->start;
 			lens[3 * j + k] = f->len;
 		}
@@ -248,11 +249,11 @@ static void take_answer(struct key_slot *slot, const struct dns_answer *answer)
 		return;
 	}
 	/* several records: the first that parses */
-	for (size_t i = 0; i < answer->count && slot->key == NULL; i++) {
+	for (size_t i = 0; i < answer->rrs.count && slot->key == NULL; i++) {
 		const char *e;
 
-		if (dkim_key_parse(answer->rrs[i].u.txt.data, answer->rrs[i].u.txt.len, &slot->key,
-		                   &e) < 0 &&
+		if (dkim_key_parse(answer->rrs.items[i].u.txt.data, answer->rrs.items[i].u.txt.len,
+		                   &slot->key, &e) < 0 &&
 		    i == 0)
 			error = e;
 	}

@@ -386,7 +386,7 @@ static int parse_entries(struct lexer *lx, struct auth_results *ar)
 		if (skip_cfws(lx) < 0)
 			return -1;
 		/* "; none" (no-result) only as the sole entry. */
-		if (ar->count == 0 && lx->len - lx->pos >= 4 &&
+		if (ar->entries.count == 0 && lx->len - lx->pos >= 4 &&
 		    strncasecmp(lx->s + lx->pos, "none", 4) == 0 &&
 		    !is_keyword_char(
 		        (unsigned char)(lx->pos + 4 < lx->len ? lx->s[lx->pos + 4] : 0))) {
@@ -395,11 +395,9 @@ static int parse_entries(struct lexer *lx, struct auth_results *ar)
 			       : at_end(lx)      ? 0
 			                         : fail(lx, "text after none");
 		}
-		if (ar->count == AUTH_RESULTS_MAX_ENTRIES)
+		if (ar->entries.count == AUTH_RESULTS_MAX_ENTRIES)
 			return fail(lx, "too many results");
-		ar->entries = xreallocarray(ar->entries, ar->count + 1, sizeof(*ar->entries));
-		e = &ar->entries[ar->count++];
-		memset(e, 0, sizeof(*e));
+		e = array_push(&ar->entries);
 		if (parse_methodspec(lx, e) < 0 || parse_resinfo_rest(lx, e) < 0)
 			return -1;
 	}
@@ -484,8 +482,8 @@ void auth_results_free(struct auth_results **ar)
 {
 	if (*ar == NULL)
 		return;
-	for (size_t i = 0; i < (*ar)->count; i++) {
-		struct auth_results_entry *e = &(*ar)->entries[i];
+	for (size_t i = 0; i < (*ar)->entries.count; i++) {
+		struct auth_results_entry *e = &(*ar)->entries.items[i];
 
 		free(e->method);
 		free(e->result);
@@ -496,7 +494,7 @@ void auth_results_free(struct auth_results **ar)
 			free(e->props[j].value);
 		}
 	}
-	free((*ar)->entries);
+	array_free(&(*ar)->entries);
 	free((*ar)->authserv_id);
 	free(*ar);
 	*ar = NULL;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 
 /* Limits of the parser: value bytes, result entries, properties per
@@ -69,10 +70,9 @@ struct auth_results_entry {
 };
 
 struct auth_results {
-	char *authserv_id; /* unquoted, as written */
-	unsigned version;  /* 1 unless given */
-	struct auth_results_entry *entries;
-	size_t count; /* 0 for "none" */
+	char *authserv_id;                        /* unquoted, as written */
+	unsigned version;                         /* 1 unless given */
+	ARRAY(struct auth_results_entry) entries; /* none for "none" */
 };
 
 /* Parse a whole value. Returns 0 with a new result in *ar_r, or -1 with

@@ -12,6 +12,7 @@
 
 #include <openssl/pem.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
@@ -23,19 +24,6 @@ const char *dkim_default_selector(time_t now, char *buf, size_t size)
 	gmtime_r(&now, &tm);
 	snprintf(buf, size, "tern%04d%02d", tm.tm_year + 1900, tm.tm_mon + 1);
 	return buf;
-}
-
-bool dkim_name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0' || *s == '.' || *s == '-' || strlen(s) > 253 ||
-	    strstr(s, "..") != NULL)
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	}
-	return true;
 }
 
 int dkim_key_generate(enum dkim_key_type type, unsigned bits, EVP_PKEY **pkey_r,
@@ -154,10 +142,10 @@ static int cmp_str(const void *a, const void *b)
 int dkim_key_selectors(const char *data_dir, const char *domain, char ***selectors_r,
                        size_t *count_r)
 {
-	char *dir = key_dir(data_dir, domain), **sel = NULL;
+	char *dir = key_dir(data_dir, domain);
+	ARRAY(char *) sel = ARRAY_INIT;
 	DIR *d = dkim_name_valid(domain) ? opendir(dir) : NULL;
 	struct dirent *e;
-	size_t count = 0;
 
 	free(dir);
 	while (d != NULL && (e = readdir(d)) != NULL) {
@@ -165,15 +153,13 @@ int dkim_key_selectors(const char *data_dir, const char *domain, char ***selecto
 
 		if (len <= 4 || strcmp(e->d_name + len - 4, ".key") != 0 || e->d_name[0] == '.')
 			continue;
-		sel = xreallocarray(sel, count + 1, sizeof(char *));
-		sel[count++] = xstrndup(e->d_name, len - 4);
+		array_append(&sel, xstrndup(e->d_name, len - 4));
 	}
 	if (d != NULL)
 		closedir(d);
-	if (count > 0)
-		qsort(sel, count, sizeof(char *), cmp_str);
-	*selectors_r = sel;
-	*count_r = count;
+	if (sel.count > 0)
+		qsort(sel.items, sel.count, sizeof(char *), cmp_str);
+	*selectors_r = array_steal(&sel, count_r);
 	return 0;
 }
 

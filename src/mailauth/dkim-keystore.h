@@ -21,10 +21,6 @@
    bytes); returns buf. */
 const char *dkim_default_selector(time_t now, char *buf, size_t size);
 
-/* True if s is a usable domain or selector for a path and DNS name:
-   letters, digits, '-', '_', '.', no leading '.', no "..". */
-bool dkim_name_valid(const char *s);
-
 /* Make a new key: RSA of bits bits (1024..8192) or Ed25519 (bits
    ignored). Returns 0 with *pkey_r (EVP_PKEY_free it), or -1 with
    *error_r. */

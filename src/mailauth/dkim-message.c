@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 static bool is_wsp(char c)
@@ -27,18 +28,18 @@ static void header_line(struct dkim_headers *h)
 		h->done = true;
 		return;
 	}
-	if (is_wsp(line[0]) && h->count > 0) {
-		struct dkim_field *f = &h->fields[h->count - 1];
+	if (is_wsp(line[0]) && h->fields.count > 0) {
+		struct dkim_field *f = &h->fields.items[h->fields.count - 1];
 
 		f->len = h->line_start + content - f->start;
 		return;
 	}
 	colon = memchr(line, ':', content);
-	if (colon == NULL || h->count == DKIM_MAX_HEADER_FIELDS)
+	if (colon == NULL || h->fields.count == DKIM_MAX_HEADER_FIELDS)
 		return; /* not a field (an mbox "From " line): not signable */
-	h->fields = xreallocarray(h->fields, h->count + 1, sizeof(*h->fields));
-	h->fields[h->count++] = (struct dkim_field){
-	    .start = h->line_start, .len = content, .name_len = (size_t)(colon - line)};
+	array_append(&h->fields, ((struct dkim_field){.start = h->line_start,
+	                                              .len = content,
+	                                              .name_len = (size_t)(colon - line)}));
 }
 
 ssize_t dkim_headers_feed(struct dkim_headers *h, const void *data, size_t len)
@@ -75,13 +76,13 @@ void dkim_headers_finish(struct dkim_headers *h)
 void dkim_headers_free(struct dkim_headers *h)
 {
 	buf_free(&h->raw);
-	free(h->fields);
+	array_free(&h->fields);
 	memset(h, 0, sizeof(*h));
 }
 
 bool dkim_field_is(const struct dkim_headers *h, size_t i, const char *name)
 {
-	const struct dkim_field *f = &h->fields[i];
+	const struct dkim_field *f = &h->fields.items[i];
 	size_t n = f->name_len;
 
 	while (n > 0 && is_wsp(h->raw.data[f->start + n - 1]))
@@ -91,7 +92,7 @@ bool dkim_field_is(const struct dkim_headers *h, size_t i, const char *name)
 
 const char *dkim_field_value(const struct dkim_headers *h, size_t i, size_t *len_r)
 {
-	const struct dkim_field *f = &h->fields[i];
+	const struct dkim_field *f = &h->fields.items[i];
 
 	*len_r = f->len - f->name_len - 1;
 	return h->raw.data + f->start + f->name_len + 1;
@@ -100,15 +101,15 @@ const char *dkim_field_value(const struct dkim_headers *h, size_t i, size_t *len
 void dkim_headers_canon(const struct dkim_headers *h, char *const *names, size_t count,
                         enum canon_alg alg, struct buf *out)
 {
-	bool *used = xcalloc(h->count + 1, sizeof(bool));
+	bool *used = xcalloc(h->fields.count + 1, sizeof(bool));
 
 	for (size_t n = 0; n < count; n++) {
-		for (size_t i = h->count; i-- > 0;) {
+		for (size_t i = h->fields.count; i-- > 0;) {
 			if (used[i] || !dkim_field_is(h, i, names[n]))
 				continue;
 			used[i] = true;
-			canon_header(alg, h->raw.data + h->fields[i].start, h->fields[i].len, true,
-			             out);
+			canon_header(alg, h->raw.data + h->fields.items[i].start,
+			             h->fields.items[i].len, true, out);
 			break;
 		}
 	}

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "mailauth/canon.h"
 #include "mailauth/dkim.h"
@@ -28,8 +29,7 @@ struct dkim_field {
 /* Collects the header section as it streams by, until the empty line. */
 struct dkim_headers {
 	struct buf raw; /* the header bytes, line ends included */
-	struct dkim_field *fields;
-	size_t count;
+	ARRAY(struct dkim_field) fields;
 	size_t line_start; /* offset of the line being collected */
 	bool done;         /* the empty line (or the end) was seen */
 	bool too_big;
@@ -70,10 +70,5 @@ int dkim_signing_feed(struct dkim_headers *h, struct dkim_body_hash *bh, const v
 /* Finish; out gets the digest (at least EVP_MAX_MD_SIZE bytes). */
 void dkim_body_hash_finish(struct dkim_body_hash *bh, uint8_t *out, size_t *len_r);
 void dkim_body_hash_free(struct dkim_body_hash *bh);
-
-/* True if d is an RFC 6376 section 3.5 domain-name (labels of letters,
-   digits, '-', '_', UTF-8 allowed per RFC 8616; 63 per label, 253 in all):
-   d= and s= of DKIM signatures and ARC sets. */
-bool dkim_domain_valid(const char *d);
 
 #endif

@@ -78,13 +78,11 @@ static int tag_base64(const struct tag *tag, uint8_t *out, size_t cap, size_t *l
 	return dkim_base64_decode(tag->value, tag->value_len, out, cap, len_r);
 }
 
-bool dkim_domain_valid(const char *d)
+bool dkim_name_valid(const char *d)
 {
-	/* RFC 6376 3.5 domain-name: labels of ALPHA / DIGIT / "-" / "_",
-	   also UTF-8 (RFC 8616); no empty label. */
 	size_t label = 0;
 
-	if (*d == '\0' || strlen(d) > 253)
+	if (d == NULL || *d == '\0' || strlen(d) > 253)
 		return false;
 	for (; *d != '\0'; d++) {
 		unsigned char c = (unsigned char)*d;
@@ -153,10 +151,9 @@ static int parse_headers(const char *h, struct dkim_signature *sig)
 
 	tag_value_compact(h, strlen(h), &b);
 	for (name = strtok_r(b.data, ":", &save); name != NULL; name = strtok_r(NULL, ":", &save)) {
-		if (sig->header_count == DKIM_MAX_SIGNED_HEADERS)
+		if (sig->headers.count == DKIM_MAX_SIGNED_HEADERS)
 			break;
-		sig->headers = xreallocarray(sig->headers, sig->header_count + 1, sizeof(char *));
-		sig->headers[sig->header_count++] = xstrdup(name);
+		array_append(&sig->headers, xstrdup(name));
 		from = from || strcasecmp(name, "from") == 0;
 	}
 	buf_free(&b);
@@ -230,7 +227,7 @@ static int sig_identity_tags(const struct tag_list *tags, struct dkim_signature 
 
 	sig->domain = xstrdup(tag_list_value(tags, "d"));
 	sig->selector = xstrdup(tag_list_value(tags, "s"));
-	if (!dkim_domain_valid(sig->domain) || !dkim_domain_valid(sig->selector)) {
+	if (!dkim_name_valid(sig->domain) || !dkim_name_valid(sig->selector)) {
 		*error_r = "bad d= or s=";
 		return -1;
 	}
@@ -308,9 +305,9 @@ void dkim_signature_free(struct dkim_signature **sig)
 {
 	if (*sig == NULL)
 		return;
-	for (size_t i = 0; i < (*sig)->header_count; i++)
-		free((*sig)->headers[i]);
-	free((*sig)->headers);
+	for (size_t i = 0; i < (*sig)->headers.count; i++)
+		free((*sig)->headers.items[i]);
+	array_free(&(*sig)->headers);
 	free((*sig)->domain);
 	free((*sig)->selector);
 	free((*sig)->identity);
@@ -400,7 +397,7 @@ static int key_tags(const struct tag_list *tags, struct dkim_key *key, const cha
 	           *h = tag_list_value(tags, "h"), *s = tag_list_value(tags, "s"),
 	           *t = tag_list_value(tags, "t");
 
-	if (v != NULL && (strcmp(v, "DKIM1") != 0 || strcmp(tags->tags[0].name, "v") != 0)) {
+	if (v != NULL && (strcmp(v, "DKIM1") != 0 || strcmp(tags->tags.items[0].name, "v") != 0)) {
 		*error_r = "key record version not DKIM1";
 		return -1;
 	}
@@ -438,8 +435,8 @@ int dkim_key_parse(const char *txt, size_t len, struct dkim_key **key_r, const c
 	if (tag_list_parse_flags(txt, len, TAG_LIST_ALLOW_EMPTY, &tags, error_r) < 0)
 		return -1;
 	key = xcalloc(1, sizeof(*key));
-	ret = tags.count == 0 ? -1 : key_tags(&tags, key, error_r);
-	if (tags.count == 0)
+	ret = tags.tags.count == 0 ? -1 : key_tags(&tags, key, error_r);
+	if (tags.tags.count == 0)
 		*error_r = "empty key record";
 	tag_list_free(&tags);
 	if (ret < 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mailauth/dkim-private.h"
@@ -18,18 +19,6 @@ struct dkim_signer {
 	struct dkim_headers headers;
 	struct dkim_body_hash bh;
 };
-
-static bool name_valid(const char *s)
-{
-	if (s == NULL || *s == '\0' || strlen(s) > 253)
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	}
-	return true;
-}
 
 static int key_alg(EVP_PKEY *key, enum dkim_alg *alg_r, const char **error_r)
 {
@@ -52,7 +41,7 @@ int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **
 	struct dkim_signer *s;
 	enum dkim_alg alg;
 
-	if (!name_valid(params->domain) || !name_valid(params->selector)) {
+	if (!dkim_name_valid(params->domain) || !dkim_name_valid(params->selector)) {
 		*error_r = "bad domain or selector";
 		return -1;
 	}
@@ -80,7 +69,7 @@ static size_t field_count(const struct dkim_headers *h, const char *name)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < h->count; i++)
+	for (size_t i = 0; i < h->fields.count; i++)
 		n += dkim_field_is(h, i, name);
 	return n;
 }
@@ -89,20 +78,19 @@ static size_t field_count(const struct dkim_headers *h, const char *name)
    once more (oversigning). Returns the count; names point into list. */
 static size_t pick_headers(const struct dkim_signer *s, char *list, char ***names_r)
 {
-	char **names = NULL, *save, *name;
-	size_t count = 0;
+	ARRAY(char *) names = ARRAY_INIT;
+	char *save, *name;
+	size_t count;
 
 	for (name = strtok_r(list, ":", &save); name != NULL; name = strtok_r(NULL, ":", &save)) {
 		size_t n = field_count(&s->headers, name);
 
 		if (strcasecmp(name, "from") == 0)
 			n++;
-		for (; n > 0 && count < DKIM_MAX_SIGNED_HEADERS; n--) {
-			names = xreallocarray(names, count + 1, sizeof(char *));
-			names[count++] = name;
-		}
+		for (; n > 0 && names.count < DKIM_MAX_SIGNED_HEADERS; n--)
+			array_append(&names, name);
 	}
-	*names_r = names;
+	*names_r = array_steal(&names, &count);
 	return count;
 }
 

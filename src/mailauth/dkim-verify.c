@@ -110,7 +110,7 @@ static void check_from(struct dkim_verifier *v)
 	size_t from = 0, len = 0;
 	const char *value = NULL, *at;
 
-	for (size_t i = 0; i < v->headers.count; i++) {
+	for (size_t i = 0; i < v->headers.fields.count; i++) {
 		if (dkim_field_is(&v->headers, i, "From")) {
 			from++;
 			value = dkim_field_value(&v->headers, i, &len);
@@ -130,10 +130,10 @@ static void start_signatures(struct dkim_verifier *v)
 	size_t n = 0;
 
 	check_from(v);
-	for (size_t i = 0; i < v->headers.count; i++)
+	for (size_t i = 0; i < v->headers.fields.count; i++)
 		n += dkim_field_is(&v->headers, i, "DKIM-Signature");
 	v->sigs = xcalloc(n + 1, sizeof(*v->sigs));
-	for (size_t i = 0; i < v->headers.count; i++) {
+	for (size_t i = 0; i < v->headers.fields.count; i++) {
 		if (dkim_field_is(&v->headers, i, "DKIM-Signature"))
 			add_signature(v, i);
 	}
@@ -193,12 +193,13 @@ void dkim_verifier_finish(struct dkim_verifier *v)
 static void signed_data(const struct dkim_verifier *v, const struct sig_state *s, struct buf *out)
 {
 	const struct dkim_headers *h = &v->headers;
-	const struct dkim_field *f = &h->fields[s->field];
+	const struct dkim_field *f = &h->fields.items[s->field];
 	const char *field = h->raw.data + f->start;
 	size_t value_off = f->name_len + 1;
 	struct buf tmp = BUF_INIT;
 
-	dkim_headers_canon(h, s->sig->headers, s->sig->header_count, s->sig->header_canon, out);
+	dkim_headers_canon(h, s->sig->headers.items, s->sig->headers.count, s->sig->header_canon,
+	                   out);
 	buf_append(&tmp, field, value_off + s->sig->b_start);
 	buf_append(&tmp, field + value_off + s->sig->b_end, f->len - value_off - s->sig->b_end);
 	canon_header(s->sig->header_canon, tmp.data, tmp.len, false, out);
@@ -339,11 +340,11 @@ static void take_answer(struct sig_state *s, const struct dns_answer *answer)
 	}
 	/* several records: the first that parses (RFC 6376 3.6.2.2 leaves it
 	   open); the first one's error otherwise */
-	for (size_t i = 0; i < answer->count && s->key == NULL; i++) {
+	for (size_t i = 0; i < answer->rrs.count && s->key == NULL; i++) {
 		const char *e;
 
-		if (dkim_key_parse(answer->rrs[i].u.txt.data, answer->rrs[i].u.txt.len, &s->key,
-		                   &e) < 0 &&
+		if (dkim_key_parse(answer->rrs.items[i].u.txt.data, answer->rrs.items[i].u.txt.len,
+		                   &s->key, &e) < 0 &&
 		    i == 0)
 			error = e;
 	}

@@ -14,7 +14,16 @@
 
 #include <openssl/evp.h>
 
+#include "lib/array.h"
 #include "mailauth/canon.h"
+
+/* The one check of a DKIM or ARC domain or selector (d=, s=, and the names
+   `tern dkim` and the key store take): an RFC 6376 section 3.5
+   domain-name, labels of letters, digits, '-' and '_' (UTF-8 allowed, RFC
+   8616), 1 to 63 bytes each, 253 in all, no empty label. Such a name is
+   also safe as a file name under the key store (no '/', no "." or ".."
+   component). False for NULL. */
+bool dkim_name_valid(const char *s);
 
 enum dkim_alg {
 	DKIM_ALG_RSA_SHA256,
@@ -53,11 +62,10 @@ const char *dkim_alg_name(enum dkim_alg alg);
 struct dkim_signature {
 	enum dkim_alg alg;
 	enum canon_alg header_canon, body_canon;
-	char *domain;   /* d= */
-	char *selector; /* s= */
-	char *identity; /* i=, "@" d= when absent */
-	char **headers; /* h=, in order, as written */
-	size_t header_count;
+	char *domain;          /* d= */
+	char *selector;        /* s= */
+	char *identity;        /* i=, "@" d= when absent */
+	ARRAY(char *) headers; /* h=, in order, as written */
 	uint8_t body_hash[64]; /* bh= decoded */
 	size_t body_hash_len;
 	uint8_t sig[DKIM_MAX_SIG_BYTES]; /* b= decoded */

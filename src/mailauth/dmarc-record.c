@@ -174,7 +174,7 @@ static void fill_record(const struct tag_list *tags, struct dmarc_record *r)
 int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record **record_r,
                        const char **error_r)
 {
-	struct tag_list tags = {NULL, 0};
+	struct tag_list tags = {ARRAY_INIT};
 	struct dmarc_record *r;
 	const char *sp;
 	enum dmarc_policy p = DMARC_POLICY_NONE, ignored;
@@ -188,8 +188,8 @@ int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record **record
 		tag_list_free(&tags);
 		return -1;
 	}
-	if (tags.count == 0 || strcmp(tags.tags[0].name, "v") != 0 ||
-	    strcmp(tags.tags[0].value, "DMARC1") != 0) {
+	if (tags.tags.count == 0 || strcmp(tags.tags.items[0].name, "v") != 0 ||
+	    strcmp(tags.tags.items[0].value, "DMARC1") != 0) {
 		tag_list_free(&tags);
 		*error_r = "v=DMARC1 is not the first tag";
 		return -1;

@@ -108,8 +108,8 @@ void dmarc_check_answer(struct dmarc_check *check, const char *name, enum dns_ty
    A check that asked for too much gets TEMPFAIL answers. */
 static const struct dns_answer *lookup(struct dmarc_check *c, const char *name, enum dns_type type)
 {
-	static const struct dns_answer exhausted = {DNS_STATUS_TEMPFAIL, DNS_DNSSEC_INSECURE, NULL,
-	                                            0};
+	static const struct dns_answer exhausted = {DNS_STATUS_TEMPFAIL, DNS_DNSSEC_INSECURE,
+	                                            ARRAY_INIT};
 
 	for (size_t i = 0; i < c->cached; i++)
 		if (c->cache[i].type == type && dns_name_equal(c->cache[i].name, name))
@@ -147,9 +147,9 @@ static int discover(struct dmarc_check *c, const char *domain, int *found_r,
 		*found_r = -1;
 		return 0;
 	}
-	for (size_t i = 0; a->status == DNS_STATUS_OK && i < a->count; i++) {
-		if (dmarc_is_record(a->rrs[i].u.txt.data, a->rrs[i].u.txt.len)) {
-			rec = &a->rrs[i];
+	for (size_t i = 0; a->status == DNS_STATUS_OK && i < a->rrs.count; i++) {
+		if (dmarc_is_record(a->rrs.items[i].u.txt.data, a->rrs.items[i].u.txt.len)) {
+			rec = &a->rrs.items[i];
 			count++;
 		}
 	}

@@ -212,13 +212,11 @@ static int parse_term(const char *term, size_t len, struct spf_record *rec, cons
 	}
 	if (eq < len && term[eq] == '=')
 		return parse_modifier(term, len, eq, rec, error_r);
-	if (rec->count >= SPF_MAX_TERMS) {
+	if (rec->mechanisms.count >= SPF_MAX_TERMS) {
 		*error_r = "too many terms";
 		return -1;
 	}
-	rec->mechanisms = xreallocarray(rec->mechanisms, rec->count + 1, sizeof(*rec->mechanisms));
-	struct spf_mechanism *m = &rec->mechanisms[rec->count++];
-	memset(m, 0, sizeof(*m));
+	struct spf_mechanism *m = array_push(&rec->mechanisms);
 	if (parse_directive(term, len, m) < 0) {
 		*error_r = "invalid mechanism";
 		return -1;
@@ -274,9 +272,9 @@ void spf_record_free(struct spf_record **record)
 {
 	if (*record == NULL)
 		return;
-	for (size_t i = 0; i < (*record)->count; i++)
-		free((*record)->mechanisms[i].domain_spec);
-	free((*record)->mechanisms);
+	for (size_t i = 0; i < (*record)->mechanisms.count; i++)
+		free((*record)->mechanisms.items[i].domain_spec);
+	array_free(&(*record)->mechanisms);
 	free((*record)->redirect);
 	free((*record)->exp);
 	free(*record);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 /* Outcome of evaluating one step. */
@@ -34,8 +35,7 @@ struct spf_check {
 	char *ip_text, *helo, *sender, *local_part, *domain, *receiver;
 	time_t now;
 
-	struct cached *cache;
-	size_t cache_count;
+	ARRAY(struct cached) cache;
 
 	/* State of one run. */
 	unsigned lookups, voids;
@@ -122,9 +122,9 @@ int spf_check_new(const struct spf_check_params *params, struct spf_check **chec
 static const struct dns_answer *cache_find(const struct spf_check *c, const char *name,
                                            enum dns_type type)
 {
-	for (size_t i = 0; i < c->cache_count; i++) {
-		if (c->cache[i].type == type && dns_name_equal(c->cache[i].name, name))
-			return c->cache[i].answer;
+	for (size_t i = 0; i < c->cache.count; i++) {
+		if (c->cache.items[i].type == type && dns_name_equal(c->cache.items[i].name, name))
+			return c->cache.items[i].answer;
 	}
 	return NULL;
 }
@@ -134,9 +134,9 @@ void spf_check_answer(struct spf_check *check, const char *name, enum dns_type t
 {
 	if (cache_find(check, name, type) != NULL)
 		return;
-	check->cache = xreallocarray(check->cache, check->cache_count + 1, sizeof(*check->cache));
-	check->cache[check->cache_count++] =
-	    (struct cached){.name = xstrdup(name), .type = type, .answer = dns_answer_dup(answer)};
+	array_append(&check->cache,
+	             ((struct cached){
+	                 .name = xstrdup(name), .type = type, .answer = dns_answer_dup(answer)}));
 }
 
 static enum eval dns_get(struct spf_check *c, const char *name, enum dns_type type,
@@ -254,8 +254,8 @@ static enum dns_type addr_type(const struct spf_check *c)
 static bool answer_has_ip(const struct spf_check *c, const struct dns_answer *a, unsigned cidr4,
                           unsigned cidr6)
 {
-	for (size_t i = 0; i < a->count; i++) {
-		const struct dns_rr *rr = &a->rrs[i];
+	for (size_t i = 0; i < a->rrs.count; i++) {
+		const struct dns_rr *rr = &a->rrs.items[i];
 		if (!c->ipv6 && rr->type == DNS_TYPE_A && addr_match(rr->u.a, c->ip, cidr4))
 			return true;
 		if (c->ipv6 && rr->type == DNS_TYPE_AAAA && addr_match(rr->u.aaaa, c->ip, cidr6))
@@ -294,8 +294,8 @@ static enum eval validated_name(struct spf_check *c, const char *target, const c
 	buf_free(&rev);
 	if (e != EVAL_NOMATCH || ptrs->status != DNS_STATUS_OK)
 		return e;
-	for (size_t i = 0; i < ptrs->count && i < SPF_MAX_MX_OR_PTR_NAMES; i++) {
-		const char *name = ptrs->rrs[i].u.name;
+	for (size_t i = 0; i < ptrs->rrs.count && i < SPF_MAX_MX_OR_PTR_NAMES; i++) {
+		const char *name = ptrs->rrs.items[i].u.name;
 		if (target != NULL && !name_within(name, target))
 			continue;
 		if (dns_get(c, name, addr_type(c), &addrs) == EVAL_PENDING)
@@ -426,10 +426,10 @@ static enum eval mech_mx(struct spf_check *c, const struct spf_mechanism *m, con
 	if (e != EVAL_NOMATCH)
 		return e;
 	/* RFC 7208 4.6.4: no more than 10 address lookups per mx. */
-	if (mx->count > SPF_MAX_MX_OR_PTR_NAMES)
+	if (mx->rrs.count > SPF_MAX_MX_OR_PTR_NAMES)
 		return fail_with(c, res, SPF_RESULT_PERMERROR, "too many MX names for %s", target);
-	for (size_t i = 0; i < mx->count; i++) {
-		const char *host = mx->rrs[i].u.mx.exchange;
+	for (size_t i = 0; i < mx->rrs.count; i++) {
+		const char *host = mx->rrs.items[i].u.mx.exchange;
 		if (host[0] == '\0')
 			continue;
 		e = addr_lookup(c, host, addr_type(c), false, &a, res);
@@ -470,7 +470,7 @@ static enum eval mech_exists(struct spf_check *c, const char *target, enum spf_r
 
 	if (e != EVAL_NOMATCH)
 		return e;
-	return a->count > 0 ? EVAL_MATCH : EVAL_NOMATCH;
+	return a->rrs.count > 0 ? EVAL_MATCH : EVAL_NOMATCH;
 }
 
 static enum eval mech_ip(const struct spf_check *c, const struct spf_mechanism *m)
@@ -536,13 +536,13 @@ static enum eval find_record(struct spf_check *c, const char *domain, struct spf
 		return e;
 	if (dns_failed(txt))
 		return fail_with(c, res, SPF_RESULT_TEMPERROR, "DNS failure for %s", domain);
-	for (size_t i = 0; i < txt->count; i++) {
-		if (!spf_is_record(txt->rrs[i].u.txt.data, txt->rrs[i].u.txt.len))
+	for (size_t i = 0; i < txt->rrs.count; i++) {
+		if (!spf_is_record(txt->rrs.items[i].u.txt.data, txt->rrs.items[i].u.txt.len))
 			continue;
 		if (found != NULL)
 			return fail_with(c, res, SPF_RESULT_PERMERROR, "%s has several SPF records",
 			                 domain);
-		found = &txt->rrs[i];
+		found = &txt->rrs.items[i];
 	}
 	if (found == NULL)
 		return fail_with(c, res, SPF_RESULT_NONE, "%s has no SPF record", domain);
@@ -563,9 +563,10 @@ static enum eval explain(struct spf_check *c, const struct spf_record *rec, cons
 		e = dns_get(c, buf_cstr(&name), DNS_TYPE_TXT, &txt);
 	else if (e == EVAL_NOMATCH)
 		txt = NULL;
-	if (e == EVAL_NOMATCH && txt != NULL && txt->count == 1) {
-		e = expand(c, txt->rrs[0].u.txt.data, domain, true, &text, &ignored);
-		if (e == EVAL_NOMATCH && strlen(txt->rrs[0].u.txt.data) == txt->rrs[0].u.txt.len) {
+	if (e == EVAL_NOMATCH && txt != NULL && txt->rrs.count == 1) {
+		e = expand(c, txt->rrs.items[0].u.txt.data, domain, true, &text, &ignored);
+		if (e == EVAL_NOMATCH &&
+		    strlen(txt->rrs.items[0].u.txt.data) == txt->rrs.items[0].u.txt.len) {
 			free(c->explanation);
 			c->explanation = buf_steal(&text);
 		}
@@ -597,8 +598,8 @@ static enum eval eval_redirect(struct spf_check *c, const struct spf_record *rec
 static enum eval eval_record(struct spf_check *c, const struct spf_record *rec, const char *domain,
                              int depth, bool want_exp, enum spf_result *res)
 {
-	for (size_t i = 0; i < rec->count; i++) {
-		const struct spf_mechanism *m = &rec->mechanisms[i];
+	for (size_t i = 0; i < rec->mechanisms.count; i++) {
+		const struct spf_mechanism *m = &rec->mechanisms.items[i];
 		enum eval e = eval_mechanism(c, m, domain, depth, res);
 
 		if (e == EVAL_NOMATCH)
@@ -694,11 +695,11 @@ void spf_check_free(struct spf_check **check)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->cache_count; i++) {
-		free(c->cache[i].name);
-		dns_answer_free(&c->cache[i].answer);
+	for (size_t i = 0; i < c->cache.count; i++) {
+		free(c->cache.items[i].name);
+		dns_answer_free(&c->cache.items[i].answer);
 	}
-	free(c->cache);
+	array_free(&c->cache);
 	free(c->ip_text);
 	free(c->helo);
 	free(c->sender);

@@ -27,6 +27,7 @@
 
 #include "dns/dns-driver.h"
 #include "dns/dns.h"
+#include "lib/array.h"
 #include "lib/buf.h"
 
 /* RFC 7208 section 2.6: the seven results. */
@@ -73,8 +74,7 @@ struct spf_mechanism {
 };
 
 struct spf_record {
-	struct spf_mechanism *mechanisms;
-	size_t count;
+	ARRAY(struct spf_mechanism) mechanisms;
 	char *redirect; /* domain-spec of redirect=, or NULL */
 	char *exp;      /* domain-spec of exp=, or NULL */
 };

@@ -82,8 +82,9 @@ static int parse_value(struct tag_parser *p, size_t *start_r, size_t *end_r, con
 
 static bool has_tag(const struct tag_list *list, const char *name, size_t len)
 {
-	for (size_t i = 0; i < list->count; i++) {
-		if (strlen(list->tags[i].name) == len && memcmp(list->tags[i].name, name, len) == 0)
+	for (size_t i = 0; i < list->tags.count; i++) {
+		if (strlen(list->tags.items[i].name) == len &&
+		    memcmp(list->tags.items[i].name, name, len) == 0)
 			return true;
 	}
 	return false;
@@ -101,12 +102,11 @@ static int parse_spec(struct tag_parser *p, const char **error_r)
 		*error_r = "duplicate tag";
 		return -1;
 	}
-	if (p->list->count >= TAG_LIST_MAX_TAGS) {
+	if (p->list->tags.count >= TAG_LIST_MAX_TAGS) {
 		*error_r = "too many tags";
 		return -1;
 	}
-	p->list->tags = xreallocarray(p->list->tags, p->list->count + 1, sizeof(struct tag));
-	tag = &p->list->tags[p->list->count++];
+	tag = array_push(&p->list->tags);
 	tag->name = xstrndup(p->s + name_start, name_end - name_start);
 	tag->value = xstrndup(p->s + value_start, value_end - value_start);
 	tag->value_len = value_end - value_start;
@@ -141,8 +141,7 @@ int tag_list_parse_flags(const char *s, size_t len, unsigned flags, struct tag_l
 {
 	struct tag_parser p = {.s = s, .len = len, .flags = flags, .list = list_r};
 
-	list_r->tags = NULL;
-	list_r->count = 0;
+	*list_r = (struct tag_list){ARRAY_INIT};
 	if (len > TAG_LIST_MAX_LEN) {
 		*error_r = "tag list too long";
 		return -1;
@@ -165,9 +164,9 @@ int tag_list_parse(const char *s, size_t len, struct tag_list *list_r, const cha
 
 const struct tag *tag_list_get(const struct tag_list *list, const char *name)
 {
-	for (size_t i = 0; i < list->count; i++) {
-		if (strcmp(list->tags[i].name, name) == 0)
-			return &list->tags[i];
+	for (size_t i = 0; i < list->tags.count; i++) {
+		if (strcmp(list->tags.items[i].name, name) == 0)
+			return &list->tags.items[i];
 	}
 	return NULL;
 }
@@ -190,11 +189,9 @@ void tag_value_compact(const char *value, size_t len, struct buf *out)
 
 void tag_list_free(struct tag_list *list)
 {
-	for (size_t i = 0; i < list->count; i++) {
-		free(list->tags[i].name);
-		free(list->tags[i].value);
+	for (size_t i = 0; i < list->tags.count; i++) {
+		free(list->tags.items[i].name);
+		free(list->tags.items[i].value);
 	}
-	free(list->tags);
-	list->tags = NULL;
-	list->count = 0;
+	array_free(&list->tags);
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 
 /* At most this many tags in one list, and this many input bytes. */
@@ -43,8 +44,7 @@ struct tag {
 };
 
 struct tag_list {
-	struct tag *tags; /* count tags in input order */
-	size_t count;
+	ARRAY(struct tag) tags; /* in input order */
 };
 
 /* Flags for tag_list_parse_flags(). */

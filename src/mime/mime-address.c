@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mime/mime-rfc822.h"
@@ -10,8 +11,7 @@
 #define MAX_ADDRESSES 10000
 
 struct addr_list {
-	struct mime_address *items;
-	size_t count;
+	ARRAY(struct mime_address); /* items, count */
 };
 
 /* The words before a '<', ':' or '@': as a display name (words joined by
@@ -26,12 +26,7 @@ struct words {
 
 static struct mime_address *list_add(struct addr_list *l)
 {
-	struct mime_address *a;
-
-	l->items = xreallocarray(l->items, l->count + 1, sizeof(*l->items));
-	a = &l->items[l->count++];
-	memset(a, 0, sizeof(*a));
-	return a;
+	return array_push(l);
 }
 
 static char *steal_or_null(struct buf *b)
@@ -213,7 +208,7 @@ void mime_address_list_parse(const char *value, size_t len, struct mime_address 
                              size_t *count_r)
 {
 	struct rfc822_reader r;
-	struct addr_list l = {NULL, 0};
+	struct addr_list l = {ARRAY_INIT};
 
 	rfc822_reader_init(&r, value, len);
 	for (;;) {
@@ -226,8 +221,7 @@ void mime_address_list_parse(const char *value, size_t len, struct mime_address 
 		}
 		address_read(&r, &l, false);
 	}
-	*list_r = l.items;
-	*count_r = l.count;
+	*list_r = array_steal(&l, count_r);
 }
 
 void mime_address_list_free(struct mime_address **list, size_t count)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "mime/mime-decode.h"
 #include "mime/mime-header.h"
@@ -587,8 +588,7 @@ static char *join_segments(const struct segment *seg, size_t n)
 }
 
 struct param_out {
-	struct mime_param *items;
-	size_t count;
+	ARRAY(struct mime_param); /* items, count */
 };
 
 static bool out_has(const struct param_out *o, const char *name, size_t len)
@@ -602,10 +602,7 @@ static bool out_has(const struct param_out *o, const char *name, size_t len)
 
 static void out_add(struct param_out *o, char *name, char *value)
 {
-	o->items = xreallocarray(o->items, o->count + 1, sizeof(*o->items));
-	o->items[o->count].name = name;
-	o->items[o->count].value = value;
-	o->count++;
+	array_append(o, ((struct mime_param){.name = name, .value = value}));
 }
 
 /* All RFC 2231 segments of base (length len) in params, sorted. */
@@ -641,7 +638,7 @@ static char *plain_value(const char *v)
 void mime_params_decode(const struct mime_param *params, size_t count, struct mime_param **out_r,
                         size_t *count_r)
 {
-	struct param_out o = {NULL, 0};
+	struct param_out o = {ARRAY_INIT};
 
 	if (count > MIME_PARAM_MAX_COUNT)
 		count = MIME_PARAM_MAX_COUNT;
@@ -663,6 +660,5 @@ void mime_params_decode(const struct mime_param *params, size_t count, struct mi
 			out_add(&o, xstrdup(name), plain_value(params[i].value));
 		free(segs);
 	}
-	*out_r = o.items;
-	*count_r = o.count;
+	*out_r = array_steal(&o, count_r);
 }

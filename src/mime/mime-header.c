@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mime/mime-rfc822.h"
@@ -23,17 +24,16 @@ void mime_params_free(struct mime_param **params, size_t count)
 	*params = NULL;
 }
 
-static void param_add(struct mime_param **params, size_t *count, struct buf *name,
-                      struct buf *value)
+typedef ARRAY(struct mime_param) param_array;
+
+static void param_add(param_array *params, struct buf *name, struct buf *value)
 {
-	*params = xreallocarray(*params, *count + 1, sizeof(**params));
 	/* names are case-insensitive (RFC 2045 section 5.1); IMAP servers send
 	   them in lower case */
 	for (size_t i = 0; i < name->len; i++)
 		name->data[i] = (char)tolower((unsigned char)name->data[i]);
-	(*params)[*count].name = buf_steal(name);
-	(*params)[*count].value = buf_steal(value);
-	(*count)++;
+	array_append(params,
+	             ((struct mime_param){.name = buf_steal(name), .value = buf_steal(value)}));
 }
 
 /* Skip to just past the next ';' (or to the end): resynchronise after a
@@ -101,13 +101,13 @@ static int param_next(struct rfc822_reader *r, struct buf *name, struct buf *val
 static void params_parse(struct rfc822_reader *r, struct mime_param **params_r, size_t *count_r)
 {
 	struct buf name = BUF_INIT, value = BUF_INIT;
+	param_array params = ARRAY_INIT;
 
-	*params_r = NULL;
-	*count_r = 0;
-	while (*count_r < MAX_PARAMS && param_next(r, &name, &value) > 0)
-		param_add(params_r, count_r, &name, &value);
+	while (params.count < MAX_PARAMS && param_next(r, &name, &value) > 0)
+		param_add(&params, &name, &value);
 	buf_free(&name);
 	buf_free(&value);
+	*params_r = array_steal(&params, count_r);
 }
 
 int mime_content_type_parse(const char *value, size_t len, char **type_r, char **subtype_r,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 #include "mime/mime-header.h"
@@ -62,8 +63,7 @@ struct mime_parser {
 	size_t fields_kept;
 	size_t bytes_kept;
 
-	struct boundary *bnds;
-	size_t bnd_count;
+	ARRAY(struct boundary) bnds;
 };
 
 void mime_limits_default(struct mime_limits *limits_r)
@@ -225,11 +225,11 @@ static long boundary_find(const struct mime_parser *p, const char *line, size_t 
 
 	if (len < 2 || line[0] != '-' || line[1] != '-')
 		return -1;
-	for (size_t i = p->bnd_count; i-- > 0;) {
-		const struct boundary *b = &p->bnds[i];
+	for (size_t i = p->bnds.count; i-- > 0;) {
+		const struct boundary *b = &p->bnds.items[i];
 
 		if (b->len <= len - 2 && memcmp(line + 2, b->str, b->len) == 0 &&
-		    (best < 0 || p->bnds[best].len < b->len))
+		    (best < 0 || p->bnds.items[best].len < b->len))
 			best = (long)i;
 	}
 	return best;
@@ -243,7 +243,7 @@ static bool check_boundary(struct mime_parser *p, size_t kept)
 	if (idx < 0)
 		return false;
 	p->bnd_idx = (size_t)idx;
-	after = 2 + p->bnds[idx].len;
+	after = 2 + p->bnds.items[idx].len;
 	p->bnd_close = kept >= after + 2 && p->line[after] == '-' && p->line[after + 1] == '-';
 	p->role = ROLE_BOUNDARY;
 	return true;
@@ -312,11 +312,7 @@ static void push_boundary(struct mime_parser *p, struct mime_part *part, const c
 
 	if (len == 0 || len > MAX_BOUNDARY)
 		return;
-	p->bnds = xreallocarray(p->bnds, p->bnd_count + 1, sizeof(*p->bnds));
-	p->bnds[p->bnd_count].str = xstrdup(b);
-	p->bnds[p->bnd_count].len = len;
-	p->bnds[p->bnd_count].part = part;
-	p->bnd_count++;
+	array_append(&p->bnds, ((struct boundary){.str = xstrdup(b), .len = len, .part = part}));
 	part->kind = MIME_PART_MULTIPART;
 }
 
@@ -364,7 +360,7 @@ static void header_end(struct mime_parser *p, uint64_t end, uint64_t lfs, bool b
    delimiter line at line_start ends. */
 static void boundary_hit(struct mime_parser *p)
 {
-	struct boundary *b = &p->bnds[p->bnd_idx];
+	struct boundary *b = &p->bnds.items[p->bnd_idx];
 	struct mime_part *mp = b->part, *x;
 	uint64_t end = p->line_start - p->prev_term_len;
 
@@ -372,19 +368,19 @@ static void boundary_hit(struct mime_parser *p)
 		part_end(p, x, end, p->line_start > x->body.start ? p->line_lfs - 1 : p->line_lfs,
 		         p->prev_line_empty);
 	/* inner multiparts closed without their close delimiter */
-	for (size_t i = p->bnd_count; i-- > p->bnd_idx + 1;) {
-		p->bnds[i].part->flags |= MIME_PART_FLAG_UNTERMINATED;
+	for (size_t i = p->bnds.count; i-- > p->bnd_idx + 1;) {
+		p->bnds.items[i].part->flags |= MIME_PART_FLAG_UNTERMINATED;
 		p->broken = true;
-		free(p->bnds[i].str);
+		free(p->bnds.items[i].str);
 	}
-	p->bnd_count = p->bnd_idx + 1;
+	p->bnds.count = p->bnd_idx + 1;
 	p->cur = mp;
 	p->in_header = false;
 	if (p->bnd_close) {
 		/* RFC 2046 section 5.1.1: the epilogue follows, where a
 		   delimiter means nothing */
 		free(b->str);
-		p->bnd_count--;
+		p->bnds.count--;
 	} else if (p->part_count < p->limits.max_parts) {
 		p->cur = part_new(p, mp, p->off, p->lf_count);
 		p->in_header = true;
@@ -413,7 +409,7 @@ static void classify(struct mime_parser *p, bool complete)
 	size_t name_len, colon;
 
 	while (p->in_header) {
-		if (p->bnd_count > 0 && check_boundary(p, kept))
+		if (p->bnds.count > 0 && check_boundary(p, kept))
 			return;
 		if (complete && (kept == 1 || (kept == 2 && p->line[0] == '\r')) &&
 		    p->line[kept - 1] == '\n') {
@@ -434,7 +430,7 @@ static void classify(struct mime_parser *p, bool complete)
 		header_end(p, p->line_start, p->line_lfs, false);
 	}
 	p->role = ROLE_BODY;
-	if (p->bnd_count > 0)
+	if (p->bnds.count > 0)
 		(void)check_boundary(p, kept);
 }
 
@@ -447,7 +443,7 @@ static void line_add(struct mime_parser *p, const unsigned char *data, size_t le
 {
 	size_t keep = 0;
 
-	if (!p->in_header && p->bnd_count == 0) {
+	if (!p->in_header && p->bnds.count == 0) {
 		/* plain body: nothing to look at */
 		p->line_len += len;
 		return;
@@ -488,7 +484,7 @@ static void strip_terminator(struct buf *b)
    at finish time). */
 static void line_end(struct mime_parser *p, bool complete)
 {
-	if (p->role == ROLE_NONE && (p->in_header || p->bnd_count > 0))
+	if (p->role == ROLE_NONE && (p->in_header || p->bnds.count > 0))
 		classify(p, complete);
 	switch (p->role) {
 	case ROLE_FIELD:
@@ -566,8 +562,8 @@ int mime_parser_finish(struct mime_parser *p, struct mime_part **root_r)
 		header_end(p, p->off, p->lf_count, false);
 	for (struct mime_part *x = p->cur; x != NULL; x = x->parent)
 		part_end(p, x, p->off, p->lf_count, p->last_byte == '\n');
-	for (size_t i = 0; i < p->bnd_count; i++) {
-		p->bnds[i].part->flags |= MIME_PART_FLAG_UNTERMINATED;
+	for (size_t i = 0; i < p->bnds.count; i++) {
+		p->bnds.items[i].part->flags |= MIME_PART_FLAG_UNTERMINATED;
 		p->broken = true;
 	}
 	children_reverse(p->root);
@@ -582,9 +578,9 @@ void mime_parser_free(struct mime_parser **pp)
 
 	if (p == NULL)
 		return;
-	for (size_t i = 0; i < p->bnd_count; i++)
-		free(p->bnds[i].str);
-	free(p->bnds);
+	for (size_t i = 0; i < p->bnds.count; i++)
+		free(p->bnds.items[i].str);
+	array_free(&p->bnds);
 	buf_free(&p->field_name);
 	buf_free(&p->field_value);
 	if (p->root != NULL) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "mime/mime-rfc822.h"
 
@@ -156,8 +157,7 @@ static const struct mime_part *resolve_path(const struct mime_part *root,
 }
 
 struct extents {
-	struct mime_extent *items;
-	size_t count;
+	ARRAY(struct mime_extent); /* items, count */
 	uint64_t size;
 };
 
@@ -165,10 +165,7 @@ static void ext_add(struct extents *e, uint64_t offset, uint64_t size)
 {
 	if (size == 0)
 		return;
-	e->items = xreallocarray(e->items, e->count + 1, sizeof(*e->items));
-	e->items[e->count].offset = offset;
-	e->items[e->count].size = size;
-	e->count++;
+	array_append(e, ((struct mime_extent){.offset = offset, .size = size}));
 	e->size += size;
 }
 
@@ -231,15 +228,14 @@ int mime_section_resolve(const struct mime_part *root, const struct mime_section
                          const char **error_r)
 {
 	const struct mime_part *part = resolve_path(root, sec);
-	struct extents e = {NULL, 0, 0};
+	struct extents e = {ARRAY_INIT, 0};
 
 	if (part == NULL) {
 		*error_r = "no such part";
 		return -1;
 	}
 	section_extents(part, sec->path_len == 0, sec, &e);
-	*ext_r = e.items;
-	*count_r = e.count;
+	*ext_r = array_steal(&e, count_r);
 	*size_r = e.size;
 	return 0;
 }

@@ -68,6 +68,7 @@ class Instance:
         self.offset = free_port_offset()
         self.config = os.path.join(self.dir, "tern.conf")
         self.proc = None
+        self.env = None  # the server's environment; None: the tests' own
         self.log_path = os.path.join(base, "server.log")
         self._log = None
         tern("init", self.dir, "--port-offset", str(self.offset),
@@ -99,10 +100,41 @@ class Instance:
         return os.path.join(self.dir, "mail", domain, local)
 
     def start(self):
+        # Another process (a parallel worker, another checkout's tests) may
+        # take a port between the check in free_port_offset and the bind:
+        # then move the instance to other ports and start again.
+        for attempt in range(3):
+            try:
+                self._start_once()
+                return
+            except AssertionError:
+                if self.proc is not None and self.proc.poll() is None:
+                    raise
+                with open(self.log_path, "rb") as f:
+                    f.seek(self._log_start)
+                    lost_race = b"Address already in use" in f.read()
+                self.proc = None
+                self._log.close()
+                if attempt == 2 or not lost_race:
+                    raise
+                self._move_ports()
+
+    def _move_ports(self):
+        offset = free_port_offset()
+        with open(self.config) as f:
+            text = f.read()
+        for port in STANDARD_PORTS.values():
+            text = text.replace(f"127.0.0.1:{self.offset + port}\n",
+                                f"127.0.0.1:{offset + port}\n")
+        with open(self.config, "w") as f:
+            f.write(text)
+        self.offset = offset
+
+    def _start_once(self):
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()
         self.proc = subprocess.Popen([TERN_BIN, "-c", self.config, "serve"],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
         self.wait_for_log("event=server.started", since=self._log_start)
         # Each role logs role.ready once it has dropped root and set up.
         for role in ("smtp", "imap"):

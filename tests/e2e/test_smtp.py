@@ -260,14 +260,72 @@ def test_starttls_resets_and_discards_pipelined(server):
     assert b"with ESMTPS id" in stored and b"(using TLSv1." in stored
 
 
-def test_postmaster_and_trusted_relay(server):
+def test_postmaster_of_local_domain_accepted(server):
+    # RFC 5321 4.5.1: "postmaster" is a case-insensitive local name every
+    # domain served must accept; 4.1.1.3: so is the bare <Postmaster>, which
+    # Tern delivers as postmaster@<hostname> (docs/smtp.md). The README's way
+    # to give a domain its postmaster is an alias.
+    server.tern("domain", "add", "mail.example.test")
+    for domain in ("example.test", "mail.example.test"):
+        server.tern("alias", "add", "postmaster@" + domain, USER)
     r = Raw(server)
     r.line()
     r.cmd("EHLO c.test")
-    r.cmd("MAIL FROM:<>")
-    # Not relaying for 127.0.0.1 by default either.
-    assert r.cmd("RCPT TO:<x@elsewhere.test>")[0].startswith(b"554 5.7.1")
+    assert r.cmd("MAIL FROM:<>")[0].startswith(b"250")
+    for rcpt in ("postmaster@example.test", "POSTMASTER@Example.Test", "PostMaster",
+                 "postmaster"):
+        assert r.cmd(f"RCPT TO:<{rcpt}>") == [b"250 2.1.5 Ok"], rcpt
+    assert r.cmd("DATA")[0].startswith(b"354")
+    assert r.cmd("Subject: to the postmaster\r\n\r\nhello\r\n.")[0].startswith(b"250 2.0.0")
     r.close()
+    # all four are the alias target: one copy in its Maildir
+    files = new_files(server)
+    assert len(files) == 1
+    with open(files[0], "rb") as f:
+        assert f.read().endswith(b"Subject: to the postmaster\r\n\r\nhello\r\n")
+
+
+def relay_attempt(instance):
+    """The replies to a relay attempt (a remote recipient) and, in the same
+    transaction, to a local one."""
+    r = Raw(instance)
+    r.line()
+    r.cmd("EHLO c.test")
+    assert r.cmd("MAIL FROM:<>")[0].startswith(b"250")
+    remote = r.cmd("RCPT TO:<x@elsewhere.test>")
+    local = r.cmd(f"RCPT TO:<{USER}>")
+    r.close()
+    return remote, local
+
+
+def set_trusted_networks(instance, value):
+    with open(instance.config) as f:
+        text = f.read()
+    assert "\ttrusted_networks =\n" in text
+    with open(instance.config, "w") as f:
+        f.write(text.replace("\ttrusted_networks =\n", f"\ttrusted_networks = {value}\n"))
+    instance.restart()
+
+
+def test_relay_refused_from_untrusted_network(server):
+    # Not relaying for 127.0.0.1 by default (trusted_networks is empty).
+    remote, local = relay_attempt(server)
+    assert remote[0].startswith(b"554 5.7.1 <x@elsewhere.test>: Relay access denied")
+    assert local == [b"250 2.1.5 Ok"]
+    # nor when 127.0.0.1 is outside every trusted network
+    set_trusted_networks(server, "192.0.2.0/24, 2001:db8::/32")
+    remote, local = relay_attempt(server)
+    assert remote[0].startswith(b"554 5.7.1 <x@elsewhere.test>: Relay access denied")
+    assert local == [b"250 2.1.5 Ok"]
+
+
+def test_trusted_network_may_relay(server):
+    # A peer in smtp.trusted_networks may relay; with no outbound queue yet
+    # that is the documented temporary failure (docs/smtp.md), not a refusal.
+    set_trusted_networks(server, "192.0.2.0/24, 127.0.0.0/8")
+    remote, local = relay_attempt(server)
+    assert remote[0].startswith(b"451 4.3.0 <x@elsewhere.test>: Relaying not available yet")
+    assert local == [b"250 2.1.5 Ok"]
 
 
 def test_sigterm_says_goodbye(server):

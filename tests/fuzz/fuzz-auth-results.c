@@ -16,8 +16,8 @@ static void rewrite(const struct auth_results *ar)
 	struct auth_results_writer w;
 
 	auth_results_writer_init(&w, &out, ar->authserv_id, true);
-	for (size_t i = 0; i < ar->count; i++) {
-		const struct auth_results_entry *e = &ar->entries[i];
+	for (size_t i = 0; i < ar->entries.count; i++) {
+		const struct auth_results_entry *e = &ar->entries.items[i];
 		const char *v = e->prop_count > 0 ? e->props[0].value : NULL;
 
 		auth_results_add(&w, e->method, e->result, e->reason, "x.y", v, NULL);

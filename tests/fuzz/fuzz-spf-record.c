@@ -26,8 +26,8 @@ static void expand_all(const struct spf_record *rec)
 	struct buf out = BUF_INIT;
 	const char *error;
 
-	for (size_t i = 0; i < rec->count; i++) {
-		const char *spec = rec->mechanisms[i].domain_spec;
+	for (size_t i = 0; i < rec->mechanisms.count; i++) {
+		const char *spec = rec->mechanisms.items[i].domain_spec;
 		if (spec != NULL)
 			spf_macro_expand(spec, strlen(spec), &vars, false, &out, &error);
 	}

@@ -55,35 +55,35 @@ static void test_zone_lookup(void **state)
 
 	a = dns_zone_lookup(zone, "EXAMPLE.com.", DNS_TYPE_TXT);
 	assert_int_equal(a->status, DNS_STATUS_OK);
-	assert_int_equal(a->count, 1);
-	assert_string_equal(a->rrs[0].u.txt.data, "v=spf1 mx -all");
+	assert_int_equal(a->rrs.count, 1);
+	assert_string_equal(a->rrs.items[0].u.txt.data, "v=spf1 mx -all");
 	dns_answer_free(&a);
 	assert_null(a);
 
 	a = dns_zone_lookup(zone, "example.com", DNS_TYPE_MX);
-	assert_int_equal(a->count, 2);
-	assert_int_equal(a->rrs[0].u.mx.preference, 10);
-	assert_string_equal(a->rrs[0].u.mx.exchange, "mail.example.com");
+	assert_int_equal(a->rrs.count, 2);
+	assert_int_equal(a->rrs.items[0].u.mx.preference, 10);
+	assert_string_equal(a->rrs.items[0].u.mx.exchange, "mail.example.com");
 	dns_answer_free(&a);
 
 	a = dns_zone_lookup(zone, "alias.example.com", DNS_TYPE_A);
 	assert_int_equal(a->status, DNS_STATUS_OK);
-	assert_memory_equal(a->rrs[0].u.a, "\xc0\x00\x02\x01", 4);
+	assert_memory_equal(a->rrs.items[0].u.a, "\xc0\x00\x02\x01", 4);
 	dns_answer_free(&a);
 
 	a = dns_zone_lookup(zone, "esc.example.com", DNS_TYPE_TXT);
-	assert_int_equal(a->rrs[0].u.txt.len, 8);
-	assert_memory_equal(a->rrs[0].u.txt.data, "a\"b\\c d\xc8", 8);
+	assert_int_equal(a->rrs.items[0].u.txt.len, 8);
+	assert_memory_equal(a->rrs.items[0].u.txt.data, "a\"b\\c d\xc8", 8);
 	dns_answer_free(&a);
 
 	a = dns_zone_lookup(zone, "_25._tcp.mail.example.com", DNS_TYPE_TLSA);
-	assert_int_equal(a->rrs[0].u.tlsa.usage, 3);
-	assert_int_equal(a->rrs[0].u.tlsa.len, 3);
-	assert_memory_equal(a->rrs[0].u.tlsa.data, "\x0a\x0b\xff", 3);
+	assert_int_equal(a->rrs.items[0].u.tlsa.usage, 3);
+	assert_int_equal(a->rrs.items[0].u.tlsa.len, 3);
+	assert_memory_equal(a->rrs.items[0].u.tlsa.data, "\x0a\x0b\xff", 3);
 	dns_answer_free(&a);
 
 	a = dns_zone_lookup(zone, "null.example.com", DNS_TYPE_MX);
-	assert_string_equal(a->rrs[0].u.mx.exchange, "");
+	assert_string_equal(a->rrs.items[0].u.mx.exchange, "");
 	dns_answer_free(&a);
 	dns_zone_free(&zone);
 	assert_null(zone);
@@ -170,9 +170,9 @@ static void test_packet_parse(void **state)
 
 	assert_int_equal(dns_packet_parse(pkt, total, DNS_TYPE_MX, &a, &error), 0);
 	assert_int_equal(a->status, DNS_STATUS_OK);
-	assert_int_equal(a->count, 1);
-	assert_int_equal(a->rrs[0].ttl, 3600);
-	assert_string_equal(a->rrs[0].u.mx.exchange, "mail.example.com");
+	assert_int_equal(a->rrs.count, 1);
+	assert_int_equal(a->rrs.items[0].ttl, 3600);
+	assert_string_equal(a->rrs.items[0].u.mx.exchange, "mail.example.com");
 	dns_answer_free(&a);
 
 	assert_int_equal(dns_packet_parse(pkt, total, DNS_TYPE_A, &a, &error), 0);
@@ -213,7 +213,7 @@ static void on_answer(const struct dns_answer *answer, void *context)
 
 	r->calls++;
 	r->status = answer->status;
-	r->count = answer->count;
+	r->count = answer->rrs.count;
 }
 
 static char *write_zone(void)

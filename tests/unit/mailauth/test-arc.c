@@ -88,7 +88,7 @@ static int ams(const char *v, size_t *count_r)
 	int ret = arc_ams_parse(v, strlen(v), &sig, &error);
 
 	if (ret == 0)
-		*count_r = sig->header_count;
+		*count_r = sig->headers.count;
 	arc_sig_free(&sig);
 	return ret;
 }

@@ -68,17 +68,17 @@ static void test_parse(void **state)
 
 	ar = parse_ok("example.com; none");
 	assert_string_equal(ar->authserv_id, "example.com");
-	assert_int_equal(ar->count, 0);
+	assert_int_equal(ar->entries.count, 0);
 	auth_results_free(&ar);
 
 	/* RFC 8601 appendix B.6 */
 	ar =
 	    parse_ok("example.com;\r\n dkim=pass (good signature) header.d=mail-router.example.net;"
 	             "\r\n dkim=fail (bad signature) header.d=newyork.example.com");
-	assert_int_equal(ar->count, 2);
-	assert_string_equal(ar->entries[0].method, "dkim");
-	assert_string_equal(ar->entries[1].result, "fail");
-	assert_string_equal(auth_results_prop_value(&ar->entries[0], "header", "d"),
+	assert_int_equal(ar->entries.count, 2);
+	assert_string_equal(ar->entries.items[0].method, "dkim");
+	assert_string_equal(ar->entries.items[1].result, "fail");
+	assert_string_equal(auth_results_prop_value(&ar->entries.items[0], "header", "d"),
 	                    "mail-router.example.net");
 	auth_results_free(&ar);
 
@@ -87,12 +87,12 @@ static void test_parse(void **state)
 	    "smtp.mailfrom = \"x y\"@example.net (c) ; auth=pass smtp.auth=sender@example.com");
 	assert_string_equal(ar->authserv_id, "mx.example.org");
 	assert_int_equal(ar->version, 1);
-	assert_int_equal(ar->count, 2);
-	assert_string_equal(ar->entries[0].method, "spf");
-	assert_string_equal(ar->entries[0].result, "pass");
-	assert_string_equal(ar->entries[0].reason, "ok then");
-	assert_string_equal(ar->entries[0].props[0].value, "\"x y\"@example.net");
-	assert_string_equal(ar->entries[1].props[0].value, "sender@example.com");
+	assert_int_equal(ar->entries.count, 2);
+	assert_string_equal(ar->entries.items[0].method, "spf");
+	assert_string_equal(ar->entries.items[0].result, "pass");
+	assert_string_equal(ar->entries.items[0].reason, "ok then");
+	assert_string_equal(ar->entries.items[0].props[0].value, "\"x y\"@example.net");
+	assert_string_equal(ar->entries.items[1].props[0].value, "sender@example.com");
 	auth_results_free(&ar);
 	assert_null(ar);
 	auth_results_free(&ar);
@@ -165,8 +165,9 @@ static void test_prefixes(void **state)
 	{
 		struct auth_results *ar = parse_ok(v);
 
-		assert_string_equal(auth_results_prop_value(&ar->entries[0], "header", "b"), "x/y");
-		assert_null(auth_results_prop_value(&ar->entries[0], "header", "s"));
+		assert_string_equal(auth_results_prop_value(&ar->entries.items[0], "header", "b"),
+		                    "x/y");
+		assert_null(auth_results_prop_value(&ar->entries.items[0], "header", "s"));
 		auth_results_free(&ar);
 	}
 }

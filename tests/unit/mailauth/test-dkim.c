@@ -417,8 +417,8 @@ static void test_signature_parse(void **state)
 	assert_int_equal(sig->alg, DKIM_ALG_ED25519_SHA256);
 	assert_int_equal(sig->header_canon, CANON_RELAXED);
 	assert_int_equal(sig->body_canon, CANON_SIMPLE);
-	assert_int_equal(sig->header_count, 2);
-	assert_string_equal(sig->headers[1], "To");
+	assert_int_equal(sig->headers.count, 2);
+	assert_string_equal(sig->headers.items[1], "To");
 	assert_true(sig->has_length);
 	assert_int_equal(sig->length, 10);
 	assert_int_equal(sig->sig_len, 11);
@@ -553,6 +553,50 @@ static void test_rfc8463(void **state)
 	free(zpath);
 }
 
+/* The one name check for d=, s=, tern dkim and the key store. */
+static void test_name_valid(void **state)
+{
+	static const char *const good[] = {
+	    "example.org",
+	    "s",
+	    "tern202612",
+	    "sel_1.sub",
+	    "_dmarc",
+	    "xn--bcher-kva.example",
+	    "b\xc3\xbc"
+	    "cher.example",
+	    "a-b.c_d",
+	    "-leading-hyphen",
+	    "1.2.3.4",
+	};
+	static const char *const bad[] = {
+	    "",       ".",   "..",  ".example.org", "example..org", "example.org.", "a/b",
+	    "../etc", "a b", "a;b", "a=b",          "a\tb",         "a@b",
+	};
+	char label[70], name[300];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(dkim_name_valid(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(dkim_name_valid(bad[i]));
+	assert_false(dkim_name_valid(NULL));
+	/* 63 bytes a label, 253 in all */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	assert_true(dkim_name_valid(label));
+	label[63] = 'a';
+	label[64] = '\0';
+	assert_false(dkim_name_valid(label));
+	memset(name, 'a', 253);
+	for (size_t i = 50; i < 253; i += 50)
+		name[i] = '.';
+	name[253] = '\0';
+	assert_true(dkim_name_valid(name));
+	name[253] = 'a';
+	name[254] = '\0';
+	assert_false(dkim_name_valid(name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(test_signature_parse), cmocka_unit_test(test_key_parse),
 	    cmocka_unit_test(test_base64),          cmocka_unit_test(test_keystore),
 	    cmocka_unit_test(test_txt_line),        cmocka_unit_test(test_rfc8463),
+	    cmocka_unit_test(test_name_valid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

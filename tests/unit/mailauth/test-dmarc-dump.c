@@ -156,8 +156,8 @@ static void replay_prev(const char *prev, struct auth_results_writer *w, const c
 		fprintf(stderr, "dmarc-dump: --prev: %s\n", error);
 		exit(1);
 	}
-	for (size_t i = 0; i < ar->count; i++) {
-		const struct auth_results_entry *e = &ar->entries[i];
+	for (size_t i = 0; i < ar->entries.count; i++) {
+		const struct auth_results_entry *e = &ar->entries.items[i];
 		const char *d = auth_results_prop_value(e, "header", "d");
 
 		auth_results_add(w, e->method, e->result, NULL, "header.d", d, "header.i",

@@ -178,17 +178,17 @@ static void test_record_fields(void **state)
 	const char *error;
 
 	assert_int_equal(spf_record_parse(txt, strlen(txt), &rec, &error), 0);
-	assert_int_equal(rec->count, 3);
-	assert_int_equal(rec->mechanisms[0].type, SPF_MECH_IP4);
-	assert_int_equal(rec->mechanisms[0].qualifier, SPF_RESULT_FAIL);
-	assert_int_equal(rec->mechanisms[0].cidr4, 24);
-	assert_memory_equal(rec->mechanisms[0].addr, ip4, 3);
-	assert_int_equal(rec->mechanisms[1].qualifier, SPF_RESULT_SOFTFAIL);
-	assert_string_equal(rec->mechanisms[1].domain_spec, "example.com");
-	assert_int_equal(rec->mechanisms[1].cidr4, 28);
-	assert_int_equal(rec->mechanisms[1].cidr6, 64);
-	assert_int_equal(rec->mechanisms[2].qualifier, SPF_RESULT_NEUTRAL);
-	assert_null(rec->mechanisms[2].domain_spec);
+	assert_int_equal(rec->mechanisms.count, 3);
+	assert_int_equal(rec->mechanisms.items[0].type, SPF_MECH_IP4);
+	assert_int_equal(rec->mechanisms.items[0].qualifier, SPF_RESULT_FAIL);
+	assert_int_equal(rec->mechanisms.items[0].cidr4, 24);
+	assert_memory_equal(rec->mechanisms.items[0].addr, ip4, 3);
+	assert_int_equal(rec->mechanisms.items[1].qualifier, SPF_RESULT_SOFTFAIL);
+	assert_string_equal(rec->mechanisms.items[1].domain_spec, "example.com");
+	assert_int_equal(rec->mechanisms.items[1].cidr4, 28);
+	assert_int_equal(rec->mechanisms.items[1].cidr6, 64);
+	assert_int_equal(rec->mechanisms.items[2].qualifier, SPF_RESULT_NEUTRAL);
+	assert_null(rec->mechanisms.items[2].domain_spec);
 	assert_string_equal(rec->redirect, "x.example");
 	spf_record_free(&rec);
 }

@@ -25,7 +25,7 @@ static void parse_bad(const char *s, unsigned flags)
 
 	assert_int_equal(tag_list_parse_flags(s, strlen(s), flags, &list, &error), -1);
 	assert_non_null(error);
-	assert_int_equal(list.count, 0);
+	assert_int_equal(list.tags.count, 0);
 	tag_list_free(&list);
 }
 
@@ -34,14 +34,14 @@ static void test_basic(void **state)
 	struct tag_list list;
 
 	parse_ok("v=1; a=rsa-sha256; d=example.com", &list);
-	assert_int_equal(list.count, 3);
+	assert_int_equal(list.tags.count, 3);
 	assert_string_equal(tag_list_value(&list, "v"), "1");
 	assert_string_equal(tag_list_value(&list, "a"), "rsa-sha256");
 	assert_string_equal(tag_list_value(&list, "d"), "example.com");
 	assert_null(tag_list_get(&list, "D")); /* names are case-sensitive */
 	assert_null(tag_list_value(&list, "x"));
 	tag_list_free(&list);
-	assert_int_equal(list.count, 0);
+	assert_int_equal(list.tags.count, 0);
 }
 
 static void test_whitespace(void **state)
@@ -51,7 +51,7 @@ static void test_whitespace(void **state)
 	const struct tag *b;
 
 	parse_ok(s, &list);
-	assert_int_equal(list.count, 3);
+	assert_int_equal(list.tags.count, 3);
 	assert_string_equal(tag_list_value(&list, "v"), "1");
 	b = tag_list_get(&list, "b");
 	/* 3.2: WSP inside a value is kept, around it removed */
@@ -77,11 +77,11 @@ static void test_empty(void **state)
 	struct tag_list list;
 
 	parse_ok("", &list);
-	assert_int_equal(list.count, 0);
+	assert_int_equal(list.tags.count, 0);
 	parse_ok("  \r\n ", &list);
-	assert_int_equal(list.count, 0);
+	assert_int_equal(list.tags.count, 0);
 	parse_ok("a=1;", &list);
-	assert_int_equal(list.count, 1);
+	assert_int_equal(list.tags.count, 1);
 	tag_list_free(&list);
 }
 
@@ -106,7 +106,7 @@ static void test_allow_empty(void **state)
 
 	assert_int_equal(tag_list_parse_flags(s, strlen(s), TAG_LIST_ALLOW_EMPTY, &list, &error),
 	                 0);
-	assert_int_equal(list.count, 2);
+	assert_int_equal(list.tags.count, 2);
 	assert_string_equal(tag_list_value(&list, "p"), "abc");
 	tag_list_free(&list);
 	parse_bad("a=1; a=1", TAG_LIST_ALLOW_EMPTY);
