@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "auth/auth-cache.h"
-#include "auth/password.h"
+#include "directory/password.h"
 #include "auth/sasl.h"
 #include "directory/directory-async.h"
 #include "lib/log.h"

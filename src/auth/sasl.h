@@ -58,10 +58,6 @@ int sasl_plain_parse(const unsigned char *data, size_t len, char **authzid_r, ch
 int sasl_login_field_parse(const unsigned char *data, size_t len, char **field_r,
                            const char **error_r);
 
-/* True if data is well-formed UTF-8 (RFC 3629: no overlong forms, no
-   surrogates, nothing above U+10FFFF). */
-bool sasl_utf8_valid(const unsigned char *data, size_t len);
-
 /* Wipe and free a string from this module; NULL is fine; sets *s to NULL. */
 void sasl_secret_free(char **s);
 /* Wipe len bytes of *data, free it and set *data to NULL; NULL is fine. */

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/password.h"
+#include "directory/password.h"
 #include "cli/tls-selfsigned.h"
 #include "directory/directory.h"
 #include "lib/buf.h"

@@ -7,8 +7,8 @@
 
 #include <sodium.h>
 
-#include "auth/password.h"
-#include "auth/sasl.h"
+#include "directory/password.h"
+#include "lib/utf8.h"
 #include "directory/directory-private.h"
 #include "lib/address.h"
 
@@ -39,7 +39,7 @@ int directory_password_check(const struct directory_password_policy *policy, con
 		*error_r = msg;
 		return -1;
 	}
-	if (!sasl_utf8_valid((const unsigned char *)password, strlen(password))) {
+	if (!utf8_valid((const unsigned char *)password, strlen(password))) {
 		*error_r = "password is not valid UTF-8";
 		return -1;
 	}

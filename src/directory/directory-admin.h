@@ -9,7 +9,7 @@
  * without a policy (disable/enable, quotas, aliases, domains) are those of
  * directory.h.
  *
- * Hashing is slow on purpose (auth/password.h): code on an event loop runs
+ * Hashing is slow on purpose (directory/password.h): code on an event loop runs
  * these on a worker thread, with a directory connection of that thread.
  * Errors are those of directory.h: -1 with *error_r valid until the next
  * call on dir and directory_error_kind() telling the kind.

@@ -59,7 +59,7 @@ enum directory_error {
 
 struct directory_user {
 	char *address;        /* as stored (normalised) */
-	char *password_hash;  /* "{SCHEME}..." see auth/password.h */
+	char *password_hash;  /* "{SCHEME}..." see directory/password.h */
 	uint64_t quota_bytes; /* 0 = unlimited */
 	bool enabled;         /* false: cannot log in, still receives mail */
 };

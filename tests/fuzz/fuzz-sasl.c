@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/sasl.h"
+#include "lib/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,7 +28,7 @@ static void parse_all(const unsigned char *msg, size_t len)
 	if (sasl_login_field_parse(msg, len, &field, &error) == 0 && strlen(field) != len)
 		abort();
 	sasl_secret_free(&field);
-	(void)sasl_utf8_valid(msg, len);
+	(void)utf8_valid(msg, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

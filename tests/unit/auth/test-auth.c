@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 #include "auth/auth.h"
-#include "auth/password.h"
+#include "directory/password.h"
 #include "directory/directory.h"
 #include "lib/xalloc.h"
 

@@ -275,42 +275,6 @@ static void test_login(void **state)
 	assert_null(field);
 }
 
-static void test_utf8(void **state)
-{
-	static const struct {
-		const char *s;
-		bool valid;
-	} cases[] = {
-	    {"", true},
-	    {"ascii", true},
-	    {"\xc2\x80", true},
-	    {"\xdf\xbf", true},
-	    {"\xe0\xa0\x80", true},
-	    {"\xef\xbf\xbf", true},
-	    {"\xf0\x90\x80\x80", true},
-	    {"\xf4\x8f\xbf\xbf", true},
-	    {"\x80", false},
-	    {"\xc0\x80", false},
-	    {"\xc1\xbf", false},
-	    {"\xe0\x9f\xbf", false},
-	    {"\xed\xa0\x80", false},
-	    {"\xf0\x8f\xbf\xbf", false},
-	    {"\xf4\x90\x80\x80", false},
-	    {"\xf5\x80\x80\x80", false},
-	    {"\xc2", false},
-	    {"\xe2\x82", false},
-	    {"\xe2\x28\xa1", false},
-	    {"\xff", false},
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *s = cases[i].s;
-
-		if (sasl_utf8_valid((const unsigned char *)s, strlen(s)) != cases[i].valid)
-			fail_msg("case %zu", i);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,7 +287,6 @@ int main(void)
 	    cmocka_unit_test(test_plain_field_limits),
 	    cmocka_unit_test(test_plain_prefixes),
 	    cmocka_unit_test(test_login),
-	    cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

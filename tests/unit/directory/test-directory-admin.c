@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "auth/password.h"
+#include "directory/password.h"
 #include "directory/directory-admin.h"
 #include "directory/directory-memory.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for src/auth/password.c against real Dovecot hashes
+/* Unit tests for src/directory/password.c against real Dovecot hashes
    (fixtures/dovecot-hashes.txt, made by fixtures/gen-dovecot-hashes.sh). */
 #include <pthread.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "auth/password.h"
+#include "directory/password.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
 
@@ -28,7 +28,7 @@ static char *fixture_data;
 static int load_vectors(void **state)
 {
 	const char *srcdir = getenv("TERN_SRCDIR");
-	char *path = xasprintf("%s/tests/unit/auth/fixtures/dovecot-hashes.txt",
+	char *path = xasprintf("%s/tests/unit/directory/fixtures/dovecot-hashes.txt",
 	                       srcdir != NULL ? srcdir : ".");
 	size_t len;
 	char *save = NULL;

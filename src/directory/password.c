@@ -1,4 +1,4 @@
-#include "auth/password.h"
+#include "directory/password.h"
 
 #include <crypt.h>
 #include <stdio.h>

@@ -1,0 +1,65 @@
+"""The folders of src/ are layered: the graph of #include "folder/..." edges
+between folders has no cycle (docs/layout.md). A cycle means two folders
+that can no longer be understood, tested or replaced one at a time."""
+import os
+import re
+
+SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z0-9_-]+)/', re.M)
+
+
+def folder_graph():
+    graph = {}
+    for folder in sorted(os.listdir(SRC)):
+        path = os.path.join(SRC, folder)
+        if not os.path.isdir(path):
+            continue
+        edges = graph.setdefault(folder, set())
+        for name in os.listdir(path):
+            if name.endswith((".c", ".h")):
+                with open(os.path.join(path, name), encoding="utf-8") as f:
+                    edges.update(INCLUDE.findall(f.read()))
+        edges.discard(folder)
+    return graph
+
+
+def find_cycle(graph):
+    """A list of folders forming a cycle, or None."""
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, stack)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [])
+            if found:
+                return found
+    return None
+
+
+def test_find_cycle_sees_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_src_folders_have_no_include_cycle():
+    graph = folder_graph()
+    assert "lib" in graph and "smtp" in graph
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+
+
+def test_lib_includes_no_other_folder():
+    graph = folder_graph()
+    assert graph["lib"] == set(), graph["lib"]
