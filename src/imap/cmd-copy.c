@@ -52,8 +52,8 @@ static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t cou
 		const struct mail_msg *msg = mailbox_msg(s->box, seqs[i]);
 
 		uids[i] = msg->uid;
-		ret = mailbox_set_flags(s->box, seqs[i],
-		                        (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS, &error);
+		ret = mailbox_update_flags(s->box, seqs[i], MAIL_FLAGS_ADD, MAIL_DELETED, &error);
+		ret = ret < 0 ? -1 : 0;
 	}
 	if (ret == 0)
 		ret = mailbox_expunge_uids(s->box, uids, count, &expunged, &n, &error);

@@ -19,6 +19,7 @@
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
 #include "mime/mime-parser.h"
+#include "store/mail-msg.h"
 #include "store/mailbox.h"
 
 /* Nesting of NOT/OR/() in one search. */
@@ -261,38 +262,36 @@ static int compile_key(struct compiler *c, struct search_key *key)
 
 /* ---- matching message contents ---- */
 
-/* One message's file, opened and parsed when a key first needs it. */
+/* One message, opened and its header parsed when a key first needs it. */
 struct msg_data {
 	struct imap_session *s;
 	uint32_t seq;
 	bool tried;
-	int fd;
+	struct mail_msg_reader *reader;
 	uint64_t size;
-	struct mime_part *hdr; /* the top-level header only */
+	const struct mime_part *hdr; /* the top-level header only (reader's) */
 };
 
 static void msg_data_free(struct msg_data *m)
 {
-	if (m->fd >= 0)
-		close(m->fd);
-	mime_part_free(&m->hdr);
-	m->fd = -1;
+	mail_msg_close(&m->reader);
+	m->hdr = NULL;
 	m->tried = false;
 }
 
-/* Open the file and parse its header; false if the message is gone. */
+/* Open the message by its key and parse its header; false if it is gone
+   or cannot be read. */
 static bool msg_data_load(struct msg_data *m)
 {
-	struct stat st;
+	const char *error;
 
 	if (m->tried)
 		return m->hdr != NULL;
 	m->tried = true;
-	m->fd = open(mailbox_msg_path(m->s->box, m->seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (m->fd < 0 || fstat(m->fd, &st) < 0)
+	if (mail_msg_open(m->s->box, m->seq, &m->reader, &error) <= 0)
 		return false;
-	m->size = (uint64_t)st.st_size;
-	if (imap_msg_read_header(m->fd, m->size, &m->hdr) < 0)
+	m->size = mail_msg_size(m->reader);
+	if (mail_msg_header(m->reader, &m->hdr, &error) < 0)
 		m->hdr = NULL;
 	return m->hdr != NULL;
 }
@@ -316,12 +315,13 @@ static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
 	size_t nlen = strlen(text), keep = 0;
 	char *buf = xmalloc(SEARCH_CHUNK + nlen + 1);
 	bool found = nlen == 0;
+	const char *error;
 
 	while (!found && offset < m->size) {
 		size_t want =
 		    m->size - offset < SEARCH_CHUNK ? (size_t)(m->size - offset) : SEARCH_CHUNK;
 
-		if (imap_pread(m->fd, buf + keep, want, offset) < 0)
+		if (mail_msg_read(m->reader, offset, buf + keep, want, &error) < 0)
 			break;
 		offset += want;
 		buf[keep + want] = '\0';
@@ -460,7 +460,7 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	buf_append_str(&b, "* SEARCH");
 	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
-		struct msg_data m = {s, seq, false, -1, 0, NULL};
+		struct msg_data m = {s, seq, false, NULL, 0, NULL};
 
 		if (match(&m, &key))
 			buf_printf(&b, " %u", cmd->uid ? mailbox_msg(s->box, seq)->uid : seq);

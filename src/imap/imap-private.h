@@ -36,8 +36,6 @@
 #define IMAP_OUTPUT_HIGH_WATER (512 * 1024)
 /* Seconds between mailbox syncs while IDLE. */
 #define IMAP_IDLE_POLL 2
-/* Longest header read into memory for HEADER and HEADER.FIELDS. */
-#define IMAP_MAX_HEADER (1024 * 1024)
 
 struct delivery;
 struct directory;
@@ -159,18 +157,6 @@ void imap_session_unselect(struct imap_session *s);
 void imap_session_bye(struct imap_session *s, const char *text);
 /* Start a resumable command (see struct imap_resumable). */
 void imap_session_resumable(struct imap_session *s, const struct imap_resumable *r);
-
-/* ---- cmd-fetch.c ---- */
-
-struct mime_part;
-/* pread exactly len bytes at offset (retrying short reads and EINTR).
-   0, or -1 on an error or end of file. */
-int imap_pread(int fd, void *buf, size_t len, uint64_t offset);
-/* Parse the top-level header of the message file fd (size bytes; at most
-   IMAP_MAX_HEADER of it is read, in growing chunks). On success *root_r
-   is a tree (free with mime_part_free()) whose root body range covers the
-   rest of the file. -1 on a read error. */
-int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r);
 
 /* ---- cmd-append.c ---- */
 

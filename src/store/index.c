@@ -59,6 +59,7 @@ enum index_stmt {
 	STMT_ROW_ADD,
 	STMT_ROW_UPDATE,
 	STMT_ROW_DELETE,
+	STMT_ROW_INFO,
 	STMT_BOX_DELETE_ROWS,
 	STMT_BOX_DELETE,
 	STMT_BOX_RENAME,
@@ -83,6 +84,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5"
                         " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_INFO] = "SELECT info FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_BOX_DELETE_ROWS] = "DELETE FROM messages WHERE mailbox_id ="
                              " (SELECT id FROM mailboxes WHERE name = ?1)",
     [STMT_BOX_DELETE] = "DELETE FROM mailboxes WHERE name = ?1",
@@ -412,6 +414,29 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 	sqlite3_bind_int(stmt, 4, (int)row->flags);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)row->modseq);
 	return index_step_done(index, STMT_ROW_UPDATE, error_r);
+}
+
+int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
+                        const char **error_r)
+{
+	sqlite3_stmt *stmt = index->stmts[STMT_ROW_INFO];
+	int rc;
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *info = sqlite3_column_text(stmt, 0);
+
+		*info_r = xstrdup(info != NULL ? (const char *)info : "");
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return index_fail(index, "message lookup", error_r);
 }
 
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,

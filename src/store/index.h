@@ -81,6 +81,11 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 /* Store row->info, row->flags and row->modseq of the row with row->uid. */
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
                           const char **error_r);
+/* The info (flags part of the file name) the row of uid holds now, as the
+   last writer left it: 1 and *info_r malloc'ed, 0 if there is no such
+   row, -1. */
+int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
+                        const char **error_r);
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
                           const char **error_r);
 

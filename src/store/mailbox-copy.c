@@ -122,38 +122,55 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
 	return ret;
 }
 
-/* Hard-link message seq of src into dest_cur as a new file keeping its
-   flags (and keyword letters). *base_r gets the new file's base. */
+/* link() to the destination; the new name keeps the flags and keyword
+   letters of the source file's current name. */
+struct link_op {
+	const char *dest_cur;
+	const char *base; /* the new file's base */
+	char *to;         /* the path linked (malloc'ed) */
+};
+
+static int link_file(struct mailbox *box, const char *path, const char *name, void *arg)
+{
+	struct link_op *op = arg;
+	const char *info;
+	struct buf to = BUF_INIT;
+	int ret;
+
+	(void)box;
+	maildir_name_base(name, &info);
+	buf_printf(&to, "%s/%s:2,", op->dest_cur, op->base);
+	maildir_info_build(&to, info, maildir_info_flags(info));
+	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
+	   files are never changed in place, only renamed. */
+	ret = link(path, buf_cstr(&to));
+	if (ret == 0)
+		op->to = buf_steal(&to);
+	buf_free(&to);
+	return ret;
+}
+
+/* Hard-link message seq of src (found by its key) into dest_cur as a new
+   file keeping its flags (and keyword letters). *base_r gets the new
+   file's base, *path_r its path. */
 static int copy_link(struct mailbox *src, uint32_t seq, const char *dest_cur, char **base_r,
                      char **path_r, const char **error_r)
 {
-	const struct view_msg *vm = &src->msgs[seq - 1];
-	const char *info;
+	struct view_msg *vm = &src->msgs[seq - 1];
 	struct buf name = BUF_INIT;
-	char *from, *to;
+	struct link_op op = {dest_cur, NULL, NULL};
 	int ret;
 
-	maildir_name_base(vm->fname, &info);
 	maildir_unique_name(&name);
 	buf_printf(&name, ",S=%llu", (unsigned long long)vm->msg.size);
-	*base_r = xstrdup(buf_cstr(&name));
-	buf_append_str(&name, ":2,");
-	maildir_info_build(&name, info, vm->msg.flags & MAIL_STORED_FLAGS);
-	from = xasprintf("%s/%s", src->cur_path, vm->fname);
-	to = xasprintf("%s/%s", dest_cur, buf_cstr(&name));
-	buf_free(&name);
-	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
-	   files are never changed in place, only renamed. */
-	ret = link(from, to);
-	free(from);
-	if (ret < 0) {
-		free(to);
-		free(*base_r);
-		*base_r = NULL;
-		return mailbox_fail_errno(src, errno == ENOENT ? "message expunged" : "link",
-		                          error_r);
+	op.base = buf_cstr(&name);
+	ret = view_msg_file_op(src, vm, link_file, &op, error_r);
+	if (ret <= 0) {
+		buf_free(&name);
+		return ret < 0 ? -1 : mailbox_fail(src, "message expunged", error_r);
 	}
-	*path_r = to;
+	*base_r = buf_steal(&name);
+	*path_r = op.to;
 	return 0;
 }
 

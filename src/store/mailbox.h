@@ -14,8 +14,10 @@
  * sequence numbers (1..count, in UID order) that change only when the
  * session calls mailbox_sync() or mailbox_expunge(). Several views, of one
  * or several struct mail_user in the same process, may be open on the same
- * mailbox; each sees the others' changes at its next sync. The index has one
- * writer process (the imap role); the smtp role only adds files to new/.
+ * mailbox; each sees the others' changes at its next sync. Every change runs
+ * in an index write transaction (SQLite WAL, BEGIN IMMEDIATE, a busy
+ * timeout), so several writer processes are safe; the smtp role only adds
+ * files to new/.
  *
  * Only this process's thread that opened a mail_user may use it and its
  * mailboxes. Errors: -1 with *error_r valid until the next call on the same
@@ -149,18 +151,36 @@ uint64_t mailbox_highestmodseq(const struct mailbox *box);
 /* Message seq (1..count) of the view, valid until the next sync, expunge or
    set_flags on the view. seq out of range is a bug (abort). */
 const struct mail_msg *mailbox_msg(const struct mailbox *box, uint32_t seq);
-/* The absolute path of message seq's file, valid until the next call on
-   box. Open it with O_NOFOLLOW; ENOENT means it was renamed or expunged
-   meanwhile: sync and retry. */
+/* The absolute path of message seq's file as the view last saw it, valid
+   until the next call on box. For store tests and diagnostics only: the
+   name goes stale when another session changes the flags, so readers use
+   mail_msg_open() (mail-msg.h), which finds the file by its key. */
 const char *mailbox_msg_path(struct mailbox *box, uint32_t seq);
 /* The sequence number of uid in the view, or 0 if it has none. */
 uint32_t mailbox_seq_by_uid(const struct mailbox *box, uint32_t uid);
 
-/* Give message seq exactly the stored flags in flags (MAIL_RECENT is
-   ignored): renames its file, updates the index and the message's modseq.
-   A message whose file is gone (expunged by another session) is left
-   alone and 0 returned; the next sync reports it. -1 on a read-only view
-   or an I/O or index error. */
+/* How a flag change combines with the message's current flags. */
+enum mail_flags_mode {
+	MAIL_FLAGS_REPLACE, /* exactly these (IMAP STORE FLAGS) */
+	MAIL_FLAGS_ADD,     /* current | these (+FLAGS) */
+	MAIL_FLAGS_REMOVE,  /* current & ~these (-FLAGS) */
+};
+/* The stored flags that mode gives from current (MAIL_RECENT dropped). */
+unsigned mail_flags_apply(unsigned current, enum mail_flags_mode mode, unsigned flags);
+
+/* Change message seq's stored flags (MAIL_RECENT is ignored) against
+   their current state, not the view's copy: inside one index write
+   transaction the file is found by its key, its current name gives the
+   current flags, mode combines them with flags, and the file is renamed
+   and its row and modseq updated. So a change another session made since
+   this view's last sync is kept (A adds \Answered, B removes \Seen:
+   both hold). On 1 the view's message (mailbox_msg()) holds the result;
+   0 if the file is gone (expunged by another session; the next sync
+   reports it); -1 on a read-only view or an I/O or index error. */
+int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
+                         unsigned flags, const char **error_r);
+/* mailbox_update_flags(MAIL_FLAGS_REPLACE): 0 also when the file is gone,
+   -1 on error. */
 int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r);
 
 /* Remove every message of the view that has MAIL_DELETED (IMAP EXPUNGE,

@@ -1,0 +1,84 @@
+"""Two IMAP sessions on one account at once (a phone and a desktop): a
+change one session makes must not be lost or break the other, which has
+not synced since."""
+import imaplib
+import re
+
+from test_imap import USER, PASSWORD, connect_starttls
+
+imaplib.Commands.setdefault("MOVE", ("SELECTED",))
+
+MESSAGE = (b"From: bob@remote.test\r\nTo: alice@example.test\r\n"
+           b"Subject: two sessions\r\n\r\nthe body\r\n")
+
+
+def two_sessions(instance, flags=r"(\Seen)"):
+    """Sessions a and b, both with INBOX selected, holding one message."""
+    instance.add_user(USER, PASSWORD)
+    a = connect_starttls(instance)
+    b = connect_starttls(instance)
+    typ, data = a.append("INBOX", flags, None, MESSAGE)
+    assert typ == "OK", data
+    assert a.select("INBOX")[0] == "OK"
+    assert b.select("INBOX")[0] == "OK"
+    return a, b
+
+
+def flags_of(m, num=b"1"):
+    typ, data = m.fetch(num, "(FLAGS)")
+    assert typ == "OK", data
+    found = [d for d in data if isinstance(d, bytes) and d.startswith(num + b" (FLAGS")]
+    assert found, data
+    return set(re.search(rb"FLAGS \(([^)]*)\)", found[-1]).group(1).split())
+
+
+def test_store_applies_to_current_flags(instance):
+    """A adds \\Answered, then B (whose view still says only \\Seen)
+    removes \\Seen: both changes hold."""
+    a, b = two_sessions(instance)
+    typ, data = a.store("1", "+FLAGS", r"(\Answered)")
+    assert typ == "OK", data
+    typ, data = b.store("1", "-FLAGS", r"(\Seen)")
+    assert typ == "OK", data
+    # B's own STORE answer already shows the current flags.
+    assert any(b"\\Answered" in d for d in data if d), data
+    assert flags_of(b) == {b"\\Answered"}
+    a.noop()
+    assert flags_of(a) == {b"\\Answered"}
+    # FLAGS (replace) from a stale view, then +FLAGS from the other.
+    assert b.store("1", "FLAGS", r"(\Flagged)")[0] == "OK"
+    assert a.store("1", "+FLAGS", r"(\Draft)")[0] == "OK"
+    b.noop()
+    assert flags_of(a) == flags_of(b) == {b"\\Flagged", b"\\Draft"}
+    a.logout()
+    b.logout()
+
+
+def test_fetch_copy_move_after_other_session_renamed(instance):
+    """A's flag change renames the message file; B, not synced since,
+    still reads, copies and moves the message."""
+    a, b = two_sessions(instance)
+    assert a.create("Other")[0] == "OK"
+    assert a.store("1", "+FLAGS", r"(\Flagged)")[0] == "OK"
+    typ, data = b.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK", data
+    assert data[0][1] == MESSAGE
+    assert a.store("1", "-FLAGS", r"(\Flagged)")[0] == "OK"
+    typ, data = b.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[TEXT])")
+    assert typ == "OK", data
+    assert b"two sessions" in data[0][1]
+    assert a.store("1", "+FLAGS", r"(\Answered)")[0] == "OK"
+    typ, data = b.search(None, "BODY", '"the body"')
+    assert typ == "OK" and data[0] == b"1", data
+    assert a.store("1", "+FLAGS", r"(\Draft)")[0] == "OK"
+    typ, data = b.copy("1", "Other")
+    assert typ == "OK", data
+    assert a.store("1", "-FLAGS", r"(\Draft)")[0] == "OK"
+    typ, data = b._simple_command("MOVE", "1", "Other")
+    assert typ == "OK", data
+    b.select("Other")
+    typ, data = b.fetch("1:*", "(BODY.PEEK[])")
+    assert typ == "OK", data
+    assert [d[1] for d in data if isinstance(d, tuple)] == [MESSAGE, MESSAGE]
+    a.logout()
+    b.logout()
