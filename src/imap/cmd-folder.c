@@ -56,7 +56,13 @@ int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r)
 	*count_r = 0;
 	if (read_file(path, SUBS_MAX_BYTES, &data, &len) < 0) {
 		free(path);
-		return errno == ENOENT ? 1 : -1;
+		if (errno != ENOENT)
+			return -1;
+		/* No file yet: only INBOX is subscribed (docs/imap.md). */
+		*names_r = xcalloc(1, sizeof(char *));
+		(*names_r)[0] = xstrdup("INBOX");
+		*count_r = 1;
+		return 0;
 	}
 	free(path);
 	for (line = strtok_r(data, "\n", &save); line != NULL && n < SUBS_MAX_NAMES;
@@ -94,18 +100,16 @@ static int subs_write(struct imap_session *s, char **names, size_t count)
 }
 
 /* Add (subscribe) or remove name; INBOX is kept as "INBOX". Without a
-   file yet every mailbox counts as subscribed (as before subscriptions
-   were kept), so the file starts as the list of all mailboxes. */
+   file yet only INBOX counts as subscribed, so the file starts as INBOX
+   and the change. */
 static int subs_change(struct imap_session *s, const char *name, bool subscribe)
 {
 	char **names;
 	size_t count, i;
-	const char *error;
 	int ret = imap_subs_read(s, &names, &count);
 
-	if (ret < 0 || (ret == 1 && mail_user_list(s->user, &names, &count, &error) < 0))
+	if (ret < 0)
 		return -1;
-	ret = 0;
 	for (i = 0; i < count && strcmp(names[i], name) != 0; i++)
 		;
 	if (subscribe && i == count && count < SUBS_MAX_NAMES) {

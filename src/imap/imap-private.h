@@ -172,8 +172,8 @@ void imap_append_abort(struct imap_session *s);
 /* The RFC 6154 attribute ("\\Sent") for a usual folder name, or NULL. */
 const char *imap_special_use(const char *name);
 /* The subscribed names (malloc'ed array of malloc'ed strings, free with
-   imap_subs_free()). 0, or 1 if there is no subscription file yet (then
-   every mailbox counts as subscribed; no names), -1 if it cannot be read. */
+   imap_subs_free()): 0, or -1 if the file cannot be read. No subscription
+   file yet means INBOX alone (docs/imap.md). */
 int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r);
 void imap_subs_free(char **names, size_t count);
 /* Give an account with no folder at all the usual ones (Drafts, Sent,

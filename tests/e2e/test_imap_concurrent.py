@@ -2,6 +2,7 @@
 change one session makes must not be lost or break the other, which has
 not synced since."""
 import imaplib
+import os
 import re
 
 from test_imap import USER, PASSWORD, connect_starttls
@@ -80,5 +81,39 @@ def test_fetch_copy_move_after_other_session_renamed(instance):
     typ, data = b.fetch("1:*", "(BODY.PEEK[])")
     assert typ == "OK", data
     assert [d[1] for d in data if isinstance(d, tuple)] == [MESSAGE, MESSAGE]
+    a.logout()
+    b.logout()
+
+
+def lsub_names(m):
+    typ, data = m.lsub()
+    assert typ == "OK", data
+    return sorted(d.rsplit(b" ", 1)[-1].strip(b'"') for d in data if d)
+
+
+def test_subscriptions_start_empty(instance):
+    """A Maildir that already has a folder at first login (delivered to
+    Junk by SMTP, or taken over from another server) has no subscription
+    file: only INBOX counts as subscribed, and the first change does not
+    subscribe every mailbox."""
+    instance.add_user(USER, PASSWORD)
+    md = instance.maildir(USER)
+    mail = os.path.dirname(os.path.dirname(md))
+    owner = os.stat(mail)
+    dirs = [os.path.dirname(md), md] + [os.path.join(md, s) for s in ("cur", "new", "tmp")]
+    dirs += [os.path.join(md, ".Lists", s) for s in ("", "cur", "new", "tmp")]
+    for p in dirs:
+        os.makedirs(p, mode=0o700, exist_ok=True)
+        os.chown(p, owner.st_uid, owner.st_gid)
+    a = connect_starttls(instance)
+    b = connect_starttls(instance)
+    assert lsub_names(a) == [b"INBOX"]
+    assert a.create("Work")[0] == "OK"
+    assert lsub_names(b) == [b"INBOX"]
+    assert b.subscribe("Work")[0] == "OK"
+    assert lsub_names(a) == [b"INBOX", b"Work"]
+    assert a.unsubscribe("Work")[0] == "OK"
+    assert lsub_names(b) == [b"INBOX"]
+    assert len(a.list()[1]) == 3
     a.logout()
     b.logout()
