@@ -7,27 +7,6 @@
 #include "imap/imap-seqset.h"
 #include "store/mailbox.h"
 
-static int parse_flag(const char *name, unsigned *flags)
-{
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} names[] = {
-	    {"\\Seen", MAIL_SEEN},       {"\\Answered", MAIL_ANSWERED}, {"\\Flagged", MAIL_FLAGGED},
-	    {"\\Deleted", MAIL_DELETED}, {"\\Draft", MAIL_DRAFT},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcasecmp(name, names[i].name) == 0) {
-			*flags |= names[i].flag;
-			return 0;
-		}
-	}
-	/* \Recent cannot be stored; other system flags do not exist. Keywords
-	   are not kept (PERMANENTFLAGS has no \*) and are ignored. */
-	return name[0] == '\\' ? -1 : 0;
-}
-
 /* The flags argument(s): a list, or flags as separate atoms. */
 static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flags_r)
 {
@@ -39,7 +18,7 @@ static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flag
 	for (size_t i = 0; i < count; i++) {
 		const char *name = imap_arg_atom(&args[i]);
 
-		if (name == NULL || parse_flag(name, flags_r) < 0)
+		if (name == NULL || imap_flag_parse(name, flags_r) < 0)
 			return -1;
 	}
 	return 0;
