@@ -312,8 +312,14 @@ static void handle_event(struct imap_session *s, enum imap_parse_result r)
 	case IMAP_PARSE_ERROR:
 		error = imap_parser_error(s->parser, &tag);
 		imap_append_abort(s);
-		if (strcmp(error, "Literal too large") == 0)
-			error = "[TOOBIG] Literal too large";
+		if (imap_parser_error_kind(s->parser) == IMAP_PARSE_ERR_LITERAL_TOO_BIG) {
+			/* RFC 7889 4 */
+			char *text = xasprintf("[TOOBIG] %s", error);
+
+			imap_reply_bad(s, tag, text);
+			free(text);
+			break;
+		}
 		imap_reply_bad(s, tag, error);
 		break;
 	}
