@@ -40,6 +40,7 @@
 struct delivery;
 struct directory;
 struct mail_user;
+struct mail_user_registry;
 struct mailbox;
 struct imap_session;
 
@@ -49,6 +50,8 @@ struct imap_server {
 	SSL_CTX *tls;
 	struct workpool *pool;
 	struct directory *dir; /* used on the loop thread only */
+	/* the logged-in users, shared by their sessions (loop thread only) */
+	struct mail_user_registry *users;
 };
 
 enum imap_state {

@@ -7,13 +7,17 @@
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "net/role.h"
+#include "store/mailbox.h"
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
                     struct workpool *pool, struct imap_server **server_r, const char **error_r)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 
+	/* first: it sets SQLite up before the directory opens its database */
+	server->users = mail_user_registry_new(settings->mail_dir);
 	if (directory_open(settings->directory_path, &server->dir, error_r) < 0) {
+		mail_user_registry_free(&server->users);
 		free(server);
 		return -1;
 	}
@@ -30,6 +34,7 @@ void imap_server_free(struct imap_server **server)
 	if (*server == NULL)
 		return;
 	directory_close(&(*server)->dir);
+	mail_user_registry_free(&(*server)->users);
 	free(*server);
 	*server = NULL;
 }

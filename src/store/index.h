@@ -37,6 +37,11 @@ struct index_row {
 	uint64_t modseq;
 };
 
+/* Process-wide SQLite settings for many mostly idle connections (no bulk
+   page cache allocation per connection). Call before anything else in
+   the process uses SQLite; called late it does nothing (logged at debug). */
+void mail_index_process_init(void);
+
 /* Open (creating or rebuilding as said above) the index at path. On success
  *index_r is a new index the caller closes with mail_index_close(). */
 int mail_index_open(const char *path, struct mail_index **index_r, const char **error_r);

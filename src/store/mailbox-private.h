@@ -7,11 +7,18 @@
 #include "store/index.h"
 #include "store/mailbox.h"
 
+struct mail_user_registry;
+
 struct mail_user {
 	char *path; /* the user's Maildir */
 	struct mail_index *index;
 	unsigned open_boxes;
 	struct buf error;
+	/* Shared users (mail_user_acquire()): NULL registry for one opened
+	   alone with mail_user_open(). */
+	struct mail_user_registry *registry;
+	unsigned refs;
+	struct mail_user *next; /* in its registry bucket */
 };
 
 /* One message of a view: what mailbox_msg() returns, plus its file name in

@@ -64,8 +64,38 @@ struct mailbox_changes {
 int mail_user_open(const char *mail_dir, const char *address, struct mail_user **user_r,
                    const char **error_r);
 /* Close and set *user to NULL; NULL is fine. Every mailbox of the user
-   must be closed first. */
+   must be closed first. Not for a user from mail_user_acquire(). */
 void mail_user_close(struct mail_user **user);
+
+/*
+ * Sharing: every session of a user in one process (the imap role) uses the
+ * same struct mail_user and so one SQLite connection to its index, instead
+ * of one per session. Each session still has its own views (struct
+ * mailbox). The index is safe with several writer processes too (WAL, a
+ * busy timeout, BEGIN IMMEDIATE for every change), so roles running as
+ * several processes each keep their own registry.
+ */
+struct mail_user_registry;
+/* A registry of the users open in this process, whose Maildirs are under
+   mail_dir (copied). Never returns NULL. Create it before anything else in
+   the process uses SQLite: it sets SQLite up for many idle connections
+   (mail_index_process_init() in index.h). */
+struct mail_user_registry *mail_user_registry_new(const char *mail_dir);
+/* Free the registry and set *registry to NULL; NULL is fine. Users still
+   acquired stay valid and are closed by their last mail_user_release(). */
+void mail_user_registry_free(struct mail_user_registry **registry);
+/* The shared mail_user of address (as mail_user_open(); addresses naming
+   the same Maildir, e.g. differing in case, share one): opened on the first
+   call, then the same object with one more reference. Release each with
+   mail_user_release(). 0, or -1 (nothing acquired) with *error_r valid
+   until the next call on the registry. */
+int mail_user_acquire(struct mail_user_registry *registry, const char *address,
+                      struct mail_user **user_r, const char **error_r);
+/* Drop one reference (the caller's views of the user must be closed) and
+   set *user to NULL; the last one closes the user. NULL is fine. */
+void mail_user_release(struct mail_user **user);
+/* How many users the registry holds open (for tests and metrics). */
+size_t mail_user_registry_count(const struct mail_user_registry *registry);
 
 /* The user's Maildir path (valid while the user is open). */
 const char *mail_user_path(const struct mail_user *user);
