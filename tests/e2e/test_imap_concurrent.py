@@ -4,6 +4,8 @@ not synced since."""
 import imaplib
 import os
 import re
+import ssl
+import time
 
 from test_imap import USER, PASSWORD, connect_starttls
 
@@ -115,5 +117,48 @@ def test_subscriptions_start_empty(instance):
     assert a.unsubscribe("Work")[0] == "OK"
     assert lsub_names(b) == [b"INBOX"]
     assert len(a.list()[1]) == 3
+    a.logout()
+    b.logout()
+
+
+def test_search_over_bodies_lets_other_sessions_run(instance):
+    """A SEARCH TEXT that reads many big messages works in slices: the
+    other session's NOOP is answered while it still runs, and its result
+    is complete and in order with the commands pipelined after it."""
+    instance.add_user(USER, PASSWORD)
+    a = connect_starttls(instance)
+    b = connect_starttls(instance)
+    cur = os.path.join(instance.maildir(USER), "cur")
+    st = os.stat(cur)
+    filler = b"x" * 76 + b"\r\n"
+    body = filler * 1600  # 125 KiB
+    want = []
+    for i in range(300):
+        p = os.path.join(cur, "%d.M%dP1.host:2,S" % (1700000000 + i, i))
+        with open(p, "wb") as f:
+            f.write(b"Subject: n%d\r\n\r\n" % i + body)
+            if i % 50 == 7:
+                f.write(b"the needle\r\n")
+                want.append(i + 1)
+        os.chown(p, st.st_uid, st.st_gid)
+    assert a.select("INBOX")[0] == "OK"
+    assert b.select("INBOX")[0] == "OK"
+    a.send(b"S1 SEARCH TEXT needle\r\nS2 NOOP\r\n")
+    time.sleep(0.05)  # the search has started
+    assert b.noop()[0] == "OK"
+    # B was served while A's search still ran: nothing of A's answer (the
+    # result line comes at the end) has arrived yet.
+    a.sock.setblocking(False)
+    try:
+        early = a.sock.recv(65536)
+    except ssl.SSLWantReadError:
+        early = b""
+    a.sock.setblocking(True)
+    assert early == b""
+    lines = []
+    while not lines or not lines[-1].startswith(b"S2 "):
+        lines.append(a.readline())
+    assert lines[0] == b"* SEARCH " + b" ".join(b"%d" % n for n in want) + b"\r\n"
+    assert lines[1].startswith(b"S1 OK") and lines[-1].startswith(b"S2 OK")
     a.logout()
     b.logout()
