@@ -175,10 +175,16 @@ void imap_folders_autocreate(struct imap_session *s)
 	log_info(s->sid, "event=imap.folders_created");
 }
 
+static void trash_work(void *trash)
+{
+	mail_trash_remove(trash);
+}
+
 void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	const char *error;
+	char *trash;
 
 	if (name == NULL) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -196,10 +202,13 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	   same); no untagged responses for it are due any more. */
 	if (s->box != NULL && strcmp(mailbox_name(s->box), name) == 0)
 		imap_session_unselect(s);
-	if (mail_user_delete_mailbox(s->user, name, &error) < 0) {
+	if (mail_user_delete_mailbox_begin(s->user, name, &trash, &error) < 0) {
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
 		return;
 	}
+	/* The folder is out of the tree already; its files (one unlink per
+	   message) go on a worker, not on the loop. */
+	workpool_submit(s->server->pool, trash_work, free, trash);
 	(void)subs_change(s, name, false);
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }

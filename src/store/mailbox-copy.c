@@ -286,7 +286,8 @@ static int index_change(struct mail_user *user, const char *old_name, const char
 	return 0;
 }
 
-int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r)
+int mail_user_delete_mailbox_begin(struct mail_user *user, const char *name, char **trash_r,
+                                   const char **error_r)
 {
 	char *path, *trash;
 	struct buf unique = BUF_INIT;
@@ -313,10 +314,30 @@ int mail_user_delete_mailbox(struct mail_user *user, const char *name, const cha
 		return user_fail_errno(user, "rename", error_r);
 	}
 	(void)fsync_dir(user->path);
-	remove_tree(trash, 1);
 	free(path);
+	if (index_change(user, name, NULL, error_r) < 0) {
+		mail_trash_remove(trash);
+		free(trash);
+		return -1;
+	}
+	*trash_r = trash;
+	return 0;
+}
+
+void mail_trash_remove(const char *trash)
+{
+	remove_tree(trash, 1);
+}
+
+int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r)
+{
+	char *trash;
+
+	if (mail_user_delete_mailbox_begin(user, name, &trash, error_r) < 0)
+		return -1;
+	mail_trash_remove(trash);
 	free(trash);
-	return index_change(user, name, NULL, error_r);
+	return 0;
 }
 
 /* The folders to rename: old_name and its inferiors, as [old, new] pairs. */

@@ -120,6 +120,16 @@ bool mail_user_mailbox_exists(struct mail_user *user, const char *name);
    (RFC 3501 6.3.4 lets a server refuse those). Views still open on it
    see it empty at their next sync. */
 int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r);
+/* mail_user_delete_mailbox() in two steps, so that removing the files
+   (unbounded: one unlink per message) can run off the event loop: the
+   first renames the folder out of the tree (it is gone for every view and
+   LIST at once) and drops its index rows; on success *trash_r (malloc'ed)
+   is the directory left to remove. mail_trash_remove() removes it; it
+   touches no mail_user, so any thread may call it. A crash in between
+   leaves <Maildir>/tern-deleting.<unique>/ (docs/store.md). */
+int mail_user_delete_mailbox_begin(struct mail_user *user, const char *name, char **trash_r,
+                                   const char **error_r);
+void mail_trash_remove(const char *trash);
 
 /* Rename a folder and its inferiors (IMAP RENAME): the directories are
    renamed, the index rows keep their UIDVALIDITY and UIDs. -1 if old_name

@@ -200,6 +200,27 @@ static void test_flags_apply(void **state)
 	    MAIL_FLAGGED);
 }
 
+/* DELETE in two steps: the folder is gone at once, its files after. */
+static void test_delete_two_steps(void **state)
+{
+	struct fixture *f = *state;
+	const char *error;
+	char *trash, *file;
+
+	assert_int_equal(mail_user_create_mailbox(f->user, "Old", &error), 0);
+	file = xasprintf("%s/.Old/cur/" BASE ":2,", f->maildir);
+	assert_int_equal(write_file_atomic(file, TEXT, strlen(TEXT), 0600), 0);
+	free(file);
+	assert_int_equal(mail_user_delete_mailbox_begin(f->user, "Old", &trash, &error), 0);
+	assert_false(mail_user_mailbox_exists(f->user, "Old"));
+	assert_int_equal(access(trash, F_OK), 0);
+	assert_non_null(strstr(trash, "/tern-deleting."));
+	mail_trash_remove(trash);
+	assert_int_equal(access(trash, F_OK), -1);
+	free(trash);
+	assert_int_equal(mail_user_delete_mailbox_begin(f->user, "Old", &trash, &error), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +229,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_renamed_by_other_view, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_flags_current_state, setup, teardown),
 	    cmocka_unit_test(test_flags_apply),
+	    cmocka_unit_test_setup_teardown(test_delete_two_steps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
