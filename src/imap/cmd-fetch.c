@@ -1,12 +1,8 @@
 /* FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). Bodies are read from the
    message file in chunks; between messages the command waits for output
    to drain when much is queued. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
@@ -14,7 +10,6 @@
 #include "lib/xalloc.h"
 #include "mime/mime-binary.h"
 #include "mime/mime-imap.h"
-#include "mime/mime-parser.h"
 #include "store/mail-msg.h"
 #include "store/mailbox.h"
 

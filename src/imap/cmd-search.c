@@ -5,14 +5,10 @@
    searched naively: each message file is read when a key needs it, as
    stored (no MIME decoding, no charset conversion; substring match
    ignoring ASCII case). An FTS index is the later optimisation. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
