@@ -189,37 +189,93 @@ static void free_strings(char **strs, size_t count)
 	free(strs);
 }
 
+struct mail_copy {
+	struct mailbox *src;
+	char *dest_name;
+	char *dest_cur;
+	size_t count;
+	char **bases;   /* [count] the new files' bases */
+	char **paths;   /* [count] the links made */
+	int sync_errno; /* of mail_copy_sync(): 0 ok */
+};
+
+static void mail_copy_free(struct mail_copy **copyp)
+{
+	struct mail_copy *copy = *copyp;
+
+	free_strings(copy->bases, copy->count);
+	free_strings(copy->paths, copy->count);
+	free(copy->dest_name);
+	free(copy->dest_cur);
+	free(copy);
+	*copyp = NULL;
+}
+
+int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
+                       const char *dest_name, struct mail_copy **copy_r, const char **error_r)
+{
+	char *dest = mailbox_dir(src->user, dest_name, error_r);
+	struct mail_copy *copy;
+	int ret = 0;
+
+	if (dest == NULL)
+		return mailbox_fail(src, *error_r, error_r);
+	copy = xcalloc(1, sizeof(*copy));
+	copy->src = src;
+	copy->dest_name = xstrdup(dest_name);
+	copy->dest_cur = xasprintf("%s/cur", dest);
+	copy->count = count;
+	copy->bases = xcalloc(count + 1, sizeof(char *));
+	copy->paths = xcalloc(count + 1, sizeof(char *));
+	free(dest);
+	for (size_t i = 0; i < count && ret == 0; i++)
+		ret = copy_link(src, seqs[i], copy->dest_cur, &copy->bases[i], &copy->paths[i],
+		                error_r);
+	if (ret < 0) {
+		unlink_all(copy->paths, count);
+		mail_copy_free(&copy);
+		return -1;
+	}
+	*copy_r = copy;
+	return 0;
+}
+
+void mail_copy_sync(struct mail_copy *copy)
+{
+	/* One fsync makes every new link durable. */
+	copy->sync_errno = copy->count > 0 && fsync_dir(copy->dest_cur) < 0 ? errno : 0;
+}
+
+int mailbox_copy_finish(struct mail_copy **copyp, uint32_t *uidvalidity_r, uint32_t *uids_r,
+                        const char **error_r)
+{
+	struct mail_copy *copy = *copyp;
+	struct mailbox *src = copy->src, *box = NULL;
+	int ret = 0;
+
+	if (copy->sync_errno != 0) {
+		errno = copy->sync_errno;
+		ret = mailbox_fail_errno(src, "fsync", error_r);
+	} else if (assign_uids(src->user, copy->dest_name, copy->bases, copy->count, uidvalidity_r,
+	                       uids_r, &box, error_r) < 0) {
+		ret = mailbox_fail(src, *error_r, error_r);
+	}
+	if (ret < 0)
+		unlink_all(copy->paths, copy->count);
+	mailbox_close(&box);
+	mail_copy_free(copyp);
+	return ret;
+}
+
 int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
                  uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r)
 {
-	char *dest = mailbox_dir(src->user, dest_name, error_r), *dest_cur;
-	char **bases = xcalloc(count + 1, sizeof(char *)),
-	     **paths = xcalloc(count + 1, sizeof(char *));
-	struct mailbox *box = NULL;
-	int ret = 0;
+	struct mail_copy *copy;
 
-	if (dest == NULL) {
-		free(bases);
-		free(paths);
-		return mailbox_fail(src, *error_r, error_r);
-	}
-	dest_cur = xasprintf("%s/cur", dest);
-	free(dest);
-	for (size_t i = 0; i < count && ret == 0; i++)
-		ret = copy_link(src, seqs[i], dest_cur, &bases[i], &paths[i], error_r);
-	/* One fsync makes every new link durable. */
-	if (ret == 0 && count > 0 && fsync_dir(dest_cur) < 0)
-		ret = mailbox_fail_errno(src, "fsync", error_r);
-	if (ret == 0 && assign_uids(src->user, dest_name, bases, count, uidvalidity_r, uids_r, &box,
-	                            error_r) < 0)
-		ret = mailbox_fail(src, *error_r, error_r);
-	if (ret < 0)
-		unlink_all(paths, count);
-	mailbox_close(&box);
-	free(dest_cur);
-	free_strings(bases, count);
-	free_strings(paths, count);
-	return ret;
+	if (mailbox_copy_begin(src, seqs, count, dest_name, &copy, error_r) < 0)
+		return -1;
+	mail_copy_sync(copy);
+	return mailbox_copy_finish(&copy, uidvalidity_r, uids_r, error_r);
 }
 
 /* True if name has inferior names (RFC 3501 6.3.4). */

@@ -158,6 +158,18 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
    links made are removed. Errors are src's. dest may be src's mailbox. */
 int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
                  uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
+/* mailbox_copy() in three steps, so that its fsync can run on a worker
+   thread. begin makes the links (all or nothing: -1 leaves none) and on
+   success gives *copy_r; sync (any thread; touches no mail_user) makes
+   them durable; finish (the view's thread, src still open) assigns the
+   UIDs as mailbox_copy() does, removes the links if sync or the UIDs
+   failed, and frees *copy. Every begun copy must be finished. */
+struct mail_copy;
+int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
+                       const char *dest_name, struct mail_copy **copy_r, const char **error_r);
+void mail_copy_sync(struct mail_copy *copy);
+int mailbox_copy_finish(struct mail_copy **copy, uint32_t *uidvalidity_r, uint32_t *uids_r,
+                        const char **error_r);
 
 /* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
    case) and sync it once: the view starts with every message, those new
