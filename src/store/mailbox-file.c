@@ -69,20 +69,23 @@ static int index_name(struct mailbox *box, const struct view_msg *vm, char **nam
 int view_msg_file_op(struct mailbox *box, struct view_msg *vm, view_file_op *op, void *ctx,
                      const char **error_r)
 {
+	/* step 0: the remembered name; 1: the index's; 2: found by a scan */
 	for (int step = 0; step < 3; step++) {
 		char *path = xasprintf("%s/%s", box->cur_path, vm->fname), *next = NULL;
-		int ret = op(box, path, vm->fname, ctx);
+		int ret = op(box, path, vm->fname, ctx), err = errno;
 
 		free(path);
 		if (ret == 0)
 			return 1;
-		if (errno != ENOENT)
+		if (err != ENOENT) {
+			errno = err;
 			return mailbox_fail_errno(box, "message file", error_r);
+		}
 		ret = 0;
 		if (step == 0)
 			ret = index_name(box, vm, &next, error_r);
-		if (ret == 0 && step <= 1) {
-			step = 1;
+		if (ret == 0 && step < 2) {
+			step = 1; /* the scan's name is tried as step 2 */
 			ret = find_current(box, vm->fname, &next, error_r);
 		}
 		if (ret <= 0)
