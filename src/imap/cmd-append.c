@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imap/imap-date.h"
+#include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "store/delivery.h"
@@ -61,29 +62,11 @@ void imap_append_abort(struct imap_session *s)
    dropped (not stored yet). */
 static int parse_flags(const struct imap_arg *arg, unsigned *flags_r)
 {
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} names[] = {
-	    {"\\Seen", MAIL_SEEN},       {"\\Answered", MAIL_ANSWERED}, {"\\Flagged", MAIL_FLAGGED},
-	    {"\\Deleted", MAIL_DELETED}, {"\\Draft", MAIL_DRAFT},
-	};
-
 	*flags_r = 0;
 	for (size_t i = 0; i < arg->count; i++) {
 		const char *f = imap_arg_atom(&arg->list[i]);
-		bool found = false;
 
-		if (f == NULL)
-			return -1;
-		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
-			if (strcasecmp(f, names[j].name) == 0) {
-				*flags_r |= names[j].flag;
-				found = true;
-			}
-		}
-		/* \Recent cannot be set; other \-flags are unknown. */
-		if (!found && f[0] == '\\')
+		if (f == NULL || imap_flag_parse(f, flags_r) < 0)
 			return -1;
 	}
 	return 0;

@@ -52,8 +52,8 @@ static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t cou
 		const struct mail_msg *msg = mailbox_msg(s->box, seqs[i]);
 
 		uids[i] = msg->uid;
-		ret = mailbox_set_flags(s->box, seqs[i],
-		                        (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS, &error);
+		ret = mailbox_update_flags(s->box, seqs[i], MAIL_FLAGS_ADD, MAIL_DELETED, &error);
+		ret = ret < 0 ? -1 : 0;
 	}
 	if (ret == 0)
 		ret = mailbox_expunge_uids(s->box, uids, count, &expunged, &n, &error);
@@ -67,32 +67,85 @@ static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t cou
 	return ret;
 }
 
-static void copy_reply(struct imap_session *s, const struct imap_cmd *cmd, bool move,
-                       const uint32_t *seqs, size_t count, const char *dest)
+/* A COPY or MOVE waiting for its fsync on a worker. */
+struct copy_job {
+	struct imap_session *s;
+	struct mail_copy *copy;
+	char *tag;
+	bool move;
+	uint32_t *seqs; /* [count] the source messages */
+	size_t count;
+};
+
+static void copy_answer(struct imap_session *s, struct copy_job *job)
 {
-	uint32_t *dest_uids = xcalloc(count + 1, sizeof(*dest_uids)), uidvalidity;
+	uint32_t *dest_uids = xcalloc(job->count + 1, sizeof(*dest_uids)), uidvalidity;
 	struct buf code = BUF_INIT;
 	const char *error;
 
-	if (mailbox_copy(s->box, seqs, count, dest, &uidvalidity, dest_uids, &error) < 0) {
+	if (mailbox_copy_finish(&job->copy, &uidvalidity, dest_uids, &error) < 0) {
 		log_warn(s->sid, "event=imap.copy_failed error=\"%s\"", error);
-		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] %s failed.", move ? "Move" : "Copy");
-	} else if (!move) {
-		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
-		imap_reply(s, cmd->tag, "OK", "[%s] Copy completed.", buf_cstr(&code));
+		imap_reply(s, job->tag, "NO", "[SERVERBUG] %s failed.",
+		           job->move ? "Move" : "Copy");
+	} else if (!job->move) {
+		copyuid(s, job->seqs, job->count, uidvalidity, dest_uids, &code);
+		imap_reply(s, job->tag, "OK", "[%s] Copy completed.", buf_cstr(&code));
 	} else {
 		/* RFC 6851 4.3: COPYUID goes in an untagged OK before the
 		   expunges. */
-		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
+		copyuid(s, job->seqs, job->count, uidvalidity, dest_uids, &code);
 		imap_printf(s, "* OK [%s] Moved.\r\n", buf_cstr(&code));
-		if (move_expunge(s, seqs, count) < 0)
-			imap_reply(s, cmd->tag, "NO",
+		if (move_expunge(s, job->seqs, job->count) < 0)
+			imap_reply(s, job->tag, "NO",
 			           "[SERVERBUG] Some messages were not removed.");
 		else
-			imap_reply(s, cmd->tag, "OK", "Move completed.");
+			imap_reply(s, job->tag, "OK", "Move completed.");
 	}
 	buf_free(&code);
 	free(dest_uids);
+}
+
+static void copy_work(void *arg)
+{
+	struct copy_job *job = arg;
+
+	mail_copy_sync(job->copy);
+}
+
+/* Back on the loop: UIDs, the answer, MOVE's expunge. The copy is
+   finished even if the client went away meanwhile (its session and view
+   live until the release). */
+static void copy_done(void *arg)
+{
+	struct copy_job *job = arg;
+	struct imap_session *s = job->s;
+
+	copy_answer(s, job);
+	free(job->seqs);
+	free(job->tag);
+	free(job);
+	(void)imap_session_release(s);
+}
+
+/* Link the files now, fsync them on a worker (the session reads no
+   command meanwhile, so the view stays as it is), answer in copy_done. */
+static void copy_start(struct imap_session *s, const struct imap_cmd *cmd, bool move,
+                       uint32_t *seqs, size_t count, const char *dest)
+{
+	struct copy_job *job;
+	struct mail_copy *copy;
+	const char *error;
+
+	if (mailbox_copy_begin(s->box, seqs, count, dest, &copy, &error) < 0) {
+		log_warn(s->sid, "event=imap.copy_failed error=\"%s\"", error);
+		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] %s failed.", move ? "Move" : "Copy");
+		free(seqs);
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	*job = (struct copy_job){s, copy, xstrdup(cmd->tag), move, seqs, count};
+	imap_session_hold(s);
+	workpool_submit(s->server->pool, copy_work, copy_done, job);
 }
 
 void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
@@ -117,7 +170,9 @@ void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 	else if (count == 0)
 		imap_reply(s, cmd->tag, "OK", "No messages.");
-	else
-		copy_reply(s, cmd, move, seqs, count, dest);
+	else {
+		copy_start(s, cmd, move, seqs, count, dest);
+		return; /* seqs taken */
+	}
 	free(seqs);
 }

@@ -1,12 +1,8 @@
 /* FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). Bodies are read from the
    message file in chunks; between messages the command waits for output
    to drain when much is queued. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
@@ -14,7 +10,7 @@
 #include "lib/xalloc.h"
 #include "mime/mime-binary.h"
 #include "mime/mime-imap.h"
-#include "mime/mime-parser.h"
+#include "store/mail-msg.h"
 #include "store/mailbox.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -44,16 +40,18 @@ struct fetch_ctx {
 	struct cache_window win;
 };
 
-/* One message file opened for its body sections, with its MIME tree
-   parsed once for all the items of the command (caching the tree in the
-   index is a later optimisation). */
+/* One message opened for its body sections, with its MIME tree parsed
+   once for all the items of the command (caching the tree in the index is
+   a later optimisation). */
 struct msg_file {
-	int fd; /* -1 until opened: a warm FETCH ENVELOPE never opens it */
-	bool open_failed;
+	struct mail_msg_reader *reader; /* NULL until opened: a warm FETCH
+	                                   ENVELOPE never opens it */
+	bool gone;                      /* expunged: no file with its key */
+	bool open_failed;               /* gone, or an I/O error (sticks) */
 	uint64_t size;
-	struct mime_part *tree; /* NULL until parsed */
-	bool full_tree;         /* tree is the whole message, not the header */
-	bool need_tree;         /* some item of this message needs the whole tree */
+	const struct mime_part *tree; /* owned by reader; NULL until parsed */
+	bool full_tree;               /* tree is the whole message, not the header */
+	bool need_tree;               /* some item of this message needs the whole tree */
 };
 
 static void window_free(struct cache_window *w)
@@ -78,117 +76,32 @@ static void fetch_ctx_free(void *arg)
 	free(ctx);
 }
 
-/* Open message seq's file once (a failure sticks: the file vanished). */
+/* Open message seq once, by its key (a failure sticks). */
 static int msg_file_open(struct imap_session *s, uint32_t seq, struct msg_file *f)
 {
-	struct stat st;
+	const char *error;
+	int ret;
 
-	if (f->fd >= 0)
+	if (f->reader != NULL)
 		return 0;
 	if (f->open_failed)
 		return -1;
-	f->fd = open(mailbox_msg_path(s->box, seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (f->fd >= 0 && fstat(f->fd, &st) < 0) {
-		close(f->fd);
-		f->fd = -1;
-	}
-	if (f->fd < 0) {
+	ret = mail_msg_open(s->box, seq, &f->reader, &error);
+	if (ret <= 0) {
+		if (ret < 0)
+			log_warn(s->sid, "event=imap.message_open_failed error=\"%s\"", error);
+		f->gone = ret == 0;
 		f->open_failed = true;
 		return -1;
 	}
-	f->size = (uint64_t)st.st_size;
+	f->size = mail_msg_size(f->reader);
 	return 0;
 }
 
 static void msg_file_close(struct msg_file *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	mime_part_free(&f->tree);
-}
-
-int imap_pread(int fd, void *buf, size_t len, uint64_t offset)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(offset + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/* struct mime_source reading the message file. */
-static int source_read(void *arg, uint64_t offset, size_t len, struct buf *out,
-                       const char **error_r)
-{
-	struct msg_file *f = arg;
-
-	buf_reserve(out, len);
-	if (imap_pread(f->fd, out->data + out->len, len, offset) < 0) {
-		*error_r = "message file read failed";
-		return -1;
-	}
-	out->len += len;
-	return 0;
-}
-
-/* Parse the whole file, streaming it through the parser in chunks. */
-static int parse_tree(struct msg_file *f)
-{
-	struct mime_parser *p = mime_parser_new(NULL);
-	char *chunk = xmalloc(READ_CHUNK);
-	uint64_t pos = 0;
-	int ret = 0;
-
-	while (pos < f->size && ret == 0) {
-		size_t want = f->size - pos < READ_CHUNK ? (size_t)(f->size - pos) : READ_CHUNK;
-
-		ret = imap_pread(f->fd, chunk, want, pos);
-		if (ret == 0)
-			mime_parser_feed(p, chunk, want);
-		pos += want;
-	}
-	free(chunk);
-	(void)mime_parser_finish(p, &f->tree);
-	mime_parser_free(&p);
-	return ret;
-}
-
-/* First read of a header; doubled until the empty line shows up. */
-#define HEADER_FIRST_READ (8 * 1024)
-
-int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r)
-{
-	size_t cap = size < IMAP_MAX_HEADER ? (size_t)size : IMAP_MAX_HEADER;
-	size_t have = 0, want = cap < HEADER_FIRST_READ ? cap : HEADER_FIRST_READ, hdr_len = 0;
-	char *hdr = xmalloc(cap + 1);
-	bool complete = false;
-
-	/* Most headers are a few KiB: read only what is needed, not the
-	   1 MiB cap, so ENVELOPE of a big message stays cheap. */
-	while (!complete) {
-		if (imap_pread(fd, hdr + have, want - have, have) < 0) {
-			free(hdr);
-			return -1;
-		}
-		have = want;
-		hdr_len = imap_header_length(hdr, have, &complete);
-		if (have == cap)
-			break;
-		want = have * 2 < cap ? have * 2 : cap;
-	}
-	*root_r = mime_parse(hdr, hdr_len, NULL);
-	free(hdr);
-	(*root_r)->body.start = (*root_r)->hdr.start + (*root_r)->hdr.size;
-	(*root_r)->body.size = size - (*root_r)->body.start;
-	return 0;
+	mail_msg_close(&f->reader);
+	f->tree = NULL;
 }
 
 /* Parse what the message's items need: the whole tree (BODY,
@@ -198,15 +111,19 @@ int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r)
    whole one. */
 static int msg_file_parse(struct imap_session *s, uint32_t seq, struct msg_file *f, bool need_tree)
 {
+	const char *error;
+	int ret;
+
 	if (f->tree != NULL && (f->full_tree || !need_tree))
 		return 0;
-	mime_part_free(&f->tree);
 	if (msg_file_open(s, seq, f) < 0)
 		return -1;
 	f->full_tree = need_tree;
-	if (need_tree)
-		return parse_tree(f);
-	return imap_msg_read_header(f->fd, f->size, &f->tree);
+	ret = need_tree ? mail_msg_tree(f->reader, &f->tree, &error)
+	                : mail_msg_header(f->reader, &f->tree, &error);
+	if (ret < 0)
+		log_warn(s->sid, "event=imap.message_read_failed error=\"%s\"", error);
+	return ret;
 }
 
 /* Send the extents' bytes [start, start + len) in windows of READ_CHUNK. A
@@ -215,7 +132,7 @@ static void stream_extents(struct imap_session *s, struct fetch_ctx *ctx, struct
                            const struct mime_extent *ext, size_t count, uint64_t start,
                            uint64_t len)
 {
-	struct mime_source src = {source_read, f, NULL, 0};
+	struct mime_source src = mail_msg_source(f->reader);
 	struct buf b = BUF_INIT;
 	const char *error;
 
@@ -246,7 +163,10 @@ static bool body_prepare(struct imap_session *s, struct fetch_ctx *ctx, uint32_t
 	if (msg_file_open(s, seq, f) < 0) {
 		/* Expunged by another session meanwhile (RFC 3501 allows
 		   NIL); the tagged reply says so. */
-		ctx->gone = true;
+		if (f->gone)
+			ctx->gone = true;
+		else
+			ctx->failed = true;
 	} else if (whole || msg_file_parse(s, seq, f, f->need_tree) == 0) {
 		return true;
 	} else {
@@ -315,7 +235,7 @@ static int binary_resolve(struct imap_session *s, struct fetch_ctx *ctx,
 static void send_binary(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
                         const struct fetch_body *body, struct msg_file *f, const char *sep)
 {
-	struct mime_source src = {source_read, f, NULL, 0};
+	struct mime_source src;
 	struct mime_binary bin;
 	struct buf b = BUF_INIT;
 	uint64_t size;
@@ -324,6 +244,7 @@ static void send_binary(struct imap_session *s, struct fetch_ctx *ctx, uint32_t 
 	if (!body_prepare(s, ctx, seq, body, f, sep) ||
 	    binary_resolve(s, ctx, body, f, &bin, sep) < 0)
 		return;
+	src = mail_msg_source(f->reader);
 	if (body->kind == FETCH_KIND_BINARY_SIZE) {
 		if (mime_binary_size(&src, &bin, &size, &error) < 0) {
 			ctx->failed = true;
@@ -400,7 +321,7 @@ static void send_structure(struct imap_session *s, struct fetch_ctx *ctx, uint32
 			continue;
 		if (v->data == NULL) {
 			if (msg_file_parse(s, seq, f, f->need_tree) < 0) {
-				if (f->open_failed)
+				if (f->gone)
 					ctx->gone = true;
 				else
 					ctx->failed = true;
@@ -471,7 +392,7 @@ static struct mail_cache *window_get(struct imap_session *s, struct fetch_ctx *c
 static void send_bodies(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
                         const char *sep)
 {
-	struct msg_file f = {.fd = -1};
+	struct msg_file f = {0};
 	struct mail_cache none = {0}, *fresh, *cache = window_get(s, ctx, seq, &fresh);
 
 	if (cache == NULL)
@@ -499,8 +420,7 @@ static bool set_seen(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq
 
 	if (!ctx->req.sets_seen || (msg->flags & MAIL_SEEN) || mailbox_is_readonly(s->box))
 		return false;
-	if (mailbox_set_flags(s->box, seq, (msg->flags | MAIL_SEEN) & MAIL_STORED_FLAGS, &error) <
-	    0) {
+	if (mailbox_update_flags(s->box, seq, MAIL_FLAGS_ADD, MAIL_SEEN, &error) < 0) {
 		log_warn(s->sid, "event=imap.set_flags_failed error=\"%s\"", error);
 		return false;
 	}

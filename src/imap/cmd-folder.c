@@ -56,7 +56,13 @@ int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r)
 	*count_r = 0;
 	if (read_file(path, SUBS_MAX_BYTES, &data, &len) < 0) {
 		free(path);
-		return errno == ENOENT ? 1 : -1;
+		if (errno != ENOENT)
+			return -1;
+		/* No file yet: only INBOX is subscribed (docs/imap.md). */
+		*names_r = xcalloc(1, sizeof(char *));
+		(*names_r)[0] = xstrdup("INBOX");
+		*count_r = 1;
+		return 0;
 	}
 	free(path);
 	for (line = strtok_r(data, "\n", &save); line != NULL && n < SUBS_MAX_NAMES;
@@ -94,18 +100,16 @@ static int subs_write(struct imap_session *s, char **names, size_t count)
 }
 
 /* Add (subscribe) or remove name; INBOX is kept as "INBOX". Without a
-   file yet every mailbox counts as subscribed (as before subscriptions
-   were kept), so the file starts as the list of all mailboxes. */
+   file yet only INBOX counts as subscribed, so the file starts as INBOX
+   and the change. */
 static int subs_change(struct imap_session *s, const char *name, bool subscribe)
 {
 	char **names;
 	size_t count, i;
-	const char *error;
 	int ret = imap_subs_read(s, &names, &count);
 
-	if (ret < 0 || (ret == 1 && mail_user_list(s->user, &names, &count, &error) < 0))
+	if (ret < 0)
 		return -1;
-	ret = 0;
 	for (i = 0; i < count && strcmp(names[i], name) != 0; i++)
 		;
 	if (subscribe && i == count && count < SUBS_MAX_NAMES) {
@@ -171,10 +175,16 @@ void imap_folders_autocreate(struct imap_session *s)
 	log_info(s->sid, "event=imap.folders_created");
 }
 
+static void trash_work(void *trash)
+{
+	mail_trash_remove(trash);
+}
+
 void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	const char *error;
+	char *trash;
 
 	if (name == NULL) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -192,10 +202,13 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	   same); no untagged responses for it are due any more. */
 	if (s->box != NULL && strcmp(mailbox_name(s->box), name) == 0)
 		imap_session_unselect(s);
-	if (mail_user_delete_mailbox(s->user, name, &error) < 0) {
+	if (mail_user_delete_mailbox_begin(s->user, name, &trash, &error) < 0) {
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
 		return;
 	}
+	/* The folder is out of the tree already; its files (one unlink per
+	   message) go on a worker, not on the loop. */
+	workpool_submit(s->server->pool, trash_work, free, trash);
 	(void)subs_change(s, name, false);
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }

@@ -75,26 +75,21 @@ static bool listed(char **names, size_t count, const char *name)
 }
 
 /* LIST: every mailbox; LSUB: the subscribed ones that exist (a
-   subscription to a deleted mailbox is not shown), all of them when no
-   subscription was ever made, nothing if the file cannot be read. */
+   subscription to a deleted mailbox is not shown); nothing if the file
+   cannot be read. */
 static void list_names(struct imap_session *s, const char *kind, const char *pattern)
 {
 	char **names, **subs = NULL;
 	size_t count, sub_count = 0;
 	bool lsub = strcmp(kind, "LSUB") == 0;
 	const char *error;
-	int ret;
 
 	if (mail_user_list(s->user, &names, &count, &error) < 0) {
 		log_error(s->sid, "event=imap.list_failed error=\"%s\"", error);
 		return;
 	}
-	if (lsub && (ret = imap_subs_read(s, &subs, &sub_count)) != 0) {
-		/* No file yet: everything is subscribed. */
-		if (ret < 0)
-			log_error(s->sid, "event=imap.subscriptions_read_failed");
-		lsub = ret < 0;
-	}
+	if (lsub && imap_subs_read(s, &subs, &sub_count) < 0)
+		log_error(s->sid, "event=imap.subscriptions_read_failed");
 	for (size_t i = 0; i < count; i++) {
 		struct buf b = BUF_INIT;
 		const char *special = imap_special_use(names[i]);

@@ -5,13 +5,10 @@
    searched naively: each message file is read when a key needs it, as
    stored (no MIME decoding, no charset conversion; substring match
    ignoring ASCII case). An FTS index is the later optimisation. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
@@ -19,6 +16,7 @@
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
 #include "mime/mime-parser.h"
+#include "store/mail-msg.h"
 #include "store/mailbox.h"
 
 /* Nesting of NOT/OR/() in one search. */
@@ -56,8 +54,9 @@ struct search_key {
 	unsigned clear; /* KEY_FLAG_SET: flags that must also be clear */
 	uint64_t n;
 	struct imap_seqset set;
-	const char *field;      /* KEY_HEADER (points into the command) */
-	const char *text;       /* KEY_HEADER, BODY, TEXT */
+	char *field;            /* KEY_HEADER (malloc'ed: a search outlives its
+	                           command line, see search_resume()) */
+	char *text;             /* KEY_HEADER, BODY, TEXT (malloc'ed) */
 	struct search_key *sub; /* NOT, OR (two), AND (count) */
 	size_t sub_count;
 };
@@ -87,6 +86,8 @@ static void key_free(struct search_key *key)
 	for (size_t i = 0; i < key->sub_count; i++)
 		key_free(&key->sub[i]);
 	free(key->sub);
+	free(key->field);
+	free(key->text);
 	imap_seqset_free(&key->set);
 }
 
@@ -148,15 +149,15 @@ static int compile_set(struct compiler *c, struct search_key *key, const char *t
 	return imap_seqset_parse(text, star, &key->set, &error);
 }
 
-/* The next argument as a string (astring or literal). */
-static const char *next_string(struct compiler *c)
+/* The next argument as a string (astring or literal), malloc'ed. */
+static char *next_string(struct compiler *c)
 {
 	const char *str;
 
 	if (c->pos >= c->count || (str = imap_arg_astring(&c->args[c->pos++])) == NULL ||
 	    strlen(str) > MAX_SEARCH_STRING)
 		return NULL;
-	return str;
+	return xstrdup(str);
 }
 
 static const struct {
@@ -172,13 +173,17 @@ static const char *const header_keys[] = {"SUBJECT", "FROM", "TO", "CC", "BCC"};
 /* The keys with a string or date argument; 1 if name is not one. */
 static int compile_content(struct compiler *c, struct search_key *key, const char *name)
 {
-	const char *arg;
+	char *arg;
 	int64_t day;
+	int ret;
 
 	for (size_t i = 0; i < sizeof(date_keys) / sizeof(date_keys[0]); i++) {
 		if (strcasecmp(name, date_keys[i].name) != 0)
 			continue;
-		if ((arg = next_string(c)) == NULL || imap_parse_date(arg, &day) < 0)
+		arg = next_string(c);
+		ret = arg == NULL ? -1 : imap_parse_date(arg, &day);
+		free(arg);
+		if (ret < 0)
 			return -1;
 		key->type = date_keys[i].type;
 		key->n = (uint64_t)day;
@@ -187,7 +192,7 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 	for (size_t i = 0; i < sizeof(header_keys) / sizeof(header_keys[0]); i++) {
 		if (strcasecmp(name, header_keys[i]) == 0) {
 			key->type = KEY_HEADER;
-			key->field = header_keys[i];
+			key->field = xstrdup(header_keys[i]);
 			return (key->text = next_string(c)) == NULL ? -1 : 0;
 		}
 	}
@@ -204,7 +209,9 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 	if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
 		/* No keyword is ever set: KEYWORD matches nothing. */
 		key->type = strcasecmp(name, "KEYWORD") == 0 ? KEY_NONE : KEY_ALL;
-		return next_string(c) == NULL ? -1 : 0;
+		arg = next_string(c);
+		free(arg);
+		return arg == NULL ? -1 : 0;
 	}
 	return 1;
 }
@@ -261,38 +268,36 @@ static int compile_key(struct compiler *c, struct search_key *key)
 
 /* ---- matching message contents ---- */
 
-/* One message's file, opened and parsed when a key first needs it. */
+/* One message, opened and its header parsed when a key first needs it. */
 struct msg_data {
 	struct imap_session *s;
 	uint32_t seq;
 	bool tried;
-	int fd;
+	struct mail_msg_reader *reader;
 	uint64_t size;
-	struct mime_part *hdr; /* the top-level header only */
+	const struct mime_part *hdr; /* the top-level header only (reader's) */
 };
 
 static void msg_data_free(struct msg_data *m)
 {
-	if (m->fd >= 0)
-		close(m->fd);
-	mime_part_free(&m->hdr);
-	m->fd = -1;
+	mail_msg_close(&m->reader);
+	m->hdr = NULL;
 	m->tried = false;
 }
 
-/* Open the file and parse its header; false if the message is gone. */
+/* Open the message by its key and parse its header; false if it is gone
+   or cannot be read. */
 static bool msg_data_load(struct msg_data *m)
 {
-	struct stat st;
+	const char *error;
 
 	if (m->tried)
 		return m->hdr != NULL;
 	m->tried = true;
-	m->fd = open(mailbox_msg_path(m->s->box, m->seq), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (m->fd < 0 || fstat(m->fd, &st) < 0)
+	if (mail_msg_open(m->s->box, m->seq, &m->reader, &error) <= 0)
 		return false;
-	m->size = (uint64_t)st.st_size;
-	if (imap_msg_read_header(m->fd, m->size, &m->hdr) < 0)
+	m->size = mail_msg_size(m->reader);
+	if (mail_msg_header(m->reader, &m->hdr, &error) < 0)
 		m->hdr = NULL;
 	return m->hdr != NULL;
 }
@@ -316,12 +321,13 @@ static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
 	size_t nlen = strlen(text), keep = 0;
 	char *buf = xmalloc(SEARCH_CHUNK + nlen + 1);
 	bool found = nlen == 0;
+	const char *error;
 
 	while (!found && offset < m->size) {
 		size_t want =
 		    m->size - offset < SEARCH_CHUNK ? (size_t)(m->size - offset) : SEARCH_CHUNK;
 
-		if (imap_pread(m->fd, buf + keep, want, offset) < 0)
+		if (mail_msg_read(m->reader, offset, buf + keep, want, &error) < 0)
 			break;
 		offset += want;
 		buf[keep + want] = '\0';
@@ -433,11 +439,95 @@ static bool match(struct msg_data *m, const struct search_key *key)
 	}
 }
 
+/* A SEARCH in progress. Matching reads message files on the event loop
+   (BODY, TEXT, headers): the search stops after SEARCH_SLICE_USEC of work
+   and goes on at the next turn of the loop, so the other sessions of the
+   role are served in between (docs/store.md). */
+#define SEARCH_SLICE_USEC 5000
+
+struct search_run {
+	struct imap_session *s;
+	struct search_key key;
+	struct buf out; /* "* SEARCH ..." so far */
+	char *tag;
+	bool uid;
+	uint32_t next; /* next sequence number to match */
+};
+
+static void search_run_free(struct search_run *run)
+{
+	key_free(&run->key);
+	buf_free(&run->out);
+	free(run->tag);
+	free(run);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Match messages until done (1) or the slice is used up (0). */
+static int search_slice(struct search_run *run)
+{
+	struct imap_session *s = run->s;
+	uint64_t end = now_usec() + SEARCH_SLICE_USEC;
+
+	while (run->next <= mailbox_count(s->box)) {
+		uint32_t seq = run->next++;
+		struct msg_data m = {s, seq, false, NULL, 0, NULL};
+		bool touched;
+
+		if (match(&m, &run->key))
+			buf_printf(&run->out, " %u",
+			           run->uid ? mailbox_msg(s->box, seq)->uid : seq);
+		touched = m.tried;
+		msg_data_free(&m);
+		/* only file reads cost enough to look at the clock */
+		if (touched && now_usec() >= end && run->next <= mailbox_count(s->box))
+			return 0;
+	}
+	buf_append_str(&run->out, "\r\n");
+	imap_write(s, run->out.data, run->out.len);
+	imap_reply(s, run->tag, "OK", "Search completed.");
+	return 1;
+}
+
+static void search_continue(evutil_socket_t fd, short what, void *arg);
+
+static void search_yield(struct search_run *run)
+{
+	/* Not a zero timeout: libevent would run an event made active at once
+	   in the same pass over the active queue, before polling the other
+	   connections again. */
+	static const struct timeval now = {0, 1};
+
+	if (event_base_once(run->s->server->base, -1, EV_TIMEOUT, search_continue, run, &now) < 0)
+		log_panic("event_base_once failed");
+}
+
+static void search_continue(evutil_socket_t fd, short what, void *arg)
+{
+	struct search_run *run = arg;
+	struct imap_session *s = run->s;
+
+	(void)fd;
+	(void)what;
+	if (!s->closed && search_slice(run) == 0) {
+		search_yield(run);
+		return;
+	}
+	search_run_free(run);
+	(void)imap_session_release(s);
+}
+
 void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	struct compiler c = {s, cmd, cmd->args, cmd->count, 0, 0};
-	struct search_key key = {0};
-	struct buf b = BUF_INIT;
+	struct search_run *run;
 	const char *charset;
 
 	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 strings are both
@@ -453,22 +543,23 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		}
 		c.pos = 2;
 	}
-	if (compile_list(&c, &key, c.args + c.pos, c.count - c.pos) < 0) {
-		key_free(&key);
+	run = xcalloc(1, sizeof(*run));
+	if (compile_list(&c, &run->key, c.args + c.pos, c.count - c.pos) < 0) {
+		search_run_free(run);
 		imap_reply_bad(s, cmd->tag, "Invalid or unsupported search key.");
 		return;
 	}
-	buf_append_str(&b, "* SEARCH");
-	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
-		struct msg_data m = {s, seq, false, -1, 0, NULL};
-
-		if (match(&m, &key))
-			buf_printf(&b, " %u", cmd->uid ? mailbox_msg(s->box, seq)->uid : seq);
-		msg_data_free(&m);
+	run->s = s;
+	run->tag = xstrdup(cmd->tag);
+	run->uid = cmd->uid;
+	run->next = 1;
+	buf_append_str(&run->out, "* SEARCH");
+	if (search_slice(run) == 1) {
+		search_run_free(run);
+		return;
 	}
-	buf_append_str(&b, "\r\n");
-	imap_write(s, b.data, b.len);
-	buf_free(&b);
-	key_free(&key);
-	imap_reply(s, cmd->tag, "OK", "Search completed.");
+	/* The session reads no command until the search is over; the view
+	   cannot change meanwhile. */
+	imap_session_hold(s);
+	search_yield(run);
 }

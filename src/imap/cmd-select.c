@@ -35,12 +35,15 @@ static void send_select_info(struct imap_session *s)
 
 	s->exists = mailbox_count(box);
 	s->recent = count_recent(box);
-	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
+	struct buf flags = BUF_INIT;
+
+	imap_append_flags(&flags, MAIL_STORED_FLAGS);
+	imap_printf(s, "* FLAGS %s\r\n", buf_cstr(&flags));
 	if (mailbox_is_readonly(box))
 		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
 	else
-		imap_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-		               "\\Draft)] Flags permitted.\r\n");
+		imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n", buf_cstr(&flags));
+	buf_free(&flags);
 	imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists, s->recent);
 	if (unseen != 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);

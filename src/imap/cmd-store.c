@@ -7,29 +7,6 @@
 #include "imap/imap-seqset.h"
 #include "store/mailbox.h"
 
-enum store_mode { STORE_REPLACE, STORE_ADD, STORE_REMOVE };
-
-static int parse_flag(const char *name, unsigned *flags)
-{
-	static const struct {
-		const char *name;
-		unsigned flag;
-	} names[] = {
-	    {"\\Seen", MAIL_SEEN},       {"\\Answered", MAIL_ANSWERED}, {"\\Flagged", MAIL_FLAGGED},
-	    {"\\Deleted", MAIL_DELETED}, {"\\Draft", MAIL_DRAFT},
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcasecmp(name, names[i].name) == 0) {
-			*flags |= names[i].flag;
-			return 0;
-		}
-	}
-	/* \Recent cannot be stored; other system flags do not exist. Keywords
-	   are not kept (PERMANENTFLAGS has no \*) and are ignored. */
-	return name[0] == '\\' ? -1 : 0;
-}
-
 /* The flags argument(s): a list, or flags as separate atoms. */
 static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flags_r)
 {
@@ -41,13 +18,13 @@ static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flag
 	for (size_t i = 0; i < count; i++) {
 		const char *name = imap_arg_atom(&args[i]);
 
-		if (name == NULL || parse_flag(name, flags_r) < 0)
+		if (name == NULL || imap_flag_parse(name, flags_r) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int parse_mode(const char *item, enum store_mode *mode_r, bool *silent_r)
+static int parse_mode(const char *item, enum mail_flags_mode *mode_r, bool *silent_r)
 {
 	size_t len = strlen(item);
 
@@ -55,36 +32,26 @@ static int parse_mode(const char *item, enum store_mode *mode_r, bool *silent_r)
 	if (*silent_r)
 		len -= 7;
 	if (len == 5 && strncasecmp(item, "FLAGS", 5) == 0)
-		*mode_r = STORE_REPLACE;
+		*mode_r = MAIL_FLAGS_REPLACE;
 	else if (len == 6 && strncasecmp(item, "+FLAGS", 6) == 0)
-		*mode_r = STORE_ADD;
+		*mode_r = MAIL_FLAGS_ADD;
 	else if (len == 6 && strncasecmp(item, "-FLAGS", 6) == 0)
-		*mode_r = STORE_REMOVE;
+		*mode_r = MAIL_FLAGS_REMOVE;
 	else
 		return -1;
 	return 0;
 }
 
-static unsigned new_flags(unsigned old, enum store_mode mode, unsigned flags)
-{
-	old &= MAIL_STORED_FLAGS;
-	if (mode == STORE_ADD)
-		return old | flags;
-	if (mode == STORE_REMOVE)
-		return old & ~flags;
-	return flags;
-}
-
 static int store_one(struct imap_session *s, const struct imap_cmd *cmd, uint32_t seq,
-                     enum store_mode mode, unsigned flags, bool silent)
+                     enum mail_flags_mode mode, unsigned flags, bool silent)
 {
-	const struct mail_msg *msg = mailbox_msg(s->box, seq);
-	unsigned want = new_flags(msg->flags, mode, flags);
+	const struct mail_msg *msg;
 	const char *error;
 	struct buf b = BUF_INIT;
 
-	if (want != (msg->flags & MAIL_STORED_FLAGS) &&
-	    mailbox_set_flags(s->box, seq, want, &error) < 0) {
+	/* Applied to the message's current flags, not this view's copy
+	   (another session may have changed them since our last sync). */
+	if (mailbox_update_flags(s->box, seq, mode, flags, &error) < 0) {
 		log_warn(s->sid, "event=imap.set_flags_failed error=\"%s\"", error);
 		return -1;
 	}
@@ -106,7 +73,7 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *item = cmd->count >= 3 ? imap_arg_atom(&cmd->args[1]) : NULL;
 	struct imap_seqset set;
-	enum store_mode mode;
+	enum mail_flags_mode mode;
 	unsigned flags;
 	bool silent, failed = false;
 

@@ -386,27 +386,46 @@ void imap_append_datetime(struct buf *out, int64_t t)
 	           off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
+/* The one table of IMAP flag names (RFC 3501 2.3.2), in the order FLAGS
+   lists them. */
+static const struct {
+	unsigned flag;
+	const char *name;
+} flag_names[] = {
+    {MAIL_ANSWERED, "\\Answered"}, {MAIL_FLAGGED, "\\Flagged"}, {MAIL_DELETED, "\\Deleted"},
+    {MAIL_SEEN, "\\Seen"},         {MAIL_DRAFT, "\\Draft"},     {MAIL_RECENT, "\\Recent"},
+};
+#define FLAG_NAMES (sizeof(flag_names) / sizeof(flag_names[0]))
+
 void imap_append_flags(struct buf *out, unsigned flags)
 {
-	static const struct {
-		unsigned flag;
-		const char *name;
-	} names[] = {
-	    {MAIL_ANSWERED, "\\Answered"}, {MAIL_FLAGGED, "\\Flagged"}, {MAIL_DELETED, "\\Deleted"},
-	    {MAIL_SEEN, "\\Seen"},         {MAIL_DRAFT, "\\Draft"},     {MAIL_RECENT, "\\Recent"},
-	};
 	bool first = true;
 
 	buf_append_char(out, '(');
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if ((flags & names[i].flag) == 0)
+	for (size_t i = 0; i < FLAG_NAMES; i++) {
+		if ((flags & flag_names[i].flag) == 0)
 			continue;
 		if (!first)
 			buf_append_char(out, ' ');
-		buf_append_str(out, names[i].name);
+		buf_append_str(out, flag_names[i].name);
 		first = false;
 	}
 	buf_append_char(out, ')');
+}
+
+int imap_flag_parse(const char *name, unsigned *flags)
+{
+	for (size_t i = 0; i < FLAG_NAMES; i++) {
+		if (strcasecmp(name, flag_names[i].name) != 0)
+			continue;
+		if ((flag_names[i].flag & MAIL_STORED_FLAGS) == 0)
+			return -1; /* \Recent cannot be set */
+		*flags |= flag_names[i].flag;
+		return 0;
+	}
+	/* Other system flags do not exist. Keywords are not kept
+	   (PERMANENTFLAGS has no \*) and are ignored. */
+	return name[0] == '\\' ? -1 : 0;
 }
 
 void imap_append_astring(struct buf *out, const char *s)

@@ -104,6 +104,10 @@ void imap_append_datetime(struct buf *out, int64_t t);
 
 /* Append the flag list ("(\Seen \Recent)") of enum mail_flags to out. */
 void imap_append_flags(struct buf *out, unsigned flags);
+/* Add the flag named name (a system flag in any case) to *flags: 0, also
+   for a keyword (not stored yet: ignored), or -1 for \Recent and unknown
+   system flags, which a client cannot set (STORE, APPEND). */
+int imap_flag_parse(const char *name, unsigned *flags);
 
 /* Append s as an IMAP string: quoted when it can be, else a literal. */
 void imap_append_astring(struct buf *out, const char *s);

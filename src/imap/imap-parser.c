@@ -68,6 +68,7 @@ struct imap_parser {
 	uint64_t skip_num;
 
 	const char *error;
+	enum imap_parse_error error_kind;
 	bool reset_pending; /* a command or error was returned: reset first */
 };
 
@@ -156,6 +157,11 @@ const char *imap_parser_error(const struct imap_parser *p, const char **tag_r)
 	return p->error;
 }
 
+enum imap_parse_error imap_parser_error_kind(const struct imap_parser *p)
+{
+	return p->error_kind;
+}
+
 uint64_t imap_parser_literal_size(const struct imap_parser *p)
 {
 	return p->lit_size;
@@ -183,9 +189,11 @@ static bool is_tag_char(unsigned char c)
 
 /* Go to the error state. The offending byte is not consumed unless it
    ends the line, so the skipper sees it. Returns 0 (bytes consumed). */
-static size_t fail(struct imap_parser *p, const char *error, unsigned char c)
+static size_t fail_kind(struct imap_parser *p, enum imap_parse_error kind, const char *error,
+                        unsigned char c)
 {
 	p->error = error;
+	p->error_kind = kind;
 	if (p->lit_streamed) {
 		p->sink.close(p->sink.ctx);
 		p->lit_streamed = false;
@@ -197,6 +205,11 @@ static size_t fail(struct imap_parser *p, const char *error, unsigned char c)
 	}
 	p->state = ST_SKIP;
 	return 0;
+}
+
+static size_t fail(struct imap_parser *p, const char *error, unsigned char c)
+{
+	return fail_kind(p, IMAP_PARSE_ERR_SYNTAX, error, c);
 }
 
 /* Append a finished token to the innermost open list. Takes tok's text. */
@@ -434,7 +447,7 @@ static size_t on_lit_size(struct imap_parser *p, unsigned char c, bool *done)
 {
 	if (c >= '0' && c <= '9') {
 		if (++p->lit_digits > MAX_LITERAL_DIGITS)
-			return fail(p, "Literal too large", c);
+			return fail_kind(p, IMAP_PARSE_ERR_LITERAL_TOO_BIG, "Literal too large", c);
 		p->lit_size = p->lit_size * 10 + (uint64_t)(c - '0');
 		return 1;
 	}
@@ -490,6 +503,7 @@ static enum imap_parse_result literal_announced(struct imap_parser *p)
 	}
 	if (error != NULL) {
 		p->error = error;
+		p->error_kind = IMAP_PARSE_ERR_LITERAL_TOO_BIG;
 		/* A refused synchronising literal is never sent: the line is
 		   over. A non-synchronising one is on its way: skip it. */
 		p->skip_phase = SKIP_NONE;
@@ -551,6 +565,7 @@ static size_t lit_data(struct imap_parser *p, const unsigned char *data, size_t 
 			p->state = ST_SKIP;
 			p->skip_phase = SKIP_NONE;
 			p->error = "Literal could not be stored";
+			p->error_kind = IMAP_PARSE_ERR_LITERAL_STORE;
 		} else {
 			literal_done(p);
 		}
@@ -639,7 +654,7 @@ static size_t step(struct imap_parser *p, unsigned char c, bool *done)
 	bool counted = p->state != ST_SKIP && p->state != ST_LINE_START;
 
 	if (counted && ++p->line_len > p->limits.max_line)
-		return fail(p, "Line too long", c);
+		return fail_kind(p, IMAP_PARSE_ERR_LINE_TOO_LONG, "Line too long", c);
 	return state_fns[p->state](p, c, done);
 }
 

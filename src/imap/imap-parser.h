@@ -120,6 +120,16 @@ const struct imap_command *imap_parser_command(const struct imap_parser *parser)
    the next imap_parser_feed(). */
 const char *imap_parser_error(const struct imap_parser *parser, const char **tag_r);
 
+/* What kind of error the last IMAP_PARSE_ERROR was, for callers that act
+   on it (the text is for the client and the log only). */
+enum imap_parse_error {
+	IMAP_PARSE_ERR_SYNTAX,          /* malformed command */
+	IMAP_PARSE_ERR_LITERAL_TOO_BIG, /* over max_literal or max_literals (RFC 7889 TOOBIG) */
+	IMAP_PARSE_ERR_LINE_TOO_LONG,   /* over max_line */
+	IMAP_PARSE_ERR_LITERAL_STORE,   /* the sink's write() failed */
+};
+enum imap_parse_error imap_parser_error_kind(const struct imap_parser *parser);
+
 /* After IMAP_PARSE_CONTINUE: the announced literal size. */
 uint64_t imap_parser_literal_size(const struct imap_parser *parser);
 

@@ -36,12 +36,11 @@
 #define IMAP_OUTPUT_HIGH_WATER (512 * 1024)
 /* Seconds between mailbox syncs while IDLE. */
 #define IMAP_IDLE_POLL 2
-/* Longest header read into memory for HEADER and HEADER.FIELDS. */
-#define IMAP_MAX_HEADER (1024 * 1024)
 
 struct auth;
 struct delivery;
 struct mail_user;
+struct mail_user_registry;
 struct mailbox;
 struct imap_session;
 
@@ -51,6 +50,8 @@ struct imap_server {
 	SSL_CTX *tls;
 	struct workpool *pool;
 	struct auth *auth; /* logins (src/auth) */
+	/* the logged-in users, shared by their sessions (loop thread only) */
+	struct mail_user_registry *users;
 };
 
 enum imap_state {
@@ -160,18 +161,6 @@ void imap_session_bye(struct imap_session *s, const char *text);
 /* Start a resumable command (see struct imap_resumable). */
 void imap_session_resumable(struct imap_session *s, const struct imap_resumable *r);
 
-/* ---- cmd-fetch.c ---- */
-
-struct mime_part;
-/* pread exactly len bytes at offset (retrying short reads and EINTR).
-   0, or -1 on an error or end of file. */
-int imap_pread(int fd, void *buf, size_t len, uint64_t offset);
-/* Parse the top-level header of the message file fd (size bytes; at most
-   IMAP_MAX_HEADER of it is read, in growing chunks). On success *root_r
-   is a tree (free with mime_part_free()) whose root body range covers the
-   rest of the file. -1 on a read error. */
-int imap_msg_read_header(int fd, uint64_t size, struct mime_part **root_r);
-
 /* ---- cmd-append.c ---- */
 
 /* Install the parser's literal sink that streams APPEND's message into a
@@ -186,8 +175,8 @@ void imap_append_abort(struct imap_session *s);
 /* The RFC 6154 attribute ("\\Sent") for a usual folder name, or NULL. */
 const char *imap_special_use(const char *name);
 /* The subscribed names (malloc'ed array of malloc'ed strings, free with
-   imap_subs_free()). 0, or 1 if there is no subscription file yet (then
-   every mailbox counts as subscribed; no names), -1 if it cannot be read. */
+   imap_subs_free()): 0, or -1 if the file cannot be read. No subscription
+   file yet means INBOX alone (docs/imap.md). */
 int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r);
 void imap_subs_free(char **names, size_t count);
 /* Give an account with no folder at all the usual ones (Drafts, Sent,

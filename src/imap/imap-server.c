@@ -7,6 +7,7 @@
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "net/role.h"
+#include "store/mailbox.h"
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
                     struct workpool *pool, struct imap_server **server_r, const char **error_r)
@@ -14,7 +15,10 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 	struct auth_settings auth_set = {.cache_ttl = settings->auth.cache_ttl};
 
+	/* first: it sets SQLite up before the directory opens its database */
+	server->users = mail_user_registry_new(settings->mail_dir);
 	if (auth_new(settings->directory_path, pool, &auth_set, &server->auth, error_r) < 0) {
+		mail_user_registry_free(&server->users);
 		free(server);
 		return -1;
 	}
@@ -31,6 +35,7 @@ void imap_server_free(struct imap_server **server)
 	if (*server == NULL)
 		return;
 	auth_free(&(*server)->auth);
+	mail_user_registry_free(&(*server)->users);
 	free(*server);
 	*server = NULL;
 }

@@ -96,7 +96,7 @@ static void session_free(struct imap_session *s)
 		event_free(s->session_timer);
 	imap_append_abort(s);
 	mailbox_close(&s->box);
-	mail_user_close(&s->user);
+	mail_user_release(&s->user);
 	imap_parser_free(&s->parser);
 	free(s->username);
 	free(s->pending_tag);
@@ -219,7 +219,7 @@ void imap_session_login(struct imap_session *s, const char *tag, char *username,
 	const char *error;
 	char *user_log = log_value(username, strlen(username), 256);
 
-	if (mail_user_open(set->mail_dir, username, &s->user, &error) < 0) {
+	if (mail_user_acquire(s->server->users, username, &s->user, &error) < 0) {
 		log_error(s->sid, "event=imap.login_failed user=%s reason=\"mail store: %s\"",
 		          user_log, error);
 		imap_printf(s, "%s NO [UNAVAILABLE] Mailbox store unavailable.\r\n", tag);
@@ -312,8 +312,14 @@ static void handle_event(struct imap_session *s, enum imap_parse_result r)
 	case IMAP_PARSE_ERROR:
 		error = imap_parser_error(s->parser, &tag);
 		imap_append_abort(s);
-		if (strcmp(error, "Literal too large") == 0)
-			error = "[TOOBIG] Literal too large";
+		if (imap_parser_error_kind(s->parser) == IMAP_PARSE_ERR_LITERAL_TOO_BIG) {
+			/* RFC 7889 4 */
+			char *text = xasprintf("[TOOBIG] %s", error);
+
+			imap_reply_bad(s, tag, text);
+			free(text);
+			break;
+		}
 		imap_reply_bad(s, tag, error);
 		break;
 	}

@@ -59,6 +59,7 @@ enum index_stmt {
 	STMT_ROW_ADD,
 	STMT_ROW_UPDATE,
 	STMT_ROW_DELETE,
+	STMT_ROW_INFO,
 	STMT_BOX_DELETE_ROWS,
 	STMT_BOX_DELETE,
 	STMT_BOX_RENAME,
@@ -83,6 +84,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5"
                         " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_INFO] = "SELECT info FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_BOX_DELETE_ROWS] = "DELETE FROM messages WHERE mailbox_id ="
                              " (SELECT id FROM mailboxes WHERE name = ?1)",
     [STMT_BOX_DELETE] = "DELETE FROM mailboxes WHERE name = ?1",
@@ -194,9 +196,6 @@ static int index_setup(struct mail_index *index)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
 		rc = sqlite3_exec(index->db, "PRAGMA user_version = 2", NULL, NULL, NULL);
-	for (size_t i = 0; i < STMT_COUNT && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v3(index->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		                        &index->stmts[i], NULL);
 	return rc;
 }
 
@@ -209,6 +208,16 @@ static void index_remove_files(const char *path)
 		unlink(p);
 		free(p);
 	}
+}
+
+void mail_index_process_init(void)
+{
+	/* By default each connection allocates room for 20 cache pages at
+	   its first read (~88 KiB with 4 KiB pages), which an idle user never
+	   fills: pages come one by one instead. Only possible before SQLite
+	   is initialised in the process. */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0) != SQLITE_OK)
+		log_debug(NULL, "event=store.sqlite_config_late");
 }
 
 int mail_index_open(const char *path, struct mail_index **index_r, const char **error_r)
@@ -252,11 +261,30 @@ void mail_index_close(struct mail_index **indexp)
 	*indexp = NULL;
 }
 
+/* Statement s, prepared at its first use: an idle user's connection holds
+   only the few its syncs need (each prepared statement costs a few KiB,
+   and a role may hold thousands of users). NULL with *error_r on error. */
+static sqlite3_stmt *index_stmt(struct mail_index *index, enum index_stmt s, const char **error_r)
+{
+	if (index->stmts[s] == NULL &&
+	    sqlite3_prepare_v3(index->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
+	                       &index->stmts[s], NULL) != SQLITE_OK) {
+		sqlite3_finalize(index->stmts[s]);
+		index->stmts[s] = NULL;
+		(void)index_fail(index, "prepare", error_r);
+	}
+	return index->stmts[s];
+}
+
 /* Run a statement that returns no row, with its bindings already made. */
 static int index_step_done(struct mail_index *index, enum index_stmt s, const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[s];
-	int rc = sqlite3_step(stmt);
+	sqlite3_stmt *stmt = index_stmt(index, s, error_r);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
 
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
@@ -286,7 +314,10 @@ void mail_index_rollback(struct mail_index *index)
 int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
                        const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_BOX_GET];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_BOX_GET, error_r);
+
+	if (stmt == NULL)
+		return -1;
 	int rc;
 
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -309,7 +340,10 @@ int mail_index_box_get(struct mail_index *index, const char *name, struct index_
 int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidvalidity,
                        struct index_box *box_r, const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_BOX_ADD];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_BOX_ADD, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
@@ -325,7 +359,10 @@ int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidv
 int mail_index_box_update(struct mail_index *index, const struct index_box *box,
                           const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_BOX_UPDATE];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_BOX_UPDATE, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box->id);
 	sqlite3_bind_int64(stmt, 2, box->uidnext);
@@ -350,7 +387,10 @@ static void index_row_read(sqlite3_stmt *stmt, struct index_row *row)
 int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row **rows_r,
                     size_t *count_r, const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_ROWS];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROWS, error_r);
+
+	if (stmt == NULL)
+		return -1;
 	struct index_row *rows = NULL;
 	size_t count = 0, cap = 0;
 	int rc;
@@ -388,7 +428,10 @@ void index_rows_free(struct index_row *rows, size_t count)
 int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct index_row *row,
                        const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_ROW_ADD];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_ADD, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, row->uid);
@@ -404,7 +447,10 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
                           const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_ROW_UPDATE];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_UPDATE, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, row->uid);
@@ -414,10 +460,39 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 	return index_step_done(index, STMT_ROW_UPDATE, error_r);
 }
 
+int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
+                        const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_INFO, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	int rc;
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *info = sqlite3_column_text(stmt, 0);
+
+		*info_r = xstrdup(info != NULL ? (const char *)info : "");
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return index_fail(index, "message lookup", error_r);
+}
+
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
                           const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_ROW_DELETE];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_DELETE, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
@@ -426,17 +501,26 @@ int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid
 
 int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
 {
-	sqlite3_bind_text(index->stmts[STMT_BOX_DELETE_ROWS], 1, name, -1, SQLITE_STATIC);
+	sqlite3_stmt *rows = index_stmt(index, STMT_BOX_DELETE_ROWS, error_r), *box;
+
+	if (rows == NULL)
+		return -1;
+	sqlite3_bind_text(rows, 1, name, -1, SQLITE_STATIC);
 	if (index_step_done(index, STMT_BOX_DELETE_ROWS, error_r) < 0)
 		return -1;
-	sqlite3_bind_text(index->stmts[STMT_BOX_DELETE], 1, name, -1, SQLITE_STATIC);
+	if ((box = index_stmt(index, STMT_BOX_DELETE, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_text(box, 1, name, -1, SQLITE_STATIC);
 	return index_step_done(index, STMT_BOX_DELETE, error_r);
 }
 
 int mail_index_box_rename(struct mail_index *index, const char *old_name, const char *new_name,
                           const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_BOX_RENAME];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_BOX_RENAME, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	/* A stale row of the new name (its folder removed by hand) would
 	   break the UNIQUE constraint: it describes nothing any more. */
@@ -465,11 +549,17 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
                          uint32_t uid_last, uint32_t **uids_r, struct mail_cache **caches_r,
                          size_t *count_r, const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_CACHE_GET];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_CACHE_GET, error_r);
 	struct mail_cache *caches = NULL;
 	uint32_t *uids = NULL;
 	size_t count = 0, cap = 0;
 	int rc;
+
+	*uids_r = NULL;
+	*caches_r = NULL;
+	*count_r = 0;
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid_first);
@@ -500,7 +590,10 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
 int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
                          const struct mail_cache *cache, const char **error_r)
 {
-	sqlite3_stmt *stmt = index->stmts[STMT_CACHE_SET];
+	sqlite3_stmt *stmt = index_stmt(index, STMT_CACHE_SET, error_r);
+
+	if (stmt == NULL)
+		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);

@@ -37,6 +37,11 @@ struct index_row {
 	uint64_t modseq;
 };
 
+/* Process-wide SQLite settings for many mostly idle connections (no bulk
+   page cache allocation per connection). Call before anything else in
+   the process uses SQLite; called late it does nothing (logged at debug). */
+void mail_index_process_init(void);
+
 /* Open (creating or rebuilding as said above) the index at path. On success
  *index_r is a new index the caller closes with mail_index_close(). */
 int mail_index_open(const char *path, struct mail_index **index_r, const char **error_r);
@@ -81,6 +86,11 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 /* Store row->info, row->flags and row->modseq of the row with row->uid. */
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
                           const char **error_r);
+/* The info (flags part of the file name) the row of uid holds now, as the
+   last writer left it: 1 and *info_r malloc'ed, 0 if there is no such
+   row, -1. */
+int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
+                        const char **error_r);
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
                           const char **error_r);
 

@@ -124,38 +124,55 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
 	return ret;
 }
 
-/* Hard-link message seq of src into dest_cur as a new file keeping its
-   flags (and keyword letters). *base_r gets the new file's base. */
+/* link() to the destination; the new name keeps the flags and keyword
+   letters of the source file's current name. */
+struct link_op {
+	const char *dest_cur;
+	const char *base; /* the new file's base */
+	char *to;         /* the path linked (malloc'ed) */
+};
+
+static int link_file(struct mailbox *box, const char *path, const char *name, void *arg)
+{
+	struct link_op *op = arg;
+	const char *info;
+	struct buf to = BUF_INIT;
+	int ret;
+
+	(void)box;
+	maildir_name_base(name, &info);
+	buf_printf(&to, "%s/%s:2,", op->dest_cur, op->base);
+	maildir_info_build(&to, info, maildir_info_flags(info));
+	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
+	   files are never changed in place, only renamed. */
+	ret = link(path, buf_cstr(&to));
+	if (ret == 0)
+		op->to = buf_steal(&to);
+	buf_free(&to);
+	return ret;
+}
+
+/* Hard-link message seq of src (found by its key) into dest_cur as a new
+   file keeping its flags (and keyword letters). *base_r gets the new
+   file's base, *path_r its path. */
 static int copy_link(struct mailbox *src, uint32_t seq, const char *dest_cur, char **base_r,
                      char **path_r, const char **error_r)
 {
-	const struct view_msg *vm = &src->msgs[seq - 1];
-	const char *info;
+	struct view_msg *vm = &src->msgs[seq - 1];
 	struct buf name = BUF_INIT;
-	char *from, *to;
+	struct link_op op = {dest_cur, NULL, NULL};
 	int ret;
 
-	maildir_name_base(vm->fname, &info);
 	maildir_unique_name(&name);
 	buf_printf(&name, ",S=%llu", (unsigned long long)vm->msg.size);
-	*base_r = xstrdup(buf_cstr(&name));
-	buf_append_str(&name, ":2,");
-	maildir_info_build(&name, info, vm->msg.flags & MAIL_STORED_FLAGS);
-	from = xasprintf("%s/%s", src->cur_path, vm->fname);
-	to = xasprintf("%s/%s", dest_cur, buf_cstr(&name));
-	buf_free(&name);
-	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
-	   files are never changed in place, only renamed. */
-	ret = link(from, to);
-	free(from);
-	if (ret < 0) {
-		free(to);
-		free(*base_r);
-		*base_r = NULL;
-		return mailbox_fail_errno(src, errno == ENOENT ? "message expunged" : "link",
-		                          error_r);
+	op.base = buf_cstr(&name);
+	ret = view_msg_file_op(src, vm, link_file, &op, error_r);
+	if (ret <= 0) {
+		buf_free(&name);
+		return ret < 0 ? -1 : mailbox_fail(src, "message expunged", error_r);
 	}
-	*path_r = to;
+	*base_r = buf_steal(&name);
+	*path_r = op.to;
 	return 0;
 }
 
@@ -174,37 +191,93 @@ static void free_strings(char **strs, size_t count)
 	free(strs);
 }
 
+struct mail_copy {
+	struct mailbox *src;
+	char *dest_name;
+	char *dest_cur;
+	size_t count;
+	char **bases;   /* [count] the new files' bases */
+	char **paths;   /* [count] the links made */
+	int sync_errno; /* of mail_copy_sync(): 0 ok */
+};
+
+static void mail_copy_free(struct mail_copy **copyp)
+{
+	struct mail_copy *copy = *copyp;
+
+	free_strings(copy->bases, copy->count);
+	free_strings(copy->paths, copy->count);
+	free(copy->dest_name);
+	free(copy->dest_cur);
+	free(copy);
+	*copyp = NULL;
+}
+
+int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
+                       const char *dest_name, struct mail_copy **copy_r, const char **error_r)
+{
+	char *dest = mailbox_dir(src->user, dest_name, error_r);
+	struct mail_copy *copy;
+	int ret = 0;
+
+	if (dest == NULL)
+		return mailbox_fail(src, *error_r, error_r);
+	copy = xcalloc(1, sizeof(*copy));
+	copy->src = src;
+	copy->dest_name = xstrdup(dest_name);
+	copy->dest_cur = xasprintf("%s/cur", dest);
+	copy->count = count;
+	copy->bases = xcalloc(count + 1, sizeof(char *));
+	copy->paths = xcalloc(count + 1, sizeof(char *));
+	free(dest);
+	for (size_t i = 0; i < count && ret == 0; i++)
+		ret = copy_link(src, seqs[i], copy->dest_cur, &copy->bases[i], &copy->paths[i],
+		                error_r);
+	if (ret < 0) {
+		unlink_all(copy->paths, count);
+		mail_copy_free(&copy);
+		return -1;
+	}
+	*copy_r = copy;
+	return 0;
+}
+
+void mail_copy_sync(struct mail_copy *copy)
+{
+	/* One fsync makes every new link durable. */
+	copy->sync_errno = copy->count > 0 && fsync_dir(copy->dest_cur) < 0 ? errno : 0;
+}
+
+int mailbox_copy_finish(struct mail_copy **copyp, uint32_t *uidvalidity_r, uint32_t *uids_r,
+                        const char **error_r)
+{
+	struct mail_copy *copy = *copyp;
+	struct mailbox *src = copy->src, *box = NULL;
+	int ret = 0;
+
+	if (copy->sync_errno != 0) {
+		errno = copy->sync_errno;
+		ret = mailbox_fail_errno(src, "fsync", error_r);
+	} else if (assign_uids(src->user, copy->dest_name, copy->bases, copy->count, uidvalidity_r,
+	                       uids_r, &box, error_r) < 0) {
+		ret = mailbox_fail(src, *error_r, error_r);
+	}
+	if (ret < 0)
+		unlink_all(copy->paths, copy->count);
+	mailbox_close(&box);
+	mail_copy_free(copyp);
+	return ret;
+}
+
 int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
                  uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r)
 {
-	char *dest = mailbox_dir(src->user, dest_name, error_r), *dest_cur;
-	char **bases = xcalloc(count + 1, sizeof(char *)),
-	     **paths = xcalloc(count + 1, sizeof(char *));
-	struct mailbox *box = NULL;
-	int ret = 0;
+	struct mail_copy *copy;
 
-	if (dest == NULL) {
-		free(bases);
-		free(paths);
-		return mailbox_fail(src, *error_r, error_r);
-	}
-	dest_cur = xasprintf("%s/cur", dest);
-	free(dest);
-	for (size_t i = 0; i < count && ret == 0; i++)
-		ret = copy_link(src, seqs[i], dest_cur, &bases[i], &paths[i], error_r);
-	/* One fsync makes every new link durable. */
-	if (ret == 0 && count > 0 && fsync_dir(dest_cur) < 0)
-		ret = mailbox_fail_errno(src, "fsync", error_r);
-	if (ret == 0 && assign_uids(src->user, dest_name, bases, count, uidvalidity_r, uids_r, &box,
-	                            error_r) < 0)
-		ret = mailbox_fail(src, *error_r, error_r);
-	if (ret < 0)
-		unlink_all(paths, count);
-	mailbox_close(&box);
-	free(dest_cur);
-	free_strings(bases, count);
-	free_strings(paths, count);
-	return ret;
+	if (mailbox_copy_begin(src, seqs, count, dest_name, &copy, error_r) < 0)
+		return -1;
+	mail_copy_sync(copy);
+	return mailbox_copy_finish(&copy, uidvalidity_r, uids_r, error_r);
 }
 
 /* True if name has inferior names (RFC 3501 6.3.4). */
@@ -271,7 +344,8 @@ static int index_change(struct mail_user *user, const char *old_name, const char
 	return 0;
 }
 
-int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r)
+int mail_user_delete_mailbox_begin(struct mail_user *user, const char *name, char **trash_r,
+                                   const char **error_r)
 {
 	char *path, *trash;
 	struct buf unique = BUF_INIT;
@@ -298,10 +372,30 @@ int mail_user_delete_mailbox(struct mail_user *user, const char *name, const cha
 		return user_fail_errno(user, "rename", error_r);
 	}
 	(void)fsync_dir(user->path);
-	remove_tree(trash, 1);
 	free(path);
+	if (index_change(user, name, NULL, error_r) < 0) {
+		mail_trash_remove(trash);
+		free(trash);
+		return -1;
+	}
+	*trash_r = trash;
+	return 0;
+}
+
+void mail_trash_remove(const char *trash)
+{
+	remove_tree(trash, 1);
+}
+
+int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r)
+{
+	char *trash;
+
+	if (mail_user_delete_mailbox_begin(user, name, &trash, error_r) < 0)
+		return -1;
+	mail_trash_remove(trash);
 	free(trash);
-	return index_change(user, name, NULL, error_r);
+	return 0;
 }
 
 /* The folders to rename: old_name and its inferiors, as [old, new] pairs. */

@@ -7,11 +7,18 @@
 #include "store/index.h"
 #include "store/mailbox.h"
 
+struct mail_user_registry;
+
 struct mail_user {
 	char *path; /* the user's Maildir */
 	struct mail_index *index;
 	unsigned open_boxes;
 	struct buf error;
+	/* Shared users (mail_user_acquire()): NULL registry for one opened
+	   alone with mail_user_open(). */
+	struct mail_user_registry *registry;
+	unsigned refs;
+	struct mail_user *next; /* in its registry bucket */
 };
 
 /* One message of a view: what mailbox_msg() returns, plus its file name in
@@ -42,6 +49,16 @@ int mailbox_fail(struct mailbox *box, const char *error, const char **error_r);
 /* The Maildir path of an existing mailbox (malloc'ed), or NULL with
  *error_r static ("no such mailbox", or why the name cannot be stored). */
 char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r);
+
+/* An operation on a message file: path is <cur>/<name>. Returns 0 done,
+   or -1 with errno (ENOENT: no file of that name). */
+typedef int view_file_op(struct mailbox *box, const char *path, const char *name, void *ctx);
+/* Run op on vm's file, found by its key (mailbox-file.c): by the name vm
+   remembers, then (ENOENT) the name the index holds, then a scan of cur/
+   for its base; vm->fname follows the name found. 1 done, 0 the file is
+   gone (expunged), -1 with box's error. */
+int view_msg_file_op(struct mailbox *box, struct view_msg *vm, view_file_op *op, void *ctx,
+                     const char **error_r);
 
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);

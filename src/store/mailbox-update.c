@@ -3,7 +3,6 @@
  * (unlinks). Each runs inside an index write transaction, so the file and
  * its row change together as far as other views of this process can tell.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,66 +13,53 @@
 #include "lib/xalloc.h"
 #include "store/mailbox-private.h"
 
-/* Find the file whose base is the one of fname in cur/ (renamed by another
-   program, e.g. mutt changing flags). 1 and *found_r malloc'ed, 0 if no
-   such file exists any more, -1 on error. */
-static int find_current(struct mailbox *box, const char *fname, char **found_r,
-                        const char **error_r)
+unsigned mail_flags_apply(unsigned current, enum mail_flags_mode mode, unsigned flags)
 {
-	const char *info;
-	size_t base_len = maildir_name_base(fname, &info);
-	DIR *dir = opendir(box->cur_path);
-	struct dirent *de;
-	int ret = 0;
-
-	if (dir == NULL)
-		return mailbox_fail_errno(box, "opendir cur", error_r);
-	while (ret == 0 && (de = readdir(dir)) != NULL) {
-		if (strncmp(de->d_name, fname, base_len) == 0 &&
-		    (de->d_name[base_len] == '\0' ||
-		     strncmp(de->d_name + base_len, ":2,", 3) == 0) &&
-		    maildir_name_valid(de->d_name)) {
-			*found_r = xstrdup(de->d_name);
-			ret = 1;
-		}
-	}
-	closedir(dir);
-	return ret;
+	current &= MAIL_STORED_FLAGS;
+	flags &= MAIL_STORED_FLAGS;
+	if (mode == MAIL_FLAGS_ADD)
+		return current | flags;
+	if (mode == MAIL_FLAGS_REMOVE)
+		return current & ~flags;
+	return flags;
 }
 
-/* Rename vm's file to carry flags. 1 done, 0 the file is gone, -1. */
-static int rename_with_flags(struct mailbox *box, struct view_msg *vm, unsigned flags,
-                             const char **error_r)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		const char *info;
-		size_t base_len = maildir_name_base(vm->fname, &info);
-		struct buf to = BUF_INIT, from = BUF_INIT;
-		int ret;
+/* A flag change on the file as it is named now. */
+struct flags_op {
+	enum mail_flags_mode mode;
+	unsigned flags;
+	unsigned result; /* the flags the file carries afterwards */
+	char *name;      /* its name afterwards (malloc'ed) */
+};
 
-		buf_printf(&from, "%s/%s", box->cur_path, vm->fname);
-		buf_printf(&to, "%s/%.*s:2,", box->cur_path, (int)base_len, vm->fname);
-		maildir_info_build(&to, info, flags);
-		ret = strcmp(from.data, to.data) == 0 ? 0 : rename(from.data, to.data);
-		if (ret == 0) {
-			free(vm->fname);
-			vm->fname = xstrdup(strrchr(to.data, '/') + 1);
-		}
-		buf_free(&from);
-		buf_free(&to);
-		if (ret == 0)
-			return 1;
-		if (errno != ENOENT)
-			return mailbox_fail_errno(box, "rename", error_r);
-		/* renamed behind our back: look for its current name once */
-		char *found = NULL;
-		ret = find_current(box, vm->fname, &found, error_r);
-		if (ret <= 0)
-			return ret;
-		free(vm->fname);
-		vm->fname = found;
+/* The file's current name is the truth: the new flags derive from its
+   info, so a change another session made since this view's sync is kept. */
+static int flags_rename(struct mailbox *box, const char *path, const char *name, void *arg)
+{
+	struct flags_op *op = arg;
+	const char *info;
+	size_t base_len = maildir_name_base(name, &info);
+	struct buf to = BUF_INIT;
+	int ret;
+
+	op->result = mail_flags_apply(maildir_info_flags(info), op->mode, op->flags);
+	buf_printf(&to, "%.*s:2,", (int)base_len, name);
+	maildir_info_build(&to, info, op->result);
+	if (strcmp(buf_cstr(&to), name) == 0) {
+		/* nothing to rename, but the file must exist */
+		ret = access(path, F_OK);
+	} else {
+		char *to_path = xasprintf("%s/%s", box->cur_path, buf_cstr(&to));
+
+		ret = rename(path, to_path);
+		free(to_path);
 	}
-	return 0;
+	if (ret == 0) {
+		free(op->name);
+		op->name = buf_steal(&to);
+	}
+	buf_free(&to);
+	return ret;
 }
 
 static int refresh_box(struct mailbox *box, const char **error_r)
@@ -86,7 +72,8 @@ static int refresh_box(struct mailbox *box, const char **error_r)
 	return 0;
 }
 
-static int store_flags(struct mailbox *box, struct view_msg *vm, unsigned flags,
+/* Inside the transaction: rename the file, then its row. 1, 0 gone, -1. */
+static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op *op,
                        const char **error_r)
 {
 	struct mail_index *index = box->user->index;
@@ -95,27 +82,34 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, unsigned flags,
 
 	if (refresh_box(box, error_r) < 0)
 		return -1;
-	ret = rename_with_flags(box, vm, flags, error_r);
+	ret = view_msg_file_op(box, vm, flags_rename, op, error_r);
 	if (ret <= 0)
 		return ret;
-	maildir_name_base(vm->fname, &info);
-	struct index_row row = {
-	    .uid = vm->msg.uid,
-	    .info = (char *)info,
-	    .flags = flags,
-	    .modseq = ++box->ibox.highestmodseq,
-	};
-	if (mail_index_row_update(index, box->ibox.id, &row, error_r) < 0 ||
-	    mail_index_box_update(index, &box->ibox, error_r) < 0)
-		return mailbox_fail(box, *error_r, error_r);
-	vm->msg.flags = flags | (vm->msg.flags & MAIL_RECENT);
-	vm->msg.modseq = row.modseq;
+	maildir_name_base(op->name, &info);
+	if (strcmp(op->name, vm->fname) != 0 || (vm->msg.flags & MAIL_STORED_FLAGS) != op->result) {
+		struct index_row row = {
+		    .uid = vm->msg.uid,
+		    .info = (char *)info,
+		    .flags = op->result,
+		    .modseq = ++box->ibox.highestmodseq,
+		};
+		if (mail_index_row_update(index, box->ibox.id, &row, error_r) < 0 ||
+		    mail_index_box_update(index, &box->ibox, error_r) < 0)
+			return mailbox_fail(box, *error_r, error_r);
+		vm->msg.modseq = row.modseq;
+	}
+	free(vm->fname);
+	vm->fname = op->name;
+	op->name = NULL;
+	vm->msg.flags = op->result | (vm->msg.flags & MAIL_RECENT);
 	return 1;
 }
 
-int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r)
+int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
+                         unsigned flags, const char **error_r)
 {
 	struct mail_index *index = box->user->index;
+	struct flags_op op = {mode, flags & MAIL_STORED_FLAGS, 0, NULL};
 	struct view_msg *vm;
 	int ret;
 
@@ -123,12 +117,12 @@ int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const c
 	vm = &box->msgs[seq - 1];
 	if (box->readonly)
 		return mailbox_fail(box, "mailbox is read-only", error_r);
-	flags &= MAIL_STORED_FLAGS;
-	if ((vm->msg.flags & MAIL_STORED_FLAGS) == flags)
-		return 0;
+	/* BEGIN IMMEDIATE: every Tern writer renames under the index write
+	   lock, so the name read below cannot change until the commit. */
 	if (mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	ret = store_flags(box, vm, flags, error_r);
+	ret = store_flags(box, vm, &op, error_r);
+	free(op.name);
 	if (ret < 0) {
 		mail_index_rollback(index);
 		return -1;
@@ -137,36 +131,39 @@ int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const c
 		mail_index_rollback(index);
 		return mailbox_fail(box, *error_r, error_r);
 	}
-	return 0;
+	return ret;
+}
+
+int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r)
+{
+	return mailbox_update_flags(box, seq, MAIL_FLAGS_REPLACE, flags, error_r) < 0 ? -1 : 0;
+}
+
+/* Unlink the file if its current name still carries T. */
+static int unlink_deleted(struct mailbox *box, const char *path, const char *name, void *arg)
+{
+	bool *kept = arg;
+	const char *info;
+
+	(void)box;
+	maildir_name_base(name, &info);
+	if ((maildir_info_flags(info) & MAIL_DELETED) == 0) {
+		*kept = true;
+		return 0;
+	}
+	return unlink(path);
 }
 
 /* Unlink vm's file if it still carries T. 1 gone (now or before), 0 kept
-   (another program took \Deleted away), -1. */
+   (another session took \Deleted away), -1. */
 static int expunge_file(struct mailbox *box, struct view_msg *vm, const char **error_r)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		const char *info;
-		char *path;
-		int ret;
+	bool kept = false;
+	int ret = view_msg_file_op(box, vm, unlink_deleted, &kept, error_r);
 
-		maildir_name_base(vm->fname, &info);
-		if ((maildir_info_flags(info) & MAIL_DELETED) == 0 && attempt > 0)
-			return 0;
-		path = xasprintf("%s/%s", box->cur_path, vm->fname);
-		ret = unlink(path);
-		free(path);
-		if (ret == 0)
-			return 1;
-		if (errno != ENOENT)
-			return mailbox_fail_errno(box, "unlink", error_r);
-		char *found = NULL;
-		ret = find_current(box, vm->fname, &found, error_r);
-		if (ret <= 0)
-			return ret < 0 ? -1 : 1;
-		free(vm->fname);
-		vm->fname = found;
-	}
-	return 0;
+	if (ret < 0)
+		return -1;
+	return kept ? 0 : 1;
 }
 
 /* The UIDs an expunge is limited to; NULL uids: every message. */

@@ -94,6 +94,8 @@ void mail_user_close(struct mail_user **userp)
 		return;
 	if (user->open_boxes != 0)
 		log_panic("mail_user_close with %u mailboxes open", user->open_boxes);
+	if (user->registry != NULL)
+		log_panic("mail_user_close of a shared user (use mail_user_release)");
 	mail_index_close(&user->index);
 	buf_free(&user->error);
 	free(user->path);

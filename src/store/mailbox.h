@@ -14,8 +14,10 @@
  * sequence numbers (1..count, in UID order) that change only when the
  * session calls mailbox_sync() or mailbox_expunge(). Several views, of one
  * or several struct mail_user in the same process, may be open on the same
- * mailbox; each sees the others' changes at its next sync. The index has one
- * writer process (the imap role); the smtp role only adds files to new/.
+ * mailbox; each sees the others' changes at its next sync. Every change runs
+ * in an index write transaction (SQLite WAL, BEGIN IMMEDIATE, a busy
+ * timeout), so several writer processes are safe; the smtp role only adds
+ * files to new/.
  *
  * Only this process's thread that opened a mail_user may use it and its
  * mailboxes. Errors: -1 with *error_r valid until the next call on the same
@@ -62,8 +64,38 @@ struct mailbox_changes {
 int mail_user_open(const char *mail_dir, const char *address, struct mail_user **user_r,
                    const char **error_r);
 /* Close and set *user to NULL; NULL is fine. Every mailbox of the user
-   must be closed first. */
+   must be closed first. Not for a user from mail_user_acquire(). */
 void mail_user_close(struct mail_user **user);
+
+/*
+ * Sharing: every session of a user in one process (the imap role) uses the
+ * same struct mail_user and so one SQLite connection to its index, instead
+ * of one per session. Each session still has its own views (struct
+ * mailbox). The index is safe with several writer processes too (WAL, a
+ * busy timeout, BEGIN IMMEDIATE for every change), so roles running as
+ * several processes each keep their own registry.
+ */
+struct mail_user_registry;
+/* A registry of the users open in this process, whose Maildirs are under
+   mail_dir (copied). Never returns NULL. Create it before anything else in
+   the process uses SQLite: it sets SQLite up for many idle connections
+   (mail_index_process_init() in index.h). */
+struct mail_user_registry *mail_user_registry_new(const char *mail_dir);
+/* Free the registry and set *registry to NULL; NULL is fine. Users still
+   acquired stay valid and are closed by their last mail_user_release(). */
+void mail_user_registry_free(struct mail_user_registry **registry);
+/* The shared mail_user of address (as mail_user_open(); addresses naming
+   the same Maildir, e.g. differing in case, share one): opened on the first
+   call, then the same object with one more reference. Release each with
+   mail_user_release(). 0, or -1 (nothing acquired) with *error_r valid
+   until the next call on the registry. */
+int mail_user_acquire(struct mail_user_registry *registry, const char *address,
+                      struct mail_user **user_r, const char **error_r);
+/* Drop one reference (the caller's views of the user must be closed) and
+   set *user to NULL; the last one closes the user. NULL is fine. */
+void mail_user_release(struct mail_user **user);
+/* How many users the registry holds open (for tests and metrics). */
+size_t mail_user_registry_count(const struct mail_user_registry *registry);
 
 /* The user's Maildir path (valid while the user is open). */
 const char *mail_user_path(const struct mail_user *user);
@@ -88,6 +120,16 @@ bool mail_user_mailbox_exists(struct mail_user *user, const char *name);
    (RFC 3501 6.3.4 lets a server refuse those). Views still open on it
    see it empty at their next sync. */
 int mail_user_delete_mailbox(struct mail_user *user, const char *name, const char **error_r);
+/* mail_user_delete_mailbox() in two steps, so that removing the files
+   (unbounded: one unlink per message) can run off the event loop: the
+   first renames the folder out of the tree (it is gone for every view and
+   LIST at once) and drops its index rows; on success *trash_r (malloc'ed)
+   is the directory left to remove. mail_trash_remove() removes it; it
+   touches no mail_user, so any thread may call it. A crash in between
+   leaves <Maildir>/tern-deleting.<unique>/ (docs/store.md). */
+int mail_user_delete_mailbox_begin(struct mail_user *user, const char *name, char **trash_r,
+                                   const char **error_r);
+void mail_trash_remove(const char *trash);
 
 /* Rename a folder and its inferiors (IMAP RENAME): the directories are
    renamed, the index rows keep their UIDVALIDITY and UIDs. -1 if old_name
@@ -116,6 +158,18 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
    links made are removed. Errors are src's. dest may be src's mailbox. */
 int mailbox_copy(struct mailbox *src, const uint32_t *seqs, size_t count, const char *dest_name,
                  uint32_t *uidvalidity_r, uint32_t *uids_r, const char **error_r);
+/* mailbox_copy() in three steps, so that its fsync can run on a worker
+   thread. begin makes the links (all or nothing: -1 leaves none) and on
+   success gives *copy_r; sync (any thread; touches no mail_user) makes
+   them durable; finish (the view's thread, src still open) assigns the
+   UIDs as mailbox_copy() does, removes the links if sync or the UIDs
+   failed, and frees *copy. Every begun copy must be finished. */
+struct mail_copy;
+int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
+                       const char *dest_name, struct mail_copy **copy_r, const char **error_r);
+void mail_copy_sync(struct mail_copy *copy);
+int mailbox_copy_finish(struct mail_copy **copy, uint32_t *uidvalidity_r, uint32_t *uids_r,
+                        const char **error_r);
 
 /* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
    case) and sync it once: the view starts with every message, those new
@@ -149,18 +203,36 @@ uint64_t mailbox_highestmodseq(const struct mailbox *box);
 /* Message seq (1..count) of the view, valid until the next sync, expunge or
    set_flags on the view. seq out of range is a bug (abort). */
 const struct mail_msg *mailbox_msg(const struct mailbox *box, uint32_t seq);
-/* The absolute path of message seq's file, valid until the next call on
-   box. Open it with O_NOFOLLOW; ENOENT means it was renamed or expunged
-   meanwhile: sync and retry. */
+/* The absolute path of message seq's file as the view last saw it, valid
+   until the next call on box. For store tests and diagnostics only: the
+   name goes stale when another session changes the flags, so readers use
+   mail_msg_open() (mail-msg.h), which finds the file by its key. */
 const char *mailbox_msg_path(struct mailbox *box, uint32_t seq);
 /* The sequence number of uid in the view, or 0 if it has none. */
 uint32_t mailbox_seq_by_uid(const struct mailbox *box, uint32_t uid);
 
-/* Give message seq exactly the stored flags in flags (MAIL_RECENT is
-   ignored): renames its file, updates the index and the message's modseq.
-   A message whose file is gone (expunged by another session) is left
-   alone and 0 returned; the next sync reports it. -1 on a read-only view
-   or an I/O or index error. */
+/* How a flag change combines with the message's current flags. */
+enum mail_flags_mode {
+	MAIL_FLAGS_REPLACE, /* exactly these (IMAP STORE FLAGS) */
+	MAIL_FLAGS_ADD,     /* current | these (+FLAGS) */
+	MAIL_FLAGS_REMOVE,  /* current & ~these (-FLAGS) */
+};
+/* The stored flags that mode gives from current (MAIL_RECENT dropped). */
+unsigned mail_flags_apply(unsigned current, enum mail_flags_mode mode, unsigned flags);
+
+/* Change message seq's stored flags (MAIL_RECENT is ignored) against
+   their current state, not the view's copy: inside one index write
+   transaction the file is found by its key, its current name gives the
+   current flags, mode combines them with flags, and the file is renamed
+   and its row and modseq updated. So a change another session made since
+   this view's last sync is kept (A adds \Answered, B removes \Seen:
+   both hold). On 1 the view's message (mailbox_msg()) holds the result;
+   0 if the file is gone (expunged by another session; the next sync
+   reports it); -1 on a read-only view or an I/O or index error. */
+int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
+                         unsigned flags, const char **error_r);
+/* mailbox_update_flags(MAIL_FLAGS_REPLACE): 0 also when the file is gone,
+   -1 on error. */
 int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r);
 
 /* Remove every message of the view that has MAIL_DELETED (IMAP EXPUNGE,

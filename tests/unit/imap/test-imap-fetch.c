@@ -266,13 +266,33 @@ static void test_binary(void **state)
 		assert_int_equal(parse(bad[i], false, &req, &error), -1);
 }
 
+/* The one flag table: parse and print agree. */
+static void test_flag_names(void **state)
+{
+	unsigned flags = 0;
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(imap_flag_parse("\\sEEn", &flags), 0);
+	assert_int_equal(imap_flag_parse("\\Draft", &flags), 0);
+	assert_int_equal(imap_flag_parse("$Keyword", &flags), 0);
+	assert_int_equal(flags, MAIL_SEEN | MAIL_DRAFT);
+	assert_int_equal(imap_flag_parse("\\Recent", &flags), -1);
+	assert_int_equal(imap_flag_parse("\\Unknown", &flags), -1);
+	assert_int_equal(flags, MAIL_SEEN | MAIL_DRAFT);
+	imap_append_flags(&out, MAIL_STORED_FLAGS);
+	assert_string_equal(buf_cstr(&out), "(\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_items),    cmocka_unit_test(test_bodies),
-	    cmocka_unit_test(test_invalid),  cmocka_unit_test(test_structure),
-	    cmocka_unit_test(test_sections), cmocka_unit_test(test_clip),
-	    cmocka_unit_test(test_render),   cmocka_unit_test(test_binary),
+	    cmocka_unit_test(test_flag_names), cmocka_unit_test(test_items),
+	    cmocka_unit_test(test_bodies),     cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_structure),  cmocka_unit_test(test_sections),
+	    cmocka_unit_test(test_clip),       cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -336,14 +336,53 @@ static void test_arg_helpers(void **state)
 	imap_parser_free(&p);
 }
 
+/* The kind of the first error of input, fed whole. */
+static enum imap_parse_error first_error_kind(const char *input)
+{
+	struct imap_parser *p = imap_parser_new(&test_limits);
+	size_t pos = 0, len = strlen(input), consumed;
+	enum imap_parse_error kind = (enum imap_parse_error) - 1;
+
+	while (pos < len) {
+		enum imap_parse_result r = imap_parser_feed(p, input + pos, len - pos, &consumed);
+
+		pos += consumed;
+		if (r == IMAP_PARSE_ERROR) {
+			kind = imap_parser_error_kind(p);
+			break;
+		}
+	}
+	imap_parser_free(&p);
+	return kind;
+}
+
+static void test_error_kinds(void **state)
+{
+	(void)state;
+	assert_int_equal(first_error_kind("a APPEND x {101}\r\n"), IMAP_PARSE_ERR_LITERAL_TOO_BIG);
+	assert_int_equal(first_error_kind("a X {99999999999999999999}\r\n"),
+	                 IMAP_PARSE_ERR_LITERAL_TOO_BIG);
+	assert_int_equal(first_error_kind("a NOOP)\r\n"), IMAP_PARSE_ERR_SYNTAX);
+	assert_int_equal(first_error_kind("a X {1x}\r\n"), IMAP_PARSE_ERR_SYNTAX);
+	{
+		char line[300];
+
+		memset(line, 'x', sizeof(line) - 1);
+		memcpy(line, "a NOOP ", 7);
+		line[sizeof(line) - 1] = '\0';
+		assert_int_equal(first_error_kind(line), IMAP_PARSE_ERR_LINE_TOO_LONG);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_simple),         cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_fetch_atoms),    cmocka_unit_test(test_literals),
-	    cmocka_unit_test(test_literal_limits), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_resync),         cmocka_unit_test(test_line_limit),
-	    cmocka_unit_test(test_sink),           cmocka_unit_test(test_arg_helpers),
+	    cmocka_unit_test(test_error_kinds), cmocka_unit_test(test_simple),
+	    cmocka_unit_test(test_tokens),      cmocka_unit_test(test_fetch_atoms),
+	    cmocka_unit_test(test_literals),    cmocka_unit_test(test_literal_limits),
+	    cmocka_unit_test(test_errors),      cmocka_unit_test(test_resync),
+	    cmocka_unit_test(test_line_limit),  cmocka_unit_test(test_sink),
+	    cmocka_unit_test(test_arg_helpers),
 	};
 
 	srand(1);

@@ -1,0 +1,131 @@
+/* The users open in a process, shared by their sessions (mailbox.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/mailbox-private.h"
+
+/* Buckets of the user table: a chain stays short up to ~10,000 users. */
+#define REGISTRY_BUCKETS 1024
+
+struct mail_user_registry {
+	char *mail_dir;
+	struct mail_user *buckets[REGISTRY_BUCKETS];
+	size_t count;
+	struct buf error;
+};
+
+static size_t path_bucket(const char *path)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return (h ^ (h >> 16)) % REGISTRY_BUCKETS;
+}
+
+struct mail_user_registry *mail_user_registry_new(const char *mail_dir)
+{
+	struct mail_user_registry *reg = xcalloc(1, sizeof(*reg));
+
+	mail_index_process_init();
+
+	reg->mail_dir = xstrdup(mail_dir);
+	return reg;
+}
+
+void mail_user_registry_free(struct mail_user_registry **regp)
+{
+	struct mail_user_registry *reg = *regp;
+
+	if (reg == NULL)
+		return;
+	/* Users still held (sessions not freed yet) live on alone. */
+	for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
+		for (struct mail_user *u = reg->buckets[i], *next; u != NULL; u = next) {
+			next = u->next;
+			u->next = NULL;
+			u->registry = NULL;
+		}
+	}
+	buf_free(&reg->error);
+	free(reg->mail_dir);
+	free(reg);
+	*regp = NULL;
+}
+
+static int registry_fail(struct mail_user_registry *reg, const char *error, const char **error_r)
+{
+	buf_clear(&reg->error);
+	buf_append_str(&reg->error, error);
+	*error_r = buf_cstr(&reg->error);
+	return -1;
+}
+
+int mail_user_acquire(struct mail_user_registry *reg, const char *address,
+                      struct mail_user **user_r, const char **error_r)
+{
+	struct mail_user *user;
+	char *path;
+	size_t b;
+
+	/* The key is the Maildir path: the address normalised as the store
+	   maps it (lower case), so "Bob@X" and "bob@x" share one user. */
+	if (maildir_user_path(reg->mail_dir, address, &path, error_r) < 0)
+		return -1;
+	b = path_bucket(path);
+	for (user = reg->buckets[b]; user != NULL && strcmp(user->path, path) != 0;
+	     user = user->next)
+		;
+	free(path);
+	if (user != NULL) {
+		user->refs++;
+		*user_r = user;
+		return 0;
+	}
+	if (mail_user_open(reg->mail_dir, address, &user, error_r) < 0)
+		return registry_fail(reg, *error_r, error_r);
+	user->registry = reg;
+	user->refs = 1;
+	user->next = reg->buckets[b];
+	reg->buckets[b] = user;
+	reg->count++;
+	*user_r = user;
+	return 0;
+}
+
+static void registry_remove(struct mail_user_registry *reg, struct mail_user *user)
+{
+	struct mail_user **pp = &reg->buckets[path_bucket(user->path)];
+
+	while (*pp != NULL && *pp != user)
+		pp = &(*pp)->next;
+	if (*pp == NULL)
+		log_panic("mail_user %s not in its registry", user->path);
+	*pp = user->next;
+	reg->count--;
+}
+
+void mail_user_release(struct mail_user **userp)
+{
+	struct mail_user *user = *userp;
+
+	if (user == NULL)
+		return;
+	*userp = NULL;
+	if (user->refs == 0)
+		log_panic("mail_user_release of an unshared user");
+	if (--user->refs > 0)
+		return;
+	if (user->registry != NULL)
+		registry_remove(user->registry, user);
+	user->registry = NULL;
+	mail_user_close(&user);
+}
+
+size_t mail_user_registry_count(const struct mail_user_registry *reg)
+{
+	return reg->count;
+}
