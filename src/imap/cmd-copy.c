@@ -78,6 +78,7 @@ static void copy_reply(struct imap_session *s, const struct imap_cmd *cmd, bool 
 		log_warn(s->sid, "event=imap.copy_failed error=\"%s\"", error);
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] %s failed.", move ? "Move" : "Copy");
 	} else if (!move) {
+		imap_notify_changed(s);
 		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
 		imap_reply(s, cmd->tag, "OK", "[%s] Copy completed.", buf_cstr(&code));
 	} else {
@@ -85,7 +86,10 @@ static void copy_reply(struct imap_session *s, const struct imap_cmd *cmd, bool 
 		   expunges. */
 		copyuid(s, seqs, count, uidvalidity, dest_uids, &code);
 		imap_printf(s, "* OK [%s] Moved.\r\n", buf_cstr(&code));
-		if (move_expunge(s, seqs, count) < 0)
+		int ret = move_expunge(s, seqs, count);
+
+		imap_notify_changed(s);
+		if (ret < 0)
 			imap_reply(s, cmd->tag, "NO",
 			           "[SERVERBUG] Some messages were not removed.");
 		else

@@ -15,7 +15,7 @@
 #include <openssl/err.h>
 
 #include "lib/xalloc.h"
-#include "net/conn-private.h"
+#include "net/conn-set.h"
 #include "net/tls.h"
 
 struct conn {

@@ -140,6 +140,7 @@ static void commit_done(void *ctx)
 		char *from = log_value(s->mail_from_text, strlen(s->mail_from_text), 300);
 
 		s->messages++;
+		smtp_notify_delivered(s);
 		log_info(s->sid,
 		         "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 		         s->msg_id, from, (unsigned long long)s->decoder.size, s->rcpt_count,

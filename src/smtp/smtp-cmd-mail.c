@@ -119,6 +119,9 @@ static int add_maildirs(struct smtp_session *s, const struct directory_resolutio
 			continue;
 		}
 		s->maildirs = xreallocarray(s->maildirs, s->maildir_count + 1, sizeof(char *));
+		s->maildir_users =
+		    xreallocarray(s->maildir_users, s->maildir_count + 1, sizeof(char *));
+		s->maildir_users[s->maildir_count] = xstrdup(res->local[i]);
 		s->maildirs[s->maildir_count++] = path;
 	}
 	return 0;

@@ -15,7 +15,7 @@
 #include "lib/buf.h"
 #include "lib/settings.h"
 #include "net/conn.h"
-#include "net/role.h"
+#include "master/role.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-data.h"
 #include "smtp/smtp-header.h"
@@ -101,7 +101,8 @@ struct smtp_session {
 	uint64_t mail_size;   /* SIZE= */
 	struct smtp_rcpt *rcpts;
 	size_t rcpt_count;
-	char **maildirs; /* deduplicated target Maildirs of the local recipients */
+	char **maildirs;      /* deduplicated target Maildirs of the local recipients */
+	char **maildir_users; /* the user of each of maildirs[] */
 	size_t maildir_count;
 	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
 
@@ -131,6 +132,9 @@ void smtp_reply_cont(struct smtp_session *s, unsigned code, const char *fmt, ...
 
 /* Forget the mail transaction (RSET, HELO/EHLO, STARTTLS, after DATA). */
 void smtp_transaction_reset(struct smtp_session *s);
+/* The message is durable in every Maildir of the transaction: tell the
+   other roles (IDLE sessions) that those users' mailboxes changed. */
+void smtp_notify_delivered(struct smtp_session *s);
 
 /* Close the session after the queued output is sent. */
 void smtp_session_close(struct smtp_session *s);

@@ -63,10 +63,14 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->rcpt_count = 0;
-	for (size_t i = 0; i < s->maildir_count; i++)
+	for (size_t i = 0; i < s->maildir_count; i++) {
 		free(s->maildirs[i]);
+		free(s->maildir_users[i]);
+	}
 	free(s->maildirs);
+	free(s->maildir_users);
 	s->maildirs = NULL;
+	s->maildir_users = NULL;
 	s->maildir_count = 0;
 	smtp_mailauth_free(s);
 	smtp_header_clear(&s->header);
@@ -264,6 +268,12 @@ static const struct conn_handler session_handler = {
 
 /* ---- the role ---- */
 
+void smtp_notify_delivered(struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->maildir_count; i++)
+		role_notify_mailbox_changed(s->server->role, s->maildir_users[i]);
+}
+
 static void session_start(struct smtp_session *s, struct role_ctx *role)
 {
 	const struct tern_settings *set = s->server->settings;
@@ -367,8 +377,12 @@ static void smtp_deinit(struct role_ctx *role)
 	role->data = NULL;
 }
 
+static const enum service smtp_services[] = {SERVICE_SMTP, SERVICE_SUBMISSION, SERVICE_SUBMISSIONS};
+
 const struct role_ops smtp_role_ops = {
     .name = "smtp",
+    .services = smtp_services,
+    .service_count = sizeof(smtp_services) / sizeof(smtp_services[0]),
     .init = smtp_init,
     .accept = smtp_accept,
     .deinit = smtp_deinit,

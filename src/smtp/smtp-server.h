@@ -16,9 +16,9 @@
  * so relaying is refused there too.
  */
 
-#include "net/role.h"
+#include "master/role.h"
 
-/* The role's operations (also declared in net/role.h). */
+/* The smtp role (services smtp, submission, submissions). */
 extern const struct role_ops smtp_role_ops;
 
 #endif

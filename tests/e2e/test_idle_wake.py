@@ -1,0 +1,119 @@
+"""IDLE wakes at once on a change (docs/processes.md, the channel): an SMTP
+delivery or an APPEND by another session, possibly in another imap process,
+reaches a client sitting in IDLE through the supervisor's fan-out instead of
+the fallback poll. The bound is a correctness property of the wake-up: the
+poll alone (IMAP_IDLE_POLL seconds) cannot meet it."""
+import imaplib
+import os
+import re
+import signal
+import smtplib
+import time
+
+from test_imap import USER, PASSWORD, connect_starttls
+from test_server import children
+
+DELIVERIES = 20
+P95_LIMIT = 0.300  # seconds
+
+
+def p95(values):
+    ordered = sorted(values)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def start_idle(instance):
+    m = connect_starttls(instance)
+    m.select("INBOX")
+    m.send(b"I1 IDLE\r\n")
+    assert m.readline().startswith(b"+")
+    m.sock.settimeout(10)
+    return m
+
+
+def wait_exists(m, count):
+    """Read untagged lines until '* count EXISTS'; returns the arrival time."""
+    while True:
+        line = m.readline()
+        assert line, "connection closed while in IDLE"
+        got = re.match(rb"\* (\d+) EXISTS", line)
+        if got and int(got.group(1)) >= count:
+            return time.monotonic()
+
+
+def stop_idle(m):
+    m.send(b"DONE\r\n")
+    while not m.readline().startswith(b"I1 "):
+        pass
+    m.logout()
+
+
+def with_processes(instance, n):
+    with open(instance.config, "a") as f:
+        f.write(f"\nprocesses = {n}\n")
+    instance.restart()
+
+
+def test_idle_sees_smtp_delivery_at_once(instance):
+    with_processes(instance, 2)
+    instance.add_user(USER, PASSWORD)
+    m = start_idle(instance)
+    latencies = []
+    smtp = smtplib.SMTP("127.0.0.1", instance.port("smtp"), timeout=10)
+    for i in range(1, DELIVERIES + 1):
+        body = (f"From: bob@remote.test\r\nTo: {USER}\r\nSubject: wake {i}\r\n\r\n"
+                f"message {i}\r\n").encode()
+        smtp.sendmail("bob@remote.test", [USER], body)
+        committed = time.monotonic()  # the 250: durable in the Maildir
+        latencies.append(max(0.0, wait_exists(m, i) - committed))
+    smtp.quit()
+    stop_idle(m)
+    print(f"IDLE wake after SMTP delivery: p95 {p95(latencies) * 1000:.1f} ms, "
+          f"max {max(latencies) * 1000:.1f} ms over {DELIVERIES}")
+    assert p95(latencies) < P95_LIMIT, latencies
+
+
+def test_idle_sees_append_from_other_session(instance):
+    """Two imap processes: the APPEND and the IDLE may sit in different ones;
+    both get the notification."""
+    with_processes(instance, 2)
+    instance.add_user(USER, PASSWORD)
+    m = start_idle(instance)
+    latencies = []
+    for i in range(1, 11):
+        other = connect_starttls(instance)
+        typ, _ = other.append("INBOX", None, None, f"Subject: a{i}\r\n\r\nx\r\n".encode())
+        done = time.monotonic()
+        assert typ == "OK"
+        latencies.append(max(0.0, wait_exists(m, i) - done))
+        other.logout()
+    stop_idle(m)
+    assert p95(latencies) < P95_LIMIT, latencies
+
+
+def role_pids(log, role):
+    """{process index: pid} of the latest start of each process of role."""
+    pids = {}
+    for pid, k in re.findall(rf"event=role.started role={role} pid=(\d+) process=(\d+)", log):
+        pids[int(k)] = int(pid)
+    return pids
+
+
+def test_processes_setting_runs_several_role_processes(instance):
+    with_processes(instance, 3)
+    since = os.path.getsize(instance.log_path)
+    smtp, imap = role_pids(instance.log(), "smtp"), role_pids(instance.log(), "imap")
+    assert sorted(smtp) == [0, 1, 2] and sorted(imap) == [0, 1, 2]
+    assert sorted(children(instance.proc.pid)) == sorted(list(smtp.values()) + list(imap.values()))
+    # One process crashing is restarted alone, with its index; the others
+    # go on serving meanwhile.
+    instance.add_user(USER, PASSWORD)
+    os.kill(imap[1], signal.SIGABRT)
+    instance.wait_for_log(f"event=role.crashed role=imap pid={imap[1]}")
+    for _ in range(6):
+        c = connect_starttls(instance)
+        assert c.noop()[0] == "OK"
+        c.logout()
+    instance.wait_for_log("event=role.started role=imap", since=since)
+    after = role_pids(instance.log(), "imap")
+    assert after[1] != imap[1] and after[0] == imap[0] and after[2] == imap[2]
