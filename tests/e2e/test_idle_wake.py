@@ -10,6 +10,9 @@ import signal
 import smtplib
 import time
 
+import pytest
+
+from conftest import Instance
 from test_imap import USER, PASSWORD, connect_starttls
 from test_server import children
 
@@ -48,14 +51,35 @@ def stop_idle(m):
     m.logout()
 
 
-def with_processes(instance, n):
-    with open(instance.config, "a") as f:
+def started_with_processes(instance_dir, n):
+    """A server like the `instance` fixture's, with `processes = n` set
+    before its first start (a restart would free its ports for a moment,
+    and a parallel test could take them)."""
+    inst = Instance(instance_dir)
+    with open(inst.config, "a") as f:
         f.write(f"\nprocesses = {n}\n")
-    instance.restart()
+    inst.start()
+    return inst
 
 
-def test_idle_sees_smtp_delivery_at_once(instance):
-    with_processes(instance, 2)
+@pytest.fixture
+def two_processes(instance_dir):
+    inst = started_with_processes(instance_dir, 2)
+    yield inst
+    inst.stop()
+    inst.check_sanitizers()
+
+
+@pytest.fixture
+def three_processes(instance_dir):
+    inst = started_with_processes(instance_dir, 3)
+    yield inst
+    inst.stop()
+    inst.check_sanitizers()
+
+
+def test_idle_sees_smtp_delivery_at_once(two_processes):
+    instance = two_processes
     instance.add_user(USER, PASSWORD)
     m = start_idle(instance)
     latencies = []
@@ -73,10 +97,10 @@ def test_idle_sees_smtp_delivery_at_once(instance):
     assert p95(latencies) < P95_LIMIT, latencies
 
 
-def test_idle_sees_append_from_other_session(instance):
+def test_idle_sees_append_from_other_session(two_processes):
     """Two imap processes: the APPEND and the IDLE may sit in different ones;
     both get the notification."""
-    with_processes(instance, 2)
+    instance = two_processes
     instance.add_user(USER, PASSWORD)
     m = start_idle(instance)
     latencies = []
@@ -99,8 +123,8 @@ def role_pids(log, role):
     return pids
 
 
-def test_processes_setting_runs_several_role_processes(instance):
-    with_processes(instance, 3)
+def test_processes_setting_runs_several_role_processes(three_processes):
+    instance = three_processes
     since = os.path.getsize(instance.log_path)
     smtp, imap = role_pids(instance.log(), "smtp"), role_pids(instance.log(), "imap")
     assert sorted(smtp) == [0, 1, 2] and sorted(imap) == [0, 1, 2]
