@@ -119,14 +119,13 @@ static void generation_install(struct supervisor *sup, struct generation *gen)
 
 /* In a new role process: close the supervisor's descriptors it must not
    keep (the signalfd, every other process's channel end). */
-static void child_close_fds(struct supervisor *sup, const struct role_proc *self)
+static void child_close_fds(struct supervisor *sup)
 {
 	close(sup->sigfd);
 	for (size_t i = 0; i < sup->proc_count; i++) {
 		if (sup->procs[i].chan >= 0)
 			close(sup->procs[i].chan);
 	}
-	(void)self;
 }
 
 static void proc_spawn(struct supervisor *sup, struct role_proc *p)
@@ -135,9 +134,14 @@ static void proc_spawn(struct supervisor *sup, struct role_proc *p)
 	pid_t pid;
 
 	p->restart_at = 0;
+	sv[0] = sv[1] = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || (pid = fork()) < 0) {
 		log_error(NULL, "event=role.fork_failed role=%s error=\"%s\"", p->ops->name,
 		          strerror(errno));
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		p->restart_at = now_ms() + RESTART_MIN_MS;
 		return;
 	}
@@ -152,7 +156,7 @@ static void proc_spawn(struct supervisor *sup, struct role_proc *p)
 		    .process_count = p->count,
 		};
 		close(sv[0]);
-		child_close_fds(sup, p);
+		child_close_fds(sup);
 		role_run(p->ops, &start);
 	}
 	close(sv[1]);
