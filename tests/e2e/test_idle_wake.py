@@ -141,3 +141,31 @@ def test_processes_setting_runs_several_role_processes(three_processes):
     instance.wait_for_log("event=role.started role=imap", since=since)
     after = role_pids(instance.log(), "imap")
     assert after[1] != imap[1] and after[0] == imap[0] and after[2] == imap[2]
+
+
+def test_reload_replaces_every_process(three_processes):
+    """SIGHUP: each of the three processes of each role is replaced; the old
+    ones drain (no sessions here, so at once), notifications still reach the
+    new generation."""
+    instance = three_processes
+    log = instance.log()
+    old = {role: role_pids(log, role) for role in ("smtp", "imap")}
+    since = os.path.getsize(instance.log_path)
+    instance.proc.send_signal(signal.SIGHUP)
+    instance.wait_for_log("event=config.reloaded", since=since)
+    for role in ("smtp", "imap"):
+        for pid in old[role].values():
+            instance.wait_for_log(f"event=role.drained role={role} pid={pid}", since=since)
+    log = instance.log()
+    for role in ("smtp", "imap"):
+        new = role_pids(log, role)
+        assert sorted(new) == [0, 1, 2]
+        assert not set(new.values()) & set(old[role].values())
+    instance.add_user(USER, PASSWORD)
+    m = start_idle(instance)
+    with smtplib.SMTP("127.0.0.1", instance.port("smtp"), timeout=10) as smtp:
+        smtp.sendmail("bob@remote.test", [USER], b"Subject: after reload\r\n\r\nx\r\n")
+        done = time.monotonic()
+    # One sample, so a loose bound: far below the 30 s fallback poll.
+    assert wait_exists(m, 1) - done < 2.0
+    stop_idle(m)
