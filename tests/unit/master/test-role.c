@@ -467,7 +467,13 @@ static void test_sandbox(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	unlink(strcat(data_dir, "/f"));
+	{
+		char file[sizeof(data_dir) + 2];
+
+		snprintf(file, sizeof(file), "%s/f", data_dir);
+		assert_int_equal(unlink(file), 0);
+		assert_int_equal(rmdir(data_dir), 0);
+	}
 }
 
 int main(void)
