@@ -1,10 +1,12 @@
-/* tern serve: run the server in the foreground (src/net/supervisor.c). */
+/* tern serve: run the server in the foreground (src/master/supervisor.c).
+   The roles it runs are listed here: each declares its own services. */
 #include "cli/cli.h"
 
 #include <stdio.h>
 
-#include "net/role.h"
-#include "net/supervisor.h"
+#include "imap/imap-server.h"
+#include "master/supervisor.h"
+#include "smtp/smtp-server.h"
 
 static const struct role_ops *const serve_roles[] = {
     &smtp_role_ops,

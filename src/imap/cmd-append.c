@@ -152,6 +152,7 @@ void cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message.");
 		return;
 	}
+	imap_notify_changed(s);
 	log_info(s->sid, "event=imap.append uid=%u", uid);
 	imap_reply(s, cmd->tag, "OK", "[APPENDUID %u %u] Append completed.", uidvalidity, uid);
 }

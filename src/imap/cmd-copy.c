@@ -88,6 +88,7 @@ static void copy_answer(struct imap_session *s, struct copy_job *job)
 		imap_reply(s, job->tag, "NO", "[SERVERBUG] %s failed.",
 		           job->move ? "Move" : "Copy");
 	} else if (!job->move) {
+		imap_notify_changed(s);
 		copyuid(s, job->seqs, job->count, uidvalidity, dest_uids, &code);
 		imap_reply(s, job->tag, "OK", "[%s] Copy completed.", buf_cstr(&code));
 	} else {
@@ -95,7 +96,10 @@ static void copy_answer(struct imap_session *s, struct copy_job *job)
 		   expunges. */
 		copyuid(s, job->seqs, job->count, uidvalidity, dest_uids, &code);
 		imap_printf(s, "* OK [%s] Moved.\r\n", buf_cstr(&code));
-		if (move_expunge(s, job->seqs, job->count) < 0)
+		int ret = move_expunge(s, job->seqs, job->count);
+
+		imap_notify_changed(s);
+		if (ret < 0)
 			imap_reply(s, job->tag, "NO",
 			           "[SERVERBUG] Some messages were not removed.");
 		else

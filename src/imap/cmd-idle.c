@@ -1,10 +1,40 @@
-/* IDLE (RFC 2177): the mailbox is synced every IMAP_IDLE_POLL seconds and
-   changes are sent until the client says DONE. */
+/* IDLE (RFC 2177): changes are sent until the client says DONE. The
+   session is synced at once when a notification says its user's mailbox
+   changed (imap_server_mailbox_changed), and every IMAP_IDLE_POLL seconds
+   for changes made by other programs. */
 #include <stdlib.h>
 #include <strings.h>
 
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
+
+static void idle_enter(struct imap_session *s)
+{
+	struct imap_server *server = s->server;
+
+	if (s->idle_listed)
+		return;
+	s->idle_prev = NULL;
+	s->idle_next = server->idlers;
+	if (server->idlers != NULL)
+		server->idlers->idle_prev = s;
+	server->idlers = s;
+	s->idle_listed = true;
+}
+
+void imap_idle_leave(struct imap_session *s)
+{
+	if (!s->idle_listed)
+		return;
+	if (s->idle_prev != NULL)
+		s->idle_prev->idle_next = s->idle_next;
+	else
+		s->server->idlers = s->idle_next;
+	if (s->idle_next != NULL)
+		s->idle_next->idle_prev = s->idle_prev;
+	s->idle_prev = s->idle_next = NULL;
+	s->idle_listed = false;
+}
 
 static void idle_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -26,6 +56,7 @@ void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd)
 	s->pending_tag = xstrdup(cmd->tag);
 	s->input = IMAP_INPUT_IDLE;
 	imap_printf(s, "+ idling\r\n");
+	idle_enter(s);
 	(void)imap_session_sync(s);
 	if (s->timer == NULL)
 		s->timer = event_new(s->server->base, -1, EV_PERSIST, idle_poll, s);
@@ -38,6 +69,7 @@ void cmd_idle_line(struct imap_session *s, const char *line)
 
 	s->pending_tag = NULL;
 	s->input = IMAP_INPUT_COMMANDS;
+	imap_idle_leave(s);
 	event_del(s->timer);
 	s->cmd_flags = IMAP_CMD_SYNC;
 	if (line != NULL && strcasecmp(line, "DONE") == 0)

@@ -90,6 +90,8 @@ void cmd_close(struct imap_session *s, const struct imap_cmd *cmd)
 	/* RFC 3501 6.4.2: expunge silently when read-write. */
 	if (!mailbox_is_readonly(s->box) && mailbox_expunge(s->box, &seqs, &count, &error) < 0)
 		log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
+	if (count > 0)
+		imap_notify_changed(s);
 	free(seqs);
 	imap_session_unselect(s);
 	imap_reply(s, cmd->tag, "OK", "Close completed.");
@@ -151,6 +153,8 @@ void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd)
 	for (size_t i = 0; i < count; i++)
 		imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
 	s->exists -= (uint32_t)count;
+	if (count > 0)
+		imap_notify_changed(s);
 	free(seqs);
 	imap_reply(s, cmd->tag, "OK", "Expunge completed.");
 }

@@ -95,6 +95,7 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 			failed = true;
 	}
 	imap_seqset_free(&set);
+	imap_notify_changed(s);
 	if (failed)
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Some flags could not be stored.");
 	else

@@ -35,7 +35,7 @@
 /* FETCH stops writing and waits for on_drained above this much output. */
 #define IMAP_OUTPUT_HIGH_WATER (512 * 1024)
 /* Seconds between mailbox syncs while IDLE. */
-#define IMAP_IDLE_POLL 2
+#define IMAP_IDLE_POLL 30
 
 struct auth;
 struct delivery;
@@ -52,6 +52,9 @@ struct imap_server {
 	struct auth *auth; /* logins (src/auth) */
 	/* the logged-in users, shared by their sessions (loop thread only) */
 	struct mail_user_registry *users;
+
+	struct role_ctx *role;       /* NULL when run outside a role (tests) */
+	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */
 };
 
 enum imap_state {
@@ -112,6 +115,10 @@ struct imap_session {
 	struct delivery *append; /* APPEND: the literal streaming to disk */
 	unsigned cmd_flags;      /* of the command running */
 	struct buf line;         /* scratch for conn_read_line() */
+
+	/* On server->idlers while in IDLE (cmd-idle.c). */
+	struct imap_session *idle_prev, *idle_next;
+	bool idle_listed;
 };
 
 /* ---- imap-server.c ---- */
@@ -121,6 +128,15 @@ struct imap_session {
 void imap_capability(struct imap_session *s, struct buf *out);
 /* True if plaintext authentication is allowed on this connection. */
 bool imap_plaintext_allowed(struct imap_session *s);
+/* The session changed its user's mail (APPEND, COPY/MOVE, EXPUNGE, STORE):
+   tell every IDLE session of the user, in every imap process. */
+void imap_notify_changed(struct imap_session *s);
+
+/* ---- cmd-idle.c ---- */
+
+/* Take s off the server's list of IDLE sessions (harmless if it is not on
+   it). */
+void imap_idle_leave(struct imap_session *s);
 
 /* ---- imap-session.c ---- */
 

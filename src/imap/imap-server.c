@@ -2,11 +2,11 @@
 #include "imap/imap-server.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 #include "auth/auth.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
-#include "net/role.h"
 #include "store/mailbox.h"
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
@@ -46,6 +46,24 @@ void imap_server_accept(struct imap_server *server, int fd, const struct sockadd
 	imap_session_start(server, fd, peer, peerlen, implicit_tls);
 }
 
+void imap_notify_changed(struct imap_session *s)
+{
+	if (s->server->role != NULL && s->username != NULL)
+		role_notify_mailbox_changed(s->server->role, s->username);
+}
+
+void imap_server_mailbox_changed(struct imap_server *server, const char *user)
+{
+	struct imap_session *next;
+
+	for (struct imap_session *s = server->idlers; s != NULL; s = next) {
+		next = s->idle_next; /* a sync that fails may end the session */
+		if (s->username != NULL && strcasecmp(s->username, user) == 0 &&
+		    s->input == IMAP_INPUT_IDLE && !s->closed)
+			(void)imap_session_sync(s);
+	}
+}
+
 bool imap_plaintext_allowed(struct imap_session *s)
 {
 	/* DESIGN: plain passwords only over TLS, loopback if configured. */
@@ -77,6 +95,7 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 
 	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool, &server, error_r) < 0)
 		return -1;
+	server->role = ctx;
 	ctx->data = server;
 	return 0;
 }
@@ -87,6 +106,11 @@ static void role_accept(struct role_ctx *ctx, int fd, const struct sockaddr *pee
 	imap_server_accept(ctx->data, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
 }
 
+static void role_mailbox_changed(struct role_ctx *ctx, const char *user)
+{
+	imap_server_mailbox_changed(ctx->data, user);
+}
+
 static void role_deinit(struct role_ctx *ctx)
 {
 	struct imap_server *server = ctx->data;
@@ -95,9 +119,14 @@ static void role_deinit(struct role_ctx *ctx)
 	ctx->data = NULL;
 }
 
+static const enum service imap_services[] = {SERVICE_IMAP, SERVICE_IMAPS};
+
 const struct role_ops imap_role_ops = {
     .name = "imap",
+    .services = imap_services,
+    .service_count = sizeof(imap_services) / sizeof(imap_services[0]),
     .init = role_init,
     .accept = role_accept,
+    .mailbox_changed = role_mailbox_changed,
     .deinit = role_deinit,
 };

@@ -3,7 +3,7 @@
 
 /*
  * The IMAP server (RFC 3501 IMAP4rev1, with LITERAL+, SASL-IR, IDLE,
- * UNSELECT, NAMESPACE): imap_role_ops (declared in net/role.h) runs it in
+ * UNSELECT, NAMESPACE): imap_role_ops (below) runs it in
  * the imap role; imap_server_new() and imap_server_accept() let a test run
  * sessions on its own event loop. docs/imap.md lists what is supported.
  */
@@ -16,6 +16,10 @@
 
 #include "lib/settings.h"
 #include "lib/workpool.h"
+#include "master/role.h"
+
+/* The imap role (services imap, imaps). */
+extern const struct role_ops imap_role_ops;
 
 struct imap_server;
 
@@ -28,6 +32,10 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
 /* Free the server (its sessions must be gone); sets *server to NULL. NULL
    is fine. */
 void imap_server_free(struct imap_server **server);
+
+/* user's mailbox changed (a notification from the channel): every
+   session of user in IDLE syncs and reports now. */
+void imap_server_mailbox_changed(struct imap_server *server, const char *user);
 
 /* Serve an accepted connection (fd is taken over; nonblocking). */
 void imap_server_accept(struct imap_server *server, int fd, const struct sockaddr *peer,

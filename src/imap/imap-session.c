@@ -90,6 +90,7 @@ static void session_free(struct imap_session *s)
 {
 	if (s->resumable.free != NULL)
 		s->resumable.free(s->resumable.ctx);
+	imap_idle_leave(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->session_timer != NULL)

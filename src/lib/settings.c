@@ -74,9 +74,10 @@ struct section_def {
 	}
 
 static const struct key_def top_keys[] = {
-    KEY("hostname", V_STRING, hostname, 0, 0), KEY("data_dir", V_PATH, data_dir, 0, 0),
-    KEY("mail_dir", V_PATH, mail_dir, 0, 0),   KEY("directory", V_PATH, directory_path, 0, 0),
-    KEY("user", V_STRING, run_user, 0, 0),     KEY("log_level", V_LOG_LEVEL, log_level, 0, 0),
+    KEY("hostname", V_STRING, hostname, 0, 0),   KEY("data_dir", V_PATH, data_dir, 0, 0),
+    KEY("mail_dir", V_PATH, mail_dir, 0, 0),     KEY("directory", V_PATH, directory_path, 0, 0),
+    KEY("user", V_STRING, run_user, 0, 0),       KEY("log_level", V_LOG_LEVEL, log_level, 0, 0),
+    KEY("processes", V_UINT, processes, 0, 256),
 };
 
 static const struct key_def tls_keys[] = {

@@ -64,6 +64,7 @@ struct tern_settings {
 	char *directory_path;     /* default: <data_dir>/directory.db */
 	char *run_user;           /* user the roles run as when started as root; default "tern" */
 	enum log_level log_level; /* default info */
+	unsigned processes;       /* per listener role; 0 (default): one per core */
 
 	struct {
 		char *cert;      /* PEM chain; default <data_dir>/tls/cert.pem */

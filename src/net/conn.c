@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -13,9 +14,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "lib/xalloc.h"
-#include "net/conn-private.h"
+#include "net/conn-set.h"
 #include "net/tls.h"
 
 struct conn {
@@ -43,6 +45,13 @@ struct conn {
 	const char *close_reason;
 	unsigned idle_timeout;
 
+	/* Outgoing connections (conn_connect). */
+	char *server_name; /* SNI and name to verify; NULL: none */
+	enum conn_verify verify;
+	unsigned connect_timeout;
+	bool outgoing;
+	bool connecting; /* waiting for connect (and its implicit handshake) */
+
 	bool tls;          /* TLS on (or STARTTLS requested) */
 	bool handshaking;  /* handshake not finished yet */
 	bool upgrading;    /* STARTTLS requested, waiting for the reply to flush */
@@ -63,6 +72,7 @@ static void *empty_hook_ctx;
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_handshake_done(struct conn *conn);
 
 /* ---- the live list ---- */
 
@@ -143,7 +153,10 @@ static void conn_set_timeouts(struct conn *conn)
 	struct timeval rd = {conn->idle_timeout, 0};
 	struct timeval wr = {CONN_WRITE_TIMEOUT, 0};
 
-	if (conn->handshaking) {
+	if (conn->connecting) {
+		rd.tv_sec = wr.tv_sec = conn->connect_timeout;
+		bufferevent_set_timeouts(conn->bev, &rd, &wr);
+	} else if (conn->handshaking) {
 		rd.tv_sec = CONN_HANDSHAKE_TIMEOUT;
 		bufferevent_set_timeouts(conn->bev, &rd, &wr);
 	} else {
@@ -163,7 +176,27 @@ static void conn_attach(struct conn *conn, struct bufferevent *bev)
 	bufferevent_enable(bev, EV_WRITE);
 }
 
-/* A server-side TLS bufferevent on conn->fd, or NULL. */
+/* Client side: SNI and the verification asked for. Returns 0 or -1. */
+static int tls_client_setup(struct conn *conn, SSL *ssl)
+{
+	if (conn->server_name != NULL && SSL_set_tlsext_host_name(ssl, conn->server_name) != 1)
+		return -1;
+	if (conn->verify == CONN_VERIFY_NONE) {
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	if (conn->verify == CONN_VERIFY_NAME) {
+		/* No name: nothing can match, so the handshake fails. */
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set1_host(ssl, conn->server_name != NULL ? conn->server_name : "") != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A TLS bufferevent on conn->fd (server side, or client side for an
+   outgoing conn), or NULL. */
 static struct bufferevent *tls_bev_new(struct conn *conn)
 {
 	SSL *ssl = SSL_new(conn->tls_ctx);
@@ -171,7 +204,13 @@ static struct bufferevent *tls_bev_new(struct conn *conn)
 
 	if (ssl == NULL)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(conn->base, conn->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	if (conn->outgoing && tls_client_setup(conn, ssl) < 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bev = bufferevent_openssl_socket_new(conn->base, conn->fd, ssl,
+	                                     conn->outgoing ? BUFFEREVENT_SSL_CONNECTING
+	                                                    : BUFFEREVENT_SSL_ACCEPTING,
 	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		SSL_free(ssl);
@@ -219,6 +258,7 @@ static void conn_dealloc(struct conn *conn)
 	event_free(conn->deferred);
 	evbuffer_free(conn->held_out);
 	free(conn->tls_desc);
+	free(conn->server_name);
 	free(conn);
 }
 
@@ -261,6 +301,75 @@ struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *pe
 	log_debug(conn->sid, "event=conn.open ip=%s local=%s tls=%s", conn->peer_ip, conn->local_ip,
 	          conn->tls ? "yes" : "no");
 	return conn;
+}
+
+/* ---- outgoing ---- */
+
+struct conn *conn_connect(struct event_base *base, const struct conn_connect_params *params,
+                          const struct conn_handler *handler, void *ctx, const char **error_r)
+{
+	const struct sockaddr *sa = params->addr;
+	struct bufferevent *bev = NULL;
+	struct conn *conn;
+	int fd;
+
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    params->addrlen > sizeof(struct sockaddr_storage)) {
+		*error_r = "bad address family";
+		return NULL;
+	}
+	if (params->implicit_tls && params->tls_ctx == NULL) {
+		*error_r = "implicit TLS without a TLS context";
+		return NULL;
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		return NULL;
+	}
+	conn_set_nodelay(fd);
+	conn = conn_alloc(base, fd, sa, params->addrlen, params->tls_ctx);
+	conn->handler = handler;
+	conn->ctx = ctx;
+	conn->outgoing = true;
+	conn->connecting = true;
+	conn->verify = params->verify;
+	conn->connect_timeout = params->timeout > 0 ? params->timeout : CONN_CONNECT_TIMEOUT;
+	if (params->server_name != NULL)
+		conn->server_name = xstrdup(params->server_name);
+	bev = params->implicit_tls ? tls_bev_new(conn)
+	                           : bufferevent_socket_new(base, fd, BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		ERR_clear_error();
+		close(fd);
+		conn_dealloc(conn);
+		*error_r = "out of resources";
+		return NULL;
+	}
+	conn_attach(conn, bev);
+	/* Refused at once (a local port with no listener) comes back as an
+	   error event, so the caller sees one path for every failure. */
+	(void)bufferevent_socket_connect(bev, sa, (int)params->addrlen);
+	live_add(conn);
+	log_debug(conn->sid, "event=conn.connect ip=%s tls=%s", conn->peer_ip,
+	          conn->tls ? "yes" : "no");
+	return conn;
+}
+
+/* The outgoing connection is up (and its implicit TLS handshake done). */
+static void conn_connected(struct conn *conn)
+{
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+
+	conn->connecting = false;
+	if (conn->tls)
+		conn_handshake_done(conn);
+	if (getsockname(conn->fd, (struct sockaddr *)&local, &locallen) == 0)
+		addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
+	conn_set_timeouts(conn);
+	if (conn->handler->on_connected != NULL)
+		conn->handler->on_connected(conn, conn->ctx);
 }
 
 /* ---- closing ---- */
@@ -389,6 +498,9 @@ static const char *conn_error_reason(struct conn *conn, short what, char *tmp, s
 			;
 		snprintf(tmp, tmplen, "%s: %s",
 		         conn->handshaking ? "TLS handshake failed" : "TLS error", text);
+	} else if (conn->connecting && (!conn->tls || err != 0)) {
+		snprintf(tmp, tmplen, "connect failed: %s",
+		         err != 0 ? strerror(err) : "connection closed");
 	} else if (conn->handshaking) {
 		snprintf(tmp, tmplen, "TLS handshake failed: %s",
 		         err != 0 ? strerror(err) : "connection closed");
@@ -404,9 +516,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	char tmp[300];
 
 	if ((what & BEV_EVENT_CONNECTED) != 0) {
-		conn_handshake_done(conn);
+		if (conn->connecting)
+			conn_connected(conn);
+		else
+			conn_handshake_done(conn);
 	} else if ((what & BEV_EVENT_TIMEOUT) != 0) {
-		if ((what & BEV_EVENT_WRITING) != 0)
+		if (conn->connecting)
+			conn_finish(conn, "connect timeout");
+		else if ((what & BEV_EVENT_WRITING) != 0)
 			conn_finish(conn, "write timeout");
 		else
 			conn_finish(conn,

@@ -39,6 +39,9 @@
 #define CONN_WRITE_TIMEOUT 600
 /* Seconds a TLS handshake may take. */
 #define CONN_HANDSHAKE_TIMEOUT 30
+/* Seconds an outgoing connect (and its implicit TLS handshake) may take
+   unless the caller says otherwise. */
+#define CONN_CONNECT_TIMEOUT 30
 
 struct conn;
 
@@ -64,6 +67,12 @@ struct conn_handler {
 	/* Optional: all output has been written to the socket (for flow
 	   control when streaming big FETCH responses). */
 	void (*on_drained)(struct conn *conn, void *ctx);
+	/* Outgoing connections (conn_connect): the TCP connection, and the
+	   TLS handshake with implicit TLS, succeeded; the peer's certificate
+	   passed the verification asked for. A failure comes as on_close
+	   instead ("connect failed: Connection refused", "connect timeout",
+	   "TLS handshake failed: ... certificate verify failed"). */
+	void (*on_connected)(struct conn *conn, void *ctx);
 };
 
 /* Start serving an accepted connection. Takes ownership of fd (accepted,
@@ -79,6 +88,39 @@ struct conn_handler {
 struct conn *conn_new(struct event_base *base, int fd, const struct sockaddr *peer,
                       socklen_t peerlen, SSL_CTX *tls_ctx, bool implicit,
                       const struct conn_handler *handler, void *ctx);
+
+/* What an outgoing connection checks of the server's certificate. */
+enum conn_verify {
+	CONN_VERIFY_NONE,  /* nothing (opportunistic TLS, as SMTP between MTAs) */
+	CONN_VERIFY_CHAIN, /* a chain to a CA of the client context */
+	CONN_VERIFY_NAME,  /* the chain, and server_name in the certificate */
+};
+
+struct conn_connect_params {
+	const struct sockaddr *addr; /* IPv4 or IPv6 address and port */
+	socklen_t addrlen;
+	/* A client context (tls_client_ctx_new); NULL: no TLS at all, neither
+	   implicit nor conn_starttls(). */
+	SSL_CTX *tls_ctx;
+	bool implicit_tls; /* handshake at once (465, 993) */
+	/* Sent as SNI and matched with CONN_VERIFY_NAME; NULL: no SNI (then
+	   CONN_VERIFY_NAME fails every handshake). */
+	const char *server_name;
+	enum conn_verify verify;
+	unsigned timeout; /* seconds for connect + handshake; 0: CONN_CONNECT_TIMEOUT */
+};
+
+/* Open an outgoing connection (for the queue, a smarthost, milters,
+   proxying). Nonblocking: returns the conn at once, then on_connected or
+   on_close comes from the loop. handler and params->tls_ctx must outlive
+   the conn (server_name is copied). conn_starttls() on it later starts a
+   client handshake with the same SNI and verification (after the server's
+   "ready" reply has been read). Output written before on_connected is sent
+   once connected. Returns NULL with a static reason in *error_r when no
+   socket can be made or the address is unusable ("bad address family",
+   strerror text); no callback is called then. */
+struct conn *conn_connect(struct event_base *base, const struct conn_connect_params *params,
+                          const struct conn_handler *handler, void *ctx, const char **error_r);
 
 /* The read side: decrypted bytes received and not yet consumed. The
    session drains (evbuffer_drain / evbuffer_remove) what it consumed.
@@ -104,7 +146,8 @@ void conn_printf(struct conn *conn, const char *fmt, ...) __attribute__((format(
 /* Bytes queued but not yet sent (before encryption when TLS is on). */
 size_t conn_output_pending(struct conn *conn);
 
-/* STARTTLS: call after writing the "ready to start TLS" reply. Discards
+/* STARTTLS: call after writing the "ready to start TLS" reply (on an
+   outgoing conn: after reading it; a client handshake starts). Discards
    any input already received (RFC 3207 section 6, RFC 2595 section 3.1:
    commands pipelined before the handshake must not be acted on), flushes
    the reply, then starts a server handshake; on_read is next called with

@@ -114,6 +114,30 @@ int tls_server_ctx_new(const struct tern_settings *settings, SSL_CTX **ctx_r, ch
 	return 0;
 }
 
+int tls_client_ctx_new(const char *ca_file, SSL_CTX **ctx_r, char **error_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok;
+
+	if (ctx == NULL) {
+		*error_r = xasprintf("tls client context: %s", tls_last_error());
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+	                     : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		*error_r = xasprintf("tls ca %s: %s", ca_file != NULL ? ca_file : "(default)",
+		                     tls_last_error());
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	*ctx_r = ctx;
+	return 0;
+}
+
 void tls_ctx_free(SSL_CTX **ctx)
 {
 	if (*ctx == NULL)

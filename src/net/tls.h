@@ -25,6 +25,14 @@ bool tls_needed(const struct tern_settings *settings);
    tls.cert", ...). */
 int tls_server_ctx_new(const struct tern_settings *settings, SSL_CTX **ctx_r, char **error_r);
 
+/* Build a client SSL_CTX for outgoing connections (conn_connect): TLS 1.2
+   minimum, no compression, no renegotiation. ca_file: PEM file of trusted
+   CAs for certificate verification; NULL: the system's default store.
+   Verification itself is chosen per connection (enum conn_verify). Returns
+   0 with *ctx_r (free with tls_ctx_free), or -1 with a malloc'ed reason in
+   *error_r ("tls ca /x.pem: ..."). */
+int tls_client_ctx_new(const char *ca_file, SSL_CTX **ctx_r, char **error_r);
+
 /* Free the context (NULL is fine) and set *ctx to NULL. Connections still
    using it keep their own reference. */
 void tls_ctx_free(SSL_CTX **ctx);

@@ -289,6 +289,9 @@ static void commit_done(void *ctx)
 		         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count,
 		         is->user_count);
 		free(from);
+		/* durable: IDLE sessions of these users (every imap process) wake */
+		for (size_t i = 0; i < is->user_count; i++)
+			role_notify_mailbox_changed(is->in->role, is->users[i]);
 		smtp_stage_reply(is->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 	}
 	free(job);

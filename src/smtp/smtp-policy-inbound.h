@@ -17,7 +17,7 @@
  * docs/smtp.md lists the replies.
  */
 
-#include "net/role.h"
+#include "master/role.h"
 #include "smtp/smtp-policy.h"
 
 struct smtp_inbound;

@@ -15,7 +15,7 @@
 #include "lib/buf.h"
 #include "lib/settings.h"
 #include "net/conn.h"
-#include "net/role.h"
+#include "master/role.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-data.h"
 #include "smtp/smtp-header.h"

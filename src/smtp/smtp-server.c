@@ -491,8 +491,12 @@ static void smtp_deinit(struct role_ctx *role)
 	role->data = NULL;
 }
 
+static const enum service smtp_services[] = {SERVICE_SMTP, SERVICE_SUBMISSION, SERVICE_SUBMISSIONS};
+
 const struct role_ops smtp_role_ops = {
     .name = "smtp",
+    .services = smtp_services,
+    .service_count = sizeof(smtp_services) / sizeof(smtp_services[0]),
     .init = smtp_init,
     .accept = smtp_accept,
     .deinit = smtp_deinit,

@@ -15,12 +15,12 @@
  * so relaying is refused there too.
  */
 
-#include "net/role.h"
+#include "master/role.h"
 #include "smtp/smtp-policy.h"
 
 struct smtp_server;
 
-/* The role's operations (also declared in net/role.h). */
+/* The smtp role (services smtp, submission, submissions). */
 extern const struct role_ops smtp_role_ops;
 
 /* A server without the role's resources, whose sessions ask policy (for

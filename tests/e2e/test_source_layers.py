@@ -63,3 +63,10 @@ def test_src_folders_have_no_include_cycle():
 def test_lib_includes_no_other_folder():
     graph = folder_graph()
     assert graph["lib"] == set(), graph["lib"]
+
+
+def test_net_names_no_protocol():
+    """Listeners, connections and TLS know nothing of the roles above them
+    (src/master declares the roles, each role its services)."""
+    graph = folder_graph()
+    assert graph["net"] <= {"lib"}, graph["net"]

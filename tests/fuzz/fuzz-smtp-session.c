@@ -20,7 +20,7 @@
 #include "lib/log.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
-#include "net/conn-private.h"
+#include "net/conn-set.h"
 #include "smtp/smtp-server.h"
 #include "store/delivery.h"
 

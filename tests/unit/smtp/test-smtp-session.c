@@ -22,7 +22,7 @@
 #include "lib/buf.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
-#include "net/conn-private.h"
+#include "net/conn-set.h"
 #include "smtp/smtp-server.h"
 #include "store/delivery.h"
 

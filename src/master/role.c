@@ -1,4 +1,4 @@
-#include "net/role.h"
+#include "master/role.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "lib/xalloc.h"
-#include "net/conn-private.h"
+#include "master/channel.h"
+#include "master/sandbox.h"
+#include "net/conn-set.h"
 
 /* Connections taken per wakeup of one listener, so one busy listener does
    not starve the others or the sessions. */
@@ -36,21 +38,15 @@ struct role_state {
 	struct event *accept_retry;
 	time_t last_limit_log;
 	unsigned limit_suppressed;
+	int accept_batch; /* connections taken per wakeup */
 	bool stopping, draining;
 };
 
 bool role_serves(const struct role_ops *ops, enum service service)
 {
-	switch (service) {
-	case SERVICE_SMTP:
-	case SERVICE_SUBMISSION:
-	case SERVICE_SUBMISSIONS:
-		return strcmp(ops->name, "smtp") == 0;
-	case SERVICE_IMAP:
-	case SERVICE_IMAPS:
-		return strcmp(ops->name, "imap") == 0;
-	case SERVICE_COUNT:
-		break;
+	for (size_t i = 0; i < ops->service_count; i++) {
+		if (ops->services[i] == service)
+			return true;
 	}
 	return false;
 }
@@ -198,7 +194,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	struct role_listener *rl = arg;
 	struct role_state *rs = rl->rs;
 
-	for (int i = 0; i < ACCEPT_BATCH && rl->ev != NULL; i++) {
+	for (int i = 0; i < rs->accept_batch && rl->ev != NULL; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -286,9 +282,8 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 	role_stop(arg);
 }
 
-static void on_sigusr1(evutil_socket_t sig, short what, void *arg)
+static void role_drain(struct role_state *rs)
 {
-	struct role_state *rs = arg;
 	struct timeval tv = {ROLE_DRAIN_LIMIT, 0};
 
 	if (rs->draining || rs->stopping)
@@ -302,6 +297,68 @@ static void on_sigusr1(evutil_socket_t sig, short what, void *arg)
 	}
 	rs->drain_deadline = evtimer_new(rs->ctx.base, on_drain_deadline, rs);
 	evtimer_add(rs->drain_deadline, &tv);
+}
+
+static void on_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+	role_drain(arg);
+}
+
+/* ---- the channel to the supervisor ---- */
+
+static void on_channel_msg(const struct channel_msg *msg, void *arg)
+{
+	struct role_state *rs = arg;
+
+	switch (msg->type) {
+	case CHANNEL_RELOAD:
+		role_drain(rs);
+		break;
+	case CHANNEL_MAILBOX_CHANGED:
+		if (rs->ops->mailbox_changed != NULL)
+			rs->ops->mailbox_changed(&rs->ctx, msg->name);
+		break;
+	case CHANNEL_MESSAGE_QUEUED:
+		if (rs->ops->message_queued != NULL)
+			rs->ops->message_queued(&rs->ctx, msg->name);
+		break;
+	case CHANNEL_METRICS:
+		break;
+	}
+}
+
+/* The supervisor is gone or broken: without it there are no reloads or
+   notifications, so stop (PR_SET_PDEATHSIG usually comes first). */
+static void on_channel_close(const char *reason, void *arg)
+{
+	struct role_state *rs = arg;
+
+	log_warn(NULL, "event=role.channel_closed reason=\"%s\"", reason);
+	role_stop(rs);
+}
+
+static void role_notify(struct role_ctx *ctx, enum channel_type type, const char *name)
+{
+	const char *error;
+
+	if (ctx->channel == NULL)
+		return; /* run without a supervisor (tests) */
+	if (channel_send(ctx->channel, type, name, strlen(name), &error) < 0) {
+		char *v = log_value(name, strlen(name), 100);
+		log_warn(NULL, "event=role.notify_dropped type=%d name=%s error=\"%s\"", (int)type,
+		         v, error);
+		free(v);
+	}
+}
+
+void role_notify_mailbox_changed(struct role_ctx *ctx, const char *user)
+{
+	role_notify(ctx, CHANNEL_MAILBOX_CHANGED, user);
+}
+
+void role_notify_message_queued(struct role_ctx *ctx, const char *id)
+{
+	role_notify(ctx, CHANNEL_MESSAGE_QUEUED, id);
 }
 
 static void role_signals_init(struct role_state *rs)
@@ -324,34 +381,46 @@ static void role_free(struct role_state *rs)
 	if (rs->drain_deadline != NULL)
 		event_free(rs->drain_deadline);
 	free(rs->listeners);
+	channel_free(&rs->ctx.channel);
 	workpool_free(&rs->ctx.pool);
 	event_base_free(rs->ctx.base);
 }
 
-void role_run(const struct role_ops *ops, const struct tern_settings *settings, SSL_CTX *tls,
-              struct listener *const *listeners, size_t listener_count)
+void role_run(const struct role_ops *ops, const struct role_start *start)
 {
 	pid_t parent = getppid();
 	struct role_state rs = {.ops = ops};
+	const struct tern_settings *settings = start->settings;
 	const char *error;
 
 	log_init(ops->name, settings->log_level);
 	setup_signals();
 	drop_privileges(settings->run_user);
 	die_with_parent(parent);
+	/* Before any thread starts: Landlock binds the calling thread and the
+	   threads it starts later, not those already running. */
+	sandbox_enter(settings);
 	rs.ctx.settings = settings;
-	rs.ctx.tls = tls;
+	rs.ctx.tls = start->tls;
+	rs.ctx.process_index = start->process_index;
+	/* Several processes share each listening socket: taking one
+	   connection per wakeup lets the least busy one take the next. */
+	rs.accept_batch = start->process_count > 1 ? 1 : ACCEPT_BATCH;
 	rs.ctx.base = event_base_new();
 	if (rs.ctx.base == NULL)
 		log_fatal("event=role.event_base_failed");
 	rs.ctx.pool = workpool_new(rs.ctx.base, ROLE_WORKER_THREADS);
-	role_listeners_init(&rs, listeners, listener_count);
+	role_listeners_init(&rs, start->listeners, start->listener_count);
 	role_signals_init(&rs);
+	if (start->channel_fd >= 0)
+		rs.ctx.channel = channel_new(rs.ctx.base, start->channel_fd, on_channel_msg,
+		                             on_channel_close, &rs);
 	conn_set_empty_hook(on_empty, &rs);
 	if (ops->init(&rs.ctx, &error) < 0)
 		log_fatal("event=role.init_failed error=\"%s\"", error);
 	role_accepting(&rs, true);
-	log_info(NULL, "event=role.ready pid=%d listeners=%zu", (int)getpid(), rs.listener_count);
+	log_info(NULL, "event=role.ready pid=%d listeners=%zu process=%u", (int)getpid(),
+	         rs.listener_count, start->process_index);
 	event_base_dispatch(rs.ctx.base);
 	conn_abort_all("server stopping");
 	/* Jobs still running get their done() before the role's state goes. */

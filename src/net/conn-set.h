@@ -1,9 +1,10 @@
-#ifndef TERN_NET_CONN_PRIVATE_H
-#define TERN_NET_CONN_PRIVATE_H
+#ifndef TERN_NET_CONN_SET_H
+#define TERN_NET_CONN_SET_H
 
 /*
- * What the role loop needs from the connection layer: the set of live
- * connections in this process (for limits, shutdown and draining).
+ * What the role loop (src/master/role.c) needs from the connection layer:
+ * the set of live connections in this process (for limits, shutdown and
+ * draining). Sessions do not use it.
  */
 
 #include <stddef.h>

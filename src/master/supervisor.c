@@ -1,6 +1,7 @@
-#include "net/supervisor.h"
+#include "master/supervisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -8,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/xalloc.h"
+#include "master/channel.h"
 #include "net/listener.h"
 #include "net/tls.h"
 
@@ -26,7 +29,11 @@
 
 struct role_proc {
 	const struct role_ops *ops;
-	pid_t pid;          /* 0 when not running */
+	unsigned index, count; /* which of the role's processes, of how many */
+	pid_t pid;             /* 0 when not running */
+	int chan;              /* our end of its channel; -1 when none */
+	struct channel_decoder dec;
+	struct buf out;     /* encoded messages not yet written to chan */
 	int64_t started;    /* ms, monotonic */
 	int64_t restart_at; /* ms; 0 = no restart scheduled */
 	int64_t backoff;    /* ms of the last restart delay */
@@ -110,37 +117,90 @@ static void generation_install(struct supervisor *sup, struct generation *gen)
 
 /* ---- role processes ---- */
 
+/* In a new role process: close the supervisor's descriptors it must not
+   keep (the signalfd, every other process's channel end). */
+static void child_close_fds(struct supervisor *sup)
+{
+	close(sup->sigfd);
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		if (sup->procs[i].chan >= 0)
+			close(sup->procs[i].chan);
+	}
+}
+
 static void proc_spawn(struct supervisor *sup, struct role_proc *p)
 {
-	pid_t pid = fork();
+	int sv[2];
+	pid_t pid;
 
 	p->restart_at = 0;
-	if (pid < 0) {
+	sv[0] = sv[1] = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || (pid = fork()) < 0) {
 		log_error(NULL, "event=role.fork_failed role=%s error=\"%s\"", p->ops->name,
 		          strerror(errno));
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		p->restart_at = now_ms() + RESTART_MIN_MS;
 		return;
 	}
 	if (pid == 0) {
-		close(sup->sigfd);
-		role_run(p->ops, sup->settings, sup->tls, sup->listeners, sup->listener_count);
+		struct role_start start = {
+		    .settings = sup->settings,
+		    .tls = sup->tls,
+		    .listeners = sup->listeners,
+		    .listener_count = sup->listener_count,
+		    .channel_fd = sv[1],
+		    .process_index = p->index,
+		    .process_count = p->count,
+		};
+		close(sv[0]);
+		child_close_fds(sup);
+		role_run(p->ops, &start);
 	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	p->chan = sv[0];
+	channel_decoder_init(&p->dec);
+	buf_clear(&p->out);
 	p->pid = pid;
 	p->started = now_ms();
-	log_info(NULL, "event=role.started role=%s pid=%d", p->ops->name, (int)pid);
+	log_info(NULL, "event=role.started role=%s pid=%d process=%u", p->ops->name, (int)pid,
+	         p->index);
+}
+
+/* Processes a role runs: `processes` (0: one per core) for a role with
+   listeners, one for a role without. */
+static unsigned role_process_count(const struct supervisor *sup, const struct role_ops *ops)
+{
+	long n = sup->settings->processes;
+
+	if (ops->service_count == 0)
+		return 1;
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (unsigned)n;
 }
 
 static void procs_start_generation(struct supervisor *sup)
 {
-	size_t first = sup->proc_count;
-
-	sup->proc_count += sup->role_count;
-	sup->procs = xreallocarray(sup->procs, sup->proc_count, sizeof(*sup->procs));
 	for (size_t i = 0; i < sup->role_count; i++) {
-		struct role_proc *p = &sup->procs[first + i];
-		memset(p, 0, sizeof(*p));
-		p->ops = sup->roles[i];
-		proc_spawn(sup, p);
+		unsigned count = role_process_count(sup, sup->roles[i]);
+
+		for (unsigned k = 0; k < count; k++) {
+			struct role_proc *p;
+
+			sup->procs =
+			    xreallocarray(sup->procs, sup->proc_count + 1, sizeof(*sup->procs));
+			p = &sup->procs[sup->proc_count++];
+			memset(p, 0, sizeof(*p));
+			p->ops = sup->roles[i];
+			p->index = k;
+			p->count = count;
+			p->chan = -1;
+			proc_spawn(sup, p);
+		}
 	}
 }
 
@@ -153,10 +213,23 @@ static struct role_proc *proc_find(struct supervisor *sup, pid_t pid)
 	return NULL;
 }
 
+/* Close our end of p's channel (its process exited or broke the
+   protocol). */
+static void proc_channel_close(struct role_proc *p)
+{
+	if (p->chan < 0)
+		return;
+	close(p->chan);
+	p->chan = -1;
+	channel_decoder_free(&p->dec);
+	buf_free(&p->out);
+}
+
 static void proc_remove(struct supervisor *sup, struct role_proc *p)
 {
 	size_t i = (size_t)(p - sup->procs);
 
+	proc_channel_close(p);
 	memmove(&sup->procs[i], &sup->procs[i + 1],
 	        (sup->proc_count - i - 1) * sizeof(*sup->procs));
 	sup->proc_count--;
@@ -179,6 +252,7 @@ static void proc_crashed(struct role_proc *p, int status)
 	int64_t now = now_ms();
 
 	proc_log_exit("role.crashed", p, status);
+	proc_channel_close(p);
 	if (now - p->started < CRASH_WINDOW_MS && p->backoff > 0)
 		p->backoff = p->backoff * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : p->backoff * 2;
 	else
@@ -208,6 +282,104 @@ static void reap_children(struct supervisor *sup)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		on_child_exit(sup, pid, status);
+}
+
+/* ---- the channels ---- */
+
+/* Write what is queued for p; what the socket does not take now waits for
+   POLLOUT. A broken channel is closed (the role stops when it sees that). */
+static void proc_flush(struct role_proc *p)
+{
+	while (p->chan >= 0 && p->out.len > 0) {
+		ssize_t n = write(p->chan, p->out.data, p->out.len);
+
+		if (n > 0) {
+			buf_consume(&p->out, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		log_warn(NULL, "event=channel.write_failed role=%s pid=%d", p->ops->name,
+		         (int)p->pid);
+		proc_channel_close(p);
+	}
+}
+
+/* Queue one message for p. Returns 0, or -1 when p has no channel or its
+   queue is full (a role that does not read: the message is dropped). */
+static int proc_send(struct role_proc *p, enum channel_type type, const void *payload, size_t len)
+{
+	const char *error;
+
+	if (p->chan < 0 || p->pid <= 0)
+		return -1;
+	if (p->out.len + CHANNEL_HEADER_SIZE + len > CHANNEL_MAX_OUTPUT) {
+		log_warn(NULL, "event=channel.full role=%s pid=%d action=drop", p->ops->name,
+		         (int)p->pid);
+		return -1;
+	}
+	if (channel_encode(&p->out, type, payload, len, &error) < 0)
+		return -1;
+	proc_flush(p);
+	return 0;
+}
+
+/* A notification from one role process goes to every process whose role
+   takes it: the sender and the other processes of its role included, and
+   old ones still draining (their IDLE sessions are still there). */
+static void fan_out(struct supervisor *sup, const struct channel_msg *msg)
+{
+	for (size_t i = 0; i < sup->proc_count; i++) {
+		struct role_proc *p = &sup->procs[i];
+		bool wants = msg->type == CHANNEL_MAILBOX_CHANGED ? p->ops->mailbox_changed != NULL
+		                                                  : p->ops->message_queued != NULL;
+		if (wants)
+			(void)proc_send(p, msg->type, msg->payload, msg->len);
+	}
+}
+
+static void on_role_msg(struct supervisor *sup, struct role_proc *p, const struct channel_msg *msg)
+{
+	switch (msg->type) {
+	case CHANNEL_MAILBOX_CHANGED:
+	case CHANNEL_MESSAGE_QUEUED:
+		fan_out(sup, msg);
+		break;
+	case CHANNEL_METRICS:
+		break; /* for the http role, later */
+	case CHANNEL_RELOAD:
+		log_warn(NULL, "event=channel.unexpected role=%s pid=%d type=reload", p->ops->name,
+		         (int)p->pid);
+		break;
+	}
+}
+
+/* Read what p sent and act on each whole message. A malformed stream
+   closes the channel: the role stops, exits and is restarted. */
+static void proc_read(struct supervisor *sup, size_t i)
+{
+	unsigned char tmp[4096];
+	struct channel_msg msg;
+	const char *error;
+	ssize_t n;
+	int ret;
+
+	n = read(sup->procs[i].chan, tmp, sizeof(tmp));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		proc_channel_close(&sup->procs[i]);
+		return;
+	}
+	channel_decoder_feed(&sup->procs[i].dec, tmp, (size_t)n);
+	/* Index, not pointer: fan_out does not move procs, but be plain. */
+	while ((ret = channel_decoder_next(&sup->procs[i].dec, &msg, &error)) > 0)
+		on_role_msg(sup, &sup->procs[i], &msg);
+	if (ret < 0) {
+		log_error(NULL, "event=channel.malformed role=%s pid=%d error=\"%s\"",
+		          sup->procs[i].ops->name, (int)sup->procs[i].pid, error);
+		proc_channel_close(&sup->procs[i]);
+	}
 }
 
 /* ---- signals ---- */
@@ -245,7 +417,8 @@ static void sup_reload(struct supervisor *sup)
 	}
 	for (size_t i = 0; i < sup->proc_count; i++) {
 		struct role_proc *p = &sup->procs[i];
-		if (!p->old && p->pid > 0)
+		/* The message, or the signal when the channel cannot take it. */
+		if (!p->old && p->pid > 0 && proc_send(p, CHANNEL_RELOAD, NULL, 0) < 0)
 			kill(p->pid, SIGUSR1);
 		p->old = true;
 	}
@@ -328,8 +501,10 @@ static void run_timers(struct supervisor *sup)
 			         (int)sup->procs[i].pid);
 			kill(sup->procs[i].pid, SIGKILL);
 		}
-		for (size_t i = 0; i < sup->proc_count; i++)
+		for (size_t i = 0; i < sup->proc_count; i++) {
 			waitpid(sup->procs[i].pid, NULL, 0);
+			proc_channel_close(&sup->procs[i]);
+		}
 		sup->proc_count = 0;
 		return;
 	}
@@ -342,16 +517,44 @@ static void run_timers(struct supervisor *sup)
 
 static void sup_loop(struct supervisor *sup)
 {
-	while (!sup->stopping || sup->proc_count > 0) {
-		struct pollfd pfd = {.fd = sup->sigfd, .events = POLLIN};
-		int n = poll(&pfd, 1, next_timeout(sup));
+	struct pollfd *pfd = NULL;
+	size_t *which = NULL;
 
-		if (n < 0 && errno != EINTR)
+	while (!sup->stopping || sup->proc_count > 0) {
+		size_t n = 1;
+		int ready;
+
+		pfd = xreallocarray(pfd, sup->proc_count + 1, sizeof(*pfd));
+		which = xreallocarray(which, sup->proc_count + 1, sizeof(*which));
+		pfd[0] = (struct pollfd){.fd = sup->sigfd, .events = POLLIN};
+		for (size_t i = 0; i < sup->proc_count; i++) {
+			struct role_proc *p = &sup->procs[i];
+			if (p->chan < 0)
+				continue;
+			pfd[n] = (struct pollfd){.fd = p->chan, .events = POLLIN};
+			if (p->out.len > 0)
+				pfd[n].events |= POLLOUT;
+			which[n++] = i;
+		}
+		ready = poll(pfd, n, next_timeout(sup));
+		if (ready < 0 && errno != EINTR)
 			log_fatal("event=supervisor.poll_failed error=\"%s\"", strerror(errno));
-		if (n > 0)
+		/* Channels first: reaping (below) may remove procs. */
+		for (size_t k = 1; ready > 0 && k < n; k++) {
+			struct role_proc *p = &sup->procs[which[k]];
+			if (p->chan != pfd[k].fd)
+				continue;
+			if (pfd[k].revents & POLLOUT)
+				proc_flush(p);
+			if (p->chan >= 0 && (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				proc_read(sup, which[k]);
+		}
+		if (ready > 0 && (pfd[0].revents & POLLIN))
 			handle_signals(sup);
 		run_timers(sup);
 	}
+	free(pfd);
+	free(which);
 }
 
 static void sup_free(struct supervisor *sup)
@@ -359,6 +562,8 @@ static void sup_free(struct supervisor *sup)
 	listeners_free(&sup->listeners, sup->listener_count);
 	tls_ctx_free(&sup->tls);
 	settings_free(&sup->settings);
+	for (size_t i = 0; i < sup->proc_count; i++)
+		proc_channel_close(&sup->procs[i]);
 	free(sup->procs);
 	if (sup->sigfd >= 0)
 		close(sup->sigfd);

@@ -1,16 +1,17 @@
-#ifndef TERN_NET_SUPERVISOR_H
-#define TERN_NET_SUPERVISOR_H
+#ifndef TERN_MASTER_SUPERVISOR_H
+#define TERN_MASTER_SUPERVISOR_H
 
 /*
  * The supervisor of `tern serve`: loads the config, binds the listeners,
- * loads the TLS context, forks one process per role, restarts crashed
+ * loads the TLS context, forks the processes of each role (each with its
+ * channel), fans notifications out between them, restarts crashed
  * roles, reloads on SIGHUP and stops everything on SIGTERM/SIGINT. Holds no
  * sessions. See docs/processes.md.
  */
 
 #include <stddef.h>
 
-#include "net/role.h"
+#include "master/role.h"
 
 /* Run the server in the foreground with the config at config_path and the
    given roles. Returns the process exit status: 0 after a clean stop
