@@ -401,12 +401,12 @@ int delivery_commit(struct delivery *d, const struct delivery_target *targets, s
 	const char *error = NULL;
 	size_t failed;
 
-	memset(results, 0, count * sizeof(*results));
 	if (count == 0) {
 		*error_r = "no delivery target";
 		delivery_free(&d);
 		return -1;
 	}
+	memset(results, 0, count * sizeof(*results));
 	if (delivery_sync_data(d, &error) < 0) {
 		for (size_t i = 0; i < count; i++)
 			result_fail(&results[i], error);
