@@ -177,8 +177,8 @@ const struct service_def *settings_find_service(const struct settings_schema *sc
                                                 const char *name);
 
 /* The struct of section, owned by settings. section must be one of the
-   schema's sections (a bug otherwise: aborts). For the typed accessors of
-   each subsystem (smtp_settings(), ...). */
+   schema's sections (a bug otherwise: aborts). For the typed accessor
+   each subsystem declares beside its section. */
 const void *settings_section(const struct tern_settings *settings,
                              const struct settings_section *section);
 

@@ -355,13 +355,146 @@ static void test_services(void **state)
 	assert_int_equal(imap_service_imaps.default_tls, TLS_MODE_IMPLICIT);
 }
 
+/* ---- the mechanism with a schema of its own, as a new role would add ---- */
+
+struct toy_settings {
+	unsigned count;
+	uint64_t size;
+	bool flag;
+	int mode;
+	char *file;
+	char *spool;
+	char **peers;
+	size_t peer_count;
+};
+
+static const char *const toy_mode_names[] = {"slow", "fast"};
+static const struct setting_names toy_modes = {toy_mode_names, 2, "slow or fast", 0};
+
+static const struct setting_def toy_keys[] = {
+    SETTING(struct toy_settings, "count", SETTING_UINT, count, 1, 9, "4"),
+    SETTING(struct toy_settings, "size", SETTING_SIZE, size, 0, SETTINGS_GIB, "2M"),
+    SETTING(struct toy_settings, "flag", SETTING_BOOL, flag, 0, 0, "yes"),
+    SETTING_ENUM_OF(struct toy_settings, "mode", mode, toy_modes, "fast"),
+    SETTING_FILE(struct toy_settings, "file", SETTING_PATH, file, "toy/file.txt", SETTING_F_READ),
+    SETTING_FILE(struct toy_settings, "spool", SETTING_OPT_PATH, spool, NULL, 0),
+    SETTING_LIST(struct toy_settings, "peers", SETTING_IP_LIST, peers, peer_count),
+};
+static const struct settings_section toy_section = {"toy", sizeof(struct toy_settings), toy_keys,
+                                                    7};
+static const struct settings_section *const toy_sections[] = {&toy_section};
+static const struct service_def toy_service = {"toy", 7000, TLS_MODE_IMPLICIT};
+static const struct service_def *const toy_services[] = {&toy_service};
+static const struct settings_schema toy_schema = {toy_sections, 1, toy_services, 1};
+
+static struct tern_settings *toy_load(const struct settings_schema *schema, const char *text,
+                                      char **error_r)
+{
+	struct tern_settings *set = NULL;
+
+	*error_r = NULL;
+	(void)settings_load_buffer(schema, PATH, text, strlen(text), &set, error_r);
+	return set;
+}
+
+static void test_schema_of_its_own(void **state)
+{
+	char *error, *dump;
+	struct tern_settings *set = toy_load(&toy_schema, "hostname = h\n", &error);
+	const struct toy_settings *toy = settings_section(set, &toy_section);
+	const char *path;
+	size_t pos = 0;
+
+	assert_int_equal(toy->count, 4);
+	assert_int_equal(toy->size, 2 * 1024 * 1024);
+	assert_true(toy->flag);
+	assert_int_equal(toy->mode, 1);
+	assert_string_equal(toy->file, "/etc/tern/toy/file.txt");
+	assert_null(toy->spool);
+	assert_int_equal(toy->peer_count, 0);
+	/* the read paths: the toy's file only (zone and PSL are not in it) */
+	path = settings_next_read_path(set, &pos);
+	assert_non_null(path);
+	assert_string_equal(path, "/etc/tern/toy/file.txt");
+	assert_null(settings_next_read_path(set, &pos));
+	settings_free(&set);
+
+	set = toy_load(&toy_schema,
+	               "hostname = h\ndata_dir = /d\ntoy {\n count = 9\n mode = slow\n"
+	               " peers = 192.0.2.1, ::1@53\n spool = s\n}\n"
+	               "listener toy {\n address = *:7000\n}\n",
+	               &error);
+	toy = settings_section(set, &toy_section);
+	assert_int_equal(toy->count, 9);
+	assert_int_equal(toy->mode, 0);
+	assert_string_equal(toy->file, "/d/toy/file.txt");
+	assert_string_equal(toy->spool, "/etc/tern/s");
+	assert_int_equal(toy->peer_count, 2);
+	assert_ptr_equal(set->listeners[0].service, &toy_service);
+	assert_int_equal(set->listeners[0].tls, TLS_MODE_IMPLICIT);
+	dump = settings_dump(set);
+	assert_non_null(strstr(dump,
+	                       "\ntoy {\n\tcount = 9\n\tsize = 2M\n\tflag = yes\n\tmode = slow\n"
+	                       "\tfile = /d/toy/file.txt\n\tspool = /etc/tern/s\n"
+	                       "\tpeers = 192.0.2.1, ::1@53\n}\n"));
+	assert_non_null(
+	    strstr(dump, "\nlistener toy {\n\taddress = *:7000\n\ttls = implicit\n}\n"));
+	assert_null(strstr(dump, "smtp"));
+	free(dump);
+	settings_free(&set);
+
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy {\n mode = medium\n}\n", &error));
+	assert_string_equal(error,
+	                    PATH ":3: bad value for mode: \"medium\" (expected slow or fast)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy {\n count = 10\n}\n", &error));
+	assert_string_equal(error, PATH ":3: bad value for count: \"10\" (expected a number from "
+	                                "1 to 9)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nsmtp {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown block \"smtp\"");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nlistener smtp {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown service \"smtp\" (expected toy)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nlistener {\n}\n", &error));
+	assert_string_equal(error,
+	                    PATH ":2: listener needs a service: listener toy { ... } (one of toy)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy = 1\n", &error));
+	assert_string_equal(error, PATH ":2: toy is a block: write toy { ... }");
+	free(error);
+}
+
+static void test_no_schema(void **state)
+{
+	char *error;
+	struct tern_settings *set =
+	    toy_load(NULL, "hostname = h\nlimits {\n max_errors = 2\n}\n", &error);
+	size_t pos = 0;
+	char *dump;
+
+	assert_int_equal(set->limits.max_errors, 2);
+	assert_null(settings_next_read_path(set, &pos));
+	dump = settings_dump(set);
+	assert_non_null(strstr(dump, "\nlimits {\n"));
+	assert_null(strstr(dump, "\ntoy {\n"));
+	free(dump);
+	settings_free(&set);
+	assert_null(toy_load(NULL, "hostname = h\nlistener toy {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown service \"toy\" (expected none configured)");
+	free(error);
+	assert_null(settings_find_service(NULL, "toy"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_type),
 	    cmocka_unit_test(test_listeners),       cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dump_round_trip), cmocka_unit_test(test_load_file_errors),
-	    cmocka_unit_test(test_services),
+	    cmocka_unit_test(test_services),        cmocka_unit_test(test_schema_of_its_own),
+	    cmocka_unit_test(test_no_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
