@@ -215,7 +215,6 @@ static char *random_password(void)
 	return pw;
 }
 
-/* One listener per service of the schema, in its order. */
 static char *listener_address(const struct init_opts *opts, const struct service_def *service)
 {
 	if (opts->port_offset < 0)
@@ -223,6 +222,7 @@ static char *listener_address(const struct init_opts *opts, const struct service
 	return xasprintf("127.0.0.1:%lu", (unsigned long)opts->port_offset + service->default_port);
 }
 
+/* One listener per service of the schema, in its order. */
 static void write_listeners(struct buf *b, const struct init_opts *opts)
 {
 	long n = opts->port_offset < 0 ? 0 : opts->port_offset;

@@ -1,5 +1,7 @@
-/* The typed layer over config.c: one table of keys drives loading, defaults
-   and dumping (docs/config.md describes every key). */
+/* The typed layer over config.c: tables of keys (the global ones here, the
+   others in each subsystem's section, assembled in a schema) drive loading,
+   defaults and dumping (docs/config.md describes every key and "Sections"
+   who declares what). */
 #include "lib/settings-private.h"
 
 #include <arpa/inet.h>
@@ -448,10 +450,34 @@ static int apply_list(struct load_ctx *ctx, const struct setting_def *def,
 	return ret;
 }
 
+/* The field sizes the types store (settings.h); another is a bug in a
+   section's table. */
+static bool size_fits(const struct setting_def *def)
+{
+	switch (def->type) {
+	case SETTING_SIZE:
+	case SETTING_DURATION:
+	case SETTING_UINT:
+		return def->size == sizeof(unsigned) || def->size == sizeof(uint64_t);
+	case SETTING_BOOL:
+		return def->size == sizeof(bool);
+	case SETTING_ENUM:
+		return def->size == sizeof(int) && def->names != NULL;
+	default:
+		return true;
+	}
+}
+
 static int apply_value(struct load_ctx *ctx, const struct setting_def *def,
                        const struct config_entry *e, void *base)
 {
 	void *field = field_at(base, def->offset);
+
+	if (!size_fits(def)) {
+		fprintf(stderr, "settings: key %s has a field of %zu bytes\n", def->name,
+		        def->size);
+		abort();
+	}
 
 	switch (def->type) {
 	case SETTING_STRING:
