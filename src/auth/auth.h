@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 
+#include "auth/auth-settings.h"
 #include "lib/workpool.h"
 
 enum auth_result {
@@ -53,10 +54,6 @@ struct auth_reply {
 typedef void auth_login_cb(void *ctx, const struct auth_reply *reply);
 
 struct auth;
-
-struct auth_settings {
-	unsigned cache_ttl; /* seconds a success is remembered; 0: no cache */
-};
 
 /* Open the directory at path for logins on pool. Returns 0 with *auth_r, or
    -1 with *error_r as directory_open(). */

@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/cli-settings.h"
 #include "directory/directory.h"
 #include "lib/xalloc.h"
 
@@ -66,7 +67,7 @@ struct tern_settings *cli_load_settings(const struct cli_ctx *ctx)
 	struct tern_settings *settings;
 	char *error;
 
-	if (settings_load(ctx->config_path, &settings, &error) < 0) {
+	if (settings_load(&tern_settings_schema, ctx->config_path, &settings, &error) < 0) {
 		cli_error("%s", error);
 		free(error);
 		return NULL;

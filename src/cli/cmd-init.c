@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "directory/password.h"
+#include "cli/cli-settings.h"
 #include "cli/tls-selfsigned.h"
 #include "directory/directory.h"
 #include "lib/buf.h"
@@ -214,17 +215,14 @@ static char *random_password(void)
 	return pw;
 }
 
-static const enum service init_services[] = {SERVICE_SMTP, SERVICE_SUBMISSION, SERVICE_SUBMISSIONS,
-                                             SERVICE_IMAP, SERVICE_IMAPS};
-
-static char *listener_address(const struct init_opts *opts, enum service service)
+static char *listener_address(const struct init_opts *opts, const struct service_def *service)
 {
 	if (opts->port_offset < 0)
-		return xasprintf("*:%u", service_default_port(service));
-	return xasprintf("127.0.0.1:%lu",
-	                 (unsigned long)opts->port_offset + service_default_port(service));
+		return xasprintf("*:%u", service->default_port);
+	return xasprintf("127.0.0.1:%lu", (unsigned long)opts->port_offset + service->default_port);
 }
 
+/* One listener per service of the schema, in its order. */
 static void write_listeners(struct buf *b, const struct init_opts *opts)
 {
 	long n = opts->port_offset < 0 ? 0 : opts->port_offset;
@@ -233,12 +231,11 @@ static void write_listeners(struct buf *b, const struct init_opts *opts)
 	           "# Listeners, one block per service. Later releases add pop3 (%ld), pop3s "
 	           "(%ld),\n# lmtp (%ld), sieve (%ld) and http (%ld).\n",
 	           n + 110, n + 995, n + 24, n + 4190, n + 80);
-	for (size_t i = 0; i < sizeof(init_services) / sizeof(init_services[0]); i++) {
-		enum service s = init_services[i];
+	for (size_t i = 0; i < tern_settings_schema.service_count; i++) {
+		const struct service_def *s = tern_settings_schema.services[i];
 		char *addr = listener_address(opts, s);
-		buf_printf(b, "listener %s {\n\taddress = %s\n\ttls = %s\n}\n\n", service_name(s),
-		           addr,
-		           service_default_tls(s) == TLS_MODE_IMPLICIT ? "implicit" : "starttls");
+		buf_printf(b, "listener %s {\n\taddress = %s\n\ttls = %s\n}\n\n", s->name, addr,
+		           s->default_tls == TLS_MODE_IMPLICIT ? "implicit" : "starttls");
 		free(addr);
 	}
 }
@@ -452,7 +449,7 @@ static int write_config(const struct init_opts *opts, const struct init_state *s
 
 	if (ret < 0)
 		cli_error("init: cannot write %s: %s", path, strerror(errno));
-	else if ((ret = settings_load(path, &settings, &error)) < 0) {
+	else if ((ret = settings_load(&tern_settings_schema, path, &settings, &error)) < 0) {
 		/* a bug in config_text(), but say what it is */
 		cli_error("init: the new config does not load: %s", error);
 		free(error);
@@ -467,9 +464,9 @@ static int write_config(const struct init_opts *opts, const struct init_state *s
 static void print_summary(const struct init_opts *opts, const struct init_state *st)
 {
 	printf("created %s/tern.conf\n", st->dir);
-	for (size_t i = 0; i < sizeof(init_services) / sizeof(init_services[0]); i++) {
-		char *addr = listener_address(opts, init_services[i]);
-		printf("%s %s\n", service_name(init_services[i]), addr);
+	for (size_t i = 0; i < tern_settings_schema.service_count; i++) {
+		char *addr = listener_address(opts, tern_settings_schema.services[i]);
+		printf("%s %s\n", tern_settings_schema.services[i]->name, addr);
 		free(addr);
 	}
 	if (st->dkim_selector != NULL)

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "cli/cli-settings.h"
 #include "imap/imap-server.h"
 #include "master/supervisor.h"
 #include "smtp/smtp-server.h"
@@ -26,6 +27,6 @@ int cmd_serve(const struct cli_ctx *ctx, int argc, char **argv)
 		cli_error("serve: unexpected argument %s", argv[1]);
 		return 2;
 	}
-	return supervisor_run(ctx->config_path, serve_roles,
+	return supervisor_run(ctx->config_path, &tern_settings_schema, serve_roles,
 	                      sizeof(serve_roles) / sizeof(serve_roles[0]));
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth-settings.h"
 #include "auth/sasl.h"
 #include "cli/cli.h"
 #include "directory/directory-admin.h"
@@ -46,10 +47,11 @@ static void print_size(uint64_t v)
 
 static struct directory_password_policy policy_of(const struct tern_settings *settings)
 {
+	const struct auth_settings *auth = auth_settings(settings);
 	struct directory_password_policy p = {
-	    .min_length = settings->auth.min_password_length,
-	    .argon2_ops = settings->auth.argon2_ops,
-	    .argon2_mem = (size_t)settings->auth.argon2_mem,
+	    .min_length = auth->min_password_length,
+	    .argon2_ops = auth->argon2_ops,
+	    .argon2_mem = (size_t)auth->argon2_mem,
 	};
 
 	return p;

@@ -11,12 +11,15 @@
 #include <unistd.h>
 
 #include "dns/dns-resolver.h"
+#include "dns/dns-settings.h"
 #include "lib/buf.h"
 #include "lib/settings.h"
+#include "mailauth/mailauth-settings.h"
 #include "mailauth/mailauth.h"
 #include "mailauth/psl.h"
 #include "dns/dns-driver.h"
 #include "mailauth/spf.h"
+#include "smtp/smtp-settings.h"
 
 /* The largest message read from standard input. */
 #define VERIFY_MAX_MESSAGE (64 * 1024 * 1024)
@@ -180,11 +183,11 @@ static int env_load(const struct cli_ctx *ctx, struct verify_opts *o, struct ver
 		if (o->hostname == NULL)
 			o->hostname = env->settings->hostname;
 		if (o->zone == NULL)
-			o->zone = env->settings->dns.zone_file;
+			o->zone = dns_settings(env->settings)->zone_file;
 		if (o->timeout_msecs == 0)
-			o->timeout_msecs = env->settings->dns.timeout * 1000;
+			o->timeout_msecs = dns_settings(env->settings)->timeout * 1000;
 		if (psl_path == NULL)
-			psl_path = env->settings->mailauth.psl_file;
+			psl_path = mailauth_settings(env->settings)->psl_file;
 	}
 	if (o->hostname == NULL && gethostname(env->host, sizeof(env->host)) == 0) {
 		env->host[sizeof(env->host) - 1] = '\0';
@@ -243,18 +246,20 @@ static int feed_stdin(struct mailauth *ma)
 static struct mailauth *pipeline_new(const struct verify_opts *o, const struct verify_env *env,
                                      struct dns_resolver *resolver, struct event_base *base)
 {
-	const struct tern_settings *set = env->settings;
+	const struct mailauth_settings *set =
+	    env->settings != NULL ? mailauth_settings(env->settings) : NULL;
 	struct mailauth_params params = {
 	    .ip = o->ip,
 	    .helo = o->helo,
 	    .mail_from = o->mail_from,
 	    .authserv_id = o->hostname,
 	    .psl = env->psl,
-	    .spf = set == NULL || set->mailauth.spf, /* no --ip: spf=none (not checked) */
-	    .dkim = set == NULL || set->mailauth.dkim,
-	    .dmarc = set == NULL || set->mailauth.dmarc,
-	    .arc = set == NULL || set->mailauth.dkim, /* as on port 25 */
-	    .max_header_size = set != NULL ? (size_t)set->smtp.max_header_size : 0,
+	    .spf = set == NULL || set->spf, /* no --ip: spf=none (not checked) */
+	    .dkim = set == NULL || set->dkim,
+	    .dmarc = set == NULL || set->dmarc,
+	    .arc = set == NULL || set->dkim, /* as on port 25 */
+	    .max_header_size =
+	        set != NULL ? (size_t)smtp_settings(env->settings)->max_header_size : 0,
 	    .dmarc_sample = -1,
 	};
 

@@ -15,6 +15,7 @@
 
 #include "imap/imap-parser.h"
 #include "imap/imap-server.h"
+#include "imap/imap-settings.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/settings.h"

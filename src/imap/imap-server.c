@@ -13,11 +13,11 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
                     struct workpool *pool, struct imap_server **server_r, const char **error_r)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
-	struct auth_settings auth_set = {.cache_ttl = settings->auth.cache_ttl};
 
 	/* first: it sets SQLite up before the directory opens its database */
 	server->users = mail_user_registry_new(settings->mail_dir);
-	if (auth_new(settings->directory_path, pool, &auth_set, &server->auth, error_r) < 0) {
+	if (auth_new(settings->directory_path, pool, auth_settings(settings), &server->auth,
+	             error_r) < 0) {
 		mail_user_registry_free(&server->users);
 		free(server);
 		return -1;
@@ -67,8 +67,8 @@ void imap_server_mailbox_changed(struct imap_server *server, const char *user)
 bool imap_plaintext_allowed(struct imap_session *s)
 {
 	/* DESIGN: plain passwords only over TLS, loopback if configured. */
-	return conn_is_tls(s->conn) ||
-	       (s->server->settings->auth.plaintext_on_loopback && conn_peer_is_loopback(s->conn));
+	return conn_is_tls(s->conn) || (auth_settings(s->server->settings)->plaintext_on_loopback &&
+	                                conn_peer_is_loopback(s->conn));
 }
 
 void imap_capability(struct imap_session *s, struct buf *caps)
@@ -101,7 +101,7 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 }
 
 static void role_accept(struct role_ctx *ctx, int fd, const struct sockaddr *peer,
-                        socklen_t peerlen, enum service service, enum tls_mode tls)
+                        socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
 	imap_server_accept(ctx->data, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
 }
@@ -119,7 +119,7 @@ static void role_deinit(struct role_ctx *ctx)
 	ctx->data = NULL;
 }
 
-static const enum service imap_services[] = {SERVICE_IMAP, SERVICE_IMAPS};
+static const struct service_def *const imap_services[] = {&imap_service_imap, &imap_service_imaps};
 
 const struct role_ops imap_role_ops = {
     .name = "imap",

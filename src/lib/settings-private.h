@@ -9,7 +9,7 @@
    messages and its directory anchors relative paths (a relative path is taken
    from the current directory); the file itself is not read. Returns 0 with
    *settings_r, or -1 with *error_r malloc'ed as for settings_load(). */
-int settings_load_buffer(const char *path, const void *data, size_t len,
-                         struct tern_settings **settings_r, char **error_r);
+int settings_load_buffer(const struct settings_schema *schema, const char *path, const void *data,
+                         size_t len, struct tern_settings **settings_r, char **error_r);
 
 #endif

@@ -1,5 +1,7 @@
-/* The typed layer over config.c: one table of keys drives loading, defaults
-   and dumping (docs/config.md describes every key). */
+/* The typed layer over config.c: tables of keys (the global ones here, the
+   others in each subsystem's section, assembled in a schema) drive loading,
+   defaults and dumping (docs/config.md describes every key and "Sections"
+   who declares what). */
 #include "lib/settings-private.h"
 
 #include <arpa/inet.h>
@@ -14,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/config.h"
 #include "lib/fsutil.h"
@@ -23,197 +26,114 @@
 /* A config file is small; anything bigger is a mistake (a log, a binary). */
 #define CONFIG_MAX_FILE (4 * 1024 * 1024)
 
-#define KIB ((uint64_t)1024)
-#define MIB (KIB * 1024)
-#define GIB (MIB * 1024)
-
-enum value_type {
-	V_STRING,       /* char *, not empty */
-	V_PATH,         /* char *, made absolute */
-	V_OPT_PATH,     /* char *, made absolute; empty: NULL (unset) */
-	V_SIZE,         /* bytes: 25M, 512K, 1G, 1000 */
-	V_DURATION,     /* seconds: 30s, 5m, 2h, 60 */
-	V_UINT,         /* a plain number */
-	V_BOOL,         /* yes/no/true/false */
-	V_LOG_LEVEL,    /* enum log_level */
-	V_TLS_VERSION,  /* int: 12 or 13 */
-	V_BARE_LF,      /* enum bare_lf_policy */
-	V_TLS_MODE,     /* enum tls_mode */
-	V_CIDR_LIST,    /* char **, size_t count */
-	V_ADDRESS_LIST, /* char **, size_t count */
-	V_IP_LIST,      /* char **, size_t count: "192.0.2.53", "::1@5353" */
-	V_DMARC_REJECT, /* enum dmarc_reject_action */
-	V_DMARC_QUAR,   /* enum dmarc_quarantine_action */
-};
-
-struct key_def {
-	const char *name;
-	enum value_type type;
-	size_t offset;       /* of the field in the section's struct */
-	size_t size;         /* of the field (numbers are unsigned or uint64_t) */
-	size_t count_offset; /* lists: of the size_t count */
-	uint64_t min, max;   /* numbers: the allowed range */
-};
-
-struct section_def {
-	const char *name; /* block name; NULL for the top level */
-	const struct key_def *keys;
-	size_t key_count;
-};
-
-#define FIELD_SIZE(type, member) sizeof(((type *)0)->member)
-#define KEY(name, vtype, member, min, max)                                                         \
-	{                                                                                          \
-		name, vtype, offsetof(struct tern_settings, member),                               \
-		    FIELD_SIZE(struct tern_settings, member), 0, min, max                          \
-	}
-#define LIST(name, vtype, member, count)                                                           \
-	{                                                                                          \
-		name, vtype, offsetof(struct tern_settings, member), 0,                            \
-		    offsetof(struct tern_settings, count), 0, 0                                    \
-	}
-
-static const struct key_def top_keys[] = {
-    KEY("hostname", V_STRING, hostname, 0, 0),   KEY("data_dir", V_PATH, data_dir, 0, 0),
-    KEY("mail_dir", V_PATH, mail_dir, 0, 0),     KEY("directory", V_PATH, directory_path, 0, 0),
-    KEY("user", V_STRING, run_user, 0, 0),       KEY("log_level", V_LOG_LEVEL, log_level, 0, 0),
-    KEY("processes", V_UINT, processes, 0, 256),
-};
-
-static const struct key_def tls_keys[] = {
-    KEY("cert", V_PATH, tls.cert, 0, 0),
-    KEY("key", V_PATH, tls.key, 0, 0),
-    KEY("min_version", V_TLS_VERSION, tls.min_version, 0, 0),
-};
-
-static const struct key_def auth_keys[] = {
-    KEY("min_password_length", V_UINT, auth.min_password_length, 1, 1024),
-    KEY("plaintext_on_loopback", V_BOOL, auth.plaintext_on_loopback, 0, 0),
-    KEY("cache_ttl", V_DURATION, auth.cache_ttl, 0, 86400),
-    KEY("argon2_ops", V_UINT, auth.argon2_ops, 1, 100),
-    KEY("argon2_mem", V_SIZE, auth.argon2_mem, 8 * KIB, 4 * GIB),
-};
-
-static const struct key_def smtp_keys[] = {
-    KEY("max_message_size", V_SIZE, smtp.max_message_size, KIB, 1024 * GIB),
-    KEY("max_recipients", V_UINT, smtp.max_recipients, 1, 100000),
-    KEY("bare_lf", V_BARE_LF, smtp.bare_lf, 0, 0),
-    LIST("trusted_networks", V_CIDR_LIST, smtp.trusted_networks, smtp.trusted_network_count),
-    KEY("max_header_size", V_SIZE, smtp.max_header_size, 8 * KIB, 64 * MIB),
-};
-
-static const struct key_def dns_keys[] = {
-    KEY("zone_file", V_OPT_PATH, dns.zone_file, 0, 0),
-    LIST("forwarders", V_IP_LIST, dns.forwarders, dns.forwarder_count),
-    KEY("timeout", V_DURATION, dns.timeout, 1, 300),
-};
-
-static const struct key_def mailauth_keys[] = {
-    KEY("spf", V_BOOL, mailauth.spf, 0, 0),
-    KEY("dkim", V_BOOL, mailauth.dkim, 0, 0),
-    KEY("dmarc", V_BOOL, mailauth.dmarc, 0, 0),
-    KEY("dmarc_reject", V_DMARC_REJECT, mailauth.dmarc_reject, 0, 0),
-    KEY("dmarc_quarantine", V_DMARC_QUAR, mailauth.dmarc_quarantine, 0, 0),
-    KEY("psl_file", V_PATH, mailauth.psl_file, 0, 0),
-};
-
-static const struct key_def imap_keys[] = {
-    KEY("max_literal_size", V_SIZE, imap.max_literal_size, KIB, 1024 * GIB),
-};
-
-/* RFC 5321 4.5.3.1.4: a command line of 512 octets must be accepted. */
-static const struct key_def limits_keys[] = {
-    KEY("line_length", V_SIZE, limits.line_length, 512, 1 * MIB),
-    KEY("login_timeout", V_DURATION, limits.login_timeout, 1, 86400),
-    KEY("idle_timeout", V_DURATION, limits.idle_timeout, 1, 7 * 86400),
-    KEY("max_errors", V_UINT, limits.max_errors, 1, 1000),
-    KEY("max_errors_prelogin", V_UINT, limits.max_errors_prelogin, 1, 1000),
-    KEY("session_timeout", V_DURATION, limits.session_timeout, 1, 7 * 86400),
-};
-
-static const struct key_def listener_keys[] = {
-    {"address", V_ADDRESS_LIST, offsetof(struct listener_settings, addresses), 0,
-     offsetof(struct listener_settings, address_count), 0, 0},
-    {"tls", V_TLS_MODE, offsetof(struct listener_settings, tls),
-     FIELD_SIZE(struct listener_settings, tls), 0, 0, 0},
-};
+#define KIB SETTINGS_KIB
+#define MIB SETTINGS_MIB
+#define GIB SETTINGS_GIB
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
-#define SECTION(name, keys)                                                                        \
-	{                                                                                          \
-		name, keys, N_ELEMENTS(keys)                                                       \
-	}
 
-/* In dump order. The top level comes first. */
-static const struct section_def sections[] = {
-    SECTION(NULL, top_keys),    SECTION("tls", tls_keys),           SECTION("auth", auth_keys),
-    SECTION("smtp", smtp_keys), SECTION("imap", imap_keys),         SECTION("limits", limits_keys),
-    SECTION("dns", dns_keys),   SECTION("mailauth", mailauth_keys),
-};
+/* The global keys live in struct tern_settings itself. */
+#define KEY(name, vtype, member, min, max, def)                                                    \
+	SETTING(struct tern_settings, name, vtype, member, min, max, def)
 
-#define MAX_SECTION_KEYS 8
-_Static_assert(N_ELEMENTS(top_keys) <= MAX_SECTION_KEYS, "top_keys");
-_Static_assert(N_ELEMENTS(smtp_keys) <= MAX_SECTION_KEYS, "smtp_keys");
-_Static_assert(N_ELEMENTS(limits_keys) <= MAX_SECTION_KEYS, "limits_keys");
-_Static_assert(N_ELEMENTS(mailauth_keys) <= MAX_SECTION_KEYS, "mailauth_keys");
-
-static const char *const service_names[SERVICE_COUNT] = {
-    [SERVICE_SMTP] = "smtp",
-    [SERVICE_SUBMISSION] = "submission",
-    [SERVICE_SUBMISSIONS] = "submissions",
-    [SERVICE_IMAP] = "imap",
-    [SERVICE_IMAPS] = "imaps",
-};
-
-static const unsigned service_ports[SERVICE_COUNT] = {
-    [SERVICE_SMTP] = 25,  [SERVICE_SUBMISSION] = 587, [SERVICE_SUBMISSIONS] = 465,
-    [SERVICE_IMAP] = 143, [SERVICE_IMAPS] = 993,
-};
-
+static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
+static const struct setting_names log_levels = {log_level_names, N_ELEMENTS(log_level_names),
+                                                "debug, info, warn or error", 0};
+static const char *const tls_version_names[] = {"1.2", "1.3"};
+static const struct setting_names tls_versions = {tls_version_names, N_ELEMENTS(tls_version_names),
+                                                  "1.2 or 1.3", 12};
 static const char *const tls_mode_names[] = {
     [TLS_MODE_NONE] = "none",
     [TLS_MODE_STARTTLS] = "starttls",
     [TLS_MODE_IMPLICIT] = "implicit",
 };
+static const struct setting_names tls_modes = {tls_mode_names, N_ELEMENTS(tls_mode_names),
+                                               "none, starttls or implicit", 0};
 
-static const char *const bare_lf_names[] = {[BARE_LF_REJECT] = "reject"};
-static const char *const dmarc_reject_names[] = {
-    [DMARC_REJECT_REJECT] = "reject",
-    [DMARC_REJECT_QUARANTINE] = "quarantine",
-    [DMARC_REJECT_NONE] = "none",
+static const struct setting_def top_keys[] = {
+    KEY("hostname", SETTING_STRING, hostname, 0, 0, NULL),
+    KEY("data_dir", SETTING_PATH, data_dir, 0, 0, NULL),
+    KEY("mail_dir", SETTING_PATH, mail_dir, 0, 0, "mail"),
+    KEY("directory", SETTING_PATH, directory_path, 0, 0, "directory.db"),
+    KEY("user", SETTING_STRING, run_user, 0, 0, "tern"),
+    SETTING_ENUM_OF(struct tern_settings, "log_level", log_level, log_levels, "info"),
+    KEY("processes", SETTING_UINT, processes, 0, 256, NULL),
 };
-static const char *const dmarc_quarantine_names[] = {
-    [DMARC_QUARANTINE_JUNK] = "junk",
-    [DMARC_QUARANTINE_NONE] = "none",
+
+static const struct setting_def tls_keys[] = {
+    KEY("cert", SETTING_PATH, tls.cert, 0, 0, "tls/cert.pem"),
+    KEY("key", SETTING_PATH, tls.key, 0, 0, "tls/key.pem"),
+    SETTING_ENUM_OF(struct tern_settings, "min_version", tls.min_version, tls_versions, "1.2"),
 };
 
-const char *service_name(enum service service)
-{
-	return service_names[service];
-}
+/* A command line of 512 octets must be accepted (RFC 5321 4.5.3.1.4). */
+static const struct setting_def limits_keys[] = {
+    KEY("line_length", SETTING_SIZE, limits.line_length, 512, 1 * MIB, "8K"),
+    KEY("login_timeout", SETTING_DURATION, limits.login_timeout, 1, 86400, "1m"),
+    KEY("idle_timeout", SETTING_DURATION, limits.idle_timeout, 1, 7 * 86400, "30m"),
+    KEY("max_errors", SETTING_UINT, limits.max_errors, 1, 1000, "10"),
+    KEY("max_errors_prelogin", SETTING_UINT, limits.max_errors_prelogin, 1, 1000, "5"),
+    KEY("session_timeout", SETTING_DURATION, limits.session_timeout, 1, 7 * 86400, "5m"),
+};
 
-int service_parse(const char *name, enum service *service_r)
-{
-	for (int i = 0; i < SERVICE_COUNT; i++) {
-		if (strcmp(name, service_names[i]) == 0) {
-			*service_r = (enum service)i;
-			return 0;
-		}
+static const struct setting_def listener_keys[] = {
+    SETTING_LIST(struct listener_settings, "address", SETTING_ADDRESS_LIST, addresses,
+                 address_count),
+    SETTING_ENUM_OF(struct listener_settings, "tls", tls, tls_modes, NULL),
+};
+
+#define SECTION(name, keys)                                                                        \
+	{                                                                                          \
+		name, sizeof(struct tern_settings), keys, N_ELEMENTS(keys)                         \
 	}
-	return -1;
+
+/* The global sections, stored in struct tern_settings; the top level first.
+   The schema's sections follow them, in the dump too. */
+static const struct settings_section global_sections[] = {
+    SECTION(NULL, top_keys),
+    SECTION("tls", tls_keys),
+    SECTION("limits", limits_keys),
+};
+#define GLOBAL_COUNT N_ELEMENTS(global_sections)
+
+const struct service_def *settings_find_service(const struct settings_schema *schema,
+                                                const char *name)
+{
+	for (size_t i = 0; schema != NULL && i < schema->service_count; i++) {
+		if (strcmp(name, schema->services[i]->name) == 0)
+			return schema->services[i];
+	}
+	return NULL;
 }
 
-unsigned service_default_port(enum service service)
+/* Sections are numbered globals first, then the schema's. */
+static size_t section_count(const struct settings_schema *schema)
 {
-	return service_ports[service];
+	return GLOBAL_COUNT + (schema != NULL ? schema->section_count : 0);
 }
 
-enum tls_mode service_default_tls(enum service service)
+static const struct settings_section *section_at(const struct settings_schema *schema, size_t i)
 {
-	/* RFC 8314: submissions and imaps are TLS from the first byte. */
-	if (service == SERVICE_SUBMISSIONS || service == SERVICE_IMAPS)
-		return TLS_MODE_IMPLICIT;
-	return TLS_MODE_STARTTLS;
+	return i < GLOBAL_COUNT ? &global_sections[i] : schema->sections[i - GLOBAL_COUNT];
+}
+
+/* Where section i's struct is. */
+static void *section_base(const struct tern_settings *set, size_t i)
+{
+	return i < GLOBAL_COUNT ? (void *)set : set->sections[i - GLOBAL_COUNT];
+}
+
+const void *settings_section(const struct tern_settings *settings,
+                             const struct settings_section *section)
+{
+	const struct settings_schema *schema = settings->schema;
+
+	for (size_t i = 0; schema != NULL && i < schema->section_count; i++) {
+		if (schema->sections[i] == section)
+			return settings->sections[i];
+	}
+	fprintf(stderr, "settings: section %s is not in the schema\n", section->name);
+	abort();
 }
 
 /* ---- loading ---- */
@@ -222,6 +142,10 @@ struct load_ctx {
 	const char *name; /* the file name in messages */
 	char *dir;        /* its absolute directory, for relative paths */
 	struct tern_settings *set;
+	/* Per section (section_at() order), per key: the line where the key
+	   was set, for duplicate errors. */
+	unsigned **seen;
+	ARRAY(struct listener_settings) listeners;
 	char *error; /* malloc'ed "name:line: reason" */
 };
 
@@ -308,20 +232,20 @@ static void store_number(void *field, size_t size, uint64_t n)
 		*(unsigned *)field = (unsigned)n;
 }
 
-static int apply_number(struct load_ctx *ctx, const struct key_def *def,
+static int apply_number(struct load_ctx *ctx, const struct setting_def *def,
                         const struct config_entry *e, void *field)
 {
 	static const char *const expected[] = {
-	    [V_SIZE] = "a size like 25M",
-	    [V_DURATION] = "a duration like 30s, 5m or 2h",
-	    [V_UINT] = "a number",
+	    [SETTING_SIZE] = "a size like 25M",
+	    [SETTING_DURATION] = "a duration like 30s, 5m or 2h",
+	    [SETTING_UINT] = "a number",
 	};
 	uint64_t n;
 	int ret;
 
-	if (def->type == V_SIZE)
+	if (def->type == SETTING_SIZE)
 		ret = size_parse(e->value, &n);
-	else if (def->type == V_DURATION)
+	else if (def->type == SETTING_DURATION)
 		ret = parse_scaled(e->value, "smh", duration_factors, &n);
 	else {
 		const char *end = parse_digits(e->value, &n);
@@ -363,18 +287,18 @@ static char *make_absolute(const char *dir, const char *value)
 	return xasprintf("%s%s%.*s", dir, strcmp(dir, "/") == 0 ? "" : "/", (int)len, value);
 }
 
-static int apply_string(struct load_ctx *ctx, const struct key_def *def,
+static int apply_string(struct load_ctx *ctx, const struct setting_def *def,
                         const struct config_entry *e, void *field)
 {
 	char **s = field;
 
 	free(*s);
 	*s = NULL;
-	if (e->value[0] == '\0' && def->type == V_OPT_PATH)
+	if (e->value[0] == '\0' && def->type == SETTING_OPT_PATH)
 		return 0; /* unset, which is also how the dump writes it */
 	if (e->value[0] == '\0')
 		return fail(ctx, e->line, "%s must not be empty", e->key);
-	*s = def->type == V_STRING ? xstrdup(e->value) : make_absolute(ctx->dir, e->value);
+	*s = def->type == SETTING_STRING ? xstrdup(e->value) : make_absolute(ctx->dir, e->value);
 	return 0;
 }
 
@@ -389,54 +313,22 @@ static int lookup_name(const char *const *names, size_t count, const char *value
 }
 
 static const char *const bool_names[] = {"no", "yes", "false", "true"};
-static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
-static const char *const tls_version_names[] = {"1.2", "1.3"};
 
-static int apply_enum(struct load_ctx *ctx, const struct key_def *def, const struct config_entry *e,
-                      void *field)
+static int apply_enum(struct load_ctx *ctx, const struct setting_def *def,
+                      const struct config_entry *e, void *field)
 {
 	int i;
 
-	switch (def->type) {
-	case V_BOOL:
+	if (def->type == SETTING_BOOL) {
 		if ((i = lookup_name(bool_names, N_ELEMENTS(bool_names), e->value)) < 0)
 			return bad_value(ctx, e, e->value, "yes or no");
 		*(bool *)field = (i % 2) == 1;
 		return 0;
-	case V_LOG_LEVEL:
-		if ((i = lookup_name(log_level_names, N_ELEMENTS(log_level_names), e->value)) < 0)
-			return bad_value(ctx, e, e->value, "debug, info, warn or error");
-		*(enum log_level *)field = (enum log_level)i;
-		return 0;
-	case V_TLS_VERSION:
-		if ((i = lookup_name(tls_version_names, N_ELEMENTS(tls_version_names), e->value)) <
-		    0)
-			return bad_value(ctx, e, e->value, "1.2 or 1.3");
-		*(int *)field = 12 + i;
-		return 0;
-	case V_BARE_LF:
-		if ((i = lookup_name(bare_lf_names, N_ELEMENTS(bare_lf_names), e->value)) < 0)
-			return bad_value(ctx, e, e->value, "reject");
-		*(enum bare_lf_policy *)field = (enum bare_lf_policy)i;
-		return 0;
-	case V_DMARC_REJECT:
-		if ((i = lookup_name(dmarc_reject_names, N_ELEMENTS(dmarc_reject_names),
-		                     e->value)) < 0)
-			return bad_value(ctx, e, e->value, "reject, quarantine or none");
-		*(enum dmarc_reject_action *)field = (enum dmarc_reject_action)i;
-		return 0;
-	case V_DMARC_QUAR:
-		if ((i = lookup_name(dmarc_quarantine_names, N_ELEMENTS(dmarc_quarantine_names),
-		                     e->value)) < 0)
-			return bad_value(ctx, e, e->value, "junk or none");
-		*(enum dmarc_quarantine_action *)field = (enum dmarc_quarantine_action)i;
-		return 0;
-	default:
-		if ((i = lookup_name(tls_mode_names, N_ELEMENTS(tls_mode_names), e->value)) < 0)
-			return bad_value(ctx, e, e->value, "none, starttls or implicit");
-		*(enum tls_mode *)field = (enum tls_mode)i;
-		return 0;
 	}
+	if ((i = lookup_name(def->names->names, def->names->count, e->value)) < 0)
+		return bad_value(ctx, e, e->value, def->names->expected);
+	*(int *)field = def->names->base + i;
+	return 0;
 }
 
 /* 1 to 65535, digits only. */
@@ -522,26 +414,21 @@ static void free_list(char ***items, size_t *count)
 	*count = 0;
 }
 
-static void list_add(char ***items, size_t *count, const char *s, size_t len)
-{
-	*items = xreallocarray(*items, *count + 1, sizeof(**items));
-	(*items)[(*count)++] = xstrndup(s, len);
-}
-
 /* A comma-separated list, items trimmed; an empty value is an empty list. */
-static int apply_list(struct load_ctx *ctx, const struct key_def *def, const struct config_entry *e,
-                      void *base)
+static int apply_list(struct load_ctx *ctx, const struct setting_def *def,
+                      const struct config_entry *e, void *base)
 {
 	char ***items = field_at(base, def->offset);
 	size_t *count = field_at(base, def->count_offset);
-	bool (*valid)(const char *) = def->type == V_CIDR_LIST ? valid_cidr
-	                              : def->type == V_IP_LIST ? valid_ip_port
-	                                                       : valid_address;
+	bool (*valid)(const char *) = def->type == SETTING_CIDR_LIST ? valid_cidr
+	                              : def->type == SETTING_IP_LIST ? valid_ip_port
+	                                                             : valid_address;
 	const char *expected =
-	    def->type == V_CIDR_LIST ? "networks like 192.0.2.0/24, 2001:db8::/32"
-	    : def->type == V_IP_LIST ? "IP addresses like 192.0.2.53, ::1@5353"
-	                             : "addresses like 127.0.0.1:25, [::1]:25, *:25";
+	    def->type == SETTING_CIDR_LIST ? "networks like 192.0.2.0/24, 2001:db8::/32"
+	    : def->type == SETTING_IP_LIST ? "IP addresses like 192.0.2.53, ::1@5353"
+	                                   : "addresses like 127.0.0.1:25, [::1]:25, *:25";
 	char *copy = xstrdup(e->value), *rest = copy, *item;
+	ARRAY(char *) list = ARRAY_INIT;
 	int ret = 0;
 
 	free_list(items, count);
@@ -554,44 +441,70 @@ static int apply_list(struct load_ctx *ctx, const struct key_def *def, const str
 		while (len > 0 && (item[len - 1] == ' ' || item[len - 1] == '\t'))
 			item[--len] = '\0';
 		if (valid(item))
-			list_add(items, count, item, len);
+			array_append(&list, xstrndup(item, len));
 		else
 			ret = bad_value(ctx, e, item, expected);
 	}
 	free(copy);
+	*items = array_steal(&list, count);
 	return ret;
 }
 
-static int apply_value(struct load_ctx *ctx, const struct key_def *def,
+/* The field sizes the types store (settings.h); another is a bug in a
+   section's table. */
+static bool size_fits(const struct setting_def *def)
+{
+	switch (def->type) {
+	case SETTING_SIZE:
+	case SETTING_DURATION:
+	case SETTING_UINT:
+		return def->size == sizeof(unsigned) || def->size == sizeof(uint64_t);
+	case SETTING_BOOL:
+		return def->size == sizeof(bool);
+	case SETTING_ENUM:
+		return def->size == sizeof(int) && def->names != NULL;
+	default:
+		return true;
+	}
+}
+
+static int apply_value(struct load_ctx *ctx, const struct setting_def *def,
                        const struct config_entry *e, void *base)
 {
 	void *field = field_at(base, def->offset);
 
+	if (!size_fits(def)) {
+		fprintf(stderr, "settings: key %s has a field of %zu bytes\n", def->name,
+		        def->size);
+		abort();
+	}
+
 	switch (def->type) {
-	case V_STRING:
-	case V_PATH:
-	case V_OPT_PATH:
+	case SETTING_STRING:
+	case SETTING_PATH:
+	case SETTING_OPT_PATH:
 		return apply_string(ctx, def, e, field);
-	case V_SIZE:
-	case V_DURATION:
-	case V_UINT:
+	case SETTING_SIZE:
+	case SETTING_DURATION:
+	case SETTING_UINT:
 		return apply_number(ctx, def, e, field);
-	case V_CIDR_LIST:
-	case V_ADDRESS_LIST:
-	case V_IP_LIST:
+	case SETTING_CIDR_LIST:
+	case SETTING_ADDRESS_LIST:
+	case SETTING_IP_LIST:
 		return apply_list(ctx, def, e, base);
 	default:
 		return apply_enum(ctx, def, e, field);
 	}
 }
 
-static const struct section_def *find_section(const char *name)
+/* The index (section_at() order) of the block called name, or -1. */
+static int find_section(const struct settings_schema *schema, const char *name)
 {
-	for (size_t i = 1; i < N_ELEMENTS(sections); i++) {
-		if (strcmp(sections[i].name, name) == 0)
-			return &sections[i];
+	for (size_t i = 1; i < section_count(schema); i++) {
+		if (strcmp(section_at(schema, i)->name, name) == 0)
+			return (int)i;
 	}
-	return NULL;
+	return -1;
 }
 
 static int unknown(struct load_ctx *ctx, const struct config_entry *e, const char *what,
@@ -610,7 +523,8 @@ static int unknown(struct load_ctx *ctx, const struct config_entry *e, const cha
 /* The entries of one block (or the top level's values) against keys.
    seen[i] holds the line where keys[i] was set, for duplicate errors. */
 static int apply_entries(struct load_ctx *ctx, const struct config_entry *block,
-                         const struct key_def *keys, size_t key_count, void *base, unsigned *seen)
+                         const struct setting_def *keys, size_t key_count, void *base,
+                         unsigned *seen)
 {
 	for (size_t i = 0; i < block->child_count; i++) {
 		const struct config_entry *e = block->children[i];
@@ -624,8 +538,8 @@ static int apply_entries(struct load_ctx *ctx, const struct config_entry *block,
 		for (k = 0; k < key_count && strcmp(keys[k].name, e->key) != 0; k++)
 			;
 		if (k == key_count) {
-			if (block->key == NULL &&
-			    (find_section(e->key) != NULL || strcmp(e->key, "listener") == 0))
+			if (block->key == NULL && (find_section(ctx->set->schema, e->key) >= 0 ||
+			                           strcmp(e->key, "listener") == 0))
 				return fail(ctx, e->line, "%s is a block: write %s { ... }", e->key,
 				            e->key);
 			return unknown(ctx, e, "key", block->key);
@@ -640,48 +554,77 @@ static int apply_entries(struct load_ctx *ctx, const struct config_entry *block,
 	return 0;
 }
 
-static int apply_listener(struct load_ctx *ctx, const struct config_entry *block)
+/* The schema's service names: "a, b or c" (sep ", " and last " or "), or
+   "a, b, c" (last ", "). */
+static char *service_names(const struct settings_schema *schema, const char *last)
 {
-	struct tern_settings *set = ctx->set;
-	unsigned seen[N_ELEMENTS(listener_keys)] = {0};
-	struct listener_settings *l;
-	enum service service;
+	struct buf b = BUF_INIT;
+	size_t n = schema != NULL ? schema->service_count : 0;
 
-	if (block->value == NULL)
-		return fail(ctx, block->line,
-		            "listener needs a service: listener smtp { ... } (one of smtp, "
-		            "submission, submissions, imap, imaps)");
-	if (service_parse(block->value, &service) < 0) {
-		char *q = config_quote(block->value);
-		fail(ctx, block->line,
-		     "unknown service %s (expected smtp, submission, submissions, imap or imaps)",
-		     q);
-		free(q);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s",
+		           i == 0       ? ""
+		           : i + 1 == n ? last
+		                        : ", ",
+		           schema->services[i]->name);
+	if (n == 0)
+		buf_append_str(&b, "none configured");
+	return buf_steal(&b);
+}
+
+static int bad_service(struct load_ctx *ctx, const struct config_entry *block)
+{
+	const struct settings_schema *schema = ctx->set->schema;
+	char *names, *q;
+
+	if (block->value == NULL) {
+		names = service_names(schema, ", ");
+		fail(ctx, block->line, "listener needs a service: listener %s { ... } (one of %s)",
+		     schema != NULL && schema->service_count > 0 ? schema->services[0]->name
+		                                                 : "NAME",
+		     names);
+		free(names);
 		return -1;
 	}
-	set->listeners =
-	    xreallocarray(set->listeners, set->listener_count + 1, sizeof(*set->listeners));
-	l = &set->listeners[set->listener_count++];
-	memset(l, 0, sizeof(*l));
+	names = service_names(schema, " or ");
+	q = config_quote(block->value);
+	fail(ctx, block->line, "unknown service %s (expected %s)", q, names);
+	free(q);
+	free(names);
+	return -1;
+}
+
+static int apply_listener(struct load_ctx *ctx, const struct config_entry *block)
+{
+	unsigned seen[N_ELEMENTS(listener_keys)] = {0};
+	const struct service_def *service = NULL;
+	struct listener_settings *l;
+
+	if (block->value != NULL)
+		service = settings_find_service(ctx->set->schema, block->value);
+	if (service == NULL)
+		return bad_service(ctx, block);
+	l = array_push(&ctx->listeners);
 	l->service = service;
-	l->tls = service_default_tls(service);
+	l->tls = service->default_tls;
 	if (apply_entries(ctx, block, listener_keys, N_ELEMENTS(listener_keys), l, seen) < 0)
 		return -1;
 	if (l->address_count == 0)
 		return fail(ctx, block->line, "listener %s has no address (address = *:%u)",
-		            service_name(service), service_default_port(service));
+		            service->name, service->default_port);
 	return 0;
 }
 
 static int apply_tree(struct load_ctx *ctx, const struct config_entry *root)
 {
-	unsigned seen[N_ELEMENTS(sections)][MAX_SECTION_KEYS] = {{0}};
+	const struct settings_schema *schema = ctx->set->schema;
 
-	if (apply_entries(ctx, root, top_keys, N_ELEMENTS(top_keys), ctx->set, seen[0]) < 0)
+	if (apply_entries(ctx, root, top_keys, N_ELEMENTS(top_keys), ctx->set, ctx->seen[0]) < 0)
 		return -1;
 	for (size_t i = 0; i < root->child_count; i++) {
 		const struct config_entry *e = root->children[i];
-		const struct section_def *sec;
+		const struct settings_section *sec;
+		int n;
 
 		if (e->type != CONFIG_ENTRY_BLOCK)
 			continue;
@@ -690,72 +633,87 @@ static int apply_tree(struct load_ctx *ctx, const struct config_entry *root)
 				return -1;
 			continue;
 		}
-		if ((sec = find_section(e->key)) == NULL)
+		if ((n = find_section(schema, e->key)) < 0)
 			return unknown(ctx, e, "block", NULL);
 		if (e->value != NULL)
 			return fail(ctx, e->line, "block %s takes no label", e->key);
 		/* A section may be split over several blocks; a key still only
 		   once. */
-		if (apply_entries(ctx, e, sec->keys, sec->key_count, ctx->set,
-		                  seen[sec - sections]) < 0)
+		sec = section_at(schema, (size_t)n);
+		if (apply_entries(ctx, e, sec->keys, sec->key_count,
+		                  section_base(ctx->set, (size_t)n), ctx->seen[n]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static void set_defaults(struct tern_settings *set)
+static bool is_path(const struct setting_def *def)
 {
-	set->log_level = LOG_INFO;
-	set->tls.min_version = 12;
-	set->auth.min_password_length = 12;
-	set->auth.plaintext_on_loopback = false;
-	set->auth.cache_ttl = 300;
-	set->auth.argon2_ops = 2;        /* libsodium's OPSLIMIT_INTERACTIVE */
-	set->auth.argon2_mem = 64 * MIB; /* and MEMLIMIT_INTERACTIVE */
-	set->smtp.max_message_size = 25 * MIB;
-	set->smtp.max_recipients = 100;
-	set->smtp.bare_lf = BARE_LF_REJECT;
-	set->imap.max_literal_size = 64 * MIB;
-	set->limits.line_length = 8192;
-	set->limits.login_timeout = 60;
-	set->limits.idle_timeout = 1800;
-	set->limits.max_errors = 10;
-	set->limits.max_errors_prelogin = 5;
-	set->limits.session_timeout = 300;
-	set->smtp.max_header_size = 256 * KIB;
-	set->dns.timeout = 5;
-	set->mailauth.spf = true;
-	set->mailauth.dkim = true;
-	set->mailauth.dmarc = true;
-	/* RFC 7489 6.3 and 6.6.4: honour the domain owner's policy. */
-	set->mailauth.dmarc_reject = DMARC_REJECT_REJECT;
-	set->mailauth.dmarc_quarantine = DMARC_QUARANTINE_JUNK;
+	return def->type == SETTING_PATH || def->type == SETTING_OPT_PATH;
 }
 
-static void default_path(char **field, const char *data_dir, const char *rel)
+/* Every default but the paths' (which wait for data_dir), as if written in
+   the file. A default that does not parse is a bug in its table. */
+static void set_defaults(struct load_ctx *ctx)
 {
-	if (*field == NULL)
-		*field = xasprintf("%s/%s", strcmp(data_dir, "/") == 0 ? "" : data_dir, rel);
+	const struct settings_schema *schema = ctx->set->schema;
+
+	for (size_t i = 0; i < section_count(schema); i++) {
+		const struct settings_section *sec = section_at(schema, i);
+
+		for (size_t k = 0; k < sec->key_count; k++) {
+			const struct setting_def *def = &sec->keys[k];
+			struct config_entry e = {.type = CONFIG_ENTRY_VALUE,
+			                         .key = (char *)def->name,
+			                         .value = (char *)def->def};
+
+			if (def->def == NULL || is_path(def))
+				continue;
+			if (apply_value(ctx, def, &e, section_base(ctx->set, i)) < 0) {
+				fprintf(stderr, "settings: bad default of %s: %s\n", def->name,
+				        ctx->error);
+				abort();
+			}
+		}
+	}
 }
 
-/* Defaults that depend on other keys, once every key is read. */
+/* Defaults that depend on other keys, once every key is read: paths are
+   taken from data_dir. */
 static int finish_settings(struct load_ctx *ctx)
 {
 	struct tern_settings *set = ctx->set;
+	const struct settings_schema *schema = set->schema;
 
 	if (set->hostname == NULL)
 		return fail(ctx, 0, "hostname is required (hostname = mail.example.com)");
 	if (set->data_dir == NULL)
 		set->data_dir = xstrdup(ctx->dir);
-	if (set->run_user == NULL)
-		set->run_user = xstrdup("tern");
-	default_path(&set->mail_dir, set->data_dir, "mail");
-	default_path(&set->directory_path, set->data_dir, "directory.db");
-	default_path(&set->tls.cert, set->data_dir, "tls/cert.pem");
-	default_path(&set->tls.key, set->data_dir, "tls/key.pem");
-	if (set->mailauth.psl_file == NULL)
-		set->mailauth.psl_file = xstrdup("/usr/share/publicsuffix/public_suffix_list.dat");
+	for (size_t i = 0; i < section_count(schema); i++) {
+		const struct settings_section *sec = section_at(schema, i);
+
+		for (size_t k = 0; k < sec->key_count; k++) {
+			char **field = field_at(section_base(set, i), sec->keys[k].offset);
+
+			if (is_path(&sec->keys[k]) && sec->keys[k].def != NULL && *field == NULL)
+				*field = make_absolute(set->data_dir, sec->keys[k].def);
+		}
+	}
 	return 0;
+}
+
+static struct tern_settings *settings_new(const struct settings_schema *schema,
+                                          const char *abs_path)
+{
+	struct tern_settings *set = xcalloc(1, sizeof(*set));
+	size_t n = schema != NULL ? schema->section_count : 0;
+
+	set->config_path = xstrdup(abs_path);
+	set->schema = schema;
+	set->sections = xcalloc(n, sizeof(*set->sections));
+	for (size_t i = 0; i < n; i++)
+		set->sections[i] = xcalloc(1, schema->sections[i]->size);
+	return set;
 }
 
 /* The absolute directory of an absolute file path. */
@@ -775,24 +733,43 @@ static char *absolute_path(const char *path)
 	return make_absolute(cwd, path);
 }
 
-/* name: for messages; abs_path: the file's absolute path. */
-static int load_buffer(const char *name, const char *abs_path, const void *data, size_t len,
-                       struct tern_settings **settings_r, char **error_r)
+static void seen_new(struct load_ctx *ctx)
 {
-	struct load_ctx ctx = {.name = name};
+	const struct settings_schema *schema = ctx->set->schema;
+
+	ctx->seen = xcalloc(section_count(schema), sizeof(*ctx->seen));
+	for (size_t i = 0; i < section_count(schema); i++)
+		ctx->seen[i] = xcalloc(section_at(schema, i)->key_count, sizeof(**ctx->seen));
+}
+
+static void seen_free(struct load_ctx *ctx)
+{
+	for (size_t i = 0; i < section_count(ctx->set->schema); i++)
+		free(ctx->seen[i]);
+	free(ctx->seen);
+}
+
+/* name: for messages; abs_path: the file's absolute path. */
+static int load_buffer(const struct settings_schema *schema, const char *name, const char *abs_path,
+                       const void *data, size_t len, struct tern_settings **settings_r,
+                       char **error_r)
+{
+	struct load_ctx ctx = {.name = name, .listeners = ARRAY_INIT};
 	struct config_entry *root;
 	int ret;
 
 	if (config_parse_buffer(name, data, len, &root, error_r) < 0)
 		return -1;
 	ctx.dir = dir_of(abs_path);
-	ctx.set = xcalloc(1, sizeof(*ctx.set));
-	ctx.set->config_path = xstrdup(abs_path);
-	set_defaults(ctx.set);
+	ctx.set = settings_new(schema, abs_path);
+	seen_new(&ctx);
+	set_defaults(&ctx);
 	ret = apply_tree(&ctx, root);
+	ctx.set->listeners = array_steal(&ctx.listeners, &ctx.set->listener_count);
 	if (ret == 0)
 		ret = finish_settings(&ctx);
 	config_entry_free(&root);
+	seen_free(&ctx);
 	free(ctx.dir);
 	if (ret < 0) {
 		settings_free(&ctx.set);
@@ -803,17 +780,18 @@ static int load_buffer(const char *name, const char *abs_path, const void *data,
 	return 0;
 }
 
-int settings_load_buffer(const char *path, const void *data, size_t len,
-                         struct tern_settings **settings_r, char **error_r)
+int settings_load_buffer(const struct settings_schema *schema, const char *path, const void *data,
+                         size_t len, struct tern_settings **settings_r, char **error_r)
 {
 	char *abs_path = absolute_path(path);
-	int ret = load_buffer(path, abs_path, data, len, settings_r, error_r);
+	int ret = load_buffer(schema, path, abs_path, data, len, settings_r, error_r);
 
 	free(abs_path);
 	return ret;
 }
 
-int settings_load(const char *path, struct tern_settings **settings_r, char **error_r)
+int settings_load(const struct settings_schema *schema, const char *path,
+                  struct tern_settings **settings_r, char **error_r)
 {
 	char *data, *abs_path;
 	struct stat st;
@@ -834,7 +812,7 @@ int settings_load(const char *path, struct tern_settings **settings_r, char **er
 	abs_path = realpath(path, NULL);
 	if (abs_path == NULL)
 		abs_path = absolute_path(path);
-	ret = load_buffer(path, abs_path, data, len, settings_r, error_r);
+	ret = load_buffer(schema, path, abs_path, data, len, settings_r, error_r);
 	free(abs_path);
 	free(data);
 	return ret;
@@ -879,7 +857,7 @@ static uint64_t load_number(const void *field, size_t size)
 	return size == sizeof(uint64_t) ? *(const uint64_t *)field : *(const unsigned *)field;
 }
 
-static void dump_list(struct buf *b, const struct key_def *def, const void *base)
+static void dump_list(struct buf *b, const struct setting_def *def, const void *base)
 {
 	char *const *items = *(char *const *const *)field_at((void *)base, def->offset);
 	size_t count = *(const size_t *)field_at((void *)base, def->count_offset);
@@ -888,57 +866,44 @@ static void dump_list(struct buf *b, const struct key_def *def, const void *base
 		buf_printf(b, "%s%s", i > 0 ? ", " : "", items[i]);
 }
 
-static void dump_value(struct buf *b, const struct key_def *def, const void *base)
+static void dump_value(struct buf *b, const struct setting_def *def, const void *base)
 {
 	const void *field = field_at((void *)base, def->offset);
 
 	switch (def->type) {
-	case V_STRING:
-	case V_PATH:
-	case V_OPT_PATH:
+	case SETTING_STRING:
+	case SETTING_PATH:
+	case SETTING_OPT_PATH:
 		if (*(char *const *)field != NULL)
 			dump_string(b, *(char *const *)field);
 		break;
-	case V_SIZE:
+	case SETTING_SIZE:
 		dump_scaled(b, load_number(field, def->size), "KMG", size_factors, 3);
 		break;
-	case V_DURATION:
+	case SETTING_DURATION:
 		dump_scaled(b, load_number(field, def->size), "smh", duration_factors, 3);
 		break;
-	case V_UINT:
+	case SETTING_UINT:
 		buf_printf(b, "%llu", (unsigned long long)load_number(field, def->size));
 		break;
-	case V_BOOL:
+	case SETTING_BOOL:
 		buf_append_str(b, *(const bool *)field ? "yes" : "no");
 		break;
-	case V_LOG_LEVEL:
-		buf_append_str(b, log_level_names[*(const enum log_level *)field]);
+	case SETTING_ENUM: {
+		int v = *(const int *)field - def->names->base;
+		if (v >= 0 && (size_t)v < def->names->count)
+			buf_append_str(b, def->names->names[v]);
 		break;
-	case V_TLS_VERSION:
-		buf_append_str(b, *(const int *)field == 13 ? "1.3" : "1.2");
-		break;
-	case V_BARE_LF:
-		buf_append_str(b, bare_lf_names[*(const enum bare_lf_policy *)field]);
-		break;
-	case V_TLS_MODE:
-		buf_append_str(b, tls_mode_names[*(const enum tls_mode *)field]);
-		break;
-	case V_DMARC_REJECT:
-		buf_append_str(b, dmarc_reject_names[*(const enum dmarc_reject_action *)field]);
-		break;
-	case V_DMARC_QUAR:
-		buf_append_str(
-		    b, dmarc_quarantine_names[*(const enum dmarc_quarantine_action *)field]);
-		break;
-	case V_CIDR_LIST:
-	case V_ADDRESS_LIST:
-	case V_IP_LIST:
+	}
+	case SETTING_CIDR_LIST:
+	case SETTING_ADDRESS_LIST:
+	case SETTING_IP_LIST:
 		dump_list(b, def, base);
 		break;
 	}
 }
 
-static void dump_keys(struct buf *b, const struct key_def *keys, size_t count, const void *base,
+static void dump_keys(struct buf *b, const struct setting_def *keys, size_t count, const void *base,
                       const char *indent)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -962,18 +927,69 @@ char *settings_dump(const struct tern_settings *settings)
 		buf_append_char(&b, *p == '\n' || *p == '\r' ? '?' : *p);
 	buf_append_str(&b, "\n");
 	dump_keys(&b, top_keys, N_ELEMENTS(top_keys), settings, "");
-	for (size_t i = 1; i < N_ELEMENTS(sections); i++) {
-		buf_printf(&b, "\n%s {\n", sections[i].name);
-		dump_keys(&b, sections[i].keys, sections[i].key_count, settings, "\t");
+	for (size_t i = 1; i < section_count(settings->schema); i++) {
+		const struct settings_section *sec = section_at(settings->schema, i);
+		buf_printf(&b, "\n%s {\n", sec->name);
+		dump_keys(&b, sec->keys, sec->key_count, section_base(settings, i), "\t");
 		buf_append_str(&b, "}\n");
 	}
 	for (size_t i = 0; i < settings->listener_count; i++) {
 		const struct listener_settings *l = &settings->listeners[i];
-		buf_printf(&b, "\nlistener %s {\n", service_name(l->service));
+		buf_printf(&b, "\nlistener %s {\n", l->service->name);
 		dump_keys(&b, listener_keys, N_ELEMENTS(listener_keys), l, "\t");
 		buf_append_str(&b, "}\n");
 	}
 	return buf_steal(&b);
+}
+
+/* The strings and lists of one section's struct. */
+static void free_keys(const struct setting_def *keys, size_t count, void *base)
+{
+	for (size_t k = 0; k < count; k++) {
+		const struct setting_def *def = &keys[k];
+
+		switch (def->type) {
+		case SETTING_STRING:
+		case SETTING_PATH:
+		case SETTING_OPT_PATH:
+			free(*(char **)field_at(base, def->offset));
+			*(char **)field_at(base, def->offset) = NULL;
+			break;
+		case SETTING_CIDR_LIST:
+		case SETTING_ADDRESS_LIST:
+		case SETTING_IP_LIST:
+			free_list(field_at(base, def->offset), field_at(base, def->count_offset));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+const char *settings_next_read_path(const struct tern_settings *settings, size_t *pos)
+{
+	const struct settings_schema *schema = settings->schema;
+	size_t n = 0;
+
+	/* *pos counts keys over every section: the next one to look at */
+	for (size_t i = 0; i < section_count(schema); i++) {
+		const struct settings_section *sec = section_at(schema, i);
+
+		for (size_t k = 0; k < sec->key_count; k++, n++) {
+			const struct setting_def *def = &sec->keys[k];
+			const char *path;
+
+			if (n < *pos || !is_path(def) || (def->flags & SETTING_F_READ) == 0)
+				continue;
+			path = *(char *const *)field_at(section_base(settings, i), def->offset);
+			if (path == NULL)
+				continue;
+			*pos = n + 1;
+			return path;
+		}
+	}
+	*pos = n;
+	return NULL;
 }
 
 void settings_free(struct tern_settings **settings)
@@ -982,20 +998,16 @@ void settings_free(struct tern_settings **settings)
 
 	if (set == NULL)
 		return;
+	for (size_t i = 0; i < section_count(set->schema); i++) {
+		const struct settings_section *sec = section_at(set->schema, i);
+		free_keys(sec->keys, sec->key_count, section_base(set, i));
+	}
+	for (size_t i = 0; set->schema != NULL && i < set->schema->section_count; i++)
+		free(set->sections[i]);
+	free(set->sections);
 	free(set->config_path);
-	free(set->hostname);
-	free(set->data_dir);
-	free(set->mail_dir);
-	free(set->directory_path);
-	free(set->run_user);
-	free(set->tls.cert);
-	free(set->tls.key);
-	free_list(&set->smtp.trusted_networks, &set->smtp.trusted_network_count);
-	free(set->dns.zone_file);
-	free_list(&set->dns.forwarders, &set->dns.forwarder_count);
-	free(set->mailauth.psl_file);
 	for (size_t i = 0; i < set->listener_count; i++)
-		free_list(&set->listeners[i].addresses, &set->listeners[i].address_count);
+		free_keys(listener_keys, N_ELEMENTS(listener_keys), &set->listeners[i]);
 	free(set->listeners);
 	free(set);
 	*settings = NULL;

@@ -7,6 +7,13 @@
  * Every field has a default, so an empty file is a valid config apart from
  * the keys marked required. Paths are absolute after loading: relative ones
  * are taken relative to the directory holding the config file.
+ *
+ * This file holds the mechanism and the global keys only (the top level,
+ * tls { }, limits { }, listener NAME { }). Each subsystem declares its own
+ * section (a struct settings_section: its keys with types, offsets,
+ * defaults and ranges) and the roles declare their services (struct
+ * service_def); a struct settings_schema assembled above lib lists them
+ * and is passed to settings_load() (docs/config.md, "Sections").
  */
 
 #include <stdbool.h>
@@ -15,46 +22,119 @@
 
 #include "lib/log.h"
 
-enum service {
-	SERVICE_SMTP,        /* port 25: receive mail for local domains */
-	SERVICE_SUBMISSION,  /* 587: users send, STARTTLS */
-	SERVICE_SUBMISSIONS, /* 465: users send, implicit TLS */
-	SERVICE_IMAP,        /* 143 */
-	SERVICE_IMAPS,       /* 993 */
-	SERVICE_COUNT
-};
-
 enum tls_mode {
 	TLS_MODE_NONE,     /* no TLS offered */
 	TLS_MODE_STARTTLS, /* offered through STARTTLS */
 	TLS_MODE_IMPLICIT, /* TLS from the first byte */
 };
 
-enum bare_lf_policy {
-	BARE_LF_REJECT, /* a message with a bare LF or CR gets 554 5.6.0 */
-};
-
-/* What the SMTP server does with a message that fails DMARC when the
-   domain's policy (after pct= sampling) says reject (docs/config.md). */
-enum dmarc_reject_action {
-	DMARC_REJECT_REJECT,     /* 550 5.7.1 at the end of DATA */
-	DMARC_REJECT_QUARANTINE, /* treat it as quarantine */
-	DMARC_REJECT_NONE,       /* deliver normally (results only in the header) */
-};
-
-/* ... and when the policy says quarantine. */
-enum dmarc_quarantine_action {
-	DMARC_QUARANTINE_JUNK, /* deliver into each recipient's .Junk folder */
-	DMARC_QUARANTINE_NONE, /* deliver normally */
+/* A service that `listener NAME { }` can name, declared by the role that
+   serves it. Compared by address: one object per service. */
+struct service_def {
+	const char *name;          /* as written in the config */
+	unsigned default_port;     /* its standard port */
+	enum tls_mode default_tls; /* a listener's tls unless configured */
 };
 
 struct listener_settings {
-	enum service service;
+	const struct service_def *service; /* from the schema */
 	/* "127.0.0.1:10025", "[::1]:10025", "*:25" (all IPv4+IPv6). */
 	char **addresses;
 	size_t address_count;
 	enum tls_mode tls;
 };
+
+/* ---- declaring a section ---- */
+
+/* For sizes in key tables. */
+#define SETTINGS_KIB ((uint64_t)1024)
+#define SETTINGS_MIB (SETTINGS_KIB * 1024)
+#define SETTINGS_GIB (SETTINGS_MIB * 1024)
+
+enum setting_type {
+	SETTING_STRING,       /* char *, not empty */
+	SETTING_PATH,         /* char *, made absolute */
+	SETTING_OPT_PATH,     /* char *, made absolute; empty: NULL (unset) */
+	SETTING_SIZE,         /* unsigned or uint64_t, bytes: 25M, 512K, 1G, 1000 */
+	SETTING_DURATION,     /* unsigned or uint64_t, seconds: 30s, 5m, 2h, 60 */
+	SETTING_UINT,         /* unsigned or uint64_t, a plain number */
+	SETTING_BOOL,         /* bool: yes/no/true/false */
+	SETTING_ENUM,         /* int-sized enum: one of setting_def.names */
+	SETTING_CIDR_LIST,    /* char **, size_t count: "192.0.2.0/24" */
+	SETTING_IP_LIST,      /* char **, size_t count: "192.0.2.53", "::1@5353" */
+	SETTING_ADDRESS_LIST, /* char **, size_t count: "127.0.0.1:25", "*:25" */
+};
+
+/* The words of an enum key: value = base + index in names. */
+struct setting_names {
+	const char *const *names;
+	size_t count;
+	const char *expected; /* for messages: "reject, quarantine or none" */
+	int base;
+};
+
+/* A path key that names a file every role reads (the sandbox allows it). */
+#define SETTING_F_READ 0x1u
+
+struct setting_def {
+	const char *name;
+	enum setting_type type;
+	size_t offset;       /* of the field in the section's struct */
+	size_t size;         /* of the field */
+	size_t count_offset; /* lists: of the size_t count */
+	uint64_t min, max;   /* numbers: the allowed range */
+	/* The default in the config syntax, as if written in the file ("25M",
+	   "yes", "junk"); NULL: zero, empty or unset. A relative default path
+	   is taken from data_dir. */
+	const char *def;
+	const struct setting_names *names; /* SETTING_ENUM */
+	unsigned flags;                    /* SETTING_F_* */
+};
+
+#define SETTING_FIELD_SIZE_(type, member) sizeof(((type *)0)->member)
+/* A key of a scalar type stored in member of struct type. */
+#define SETTING(type, name, vtype, member, min, max, def)                                          \
+	{                                                                                          \
+		name, vtype, offsetof(type, member), SETTING_FIELD_SIZE_(type, member), 0, min,    \
+		    max, def, NULL, 0                                                              \
+	}
+/* A path key with flags. */
+#define SETTING_FILE(type, name, vtype, member, def, flags)                                        \
+	{                                                                                          \
+		name, vtype, offsetof(type, member), SETTING_FIELD_SIZE_(type, member), 0, 0, 0,   \
+		    def, NULL, flags                                                               \
+	}
+/* An enum key: names is a struct setting_names. */
+#define SETTING_ENUM_OF(type, name, member, names, def)                                            \
+	{                                                                                          \
+		name, SETTING_ENUM, offsetof(type, member), SETTING_FIELD_SIZE_(type, member), 0,  \
+		    0, 0, def, &(names), 0                                                         \
+	}
+/* A list key: char **member with size_t count. */
+#define SETTING_LIST(type, name, vtype, member, count)                                             \
+	{                                                                                          \
+		name, vtype, offsetof(type, member), 0, offsetof(type, count), 0, 0, NULL, NULL, 0 \
+	}
+
+/* A block `name { }` of keys, stored in a zeroed struct of size bytes. */
+struct settings_section {
+	const char *name;
+	size_t size;
+	const struct setting_def *keys;
+	size_t key_count;
+};
+
+/* What a program's config may hold beyond the global keys: its sections
+   (in dump order) and the services listeners may name (in messages'
+   order). Static tables; see cli/cli-settings.c. */
+struct settings_schema {
+	const struct settings_section *const *sections;
+	size_t section_count;
+	const struct service_def *const *services;
+	size_t service_count;
+};
+
+/* ---- the loaded settings ---- */
 
 struct tern_settings {
 	char *config_path;        /* absolute path of the file this came from */
@@ -72,48 +152,7 @@ struct tern_settings {
 		int min_version; /* 12 or 13 (TLS 1.2 / 1.3); default 12 */
 	} tls;
 
-	struct {
-		unsigned min_password_length; /* default 12 */
-		bool plaintext_on_loopback;   /* allow LOGIN/AUTH PLAIN without TLS from
-		                                 127.0.0.0/8 and ::1; default no */
-		unsigned cache_ttl;           /* seconds a verified login is cached;
-		                                 0 disables; default 300 */
-		unsigned argon2_ops;          /* Argon2id passes of new hashes; default 2 */
-		uint64_t argon2_mem;          /* Argon2id memory of new hashes, bytes;
-		                                 default 64 MiB */
-	} auth;
-
-	struct {
-		uint64_t max_message_size; /* bytes; default 25 MiB (SIZE) */
-		unsigned max_recipients;   /* per message; default 100 */
-		enum bare_lf_policy bare_lf;
-		char **trusted_networks; /* CIDRs allowed to relay; default none */
-		size_t trusted_network_count;
-		uint64_t max_header_size; /* header section of a message on port 25,
-		                             held in memory; default 256 KiB */
-	} smtp;
-
-	struct {
-		char *zone_file;   /* answer every lookup from this file; NULL: network */
-		char **forwarders; /* resolvers' IPs ("192.0.2.53", "::1@5353"); none:
-		                      recursive */
-		size_t forwarder_count;
-		unsigned timeout; /* seconds per query; default 5 */
-	} dns;
-
-	struct {
-		bool spf;   /* check SPF on port 25; default yes */
-		bool dkim;  /* verify DKIM signatures on port 25; default yes */
-		bool dmarc; /* evaluate DMARC on port 25; default yes */
-		enum dmarc_reject_action dmarc_reject;         /* default reject */
-		enum dmarc_quarantine_action dmarc_quarantine; /* default junk */
-		char *psl_file; /* Public Suffix List; default Debian's copy */
-	} mailauth;
-
-	struct {
-		uint64_t max_literal_size; /* bytes; default 64 MiB */
-	} imap;
-
+	/* Session limits every protocol applies. */
 	struct {
 		unsigned line_length;         /* max command line, bytes; default 8192 */
 		unsigned login_timeout;       /* idle seconds before login; default 60 */
@@ -126,22 +165,34 @@ struct tern_settings {
 
 	struct listener_settings *listeners;
 	size_t listener_count;
+
+	/* The schema loaded with (NULL for settings built by hand in tests)
+	   and one struct per schema section, in its order. */
+	const struct settings_schema *schema;
+	void **sections;
 };
 
-/* The service's name as written in the config ("smtp", "imaps", ...). */
-const char *service_name(enum service service);
-/* -1 if name is not a known service. */
-int service_parse(const char *name, enum service *service_r);
-/* The standard port of a service (25, 587, 465, 143, 993). */
-unsigned service_default_port(enum service service);
-/* The TLS mode a listener of this service has unless configured. */
-enum tls_mode service_default_tls(enum service service);
+/* The service called name in schema, or NULL. */
+const struct service_def *settings_find_service(const struct settings_schema *schema,
+                                                const char *name);
 
-/* Load and validate the config file at path. On error returns -1 and sets
-   *error_r to a malloc'ed "file:line: reason" message (the caller frees it);
-   *settings_r is untouched. On success returns 0 and *settings_r is a new
-   settings object. */
-int settings_load(const char *path, struct tern_settings **settings_r, char **error_r);
+/* The struct of section, owned by settings. section must be one of the
+   schema's sections (a bug otherwise: aborts). For the typed accessor
+   each subsystem declares beside its section. */
+const void *settings_section(const struct tern_settings *settings,
+                             const struct settings_section *section);
+
+/* The paths flagged SETTING_F_READ that are set, one per call: start with
+ *pos = 0; returns NULL after the last. */
+const char *settings_next_read_path(const struct tern_settings *settings, size_t *pos);
+
+/* Load and validate the config file at path against schema (which must
+   outlive the settings). On error returns -1 and sets *error_r to a
+   malloc'ed "file:line: reason" message (the caller frees it); *settings_r
+   is untouched. On success returns 0 and *settings_r is a new settings
+   object. */
+int settings_load(const struct settings_schema *schema, const char *path,
+                  struct tern_settings **settings_r, char **error_r);
 
 /* Render the effective config (every key, defaults included) in the config
    syntax, such that loading the output gives the same settings. Returns a

@@ -42,7 +42,7 @@ struct role_state {
 	bool stopping, draining;
 };
 
-bool role_serves(const struct role_ops *ops, enum service service)
+bool role_serves(const struct role_ops *ops, const struct service_def *service)
 {
 	for (size_t i = 0; i < ops->service_count; i++) {
 		if (ops->services[i] == service)

@@ -49,9 +49,11 @@ struct role_ctx {
 
 struct role_ops {
 	const char *name; /* "smtp", "imap": the log's role= and the process name */
-	/* The services whose listeners this role accepts on (service_count 0:
-	   a role without listeners). */
-	const enum service *services;
+	/* The services whose listeners this role accepts on, declared by the
+	   role's folder (e.g. smtp/smtp-settings.h) and listed in the config
+	   schema too (cli/cli-settings.c); service_count 0: a role without
+	   listeners. */
+	const struct service_def *const *services;
 	size_t service_count;
 	/* After the privilege drop: open the directory etc. Returns 0, or -1
 	   with a static/ctx-owned reason in *error_r (the role then exits with
@@ -63,7 +65,7 @@ struct role_ops {
 	   tls == TLS_MODE_IMPLICIT, ...). Limits are already checked. NULL
 	   for a role without services. */
 	void (*accept)(struct role_ctx *ctx, int fd, const struct sockaddr *peer, socklen_t peerlen,
-	               enum service service, enum tls_mode tls);
+	               const struct service_def *service, enum tls_mode tls);
 	/* Optional: the mailbox of user (a normalised address, NUL-terminated,
 	   valid for the call) changed in some process (this one included): a
 	   delivery, APPEND, COPY, EXPUNGE or a flag change. Roles with it set
@@ -77,7 +79,7 @@ struct role_ops {
 };
 
 /* True if ops declares service among its services. */
-bool role_serves(const struct role_ops *ops, enum service service);
+bool role_serves(const struct role_ops *ops, const struct service_def *service);
 
 /* Tell every role process that handles mailbox_changed (this one and the
    other processes of this role included) that user's mailbox changed. One

@@ -86,6 +86,7 @@ static void add_rules(int rs, const struct tern_settings *set, uint64_t handled)
 	uint64_t rw = handled & ~LANDLOCK_ACCESS_FS_EXECUTE;
 	char *dir_db = dir_of(set->directory_path);
 	char *dir_conf = dir_of(set->config_path);
+	const char *path;
 
 	allow(rs, set->data_dir, rw, handled);
 	allow(rs, set->mail_dir, rw, handled);
@@ -95,8 +96,9 @@ static void add_rules(int rs, const struct tern_settings *set, uint64_t handled)
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
 		allow(rs, ro[i], FS_READ, handled);
 	allow(rs, dir_conf, FS_READ, handled);
-	allow(rs, set->dns.zone_file, FS_READ, handled);
-	allow(rs, set->mailauth.psl_file, FS_READ, handled);
+	/* the files sections flag as read by the roles (zone file, PSL) */
+	for (size_t pos = 0; (path = settings_next_read_path(set, &pos)) != NULL;)
+		allow(rs, path, FS_READ, handled);
 	allow(rs, "/dev", FS_READ | LANDLOCK_ACCESS_FS_WRITE_FILE, handled);
 	free(dir_db);
 	free(dir_conf);

@@ -42,6 +42,7 @@ struct role_proc {
 
 struct supervisor {
 	const char *config_path;
+	const struct settings_schema *schema;
 	struct tern_settings *settings;
 	SSL_CTX *tls;
 	struct listener **listeners;
@@ -77,7 +78,7 @@ struct generation {
 static int generation_load(struct supervisor *sup, struct generation *gen, char **error_r)
 {
 	memset(gen, 0, sizeof(*gen));
-	if (settings_load(sup->config_path, &gen->settings, error_r) < 0)
+	if (settings_load(sup->schema, sup->config_path, &gen->settings, error_r) < 0)
 		return -1;
 	/* Checked here too (the roles check again when they switch), so a
 	   missing account stops the start instead of a restart loop. */
@@ -569,10 +570,14 @@ static void sup_free(struct supervisor *sup)
 		close(sup->sigfd);
 }
 
-int supervisor_run(const char *config_path, const struct role_ops *const *roles, size_t role_count)
+int supervisor_run(const char *config_path, const struct settings_schema *schema,
+                   const struct role_ops *const *roles, size_t role_count)
 {
-	struct supervisor sup = {
-	    .config_path = config_path, .roles = roles, .role_count = role_count, .sigfd = -1};
+	struct supervisor sup = {.config_path = config_path,
+	                         .schema = schema,
+	                         .roles = roles,
+	                         .role_count = role_count,
+	                         .sigfd = -1};
 	struct generation gen;
 	char *error, *desc;
 

@@ -13,11 +13,13 @@
 
 #include "master/role.h"
 
-/* Run the server in the foreground with the config at config_path and the
+/* Run the server in the foreground with the config at config_path (read
+   with schema, which lists the roles' sections and services) and the
    given roles. Returns the process exit status: 0 after a clean stop
    (SIGTERM/SIGINT), 1 when the server cannot start (bad config, bind or
    TLS failure; the reason is logged). Only returns in the supervisor
    process. */
-int supervisor_run(const char *config_path, const struct role_ops *const *roles, size_t role_count);
+int supervisor_run(const char *config_path, const struct settings_schema *schema,
+                   const struct role_ops *const *roles, size_t role_count);
 
 #endif

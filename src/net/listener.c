@@ -235,8 +235,7 @@ static int open_one(struct open_state *st, const struct listener_settings *ls,
 
 	if (already_open(st, ss, len)) {
 		char *name = listener_addr_name((const struct sockaddr *)ss, len);
-		*error_r = xasprintf("listener %s: address %s used twice",
-		                     service_name(ls->service), name);
+		*error_r = xasprintf("listener %s: address %s used twice", ls->service->name, name);
 		free(name);
 		return -1;
 	}
@@ -288,8 +287,8 @@ static int open_listener_settings(struct open_state *st, const struct listener_s
 
 	for (size_t a = 0; a < ls->address_count; a++) {
 		if (listener_spec_parse(ls->addresses[a], addrs, lens, &n, &error) < 0) {
-			*error_r = xasprintf("listener %s: address %s: %s",
-			                     service_name(ls->service), ls->addresses[a], error);
+			*error_r = xasprintf("listener %s: address %s: %s", ls->service->name,
+			                     ls->addresses[a], error);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -329,7 +328,7 @@ char *listeners_describe(struct listener *const *listeners, size_t count)
 
 	for (size_t i = 0; i < count; i++) {
 		buf_printf(&b, "%s%s/%s", i > 0 ? "," : "", listeners[i]->name,
-		           service_name(listeners[i]->service));
+		           listeners[i]->service->name);
 	}
 	return buf_steal(&b);
 }

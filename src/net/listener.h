@@ -19,7 +19,7 @@ struct listener {
 	struct sockaddr_storage ss; /* the bound address */
 	socklen_t sslen;
 	char *name; /* "127.0.0.1:25", "[::]:25" */
-	enum service service;
+	const struct service_def *service;
 	enum tls_mode tls;
 };
 

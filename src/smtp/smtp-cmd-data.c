@@ -76,8 +76,8 @@ void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 451, "4.3.0", "Error: local problem, try again later");
 		return;
 	}
-	smtp_data_init(&s->decoder, set->smtp.max_message_size);
-	smtp_header_init(&s->header, (size_t)set->smtp.max_header_size);
+	smtp_data_init(&s->decoder, smtp_settings(set)->max_message_size);
+	smtp_header_init(&s->header, (size_t)smtp_settings(set)->max_header_size);
 	s->in_data = true;
 	/* 354 has no enhanced code (RFC 2034 section 4: only 2xx, 4xx, 5xx). */
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");

@@ -34,7 +34,8 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
 	set_helo(s, cmd->arg, true);
 	smtp_reply_cont(s, 250, "%s", set->hostname);
 	smtp_reply_cont(s, 250, "PIPELINING");
-	smtp_reply_cont(s, 250, "SIZE %llu", (unsigned long long)set->smtp.max_message_size);
+	smtp_reply_cont(s, 250, "SIZE %llu",
+	                (unsigned long long)smtp_settings(set)->max_message_size);
 	smtp_reply_cont(s, 250, "8BITMIME");
 	if (s->server->role->tls != NULL && !conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "STARTTLS");

@@ -16,7 +16,7 @@ void smtp_cmd_rset(struct smtp_session *s, struct smtp_command *cmd)
 
 void smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 {
-	uint64_t max = s->server->settings->smtp.max_message_size;
+	uint64_t max = smtp_settings(s->server->settings)->max_message_size;
 	char *v;
 
 	if (s->has_mail) {
@@ -61,7 +61,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return;
 	}
-	if (s->rcpt_count >= s->server->settings->smtp.max_recipients) {
+	if (s->rcpt_count >= smtp_settings(s->server->settings)->max_recipients) {
 		smtp_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
 	}

@@ -10,6 +10,7 @@
 #include "lib/xalloc.h"
 #include "mailauth/mailauth.h"
 #include "smtp/smtp-policy.h"
+#include "smtp/smtp-settings.h"
 
 struct smtp_mailauth {
 	const char *sid; /* the session's, which outlives this */
@@ -22,25 +23,24 @@ struct smtp_mailauth {
 /* ---- the verdict ---- */
 
 static enum smtp_auth_action decide_fail(const struct mailauth_facts *f,
-                                         const struct tern_settings *set)
+                                         const struct mailauth_settings *set)
 {
 	enum dmarc_policy dis = f->disposition;
 
 	if (dis == DMARC_POLICY_REJECT) {
-		if (set->mailauth.dmarc_reject == DMARC_REJECT_NONE)
+		if (set->dmarc_reject == DMARC_REJECT_NONE)
 			return SMTP_AUTH_DELIVER;
-		if (set->mailauth.dmarc_reject == DMARC_REJECT_REJECT)
+		if (set->dmarc_reject == DMARC_REJECT_REJECT)
 			return f->temp_could_pass ? SMTP_AUTH_DEFER : SMTP_AUTH_REJECT;
 		dis = DMARC_POLICY_QUARANTINE;
 	}
-	if (dis == DMARC_POLICY_QUARANTINE &&
-	    set->mailauth.dmarc_quarantine == DMARC_QUARANTINE_JUNK)
+	if (dis == DMARC_POLICY_QUARANTINE && set->dmarc_quarantine == DMARC_QUARANTINE_JUNK)
 		return SMTP_AUTH_JUNK;
 	return SMTP_AUTH_DELIVER;
 }
 
 enum smtp_auth_action smtp_auth_decide(const struct mailauth_facts *f,
-                                       const struct tern_settings *set)
+                                       const struct mailauth_settings *set)
 {
 	if (!f->dmarc_checked)
 		return SMTP_AUTH_DELIVER;
@@ -49,7 +49,7 @@ enum smtp_auth_action smtp_auth_decide(const struct mailauth_facts *f,
 	/* RFC 7489 6.6.3: the policy could not be read; if it is reject the
 	   message must not get in by a DNS hiccup, nor be refused for good. */
 	if (f->dmarc == DMARC_RESULT_TEMPERROR && !f->any_pass &&
-	    set->mailauth.dmarc_reject == DMARC_REJECT_REJECT)
+	    set->dmarc_reject == DMARC_REJECT_REJECT)
 		return SMTP_AUTH_DEFER;
 	return SMTP_AUTH_DELIVER;
 }
@@ -74,11 +74,11 @@ struct smtp_mailauth *smtp_mailauth_begin(const struct smtp_mailauth_env *env,
 	    .mail_from = smtp_session_mail_from(s),
 	    .authserv_id = set->hostname,
 	    .psl = env->psl,
-	    .spf = set->mailauth.spf,
-	    .dkim = set->mailauth.dkim,
-	    .dmarc = set->mailauth.dmarc,
-	    .arc = set->mailauth.dkim, /* no switch of its own: ARC is DKIM's kin */
-	    .max_header_size = (size_t)set->smtp.max_header_size,
+	    .spf = mailauth_settings(set)->spf,
+	    .dkim = mailauth_settings(set)->dkim,
+	    .dmarc = mailauth_settings(set)->dmarc,
+	    .arc = mailauth_settings(set)->dkim, /* no switch of its own: ARC is DKIM's kin */
+	    .max_header_size = (size_t)smtp_settings(set)->max_header_size,
 	    .dmarc_sample = -1,
 	};
 	const char *error;
@@ -141,7 +141,7 @@ enum smtp_auth_action smtp_mailauth_result(struct smtp_mailauth *a, const char *
 	mailauth_write_value(a->ma, out, true);
 	buf_append_str(out, "\r\n");
 	mailauth_get_facts(a->ma, &facts);
-	action = smtp_auth_decide(&facts, a->settings);
+	action = smtp_auth_decide(&facts, mailauth_settings(a->settings));
 	log_result(a, msg_id, action);
 	return action;
 }

@@ -16,6 +16,7 @@
 
 #include "lib/buf.h"
 #include "lib/settings.h"
+#include "mailauth/mailauth-settings.h"
 #include "mailauth/mailauth.h"
 
 struct dns_resolver;
@@ -38,7 +39,7 @@ enum smtp_auth_action {
    passed is DEFER when set->dmarc_reject is reject (the unknown policy may
    be reject); everything else is DELIVER. */
 enum smtp_auth_action smtp_auth_decide(const struct mailauth_facts *facts,
-                                       const struct tern_settings *set);
+                                       const struct mailauth_settings *set);
 
 /* "deliver", "junk", "reject", "defer". */
 const char *smtp_auth_action_name(enum smtp_auth_action action);

@@ -8,14 +8,17 @@
 
 #include "directory/directory-async.h"
 #include "dns/dns-resolver.h"
+#include "dns/dns-settings.h"
 #include "lib/address.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
+#include "mailauth/mailauth-settings.h"
 #include "mailauth/psl.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
+#include "smtp/smtp-settings.h"
 #include "store/delivery.h"
 #include "store/maildir.h"
 
@@ -78,15 +81,15 @@ static bool cidr_match(const char *cidr, int family, const unsigned char *ip)
 
 static bool peer_is_trusted(struct inbound_session *is)
 {
-	const struct tern_settings *set = is->in->settings;
+	const struct smtp_settings *smtp = smtp_settings(is->in->settings);
 	const char *peer = smtp_session_peer_ip(is->s);
 	unsigned char ip[16];
 	int family = strchr(peer, ':') != NULL ? AF_INET6 : AF_INET;
 
 	if (inet_pton(family, peer, ip) != 1)
 		return false;
-	for (size_t i = 0; i < set->smtp.trusted_network_count; i++) {
-		if (cidr_match(set->smtp.trusted_networks[i], family, ip))
+	for (size_t i = 0; i < smtp->trusted_network_count; i++) {
+		if (cidr_match(smtp->trusted_networks[i], family, ip))
 			return true;
 	}
 	return false;
@@ -234,7 +237,7 @@ static void inbound_mail(void *ctx, struct smtp_session *s)
 {
 	struct inbound_session *is = ctx;
 
-	if (smtp_session_service(s) == SERVICE_SMTP)
+	if (smtp_session_service(s) == &smtp_service_smtp)
 		is->auth = smtp_mailauth_begin(&is->in->auth_env, s);
 	smtp_stage_reply(s, 250, "2.1.0", "Ok");
 }
@@ -459,12 +462,12 @@ const struct smtp_policy_ops smtp_inbound_ops = {
 /* One resolver for the role, on its event base (docs/dns.md). */
 static int open_resolver(struct smtp_inbound *in, const char **error_r)
 {
-	const struct tern_settings *set = in->settings;
+	const struct dns_settings *set = dns_settings(in->settings);
 	struct dns_resolver_settings dns = {
-	    .zone_file = set->dns.zone_file,
-	    .forwarders = (const char *const *)set->dns.forwarders,
-	    .forwarder_count = set->dns.forwarder_count,
-	    .timeout_msecs = set->dns.timeout * 1000,
+	    .zone_file = set->zone_file,
+	    .forwarders = (const char *const *)set->forwarders,
+	    .forwarder_count = set->forwarder_count,
+	    .timeout_msecs = set->timeout * 1000,
 	};
 	char *error;
 
@@ -482,7 +485,7 @@ static void load_psl(struct smtp_inbound *in)
 {
 	char *error;
 
-	if (psl_load(in->settings->mailauth.psl_file, &in->auth_env.psl, &error) == 0)
+	if (psl_load(mailauth_settings(in->settings)->psl_file, &in->auth_env.psl, &error) == 0)
 		return;
 	log_warn(NULL, "event=smtp.psl_error error=\"%s\"", error);
 	free(error);

@@ -109,7 +109,7 @@ const char *smtp_session_peer_ip(const struct smtp_session *s);
 const char *smtp_session_helo(const struct smtp_session *s);
 /* The normalised MAIL FROM of the transaction ("" for <>, NULL before). */
 const char *smtp_session_mail_from(const struct smtp_session *s);
-enum service smtp_session_service(const struct smtp_session *s);
+const struct service_def *smtp_session_service(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

@@ -20,6 +20,7 @@
 #include "smtp/smtp-data.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-policy.h"
+#include "smtp/smtp-settings.h"
 
 struct delivery;
 struct smtp_inbound;
@@ -78,7 +79,7 @@ struct smtp_session {
 	struct conn *conn;
 	char sid[SESSION_ID_LEN + 1];
 	char *peer_ip; /* kept after the connection is gone */
-	enum service service;
+	const struct service_def *service;
 	struct event *session_timer;
 
 	char *helo;       /* the HELO/EHLO name; NULL before one */

@@ -287,7 +287,7 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 	return s->mail_from_text;
 }
 
-enum service smtp_session_service(const struct smtp_session *s)
+const struct service_def *smtp_session_service(const struct smtp_session *s)
 {
 	return s->service;
 }
@@ -410,12 +410,12 @@ static void session_start(struct smtp_session *s, struct role_ctx *role)
 	if (s->session_timer != NULL)
 		evtimer_add(s->session_timer, &tv);
 	log_info(s->sid, "event=smtp.connect ip=%s service=%s tls=%s", conn_peer_ip(s->conn),
-	         service_name(s->service), conn_is_tls(s->conn) ? "yes" : "no");
+	         s->service->name, conn_is_tls(s->conn) ? "yes" : "no");
 	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", set->hostname);
 }
 
 static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
-                          socklen_t peerlen, enum service service, enum tls_mode tls)
+                          socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
 	struct role_ctx *role = server->role;
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
@@ -434,7 +434,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 }
 
 static void smtp_accept(struct role_ctx *role, int fd, const struct sockaddr *peer,
-                        socklen_t peerlen, enum service service, enum tls_mode tls)
+                        socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
 	server_accept(role->data, fd, peer, peerlen, service, tls);
 }
@@ -455,7 +455,7 @@ void smtp_server_free(struct smtp_server **server)
 	*server = NULL;
 }
 
-void smtp_server_accept_fd(struct smtp_server *server, int fd, enum service service)
+void smtp_server_accept_fd(struct smtp_server *server, int fd, const struct service_def *service)
 {
 	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 
@@ -491,7 +491,8 @@ static void smtp_deinit(struct role_ctx *role)
 	role->data = NULL;
 }
 
-static const enum service smtp_services[] = {SERVICE_SMTP, SERVICE_SUBMISSION, SERVICE_SUBMISSIONS};
+static const struct service_def *const smtp_services[] = {
+    &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions};
 
 const struct role_ops smtp_role_ops = {
     .name = "smtp",

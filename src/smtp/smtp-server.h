@@ -17,6 +17,7 @@
 
 #include "master/role.h"
 #include "smtp/smtp-policy.h"
+#include "smtp/smtp-settings.h"
 
 struct smtp_server;
 
@@ -33,6 +34,6 @@ void smtp_server_free(struct smtp_server **server);
 /* Start a session on fd (connected; the session owns it) as the given
    service, the peer seen as 127.0.0.1. The session ends by itself when the
    connection closes. */
-void smtp_server_accept_fd(struct smtp_server *server, int fd, enum service service);
+void smtp_server_accept_fd(struct smtp_server *server, int fd, const struct service_def *service);
 
 #endif

@@ -70,3 +70,28 @@ def test_net_names_no_protocol():
     (src/master declares the roles, each role its services)."""
     graph = folder_graph()
     assert graph["net"] <= {"lib"}, graph["net"]
+
+
+# Words that name a service or a protocol's section.
+SERVICE_WORDS = re.compile(
+    r"(?<![a-z0-9])(smtp|submissions?|imaps?|pop3s?|lmtp|sieve|managesieve|http|mailauth|dkim"
+    r"|dmarc|spf|dns)(?![a-z0-9])", re.I)
+C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def test_service_words_seen():
+    assert SERVICE_WORDS.search("enum service { SERVICE_SMTP }")
+    assert SERVICE_WORDS.search("struct imap_settings imap;")
+    assert not SERVICE_WORDS.search("struct listener_settings *listeners;")
+
+
+def test_lib_settings_names_no_service():
+    """Sections and services are declared by their subsystems and roles and
+    assembled above lib (docs/config.md, "Sections"): lib's settings header
+    names none of them, and its code (comments aside) neither."""
+    with open(os.path.join(SRC, "lib", "settings.h"), encoding="utf-8") as f:
+        header = f.read()
+    assert SERVICE_WORDS.findall(header) == []
+    with open(os.path.join(SRC, "lib", "settings.c"), encoding="utf-8") as f:
+        code = C_COMMENT.sub("", f.read())
+    assert SERVICE_WORDS.findall(code) == []

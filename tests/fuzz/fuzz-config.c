@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "cli/cli-settings.h"
 #include "lib/config.h"
 #include "lib/settings-private.h"
 
@@ -26,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		config_entry_free(&root);
 	config_parser_free(&p);
 
-	if (settings_load_buffer("/fuzz/tern.conf", data, size, &settings, &err) == 0) {
+	if (settings_load_buffer(&tern_settings_schema, "/fuzz/tern.conf", data, size, &settings,
+	                         &err) == 0) {
 		char *dump = settings_dump(settings);
 		free(dump);
 		settings_free(&settings);

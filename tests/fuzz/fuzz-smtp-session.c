@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "cli/cli-settings.h"
 #include "lib/log.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
@@ -140,7 +141,8 @@ static void init_once(void)
 	atexit(remove_dirs);
 	conf = xasprintf("hostname = mx.test\ndata_dir = %s\nlimits {\n max_errors = 50\n}\n",
 	                 data_dir);
-	if (settings_load_buffer("/fuzz/tern.conf", conf, strlen(conf), &settings, &error) < 0)
+	if (settings_load_buffer(&tern_settings_schema, "/fuzz/tern.conf", conf, strlen(conf),
+	                         &settings, &error) < 0)
 		abort();
 	free(conf);
 	base = event_base_new();
@@ -200,7 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	smtp_server_accept_fd(server, sv[1],
-	                      (data[0] & 16) != 0 ? SERVICE_SUBMISSION : SERVICE_SMTP);
+	                      (data[0] & 16) != 0 ? &smtp_service_submission : &smtp_service_smtp);
 	while (pos < size && fp.sessions > 0) {
 		size_t n = size - pos < chunk ? size - pos : chunk;
 		ssize_t w = write(sv[0], data + pos, n);

@@ -10,9 +10,15 @@
 
 #include <cmocka.h>
 
+#include "auth/auth-settings.h"
+#include "cli/cli-settings.h"
+#include "dns/dns-settings.h"
+#include "imap/imap-settings.h"
 #include "lib/fsutil.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
+#include "mailauth/mailauth-settings.h"
+#include "smtp/smtp-settings.h"
 
 #define PATH "/etc/tern/tern.conf"
 
@@ -21,7 +27,7 @@ static struct tern_settings *load_ok(const char *text)
 	struct tern_settings *set = NULL;
 	char *error = NULL;
 
-	if (settings_load_buffer(PATH, text, strlen(text), &set, &error) < 0)
+	if (settings_load_buffer(&tern_settings_schema, PATH, text, strlen(text), &set, &error) < 0)
 		fail_msg("unexpected error: %s", error);
 	return set;
 }
@@ -31,7 +37,9 @@ static void expect_error(const char *text, const char *expected)
 	struct tern_settings *set = NULL;
 	char *error = NULL;
 
-	assert_int_equal(settings_load_buffer(PATH, text, strlen(text), &set, &error), -1);
+	assert_int_equal(
+	    settings_load_buffer(&tern_settings_schema, PATH, text, strlen(text), &set, &error),
+	    -1);
 	assert_null(set);
 	assert_string_equal(error, expected);
 	free(error);
@@ -51,13 +59,13 @@ static void test_defaults(void **state)
 	assert_string_equal(set->tls.cert, "/etc/tern/tls/cert.pem");
 	assert_string_equal(set->tls.key, "/etc/tern/tls/key.pem");
 	assert_int_equal(set->tls.min_version, 12);
-	assert_int_equal(set->auth.min_password_length, 12);
-	assert_false(set->auth.plaintext_on_loopback);
-	assert_int_equal(set->smtp.max_message_size, 25 * 1024 * 1024);
-	assert_int_equal(set->smtp.max_recipients, 100);
-	assert_int_equal(set->smtp.bare_lf, BARE_LF_REJECT);
-	assert_int_equal(set->smtp.trusted_network_count, 0);
-	assert_int_equal(set->imap.max_literal_size, 64 * 1024 * 1024);
+	assert_int_equal(auth_settings(set)->min_password_length, 12);
+	assert_false(auth_settings(set)->plaintext_on_loopback);
+	assert_int_equal(smtp_settings(set)->max_message_size, 25 * 1024 * 1024);
+	assert_int_equal(smtp_settings(set)->max_recipients, 100);
+	assert_int_equal(smtp_settings(set)->bare_lf, BARE_LF_REJECT);
+	assert_int_equal(smtp_settings(set)->trusted_network_count, 0);
+	assert_int_equal(imap_settings(set)->max_literal_size, 64 * 1024 * 1024);
 	assert_int_equal(set->limits.line_length, 8192);
 	assert_int_equal(set->limits.login_timeout, 60);
 	assert_int_equal(set->limits.idle_timeout, 1800);
@@ -65,16 +73,16 @@ static void test_defaults(void **state)
 	assert_int_equal(set->limits.max_errors_prelogin, 5);
 	assert_int_equal(set->limits.session_timeout, 300);
 	assert_int_equal(set->listener_count, 0);
-	assert_int_equal(set->smtp.max_header_size, 256 * 1024);
-	assert_null(set->dns.zone_file);
-	assert_int_equal(set->dns.forwarder_count, 0);
-	assert_int_equal(set->dns.timeout, 5);
-	assert_true(set->mailauth.spf);
-	assert_true(set->mailauth.dkim);
-	assert_true(set->mailauth.dmarc);
-	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_REJECT);
-	assert_int_equal(set->mailauth.dmarc_quarantine, DMARC_QUARANTINE_JUNK);
-	assert_string_equal(set->mailauth.psl_file,
+	assert_int_equal(smtp_settings(set)->max_header_size, 256 * 1024);
+	assert_null(dns_settings(set)->zone_file);
+	assert_int_equal(dns_settings(set)->forwarder_count, 0);
+	assert_int_equal(dns_settings(set)->timeout, 5);
+	assert_true(mailauth_settings(set)->spf);
+	assert_true(mailauth_settings(set)->dkim);
+	assert_true(mailauth_settings(set)->dmarc);
+	assert_int_equal(mailauth_settings(set)->dmarc_reject, DMARC_REJECT_REJECT);
+	assert_int_equal(mailauth_settings(set)->dmarc_quarantine, DMARC_QUARANTINE_JUNK);
+	assert_string_equal(mailauth_settings(set)->psl_file,
 	                    "/usr/share/publicsuffix/public_suffix_list.dat");
 	settings_free(&set);
 	assert_null(set);
@@ -103,15 +111,15 @@ static void test_every_type(void **state)
 	assert_string_equal(set->tls.cert, "/c.pem");
 	assert_string_equal(set->tls.key, "/srv/tern/tls/key.pem");
 	assert_int_equal(set->tls.min_version, 13);
-	assert_int_equal(set->auth.min_password_length, 8);
-	assert_true(set->auth.plaintext_on_loopback);
-	assert_int_equal(set->smtp.max_message_size, 1024ULL * 1024 * 1024);
-	assert_int_equal(set->smtp.max_recipients, 50);
-	assert_int_equal(set->smtp.trusted_network_count, 3);
-	assert_string_equal(set->smtp.trusted_networks[0], "10.0.0.0/8");
-	assert_string_equal(set->smtp.trusted_networks[1], "2001:db8::/32");
-	assert_string_equal(set->smtp.trusted_networks[2], "192.0.2.1/32");
-	assert_int_equal(set->imap.max_literal_size, 512 * 1024);
+	assert_int_equal(auth_settings(set)->min_password_length, 8);
+	assert_true(auth_settings(set)->plaintext_on_loopback);
+	assert_int_equal(smtp_settings(set)->max_message_size, 1024ULL * 1024 * 1024);
+	assert_int_equal(smtp_settings(set)->max_recipients, 50);
+	assert_int_equal(smtp_settings(set)->trusted_network_count, 3);
+	assert_string_equal(smtp_settings(set)->trusted_networks[0], "10.0.0.0/8");
+	assert_string_equal(smtp_settings(set)->trusted_networks[1], "2001:db8::/32");
+	assert_string_equal(smtp_settings(set)->trusted_networks[2], "192.0.2.1/32");
+	assert_int_equal(imap_settings(set)->max_literal_size, 512 * 1024);
 	assert_int_equal(set->limits.line_length, 1000);
 	assert_int_equal(set->limits.login_timeout, 120);
 	assert_int_equal(set->limits.idle_timeout, 7200);
@@ -125,29 +133,29 @@ static void test_every_type(void **state)
 	              " timeout = 2s\n}\n"
 	              "mailauth {\n spf = no\n dkim = no\n dmarc = no\n dmarc_reject = quarantine\n"
 	              " dmarc_quarantine = none\n psl_file = /p.dat\n}\n");
-	assert_int_equal(set->smtp.max_header_size, 64 * 1024);
-	assert_string_equal(set->dns.zone_file, "/etc/tern/zone.txt");
-	assert_int_equal(set->dns.forwarder_count, 2);
-	assert_string_equal(set->dns.forwarders[1], "::1@5353");
-	assert_int_equal(set->dns.timeout, 2);
-	assert_false(set->mailauth.spf);
-	assert_false(set->mailauth.dkim);
-	assert_false(set->mailauth.dmarc);
-	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_QUARANTINE);
-	assert_int_equal(set->mailauth.dmarc_quarantine, DMARC_QUARANTINE_NONE);
-	assert_string_equal(set->mailauth.psl_file, "/p.dat");
+	assert_int_equal(smtp_settings(set)->max_header_size, 64 * 1024);
+	assert_string_equal(dns_settings(set)->zone_file, "/etc/tern/zone.txt");
+	assert_int_equal(dns_settings(set)->forwarder_count, 2);
+	assert_string_equal(dns_settings(set)->forwarders[1], "::1@5353");
+	assert_int_equal(dns_settings(set)->timeout, 2);
+	assert_false(mailauth_settings(set)->spf);
+	assert_false(mailauth_settings(set)->dkim);
+	assert_false(mailauth_settings(set)->dmarc);
+	assert_int_equal(mailauth_settings(set)->dmarc_reject, DMARC_REJECT_QUARANTINE);
+	assert_int_equal(mailauth_settings(set)->dmarc_quarantine, DMARC_QUARANTINE_NONE);
+	assert_string_equal(mailauth_settings(set)->psl_file, "/p.dat");
 	settings_free(&set);
 	set =
 	    load_ok("hostname = h\ndns {\n zone_file =\n}\nmailauth {\n dmarc_reject = none\n}\n");
-	assert_null(set->dns.zone_file);
-	assert_int_equal(set->mailauth.dmarc_reject, DMARC_REJECT_NONE);
+	assert_null(dns_settings(set)->zone_file);
+	assert_int_equal(mailauth_settings(set)->dmarc_reject, DMARC_REJECT_NONE);
 	settings_free(&set);
 
 	set = load_ok("hostname = h\nsmtp {\nmax_message_size = 2048\n}\n"
 	              "limits {\nidle_timeout = 90\n}\nauth {\nplaintext_on_loopback = FALSE\n}\n");
-	assert_int_equal(set->smtp.max_message_size, 2048);
+	assert_int_equal(smtp_settings(set)->max_message_size, 2048);
 	assert_int_equal(set->limits.idle_timeout, 90);
-	assert_false(set->auth.plaintext_on_loopback);
+	assert_false(auth_settings(set)->plaintext_on_loopback);
 	settings_free(&set);
 }
 
@@ -166,7 +174,7 @@ static void test_listeners(void **state)
 
 	assert_int_equal(set->listener_count, 5);
 	for (size_t i = 0; i < 5; i++) {
-		assert_int_equal(set->listeners[i].service, (enum service)i);
+		assert_ptr_equal(set->listeners[i].service, tern_settings_schema.services[i]);
 		assert_int_equal(set->listeners[i].tls, expected[i]);
 	}
 	assert_int_equal(set->listeners[0].address_count, 2);
@@ -299,7 +307,7 @@ static void test_dump_round_trip(void **state)
 	assert_non_null(strstr(dump, "\tdmarc_reject = quarantine\n"));
 	assert_non_null(strstr(dump, "user = \"odd # name \\\\ \"\n"));
 	assert_int_equal(write_file_atomic(path, dump, strlen(dump), 0600), 0);
-	if (settings_load(path, &again, &error) < 0)
+	if (settings_load(&tern_settings_schema, path, &again, &error) < 0)
 		fail_msg("reload: %s", error);
 	body1 = dump_body(set);
 	body2 = dump_body(again);
@@ -321,10 +329,11 @@ static void test_load_file_errors(void **state)
 	struct tern_settings *set = NULL;
 	char *error = NULL;
 
-	assert_int_equal(settings_load("/nonexistent/tern.conf", &set, &error), -1);
+	assert_int_equal(
+	    settings_load(&tern_settings_schema, "/nonexistent/tern.conf", &set, &error), -1);
 	assert_string_equal(error, "/nonexistent/tern.conf: No such file or directory");
 	free(error);
-	assert_int_equal(settings_load("/tmp", &set, &error), -1);
+	assert_int_equal(settings_load(&tern_settings_schema, "/tmp", &set, &error), -1);
 	assert_string_equal(error, "/tmp: not a regular file");
 	free(error);
 	assert_null(set);
@@ -332,19 +341,150 @@ static void test_load_file_errors(void **state)
 
 static void test_services(void **state)
 {
-	enum service s;
+	const struct settings_schema *schema = &tern_settings_schema;
 
-	assert_int_equal(service_parse("submissions", &s), 0);
-	assert_int_equal(s, SERVICE_SUBMISSIONS);
-	assert_int_equal(service_parse("pop3", &s), -1);
-	assert_string_equal(service_name(SERVICE_IMAPS), "imaps");
-	assert_int_equal(service_default_port(SERVICE_SMTP), 25);
-	assert_int_equal(service_default_port(SERVICE_SUBMISSION), 587);
-	assert_int_equal(service_default_port(SERVICE_SUBMISSIONS), 465);
-	assert_int_equal(service_default_port(SERVICE_IMAP), 143);
-	assert_int_equal(service_default_port(SERVICE_IMAPS), 993);
-	assert_int_equal(service_default_tls(SERVICE_IMAP), TLS_MODE_STARTTLS);
-	assert_int_equal(service_default_tls(SERVICE_IMAPS), TLS_MODE_IMPLICIT);
+	assert_ptr_equal(settings_find_service(schema, "submissions"), &smtp_service_submissions);
+	assert_null(settings_find_service(schema, "pop3"));
+	assert_string_equal(imap_service_imaps.name, "imaps");
+	assert_int_equal(smtp_service_smtp.default_port, 25);
+	assert_int_equal(smtp_service_submission.default_port, 587);
+	assert_int_equal(smtp_service_submissions.default_port, 465);
+	assert_int_equal(imap_service_imap.default_port, 143);
+	assert_int_equal(imap_service_imaps.default_port, 993);
+	assert_int_equal(imap_service_imap.default_tls, TLS_MODE_STARTTLS);
+	assert_int_equal(imap_service_imaps.default_tls, TLS_MODE_IMPLICIT);
+}
+
+/* ---- the mechanism with a schema of its own, as a new role would add ---- */
+
+struct toy_settings {
+	unsigned count;
+	uint64_t size;
+	bool flag;
+	int mode;
+	char *file;
+	char *spool;
+	char **peers;
+	size_t peer_count;
+};
+
+static const char *const toy_mode_names[] = {"slow", "fast"};
+static const struct setting_names toy_modes = {toy_mode_names, 2, "slow or fast", 0};
+
+static const struct setting_def toy_keys[] = {
+    SETTING(struct toy_settings, "count", SETTING_UINT, count, 1, 9, "4"),
+    SETTING(struct toy_settings, "size", SETTING_SIZE, size, 0, SETTINGS_GIB, "2M"),
+    SETTING(struct toy_settings, "flag", SETTING_BOOL, flag, 0, 0, "yes"),
+    SETTING_ENUM_OF(struct toy_settings, "mode", mode, toy_modes, "fast"),
+    SETTING_FILE(struct toy_settings, "file", SETTING_PATH, file, "toy/file.txt", SETTING_F_READ),
+    SETTING_FILE(struct toy_settings, "spool", SETTING_OPT_PATH, spool, NULL, 0),
+    SETTING_LIST(struct toy_settings, "peers", SETTING_IP_LIST, peers, peer_count),
+};
+static const struct settings_section toy_section = {"toy", sizeof(struct toy_settings), toy_keys,
+                                                    7};
+static const struct settings_section *const toy_sections[] = {&toy_section};
+static const struct service_def toy_service = {"toy", 7000, TLS_MODE_IMPLICIT};
+static const struct service_def *const toy_services[] = {&toy_service};
+static const struct settings_schema toy_schema = {toy_sections, 1, toy_services, 1};
+
+static struct tern_settings *toy_load(const struct settings_schema *schema, const char *text,
+                                      char **error_r)
+{
+	struct tern_settings *set = NULL;
+
+	*error_r = NULL;
+	(void)settings_load_buffer(schema, PATH, text, strlen(text), &set, error_r);
+	return set;
+}
+
+static void test_schema_of_its_own(void **state)
+{
+	char *error, *dump;
+	struct tern_settings *set = toy_load(&toy_schema, "hostname = h\n", &error);
+	const struct toy_settings *toy = settings_section(set, &toy_section);
+	const char *path;
+	size_t pos = 0;
+
+	assert_int_equal(toy->count, 4);
+	assert_int_equal(toy->size, 2 * 1024 * 1024);
+	assert_true(toy->flag);
+	assert_int_equal(toy->mode, 1);
+	assert_string_equal(toy->file, "/etc/tern/toy/file.txt");
+	assert_null(toy->spool);
+	assert_int_equal(toy->peer_count, 0);
+	/* the read paths: the toy's file only (zone and PSL are not in it) */
+	path = settings_next_read_path(set, &pos);
+	assert_non_null(path);
+	assert_string_equal(path, "/etc/tern/toy/file.txt");
+	assert_null(settings_next_read_path(set, &pos));
+	settings_free(&set);
+
+	set = toy_load(&toy_schema,
+	               "hostname = h\ndata_dir = /d\ntoy {\n count = 9\n mode = slow\n"
+	               " peers = 192.0.2.1, ::1@53\n spool = s\n}\n"
+	               "listener toy {\n address = *:7000\n}\n",
+	               &error);
+	toy = settings_section(set, &toy_section);
+	assert_int_equal(toy->count, 9);
+	assert_int_equal(toy->mode, 0);
+	assert_string_equal(toy->file, "/d/toy/file.txt");
+	assert_string_equal(toy->spool, "/etc/tern/s");
+	assert_int_equal(toy->peer_count, 2);
+	assert_ptr_equal(set->listeners[0].service, &toy_service);
+	assert_int_equal(set->listeners[0].tls, TLS_MODE_IMPLICIT);
+	dump = settings_dump(set);
+	assert_non_null(strstr(dump,
+	                       "\ntoy {\n\tcount = 9\n\tsize = 2M\n\tflag = yes\n\tmode = slow\n"
+	                       "\tfile = /d/toy/file.txt\n\tspool = /etc/tern/s\n"
+	                       "\tpeers = 192.0.2.1, ::1@53\n}\n"));
+	assert_non_null(
+	    strstr(dump, "\nlistener toy {\n\taddress = *:7000\n\ttls = implicit\n}\n"));
+	assert_null(strstr(dump, "smtp"));
+	free(dump);
+	settings_free(&set);
+
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy {\n mode = medium\n}\n", &error));
+	assert_string_equal(error,
+	                    PATH ":3: bad value for mode: \"medium\" (expected slow or fast)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy {\n count = 10\n}\n", &error));
+	assert_string_equal(error, PATH ":3: bad value for count: \"10\" (expected a number from "
+	                                "1 to 9)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nsmtp {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown block \"smtp\"");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nlistener smtp {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown service \"smtp\" (expected toy)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\nlistener {\n}\n", &error));
+	assert_string_equal(error,
+	                    PATH ":2: listener needs a service: listener toy { ... } (one of toy)");
+	free(error);
+	assert_null(toy_load(&toy_schema, "hostname = h\ntoy = 1\n", &error));
+	assert_string_equal(error, PATH ":2: toy is a block: write toy { ... }");
+	free(error);
+}
+
+static void test_no_schema(void **state)
+{
+	char *error;
+	struct tern_settings *set =
+	    toy_load(NULL, "hostname = h\nlimits {\n max_errors = 2\n}\n", &error);
+	size_t pos = 0;
+	char *dump;
+
+	assert_int_equal(set->limits.max_errors, 2);
+	assert_null(settings_next_read_path(set, &pos));
+	dump = settings_dump(set);
+	assert_non_null(strstr(dump, "\nlimits {\n"));
+	assert_null(strstr(dump, "\ntoy {\n"));
+	free(dump);
+	settings_free(&set);
+	assert_null(toy_load(NULL, "hostname = h\nlistener toy {\n}\n", &error));
+	assert_string_equal(error, PATH ":2: unknown service \"toy\" (expected none configured)");
+	free(error);
+	assert_null(settings_find_service(NULL, "toy"));
 }
 
 int main(void)
@@ -353,7 +493,8 @@ int main(void)
 	    cmocka_unit_test(test_defaults),        cmocka_unit_test(test_every_type),
 	    cmocka_unit_test(test_listeners),       cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dump_round_trip), cmocka_unit_test(test_load_file_errors),
-	    cmocka_unit_test(test_services),
+	    cmocka_unit_test(test_services),        cmocka_unit_test(test_schema_of_its_own),
+	    cmocka_unit_test(test_no_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,7 @@ static void echo_deinit(struct role_ctx *ctx)
 }
 
 static void echo_accept(struct role_ctx *ctx, int fd, const struct sockaddr *peer,
-                        socklen_t peerlen, enum service service, enum tls_mode tls)
+                        socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
 	struct conn *conn =
 	    conn_new(ctx->base, fd, peer, peerlen, NULL, false, &echo_handler, NULL);
@@ -73,7 +73,10 @@ static void echo_accept(struct role_ctx *ctx, int fd, const struct sockaddr *pee
 		conn_printf(conn, "hi\r\n");
 }
 
-static const enum service echo_services[] = {SERVICE_SMTP};
+/* Services as a role would declare them. */
+static const struct service_def smtp_service = {"smtp", 25, TLS_MODE_STARTTLS};
+static const struct service_def imap_service = {"imap", 143, TLS_MODE_STARTTLS};
+static const struct service_def *const echo_services[] = {&smtp_service};
 
 static const struct role_ops echo_ops = {
     .name = "echo",
@@ -96,7 +99,7 @@ static void role_start(struct running_role *r)
 {
 	static char run_user[] = "nobody";
 	struct tern_settings set = {0};
-	struct listener l = {.service = SERVICE_SMTP, .tls = TLS_MODE_NONE};
+	struct listener l = {.service = &smtp_service, .tls = TLS_MODE_NONE};
 	struct listener *list[1] = {&l};
 	struct sockaddr_in *sin = (struct sockaddr_in *)&l.ss;
 	char *error = NULL;
@@ -378,16 +381,16 @@ static void test_role_without_listeners(void **state)
 /* The listener of a service the role does not declare is closed in it. */
 static void test_undeclared_service_not_served(void **state)
 {
-	struct listener l = {.service = SERVICE_IMAP, .tls = TLS_MODE_NONE};
+	struct listener l = {.service = &imap_service, .tls = TLS_MODE_NONE};
 	struct listener *list[1] = {&l};
 	struct sockaddr_in *sin = (struct sockaddr_in *)&l.ss;
 	char *error = NULL, name[100];
 	int chan, fd;
 	pid_t pid;
 
-	assert_false(role_serves(&quiet_ops, SERVICE_SMTP));
-	assert_true(role_serves(&echo_ops, SERVICE_SMTP));
-	assert_false(role_serves(&echo_ops, SERVICE_IMAP));
+	assert_false(role_serves(&quiet_ops, &smtp_service));
+	assert_true(role_serves(&echo_ops, &smtp_service));
+	assert_false(role_serves(&echo_ops, &imap_service));
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	l.sslen = sizeof(*sin);

@@ -17,6 +17,10 @@
 #include "lib/xalloc.h"
 #include "net/listener.h"
 
+/* Services as a role would declare them. */
+static const struct service_def smtp_service = {"smtp", 25, TLS_MODE_STARTTLS};
+static const struct service_def submission_service = {"submission", 587, TLS_MODE_STARTTLS};
+
 static void test_spec_parse(void **state)
 {
 	static const struct {
@@ -109,7 +113,7 @@ static void settings_with(struct tern_settings *set, struct listener_settings *l
 {
 	memset(set, 0, sizeof(*set));
 	memset(ls, 0, sizeof(*ls));
-	ls->service = SERVICE_SMTP;
+	ls->service = &smtp_service;
 	ls->addresses = addrs;
 	ls->address_count = n;
 	ls->tls = TLS_MODE_STARTTLS;
@@ -142,12 +146,12 @@ static void test_open_reuse(void **state)
 	free(error);
 	assert_non_null(first[0]); /* given back after the failure */
 	settings_with(&set, &ls, addrs, 2);
-	ls.service = SERVICE_SUBMISSION;
+	ls.service = &submission_service;
 	assert_int_equal(listeners_open(&set, first, nfirst, &second, &nsecond, &error), 0);
 	assert_int_equal(nsecond, 2);
 	assert_null(first[0]);
 	assert_int_equal(second[0]->fd, fd1);
-	assert_int_equal(second[0]->service, SERVICE_SUBMISSION);
+	assert_int_equal(second[0]->service, &submission_service);
 	listeners_free(&first, nfirst);
 	listeners_free(&second, nsecond);
 	assert_null(second);

@@ -52,12 +52,12 @@ static const struct decide_case cases[] = {
 
 static void test_decide(void **state)
 {
-	struct tern_settings set;
+	struct mailauth_settings set;
 
 	memset(&set, 0, sizeof(set));
 	for (size_t i = 0; i < N_ELEMENTS(cases); i++) {
-		set.mailauth.dmarc_reject = cases[i].on_reject;
-		set.mailauth.dmarc_quarantine = cases[i].on_quarantine;
+		set.dmarc_reject = cases[i].on_reject;
+		set.dmarc_quarantine = cases[i].on_quarantine;
 		if (smtp_auth_decide(&cases[i].facts, &set) != cases[i].expect)
 			fail_msg("case %zu: got %s, expected %s", i,
 			         smtp_auth_action_name(smtp_auth_decide(&cases[i].facts, &set)),

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "cli/cli-settings.h"
 #include "lib/buf.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
@@ -91,7 +92,7 @@ static const struct smtp_policy_ops tp_ops = {
     .data_end = tp_data_end,
 };
 
-static int setup_service(void **state, enum service service, bool tls_required)
+static int setup_service(void **state, const struct service_def *service, bool tls_required)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required};
@@ -102,7 +103,8 @@ static int setup_service(void **state, enum service service, bool tls_required)
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
 	conf = xasprintf("hostname = mx.test\ndata_dir = %s\n", f->dir);
-	if (settings_load_buffer("/t/tern.conf", conf, strlen(conf), &f->set, &error) < 0) {
+	if (settings_load_buffer(&tern_settings_schema, "/t/tern.conf", conf, strlen(conf), &f->set,
+	                         &error) < 0) {
 		fprintf(stderr, "%s\n", error);
 		return -1;
 	}
@@ -122,12 +124,12 @@ static int setup_service(void **state, enum service service, bool tls_required)
 
 static int setup(void **state)
 {
-	return setup_service(state, SERVICE_SMTP, false);
+	return setup_service(state, &smtp_service_smtp, false);
 }
 
 static int setup_tls_required(void **state)
 {
-	return setup_service(state, SERVICE_SUBMISSION, true);
+	return setup_service(state, &smtp_service_submission, true);
 }
 
 static void pump(struct fixture *f)

@@ -1,0 +1,32 @@
+/* The one place that lists what tern.conf may hold beyond lib's global
+   keys: each subsystem's section and each role's services. A new role adds
+   its section and services here and its role_ops in cmd-serve.c. */
+#include "cli/cli-settings.h"
+
+#include "auth/auth-settings.h"
+#include "dns/dns-settings.h"
+#include "imap/imap-settings.h"
+#include "mailauth/mailauth-settings.h"
+#include "smtp/smtp-settings.h"
+
+#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* In dump order, after lib's top level, tls { } and limits { }. */
+static const struct settings_section *const sections[] = {
+    &auth_settings_section, &smtp_settings_section,     &imap_settings_section,
+    &dns_settings_section,  &mailauth_settings_section,
+};
+
+/* The services of the roles of cmd-serve.c, in the order messages list
+   them. */
+static const struct service_def *const services[] = {
+    &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions,
+    &imap_service_imap, &imap_service_imaps,
+};
+
+const struct settings_schema tern_settings_schema = {
+    sections,
+    N_ELEMENTS(sections),
+    services,
+    N_ELEMENTS(services),
+};
