@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -391,26 +392,19 @@ int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row *
 
 	if (stmt == NULL)
 		return -1;
-	struct index_row *rows = NULL;
-	size_t count = 0, cap = 0;
+	ARRAY(struct index_row) rows = ARRAY_INIT;
 	int rc;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			rows = xreallocarray(rows, cap, sizeof(*rows));
-		}
-		index_row_read(stmt, &rows[count++]);
-	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		index_row_read(stmt, array_push(&rows));
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE) {
-		index_rows_free(rows, count);
+		index_rows_free(rows.items, rows.count);
 		return index_fail(index, "message list", error_r);
 	}
-	*rows_r = rows;
-	*count_r = count;
+	*rows_r = array_steal(&rows, count_r);
 	return 0;
 }
 
@@ -550,9 +544,8 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
                          size_t *count_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = index_stmt(index, STMT_CACHE_GET, error_r);
-	struct mail_cache *caches = NULL;
-	uint32_t *uids = NULL;
-	size_t count = 0, cap = 0;
+	ARRAY(struct mail_cache) caches = ARRAY_INIT;
+	ARRAY(uint32_t) uids = ARRAY_INIT;
 	int rc;
 
 	*uids_r = NULL;
@@ -567,21 +560,16 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
 	/* One statement for the range: a single read lock instead of one
 	   per message (the locking dominated a per-message lookup). */
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			caches = xreallocarray(caches, cap, sizeof(*caches));
-			uids = xreallocarray(uids, cap, sizeof(*uids));
-		}
-		memset(&caches[count], 0, sizeof(caches[count]));
+		struct mail_cache *cache = array_push(&caches);
+
 		for (int i = 0; i < MAIL_CACHE_FIELDS; i++)
-			cache_column(stmt, i, &caches[count].field[i]);
-		uids[count++] = (uint32_t)sqlite3_column_int64(stmt, MAIL_CACHE_FIELDS);
+			cache_column(stmt, i, &cache->field[i]);
+		array_append(&uids, (uint32_t)sqlite3_column_int64(stmt, MAIL_CACHE_FIELDS));
 	}
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
-	*uids_r = uids;
-	*caches_r = caches;
-	*count_r = count;
+	*uids_r = array_steal(&uids, count_r);
+	*caches_r = array_steal(&caches, count_r);
 	if (rc == SQLITE_DONE)
 		return 0;
 	return index_fail(index, "cache lookup", error_r);
