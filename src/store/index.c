@@ -10,6 +10,7 @@
 #include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
@@ -102,7 +103,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 struct mail_index {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *stmts[STMT_COUNT];
+	struct sqlcache *stmts; /* prepared on first use, once open */
 	struct buf error;
 };
 
@@ -116,10 +117,7 @@ static int index_fail(struct mail_index *index, const char *what, const char **e
 
 static void index_close_db(struct mail_index *index)
 {
-	for (size_t i = 0; i < STMT_COUNT; i++) {
-		sqlite3_finalize(index->stmts[i]);
-		index->stmts[i] = NULL;
-	}
+	sqlcache_free(&index->stmts);
 	sqlite3_close(index->db);
 	index->db = NULL;
 }
@@ -243,6 +241,7 @@ int mail_index_open(const char *path, struct mail_index **index_r, const char **
 		mail_index_close(&index);
 		return -1;
 	}
+	index->stmts = sqlcache_new(index->db, stmt_sql, STMT_COUNT);
 	*index_r = index;
 	return 0;
 }
@@ -267,25 +266,19 @@ void mail_index_close(struct mail_index **indexp)
    and a role may hold thousands of users). NULL with *error_r on error. */
 static sqlite3_stmt *index_stmt(struct mail_index *index, enum index_stmt s, const char **error_r)
 {
-	if (index->stmts[s] == NULL &&
-	    sqlite3_prepare_v3(index->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
-	                       &index->stmts[s], NULL) != SQLITE_OK) {
-		sqlite3_finalize(index->stmts[s]);
-		index->stmts[s] = NULL;
-		(void)index_fail(index, "prepare", error_r);
-	}
-	return index->stmts[s];
-}
-
-/* Run a statement that returns no row, with its bindings already made. */
-static int index_step_done(struct mail_index *index, enum index_stmt s, const char **error_r)
-{
-	sqlite3_stmt *stmt = index_stmt(index, s, error_r);
-	int rc;
+	sqlite3_stmt *stmt = sqlcache_get(index->stmts, s);
 
 	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
+		(void)index_fail(index, "prepare", error_r);
+	return stmt;
+}
+
+/* Run stmt (statement s, from index_stmt()), which returns no row, with its
+   bindings already made. */
+static int index_step_done(struct mail_index *index, sqlite3_stmt *stmt, enum index_stmt s,
+                           const char **error_r)
+{
+	int rc = sqlite3_step(stmt);
 
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
@@ -294,14 +287,24 @@ static int index_step_done(struct mail_index *index, enum index_stmt s, const ch
 	return 0;
 }
 
+/* Run statement s, which takes no binding and returns no row. */
+static int index_exec(struct mail_index *index, enum index_stmt s, const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, s, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	return index_step_done(index, stmt, s, error_r);
+}
+
 int mail_index_begin(struct mail_index *index, const char **error_r)
 {
-	return index_step_done(index, STMT_BEGIN, error_r);
+	return index_exec(index, STMT_BEGIN, error_r);
 }
 
 int mail_index_commit(struct mail_index *index, const char **error_r)
 {
-	return index_step_done(index, STMT_COMMIT, error_r);
+	return index_exec(index, STMT_COMMIT, error_r);
 }
 
 void mail_index_rollback(struct mail_index *index)
@@ -309,7 +312,7 @@ void mail_index_rollback(struct mail_index *index)
 	const char *error;
 
 	if (!sqlite3_get_autocommit(index->db))
-		(void)index_step_done(index, STMT_ROLLBACK, &error);
+		(void)index_exec(index, STMT_ROLLBACK, &error);
 }
 
 int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
@@ -348,7 +351,7 @@ int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidv
 
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
-	if (index_step_done(index, STMT_BOX_ADD, error_r) < 0)
+	if (index_step_done(index, stmt, STMT_BOX_ADD, error_r) < 0)
 		return -1;
 	box_r->id = sqlite3_last_insert_rowid(index->db);
 	box_r->uidvalidity = uidvalidity;
@@ -368,7 +371,7 @@ int mail_index_box_update(struct mail_index *index, const struct index_box *box,
 	sqlite3_bind_int64(stmt, 1, box->id);
 	sqlite3_bind_int64(stmt, 2, box->uidnext);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)box->highestmodseq);
-	return index_step_done(index, STMT_BOX_UPDATE, error_r);
+	return index_step_done(index, stmt, STMT_BOX_UPDATE, error_r);
 }
 
 static void index_row_read(sqlite3_stmt *stmt, struct index_row *row)
@@ -435,7 +438,7 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->size);
 	sqlite3_bind_int64(stmt, 7, row->internaldate);
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)row->modseq);
-	return index_step_done(index, STMT_ROW_ADD, error_r);
+	return index_step_done(index, stmt, STMT_ROW_ADD, error_r);
 }
 
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
@@ -451,7 +454,7 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 	sqlite3_bind_text(stmt, 3, row->info, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 4, (int)row->flags);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)row->modseq);
-	return index_step_done(index, STMT_ROW_UPDATE, error_r);
+	return index_step_done(index, stmt, STMT_ROW_UPDATE, error_r);
 }
 
 int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
@@ -490,7 +493,7 @@ int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
-	return index_step_done(index, STMT_ROW_DELETE, error_r);
+	return index_step_done(index, stmt, STMT_ROW_DELETE, error_r);
 }
 
 int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
@@ -500,12 +503,12 @@ int mail_index_box_delete(struct mail_index *index, const char *name, const char
 	if (rows == NULL)
 		return -1;
 	sqlite3_bind_text(rows, 1, name, -1, SQLITE_STATIC);
-	if (index_step_done(index, STMT_BOX_DELETE_ROWS, error_r) < 0)
+	if (index_step_done(index, rows, STMT_BOX_DELETE_ROWS, error_r) < 0)
 		return -1;
 	if ((box = index_stmt(index, STMT_BOX_DELETE, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_text(box, 1, name, -1, SQLITE_STATIC);
-	return index_step_done(index, STMT_BOX_DELETE, error_r);
+	return index_step_done(index, box, STMT_BOX_DELETE, error_r);
 }
 
 int mail_index_box_rename(struct mail_index *index, const char *old_name, const char *new_name,
@@ -522,7 +525,7 @@ int mail_index_box_rename(struct mail_index *index, const char *old_name, const 
 		return -1;
 	sqlite3_bind_text(stmt, 1, old_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, new_name, -1, SQLITE_STATIC);
-	return index_step_done(index, STMT_BOX_RENAME, error_r);
+	return index_step_done(index, stmt, STMT_BOX_RENAME, error_r);
 }
 
 static void cache_column(sqlite3_stmt *stmt, int col, struct mail_cache_value *blob)
@@ -593,5 +596,5 @@ int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
 			sqlite3_bind_blob64(stmt, 3 + i, b->len > 0 ? b->data : "", b->len,
 			                    SQLITE_STATIC);
 	}
-	return index_step_done(index, STMT_CACHE_SET, error_r);
+	return index_step_done(index, stmt, STMT_CACHE_SET, error_r);
 }
