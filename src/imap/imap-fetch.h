@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "imap/imap-parser.h"
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "mime/mime-section.h"
 
@@ -60,8 +61,7 @@ struct fetch_body {
 
 struct fetch_request {
 	unsigned items; /* enum fetch_item */
-	struct fetch_body *bodies;
-	size_t body_count;
+	ARRAY(struct fetch_body) bodies;
 	bool sets_seen; /* some body item is not a peek */
 };
 

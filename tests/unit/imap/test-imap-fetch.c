@@ -65,27 +65,27 @@ static void test_bodies(void **state)
 	                       "BODY[HEADER.FIELDS.NOT (X-A)])",
 	                       false, &req, &error),
 	                 0);
-	assert_int_equal(req.body_count, 8);
+	assert_int_equal(req.bodies.count, 8);
 	assert_true(req.sets_seen);
-	assert_string_equal(req.bodies[0].name, "BODY[]");
-	assert_int_equal(req.bodies[0].section, FETCH_SECTION_ALL);
-	assert_false(req.bodies[0].peek);
-	assert_string_equal(req.bodies[1].name, "BODY[HEADER]");
-	assert_true(req.bodies[1].peek);
-	assert_string_equal(req.bodies[2].name, "BODY[TEXT]<5>");
-	assert_true(req.bodies[2].partial);
-	assert_int_equal(req.bodies[2].offset, 5);
-	assert_int_equal(req.bodies[2].length, 10);
-	assert_string_equal(req.bodies[3].name, "RFC822");
-	assert_string_equal(req.bodies[4].name, "RFC822.HEADER");
-	assert_true(req.bodies[4].peek);
-	assert_string_equal(req.bodies[5].name, "RFC822.TEXT");
-	assert_int_equal(req.bodies[6].section, FETCH_SECTION_HEADER_FIELDS);
-	assert_int_equal(req.bodies[6].field_count, 2);
-	assert_string_equal(req.bodies[6].fields[0], "From");
-	assert_string_equal(req.bodies[6].fields[1], "To");
-	assert_string_equal(req.bodies[6].name, "BODY[HEADER.FIELDS (FROM \"TO\")]<0>");
-	assert_int_equal(req.bodies[7].section, FETCH_SECTION_HEADER_FIELDS_NOT);
+	assert_string_equal(req.bodies.items[0].name, "BODY[]");
+	assert_int_equal(req.bodies.items[0].section, FETCH_SECTION_ALL);
+	assert_false(req.bodies.items[0].peek);
+	assert_string_equal(req.bodies.items[1].name, "BODY[HEADER]");
+	assert_true(req.bodies.items[1].peek);
+	assert_string_equal(req.bodies.items[2].name, "BODY[TEXT]<5>");
+	assert_true(req.bodies.items[2].partial);
+	assert_int_equal(req.bodies.items[2].offset, 5);
+	assert_int_equal(req.bodies.items[2].length, 10);
+	assert_string_equal(req.bodies.items[3].name, "RFC822");
+	assert_string_equal(req.bodies.items[4].name, "RFC822.HEADER");
+	assert_true(req.bodies.items[4].peek);
+	assert_string_equal(req.bodies.items[5].name, "RFC822.TEXT");
+	assert_int_equal(req.bodies.items[6].section, FETCH_SECTION_HEADER_FIELDS);
+	assert_int_equal(req.bodies.items[6].field_count, 2);
+	assert_string_equal(req.bodies.items[6].fields[0], "From");
+	assert_string_equal(req.bodies.items[6].fields[1], "To");
+	assert_string_equal(req.bodies.items[6].name, "BODY[HEADER.FIELDS (FROM \"TO\")]<0>");
+	assert_int_equal(req.bodies.items[7].section, FETCH_SECTION_HEADER_FIELDS_NOT);
 	imap_fetch_request_free(&req);
 }
 
@@ -108,14 +108,14 @@ static void test_structure(void **state)
 	                       false, &req, &error),
 	                 0);
 	assert_true(req.items & FETCH_BODYSTRUCTURE);
-	assert_int_equal(req.body_count, 3);
-	assert_int_equal(req.bodies[0].section, FETCH_SECTION_PART);
-	assert_int_equal(req.bodies[0].sec->path_len, 2);
-	assert_int_equal(req.bodies[0].sec->kind, MIME_SECTION_MIME);
-	assert_string_equal(req.bodies[0].name, "BODY[1.2.MIME]");
-	assert_string_equal(req.bodies[1].name, "BODY[2.HEADER]");
-	assert_string_equal(req.bodies[2].name, "BODY[1]<0>");
-	assert_true(req.bodies[2].partial);
+	assert_int_equal(req.bodies.count, 3);
+	assert_int_equal(req.bodies.items[0].section, FETCH_SECTION_PART);
+	assert_int_equal(req.bodies.items[0].sec->path_len, 2);
+	assert_int_equal(req.bodies.items[0].sec->kind, MIME_SECTION_MIME);
+	assert_string_equal(req.bodies.items[0].name, "BODY[1.2.MIME]");
+	assert_string_equal(req.bodies.items[1].name, "BODY[2.HEADER]");
+	assert_string_equal(req.bodies.items[2].name, "BODY[1]<0>");
+	assert_true(req.bodies.items[2].partial);
 	imap_fetch_request_free(&req);
 	/* Root-level sections need only the header, BODY[] not even that. */
 	assert_int_equal(parse("(BODY.PEEK[] FLAGS)", false, &req, &error), 0);
@@ -233,23 +233,23 @@ static void test_binary(void **state)
 	assert_int_equal(parse("(BINARY[1.2] binary.peek[]<3.4> BINARY.SIZE[2] BODY.PEEK[1])", true,
 	                       &req, &error),
 	                 0);
-	assert_int_equal(req.body_count, 4);
+	assert_int_equal(req.bodies.count, 4);
 	assert_true(req.sets_seen);
-	assert_int_equal(req.bodies[0].kind, FETCH_KIND_BINARY);
-	assert_false(req.bodies[0].peek);
-	assert_string_equal(req.bodies[0].name, "BINARY[1.2]");
-	assert_int_equal(req.bodies[0].sec->path_len, 2);
-	assert_int_equal(req.bodies[1].kind, FETCH_KIND_BINARY);
-	assert_true(req.bodies[1].peek);
-	assert_true(req.bodies[1].partial);
-	assert_int_equal(req.bodies[1].offset, 3);
-	assert_int_equal(req.bodies[1].length, 4);
-	assert_string_equal(req.bodies[1].name, "BINARY[]<3>");
-	assert_int_equal(req.bodies[1].section, FETCH_SECTION_ALL);
-	assert_int_equal(req.bodies[2].kind, FETCH_KIND_BINARY_SIZE);
-	assert_true(req.bodies[2].peek);
-	assert_string_equal(req.bodies[2].name, "BINARY.SIZE[2]");
-	assert_int_equal(req.bodies[3].kind, FETCH_KIND_BODY);
+	assert_int_equal(req.bodies.items[0].kind, FETCH_KIND_BINARY);
+	assert_false(req.bodies.items[0].peek);
+	assert_string_equal(req.bodies.items[0].name, "BINARY[1.2]");
+	assert_int_equal(req.bodies.items[0].sec->path_len, 2);
+	assert_int_equal(req.bodies.items[1].kind, FETCH_KIND_BINARY);
+	assert_true(req.bodies.items[1].peek);
+	assert_true(req.bodies.items[1].partial);
+	assert_int_equal(req.bodies.items[1].offset, 3);
+	assert_int_equal(req.bodies.items[1].length, 4);
+	assert_string_equal(req.bodies.items[1].name, "BINARY[]<3>");
+	assert_int_equal(req.bodies.items[1].section, FETCH_SECTION_ALL);
+	assert_int_equal(req.bodies.items[2].kind, FETCH_KIND_BINARY_SIZE);
+	assert_true(req.bodies.items[2].peek);
+	assert_string_equal(req.bodies.items[2].name, "BINARY.SIZE[2]");
+	assert_int_equal(req.bodies.items[3].kind, FETCH_KIND_BODY);
 	assert_true(imap_fetch_needs_tree(&req));
 	imap_fetch_request_free(&req);
 
