@@ -287,29 +287,6 @@ bool imap_fetch_needs_header(const struct fetch_request *req)
 	return imap_fetch_needs_tree(req);
 }
 
-size_t imap_header_length(const char *data, size_t len, bool *complete_r)
-{
-	/* Line by line: the header ends at the first empty line (CRLF, or a
-	   bare LF as found in broken mail). */
-	size_t pos = 0;
-
-	while (pos < len) {
-		const char *lf = memchr(data + pos, '\n', len - pos);
-		size_t line_len;
-
-		if (lf == NULL)
-			break;
-		line_len = (size_t)(lf - (data + pos));
-		pos += line_len + 1;
-		if (line_len == 0 || (line_len == 1 && data[pos - 2] == '\r')) {
-			*complete_r = true;
-			return pos;
-		}
-	}
-	*complete_r = false;
-	return len;
-}
-
 static bool field_wanted(const char *line, size_t len, char *const *fields, size_t count)
 {
 	const char *colon = memchr(line, ':', len);

@@ -12,6 +12,7 @@
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-parser.h"
+#include "store/mail-msg.h"
 #include "store/maildir.h"
 
 static const struct imap_parser_limits limits = {1000, 1000, 1000, 100, 8};
@@ -168,7 +169,7 @@ static void test_sections(void **state)
 	char *fields[] = {"to", "X-B"};
 	struct buf out = BUF_INIT;
 	bool complete;
-	size_t hlen = imap_header_length(msg, strlen(msg), &complete);
+	size_t hlen = mail_msg_header_length(msg, strlen(msg), &complete);
 
 	assert_true(complete);
 	assert_int_equal(hlen, strlen(msg) - 6);
@@ -178,9 +179,9 @@ static void test_sections(void **state)
 	imap_header_filter(msg, hlen, fields, 2, true, &out);
 	assert_string_equal(out.data, "From: a\r\nX-A: 1\r\n\r\n");
 	buf_free(&out);
-	assert_int_equal(imap_header_length("A: b\n\nx", 7, &complete), 6);
+	assert_int_equal(mail_msg_header_length("A: b\n\nx", 7, &complete), 6);
 	assert_true(complete);
-	assert_int_equal(imap_header_length("A: b\r\n", 6, &complete), 6);
+	assert_int_equal(mail_msg_header_length("A: b\r\n", 6, &complete), 6);
 	assert_false(complete);
 }
 
