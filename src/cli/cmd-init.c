@@ -19,6 +19,7 @@
 #include "directory/password.h"
 #include "cli/cli-settings.h"
 #include "cli/tls-selfsigned.h"
+#include "directory/directory-admin.h"
 #include "directory/directory.h"
 #include "lib/buf.h"
 #include "lib/fsutil.h"
@@ -27,7 +28,10 @@
 
 #define DEFAULT_DOMAIN    "example.test"
 #define DEMO_PASSWORD_LEN 16
-#define DNS_NAME_MAX      253
+/* The config's auth { min_password_length }, which the demo password meets. */
+#define INIT_MIN_PASSWORD_LENGTH 12
+_Static_assert(DEMO_PASSWORD_LEN >= INIT_MIN_PASSWORD_LENGTH, "demo password too short");
+#define DNS_NAME_MAX 253
 /* The highest standard port an instance will use (ManageSieve, 4190), so an
    offset that fits now still fits when the later services arrive. */
 #define HIGHEST_STD_PORT 4190
@@ -263,17 +267,17 @@ static char *config_text(const struct init_opts *opts, const struct init_state *
 	               "\tkey = tls/key.pem\n"
 	               "\tmin_version = 1.2\n"
 	               "}\n\n"
-	               "auth {\n"
-	               "\tmin_password_length = 12\n"
-	               "\t# yes allows passwords without TLS from 127.0.0.1 and ::1\n"
-	               "\tplaintext_on_loopback = no\n"
-	               "}\n\n"
-	               "smtp {\n"
-	               "\tmax_message_size = 25M\n"
-	               "\tmax_recipients = 100\n"
-	               "\t# networks that may relay without logging in: 192.0.2.0/24, ...\n"
-	               "\ttrusted_networks =\n"
-	               "}\n\n");
+	               "auth {\n");
+	buf_printf(&b, "\tmin_password_length = %u\n", INIT_MIN_PASSWORD_LENGTH);
+	buf_append_str(&b, "\t# yes allows passwords without TLS from 127.0.0.1 and ::1\n"
+	                   "\tplaintext_on_loopback = no\n"
+	                   "}\n\n"
+	                   "smtp {\n"
+	                   "\tmax_message_size = 25M\n"
+	                   "\tmax_recipients = 100\n"
+	                   "\t# networks that may relay without logging in: 192.0.2.0/24, ...\n"
+	                   "\ttrusted_networks =\n"
+	                   "}\n\n");
 	write_listeners(&b, opts);
 	return buf_steal(&b);
 }
@@ -357,15 +361,19 @@ static int add_domain(struct directory *dir, const char *domain, const char **er
 static int add_demo_user(struct directory *dir, const char *domain, struct init_state *st,
                          const char **error_r)
 {
+	/* The policy of the config init writes (argon2 costs left at their
+	   defaults there), applied by the directory library as for tern user. */
+	const struct directory_password_policy policy = {
+	    .min_length = INIT_MIN_PASSWORD_LENGTH,
+	    .argon2_ops = PASSWORD_ARGON2_OPS_DEFAULT,
+	    .argon2_mem = PASSWORD_ARGON2_MEM_DEFAULT,
+	};
 	char *address = xasprintf("demo@%s", domain);
-	char *hash = NULL;
 	int ret;
 
 	st->demo_password = random_password();
-	ret = password_hash(st->demo_password, &hash, error_r);
-	if (ret == 0)
-		ret = directory_user_add(dir, address, hash, DIRECTORY_QUOTA_DEFAULT, error_r);
-	free(hash);
+	ret = directory_admin_user_add(dir, &policy, address, st->demo_password,
+	                               DIRECTORY_QUOTA_DEFAULT, error_r);
 	free(address);
 	return ret;
 }

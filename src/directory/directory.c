@@ -12,12 +12,12 @@
 #include "directory/directory-private.h"
 #include "lib/address.h"
 #include "lib/log.h"
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 /* A growable list of strings, used for resolution. */
 struct strlist {
-	char **items;
-	size_t count;
+	ARRAY(char *);
 };
 
 /* An address after validation: "local@domain" or, for a catch-all source,
@@ -101,8 +101,7 @@ static int fail_exists(struct directory *dir, const char **error_r, const char *
 
 static void strlist_add(struct strlist *l, const char *s)
 {
-	l->items = xreallocarray(l->items, l->count + 1, sizeof(*l->items));
-	l->items[l->count++] = xstrdup(s);
+	array_append(l, xstrdup(s));
 }
 
 static bool strlist_contains(const struct strlist *l, const char *s)
@@ -118,7 +117,7 @@ static bool strlist_contains(const struct strlist *l, const char *s)
 static void strlist_free(struct strlist *l)
 {
 	directory_names_free(&l->items, l->count);
-	l->count = 0;
+	array_free(l);
 }
 
 void directory_names_free(char ***names, size_t count)
@@ -625,7 +624,7 @@ static int expand(struct resolve_ctx *ctx, const char *source, const struct strl
 static int resolve_catchall(struct resolve_ctx *ctx, const char *domain, int depth)
 {
 	char *source = xasprintf("@%s", domain);
-	struct strlist dests = {NULL, 0};
+	struct strlist dests = {ARRAY_INIT};
 	int ret = 0;
 
 	if (!strlist_contains(&ctx->expanded, source)) {
@@ -642,7 +641,7 @@ static int resolve_catchall(struct resolve_ctx *ctx, const char *domain, int dep
    apply the rules of directory_resolve() from 2 on. */
 static int resolve_local(struct resolve_ctx *ctx, const char *addr, const char *domain, int depth)
 {
-	struct strlist dests = {NULL, 0};
+	struct strlist dests = {ARRAY_INIT};
 	struct directory_user user;
 	int ret;
 
@@ -712,10 +711,8 @@ int directory_resolve(struct directory *dir, const char *address,
 		res_r->result = DIRECTORY_UNKNOWN;
 	else
 		res_r->result = DIRECTORY_LOCAL;
-	res_r->local = ctx.local.items;
-	res_r->local_count = ctx.local.count;
-	res_r->remote = ctx.remote.items;
-	res_r->remote_count = ctx.remote.count;
+	res_r->local = array_steal(&ctx.local, &res_r->local_count);
+	res_r->remote = array_steal(&ctx.remote, &res_r->remote_count);
 	return 0;
 }
 

@@ -341,8 +341,8 @@ static void send_structure(struct imap_session *s, struct fetch_ctx *ctx, uint32
    cache holds. */
 static bool need_tree(const struct fetch_request *req, const struct mail_cache *cache)
 {
-	for (size_t i = 0; i < req->body_count; i++) {
-		if (req->bodies[i].sec->path_len > 0)
+	for (size_t i = 0; i < req->bodies.count; i++) {
+		if (req->bodies.items[i].sec->path_len > 0)
 			return true;
 	}
 	return ((req->items & FETCH_BODY) && cache->field[MAIL_CACHE_BODY].data == NULL) ||
@@ -399,8 +399,8 @@ static void send_bodies(struct imap_session *s, struct fetch_ctx *ctx, uint32_t 
 		cache = &none;
 	f.need_tree = need_tree(&ctx->req, cache);
 	send_structure(s, ctx, seq, &f, cache, fresh, &sep);
-	for (size_t i = 0; i < ctx->req.body_count; i++) {
-		const struct fetch_body *body = &ctx->req.bodies[i];
+	for (size_t i = 0; i < ctx->req.bodies.count; i++) {
+		const struct fetch_body *body = &ctx->req.bodies.items[i];
 
 		if (body->kind == FETCH_KIND_BODY)
 			send_body(s, ctx, seq, body, &f, i == 0 ? sep : " ");

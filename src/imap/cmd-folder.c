@@ -8,6 +8,7 @@
 
 #include "imap/imap-private.h"
 #include "lib/fsutil.h"
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
@@ -49,8 +50,8 @@ static char *subs_path(struct imap_session *s)
 int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r)
 {
 	char *path = subs_path(s), *data, *line, *save = NULL;
-	char **names = NULL;
-	size_t len, n = 0;
+	ARRAY(char *) names = ARRAY_INIT;
+	size_t len;
 
 	*names_r = NULL;
 	*count_r = 0;
@@ -65,14 +66,11 @@ int imap_subs_read(struct imap_session *s, char ***names_r, size_t *count_r)
 		return 0;
 	}
 	free(path);
-	for (line = strtok_r(data, "\n", &save); line != NULL && n < SUBS_MAX_NAMES;
-	     line = strtok_r(NULL, "\n", &save)) {
-		names = xreallocarray(names, n + 1, sizeof(char *));
-		names[n++] = xstrdup(line);
-	}
+	for (line = strtok_r(data, "\n", &save); line != NULL && names.count < SUBS_MAX_NAMES;
+	     line = strtok_r(NULL, "\n", &save))
+		array_append(&names, xstrdup(line));
 	free(data);
-	*names_r = names;
-	*count_r = n;
+	*names_r = array_steal(&names, count_r);
 	return 0;
 }
 
@@ -104,24 +102,24 @@ static int subs_write(struct imap_session *s, char **names, size_t count)
    and the change. */
 static int subs_change(struct imap_session *s, const char *name, bool subscribe)
 {
-	char **names;
-	size_t count, i;
-	int ret = imap_subs_read(s, &names, &count);
+	ARRAY(char *) names = ARRAY_INIT;
+	size_t i;
+	int ret = imap_subs_read(s, &names.items, &names.count);
 
 	if (ret < 0)
 		return -1;
-	for (i = 0; i < count && strcmp(names[i], name) != 0; i++)
+	names.cap = names.count; /* imap_subs_read() allocates exactly count */
+	for (i = 0; i < names.count && strcmp(names.items[i], name) != 0; i++)
 		;
-	if (subscribe && i == count && count < SUBS_MAX_NAMES) {
-		names = xreallocarray(names, count + 1, sizeof(char *));
-		names[count++] = xstrdup(name);
-		ret = subs_write(s, names, count);
-	} else if (!subscribe && i < count) {
-		free(names[i]);
-		names[i] = NULL;
-		ret = subs_write(s, names, count);
+	if (subscribe && i == names.count && names.count < SUBS_MAX_NAMES) {
+		array_append(&names, xstrdup(name));
+		ret = subs_write(s, names.items, names.count);
+	} else if (!subscribe && i < names.count) {
+		free(names.items[i]);
+		names.items[i] = NULL;
+		ret = subs_write(s, names.items, names.count);
 	}
-	imap_subs_free(names, count);
+	imap_subs_free(names.items, names.count);
 	return ret;
 }
 

@@ -14,6 +14,7 @@
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "mime/mime-parser.h"
 #include "store/mail-msg.h"
@@ -54,11 +55,10 @@ struct search_key {
 	unsigned clear; /* KEY_FLAG_SET: flags that must also be clear */
 	uint64_t n;
 	struct imap_seqset set;
-	char *field;            /* KEY_HEADER (malloc'ed: a search outlives its
-	                           command line, see search_resume()) */
-	char *text;             /* KEY_HEADER, BODY, TEXT (malloc'ed) */
-	struct search_key *sub; /* NOT, OR (two), AND (count) */
-	size_t sub_count;
+	char *field;                  /* KEY_HEADER (malloc'ed: a search outlives its
+	                                 command line, see search_resume()) */
+	char *text;                   /* KEY_HEADER, BODY, TEXT (malloc'ed) */
+	ARRAY(struct search_key) sub; /* NOT, OR (two), AND (count) */
 };
 
 static const struct {
@@ -83,9 +83,9 @@ static const struct {
 
 static void key_free(struct search_key *key)
 {
-	for (size_t i = 0; i < key->sub_count; i++)
-		key_free(&key->sub[i]);
-	free(key->sub);
+	for (size_t i = 0; i < key->sub.count; i++)
+		key_free(&key->sub.items[i]);
+	array_free(&key->sub);
 	free(key->field);
 	free(key->text);
 	imap_seqset_free(&key->set);
@@ -103,10 +103,8 @@ static int compile_key(struct compiler *c, struct search_key *key);
 
 static int compile_subs(struct compiler *c, struct search_key *key, size_t n)
 {
-	key->sub = xcalloc(n, sizeof(*key->sub));
-	key->sub_count = n;
 	for (size_t i = 0; i < n; i++) {
-		if (compile_key(c, &key->sub[i]) < 0)
+		if (compile_key(c, array_push(&key->sub)) < 0)
 			return -1;
 	}
 	return 0;
@@ -116,17 +114,13 @@ static int compile_list(struct compiler *c, struct search_key *key, const struct
                         size_t count)
 {
 	struct compiler sub = {c->s, c->cmd, list, count, 0, c->depth};
-	size_t n = 0;
 
 	key->type = KEY_AND;
 	while (sub.pos < sub.count) {
-		key->sub = xreallocarray(key->sub, n + 1, sizeof(*key->sub));
-		memset(&key->sub[n], 0, sizeof(key->sub[n]));
-		key->sub_count = ++n;
-		if (compile_key(&sub, &key->sub[n - 1]) < 0)
+		if (compile_key(&sub, array_push(&key->sub)) < 0)
 			return -1;
 	}
-	return n == 0 ? -1 : 0;
+	return key->sub.count == 0 ? -1 : 0;
 }
 
 static int compile_number(struct compiler *c, struct search_key *key, enum key_type type)
@@ -427,12 +421,12 @@ static bool match(struct msg_data *m, const struct search_key *key)
 	case KEY_SMALLER:
 		return msg->size < key->n;
 	case KEY_NOT:
-		return !match(m, &key->sub[0]);
+		return !match(m, &key->sub.items[0]);
 	case KEY_OR:
-		return match(m, &key->sub[0]) || match(m, &key->sub[1]);
+		return match(m, &key->sub.items[0]) || match(m, &key->sub.items[1]);
 	case KEY_AND:
-		for (size_t i = 0; i < key->sub_count && all; i++)
-			all = match(m, &key->sub[i]);
+		for (size_t i = 0; i < key->sub.count && all; i++)
+			all = match(m, &key->sub.items[i]);
 		return all;
 	default:
 		return match_content(m, key, msg);

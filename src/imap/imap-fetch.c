@@ -30,12 +30,7 @@ static const struct {
 
 static struct fetch_body *add_body(struct fetch_request *req)
 {
-	struct fetch_body *body;
-
-	req->bodies = xreallocarray(req->bodies, req->body_count + 1, sizeof(*req->bodies));
-	body = &req->bodies[req->body_count++];
-	memset(body, 0, sizeof(*body));
-	return body;
+	return array_push(&req->bodies);
 }
 
 /* Parse the section text (between the brackets) into body->sec and the
@@ -232,7 +227,7 @@ static int parse_item(struct fetch_request *req, const struct imap_arg *arg)
 int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request *req_r,
                      const char **error_r)
 {
-	struct fetch_request req = {0, NULL, 0, false};
+	struct fetch_request req = {0, ARRAY_INIT, false};
 	int ret = 0;
 
 	if (arg->type == IMAP_ARG_LIST) {
@@ -254,19 +249,19 @@ int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request 
 	}
 	if (uid)
 		req.items |= FETCH_UID;
-	for (size_t i = 0; i < req.body_count; i++)
-		req.sets_seen = req.sets_seen || !req.bodies[i].peek;
+	for (size_t i = 0; i < req.bodies.count; i++)
+		req.sets_seen = req.sets_seen || !req.bodies.items[i].peek;
 	*req_r = req;
 	return 0;
 }
 
 void imap_fetch_request_free(struct fetch_request *req)
 {
-	for (size_t i = 0; i < req->body_count; i++) {
-		mime_section_free(&req->bodies[i].sec);
-		free(req->bodies[i].name);
+	for (size_t i = 0; i < req->bodies.count; i++) {
+		mime_section_free(&req->bodies.items[i].sec);
+		free(req->bodies.items[i].name);
 	}
-	free(req->bodies);
+	array_free(&req->bodies);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -274,8 +269,8 @@ bool imap_fetch_needs_tree(const struct fetch_request *req)
 {
 	if (req->items & (FETCH_BODY | FETCH_BODYSTRUCTURE))
 		return true;
-	for (size_t i = 0; i < req->body_count; i++) {
-		if (req->bodies[i].sec->path_len > 0)
+	for (size_t i = 0; i < req->bodies.count; i++) {
+		if (req->bodies.items[i].sec->path_len > 0)
 			return true;
 	}
 	return false;
@@ -285,34 +280,11 @@ bool imap_fetch_needs_header(const struct fetch_request *req)
 {
 	if (req->items & FETCH_ENVELOPE)
 		return true;
-	for (size_t i = 0; i < req->body_count; i++) {
-		if (req->bodies[i].section != FETCH_SECTION_ALL)
+	for (size_t i = 0; i < req->bodies.count; i++) {
+		if (req->bodies.items[i].section != FETCH_SECTION_ALL)
 			return true;
 	}
 	return imap_fetch_needs_tree(req);
-}
-
-size_t imap_header_length(const char *data, size_t len, bool *complete_r)
-{
-	/* Line by line: the header ends at the first empty line (CRLF, or a
-	   bare LF as found in broken mail). */
-	size_t pos = 0;
-
-	while (pos < len) {
-		const char *lf = memchr(data + pos, '\n', len - pos);
-		size_t line_len;
-
-		if (lf == NULL)
-			break;
-		line_len = (size_t)(lf - (data + pos));
-		pos += line_len + 1;
-		if (line_len == 0 || (line_len == 1 && data[pos - 2] == '\r')) {
-			*complete_r = true;
-			return pos;
-		}
-	}
-	*complete_r = false;
-	return len;
 }
 
 static bool field_wanted(const char *line, size_t len, char *const *fields, size_t count)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "imap/imap-parser.h"
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "mime/mime-section.h"
 
@@ -60,8 +61,7 @@ struct fetch_body {
 
 struct fetch_request {
 	unsigned items; /* enum fetch_item */
-	struct fetch_body *bodies;
-	size_t body_count;
+	ARRAY(struct fetch_body) bodies;
 	bool sets_seen; /* some body item is not a peek */
 };
 
@@ -81,13 +81,8 @@ bool imap_fetch_needs_tree(const struct fetch_request *req);
 /* True if answering req needs at least the parsed top-level header. */
 bool imap_fetch_needs_header(const struct fetch_request *req);
 
-/* The length of a message's header: up to and including the empty line
-   that ends it (RFC 5322 section 2.1). If there is no empty line in the
-   len bytes given, returns len and sets *complete_r to false. */
-size_t imap_header_length(const char *data, size_t len, bool *complete_r);
-
 /* Append to out the header fields of hdr (hdr_len bytes, as returned by
-   imap_header_length()) whose name is (not, for not=true) one of fields,
+   mail_msg_header_length()) whose name is (not, for not=true) one of fields,
    case-insensitively, with their continuation lines, followed by the empty
    line (RFC 3501: HEADER.FIELDS includes the blank line). */
 void imap_header_filter(const char *hdr, size_t hdr_len, char *const *fields, size_t field_count,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 
@@ -216,14 +217,13 @@ static size_t fail(struct imap_parser *p, const char *error, unsigned char c)
 static struct imap_arg *add_arg(struct imap_parser *p, enum imap_arg_type type)
 {
 	struct imap_arg *list = p->stack[p->depth];
-	struct imap_arg *arg;
+	/* The public list/count/cap triple, grown as an ARRAY. */
+	ARRAY(struct imap_arg) args = {list->list, list->count, list->cap};
+	struct imap_arg *arg = array_push(&args);
 
-	if (list->count == list->cap) {
-		list->cap = list->cap == 0 ? 4 : list->cap * 2;
-		list->list = xreallocarray(list->list, list->cap, sizeof(*list->list));
-	}
-	arg = &list->list[list->count++];
-	memset(arg, 0, sizeof(*arg));
+	list->list = args.items;
+	list->count = args.count;
+	list->cap = args.cap;
 	arg->type = type;
 	if (type != IMAP_ARG_LIST) {
 		arg->len = p->tok.len;

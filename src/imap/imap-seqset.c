@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 
@@ -57,21 +58,10 @@ static void normalise(struct imap_seqset *set)
 	set->count = out + 1;
 }
 
-static void add_range(struct imap_seqset *set, size_t *cap, uint32_t a, uint32_t b)
-{
-	if (set->count == *cap) {
-		*cap = *cap == 0 ? 8 : *cap * 2;
-		set->ranges = xreallocarray(set->ranges, *cap, sizeof(*set->ranges));
-	}
-	set->ranges[set->count].lo = a < b ? a : b;
-	set->ranges[set->count].hi = a < b ? b : a;
-	set->count++;
-}
-
 int imap_seqset_parse(const char *s, uint32_t star, struct imap_seqset *set_r, const char **error_r)
 {
 	struct imap_seqset set = {NULL, 0};
-	size_t cap = 0;
+	ARRAY(struct seq_range) ranges = ARRAY_INIT;
 
 	for (;;) {
 		uint32_t a, b;
@@ -84,10 +74,11 @@ int imap_seqset_parse(const char *s, uint32_t star, struct imap_seqset *set_r, c
 			if (parse_number(&s, star, &b) < 0)
 				break;
 		}
-		if (set.count >= IMAP_SEQSET_MAX_RANGES)
+		if (ranges.count >= IMAP_SEQSET_MAX_RANGES)
 			break;
-		add_range(&set, &cap, a, b);
+		array_append(&ranges, ((struct seq_range){a < b ? a : b, a < b ? b : a}));
 		if (*s == '\0') {
+			set.ranges = array_steal(&ranges, &set.count);
 			normalise(&set);
 			*set_r = set;
 			return 0;
@@ -95,7 +86,7 @@ int imap_seqset_parse(const char *s, uint32_t star, struct imap_seqset *set_r, c
 		if (*s++ != ',')
 			break;
 	}
-	imap_seqset_free(&set);
+	array_free(&ranges);
 	*set_r = set;
 	*error_r = "Invalid sequence set";
 	return -1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/xalloc.h"
 
@@ -112,15 +113,19 @@ void config_entry_free(struct config_entry **entry)
 static int add_entry(struct config_parser *p, struct config_entry *e)
 {
 	struct config_entry *block = p->stack[p->depth];
+	/* The public children/child_count pair, grown as an ARRAY. */
+	ARRAY(struct config_entry *)
+	children = {block->children, block->child_count, block->child_cap};
 
 	if (p->entry_count >= CONFIG_MAX_ENTRIES) {
 		config_entry_free(&e);
 		return fail_at(p, p->line_no, "more than %d entries", CONFIG_MAX_ENTRIES);
 	}
 	p->entry_count++;
-	block->children =
-	    xreallocarray(block->children, block->child_count + 1, sizeof(*block->children));
-	block->children[block->child_count++] = e;
+	array_append(&children, e);
+	block->children = children.items;
+	block->child_count = children.count;
+	block->child_cap = children.cap;
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct config_entry {
 	unsigned line; /* where the entry (or the block's opening line) is */
 	struct config_entry **children; /* BLOCK: the entries inside, in order */
 	size_t child_count;
+	size_t child_cap; /* private: the parser's */
 };
 
 struct config_parser;

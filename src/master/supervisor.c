@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "master/channel.h"
+#include "master/supervisor-private.h"
 #include "net/listener.h"
 #include "net/tls.h"
 
@@ -27,19 +29,6 @@
 #define RESTART_MIN_MS  1000
 #define RESTART_MAX_MS  30000
 
-struct role_proc {
-	const struct role_ops *ops;
-	unsigned index, count; /* which of the role's processes, of how many */
-	pid_t pid;             /* 0 when not running */
-	int chan;              /* our end of its channel; -1 when none */
-	struct channel_decoder dec;
-	struct buf out;     /* encoded messages not yet written to chan */
-	int64_t started;    /* ms, monotonic */
-	int64_t restart_at; /* ms; 0 = no restart scheduled */
-	int64_t backoff;    /* ms of the last restart delay */
-	bool old;           /* previous generation, draining after a reload */
-};
-
 struct supervisor {
 	const char *config_path;
 	const struct settings_schema *schema;
@@ -49,8 +38,7 @@ struct supervisor {
 	size_t listener_count;
 	const struct role_ops *const *roles;
 	size_t role_count;
-	struct role_proc *procs;
-	size_t proc_count;
+	ARRAY(struct role_proc) procs;
 	int sigfd;
 	bool stopping;
 	int64_t kill_at; /* ms; when stopping */
@@ -123,9 +111,9 @@ static void generation_install(struct supervisor *sup, struct generation *gen)
 static void child_close_fds(struct supervisor *sup)
 {
 	close(sup->sigfd);
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		if (sup->procs[i].chan >= 0)
-			close(sup->procs[i].chan);
+	for (size_t i = 0; i < sup->procs.count; i++) {
+		if (sup->procs.items[i].chan >= 0)
+			close(sup->procs.items[i].chan);
 	}
 }
 
@@ -190,12 +178,8 @@ static void procs_start_generation(struct supervisor *sup)
 		unsigned count = role_process_count(sup, sup->roles[i]);
 
 		for (unsigned k = 0; k < count; k++) {
-			struct role_proc *p;
+			struct role_proc *p = array_push(&sup->procs);
 
-			sup->procs =
-			    xreallocarray(sup->procs, sup->proc_count + 1, sizeof(*sup->procs));
-			p = &sup->procs[sup->proc_count++];
-			memset(p, 0, sizeof(*p));
 			p->ops = sup->roles[i];
 			p->index = k;
 			p->count = count;
@@ -207,33 +191,17 @@ static void procs_start_generation(struct supervisor *sup)
 
 static struct role_proc *proc_find(struct supervisor *sup, pid_t pid)
 {
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		if (sup->procs[i].pid == pid)
-			return &sup->procs[i];
+	for (size_t i = 0; i < sup->procs.count; i++) {
+		if (sup->procs.items[i].pid == pid)
+			return &sup->procs.items[i];
 	}
 	return NULL;
 }
 
-/* Close our end of p's channel (its process exited or broke the
-   protocol). */
-static void proc_channel_close(struct role_proc *p)
-{
-	if (p->chan < 0)
-		return;
-	close(p->chan);
-	p->chan = -1;
-	channel_decoder_free(&p->dec);
-	buf_free(&p->out);
-}
-
 static void proc_remove(struct supervisor *sup, struct role_proc *p)
 {
-	size_t i = (size_t)(p - sup->procs);
-
 	proc_channel_close(p);
-	memmove(&sup->procs[i], &sup->procs[i + 1],
-	        (sup->proc_count - i - 1) * sizeof(*sup->procs));
-	sup->proc_count--;
+	array_remove(&sup->procs, (size_t)(p - sup->procs.items));
 }
 
 static void proc_log_exit(const char *event, const struct role_proc *p, int status)
@@ -287,64 +255,12 @@ static void reap_children(struct supervisor *sup)
 
 /* ---- the channels ---- */
 
-/* Write what is queued for p; what the socket does not take now waits for
-   POLLOUT. A broken channel is closed (the role stops when it sees that). */
-static void proc_flush(struct role_proc *p)
-{
-	while (p->chan >= 0 && p->out.len > 0) {
-		ssize_t n = write(p->chan, p->out.data, p->out.len);
-
-		if (n > 0) {
-			buf_consume(&p->out, (size_t)n);
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		log_warn(NULL, "event=channel.write_failed role=%s pid=%d", p->ops->name,
-		         (int)p->pid);
-		proc_channel_close(p);
-	}
-}
-
-/* Queue one message for p. Returns 0, or -1 when p has no channel or its
-   queue is full (a role that does not read: the message is dropped). */
-static int proc_send(struct role_proc *p, enum channel_type type, const void *payload, size_t len)
-{
-	const char *error;
-
-	if (p->chan < 0 || p->pid <= 0)
-		return -1;
-	if (p->out.len + CHANNEL_HEADER_SIZE + len > CHANNEL_MAX_OUTPUT) {
-		log_warn(NULL, "event=channel.full role=%s pid=%d action=drop", p->ops->name,
-		         (int)p->pid);
-		return -1;
-	}
-	if (channel_encode(&p->out, type, payload, len, &error) < 0)
-		return -1;
-	proc_flush(p);
-	return 0;
-}
-
-/* A notification from one role process goes to every process whose role
-   takes it: the sender and the other processes of its role included, and
-   old ones still draining (their IDLE sessions are still there). */
-static void fan_out(struct supervisor *sup, const struct channel_msg *msg)
-{
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		struct role_proc *p = &sup->procs[i];
-		bool wants = msg->type == CHANNEL_MAILBOX_CHANGED ? p->ops->mailbox_changed != NULL
-		                                                  : p->ops->message_queued != NULL;
-		if (wants)
-			(void)proc_send(p, msg->type, msg->payload, msg->len);
-	}
-}
-
 static void on_role_msg(struct supervisor *sup, struct role_proc *p, const struct channel_msg *msg)
 {
 	switch (msg->type) {
 	case CHANNEL_MAILBOX_CHANGED:
 	case CHANNEL_MESSAGE_QUEUED:
-		fan_out(sup, msg);
+		procs_fan_out(sup->procs.items, sup->procs.count, msg);
 		break;
 	case CHANNEL_METRICS:
 		break; /* for the http role, later */
@@ -365,21 +281,21 @@ static void proc_read(struct supervisor *sup, size_t i)
 	ssize_t n;
 	int ret;
 
-	n = read(sup->procs[i].chan, tmp, sizeof(tmp));
+	n = read(sup->procs.items[i].chan, tmp, sizeof(tmp));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		proc_channel_close(&sup->procs[i]);
+		proc_channel_close(&sup->procs.items[i]);
 		return;
 	}
-	channel_decoder_feed(&sup->procs[i].dec, tmp, (size_t)n);
+	channel_decoder_feed(&sup->procs.items[i].dec, tmp, (size_t)n);
 	/* Index, not pointer: fan_out does not move procs, but be plain. */
-	while ((ret = channel_decoder_next(&sup->procs[i].dec, &msg, &error)) > 0)
-		on_role_msg(sup, &sup->procs[i], &msg);
+	while ((ret = channel_decoder_next(&sup->procs.items[i].dec, &msg, &error)) > 0)
+		on_role_msg(sup, &sup->procs.items[i], &msg);
 	if (ret < 0) {
 		log_error(NULL, "event=channel.malformed role=%s pid=%d error=\"%s\"",
-		          sup->procs[i].ops->name, (int)sup->procs[i].pid, error);
-		proc_channel_close(&sup->procs[i]);
+		          sup->procs.items[i].ops->name, (int)sup->procs.items[i].pid, error);
+		proc_channel_close(&sup->procs.items[i]);
 	}
 }
 
@@ -391,15 +307,15 @@ static void sup_stop(struct supervisor *sup)
 		return;
 	sup->stopping = true;
 	sup->kill_at = now_ms() + STOP_TIMEOUT_MS;
-	log_info(NULL, "event=server.stopping roles=%zu", sup->proc_count);
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		if (sup->procs[i].pid > 0)
-			kill(sup->procs[i].pid, SIGTERM);
+	log_info(NULL, "event=server.stopping roles=%zu", sup->procs.count);
+	for (size_t i = 0; i < sup->procs.count; i++) {
+		if (sup->procs.items[i].pid > 0)
+			kill(sup->procs.items[i].pid, SIGTERM);
 	}
 	/* Roles waiting for a restart are simply forgotten. */
-	for (size_t i = sup->proc_count; i-- > 0;) {
-		if (sup->procs[i].pid == 0)
-			proc_remove(sup, &sup->procs[i]);
+	for (size_t i = sup->procs.count; i-- > 0;) {
+		if (sup->procs.items[i].pid == 0)
+			proc_remove(sup, &sup->procs.items[i]);
 	}
 }
 
@@ -416,17 +332,17 @@ static void sup_reload(struct supervisor *sup)
 		free(error);
 		return;
 	}
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		struct role_proc *p = &sup->procs[i];
+	for (size_t i = 0; i < sup->procs.count; i++) {
+		struct role_proc *p = &sup->procs.items[i];
 		/* The message, or the signal when the channel cannot take it. */
 		if (!p->old && p->pid > 0 && proc_send(p, CHANNEL_RELOAD, NULL, 0) < 0)
 			kill(p->pid, SIGUSR1);
 		p->old = true;
 	}
 	/* Old roles waiting for a restart are replaced by the new ones. */
-	for (size_t i = sup->proc_count; i-- > 0;) {
-		if (sup->procs[i].pid == 0)
-			proc_remove(sup, &sup->procs[i]);
+	for (size_t i = sup->procs.count; i-- > 0;) {
+		if (sup->procs.items[i].pid == 0)
+			proc_remove(sup, &sup->procs.items[i]);
 	}
 	generation_install(sup, &gen);
 	procs_start_generation(sup);
@@ -483,9 +399,9 @@ static int next_timeout(const struct supervisor *sup)
 
 	if (sup->stopping)
 		next = sup->kill_at;
-	for (size_t i = 0; i < sup->proc_count; i++) {
-		if (sup->procs[i].restart_at > 0 && sup->procs[i].restart_at < next)
-			next = sup->procs[i].restart_at;
+	for (size_t i = 0; i < sup->procs.count; i++) {
+		if (sup->procs.items[i].restart_at > 0 && sup->procs.items[i].restart_at < next)
+			next = sup->procs.items[i].restart_at;
 	}
 	if (next == INT64_MAX)
 		return -1;
@@ -497,20 +413,20 @@ static void run_timers(struct supervisor *sup)
 	int64_t now = now_ms();
 
 	if (sup->stopping && now >= sup->kill_at) {
-		for (size_t i = 0; i < sup->proc_count; i++) {
-			log_warn(NULL, "event=role.killed role=%s pid=%d", sup->procs[i].ops->name,
-			         (int)sup->procs[i].pid);
-			kill(sup->procs[i].pid, SIGKILL);
+		for (size_t i = 0; i < sup->procs.count; i++) {
+			log_warn(NULL, "event=role.killed role=%s pid=%d",
+			         sup->procs.items[i].ops->name, (int)sup->procs.items[i].pid);
+			kill(sup->procs.items[i].pid, SIGKILL);
 		}
-		for (size_t i = 0; i < sup->proc_count; i++) {
-			waitpid(sup->procs[i].pid, NULL, 0);
-			proc_channel_close(&sup->procs[i]);
+		for (size_t i = 0; i < sup->procs.count; i++) {
+			waitpid(sup->procs.items[i].pid, NULL, 0);
+			proc_channel_close(&sup->procs.items[i]);
 		}
-		sup->proc_count = 0;
+		array_clear(&sup->procs);
 		return;
 	}
-	for (size_t i = 0; i < sup->proc_count && !sup->stopping; i++) {
-		struct role_proc *p = &sup->procs[i];
+	for (size_t i = 0; i < sup->procs.count && !sup->stopping; i++) {
+		struct role_proc *p = &sup->procs.items[i];
 		if (p->restart_at > 0 && now >= p->restart_at)
 			proc_spawn(sup, p);
 	}
@@ -518,31 +434,37 @@ static void run_timers(struct supervisor *sup)
 
 static void sup_loop(struct supervisor *sup)
 {
-	struct pollfd *pfd = NULL;
-	size_t *which = NULL;
+	ARRAY(struct pollfd) pfds = ARRAY_INIT;
+	ARRAY(size_t) whichs = ARRAY_INIT; /* the proc of each pollfd after the first */
 
-	while (!sup->stopping || sup->proc_count > 0) {
-		size_t n = 1;
+	while (!sup->stopping || sup->procs.count > 0) {
+		struct pollfd *pfd;
+		size_t n, *which;
 		int ready;
 
-		pfd = xreallocarray(pfd, sup->proc_count + 1, sizeof(*pfd));
-		which = xreallocarray(which, sup->proc_count + 1, sizeof(*which));
-		pfd[0] = (struct pollfd){.fd = sup->sigfd, .events = POLLIN};
-		for (size_t i = 0; i < sup->proc_count; i++) {
-			struct role_proc *p = &sup->procs[i];
+		array_clear(&pfds);
+		array_clear(&whichs);
+		array_append(&pfds, ((struct pollfd){.fd = sup->sigfd, .events = POLLIN}));
+		array_append(&whichs, 0);
+		for (size_t i = 0; i < sup->procs.count; i++) {
+			struct role_proc *p = &sup->procs.items[i];
 			if (p->chan < 0)
 				continue;
-			pfd[n] = (struct pollfd){.fd = p->chan, .events = POLLIN};
-			if (p->out.len > 0)
-				pfd[n].events |= POLLOUT;
-			which[n++] = i;
+			array_append(&pfds,
+			             ((struct pollfd){.fd = p->chan,
+			                              .events = p->out.len > 0 ? POLLIN | POLLOUT
+			                                                       : POLLIN}));
+			array_append(&whichs, i);
 		}
+		pfd = pfds.items;
+		which = whichs.items;
+		n = pfds.count;
 		ready = poll(pfd, n, next_timeout(sup));
 		if (ready < 0 && errno != EINTR)
 			log_fatal("event=supervisor.poll_failed error=\"%s\"", strerror(errno));
 		/* Channels first: reaping (below) may remove procs. */
 		for (size_t k = 1; ready > 0 && k < n; k++) {
-			struct role_proc *p = &sup->procs[which[k]];
+			struct role_proc *p = &sup->procs.items[which[k]];
 			if (p->chan != pfd[k].fd)
 				continue;
 			if (pfd[k].revents & POLLOUT)
@@ -554,8 +476,8 @@ static void sup_loop(struct supervisor *sup)
 			handle_signals(sup);
 		run_timers(sup);
 	}
-	free(pfd);
-	free(which);
+	array_free(&pfds);
+	array_free(&whichs);
 }
 
 static void sup_free(struct supervisor *sup)
@@ -563,9 +485,9 @@ static void sup_free(struct supervisor *sup)
 	listeners_free(&sup->listeners, sup->listener_count);
 	tls_ctx_free(&sup->tls);
 	settings_free(&sup->settings);
-	for (size_t i = 0; i < sup->proc_count; i++)
-		proc_channel_close(&sup->procs[i]);
-	free(sup->procs);
+	for (size_t i = 0; i < sup->procs.count; i++)
+		proc_channel_close(&sup->procs.items[i]);
+	array_free(&sup->procs);
 	if (sup->sigfd >= 0)
 		close(sup->sigfd);
 }

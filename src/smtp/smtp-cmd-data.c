@@ -41,8 +41,8 @@ static void build_trace(struct smtp_session *s, struct buf *b)
 	           conn_peer_ip(s->conn), s->server->settings->hostname, with, s->msg_id);
 	if (tls && tls_desc != NULL)
 		buf_printf(b, "\r\n\t(using %s)", tls_desc);
-	if (s->rcpt_count == 1)
-		buf_printf(b, "\r\n\tfor <%s>", s->rcpts[0]);
+	if (s->rcpts.count == 1)
+		buf_printf(b, "\r\n\tfor <%s>", s->rcpts.items[0]);
 	buf_append_str(b, ";\r\n\t");
 	append_date(b);
 	buf_append_str(b, "\r\n");
@@ -67,7 +67,7 @@ void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return;
 	}
-	if (s->rcpt_count == 0) {
+	if (s->rcpts.count == 0) {
 		smtp_reply(s, 554, "5.5.1", "Error: no valid recipients");
 		return;
 	}
@@ -129,8 +129,8 @@ static void hand_over(struct smtp_session *s)
 	build_trace(s, &s->trace);
 	m->id = s->msg_id;
 	m->mail_from = s->mail_from_text;
-	m->rcpts = (const char *const *)s->rcpts;
-	m->rcpt_count = s->rcpt_count;
+	m->rcpts = (const char *const *)s->rcpts.items;
+	m->rcpt_count = s->rcpts.count;
 	m->trace = s->trace.data;
 	m->trace_len = s->trace.len;
 	m->header = s->header.fields.data != NULL ? s->header.fields.data : "";

@@ -61,7 +61,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd)
 		smtp_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return;
 	}
-	if (s->rcpt_count >= smtp_settings(s->server->settings)->max_recipients) {
+	if (s->rcpts.count >= smtp_settings(s->server->settings)->max_recipients) {
 		smtp_reply(s, 452, "4.5.3", "Error: too many recipients");
 		return;
 	}

@@ -10,6 +10,7 @@
 #include "dns/dns-resolver.h"
 #include "dns/dns-settings.h"
 #include "lib/address.h"
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
@@ -29,15 +30,20 @@ struct smtp_inbound {
 	struct smtp_mailauth_env auth_env;
 };
 
+/* A local user the message goes to. */
+struct inbound_user {
+	char *name;
+	char *maildir; /* what makes two users the same */
+};
+
 /* One session's state. */
 struct inbound_session {
 	struct smtp_inbound *in;
 	struct smtp_session *s;
 	/* The transaction. */
 	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
-	char **users;               /* local users of the accepted recipients, once each */
-	char **maildirs;            /* their Maildirs (what makes two users the same) */
-	size_t user_count;
+	/* local users of the accepted recipients, once each */
+	ARRAY(struct inbound_user) users;
 	char *rcpt; /* the RCPT being resolved */
 	/* The end of DATA. */
 	struct smtp_message *msg;
@@ -135,16 +141,13 @@ static int add_users(struct inbound_session *is, const struct directory_resoluti
 			          error);
 			return -1;
 		}
-		for (size_t j = 0; j < is->user_count && !dup; j++)
-			dup = strcmp(is->maildirs[j], path) == 0;
+		for (size_t j = 0; j < is->users.count && !dup; j++)
+			dup = strcmp(is->users.items[j].maildir, path) == 0;
 		if (dup) {
 			free(path);
 			continue;
 		}
-		is->maildirs = xreallocarray(is->maildirs, is->user_count + 1, sizeof(char *));
-		is->users = xreallocarray(is->users, is->user_count + 1, sizeof(char *));
-		is->maildirs[is->user_count] = path;
-		is->users[is->user_count++] = xstrdup(res->local[i]);
+		array_append(&is->users, ((struct inbound_user){xstrdup(res->local[i]), path}));
 	}
 	return 0;
 }
@@ -256,12 +259,12 @@ static void commit_work(void *ctx)
 {
 	struct commit_job *job = ctx;
 	struct inbound_session *is = job->is;
-	size_t n = is->user_count;
+	size_t n = is->users.count;
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
 	struct delivery_result *results = xcalloc(n, sizeof(*results));
 
 	for (size_t i = 0; i < n; i++) {
-		targets[i].user = is->users[i];
+		targets[i].user = is->users.items[i].name;
 		targets[i].mailbox = is->junk ? "Junk" : NULL;
 	}
 	/* one reply for the whole message: all or nothing */
@@ -290,11 +293,11 @@ static void commit_done(void *ctx)
 
 		log_info(sid, "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 		         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count,
-		         is->user_count);
+		         is->users.count);
 		free(from);
 		/* durable: IDLE sessions of these users (every imap process) wake */
-		for (size_t i = 0; i < is->user_count; i++)
-			role_notify_mailbox_changed(is->in->role, is->users[i]);
+		for (size_t i = 0; i < is->users.count; i++)
+			role_notify_mailbox_changed(is->in->role, is->users.items[i].name);
 		smtp_stage_reply(is->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 	}
 	free(job);
@@ -416,15 +419,11 @@ static void inbound_reset(void *ctx)
 	struct inbound_session *is = ctx;
 
 	smtp_mailauth_free(&is->auth);
-	for (size_t i = 0; i < is->user_count; i++) {
-		free(is->users[i]);
-		free(is->maildirs[i]);
+	for (size_t i = 0; i < is->users.count; i++) {
+		free(is->users.items[i].name);
+		free(is->users.items[i].maildir);
 	}
-	free(is->users);
-	free(is->maildirs);
-	is->users = NULL;
-	is->maildirs = NULL;
-	is->user_count = 0;
+	array_free(&is->users);
 	free(is->rcpt);
 	is->rcpt = NULL;
 	delivery_abort(&is->delivery);

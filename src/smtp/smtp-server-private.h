@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "lib/address.h"
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/settings.h"
 #include "net/conn.h"
@@ -101,8 +102,7 @@ struct smtp_session {
 	struct address mail_from;
 	char *mail_from_text; /* normalised */
 	uint64_t mail_size;   /* SIZE= */
-	char **rcpts;         /* accepted, normalised, for the policy and the Received header */
-	size_t rcpt_count;
+	ARRAY(char *) rcpts;  /* accepted, normalised, for the policy and the Received header */
 
 	/* The policy's state for this session, and the stage it is asked. */
 	void *policy_ctx;

@@ -59,11 +59,9 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->mail_from_text = NULL;
 	s->has_mail = false;
 	s->mail_size = 0;
-	for (size_t i = 0; i < s->rcpt_count; i++)
-		free(s->rcpts[i]);
-	free(s->rcpts);
-	s->rcpts = NULL;
-	s->rcpt_count = 0;
+	for (size_t i = 0; i < s->rcpts.count; i++)
+		free(s->rcpts.items[i]);
+	array_free(&s->rcpts);
 	if (ops->reset != NULL)
 		ops->reset(s->policy_ctx);
 	smtp_header_clear(&s->header);
@@ -227,8 +225,7 @@ static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned
 		break;
 	case SMTP_STAGE_RCPT:
 		if (code < 300) {
-			s->rcpts = xreallocarray(s->rcpts, s->rcpt_count + 1, sizeof(*s->rcpts));
-			s->rcpts[s->rcpt_count++] = s->stage_rcpt;
+			array_append(&s->rcpts, s->stage_rcpt);
 			s->stage_rcpt = NULL;
 		}
 		break;

@@ -7,8 +7,10 @@
 
 #include <sqlite3.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
@@ -101,7 +103,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 struct mail_index {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *stmts[STMT_COUNT];
+	struct sqlcache *stmts; /* prepared on first use, once open */
 	struct buf error;
 };
 
@@ -115,10 +117,7 @@ static int index_fail(struct mail_index *index, const char *what, const char **e
 
 static void index_close_db(struct mail_index *index)
 {
-	for (size_t i = 0; i < STMT_COUNT; i++) {
-		sqlite3_finalize(index->stmts[i]);
-		index->stmts[i] = NULL;
-	}
+	sqlcache_free(&index->stmts);
 	sqlite3_close(index->db);
 	index->db = NULL;
 }
@@ -242,6 +241,7 @@ int mail_index_open(const char *path, struct mail_index **index_r, const char **
 		mail_index_close(&index);
 		return -1;
 	}
+	index->stmts = sqlcache_new(index->db, stmt_sql, STMT_COUNT);
 	*index_r = index;
 	return 0;
 }
@@ -266,25 +266,19 @@ void mail_index_close(struct mail_index **indexp)
    and a role may hold thousands of users). NULL with *error_r on error. */
 static sqlite3_stmt *index_stmt(struct mail_index *index, enum index_stmt s, const char **error_r)
 {
-	if (index->stmts[s] == NULL &&
-	    sqlite3_prepare_v3(index->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
-	                       &index->stmts[s], NULL) != SQLITE_OK) {
-		sqlite3_finalize(index->stmts[s]);
-		index->stmts[s] = NULL;
-		(void)index_fail(index, "prepare", error_r);
-	}
-	return index->stmts[s];
-}
-
-/* Run a statement that returns no row, with its bindings already made. */
-static int index_step_done(struct mail_index *index, enum index_stmt s, const char **error_r)
-{
-	sqlite3_stmt *stmt = index_stmt(index, s, error_r);
-	int rc;
+	sqlite3_stmt *stmt = sqlcache_get(index->stmts, s);
 
 	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
+		(void)index_fail(index, "prepare", error_r);
+	return stmt;
+}
+
+/* Run stmt (statement s, from index_stmt()), which returns no row, with its
+   bindings already made. */
+static int index_step_done(struct mail_index *index, sqlite3_stmt *stmt, enum index_stmt s,
+                           const char **error_r)
+{
+	int rc = sqlite3_step(stmt);
 
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
@@ -293,14 +287,24 @@ static int index_step_done(struct mail_index *index, enum index_stmt s, const ch
 	return 0;
 }
 
+/* Run statement s, which takes no binding and returns no row. */
+static int index_exec(struct mail_index *index, enum index_stmt s, const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, s, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	return index_step_done(index, stmt, s, error_r);
+}
+
 int mail_index_begin(struct mail_index *index, const char **error_r)
 {
-	return index_step_done(index, STMT_BEGIN, error_r);
+	return index_exec(index, STMT_BEGIN, error_r);
 }
 
 int mail_index_commit(struct mail_index *index, const char **error_r)
 {
-	return index_step_done(index, STMT_COMMIT, error_r);
+	return index_exec(index, STMT_COMMIT, error_r);
 }
 
 void mail_index_rollback(struct mail_index *index)
@@ -308,7 +312,7 @@ void mail_index_rollback(struct mail_index *index)
 	const char *error;
 
 	if (!sqlite3_get_autocommit(index->db))
-		(void)index_step_done(index, STMT_ROLLBACK, &error);
+		(void)index_exec(index, STMT_ROLLBACK, &error);
 }
 
 int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
@@ -347,7 +351,7 @@ int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidv
 
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, uidvalidity);
-	if (index_step_done(index, STMT_BOX_ADD, error_r) < 0)
+	if (index_step_done(index, stmt, STMT_BOX_ADD, error_r) < 0)
 		return -1;
 	box_r->id = sqlite3_last_insert_rowid(index->db);
 	box_r->uidvalidity = uidvalidity;
@@ -367,7 +371,7 @@ int mail_index_box_update(struct mail_index *index, const struct index_box *box,
 	sqlite3_bind_int64(stmt, 1, box->id);
 	sqlite3_bind_int64(stmt, 2, box->uidnext);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)box->highestmodseq);
-	return index_step_done(index, STMT_BOX_UPDATE, error_r);
+	return index_step_done(index, stmt, STMT_BOX_UPDATE, error_r);
 }
 
 static void index_row_read(sqlite3_stmt *stmt, struct index_row *row)
@@ -391,26 +395,19 @@ int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row *
 
 	if (stmt == NULL)
 		return -1;
-	struct index_row *rows = NULL;
-	size_t count = 0, cap = 0;
+	ARRAY(struct index_row) rows = ARRAY_INIT;
 	int rc;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			rows = xreallocarray(rows, cap, sizeof(*rows));
-		}
-		index_row_read(stmt, &rows[count++]);
-	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		index_row_read(stmt, array_push(&rows));
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 	if (rc != SQLITE_DONE) {
-		index_rows_free(rows, count);
+		index_rows_free(rows.items, rows.count);
 		return index_fail(index, "message list", error_r);
 	}
-	*rows_r = rows;
-	*count_r = count;
+	*rows_r = array_steal(&rows, count_r);
 	return 0;
 }
 
@@ -441,7 +438,7 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->size);
 	sqlite3_bind_int64(stmt, 7, row->internaldate);
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)row->modseq);
-	return index_step_done(index, STMT_ROW_ADD, error_r);
+	return index_step_done(index, stmt, STMT_ROW_ADD, error_r);
 }
 
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
@@ -457,7 +454,7 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 	sqlite3_bind_text(stmt, 3, row->info, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 4, (int)row->flags);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)row->modseq);
-	return index_step_done(index, STMT_ROW_UPDATE, error_r);
+	return index_step_done(index, stmt, STMT_ROW_UPDATE, error_r);
 }
 
 int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
@@ -496,7 +493,7 @@ int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
-	return index_step_done(index, STMT_ROW_DELETE, error_r);
+	return index_step_done(index, stmt, STMT_ROW_DELETE, error_r);
 }
 
 int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
@@ -506,12 +503,12 @@ int mail_index_box_delete(struct mail_index *index, const char *name, const char
 	if (rows == NULL)
 		return -1;
 	sqlite3_bind_text(rows, 1, name, -1, SQLITE_STATIC);
-	if (index_step_done(index, STMT_BOX_DELETE_ROWS, error_r) < 0)
+	if (index_step_done(index, rows, STMT_BOX_DELETE_ROWS, error_r) < 0)
 		return -1;
 	if ((box = index_stmt(index, STMT_BOX_DELETE, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_text(box, 1, name, -1, SQLITE_STATIC);
-	return index_step_done(index, STMT_BOX_DELETE, error_r);
+	return index_step_done(index, box, STMT_BOX_DELETE, error_r);
 }
 
 int mail_index_box_rename(struct mail_index *index, const char *old_name, const char *new_name,
@@ -528,7 +525,7 @@ int mail_index_box_rename(struct mail_index *index, const char *old_name, const 
 		return -1;
 	sqlite3_bind_text(stmt, 1, old_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, new_name, -1, SQLITE_STATIC);
-	return index_step_done(index, STMT_BOX_RENAME, error_r);
+	return index_step_done(index, stmt, STMT_BOX_RENAME, error_r);
 }
 
 static void cache_column(sqlite3_stmt *stmt, int col, struct mail_cache_value *blob)
@@ -550,9 +547,8 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
                          size_t *count_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = index_stmt(index, STMT_CACHE_GET, error_r);
-	struct mail_cache *caches = NULL;
-	uint32_t *uids = NULL;
-	size_t count = 0, cap = 0;
+	ARRAY(struct mail_cache) caches = ARRAY_INIT;
+	ARRAY(uint32_t) uids = ARRAY_INIT;
 	int rc;
 
 	*uids_r = NULL;
@@ -567,21 +563,16 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
 	/* One statement for the range: a single read lock instead of one
 	   per message (the locking dominated a per-message lookup). */
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			caches = xreallocarray(caches, cap, sizeof(*caches));
-			uids = xreallocarray(uids, cap, sizeof(*uids));
-		}
-		memset(&caches[count], 0, sizeof(caches[count]));
+		struct mail_cache *cache = array_push(&caches);
+
 		for (int i = 0; i < MAIL_CACHE_FIELDS; i++)
-			cache_column(stmt, i, &caches[count].field[i]);
-		uids[count++] = (uint32_t)sqlite3_column_int64(stmt, MAIL_CACHE_FIELDS);
+			cache_column(stmt, i, &cache->field[i]);
+		array_append(&uids, (uint32_t)sqlite3_column_int64(stmt, MAIL_CACHE_FIELDS));
 	}
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
-	*uids_r = uids;
-	*caches_r = caches;
-	*count_r = count;
+	*uids_r = array_steal(&uids, count_r);
+	*caches_r = array_steal(&caches, count_r);
 	if (rc == SQLITE_DONE)
 		return 0;
 	return index_fail(index, "cache lookup", error_r);
@@ -605,5 +596,5 @@ int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
 			sqlite3_bind_blob64(stmt, 3 + i, b->len > 0 ? b->data : "", b->len,
 			                    SQLITE_STATIC);
 	}
-	return index_step_done(index, STMT_CACHE_SET, error_r);
+	return index_step_done(index, stmt, STMT_CACHE_SET, error_r);
 }

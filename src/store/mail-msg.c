@@ -132,11 +132,10 @@ struct mime_source mail_msg_source(struct mail_msg_reader *reader)
 	return (struct mime_source){source_read, reader, NULL, 0};
 }
 
-/* The length of the header in data[0..len) up to and including its empty
-   line (CRLF, or a bare LF as found in broken mail); *complete_r false if
-   no empty line was found (then len). */
-static size_t header_length(const char *data, size_t len, bool *complete_r)
+size_t mail_msg_header_length(const char *data, size_t len, bool *complete_r)
 {
+	/* Line by line: the header ends at the first empty line (CRLF, or a
+	   bare LF as found in broken mail). */
 	size_t pos = 0;
 
 	while (pos < len) {
@@ -176,7 +175,7 @@ int mail_msg_header(struct mail_msg_reader *r, const struct mime_part **root_r,
 			return -1;
 		}
 		have = want;
-		hdr_len = header_length(hdr, have, &complete);
+		hdr_len = mail_msg_header_length(hdr, have, &complete);
 		if (have == cap)
 			break;
 		want = have * 2 < cap ? have * 2 : cap;

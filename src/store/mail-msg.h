@@ -21,6 +21,7 @@
  * call on the same reader (for mail_msg_open(), on the mailbox).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,13 @@ uint64_t mail_msg_size(const struct mail_msg_reader *reader);
    if [offset, offset + len) goes past the end. */
 int mail_msg_read(struct mail_msg_reader *reader, uint64_t offset, void *buf, size_t len,
                   const char **error_r);
+
+/* The length of a message's header in data[0..len): up to and including
+   the empty line that ends it (RFC 5322 section 2.1; a bare LF counts as a
+   line end, as found in broken mail). If there is no empty line in the len
+   bytes given, returns len and sets *complete_r to false; else sets it to
+   true. */
+size_t mail_msg_header_length(const char *data, size_t len, bool *complete_r);
 
 /* A struct mime_source reading this message (for mime_extents_read(),
    mime_binary_read()); valid while the reader is open. */

@@ -37,17 +37,17 @@ static void read_bodies(const struct fetch_request *req, const struct mime_part 
 {
 	struct mime_source src = {NULL, NULL, (const unsigned char *)message, sizeof(message) - 1};
 
-	for (size_t i = 0; i < req->body_count; i++) {
+	for (size_t i = 0; i < req->bodies.count; i++) {
 		struct mime_extent *ext;
 		size_t count;
 		uint64_t total, start, len;
 		struct buf out = BUF_INIT;
 		const char *error;
 
-		if (mime_section_resolve(root, req->bodies[i].sec, &ext, &count, &total, &error) <
-		    0)
+		if (mime_section_resolve(root, req->bodies.items[i].sec, &ext, &count, &total,
+		                         &error) < 0)
 			continue;
-		imap_fetch_clip(&req->bodies[i], total, &start, &len);
+		imap_fetch_clip(&req->bodies.items[i], total, &start, &len);
 		if (mime_extents_read(&src, ext, count, start, len, &out, &error) == 0 &&
 		    out.len != len)
 			abort();

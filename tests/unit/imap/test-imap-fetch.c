@@ -12,6 +12,7 @@
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-parser.h"
+#include "store/mail-msg.h"
 #include "store/maildir.h"
 
 static const struct imap_parser_limits limits = {1000, 1000, 1000, 100, 8};
@@ -65,27 +66,27 @@ static void test_bodies(void **state)
 	                       "BODY[HEADER.FIELDS.NOT (X-A)])",
 	                       false, &req, &error),
 	                 0);
-	assert_int_equal(req.body_count, 8);
+	assert_int_equal(req.bodies.count, 8);
 	assert_true(req.sets_seen);
-	assert_string_equal(req.bodies[0].name, "BODY[]");
-	assert_int_equal(req.bodies[0].section, FETCH_SECTION_ALL);
-	assert_false(req.bodies[0].peek);
-	assert_string_equal(req.bodies[1].name, "BODY[HEADER]");
-	assert_true(req.bodies[1].peek);
-	assert_string_equal(req.bodies[2].name, "BODY[TEXT]<5>");
-	assert_true(req.bodies[2].partial);
-	assert_int_equal(req.bodies[2].offset, 5);
-	assert_int_equal(req.bodies[2].length, 10);
-	assert_string_equal(req.bodies[3].name, "RFC822");
-	assert_string_equal(req.bodies[4].name, "RFC822.HEADER");
-	assert_true(req.bodies[4].peek);
-	assert_string_equal(req.bodies[5].name, "RFC822.TEXT");
-	assert_int_equal(req.bodies[6].section, FETCH_SECTION_HEADER_FIELDS);
-	assert_int_equal(req.bodies[6].field_count, 2);
-	assert_string_equal(req.bodies[6].fields[0], "From");
-	assert_string_equal(req.bodies[6].fields[1], "To");
-	assert_string_equal(req.bodies[6].name, "BODY[HEADER.FIELDS (FROM \"TO\")]<0>");
-	assert_int_equal(req.bodies[7].section, FETCH_SECTION_HEADER_FIELDS_NOT);
+	assert_string_equal(req.bodies.items[0].name, "BODY[]");
+	assert_int_equal(req.bodies.items[0].section, FETCH_SECTION_ALL);
+	assert_false(req.bodies.items[0].peek);
+	assert_string_equal(req.bodies.items[1].name, "BODY[HEADER]");
+	assert_true(req.bodies.items[1].peek);
+	assert_string_equal(req.bodies.items[2].name, "BODY[TEXT]<5>");
+	assert_true(req.bodies.items[2].partial);
+	assert_int_equal(req.bodies.items[2].offset, 5);
+	assert_int_equal(req.bodies.items[2].length, 10);
+	assert_string_equal(req.bodies.items[3].name, "RFC822");
+	assert_string_equal(req.bodies.items[4].name, "RFC822.HEADER");
+	assert_true(req.bodies.items[4].peek);
+	assert_string_equal(req.bodies.items[5].name, "RFC822.TEXT");
+	assert_int_equal(req.bodies.items[6].section, FETCH_SECTION_HEADER_FIELDS);
+	assert_int_equal(req.bodies.items[6].field_count, 2);
+	assert_string_equal(req.bodies.items[6].fields[0], "From");
+	assert_string_equal(req.bodies.items[6].fields[1], "To");
+	assert_string_equal(req.bodies.items[6].name, "BODY[HEADER.FIELDS (FROM \"TO\")]<0>");
+	assert_int_equal(req.bodies.items[7].section, FETCH_SECTION_HEADER_FIELDS_NOT);
 	imap_fetch_request_free(&req);
 }
 
@@ -108,14 +109,14 @@ static void test_structure(void **state)
 	                       false, &req, &error),
 	                 0);
 	assert_true(req.items & FETCH_BODYSTRUCTURE);
-	assert_int_equal(req.body_count, 3);
-	assert_int_equal(req.bodies[0].section, FETCH_SECTION_PART);
-	assert_int_equal(req.bodies[0].sec->path_len, 2);
-	assert_int_equal(req.bodies[0].sec->kind, MIME_SECTION_MIME);
-	assert_string_equal(req.bodies[0].name, "BODY[1.2.MIME]");
-	assert_string_equal(req.bodies[1].name, "BODY[2.HEADER]");
-	assert_string_equal(req.bodies[2].name, "BODY[1]<0>");
-	assert_true(req.bodies[2].partial);
+	assert_int_equal(req.bodies.count, 3);
+	assert_int_equal(req.bodies.items[0].section, FETCH_SECTION_PART);
+	assert_int_equal(req.bodies.items[0].sec->path_len, 2);
+	assert_int_equal(req.bodies.items[0].sec->kind, MIME_SECTION_MIME);
+	assert_string_equal(req.bodies.items[0].name, "BODY[1.2.MIME]");
+	assert_string_equal(req.bodies.items[1].name, "BODY[2.HEADER]");
+	assert_string_equal(req.bodies.items[2].name, "BODY[1]<0>");
+	assert_true(req.bodies.items[2].partial);
 	imap_fetch_request_free(&req);
 	/* Root-level sections need only the header, BODY[] not even that. */
 	assert_int_equal(parse("(BODY.PEEK[] FLAGS)", false, &req, &error), 0);
@@ -168,7 +169,7 @@ static void test_sections(void **state)
 	char *fields[] = {"to", "X-B"};
 	struct buf out = BUF_INIT;
 	bool complete;
-	size_t hlen = imap_header_length(msg, strlen(msg), &complete);
+	size_t hlen = mail_msg_header_length(msg, strlen(msg), &complete);
 
 	assert_true(complete);
 	assert_int_equal(hlen, strlen(msg) - 6);
@@ -178,9 +179,9 @@ static void test_sections(void **state)
 	imap_header_filter(msg, hlen, fields, 2, true, &out);
 	assert_string_equal(out.data, "From: a\r\nX-A: 1\r\n\r\n");
 	buf_free(&out);
-	assert_int_equal(imap_header_length("A: b\n\nx", 7, &complete), 6);
+	assert_int_equal(mail_msg_header_length("A: b\n\nx", 7, &complete), 6);
 	assert_true(complete);
-	assert_int_equal(imap_header_length("A: b\r\n", 6, &complete), 6);
+	assert_int_equal(mail_msg_header_length("A: b\r\n", 6, &complete), 6);
 	assert_false(complete);
 }
 
@@ -233,23 +234,23 @@ static void test_binary(void **state)
 	assert_int_equal(parse("(BINARY[1.2] binary.peek[]<3.4> BINARY.SIZE[2] BODY.PEEK[1])", true,
 	                       &req, &error),
 	                 0);
-	assert_int_equal(req.body_count, 4);
+	assert_int_equal(req.bodies.count, 4);
 	assert_true(req.sets_seen);
-	assert_int_equal(req.bodies[0].kind, FETCH_KIND_BINARY);
-	assert_false(req.bodies[0].peek);
-	assert_string_equal(req.bodies[0].name, "BINARY[1.2]");
-	assert_int_equal(req.bodies[0].sec->path_len, 2);
-	assert_int_equal(req.bodies[1].kind, FETCH_KIND_BINARY);
-	assert_true(req.bodies[1].peek);
-	assert_true(req.bodies[1].partial);
-	assert_int_equal(req.bodies[1].offset, 3);
-	assert_int_equal(req.bodies[1].length, 4);
-	assert_string_equal(req.bodies[1].name, "BINARY[]<3>");
-	assert_int_equal(req.bodies[1].section, FETCH_SECTION_ALL);
-	assert_int_equal(req.bodies[2].kind, FETCH_KIND_BINARY_SIZE);
-	assert_true(req.bodies[2].peek);
-	assert_string_equal(req.bodies[2].name, "BINARY.SIZE[2]");
-	assert_int_equal(req.bodies[3].kind, FETCH_KIND_BODY);
+	assert_int_equal(req.bodies.items[0].kind, FETCH_KIND_BINARY);
+	assert_false(req.bodies.items[0].peek);
+	assert_string_equal(req.bodies.items[0].name, "BINARY[1.2]");
+	assert_int_equal(req.bodies.items[0].sec->path_len, 2);
+	assert_int_equal(req.bodies.items[1].kind, FETCH_KIND_BINARY);
+	assert_true(req.bodies.items[1].peek);
+	assert_true(req.bodies.items[1].partial);
+	assert_int_equal(req.bodies.items[1].offset, 3);
+	assert_int_equal(req.bodies.items[1].length, 4);
+	assert_string_equal(req.bodies.items[1].name, "BINARY[]<3>");
+	assert_int_equal(req.bodies.items[1].section, FETCH_SECTION_ALL);
+	assert_int_equal(req.bodies.items[2].kind, FETCH_KIND_BINARY_SIZE);
+	assert_true(req.bodies.items[2].peek);
+	assert_string_equal(req.bodies.items[2].name, "BINARY.SIZE[2]");
+	assert_int_equal(req.bodies.items[3].kind, FETCH_KIND_BODY);
 	assert_true(imap_fetch_needs_tree(&req));
 	imap_fetch_request_free(&req);
 

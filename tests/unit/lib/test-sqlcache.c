@@ -76,11 +76,34 @@ static void test_prepare_errors(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* Statements are prepared on first use only: an open index that runs a
+   few statements holds only those (memory per idle user). */
+static void test_lazy_prepare(void **state)
+{
+	sqlite3 *db = open_db();
+	struct sqlcache *cache = sqlcache_new(db, sql, ST_N);
+	sqlite3_stmt *st;
+
+	assert_null(sqlite3_next_stmt(db, NULL));
+	st = sqlcache_get(cache, ST_COUNT_ROWS);
+	assert_non_null(st);
+	assert_ptr_equal(sqlite3_next_stmt(db, NULL), st);
+	assert_null(sqlite3_next_stmt(db, st));
+	assert_ptr_equal(sqlcache_get(cache, ST_COUNT_ROWS), st);
+	assert_null(sqlite3_next_stmt(db, st));
+	sqlcache_reset_all(cache);
+	assert_null(sqlite3_next_stmt(db, st));
+	sqlcache_free(&cache);
+	assert_null(sqlite3_next_stmt(db, NULL));
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reuse_and_reset),
 	    cmocka_unit_test(test_prepare_errors),
+	    cmocka_unit_test(test_lazy_prepare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,29 @@ static void test_update_flags_current_state(void **state)
 	assert_int_equal(mailbox_update_flags(f->a, 1, MAIL_FLAGS_ADD, MAIL_SEEN, &error), 0);
 }
 
+static void test_header_length(void **state)
+{
+	const char *crlf = "From: a\r\nTo: b,\r\n c\r\n\r\nbody\r\n";
+	bool complete = false;
+
+	(void)state;
+	assert_int_equal(mail_msg_header_length(crlf, strlen(crlf), &complete), strlen(crlf) - 6);
+	assert_true(complete);
+	assert_int_equal(mail_msg_header_length("A: b\n\nx", 7, &complete), 6);
+	assert_true(complete);
+	/* no header at all: the empty line is the first */
+	assert_int_equal(mail_msg_header_length("\r\nbody", 6, &complete), 2);
+	assert_true(complete);
+	/* not ended within len: a bare CR is not an empty line */
+	assert_int_equal(mail_msg_header_length("A: b\r\n", 6, &complete), 6);
+	assert_false(complete);
+	complete = true;
+	assert_int_equal(mail_msg_header_length("A: b\r\n\r", 7, &complete), 7);
+	assert_false(complete);
+	assert_int_equal(mail_msg_header_length("", 0, &complete), 0);
+	assert_false(complete);
+}
+
 static void test_flags_apply(void **state)
 {
 	(void)state;
@@ -228,6 +251,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_renamed_by_other_program, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renamed_by_other_view, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_flags_current_state, setup, teardown),
+	    cmocka_unit_test(test_header_length),
 	    cmocka_unit_test(test_flags_apply),
 	    cmocka_unit_test_setup_teardown(test_delete_two_steps, setup, teardown),
 	};
