@@ -127,7 +127,7 @@ static int decoder_fail(struct channel_decoder *d, const char *why, const char *
 
 int channel_decoder_next(struct channel_decoder *d, struct channel_msg *msg_r, const char **error_r)
 {
-	const unsigned char *p = (const unsigned char *)d->in.data + d->pos;
+	const unsigned char *p;
 	size_t avail = d->in.len - d->pos;
 	uint32_t len;
 	uint16_t type;
@@ -136,7 +136,8 @@ int channel_decoder_next(struct channel_decoder *d, struct channel_msg *msg_r, c
 	if (d->error != NULL)
 		return decoder_fail(d, d->error, error_r);
 	if (avail < CHANNEL_HEADER_SIZE)
-		return 0;
+		return 0; /* also before the first byte: in.data may be NULL */
+	p = (const unsigned char *)d->in.data + d->pos;
 	len = get_u32(p);
 	type = get_u16(p + 4);
 	/* Header faults are reported before the payload arrives, so a bad

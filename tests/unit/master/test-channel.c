@@ -24,6 +24,23 @@ static void encode_ok(struct buf *b, enum channel_type type, const char *payload
 	assert_null(error);
 }
 
+/* A decoder that was never fed (or fed nothing) needs more; under UBSan
+   this also proves it does no pointer arithmetic on an empty buffer. */
+static void test_nothing_fed(void **state)
+{
+	struct channel_decoder d;
+	struct channel_msg msg;
+	const char *error = NULL;
+
+	(void)state;
+	channel_decoder_init(&d);
+	assert_int_equal(channel_decoder_next(&d, &msg, &error), 0);
+	channel_decoder_feed(&d, "", 0);
+	assert_int_equal(channel_decoder_next(&d, &msg, &error), 0);
+	assert_null(error);
+	channel_decoder_free(&d);
+}
+
 /* Three messages, fed one byte at a time: each comes out exactly when its
    last byte is in, never before. */
 static void test_byte_at_a_time(void **state)
@@ -303,6 +320,7 @@ static void test_event_glue_eof(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_nothing_fed),
 	    cmocka_unit_test(test_byte_at_a_time),
 	    cmocka_unit_test(test_one_chunk_many_messages),
 	    cmocka_unit_test(test_malformed_headers),
