@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 struct directory_async {
 	char *path;
 	struct workpool *pool;
 	pthread_mutex_t lock;
-	struct directory **idle; /* connections no request is using */
-	size_t idle_count;
-	unsigned pending; /* requests whose done() has not run */
+	ARRAY(struct directory *) idle; /* connections no request is using */
+	unsigned pending;               /* requests whose done() has not run */
 	bool closed;
 };
 
@@ -38,8 +38,7 @@ struct request {
 static void idle_put(struct directory_async *da, struct directory *dir)
 {
 	pthread_mutex_lock(&da->lock);
-	da->idle = xreallocarray(da->idle, da->idle_count + 1, sizeof(*da->idle));
-	da->idle[da->idle_count++] = dir;
+	array_append(&da->idle, dir);
 	pthread_mutex_unlock(&da->lock);
 }
 
@@ -50,8 +49,8 @@ static struct directory *idle_take(struct directory_async *da, const char **erro
 	struct directory *dir = NULL;
 
 	pthread_mutex_lock(&da->lock);
-	if (da->idle_count > 0)
-		dir = da->idle[--da->idle_count];
+	if (da->idle.count > 0)
+		dir = da->idle.items[--da->idle.count];
 	pthread_mutex_unlock(&da->lock);
 	if (dir == NULL && directory_open(da->path, &dir, error_r) < 0)
 		return NULL;
@@ -77,9 +76,9 @@ int directory_async_open(const char *path, struct workpool *pool, struct directo
 
 static void async_free(struct directory_async *da)
 {
-	for (size_t i = 0; i < da->idle_count; i++)
-		directory_close(&da->idle[i]);
-	free(da->idle);
+	for (size_t i = 0; i < da->idle.count; i++)
+		directory_close(&da->idle.items[i]);
+	array_free(&da->idle);
 	pthread_mutex_destroy(&da->lock);
 	free(da->path);
 	free(da);

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "directory/directory-private.h"
+#include "lib/array.h"
 #include "lib/xalloc.h"
 
 struct mem_user {
@@ -19,12 +20,9 @@ struct mem_alias {
 };
 
 struct mem_be {
-	char **domains;
-	size_t domain_count;
-	struct mem_user *users;
-	size_t user_count;
-	struct mem_alias *aliases; /* in the order they were added */
-	size_t alias_count;
+	ARRAY(char *) domains;
+	ARRAY(struct mem_user) users;
+	ARRAY(struct mem_alias) aliases; /* in the order they were added */
 };
 
 static struct mem_be *be_of(struct directory *dir)
@@ -34,8 +32,8 @@ static struct mem_be *be_of(struct directory *dir)
 
 static ssize_t find_domain(const struct mem_be *be, const char *domain)
 {
-	for (size_t i = 0; i < be->domain_count; i++) {
-		if (strcasecmp(be->domains[i], domain) == 0)
+	for (size_t i = 0; i < be->domains.count; i++) {
+		if (strcasecmp(be->domains.items[i], domain) == 0)
 			return (ssize_t)i;
 	}
 	return -1;
@@ -43,8 +41,8 @@ static ssize_t find_domain(const struct mem_be *be, const char *domain)
 
 static ssize_t find_user(const struct mem_be *be, const char *address)
 {
-	for (size_t i = 0; i < be->user_count; i++) {
-		if (strcasecmp(be->users[i].user.address, address) == 0)
+	for (size_t i = 0; i < be->users.count; i++) {
+		if (strcasecmp(be->users.items[i].user.address, address) == 0)
 			return (ssize_t)i;
 	}
 	return -1;
@@ -96,8 +94,7 @@ static int mem_domain_add(struct directory *dir, const char *domain)
 
 	if (find_domain(be, domain) >= 0)
 		return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
-	be->domains = xreallocarray(be->domains, be->domain_count + 1, sizeof(*be->domains));
-	be->domains[be->domain_count++] = xstrdup(domain);
+	array_append(&be->domains, xstrdup(domain));
 	return 0;
 }
 
@@ -106,30 +103,27 @@ static int mem_domain_usage(struct directory *dir, const char *domain, uint64_t 
 	struct mem_be *be = be_of(dir);
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < be->user_count; i++)
-		n += strcasecmp(be->users[i].domain, domain) == 0;
-	for (size_t i = 0; i < be->alias_count; i++)
-		n += strcasecmp(be->aliases[i].domain, domain) == 0;
+	for (size_t i = 0; i < be->users.count; i++)
+		n += strcasecmp(be->users.items[i].domain, domain) == 0;
+	for (size_t i = 0; i < be->aliases.count; i++)
+		n += strcasecmp(be->aliases.items[i].domain, domain) == 0;
 	*count_r = n;
 	return 0;
 }
 
 static void free_alias_at(struct mem_be *be, size_t i)
 {
-	free(be->aliases[i].domain);
-	free(be->aliases[i].alias.source);
-	free(be->aliases[i].alias.destination);
-	memmove(&be->aliases[i], &be->aliases[i + 1],
-	        (be->alias_count - i - 1) * sizeof(*be->aliases));
-	be->alias_count--;
+	free(be->aliases.items[i].domain);
+	free(be->aliases.items[i].alias.source);
+	free(be->aliases.items[i].alias.destination);
+	array_remove(&be->aliases, i);
 }
 
 static void free_user_at(struct mem_be *be, size_t i)
 {
-	free(be->users[i].domain);
-	directory_user_clear(&be->users[i].user);
-	memmove(&be->users[i], &be->users[i + 1], (be->user_count - i - 1) * sizeof(*be->users));
-	be->user_count--;
+	free(be->users.items[i].domain);
+	directory_user_clear(&be->users.items[i].user);
+	array_remove(&be->users, i);
 }
 
 static int mem_domain_del(struct directory *dir, const char *domain)
@@ -139,34 +133,29 @@ static int mem_domain_del(struct directory *dir, const char *domain)
 
 	if (d < 0)
 		return 0;
-	for (size_t i = be->user_count; i-- > 0;) {
-		if (strcasecmp(be->users[i].domain, domain) == 0)
+	for (size_t i = be->users.count; i-- > 0;) {
+		if (strcasecmp(be->users.items[i].domain, domain) == 0)
 			free_user_at(be, i);
 	}
-	for (size_t i = be->alias_count; i-- > 0;) {
-		if (strcasecmp(be->aliases[i].domain, domain) == 0)
+	for (size_t i = be->aliases.count; i-- > 0;) {
+		if (strcasecmp(be->aliases.items[i].domain, domain) == 0)
 			free_alias_at(be, i);
 	}
-	free(be->domains[d]);
-	memmove(&be->domains[d], &be->domains[d + 1],
-	        (be->domain_count - (size_t)d - 1) * sizeof(*be->domains));
-	be->domain_count--;
+	free(be->domains.items[d]);
+	array_remove(&be->domains, (size_t)d);
 	return 1;
 }
 
 static int mem_domain_list(struct directory *dir, char ***names_r, size_t *count_r)
 {
 	struct mem_be *be = be_of(dir);
-	char **names = NULL;
+	ARRAY(char *) names = ARRAY_INIT;
 
-	if (be->domain_count > 0) {
-		names = xreallocarray(NULL, be->domain_count, sizeof(*names));
-		for (size_t i = 0; i < be->domain_count; i++)
-			names[i] = xstrdup(be->domains[i]);
-		qsort(names, be->domain_count, sizeof(*names), cmp_names);
-	}
-	*names_r = names;
-	*count_r = be->domain_count;
+	for (size_t i = 0; i < be->domains.count; i++)
+		array_append(&names, xstrdup(be->domains.items[i]));
+	if (names.count > 0)
+		qsort(names.items, names.count, sizeof(*names.items), cmp_names);
+	*names_r = array_steal(&names, count_r);
 	return 0;
 }
 
@@ -179,7 +168,7 @@ static int mem_user_get(struct directory *dir, const char *address, struct direc
 	if (i < 0)
 		return 0;
 	if (user_r != NULL)
-		user_copy(&be_of(dir)->users[i].user, user_r);
+		user_copy(&be_of(dir)->users.items[i].user, user_r);
 	return 1;
 }
 
@@ -192,8 +181,7 @@ static int mem_user_add(struct directory *dir, const char *domain, const char *a
 
 	if (find_user(be, address) >= 0)
 		return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
-	be->users = xreallocarray(be->users, be->user_count + 1, sizeof(*be->users));
-	u = &be->users[be->user_count++];
+	u = array_push(&be->users);
 	u->domain = xstrdup(domain);
 	user_copy(&user, &u->user);
 	return 0;
@@ -217,7 +205,7 @@ static int mem_user_update(struct directory *dir, const char *address,
 
 	if (i < 0)
 		return 0;
-	user = &be_of(dir)->users[i].user;
+	user = &be_of(dir)->users.items[i].user;
 	if (field == DIRECTORY_FIELD_PASSWORD) {
 		free(user->password_hash);
 		user->password_hash = xstrdup(text);
@@ -233,19 +221,16 @@ static int mem_user_list(struct directory *dir, const char *domain, struct direc
                          size_t *count_r)
 {
 	struct mem_be *be = be_of(dir);
-	struct directory_user *users = NULL;
-	size_t count = 0;
+	ARRAY(struct directory_user) users = ARRAY_INIT;
 
-	for (size_t i = 0; i < be->user_count; i++) {
-		if (domain != NULL && strcasecmp(be->users[i].domain, domain) != 0)
+	for (size_t i = 0; i < be->users.count; i++) {
+		if (domain != NULL && strcasecmp(be->users.items[i].domain, domain) != 0)
 			continue;
-		users = xreallocarray(users, count + 1, sizeof(*users));
-		user_copy(&be->users[i].user, &users[count++]);
+		user_copy(&be->users.items[i].user, array_push(&users));
 	}
-	if (count > 0)
-		qsort(users, count, sizeof(*users), cmp_users);
-	*users_r = users;
-	*count_r = count;
+	if (users.count > 0)
+		qsort(users.items, users.count, sizeof(*users.items), cmp_users);
+	*users_r = array_steal(&users, count_r);
 	return 0;
 }
 
@@ -257,12 +242,11 @@ static int mem_alias_add(struct directory *dir, const char *domain, const char *
 	struct mem_be *be = be_of(dir);
 	struct mem_alias *a;
 
-	for (size_t i = 0; i < be->alias_count; i++) {
-		if (alias_matches(&be->aliases[i], source, destination))
+	for (size_t i = 0; i < be->aliases.count; i++) {
+		if (alias_matches(&be->aliases.items[i], source, destination))
 			return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
 	}
-	be->aliases = xreallocarray(be->aliases, be->alias_count + 1, sizeof(*be->aliases));
-	a = &be->aliases[be->alias_count++];
+	a = array_push(&be->aliases);
 	a->domain = xstrdup(domain);
 	a->alias.source = xstrdup(source);
 	a->alias.destination = xstrdup(destination);
@@ -274,8 +258,8 @@ static int mem_alias_del(struct directory *dir, const char *source, const char *
 	struct mem_be *be = be_of(dir);
 	int n = 0;
 
-	for (size_t i = be->alias_count; i-- > 0;) {
-		if (alias_matches(&be->aliases[i], source, destination)) {
+	for (size_t i = be->aliases.count; i-- > 0;) {
+		if (alias_matches(&be->aliases.items[i], source, destination)) {
 			free_alias_at(be, i);
 			n++;
 		}
@@ -287,17 +271,14 @@ static int mem_alias_destinations(struct directory *dir, const char *source, cha
                                   size_t *count_r)
 {
 	struct mem_be *be = be_of(dir);
-	char **dests = NULL;
-	size_t count = 0;
+	ARRAY(char *) dests = ARRAY_INIT;
 
-	for (size_t i = 0; i < be->alias_count; i++) {
-		if (!alias_matches(&be->aliases[i], source, NULL))
+	for (size_t i = 0; i < be->aliases.count; i++) {
+		if (!alias_matches(&be->aliases.items[i], source, NULL))
 			continue;
-		dests = xreallocarray(dests, count + 1, sizeof(*dests));
-		dests[count++] = xstrdup(be->aliases[i].alias.destination);
+		array_append(&dests, xstrdup(be->aliases.items[i].alias.destination));
 	}
-	*dests_r = dests;
-	*count_r = count;
+	*dests_r = array_steal(&dests, count_r);
 	return 0;
 }
 
@@ -305,20 +286,21 @@ static int mem_alias_list(struct directory *dir, const char *domain,
                           struct directory_alias **aliases_r, size_t *count_r)
 {
 	struct mem_be *be = be_of(dir);
-	struct directory_alias *aliases = NULL;
-	size_t count = 0;
+	ARRAY(struct directory_alias) aliases = ARRAY_INIT;
 
-	for (size_t i = 0; i < be->alias_count; i++) {
-		if (domain != NULL && strcasecmp(be->aliases[i].domain, domain) != 0)
+	for (size_t i = 0; i < be->aliases.count; i++) {
+		const struct mem_alias *a = &be->aliases.items[i];
+		struct directory_alias *out;
+
+		if (domain != NULL && strcasecmp(a->domain, domain) != 0)
 			continue;
-		aliases = xreallocarray(aliases, count + 1, sizeof(*aliases));
-		aliases[count].source = xstrdup(be->aliases[i].alias.source);
-		aliases[count++].destination = xstrdup(be->aliases[i].alias.destination);
+		out = array_push(&aliases);
+		out->source = xstrdup(a->alias.source);
+		out->destination = xstrdup(a->alias.destination);
 	}
-	if (count > 0)
-		qsort(aliases, count, sizeof(*aliases), cmp_aliases);
-	*aliases_r = aliases;
-	*count_r = count;
+	if (aliases.count > 0)
+		qsort(aliases.items, aliases.count, sizeof(*aliases.items), cmp_aliases);
+	*aliases_r = array_steal(&aliases, count_r);
 	return 0;
 }
 
@@ -326,13 +308,15 @@ static void mem_close(struct directory *dir)
 {
 	struct mem_be *be = be_of(dir);
 
-	while (be->user_count > 0)
-		free_user_at(be, be->user_count - 1);
-	while (be->alias_count > 0)
-		free_alias_at(be, be->alias_count - 1);
-	directory_names_free(&be->domains, be->domain_count);
-	free(be->users);
-	free(be->aliases);
+	while (be->users.count > 0)
+		free_user_at(be, be->users.count - 1);
+	while (be->aliases.count > 0)
+		free_alias_at(be, be->aliases.count - 1);
+	for (size_t i = 0; i < be->domains.count; i++)
+		free(be->domains.items[i]);
+	array_free(&be->domains);
+	array_free(&be->users);
+	array_free(&be->aliases);
 	free(be);
 }
 

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "directory/directory-private.h"
+#include "lib/array.h"
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
@@ -213,22 +214,22 @@ static int sq_domain_del(struct directory *dir, const char *domain)
 static int collect_strings(struct directory *dir, sqlite3_stmt *st, char ***items_r,
                            size_t *count_r)
 {
-	char **items = NULL;
-	size_t count = 0;
+	ARRAY(char *) items = ARRAY_INIT;
+	char **stolen;
+	size_t count;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		items = xreallocarray(items, count + 1, sizeof(*items));
-		items[count++] = column_dup(st, 0);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		array_append(&items, column_dup(st, 0));
 	sqlite3_reset(st);
+	stolen = array_steal(&items, &count);
 	if (rc != SQLITE_DONE) {
-		directory_names_free(&items, count);
+		directory_names_free(&stolen, count);
 		return db_error(dir);
 	}
-	*items_r = items;
+	*items_r = stolen;
 	*count_r = count;
 	return 0;
 }
@@ -301,17 +302,17 @@ static int sq_user_list(struct directory *dir, const char *domain, struct direct
 {
 	sqlite3_stmt *st = domain == NULL ? stmt(dir, STMT_USER_LIST_ALL, NULL, NULL, NULL)
 	                                  : stmt(dir, STMT_USER_LIST_DOMAIN, domain, NULL, NULL);
-	struct directory_user *users = NULL;
-	size_t count = 0;
+	ARRAY(struct directory_user) list = ARRAY_INIT;
+	struct directory_user *users;
+	size_t count;
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		users = xreallocarray(users, count + 1, sizeof(*users));
-		row_to_user(st, &users[count++]);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row_to_user(st, array_push(&list));
 	sqlite3_reset(st);
+	users = array_steal(&list, &count);
 	if (rc != SQLITE_DONE) {
 		directory_user_list_free(&users, count);
 		return db_error(dir);
@@ -348,18 +349,21 @@ static int sq_alias_list(struct directory *dir, const char *domain,
 {
 	sqlite3_stmt *st = domain == NULL ? stmt(dir, STMT_ALIAS_LIST_ALL, NULL, NULL, NULL)
 	                                  : stmt(dir, STMT_ALIAS_LIST_DOMAIN, domain, NULL, NULL);
-	struct directory_alias *aliases = NULL;
-	size_t count = 0;
+	ARRAY(struct directory_alias) list = ARRAY_INIT;
+	struct directory_alias *aliases;
+	size_t count;
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		aliases = xreallocarray(aliases, count + 1, sizeof(*aliases));
-		aliases[count].source = column_dup(st, 0);
-		aliases[count++].destination = column_dup(st, 1);
+		struct directory_alias *a = array_push(&list);
+
+		a->source = column_dup(st, 0);
+		a->destination = column_dup(st, 1);
 	}
 	sqlite3_reset(st);
+	aliases = array_steal(&list, &count);
 	if (rc != SQLITE_DONE) {
 		directory_alias_list_free(&aliases, count);
 		return db_error(dir);

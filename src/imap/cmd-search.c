@@ -343,8 +343,8 @@ static bool header_matches(struct msg_data *m, const char *field, const char *te
 {
 	if (!msg_data_load(m))
 		return false;
-	for (size_t i = 0; i < m->hdr->field_count; i++) {
-		const struct mime_field *f = &m->hdr->fields[i];
+	for (size_t i = 0; i < m->hdr->fields.count; i++) {
+		const struct mime_field *f = &m->hdr->fields.items[i];
 
 		if (strcasecmp(f->name, field) == 0 &&
 		    contains_ci(f->value, f->value_len, text, strlen(text)))

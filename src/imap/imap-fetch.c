@@ -60,8 +60,8 @@ static int set_section(struct fetch_body *body, const char *spec, size_t len)
 		body->section = body->sec->kind == MIME_SECTION_FIELDS
 		                    ? FETCH_SECTION_HEADER_FIELDS
 		                    : FETCH_SECTION_HEADER_FIELDS_NOT;
-		body->fields = body->sec->fields;
-		body->field_count = body->sec->field_count;
+		body->fields = body->sec->fields.items;
+		body->field_count = body->sec->fields.count;
 		break;
 	case MIME_SECTION_MIME:
 		return -1; /* needs a part number: refused by the parser */

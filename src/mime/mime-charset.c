@@ -605,12 +605,12 @@ static void out_add(struct param_out *o, char *name, char *value)
 	array_append(o, ((struct mime_param){.name = name, .value = value}));
 }
 
-/* All RFC 2231 segments of base (length len) in params, sorted. */
+/* All RFC 2231 segments of base (length len) in params, sorted: a malloc'ed
+   array of *n_r items, NULL when there are none. */
 static struct segment *collect_segments(const struct mime_param *params, size_t count,
                                         const char *base, size_t len, size_t *n_r)
 {
-	struct segment *segs = xreallocarray(NULL, count, sizeof(*segs));
-	size_t n = 0;
+	ARRAY(struct segment) segs = ARRAY_INIT;
 
 	for (size_t i = 0; i < count; i++) {
 		struct segment seg;
@@ -620,11 +620,11 @@ static struct segment *collect_segments(const struct mime_param *params, size_t 
 			continue;
 		seg.value = params[i].value;
 		seg.order = i;
-		segs[n++] = seg;
+		array_append(&segs, seg);
 	}
-	qsort(segs, n, sizeof(*segs), segment_cmp);
-	*n_r = n;
-	return segs;
+	if (segs.count > 0)
+		qsort(segs.items, segs.count, sizeof(*segs.items), segment_cmp);
+	return array_steal(&segs, n_r);
 }
 
 static char *plain_value(const char *v)

@@ -168,7 +168,7 @@ static void mime_field_apply(struct mime_part *part, const char *name, const str
 static void field_keep(struct mime_parser *p, uint64_t end)
 {
 	struct mime_part *part = p->cur;
-	size_t n = part->field_count, bytes = p->field_name.len + p->field_value.len;
+	size_t bytes = p->field_name.len + p->field_value.len;
 	struct mime_field *f;
 
 	if (p->fields_kept >= p->limits.max_fields ||
@@ -177,17 +177,13 @@ static void field_keep(struct mime_parser *p, uint64_t end)
 		p->broken = true;
 		return;
 	}
-	/* grow to the next power of two, so no capacity field is needed */
-	if ((n & (n - 1)) == 0)
-		part->fields = xreallocarray(part->fields, n == 0 ? 1 : n * 2, sizeof(*f));
-	f = &part->fields[n];
+	f = array_push(&part->fields);
 	f->start = p->field_start;
 	f->end = end;
 	f->truncated = p->field_trunc;
 	f->value_len = p->field_value.len;
 	f->name = buf_steal(&p->field_name);
 	f->value = buf_steal(&p->field_value);
-	part->field_count++;
 	p->fields_kept++;
 	p->bytes_kept += bytes;
 }

@@ -8,11 +8,11 @@
 
 static void part_free_fields(struct mime_part *part)
 {
-	for (size_t i = 0; i < part->field_count; i++) {
-		free(part->fields[i].name);
-		free(part->fields[i].value);
+	for (size_t i = 0; i < part->fields.count; i++) {
+		free(part->fields.items[i].name);
+		free(part->fields.items[i].value);
 	}
-	free(part->fields);
+	array_free(&part->fields);
 }
 
 static void part_free_one(struct mime_part *part)
@@ -50,9 +50,9 @@ void mime_part_free(struct mime_part **partp)
 
 const struct mime_field *mime_part_field(const struct mime_part *part, const char *name)
 {
-	for (size_t i = 0; i < part->field_count; i++) {
-		if (strcasecmp(part->fields[i].name, name) == 0)
-			return &part->fields[i];
+	for (size_t i = 0; i < part->fields.count; i++) {
+		if (strcasecmp(part->fields.items[i].name, name) == 0)
+			return &part->fields.items[i];
 	}
 	return NULL;
 }
@@ -102,8 +102,8 @@ static void dump_one(const struct mime_part *part, struct buf *out)
 	           (unsigned long long)part->hdr.lines, (unsigned long long)part->body.start,
 	           (unsigned long long)part->body.size, (unsigned long long)part->body.lines,
 	           part->flags);
-	for (size_t i = 0; i < part->field_count; i++) {
-		const struct mime_field *f = &part->fields[i];
+	for (size_t i = 0; i < part->fields.count; i++) {
+		const struct mime_field *f = &part->fields.items[i];
 
 		buf_printf(out, "%*s  [%llu,%llu) %s%s: ", (int)part->depth * 2, "",
 		           (unsigned long long)f->start, (unsigned long long)f->end,

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/array.h"
+
 /* One header field. name and value are NUL-terminated; value is unfolded
    (RFC 5322 section 2.2.3: the CRLFs of folded lines removed) with the
    whitespace around it trimmed, and cut to the parser's per-field cap
@@ -87,8 +89,7 @@ struct mime_part {
 	   the line it ends is counted in lines (IMAP counts text lines). */
 	struct mime_range body;
 
-	struct mime_field *fields;
-	size_t field_count;
+	ARRAY(struct mime_field) fields;
 
 	/* Content-Type, or its default (text/plain; or message/rfc822 inside
 	   multipart/digest). type and subtype as written; has_content_type

@@ -14,9 +14,9 @@ void mime_section_free(struct mime_section **secp)
 
 	if (sec == NULL)
 		return;
-	for (size_t i = 0; i < sec->field_count; i++)
-		free(sec->fields[i]);
-	free(sec->fields);
+	for (size_t i = 0; i < sec->fields.count; i++)
+		free(sec->fields.items[i]);
+	array_free(&sec->fields);
 	free(sec);
 	*secp = NULL;
 }
@@ -71,17 +71,16 @@ static int parse_field_list(const char *p, const char *end, struct mime_section 
 		return -1;
 	for (;;) {
 		skip_sp(&r);
-		if (rfc822_eof(&r) || sec->field_count == MIME_SECTION_MAX_FIELDS)
+		if (rfc822_eof(&r) || sec->fields.count == MIME_SECTION_MAX_FIELDS)
 			goto out;
 		if (*r.p == ')')
 			break;
 		if (rfc822_read_quoted(&r, &name) == 0 && rfc822_read_atom(&r, &name) == 0)
 			goto out;
-		sec->fields = xreallocarray(sec->fields, sec->field_count + 1, sizeof(char *));
-		sec->fields[sec->field_count++] = buf_steal(&name);
+		array_append(&sec->fields, buf_steal(&name));
 	}
 	r.p++;
-	ret = r.p == r.end && sec->field_count > 0 ? 0 : -1;
+	ret = r.p == r.end && sec->fields.count > 0 ? 0 : -1;
 out:
 	buf_free(&name);
 	return ret;
@@ -171,8 +170,8 @@ static void ext_add(struct extents *e, uint64_t offset, uint64_t size)
 
 static bool field_listed(const struct mime_section *sec, const char *name)
 {
-	for (size_t i = 0; i < sec->field_count; i++) {
-		if (strcasecmp(sec->fields[i], name) == 0)
+	for (size_t i = 0; i < sec->fields.count; i++) {
+		if (strcasecmp(sec->fields.items[i], name) == 0)
 			return true;
 	}
 	return false;
@@ -183,8 +182,8 @@ static void header_fields(const struct mime_part *msg, const struct mime_section
 {
 	bool want = sec->kind == MIME_SECTION_FIELDS;
 
-	for (size_t i = 0; i < msg->field_count; i++) {
-		const struct mime_field *f = &msg->fields[i];
+	for (size_t i = 0; i < msg->fields.count; i++) {
+		const struct mime_field *f = &msg->fields.items[i];
 
 		if (field_listed(sec, f->name) == want)
 			ext_add(e, f->start, f->end - f->start);

@@ -41,8 +41,7 @@ struct mime_section {
 	unsigned int path[MIME_SECTION_MAX_PATH];
 	size_t path_len;
 	enum mime_section_kind kind;
-	char **fields;
-	size_t field_count;
+	ARRAY(char *) fields;
 };
 
 /* A piece of the section: size bytes of the message at offset, or, when

@@ -14,8 +14,9 @@ static void check_ranges(const struct mime_part *part, size_t len)
 {
 	if (part->hdr.start + part->hdr.size > len || part->body.start + part->body.size > len)
 		abort();
-	for (size_t i = 0; i < part->field_count; i++) {
-		if (part->fields[i].start > part->fields[i].end || part->fields[i].end > len)
+	for (size_t i = 0; i < part->fields.count; i++) {
+		if (part->fields.items[i].start > part->fields.items[i].end ||
+		    part->fields.items[i].end > len)
 			abort();
 	}
 	for (const struct mime_part *c = part->children; c != NULL; c = c->next)

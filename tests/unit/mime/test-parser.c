@@ -94,15 +94,15 @@ static void test_simple(void **state)
 	assert_false(root->has_content_type);
 	assert_range(&root->hdr, 0, 47, 4);
 	assert_range(&root->body, 47, 16, 2);
-	assert_int_equal(root->field_count, 2);
-	assert_string_equal(root->fields[0].name, "From");
-	assert_string_equal(root->fields[0].value, "a@example.com");
-	assert_int_equal(root->fields[0].start, 0);
-	assert_int_equal(root->fields[0].end, 21);
-	assert_string_equal(root->fields[1].name, "Subject");
-	assert_string_equal(root->fields[1].value, "hello world");
-	assert_int_equal(root->fields[1].start, 21);
-	assert_int_equal(root->fields[1].end, 45);
+	assert_int_equal(root->fields.count, 2);
+	assert_string_equal(root->fields.items[0].name, "From");
+	assert_string_equal(root->fields.items[0].value, "a@example.com");
+	assert_int_equal(root->fields.items[0].start, 0);
+	assert_int_equal(root->fields.items[0].end, 21);
+	assert_string_equal(root->fields.items[1].name, "Subject");
+	assert_string_equal(root->fields.items[1].value, "hello world");
+	assert_int_equal(root->fields.items[1].start, 21);
+	assert_int_equal(root->fields.items[1].end, 45);
 	assert_int_equal(root->flags, 0);
 	mime_part_free(&root);
 }
@@ -254,7 +254,7 @@ static void test_broken_unterminated(void **state)
 	assert_true(a->flags & MIME_PART_FLAG_NO_BLANK_LINE);
 	assert_int_equal(a->body.size, 0);
 	assert_int_equal(a->hdr.size, strlen("Content-Type: text/plain\n"));
-	assert_string_equal(a->fields[0].value, "text/plain");
+	assert_string_equal(a->fields.items[0].value, "text/plain");
 	assert_range(&b->body, strlen(msg) - 4, 4, 1);
 	mime_part_free(&root);
 }
@@ -356,11 +356,11 @@ static void test_long_header(void **state)
 		buf_append_str(&msg, "abcdefghij");
 	buf_append(&msg, tail, sizeof(tail) - 1);
 	root = parse_all_ways(msg.data, msg.len, &limits);
-	assert_int_equal(root->field_count, 3);
-	assert_true(root->fields[0].truncated);
+	assert_int_equal(root->fields.count, 3);
+	assert_true(root->fields.items[0].truncated);
 	/* the cap counts the raw value, before trimming its leading space */
-	assert_int_equal(root->fields[0].value_len, 99);
-	assert_int_equal(root->fields[0].end, 8 + 50000 + 2 + 7);
+	assert_int_equal(root->fields.items[0].value_len, 99);
+	assert_int_equal(root->fields.items[0].end, 8 + 50000 + 2 + 7);
 	assert_true(root->flags & MIME_PART_FLAG_FIELDS_DROPPED);
 	assert_true(root->flags & MIME_PART_FLAG_HDR_8BIT);
 	assert_range(&root->body, msg.len - 4, 4, 1);
@@ -377,9 +377,9 @@ static void test_obs_whitespace_and_empty(void **state)
 	mime_part_free(&root);
 
 	root = parse_str("Subject : spaced\r\nX-Empty:\r\n\r\n");
-	assert_string_equal(root->fields[0].name, "Subject");
-	assert_string_equal(root->fields[0].value, "spaced");
-	assert_string_equal(root->fields[1].value, "");
+	assert_string_equal(root->fields.items[0].name, "Subject");
+	assert_string_equal(root->fields.items[0].value, "spaced");
+	assert_string_equal(root->fields.items[1].value, "");
 	assert_int_equal(root->flags, 0);
 	mime_part_free(&root);
 }
@@ -390,8 +390,8 @@ static void check_ranges(const struct mime_part *part, size_t len)
 {
 	assert_true(part->hdr.start + part->hdr.size <= len);
 	assert_true(part->body.start + part->body.size <= len);
-	for (size_t i = 0; i < part->field_count; i++)
-		assert_true(part->fields[i].end <= len);
+	for (size_t i = 0; i < part->fields.count; i++)
+		assert_true(part->fields.items[i].end <= len);
 	for (const struct mime_part *c = part->children; c != NULL; c = c->next)
 		check_ranges(c, len);
 }
