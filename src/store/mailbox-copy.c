@@ -341,6 +341,7 @@ static int index_change(struct mail_user *user, const char *old_name, const char
 		mail_index_rollback(user->index);
 		return user_fail(user, *error_r, error_r);
 	}
+	user->changes++; /* views of the folder scan again (and fail) */
 	return 0;
 }
 

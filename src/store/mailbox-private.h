@@ -3,6 +3,9 @@
 
 /* Internals shared by mailbox.c and mailbox-sync.c. */
 
+#include <sys/types.h>
+#include <time.h>
+
 #include "lib/buf.h"
 #include "store/index.h"
 #include "store/mailbox.h"
@@ -13,6 +16,10 @@ struct mail_user {
 	char *path; /* the user's Maildir */
 	struct mail_index *index;
 	unsigned open_boxes;
+	/* Bumped by every change of mailbox state this process commits
+	   through index (and by mail_user_registry_notify()): a view whose
+	   last scan saw another value must scan again (mailbox-sync.c). */
+	uint64_t changes;
 	struct buf error;
 	/* Shared users (mail_user_acquire()): NULL registry for one opened
 	   alone with mail_user_open(). */
@@ -28,12 +35,31 @@ struct view_msg {
 	char *fname;
 };
 
+/* A directory as a scan saw it, before reading it. */
+struct dir_stamp {
+	dev_t dev;
+	ino_t ino; /* 0: the directory did not exist */
+	struct timespec mtime;
+};
+
+/* What a view's last full sync was based on: if nothing of it moved, the
+   Maildir and the index are as that sync left them and the next sync can
+   skip the scan (the rule and its reasons: docs/store.md, "Sync"). */
+struct sync_stamp {
+	struct dir_stamp cur, new;
+	uint64_t changes;      /* the user's changes counter after the sync */
+	uint64_t data_version; /* the index's, inside the sync's transaction */
+	bool valid;            /* false: the next sync scans */
+};
+
 struct mailbox {
 	struct mail_user *user;
 	char *name;     /* IMAP name */
 	char *path;     /* Maildir path */
 	char *cur_path; /* <path>/cur */
+	char *new_path; /* <path>/new */
 	bool readonly;
+	struct sync_stamp stamp;
 	struct index_box ibox; /* as of the last sync or change */
 	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
 	uint32_t count;

@@ -272,6 +272,7 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct
 	box->name = xstrdup(maildir_is_inbox(name) ? "INBOX" : name);
 	box->path = path;
 	box->cur_path = xasprintf("%s/cur", path);
+	box->new_path = xasprintf("%s/new", path);
 	box->readonly = readonly;
 	user->open_boxes++;
 	if (box_row_get(box, error_r) < 0 || mailbox_sync(box, NULL, error_r) < 0) {
@@ -298,6 +299,7 @@ void mailbox_close(struct mailbox **boxp)
 	free(box->name);
 	free(box->path);
 	free(box->cur_path);
+	free(box->new_path);
 	free(box);
 	*boxp = NULL;
 }

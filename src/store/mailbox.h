@@ -94,6 +94,10 @@ int mail_user_acquire(struct mail_user_registry *registry, const char *address,
 /* Drop one reference (the caller's views of the user must be closed) and
    set *user to NULL; the last one closes the user. NULL is fine. */
 void mail_user_release(struct mail_user **user);
+/* The mail of address was changed elsewhere (the channel's "mailbox
+   changed"): every view of that user in this process scans the Maildir at
+   its next sync (docs/store.md, "Sync"). Nothing if the user is not open. */
+void mail_user_registry_notify(struct mail_user_registry *registry, const char *address);
 /* How many users the registry holds open (for tests and metrics). */
 size_t mail_user_registry_count(const struct mail_user_registry *registry);
 
@@ -184,8 +188,11 @@ void mailbox_close(struct mailbox **box);
 /* Bring the view up to date with the Maildir: move new/ files to cur/,
    give unknown files the next UIDs (in delivery order: mtime, then name),
    forget rows whose file is gone, take flag changes from file names, and
-   renumber the view. changes_r may be NULL; otherwise it is filled and
-   must be freed with mailbox_changes_free(). */
+   renumber the view. When nothing can have changed since the view's last
+   scan (docs/store.md, "Sync": both directories' mtimes, the user's change
+   counter, the index's data_version) the scan is skipped and the changes
+   are empty. changes_r may be NULL; otherwise it is filled and must be
+   freed with mailbox_changes_free(). */
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r);
 void mailbox_changes_free(struct mailbox_changes *changes);
 
