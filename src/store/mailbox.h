@@ -154,6 +154,22 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
                      int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
                      const char **error_r);
 
+/* mail_user_append() in three steps, so that its fsyncs can run on a
+   worker thread. begin (the user's thread) checks the mailbox and takes d
+   (always: on -1 it is aborted); on 0 *append_r is new. commit (any thread;
+   touches no mail_user) runs delivery_commit(): the message is durable
+   when it returns, or not stored at all. finish (the user's thread) frees
+   *append and gives the result mail_user_append() gives: the UID and the
+   flags, or -1 if the commit or the UID failed. Every begun append must be
+   committed and finished. */
+struct mail_append;
+int mail_user_append_begin(struct mail_user *user, const char *name, struct delivery *d,
+                           int64_t internaldate, struct mail_append **append_r,
+                           const char **error_r);
+void mail_append_commit(struct mail_append *append);
+int mail_user_append_finish(struct mail_append **append, unsigned flags, uint32_t *uidvalidity_r,
+                            uint32_t *uid_r, const char **error_r);
+
 /* Copy messages seqs[0..count) of the view src into mailbox dest_name
    (IMAP COPY): hard links keeping flags, keywords and INTERNALDATE, made
    durable by one fsync, then given UIDs at once. On success
