@@ -11,6 +11,7 @@
 #include "store/mailbox.h"
 
 struct mail_user_registry;
+struct view_snapshot;
 
 struct mail_user {
 	char *path; /* the user's Maildir */
@@ -20,6 +21,9 @@ struct mail_user {
 	   through index (and by mail_user_registry_notify()): a view whose
 	   last scan saw another value must scan again (mailbox-sync.c). */
 	uint64_t changes;
+	/* The messages of the last view closed with a trusted stamp, for
+	   the next view opened on that mailbox (SELECT again): NULL if none. */
+	struct view_snapshot *snapshot;
 	struct buf error;
 	/* Shared users (mail_user_acquire()): NULL registry for one opened
 	   alone with mail_user_open(). */
@@ -85,6 +89,17 @@ typedef int view_file_op(struct mailbox *box, const char *path, const char *name
    gone (expunged), -1 with box's error. */
 int view_msg_file_op(struct mailbox *box, struct view_msg *vm, view_file_op *op, void *ctx,
                      const char **error_r);
+
+/* mailbox-sync.c: true if nothing changed since the view's last scan (the
+   stamp holds), so the view is up to date without a scan. */
+bool mailbox_sync_unchanged(struct mailbox *box);
+
+/* mailbox.c: keep a closing view's messages for the next view of the
+   same mailbox (takes box->msgs if its stamp is trusted); give them to a
+   new view if nothing changed since (true), else false. */
+void view_snapshot_keep(struct mailbox *box);
+bool view_snapshot_take(struct mailbox *box);
+void view_snapshot_free(struct view_snapshot **snapshot);
 
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);

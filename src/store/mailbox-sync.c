@@ -451,7 +451,7 @@ static bool sync_stamp_take(struct mailbox *box, struct sync_stamp *stamp)
    change was committed through this process's connection to the user's
    index (nor notified from another process), and none through another
    connection (SQLite's data_version). Any doubt means false: scan. */
-static bool sync_unchanged(struct mailbox *box)
+bool mailbox_sync_unchanged(struct mailbox *box)
 {
 	struct dir_stamp cur, new;
 	uint64_t data_version;
@@ -514,7 +514,7 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 	struct mailbox_changes changes = {0};
 	struct index_box saved = box->ibox;
 
-	if (sync_unchanged(box)) {
+	if (mailbox_sync_unchanged(box)) {
 		if (changes_r != NULL)
 			sync_none(box, changes_r);
 		return 0;

@@ -320,6 +320,45 @@ static void test_notify_rescans(void **state)
 	mail_user_registry_free(&reg);
 }
 
+/* A view opened right after another was closed takes its messages when
+   nothing changed (SELECT again), and scans when anything did. */
+static void test_reopen_uses_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_times t;
+	const char *error;
+
+	settled_maildir(f);
+	struct mail_user *user = user_open(f);
+	struct mailbox *box = box_open(user);
+	uint32_t uidvalidity = mailbox_uidvalidity(box), uidnext = mailbox_uidnext(box);
+	mailbox_close(&box);
+	dirs_save(f, &t);
+	drop_file(f, "cur", "1002.M3P1.other:2,");
+	dirs_restore(f, &t);
+	box = box_open(user);
+	assert_int_equal(mailbox_count(box), 2); /* no scan */
+	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
+	assert_int_equal(mailbox_uidnext(box), uidnext);
+	assert_int_equal(mailbox_msg(box, 1)->flags & MAIL_RECENT, 0);
+	assert_int_equal(mailbox_msg(box, 2)->flags, MAIL_SEEN);
+	mailbox_close(&box);
+	/* the directory changed: the next view scans */
+	age_dirs(f, 90);
+	box = box_open(user);
+	assert_int_equal(mailbox_count(box), 3);
+	/* a view that changed flags itself leaves no usable snapshot */
+	dirs_save(f, &t);
+	assert_int_equal(mailbox_set_flags(box, 1, MAIL_FLAGGED, &error), 0);
+	mailbox_close(&box);
+	drop_file(f, "cur", "1003.M4P1.other:2,");
+	dirs_restore(f, &t);
+	box = box_open(user);
+	assert_int_equal(mailbox_count(box), 4);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
 /* A folder deleted under an open view: the next sync fails, as before. */
 static void test_deleted_folder_fails(void **state)
 {
@@ -348,6 +387,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_same_user_change_seen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_connection_change_seen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_rescans, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_uses_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deleted_folder_fails, setup, teardown),
 	};
 
