@@ -1,7 +1,8 @@
 /* APPEND (RFC 3501 6.3.11, RFC 9051 6.3.12) with UIDPLUS's APPENDUID
    (RFC 4315) and LITERAL+ (RFC 7888). The message literal streams into a
    delivery (store/delivery.h) through the parser's literal sink: it is
-   never held in memory, and it is durable before the tagged OK. */
+   never held in memory, and it is durable before the tagged OK: the
+   commit (its fsyncs) runs on the role's worker pool, as COPY's does. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,11 +123,51 @@ static struct delivery *take_delivery(struct imap_session *s, const struct imap_
 	return d;
 }
 
+/* An APPEND waiting for its commit (the fsyncs) on a worker. */
+struct append_job {
+	struct imap_session *s;
+	struct mail_append *append;
+	char *tag;
+	unsigned flags;
+};
+
+static void append_work(void *arg)
+{
+	struct append_job *job = arg;
+
+	mail_append_commit(job->append);
+}
+
+/* Back on the loop, the message durable (or not stored): UID, flags, the
+   answer. Finished even if the client went away meanwhile (the session
+   lives until the release). */
+static void append_done(void *arg)
+{
+	struct append_job *job = arg;
+	struct imap_session *s = job->s;
+	uint32_t uidvalidity, uid;
+	const char *error;
+
+	if (mail_user_append_finish(&job->append, job->flags, &uidvalidity, &uid, &error) < 0) {
+		log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
+		imap_reply(s, job->tag, "NO", "[SERVERBUG] Cannot store the message.");
+	} else {
+		imap_notify_changed(s);
+		log_info(s->sid, "event=imap.append uid=%u", uid);
+		imap_reply(s, job->tag, "OK", "[APPENDUID %u %u] Append completed.", uidvalidity,
+		           uid);
+	}
+	free(job->tag);
+	free(job);
+	(void)imap_session_release(s);
+}
+
 void cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	struct append_args a;
 	struct delivery *d;
-	uint32_t uidvalidity, uid;
+	struct mail_append *append;
+	struct append_job *job;
 	const char *error;
 
 	if (parse_args(cmd, &a) < 0) {
@@ -146,13 +187,15 @@ void cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "Empty message.");
 		return;
 	}
-	if (mail_user_append(s->user, a.mailbox, d, a.flags, a.date, &uidvalidity, &uid, &error) <
-	    0) {
+	if (mail_user_append_begin(s->user, a.mailbox, d, a.date, &append, &error) < 0) {
 		log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message.");
 		return;
 	}
-	imap_notify_changed(s);
-	log_info(s->sid, "event=imap.append uid=%u", uid);
-	imap_reply(s, cmd->tag, "OK", "[APPENDUID %u %u] Append completed.", uidvalidity, uid);
+	/* The fsyncs run on a worker; the session reads no command meanwhile
+	   and the tagged OK goes out only once the message is durable. */
+	job = xcalloc(1, sizeof(*job));
+	*job = (struct append_job){s, append, xstrdup(cmd->tag), a.flags};
+	imap_session_hold(s);
+	workpool_submit(s->server->pool, append_work, append_done, job);
 }

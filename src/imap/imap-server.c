@@ -56,6 +56,7 @@ void imap_server_mailbox_changed(struct imap_server *server, const char *user)
 {
 	struct imap_session *next;
 
+	mail_user_registry_notify(server->users, user);
 	for (struct imap_session *s = server->idlers; s != NULL; s = next) {
 		next = s->idle_next; /* a sync that fails may end the session */
 		if (s->username != NULL && strcasecmp(s->username, user) == 0 &&

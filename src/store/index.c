@@ -67,6 +67,7 @@ enum index_stmt {
 	STMT_BOX_RENAME,
 	STMT_CACHE_GET,
 	STMT_CACHE_SET,
+	STMT_DATA_VERSION,
 	STMT_COUNT
 };
 
@@ -98,6 +99,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " body = coalesce(?4, body),"
                        " bodystructure = coalesce(?5, bodystructure)"
                        " WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct mail_index {
@@ -313,6 +315,20 @@ void mail_index_rollback(struct mail_index *index)
 
 	if (!sqlite3_get_autocommit(index->db))
 		(void)index_exec(index, STMT_ROLLBACK, &error);
+}
+
+int mail_index_data_version(struct mail_index *index, uint64_t *version_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_DATA_VERSION, error_r);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : index_fail(index, "data_version", error_r);
 }
 
 int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,

@@ -56,6 +56,12 @@ int mail_index_begin(struct mail_index *index, const char **error_r);
 int mail_index_commit(struct mail_index *index, const char **error_r);
 void mail_index_rollback(struct mail_index *index);
 
+/* SQLite's data_version of the index: a value that changes when another
+   connection (another process, or another mail_user opened alone) commits
+   a change; this connection's own commits do not change it. Inside a
+   transaction it is the value that transaction started from. 0, or -1. */
+int mail_index_data_version(struct mail_index *index, uint64_t *version_r, const char **error_r);
+
 /* Look a mailbox up by name: 1 and *box_r filled, 0 if it has no row, -1. */
 int mail_index_box_get(struct mail_index *index, const char *name, struct index_box *box_r,
                        const char **error_r);

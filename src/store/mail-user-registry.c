@@ -64,22 +64,35 @@ static int registry_fail(struct mail_user_registry *reg, const char *error, cons
 	return -1;
 }
 
-int mail_user_acquire(struct mail_user_registry *reg, const char *address,
-                      struct mail_user **user_r, const char **error_r)
+/* The open user whose Maildir is address's, or NULL; *bucket_r its bucket.
+   -1 if address has no Maildir path. */
+static int registry_find(struct mail_user_registry *reg, const char *address,
+                         struct mail_user **user_r, size_t *bucket_r, const char **error_r)
 {
 	struct mail_user *user;
 	char *path;
-	size_t b;
 
 	/* The key is the Maildir path: the address normalised as the store
 	   maps it (lower case), so "Bob@X" and "bob@x" share one user. */
 	if (maildir_user_path(reg->mail_dir, address, &path, error_r) < 0)
 		return -1;
-	b = path_bucket(path);
-	for (user = reg->buckets[b]; user != NULL && strcmp(user->path, path) != 0;
+	*bucket_r = path_bucket(path);
+	for (user = reg->buckets[*bucket_r]; user != NULL && strcmp(user->path, path) != 0;
 	     user = user->next)
 		;
 	free(path);
+	*user_r = user;
+	return 0;
+}
+
+int mail_user_acquire(struct mail_user_registry *reg, const char *address,
+                      struct mail_user **user_r, const char **error_r)
+{
+	struct mail_user *user;
+	size_t b;
+
+	if (registry_find(reg, address, &user, &b, error_r) < 0)
+		return -1;
 	if (user != NULL) {
 		user->refs++;
 		*user_r = user;
@@ -123,6 +136,16 @@ void mail_user_release(struct mail_user **userp)
 		registry_remove(user->registry, user);
 	user->registry = NULL;
 	mail_user_close(&user);
+}
+
+void mail_user_registry_notify(struct mail_user_registry *reg, const char *address)
+{
+	struct mail_user *user;
+	const char *error;
+	size_t b;
+
+	if (registry_find(reg, address, &user, &b, &error) == 0 && user != NULL)
+		user->changes++;
 }
 
 size_t mail_user_registry_count(const struct mail_user_registry *reg)

@@ -86,34 +86,83 @@ static int assign_uids(struct mail_user *user, const char *name, char *const *ba
 	return 0;
 }
 
-int mail_user_append(struct mail_user *user, const char *name, struct delivery *d, unsigned flags,
-                     int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
-                     const char **error_r)
+/* An APPEND between its steps (mailbox.h). */
+struct mail_append {
+	struct mail_user *user;
+	char *name;
+	char *maildir;
+	struct delivery *d; /* NULL once committed */
+	int ret;            /* delivery_commit()'s */
+	char *error;        /* its error (malloc'ed), when ret < 0 */
+	char *base;         /* the new file's name in new/, when ret == 0 */
+};
+
+static void append_free(struct mail_append *a)
+{
+	delivery_abort(&a->d);
+	free(a->name);
+	free(a->maildir);
+	free(a->error);
+	free(a->base);
+	free(a);
+}
+
+int mail_user_append_begin(struct mail_user *user, const char *name, struct delivery *d,
+                           int64_t internaldate, struct mail_append **append_r,
+                           const char **error_r)
 {
 	char *path = mailbox_dir(user, name, error_r);
-	struct delivery_target target = {.maildir = path};
-	struct delivery_result result;
-	const char *slash;
-	struct mailbox *box;
-	int ret = 0;
+	struct mail_append *a;
 
 	if (path == NULL) {
 		delivery_abort(&d);
 		return user_fail(user, *error_r, error_r);
 	}
 	delivery_set_mtime(d, internaldate);
-	ret = delivery_commit(d, &target, 1, DELIVERY_ALL_OR_NOTHING, &result, error_r);
-	free(path);
-	if (ret < 0)
-		return user_fail(user, *error_r, error_r);
-	slash = strrchr(result.path, '/');
-	{
-		char *base = xstrdup(slash + 1);
+	a = xcalloc(1, sizeof(*a));
+	a->user = user;
+	a->name = xstrdup(name);
+	a->maildir = path;
+	a->d = d;
+	a->ret = -1;
+	*append_r = a;
+	return 0;
+}
 
-		ret = assign_uids(user, name, &base, 1, uidvalidity_r, uid_r, &box, error_r);
-		free(base);
-	}
+void mail_append_commit(struct mail_append *a)
+{
+	struct delivery_target target = {.maildir = a->maildir};
+	struct delivery_result result = {0};
+	struct delivery *d = a->d;
+	const char *error = NULL;
+
+	a->d = NULL; /* the commit frees it, success or not */
+	a->ret = delivery_commit(d, &target, 1, DELIVERY_ALL_OR_NOTHING, &result, &error);
+	if (a->ret < 0)
+		a->error = xstrdup(error != NULL ? error : "commit failed");
+	else
+		a->base = xstrdup(strrchr(result.path, '/') + 1);
 	delivery_results_clear(&result, 1);
+}
+
+int mail_user_append_finish(struct mail_append **ap, unsigned flags, uint32_t *uidvalidity_r,
+                            uint32_t *uid_r, const char **error_r)
+{
+	struct mail_append *a = *ap;
+	struct mail_user *user = a->user;
+	struct mailbox *box;
+	int ret;
+
+	*ap = NULL;
+	if (a->d != NULL)
+		log_panic("mail_user_append_finish before mail_append_commit");
+	if (a->ret < 0) {
+		ret = user_fail(user, a->error, error_r);
+		append_free(a);
+		return ret;
+	}
+	ret = assign_uids(user, a->name, &a->base, 1, uidvalidity_r, uid_r, &box, error_r);
+	append_free(a);
 	if (ret < 0)
 		return -1;
 	if ((flags & MAIL_STORED_FLAGS) != 0 &&
@@ -122,6 +171,18 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
 		ret = user_fail(user, *error_r, error_r);
 	mailbox_close(&box);
 	return ret;
+}
+
+int mail_user_append(struct mail_user *user, const char *name, struct delivery *d, unsigned flags,
+                     int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+                     const char **error_r)
+{
+	struct mail_append *a;
+
+	if (mail_user_append_begin(user, name, d, internaldate, &a, error_r) < 0)
+		return -1;
+	mail_append_commit(a);
+	return mail_user_append_finish(&a, flags, uidvalidity_r, uid_r, error_r);
 }
 
 /* link() to the destination; the new name keeps the flags and keyword
@@ -341,6 +402,7 @@ static int index_change(struct mail_user *user, const char *old_name, const char
 		mail_index_rollback(user->index);
 		return user_fail(user, *error_r, error_r);
 	}
+	user->changes++; /* views of the folder scan again (and fail) */
 	return 0;
 }
 

@@ -3,16 +3,27 @@
 
 /* Internals shared by mailbox.c and mailbox-sync.c. */
 
+#include <sys/types.h>
+#include <time.h>
+
 #include "lib/buf.h"
 #include "store/index.h"
 #include "store/mailbox.h"
 
 struct mail_user_registry;
+struct view_snapshot;
 
 struct mail_user {
 	char *path; /* the user's Maildir */
 	struct mail_index *index;
 	unsigned open_boxes;
+	/* Bumped by every change of mailbox state this process commits
+	   through index (and by mail_user_registry_notify()): a view whose
+	   last scan saw another value must scan again (mailbox-sync.c). */
+	uint64_t changes;
+	/* The messages of the last view closed with a trusted stamp, for
+	   the next view opened on that mailbox (SELECT again): NULL if none. */
+	struct view_snapshot *snapshot;
 	struct buf error;
 	/* Shared users (mail_user_acquire()): NULL registry for one opened
 	   alone with mail_user_open(). */
@@ -28,12 +39,31 @@ struct view_msg {
 	char *fname;
 };
 
+/* A directory as a scan saw it, before reading it. */
+struct dir_stamp {
+	dev_t dev;
+	ino_t ino; /* 0: the directory did not exist */
+	struct timespec mtime;
+};
+
+/* What a view's last full sync was based on: if nothing of it moved, the
+   Maildir and the index are as that sync left them and the next sync can
+   skip the scan (the rule and its reasons: docs/store.md, "Sync"). */
+struct sync_stamp {
+	struct dir_stamp cur, new;
+	uint64_t changes;      /* the user's changes counter after the sync */
+	uint64_t data_version; /* the index's, inside the sync's transaction */
+	bool valid;            /* false: the next sync scans */
+};
+
 struct mailbox {
 	struct mail_user *user;
 	char *name;     /* IMAP name */
 	char *path;     /* Maildir path */
 	char *cur_path; /* <path>/cur */
+	char *new_path; /* <path>/new */
 	bool readonly;
+	struct sync_stamp stamp;
 	struct index_box ibox; /* as of the last sync or change */
 	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
 	uint32_t count;
@@ -59,6 +89,17 @@ typedef int view_file_op(struct mailbox *box, const char *path, const char *name
    gone (expunged), -1 with box's error. */
 int view_msg_file_op(struct mailbox *box, struct view_msg *vm, view_file_op *op, void *ctx,
                      const char **error_r);
+
+/* mailbox-sync.c: true if nothing changed since the view's last scan (the
+   stamp holds), so the view is up to date without a scan. */
+bool mailbox_sync_unchanged(struct mailbox *box);
+
+/* mailbox.c: keep a closing view's messages for the next view of the
+   same mailbox (takes box->msgs if its stamp is trusted); give them to a
+   new view if nothing changed since (true), else false. */
+void view_snapshot_keep(struct mailbox *box);
+bool view_snapshot_take(struct mailbox *box);
+void view_snapshot_free(struct view_snapshot **snapshot);
 
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);

@@ -3,7 +3,10 @@
  *
  * The whole sync runs inside one index write transaction, so two views
  * syncing the same mailbox never hand out the same UID to a file. The
- * Maildir is read fresh each time: file names are the truth for flags.
+ * Maildir is read fresh each time something may have changed: file names
+ * are the truth for flags. When nothing did (the stamp of the view's last
+ * scan still holds, see sync_unchanged()), the sync costs two lstat()s
+ * and one SQLite pragma.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,11 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/mailbox-private.h"
+
+/* A scan is trusted by the next sync only if both directories were last
+   changed at least this long before it. A directory's mtime comes from a
+   coarse clock (a jiffy on Linux, up to 2 s on some file systems), so a
+   change made in the same tick as the scan's lstat(), after it, may leave
+   the mtime as the scan saw it. */
+#define SYNC_DIRTY_NSEC 2000000000LL
 
 /* A message file found in cur/. */
 struct scan_ent {
@@ -59,13 +70,11 @@ static bool dirent_is_file(int dir_fd, const struct dirent *de)
    file another process moved first (ENOENT) is simply found in cur/. */
 static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
 {
-	char *new_path = xasprintf("%s/new", box->path);
-	int fd = open(new_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(box->new_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	struct buf dest = BUF_INIT;
 
-	free(new_path);
 	if (dir == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -394,16 +403,87 @@ static void sync_ctx_free(struct sync_ctx *ctx)
 		close(ctx->cur_fd);
 }
 
+/* The directory as it is now. false if it cannot be stat()ed, except that a
+   missing directory (ino 0) is a state too: a missing new/ is no error. */
+static bool dir_stamp_take(const char *path, struct dir_stamp *ds)
+{
+	struct stat st;
+
+	*ds = (struct dir_stamp){0};
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT;
+	ds->dev = st.st_dev;
+	ds->ino = st.st_ino;
+	ds->mtime = st.st_mtim;
+	return true;
+}
+
+static bool dir_stamp_equal(const struct dir_stamp *a, const struct dir_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Changed at least SYNC_DIRTY_NSEC before now (or missing). */
+static bool dir_stamp_settled(const struct dir_stamp *ds, const struct timespec *now)
+{
+	int64_t age = ((int64_t)now->tv_sec - ds->mtime.tv_sec) * 1000000000LL +
+	              (now->tv_nsec - ds->mtime.tv_nsec);
+
+	return ds->ino == 0 || age >= SYNC_DIRTY_NSEC;
+}
+
+/* Stamp both directories before they are read; true if the scan that
+   follows may be trusted by the next sync. */
+static bool sync_stamp_take(struct mailbox *box, struct sync_stamp *stamp)
+{
+	struct timespec now;
+
+	if (!dir_stamp_take(box->cur_path, &stamp->cur) || stamp->cur.ino == 0 ||
+	    !dir_stamp_take(box->new_path, &stamp->new))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return dir_stamp_settled(&stamp->cur, &now) && dir_stamp_settled(&stamp->new, &now);
+}
+
+/* True if the Maildir and the index are as the view's last scan left them:
+   neither directory changed (same inode, same mtime to the nanosecond), no
+   change was committed through this process's connection to the user's
+   index (nor notified from another process), and none through another
+   connection (SQLite's data_version). Any doubt means false: scan. */
+bool mailbox_sync_unchanged(struct mailbox *box)
+{
+	struct dir_stamp cur, new;
+	uint64_t data_version;
+	const char *error;
+
+	if (!box->stamp.valid || box->stamp.changes != box->user->changes)
+		return false;
+	if (!dir_stamp_take(box->cur_path, &cur) || !dir_stamp_equal(&cur, &box->stamp.cur) ||
+	    !dir_stamp_take(box->new_path, &new) || !dir_stamp_equal(&new, &box->stamp.new))
+		return false;
+	return mail_index_data_version(box->user->index, &data_version, &error) == 0 &&
+	       data_version == box->stamp.data_version;
+}
+
 static int sync_run(struct sync_ctx *ctx, const char **error_r)
 {
 	struct mailbox *box = ctx->box;
 	struct mail_index *index = box->user->index;
+	struct sync_stamp stamp = {0};
+	bool trusted = sync_stamp_take(box, &stamp);
 
 	ctx->cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ctx->cur_fd < 0)
 		return mailbox_fail_errno(box, "open cur", error_r);
 	if (mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
+	/* inside the write transaction: no other connection commits until
+	   ours, so this is the state the scan is merged with */
+	if (mail_index_data_version(index, &stamp.data_version, error_r) < 0) {
+		mail_index_rollback(index);
+		return mailbox_fail(box, *error_r, error_r);
+	}
 	if (sync_index(ctx, error_r) < 0) {
 		mail_index_rollback(index);
 		return -1;
@@ -412,7 +492,20 @@ static int sync_run(struct sync_ctx *ctx, const char **error_r)
 		mail_index_rollback(index);
 		return mailbox_fail(box, *error_r, error_r);
 	}
+	if (ctx->box_changed)
+		box->user->changes++;
+	stamp.changes = box->user->changes;
+	stamp.valid = trusted;
+	box->stamp = stamp;
 	return 0;
+}
+
+/* Nothing changed: the view stays, only its counts are reported. */
+static void sync_none(const struct mailbox *box, struct mailbox_changes *ch)
+{
+	*ch = (struct mailbox_changes){.count = box->count};
+	for (uint32_t k = 0; k < box->count; k++)
+		ch->recent += (box->msgs[k].msg.flags & MAIL_RECENT) != 0;
 }
 
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r)
@@ -421,6 +514,12 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 	struct mailbox_changes changes = {0};
 	struct index_box saved = box->ibox;
 
+	if (mailbox_sync_unchanged(box)) {
+		if (changes_r != NULL)
+			sync_none(box, changes_r);
+		return 0;
+	}
+	box->stamp.valid = false;
 	if (sync_run(&ctx, error_r) < 0) {
 		box->ibox = saved;
 		sync_ctx_free(&ctx);

@@ -97,6 +97,7 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 		    mail_index_box_update(index, &box->ibox, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
 		vm->msg.modseq = row.modseq;
+		box->user->changes++; /* other views must scan (mailbox-sync.c) */
 	}
 	free(vm->fname);
 	vm->fname = op->name;
@@ -210,6 +211,7 @@ static int expunge_all(struct mailbox *box, const struct uid_filter *filter, uin
 		box->ibox.highestmodseq++;
 		if (mail_index_box_update(index, &box->ibox, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
+		box->user->changes++;
 	}
 	*count_r = count;
 	return 0;

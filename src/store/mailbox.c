@@ -50,6 +50,74 @@ static int user_fail_errno(struct mail_user *user, const char *what, const char 
 	return -1;
 }
 
+/* A closed view's messages and what they were based on. */
+struct view_snapshot {
+	char *name;
+	struct index_box ibox;
+	struct sync_stamp stamp;
+	struct view_msg *msgs;
+	uint32_t count;
+};
+
+void view_snapshot_free(struct view_snapshot **snapshot)
+{
+	struct view_snapshot *snap = *snapshot;
+
+	if (snap == NULL)
+		return;
+	view_msgs_free(snap->msgs, snap->count);
+	free(snap->name);
+	free(snap);
+	*snapshot = NULL;
+}
+
+void view_snapshot_keep(struct mailbox *box)
+{
+	struct mail_user *user = box->user;
+	struct view_snapshot *snap;
+
+	if (!box->stamp.valid || box->stamp.changes != user->changes)
+		return;
+	view_snapshot_free(&user->snapshot);
+	snap = xcalloc(1, sizeof(*snap));
+	snap->name = xstrdup(box->name);
+	snap->ibox = box->ibox;
+	snap->stamp = box->stamp;
+	snap->msgs = box->msgs;
+	snap->count = box->count;
+	box->msgs = NULL;
+	box->count = 0;
+	user->snapshot = snap;
+}
+
+bool view_snapshot_take(struct mailbox *box)
+{
+	struct view_snapshot *snap = box->user->snapshot;
+
+	if (snap == NULL || strcmp(snap->name, box->name) != 0)
+		return false;
+	box->user->snapshot = NULL;
+	box->ibox = snap->ibox;
+	box->stamp = snap->stamp;
+	box->msgs = snap->msgs;
+	box->count = snap->count;
+	snap->msgs = NULL;
+	snap->count = 0;
+	view_snapshot_free(&snap);
+	if (!mailbox_sync_unchanged(box)) {
+		view_msgs_free(box->msgs, box->count);
+		box->msgs = NULL;
+		box->count = 0;
+		box->stamp.valid = false;
+		return false;
+	}
+	/* \Recent belongs to the view that first saw a message; a new view
+	   that finds every message known sees none as recent either. */
+	for (uint32_t i = 0; i < box->count; i++)
+		box->msgs[i].msg.flags &= ~(unsigned)MAIL_RECENT;
+	return true;
+}
+
 void view_msgs_free(struct view_msg *msgs, uint32_t count)
 {
 	if (msgs == NULL)
@@ -96,6 +164,7 @@ void mail_user_close(struct mail_user **userp)
 		log_panic("mail_user_close with %u mailboxes open", user->open_boxes);
 	if (user->registry != NULL)
 		log_panic("mail_user_close of a shared user (use mail_user_release)");
+	view_snapshot_free(&user->snapshot);
 	mail_index_close(&user->index);
 	buf_free(&user->error);
 	free(user->path);
@@ -272,8 +341,13 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct
 	box->name = xstrdup(maildir_is_inbox(name) ? "INBOX" : name);
 	box->path = path;
 	box->cur_path = xasprintf("%s/cur", path);
+	box->new_path = xasprintf("%s/new", path);
 	box->readonly = readonly;
 	user->open_boxes++;
+	if (view_snapshot_take(box)) {
+		*box_r = box;
+		return 0;
+	}
 	if (box_row_get(box, error_r) < 0 || mailbox_sync(box, NULL, error_r) < 0) {
 		buf_clear(&user->error);
 		buf_append_str(&user->error, *error_r);
@@ -292,12 +366,14 @@ void mailbox_close(struct mailbox **boxp)
 	if (box == NULL)
 		return;
 	box->user->open_boxes--;
+	view_snapshot_keep(box);
 	view_msgs_free(box->msgs, box->count);
 	buf_free(&box->scratch);
 	buf_free(&box->error);
 	free(box->name);
 	free(box->path);
 	free(box->cur_path);
+	free(box->new_path);
 	free(box);
 	*boxp = NULL;
 }

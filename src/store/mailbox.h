@@ -94,6 +94,10 @@ int mail_user_acquire(struct mail_user_registry *registry, const char *address,
 /* Drop one reference (the caller's views of the user must be closed) and
    set *user to NULL; the last one closes the user. NULL is fine. */
 void mail_user_release(struct mail_user **user);
+/* The mail of address was changed elsewhere (the channel's "mailbox
+   changed"): every view of that user in this process scans the Maildir at
+   its next sync (docs/store.md, "Sync"). Nothing if the user is not open. */
+void mail_user_registry_notify(struct mail_user_registry *registry, const char *address);
 /* How many users the registry holds open (for tests and metrics). */
 size_t mail_user_registry_count(const struct mail_user_registry *registry);
 
@@ -150,6 +154,22 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
                      int64_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
                      const char **error_r);
 
+/* mail_user_append() in three steps, so that its fsyncs can run on a
+   worker thread. begin (the user's thread) checks the mailbox and takes d
+   (always: on -1 it is aborted); on 0 *append_r is new. commit (any thread;
+   touches no mail_user) runs delivery_commit(): the message is durable
+   when it returns, or not stored at all. finish (the user's thread) frees
+   *append and gives the result mail_user_append() gives: the UID and the
+   flags, or -1 if the commit or the UID failed. Every begun append must be
+   committed and finished. */
+struct mail_append;
+int mail_user_append_begin(struct mail_user *user, const char *name, struct delivery *d,
+                           int64_t internaldate, struct mail_append **append_r,
+                           const char **error_r);
+void mail_append_commit(struct mail_append *append);
+int mail_user_append_finish(struct mail_append **append, unsigned flags, uint32_t *uidvalidity_r,
+                            uint32_t *uid_r, const char **error_r);
+
 /* Copy messages seqs[0..count) of the view src into mailbox dest_name
    (IMAP COPY): hard links keeping flags, keywords and INTERNALDATE, made
    durable by one fsync, then given UIDs at once. On success
@@ -184,8 +204,11 @@ void mailbox_close(struct mailbox **box);
 /* Bring the view up to date with the Maildir: move new/ files to cur/,
    give unknown files the next UIDs (in delivery order: mtime, then name),
    forget rows whose file is gone, take flag changes from file names, and
-   renumber the view. changes_r may be NULL; otherwise it is filled and
-   must be freed with mailbox_changes_free(). */
+   renumber the view. When nothing can have changed since the view's last
+   scan (docs/store.md, "Sync": both directories' mtimes, the user's change
+   counter, the index's data_version) the scan is skipped and the changes
+   are empty. changes_r may be NULL; otherwise it is filled and must be
+   freed with mailbox_changes_free(). */
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r);
 void mailbox_changes_free(struct mailbox_changes *changes);
 

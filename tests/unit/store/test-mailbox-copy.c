@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,6 +101,47 @@ static void test_append(void **state)
 	assert_true(mail_user_mailbox_exists(f->user, "inbox"));
 }
 
+static void *commit_thread(void *arg)
+{
+	mail_append_commit(arg);
+	return NULL;
+}
+
+/* The three steps of an append, the commit on another thread (as IMAP
+   APPEND runs it on the worker pool): nothing is visible before it, the
+   UID and flags come at finish. */
+static void test_append_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct mail_append *a;
+	struct delivery *d;
+	pthread_t thread;
+	uint32_t v, uid;
+	const char *error;
+
+	assert_int_equal(append(f, "INBOX", "a\r\n", 0, 0), 1);
+	assert_int_equal(delivery_begin(f->root, &d, &error), 0);
+	assert_int_equal(delivery_write(d, "hello\r\n", 7, &error), 0);
+	assert_int_equal(mail_user_append_begin(f->user, "inbox", d, 1234567890, &a, &error), 0);
+	struct mailbox *box = box_open(f, "INBOX");
+	assert_int_equal(mailbox_count(box), 1);
+	assert_int_equal(pthread_create(&thread, NULL, commit_thread, a), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(mail_user_append_finish(&a, MAIL_FLAGGED, &v, &uid, &error), 0);
+	assert_null(a);
+	assert_int_equal(uid, 2);
+	assert_int_equal(v, mailbox_uidvalidity(box));
+	assert_int_equal(mailbox_sync(box, NULL, &error), 0);
+	assert_int_equal(mailbox_count(box), 2);
+	assert_int_equal(mailbox_msg(box, 2)->flags & MAIL_STORED_FLAGS, MAIL_FLAGGED);
+	assert_int_equal(mailbox_msg(box, 2)->internaldate, 1234567890);
+	assert_int_equal(mailbox_msg(box, 2)->size, 7);
+	mailbox_close(&box);
+	/* a missing mailbox fails at begin, the delivery consumed */
+	assert_int_equal(delivery_begin(f->root, &d, &error), 0);
+	assert_int_equal(mail_user_append_begin(f->user, "Nope", d, 0, &a, &error), -1);
+}
+
 static void test_copy_and_expunge_uids(void **state)
 {
 	struct fixture *f = *state;
@@ -177,6 +219,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_append, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_append_steps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_and_expunge_uids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_rename, setup, teardown),
 	};
