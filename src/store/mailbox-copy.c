@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -464,8 +465,9 @@ int mail_user_delete_mailbox(struct mail_user *user, const char *name, const cha
 static int rename_plan(struct mail_user *user, const char *old_name, const char *new_name,
                        char ***pairs_r, size_t *count_r, const char **error_r)
 {
-	char **names, **pairs = NULL;
-	size_t count, n = 0, len = strlen(old_name);
+	char **names;
+	ARRAY(char *) pairs = ARRAY_INIT;
+	size_t count, len = strlen(old_name);
 
 	if (mail_user_list(user, &names, &count, error_r) < 0)
 		return -1;
@@ -473,13 +475,11 @@ static int rename_plan(struct mail_user *user, const char *old_name, const char 
 		if (strncmp(names[i], old_name, len) != 0 ||
 		    (names[i][len] != '\0' && names[i][len] != '/'))
 			continue;
-		pairs = xreallocarray(pairs, n + 2, sizeof(char *));
-		pairs[n++] = xstrdup(names[i]);
-		pairs[n++] = xasprintf("%s%s", new_name, names[i] + len);
+		array_append(&pairs, xstrdup(names[i]));
+		array_append(&pairs, xasprintf("%s%s", new_name, names[i] + len));
 	}
 	mail_user_list_free(names, count);
-	*pairs_r = pairs;
-	*count_r = n;
+	*pairs_r = array_steal(&pairs, count_r);
 	return 0;
 }
 

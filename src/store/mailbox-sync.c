@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/mailbox-private.h"
@@ -40,16 +41,13 @@ struct scan_ent {
 struct sync_ctx {
 	struct mailbox *box;
 	int cur_fd;
-	struct scan_ent *ents;
-	size_t ent_count;
+	ARRAY(struct scan_ent) ents;
 	uint32_t *slots; /* hash table of ents by base: index + 1, 0 empty */
 	size_t slot_mask;
 	struct index_row *rows; /* in UID order */
 	size_t row_count;
-	struct view_msg *view; /* the new view being built */
-	uint32_t view_count;
-	size_t view_cap;
-	struct scan_ent **unknown; /* files without a row */
+	ARRAY(struct view_msg) view; /* the new view being built */
+	struct scan_ent **unknown;   /* files without a row */
 	size_t unknown_count;
 	bool box_changed;
 };
@@ -131,21 +129,16 @@ static uint32_t *slot_find(struct sync_ctx *ctx, const char *base, size_t len)
 		uint32_t v = ctx->slots[i];
 		if (v == 0)
 			return &ctx->slots[i];
-		const struct scan_ent *e = &ctx->ents[v - 1];
+		const struct scan_ent *e = &ctx->ents.items[v - 1];
 		if (base_cmp(e->fname, e->base_len, base, len) == 0)
 			return &ctx->slots[i];
 	}
 }
 
-static void scan_add(struct sync_ctx *ctx, size_t *cap, const char *name)
+static void scan_add(struct sync_ctx *ctx, const char *name)
 {
-	struct scan_ent *e;
+	struct scan_ent *e = array_push(&ctx->ents);
 
-	if (ctx->ent_count == *cap) {
-		*cap = *cap == 0 ? 256 : *cap * 2;
-		ctx->ents = xreallocarray(ctx->ents, *cap, sizeof(*ctx->ents));
-	}
-	e = &ctx->ents[ctx->ent_count++];
 	e->fname = xstrdup(name);
 	e->base_len = maildir_name_base(e->fname, &e->info);
 	e->used = false;
@@ -157,12 +150,12 @@ static void scan_hash(struct sync_ctx *ctx)
 {
 	size_t size = 64;
 
-	while (size < ctx->ent_count * 2)
+	while (size < ctx->ents.count * 2)
 		size *= 2;
 	ctx->slots = xcalloc(size, sizeof(*ctx->slots));
 	ctx->slot_mask = size - 1;
-	for (size_t i = 0; i < ctx->ent_count; i++) {
-		struct scan_ent *e = &ctx->ents[i];
+	for (size_t i = 0; i < ctx->ents.count; i++) {
+		struct scan_ent *e = &ctx->ents.items[i];
 		uint32_t *slot = slot_find(ctx, e->fname, e->base_len);
 		if (*slot != 0)
 			e->used = true;
@@ -176,7 +169,6 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	int fd = dup(ctx->cur_fd);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
-	size_t cap = 0;
 
 	if (dir == NULL) {
 		if (fd >= 0)
@@ -186,20 +178,11 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		if (maildir_name_valid(de->d_name) && dirent_is_file(ctx->cur_fd, de))
-			scan_add(ctx, &cap, de->d_name);
+			scan_add(ctx, de->d_name);
 	}
 	closedir(dir);
 	scan_hash(ctx);
 	return 0;
-}
-
-static struct view_msg *view_push(struct sync_ctx *ctx)
-{
-	if (ctx->view_count == ctx->view_cap) {
-		ctx->view_cap = ctx->view_cap == 0 ? 64 : ctx->view_cap * 2;
-		ctx->view = xreallocarray(ctx->view, ctx->view_cap, sizeof(*ctx->view));
-	}
-	return &ctx->view[ctx->view_count++];
 }
 
 /* A file with a row: take its flags from the name (the truth). */
@@ -242,14 +225,15 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 			ctx->box_changed = true;
 			continue;
 		}
-		ctx->ents[slot - 1].used = true;
-		if (sync_known(ctx, r, &ctx->ents[slot - 1], view_push(ctx), error_r) < 0)
+		ctx->ents.items[slot - 1].used = true;
+		if (sync_known(ctx, r, &ctx->ents.items[slot - 1], array_push(&ctx->view),
+		               error_r) < 0)
 			return -1;
 	}
-	ctx->unknown = xcalloc(ctx->ent_count + 1, sizeof(*ctx->unknown));
-	for (size_t i = 0; i < ctx->ent_count; i++) {
-		if (!ctx->ents[i].used)
-			ctx->unknown[ctx->unknown_count++] = &ctx->ents[i];
+	ctx->unknown = xcalloc(ctx->ents.count + 1, sizeof(*ctx->unknown));
+	for (size_t i = 0; i < ctx->ents.count; i++) {
+		if (!ctx->ents.items[i].used)
+			ctx->unknown[ctx->unknown_count++] = &ctx->ents.items[i];
 	}
 	return 0;
 }
@@ -315,9 +299,9 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 			ret = mailbox_fail(ctx->box, "UIDs exhausted", error_r);
 			break;
 		}
-		ret = sync_add_one(ctx, &files[i], view_push(ctx), error_r);
+		ret = sync_add_one(ctx, &files[i], array_push(&ctx->view), error_r);
 		if (ret < 0)
-			ctx->view_count--;
+			ctx->view.count--;
 	}
 	if (n > 0)
 		ctx->box_changed = true;
@@ -351,40 +335,38 @@ static int sync_index(struct sync_ctx *ctx, const char **error_r)
 	return 0;
 }
 
-static void push_u32(uint32_t **arr, size_t *count, uint32_t v)
-{
-	*arr = xreallocarray(*arr, *count + 1, sizeof(**arr));
-	(*arr)[(*count)++] = v;
-}
-
 /* Compare the old view with the new one (both in UID order). */
 static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncount,
                          struct mailbox_changes *ch)
 {
 	const struct view_msg *ov = box->msgs;
+	ARRAY(uint32_t) expunged = ARRAY_INIT;
+	ARRAY(uint32_t) flags_changed = ARRAY_INIT;
 	uint32_t i = 0, j = 0;
 
 	while (i < box->count || j < ncount) {
 		if (j == ncount || (i < box->count && ov[i].msg.uid < nv[j].msg.uid)) {
-			push_u32(&ch->expunged, &ch->expunged_count, i + 1);
+			array_append(&expunged, i + 1);
 			i++;
 		} else if (i == box->count || nv[j].msg.uid < ov[i].msg.uid) {
 			ch->grew = true;
 			j++;
 		} else {
 			if (((ov[i].msg.flags ^ nv[j].msg.flags) & MAIL_STORED_FLAGS) != 0)
-				push_u32(&ch->flags_changed, &ch->flags_changed_count, j + 1);
+				array_append(&flags_changed, j + 1);
 			nv[j].msg.flags |= ov[i].msg.flags & MAIL_RECENT;
 			i++;
 			j++;
 		}
 	}
 	/* Sent highest first, no sequence number needs adjusting. */
-	for (size_t k = 0; k < ch->expunged_count / 2; k++) {
-		uint32_t t = ch->expunged[k];
-		ch->expunged[k] = ch->expunged[ch->expunged_count - 1 - k];
-		ch->expunged[ch->expunged_count - 1 - k] = t;
+	for (size_t k = 0; k < expunged.count / 2; k++) {
+		uint32_t t = expunged.items[k];
+		expunged.items[k] = expunged.items[expunged.count - 1 - k];
+		expunged.items[expunged.count - 1 - k] = t;
 	}
+	ch->expunged = array_steal(&expunged, &ch->expunged_count);
+	ch->flags_changed = array_steal(&flags_changed, &ch->flags_changed_count);
 	ch->count = ncount;
 	for (uint32_t k = 0; k < ncount; k++)
 		ch->recent += (nv[k].msg.flags & MAIL_RECENT) != 0;
@@ -392,13 +374,13 @@ static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncou
 
 static void sync_ctx_free(struct sync_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->ent_count; i++)
-		free(ctx->ents[i].fname);
-	free(ctx->ents);
+	for (size_t i = 0; i < ctx->ents.count; i++)
+		free(ctx->ents.items[i].fname);
+	array_free(&ctx->ents);
 	free(ctx->slots);
 	index_rows_free(ctx->rows, ctx->row_count);
 	free(ctx->unknown);
-	view_msgs_free(ctx->view, ctx->view_count);
+	view_msgs_free(ctx->view.items, (uint32_t)ctx->view.count);
 	if (ctx->cur_fd >= 0)
 		close(ctx->cur_fd);
 }
@@ -513,6 +495,7 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 	struct sync_ctx ctx = {.box = box, .cur_fd = -1};
 	struct mailbox_changes changes = {0};
 	struct index_box saved = box->ibox;
+	size_t view_count;
 
 	if (mailbox_sync_unchanged(box)) {
 		if (changes_r != NULL)
@@ -525,12 +508,10 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 		sync_ctx_free(&ctx);
 		return -1;
 	}
-	sync_changes(box, ctx.view, ctx.view_count, &changes);
+	sync_changes(box, ctx.view.items, (uint32_t)ctx.view.count, &changes);
 	view_msgs_free(box->msgs, box->count);
-	box->msgs = ctx.view;
-	box->count = ctx.view_count;
-	ctx.view = NULL;
-	ctx.view_count = 0;
+	box->msgs = array_steal(&ctx.view, &view_count);
+	box->count = (uint32_t)view_count;
 	sync_ctx_free(&ctx);
 	if (changes_r != NULL)
 		*changes_r = changes;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/array.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -198,14 +199,12 @@ int mail_user_list(struct mail_user *user, char ***names_r, size_t *count_r, con
 {
 	DIR *dir = opendir(user->path);
 	struct dirent *de;
-	char **names;
-	size_t count = 1;
+	ARRAY(char *) names = ARRAY_INIT;
 
 	if (dir == NULL)
 		return user_fail_errno(user, "opendir", error_r);
-	names = xcalloc(1, sizeof(*names));
-	names[0] = xstrdup("INBOX");
-	while ((de = readdir(dir)) != NULL && count <= MAX_FOLDERS) {
+	array_append(&names, xstrdup("INBOX"));
+	while ((de = readdir(dir)) != NULL && names.count <= MAX_FOLDERS) {
 		char *name;
 		if (de->d_name[0] != '.' || maildir_folder_to_imap(de->d_name, &name) < 0)
 			continue;
@@ -213,13 +212,11 @@ int mail_user_list(struct mail_user *user, char ***names_r, size_t *count_r, con
 			free(name);
 			continue;
 		}
-		names = xreallocarray(names, count + 1, sizeof(*names));
-		names[count++] = name;
+		array_append(&names, name);
 	}
 	closedir(dir);
-	qsort(names + 1, count - 1, sizeof(*names), name_cmp);
-	*names_r = names;
-	*count_r = count;
+	qsort(names.items + 1, names.count - 1, sizeof(*names.items), name_cmp);
+	*names_r = array_steal(&names, count_r);
 	return 0;
 }
 
