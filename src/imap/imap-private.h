@@ -53,6 +53,7 @@ struct imap_server {
 	struct auth *auth; /* logins (src/auth) */
 	/* the logged-in users, shared by their sessions (loop thread only) */
 	struct mail_user_registry *users;
+	struct event *idle_timer; /* closes idle users' index connections */
 
 	struct role_ctx *role;       /* NULL when run outside a role (tests) */
 	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */

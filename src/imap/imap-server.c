@@ -4,10 +4,26 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include <event2/event.h>
+
 #include "auth/auth.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
+
+/* A user whose sessions used its index for none of this long gives the
+   connection back (docs/store.md, "Idle users give their index connection
+   back"); checked every second. */
+#define IDLE_INDEX_SECONDS 2
+
+static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_server *server = arg;
+
+	(void)fd;
+	(void)what;
+	(void)mail_user_registry_close_idle(server->users, IDLE_INDEX_SECONDS);
+}
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
                     struct workpool *pool, struct imap_server **server_r, const char **error_r)
@@ -23,6 +39,9 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
 		return -1;
 	}
 	server->base = base;
+	server->idle_timer = event_new(base, -1, EV_PERSIST, on_idle_timer, server);
+	if (server->idle_timer != NULL)
+		event_add(server->idle_timer, &(struct timeval){1, 0});
 	server->settings = settings;
 	server->tls = tls;
 	server->pool = pool;
@@ -34,6 +53,8 @@ void imap_server_free(struct imap_server **server)
 {
 	if (*server == NULL)
 		return;
+	if ((*server)->idle_timer != NULL)
+		event_free((*server)->idle_timer);
 	auth_free(&(*server)->auth);
 	mail_user_registry_free(&(*server)->users);
 	free(*server);

@@ -317,6 +317,11 @@ void mail_index_rollback(struct mail_index *index)
 		(void)index_exec(index, STMT_ROLLBACK, &error);
 }
 
+bool mail_index_in_transaction(struct mail_index *index)
+{
+	return sqlite3_get_autocommit(index->db) == 0;
+}
+
 int mail_index_data_version(struct mail_index *index, uint64_t *version_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = index_stmt(index, STMT_DATA_VERSION, error_r);

@@ -56,6 +56,9 @@ int mail_index_begin(struct mail_index *index, const char **error_r);
 int mail_index_commit(struct mail_index *index, const char **error_r);
 void mail_index_rollback(struct mail_index *index);
 
+/* True while a transaction of index is open. */
+bool mail_index_in_transaction(struct mail_index *index);
+
 /* SQLite's data_version of the index: a value that changes when another
    connection (another process, or another mail_user opened alone) commits
    a change; this connection's own commits do not change it. Inside a

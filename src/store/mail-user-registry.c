@@ -1,10 +1,13 @@
 /* The users open in a process, shared by their sessions (mailbox.h). */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "store/index.h"
 #include "store/mailbox-private.h"
 
 /* Buckets of the user table: a chain stays short up to ~10,000 users. */
@@ -16,6 +19,14 @@ struct mail_user_registry {
 	size_t count;
 	struct buf error;
 };
+
+static time_t monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static size_t path_bucket(const char *path)
 {
@@ -101,6 +112,7 @@ int mail_user_acquire(struct mail_user_registry *reg, const char *address,
 	if (mail_user_open(reg->mail_dir, address, &user, error_r) < 0)
 		return registry_fail(reg, *error_r, error_r);
 	user->registry = reg;
+	user->index_used = monotonic_now();
 	user->refs = 1;
 	user->next = reg->buckets[b];
 	reg->buckets[b] = user;
@@ -151,4 +163,45 @@ void mail_user_registry_notify(struct mail_user_registry *reg, const char *addre
 size_t mail_user_registry_count(const struct mail_user_registry *reg)
 {
 	return reg->count;
+}
+
+int mail_user_index(struct mail_user *user, struct mail_index **index_r, const char **error_r)
+{
+	user->index_used = monotonic_now();
+	if (user->index == NULL) {
+		char *path = xasprintf("%s/" INDEX_FILE, user->path);
+		int ret = mail_index_open(path, &user->index, error_r);
+
+		free(path);
+		if (ret < 0) {
+			buf_clear(&user->error);
+			buf_append_str(&user->error, *error_r);
+			*error_r = buf_cstr(&user->error);
+			return -1;
+		}
+		user->index_opens++;
+	}
+	*index_r = user->index;
+	return 0;
+}
+
+size_t mail_user_registry_close_idle(struct mail_user_registry *reg, unsigned idle_seconds)
+{
+	time_t now = monotonic_now();
+	size_t closed = 0;
+
+	for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
+		for (struct mail_user *u = reg->buckets[i]; u != NULL; u = u->next) {
+			if (u->index == NULL || now - u->index_used < (time_t)idle_seconds ||
+			    mail_index_in_transaction(u->index))
+				continue;
+			mail_index_close(&u->index);
+			closed++;
+		}
+	}
+	/* glibc keeps freed pages inside its heap resident; hand the pages
+	   the connections left back to the system. */
+	if (closed > 0)
+		(void)malloc_trim(0);
+	return closed;
 }

@@ -391,16 +391,19 @@ static void remove_tree(const char *path, int depth)
 static int index_change(struct mail_user *user, const char *old_name, const char *new_name,
                         const char **error_r)
 {
-	int ret = mail_index_begin(user->index, error_r);
+	struct mail_index *index = NULL;
+	int ret = mail_user_index(user, &index, error_r);
 
 	if (ret == 0)
-		ret = new_name == NULL
-		          ? mail_index_box_delete(user->index, old_name, error_r)
-		          : mail_index_box_rename(user->index, old_name, new_name, error_r);
+		ret = mail_index_begin(index, error_r);
 	if (ret == 0)
-		ret = mail_index_commit(user->index, error_r);
+		ret = new_name == NULL ? mail_index_box_delete(index, old_name, error_r)
+		                       : mail_index_box_rename(index, old_name, new_name, error_r);
+	if (ret == 0)
+		ret = mail_index_commit(index, error_r);
 	if (ret < 0) {
-		mail_index_rollback(user->index);
+		if (index != NULL)
+			mail_index_rollback(index);
 		return user_fail(user, *error_r, error_r);
 	}
 	user->changes++; /* views of the folder scan again (and fail) */

@@ -51,8 +51,11 @@ static int index_name(struct mailbox *box, const struct view_msg *vm, char **nam
 	const char *old_info;
 	size_t base_len = maildir_name_base(vm->fname, &old_info);
 	char *info = NULL;
-	int ret = mail_index_row_info(box->user->index, box->ibox.id, vm->msg.uid, &info, error_r);
+	struct mail_index *index;
+	int ret = mail_user_index(box->user, &index, error_r);
 
+	if (ret == 0)
+		ret = mail_index_row_info(index, box->ibox.id, vm->msg.uid, &info, error_r);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	if (ret == 0)

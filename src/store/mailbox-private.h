@@ -10,12 +10,18 @@
 #include "store/index.h"
 #include "store/mailbox.h"
 
+#define INDEX_FILE "tern-index.db" /* in the user's Maildir */
+
 struct mail_user_registry;
 struct view_snapshot;
 
 struct mail_user {
 	char *path; /* the user's Maildir */
+	/* NULL while closed for idleness (mail_user_registry_close_idle());
+	   reached through mail_user_index(), which opens it again. */
 	struct mail_index *index;
+	uint64_t index_opens; /* bumped at each open of index */
+	time_t index_used;    /* CLOCK_MONOTONIC seconds of its last use */
 	unsigned open_boxes;
 	/* Bumped by every change of mailbox state this process commits
 	   through index (and by mail_user_registry_notify()): a view whose
@@ -53,6 +59,7 @@ struct sync_stamp {
 	struct dir_stamp cur, new;
 	uint64_t changes;      /* the user's changes counter after the sync */
 	uint64_t data_version; /* the index's, inside the sync's transaction */
+	uint64_t index_opens;  /* the connection data_version was read on */
 	bool valid;            /* false: the next sync scans */
 };
 
@@ -70,6 +77,14 @@ struct mailbox {
 	struct buf scratch; /* mailbox_msg_path() results */
 	struct buf error;
 };
+
+/* The user's index connection, opened again if it was closed for
+   idleness: 0 and *index_r (owned by user, valid until the next
+   mail_user_registry_close_idle(), which never closes it inside a
+   transaction), or -1 with *error_r. Every function that begins to use the
+   index calls it; code inside a transaction begun on its result may use
+   user->index. */
+int mail_user_index(struct mail_user *user, struct mail_index **index_r, const char **error_r);
 
 /* Set box's error text to "<what>: <strerror(errno)>" and return -1. */
 int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r);

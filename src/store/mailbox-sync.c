@@ -436,6 +436,7 @@ static bool sync_stamp_take(struct mailbox *box, struct sync_stamp *stamp)
 bool mailbox_sync_unchanged(struct mailbox *box)
 {
 	struct dir_stamp cur, new;
+	struct mail_index *index;
 	uint64_t data_version;
 	const char *error;
 
@@ -444,17 +445,23 @@ bool mailbox_sync_unchanged(struct mailbox *box)
 	if (!dir_stamp_take(box->cur_path, &cur) || !dir_stamp_equal(&cur, &box->stamp.cur) ||
 	    !dir_stamp_take(box->new_path, &new) || !dir_stamp_equal(&new, &box->stamp.new))
 		return false;
-	return mail_index_data_version(box->user->index, &data_version, &error) == 0 &&
+	/* data_version is per connection: after a reopen, one scan */
+	return mail_user_index(box->user, &index, &error) == 0 &&
+	       box->stamp.index_opens == box->user->index_opens &&
+	       mail_index_data_version(index, &data_version, &error) == 0 &&
 	       data_version == box->stamp.data_version;
 }
 
 static int sync_run(struct sync_ctx *ctx, const char **error_r)
 {
 	struct mailbox *box = ctx->box;
-	struct mail_index *index = box->user->index;
+	struct mail_index *index;
 	struct sync_stamp stamp = {0};
 	bool trusted = sync_stamp_take(box, &stamp);
 
+	if (mail_user_index(box->user, &index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	stamp.index_opens = box->user->index_opens;
 	ctx->cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ctx->cur_fd < 0)
 		return mailbox_fail_errno(box, "open cur", error_r);

@@ -109,7 +109,7 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
                          unsigned flags, const char **error_r)
 {
-	struct mail_index *index = box->user->index;
+	struct mail_index *index;
 	struct flags_op op = {mode, flags & MAIL_STORED_FLAGS, 0, NULL};
 	struct view_msg *vm;
 	int ret;
@@ -120,7 +120,7 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode
 		return mailbox_fail(box, "mailbox is read-only", error_r);
 	/* BEGIN IMMEDIATE: every Tern writer renames under the index write
 	   lock, so the name read below cannot change until the commit. */
-	if (mail_index_begin(index, error_r) < 0)
+	if (mail_user_index(box->user, &index, error_r) < 0 || mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	ret = store_flags(box, vm, &op, error_r);
 	free(op.name);
@@ -236,7 +236,7 @@ static void view_remove(struct mailbox *box, const uint32_t *seqs, size_t count)
 static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uint32_t **seqs_r,
                        size_t *count_r, const char **error_r)
 {
-	struct mail_index *index = box->user->index;
+	struct mail_index *index;
 	uint32_t *seqs;
 	size_t count = 0;
 
@@ -244,6 +244,8 @@ static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uin
 	*count_r = 0;
 	if (box->readonly)
 		return mailbox_fail(box, "mailbox is read-only", error_r);
+	if (mail_user_index(box->user, &index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
 	seqs = xcalloc(box->count + 1, sizeof(*seqs));
 	if (mail_index_begin(index, error_r) < 0) {
 		free(seqs);

@@ -16,7 +16,6 @@
 #include "lib/xalloc.h"
 #include "store/mailbox-private.h"
 
-#define INDEX_FILE       "tern-index.db"
 #define UIDVALIDITY_FILE "tern-uidvalidity"
 #define MAX_FOLDERS      10000
 
@@ -151,6 +150,7 @@ int mail_user_open(const char *mail_dir, const char *address, struct mail_user *
 		mail_user_close(&user);
 		return -1;
 	}
+	user->index_opens = 1;
 	*user_r = user;
 	return 0;
 }
@@ -283,10 +283,10 @@ static uint32_t next_uidvalidity(struct mail_user *user)
 
 static int box_row_get(struct mailbox *box, const char **error_r)
 {
-	struct mail_index *index = box->user->index;
+	struct mail_index *index;
 	int ret;
 
-	if (mail_index_begin(index, error_r) < 0)
+	if (mail_user_index(box->user, &index, error_r) < 0 || mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	ret = mail_index_box_get(index, box->name, &box->ibox, error_r);
 	if (ret == 0)
@@ -451,6 +451,7 @@ int mailbox_cache_get(struct mailbox *box, uint32_t first, uint32_t count,
                       struct mail_cache *caches_r, const char **error_r)
 {
 	uint32_t *uids, last = first + count - 1;
+	struct mail_index *index;
 	struct mail_cache *rows;
 	size_t row_count;
 	int ret;
@@ -458,7 +459,9 @@ int mailbox_cache_get(struct mailbox *box, uint32_t first, uint32_t count,
 	if (first < 1 || count == 0 || last > box->count)
 		abort();
 	memset(caches_r, 0, count * sizeof(*caches_r));
-	ret = mail_index_cache_get(box->user->index, box->ibox.id, box->msgs[first - 1].msg.uid,
+	if (mail_user_index(box->user, &index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	ret = mail_index_cache_get(index, box->ibox.id, box->msgs[first - 1].msg.uid,
 	                           box->msgs[last - 1].msg.uid, &uids, &rows, &row_count, error_r);
 	/* Rows of UIDs this view does not have (added since its last sync)
 	   are dropped. */
@@ -489,13 +492,13 @@ static bool cache_has_data(const struct mail_cache *cache)
 int mailbox_cache_set(struct mailbox *box, uint32_t first, uint32_t count,
                       const struct mail_cache *caches, const char **error_r)
 {
-	struct mail_index *index = box->user->index;
+	struct mail_index *index;
 
 	if (first < 1 || first + count - 1 > box->count)
 		abort();
 	/* One transaction for the batch: one commit instead of one per
 	   message. */
-	if (mail_index_begin(index, error_r) < 0)
+	if (mail_user_index(box->user, &index, error_r) < 0 || mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t uid = box->msgs[first - 1 + i].msg.uid;

@@ -98,6 +98,11 @@ void mail_user_release(struct mail_user **user);
    changed"): every view of that user in this process scans the Maildir at
    its next sync (docs/store.md, "Sync"). Nothing if the user is not open. */
 void mail_user_registry_notify(struct mail_user_registry *registry, const char *address);
+/* Close the index connection of every user of registry that has not used
+   it for idle_seconds or more and has no transaction open (a user's views
+   stay valid: the next use opens it again; docs/store.md, "Idle users").
+   Returns how many were closed. */
+size_t mail_user_registry_close_idle(struct mail_user_registry *registry, unsigned idle_seconds);
 /* How many users the registry holds open (for tests and metrics). */
 size_t mail_user_registry_count(const struct mail_user_registry *registry);
 
