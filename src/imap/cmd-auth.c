@@ -39,7 +39,7 @@ static void auth_fail_done(evutil_socket_t fd, short what, void *arg)
 static void auth_fail(struct auth_job *job, const char *reason)
 {
 	struct imap_session *s = job->s;
-	struct timeval tv = {IMAP_AUTH_FAIL_DELAY, 0};
+	struct timeval tv = s->server->auth_fail_delay;
 	char *user = log_value(job->login, strlen(job->login), 256);
 
 	log_info(s->sid, "event=imap.login_failed user=%s method=%s reason=\"%s\"", user,

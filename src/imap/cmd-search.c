@@ -538,7 +538,8 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		c.pos = 2;
 	}
 	run = xcalloc(1, sizeof(*run));
-	if (compile_list(&c, &run->key, c.args + c.pos, c.count - c.pos) < 0) {
+	/* "SEARCH" alone has no args at all (NULL): no pointer arithmetic */
+	if (c.pos >= c.count || compile_list(&c, &run->key, c.args + c.pos, c.count - c.pos) < 0) {
 		search_run_free(run);
 		imap_reply_bad(s, cmd->tag, "Invalid or unsupported search key.");
 		return;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -55,7 +56,10 @@ struct imap_server {
 	struct mail_user_registry *users;
 	struct event *idle_timer; /* closes idle users' index connections */
 
-	struct role_ctx *role;       /* NULL when run outside a role (tests) */
+	struct role_ctx *role; /* NULL when run outside a role (tests) */
+	/* before a failed login is answered: IMAP_AUTH_FAIL_DELAY seconds;
+	   tests (the session fuzzer) may shorten it */
+	struct timeval auth_fail_delay;
 	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */
 };
 

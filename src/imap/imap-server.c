@@ -45,6 +45,7 @@ int imap_server_new(struct event_base *base, const struct tern_settings *setting
 	server->settings = settings;
 	server->tls = tls;
 	server->pool = pool;
+	server->auth_fail_delay = (struct timeval){IMAP_AUTH_FAIL_DELAY, 0};
 	*server_r = server;
 	return 0;
 }

@@ -360,3 +360,18 @@ def test_search_text_and_dates(instance):
     except imaplib.IMAP4.error as e:
         assert "BAD" in str(e)
     m.logout()
+
+
+def test_search_without_keys_is_bad(instance):
+    """SEARCH needs a key (RFC 3501 9): bare SEARCH, UID SEARCH and a lone
+    CHARSET are BAD, and the session goes on (found by fuzz-imap-session)."""
+    m = login(instance)
+    put(m, MULTI)
+    m.select("INBOX")
+    for line in (b"SEARCH", b"UID SEARCH", b"SEARCH CHARSET UTF-8"):
+        tag = m._new_tag()
+        m.send(tag + b" " + line + b"\r\n")
+        reply = m._get_line()
+        assert reply.startswith(tag + b" BAD"), reply
+    typ, data = m.search(None, "ALL")
+    assert typ == "OK" and data[0] == b"1"
