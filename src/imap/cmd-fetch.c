@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "imap/imap-fetch.h"
+#include "imap/imap-search-headers.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
 #include "lib/xalloc.h"
@@ -282,6 +283,8 @@ static void render_structure(const struct mime_part *tree, enum mail_cache_field
 
 	if (field == MAIL_CACHE_ENVELOPE)
 		mime_imap_envelope(tree, &b);
+	else if (field == MAIL_CACHE_SEARCH_HEADERS)
+		imap_search_headers_render(tree, &b);
 	else
 		mime_imap_bodystructure(tree, field == MAIL_CACHE_BODYSTRUCTURE, &b);
 	v->len = b.len;
@@ -291,12 +294,14 @@ static void render_structure(const struct mime_part *tree, enum mail_cache_field
 /* Fill the structure items that cache lacks: each is rendered from the
    message once and marked in fresh (which borrows cache's strings) to be
    stored at the end of the window, so the next FETCH reads no file. A
-   full tree fills all three, a header only ENVELOPE. */
+   full tree fills all, a header only ENVELOPE and the SEARCH header cache
+   (whose fields are the header's: cheap while the header is parsed). */
 static void fill_cache(struct fetch_ctx *ctx, struct msg_file *f, struct mail_cache *cache,
                        struct mail_cache *fresh)
 {
 	for (size_t i = 0; i < MAIL_CACHE_FIELDS; i++) {
-		if (cache->field[i].data != NULL || (i != MAIL_CACHE_ENVELOPE && !f->full_tree))
+		if (cache->field[i].data != NULL ||
+		    (i != MAIL_CACHE_ENVELOPE && i != MAIL_CACHE_SEARCH_HEADERS && !f->full_tree))
 			continue;
 		render_structure(f->tree, (enum mail_cache_field)i, &cache->field[i]);
 		if (fresh != NULL) {

@@ -4,7 +4,9 @@
    keys (HEADER, SUBJECT, FROM, TO, CC, BCC) and BODY/TEXT. Contents are
    searched naively: each message file is read when a key needs it, as
    stored (no MIME decoding, no charset conversion; substring match
-   ignoring ASCII case). An FTS index is the later optimisation. */
+   ignoring ASCII case). An FTS index is the later optimisation. Header
+   keys on the ENVELOPE's fields read the SEARCH header cache of the index
+   instead (imap-search-headers.h), filling it from the file when empty. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +15,7 @@
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
+#include "imap/imap-search-headers.h"
 #include "imap/imap-seqset.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
@@ -25,6 +28,8 @@
 /* Longest search string. */
 #define MAX_SEARCH_STRING 4096
 #define SEARCH_CHUNK      (64 * 1024)
+/* Messages whose cache is read (and written) in one index query. */
+#define SEARCH_WINDOW 256
 
 enum key_type {
 	KEY_ALL,
@@ -58,6 +63,7 @@ struct search_key {
 	char *field;                  /* KEY_HEADER (malloc'ed: a search outlives its
 	                                 command line, see search_resume()) */
 	char *text;                   /* KEY_HEADER, BODY, TEXT (malloc'ed) */
+	int code;                     /* KEY_HEADER: imap_search_header_code() */
 	ARRAY(struct search_key) sub; /* NOT, OR (two), AND (count) */
 };
 
@@ -187,6 +193,7 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 		if (strcasecmp(name, header_keys[i]) == 0) {
 			key->type = KEY_HEADER;
 			key->field = xstrdup(header_keys[i]);
+			key->code = imap_search_header_code(key->field);
 			return (key->text = next_string(c)) == NULL ? -1 : 0;
 		}
 	}
@@ -194,6 +201,7 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 		key->type = KEY_HEADER;
 		if ((key->field = next_string(c)) == NULL)
 			return -1;
+		key->code = imap_search_header_code(key->field);
 		return (key->text = next_string(c)) == NULL ? -1 : 0;
 	}
 	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
@@ -270,6 +278,9 @@ struct msg_data {
 	struct mail_msg_reader *reader;
 	uint64_t size;
 	const struct mime_part *hdr; /* the top-level header only (reader's) */
+	/* the SEARCH header cache of the message (the run's window), or NULL
+	   when the search does not use it; data NULL: not cached */
+	const struct mail_cache_value *cached;
 };
 
 static void msg_data_free(struct msg_data *m)
@@ -296,18 +307,6 @@ static bool msg_data_load(struct msg_data *m)
 	return m->hdr != NULL;
 }
 
-/* Substring search ignoring ASCII case. */
-static bool contains_ci(const char *hay, size_t len, const char *needle, size_t nlen)
-{
-	if (nlen == 0)
-		return true;
-	for (size_t i = 0; i + nlen <= len; i++) {
-		if (strncasecmp(hay + i, needle, nlen) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Stream the file from offset looking for text: chunks overlap by the
    needle's length so a match across two chunks is found. */
 static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
@@ -327,7 +326,7 @@ static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
 		buf[keep + want] = '\0';
 		/* strncasecmp stops at a NUL: binary bodies may hide a match
 		   after one, which is acceptable for a naive search. */
-		found = contains_ci(buf, keep + want, text, nlen);
+		found = imap_search_contains(buf, keep + want, text, nlen);
 		{
 			size_t total = keep + want;
 
@@ -339,15 +338,22 @@ static bool file_contains(struct msg_data *m, uint64_t offset, const char *text)
 	return found;
 }
 
-static bool header_matches(struct msg_data *m, const char *field, const char *text)
+static bool header_matches(struct msg_data *m, const struct search_key *key)
 {
+	const char *field = key->field, *text = key->text;
+	int ret;
+
+	if (key->code >= 0 && m->cached != NULL && m->cached->data != NULL &&
+	    (ret = imap_search_headers_match(m->cached->data, m->cached->len, key->code, text)) >=
+	        0)
+		return ret == 1;
 	if (!msg_data_load(m))
 		return false;
 	for (size_t i = 0; i < m->hdr->fields.count; i++) {
 		const struct mime_field *f = &m->hdr->fields.items[i];
 
 		if (strcasecmp(f->name, field) == 0 &&
-		    contains_ci(f->value, f->value_len, text, strlen(text)))
+		    imap_search_contains(f->value, f->value_len, text, strlen(text)))
 			return true;
 	}
 	return false;
@@ -387,7 +393,7 @@ static bool match_content(struct msg_data *m, const struct search_key *key,
 	case KEY_SENTON:
 		return sent_day(m, msg) == n;
 	case KEY_HEADER:
-		return header_matches(m, key->field, key->text);
+		return header_matches(m, key);
 	case KEY_BODY:
 		return msg_data_load(m) &&
 		       file_contains(m, m->hdr->hdr.start + m->hdr->hdr.size, key->text);
@@ -446,10 +452,104 @@ struct search_run {
 	char *tag;
 	bool uid;
 	uint32_t next; /* next sequence number to match */
+	/* The SEARCH header cache of messages win_first.. (win_count), read
+	   when a key can use it; fresh[i]: rendered here, to be stored. */
+	bool use_cache;
+	uint32_t win_first, win_count;
+	struct mail_cache *win;
+	bool *fresh;
 };
+
+/* Whether a key of the search can be answered from the header cache. */
+static bool key_uses_cache(const struct search_key *key)
+{
+	if (key->type == KEY_HEADER)
+		return key->code >= 0;
+	for (size_t i = 0; i < key->sub.count; i++) {
+		if (key_uses_cache(&key->sub.items[i]))
+			return true;
+	}
+	return false;
+}
+
+static void window_free(struct search_run *run)
+{
+	for (uint32_t i = 0; i < run->win_count; i++)
+		mail_cache_free(&run->win[i]);
+	free(run->win);
+	free(run->fresh);
+	run->win = NULL;
+	run->fresh = NULL;
+	run->win_count = 0;
+}
+
+/* Store the header caches rendered in this window (one transaction), then
+   drop the window. The cache is an optimisation: a failure is logged and
+   the next search renders again. */
+static void window_flush(struct search_run *run)
+{
+	struct mail_cache *store = xcalloc(run->win_count + 1, sizeof(*store));
+	bool any = false;
+	const char *error;
+
+	for (uint32_t i = 0; i < run->win_count; i++) {
+		if (run->fresh[i]) {
+			store[i].field[MAIL_CACHE_SEARCH_HEADERS] =
+			    run->win[i].field[MAIL_CACHE_SEARCH_HEADERS];
+			any = true;
+		}
+	}
+	if (any &&
+	    mailbox_cache_set(run->s->box, run->win_first, run->win_count, store, &error) < 0)
+		log_warn(run->s->sid, "event=imap.search_cache_failed error=\"%s\"", error);
+	free(store);
+	window_free(run);
+}
+
+/* The header cache slot of message seq, reading the window it starts
+   when seq is outside the current one; NULL if the search does not use
+   the cache or the index cannot be read. */
+static struct mail_cache_value *window_slot(struct search_run *run, uint32_t seq)
+{
+	uint32_t count = mailbox_count(run->s->box);
+	const char *error;
+
+	if (!run->use_cache)
+		return NULL;
+	if (run->win_count == 0 || seq < run->win_first || seq >= run->win_first + run->win_count) {
+		window_flush(run);
+		run->win_first = seq;
+		run->win_count = count - seq + 1 < SEARCH_WINDOW ? count - seq + 1 : SEARCH_WINDOW;
+		run->win = xcalloc(run->win_count, sizeof(*run->win));
+		run->fresh = xcalloc(run->win_count, sizeof(*run->fresh));
+		if (mailbox_cache_get(run->s->box, seq, run->win_count, run->win, &error) < 0) {
+			log_warn(run->s->sid, "event=imap.search_cache_failed error=\"%s\"", error);
+			window_free(run);
+			run->use_cache = false;
+			return NULL;
+		}
+	}
+	return &run->win[seq - run->win_first].field[MAIL_CACHE_SEARCH_HEADERS];
+}
+
+/* After matching message seq: if its header was parsed and its cache slot
+   is empty, fill the slot (stored at the window's flush). */
+static void window_fill(struct search_run *run, uint32_t seq, const struct msg_data *m,
+                        struct mail_cache_value *slot)
+{
+	struct buf b = BUF_INIT;
+
+	if (slot == NULL || slot->data != NULL || m->hdr == NULL)
+		return;
+	imap_search_headers_render(m->hdr, &b);
+	slot->len = b.len;
+	slot->data = buf_steal(&b);
+	run->fresh[seq - run->win_first] = true;
+}
 
 static void search_run_free(struct search_run *run)
 {
+	window_free(run);
 	key_free(&run->key);
 	buf_free(&run->out);
 	free(run->tag);
@@ -472,18 +572,21 @@ static int search_slice(struct search_run *run)
 
 	while (run->next <= mailbox_count(s->box)) {
 		uint32_t seq = run->next++;
-		struct msg_data m = {s, seq, false, NULL, 0, NULL};
+		struct mail_cache_value *slot = window_slot(run, seq);
+		struct msg_data m = {s, seq, false, NULL, 0, NULL, slot};
 		bool touched;
 
 		if (match(&m, &run->key))
 			buf_printf(&run->out, " %u",
 			           run->uid ? mailbox_msg(s->box, seq)->uid : seq);
+		window_fill(run, seq, &m, slot);
 		touched = m.tried;
 		msg_data_free(&m);
 		/* only file reads cost enough to look at the clock */
 		if (touched && now_usec() >= end && run->next <= mailbox_count(s->box))
 			return 0;
 	}
+	window_flush(run);
 	buf_append_str(&run->out, "\r\n");
 	imap_write(s, run->out.data, run->out.len);
 	imap_reply(s, run->tag, "OK", "Search completed.");
@@ -548,6 +651,7 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	run->tag = xstrdup(cmd->tag);
 	run->uid = cmd->uid;
 	run->next = 1;
+	run->use_cache = key_uses_cache(&run->key);
 	buf_append_str(&run->out, "* SEARCH");
 	if (search_slice(run) == 1) {
 		search_run_free(run);

@@ -14,7 +14,7 @@
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 /* Another session of the same process may hold the write lock for a
    moment (a sync of a big mailbox); wait rather than fail. */
 #define INDEX_BUSY_TIMEOUT_MS 5000
@@ -41,6 +41,7 @@ static const char index_schema[] =
     " envelope BLOB,"
     " body BLOB,"
     " bodystructure BLOB,"
+    " search_headers BLOB," /* version 3: SEARCH cache */
     " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages (mailbox_id, base);";
 
@@ -49,6 +50,8 @@ static const char index_schema[] =
 static const char index_migrate_v1[] = "ALTER TABLE messages ADD COLUMN envelope BLOB;"
                                        "ALTER TABLE messages ADD COLUMN body BLOB;"
                                        "ALTER TABLE messages ADD COLUMN bodystructure BLOB;";
+/* Version 2 -> 3: the SEARCH header cache column (NULL: not cached yet). */
+static const char index_migrate_v2[] = "ALTER TABLE messages ADD COLUMN search_headers BLOB;";
 
 enum index_stmt {
 	STMT_BEGIN,
@@ -92,12 +95,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
                              " (SELECT id FROM mailboxes WHERE name = ?1)",
     [STMT_BOX_DELETE] = "DELETE FROM mailboxes WHERE name = ?1",
     [STMT_BOX_RENAME] = "UPDATE mailboxes SET name = ?2 WHERE name = ?1",
-    [STMT_CACHE_GET] = "SELECT envelope, body, bodystructure, uid FROM messages"
+    [STMT_CACHE_GET] = "SELECT envelope, body, bodystructure, search_headers, uid"
+                       " FROM messages"
                        " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
     /* A NULL argument keeps what is stored. */
     [STMT_CACHE_SET] = "UPDATE messages SET envelope = coalesce(?3, envelope),"
                        " body = coalesce(?4, body),"
-                       " bodystructure = coalesce(?5, bodystructure)"
+                       " bodystructure = coalesce(?5, bodystructure),"
+                       " search_headers = coalesce(?6, search_headers)"
                        " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_DATA_VERSION] = "PRAGMA data_version",
 };
@@ -143,7 +148,19 @@ static int index_user_version(struct mail_index *index, int *version_r)
 	return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Bring a version 1 index to version 2 in one transaction, keeping its
+/* Whether messages has the version 3 column already (an index written by
+   a version 3 build and then marked older, as the migration test does). */
+static bool index_has_search_headers(struct mail_index *index)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(index->db, "SELECT search_headers FROM messages LIMIT 0", -1,
+	                            &stmt, NULL);
+
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK;
+}
+
+/* Bring a version 1 or 2 index to version 3 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -154,17 +171,20 @@ static int index_migrate(struct mail_index *index)
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = index_user_version(index, &version);
-	if (rc == SQLITE_OK && version == 1) {
+	if (rc == SQLITE_OK && version == 1)
 		rc = sqlite3_exec(index->db, index_migrate_v1, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (version == 1 || version == 2)) {
+		if (!index_has_search_headers(index))
+			rc = sqlite3_exec(index->db, index_migrate_v2, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(index->db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+			rc = sqlite3_exec(index->db, "PRAGMA user_version = 3", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite3_exec(index->db, "ROLLBACK", NULL, NULL, NULL);
-	else if (version == 1)
-		log_info(NULL, "event=store.index_migrated from=1 to=2");
+	else if (version == 1 || version == 2)
+		log_info(NULL, "event=store.index_migrated from=%d to=3", version);
 	return rc;
 }
 
@@ -183,7 +203,7 @@ static int index_setup(struct mail_index *index)
 	rc = index_user_version(index, &version);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (version != 0 && version != 1 && version != INDEX_SCHEMA_VERSION)
+	if (version != 0 && version != 1 && version != 2 && version != INDEX_SCHEMA_VERSION)
 		return SQLITE_NOTADB;
 	/* synchronous=NORMAL: in WAL mode a crash can lose the last
 	   transactions but never corrupts; the Maildir holds the truth. */
@@ -191,12 +211,12 @@ static int index_setup(struct mail_index *index)
 	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	                  "PRAGMA foreign_keys=ON; PRAGMA mmap_size=" INDEX_MMAP_SIZE ";",
 	                  NULL, NULL, NULL);
-	if (rc == SQLITE_OK && version == 1)
+	if (rc == SQLITE_OK && (version == 1 || version == 2))
 		rc = index_migrate(index);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
-		rc = sqlite3_exec(index->db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 3", NULL, NULL, NULL);
 	return rc;
 }
 

@@ -285,6 +285,9 @@ enum mail_cache_field {
 	MAIL_CACHE_ENVELOPE,
 	MAIL_CACHE_BODY,
 	MAIL_CACHE_BODYSTRUCTURE,
+	/* The header fields SEARCH matches, as src/imap/imap-search-headers.h
+	   encodes them (filled by SEARCH and by FETCH's header parse) */
+	MAIL_CACHE_SEARCH_HEADERS,
 	MAIL_CACHE_FIELDS
 };
 struct mail_cache_value {

@@ -1,0 +1,80 @@
+/* The SEARCH header cache encoding (imap-search-headers.h). */
+#include "imap/imap-search-headers.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+/* The ENVELOPE's fields (RFC 3501 7.4.2): what clients search. A code is
+   stored in the index: append, never reorder. */
+static const char *const covered[] = {
+    "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "In-Reply-To", "Message-ID",
+};
+#define COVERED (sizeof(covered) / sizeof(covered[0]))
+
+int imap_search_header_code(const char *name)
+{
+	for (size_t i = 0; i < COVERED; i++) {
+		if (strcasecmp(name, covered[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+void imap_search_headers_render(const struct mime_part *hdr, struct buf *out)
+{
+	for (size_t i = 0; i < hdr->fields.count; i++) {
+		const struct mime_field *f = &hdr->fields.items[i];
+		int code = imap_search_header_code(f->name);
+
+		if (code < 0)
+			continue;
+		buf_printf(out, "%c%zu:", 'a' + code, f->value_len);
+		buf_append(out, f->value, f->value_len);
+	}
+}
+
+bool imap_search_contains(const char *hay, size_t len, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return true;
+	for (size_t i = 0; i + nlen <= len; i++) {
+		if (strncasecmp(hay + i, needle, nlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Parse the decimal length at data[*pos..] up to ':'; -1 if malformed. */
+static int read_length(const char *data, size_t len, size_t *pos, size_t *value_len)
+{
+	size_t n = 0, start = *pos;
+
+	while (*pos < len && data[*pos] >= '0' && data[*pos] <= '9' && *pos - start < 10)
+		n = n * 10 + (size_t)(data[(*pos)++] - '0');
+	if (*pos == start || *pos >= len || data[*pos] != ':')
+		return -1;
+	(*pos)++;
+	if (n > len - *pos)
+		return -1;
+	*value_len = n;
+	return 0;
+}
+
+int imap_search_headers_match(const char *data, size_t len, int code, const char *text)
+{
+	size_t pos = 0, tlen = strlen(text);
+	bool found = false;
+
+	while (pos < len) {
+		int c = (unsigned char)data[pos++] - 'a';
+		size_t vlen;
+
+		if (c < 0 || (size_t)c >= COVERED || read_length(data, len, &pos, &vlen) < 0)
+			return -1;
+		if (!found && c == code && imap_search_contains(data + pos, vlen, text, tlen))
+			found = true;
+		pos += vlen;
+	}
+	return found ? 1 : 0;
+}
