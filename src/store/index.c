@@ -295,6 +295,20 @@ static sqlite3_stmt *index_stmt(struct mail_index *index, enum index_stmt s, con
 	return stmt;
 }
 
+/* End a lookup of at most one row: reset stmt and map its last step's rc
+   to 1 (a row was read), 0 (none), or -1 with what in *error_r. */
+static int index_row_end(struct mail_index *index, sqlite3_stmt *stmt, int rc, const char *what,
+                         const char **error_r)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return index_fail(index, what, error_r);
+}
+
 /* Run stmt (statement s, from index_stmt()), which returns no row, with its
    bindings already made. */
 static int index_step_done(struct mail_index *index, sqlite3_stmt *stmt, enum index_stmt s,
@@ -373,13 +387,7 @@ int mail_index_box_get(struct mail_index *index, const char *name, struct index_
 		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
 		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
 	}
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return index_fail(index, "mailbox lookup", error_r);
+	return index_row_end(index, stmt, rc, "mailbox lookup", error_r);
 }
 
 int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidvalidity,
@@ -515,13 +523,7 @@ int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, 
 
 		*info_r = xstrdup(info != NULL ? (const char *)info : "");
 	}
-	sqlite3_reset(stmt);
-	sqlite3_clear_bindings(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return index_fail(index, "message lookup", error_r);
+	return index_row_end(index, stmt, rc, "message lookup", error_r);
 }
 
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
