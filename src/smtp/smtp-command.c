@@ -92,16 +92,53 @@ static bool is_keyword(const char *s, size_t len)
 	return true;
 }
 
-/* esmtp-value = 1*(%d33-60 / %d62-126) */
+/* esmtp-value = 1*(%d33-60 / %d62-126), and UTF-8 characters (RFC 6531
+   section 3.3). */
 static bool is_value(const char *s, size_t len)
 {
 	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		size_t n;
 
-		if (ch < 33 || ch > 126 || ch == '=')
+		if (ch >= 0x80) {
+			n = utf8_char_len((const unsigned char *)s + i, len - i);
+			if (n == 0)
+				return false;
+			i += n - 1;
+		} else if (ch < 33 || ch > 126 || ch == '=') {
 			return false;
+		}
+	}
+	return true;
+}
+
+static bool is_upper_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F');
+}
+
+bool smtp_xtext_valid(const char *s, size_t len, bool utf8)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		size_t n;
+
+		if (ch == '+') {
+			if (len - i < 3 || !is_upper_hex(s[i + 1]) || !is_upper_hex(s[i + 2]))
+				return false;
+			i += 2;
+		} else if (ch >= 0x80) {
+			n = utf8 ? utf8_char_len((const unsigned char *)s + i, len - i) : 0;
+			if (n == 0)
+				return false;
+			i += n - 1;
+		} else if (ch < '!' || ch > '~' || ch == '=') {
+			return false;
+		}
 	}
 	return true;
 }
@@ -126,23 +163,142 @@ static int parse_size(const char *s, size_t len, uint64_t *size_r)
 	return 0;
 }
 
+static bool key_is(const char *key, size_t klen, const char *name)
+{
+	return klen == strlen(name) && strncasecmp(key, name, klen) == 0;
+}
+
+static bool val_is(const char *val, size_t vlen, const char *name)
+{
+	return val != NULL && key_is(val, vlen, name);
+}
+
+static int body_param(struct smtp_command *cmd, const char *val, size_t vlen,
+                      struct smtp_reply_error *error_r)
+{
+	if (cmd->body != SMTP_BODY_UNSET)
+		return set_error(error_r, 501, "5.5.4", "Duplicate BODY parameter");
+	if (val_is(val, vlen, "7BIT"))
+		cmd->body = SMTP_BODY_7BIT;
+	else if (val_is(val, vlen, "8BITMIME"))
+		cmd->body = SMTP_BODY_8BITMIME;
+	else if (val_is(val, vlen, "BINARYMIME"))
+		cmd->body = SMTP_BODY_BINARYMIME;
+	else
+		return set_error(error_r, 501, "5.5.4", "Bad BODY parameter");
+	return 0;
+}
+
+/* A flag parameter without a value, given at most once. */
+static int flag_param(bool *flag, const char *val, struct smtp_reply_error *error_r)
+{
+	if (val != NULL || *flag)
+		return set_error(error_r, 501, "5.5.4", "Bad parameter syntax");
+	*flag = true;
+	return 0;
+}
+
+/* RET=FULL|HDRS and ENVID=xtext (RFC 3461 sections 4.3, 4.4). */
+static int dsn_mail_param(struct smtp_command *cmd, bool ret, const char *val, size_t vlen,
+                          struct smtp_reply_error *error_r)
+{
+	if (ret) {
+		if (cmd->ret != SMTP_DSN_RET_UNSET)
+			return set_error(error_r, 501, "5.5.4", "Duplicate RET parameter");
+		if (val_is(val, vlen, "FULL"))
+			cmd->ret = SMTP_DSN_RET_FULL;
+		else if (val_is(val, vlen, "HDRS"))
+			cmd->ret = SMTP_DSN_RET_HDRS;
+		else
+			return set_error(error_r, 501, "5.5.4", "Bad RET parameter");
+		return 0;
+	}
+	if (cmd->envid != NULL)
+		return set_error(error_r, 501, "5.5.4", "Duplicate ENVID parameter");
+	if (val == NULL || vlen > SMTP_DSN_ENVID_MAX || !smtp_xtext_valid(val, vlen, false))
+		return set_error(error_r, 501, "5.5.4", "Bad ENVID parameter");
+	cmd->envid = xstrndup(val, vlen);
+	return 0;
+}
+
 static int mail_param(struct smtp_command *cmd, const char *key, size_t klen, const char *val,
                       size_t vlen, struct smtp_reply_error *error_r)
 {
-	if (klen == 4 && strncasecmp(key, "SIZE", 4) == 0) {
+	if (key_is(key, klen, "SIZE")) {
 		if (val == NULL || parse_size(val, vlen, &cmd->size) < 0)
 			return set_error(error_r, 501, "5.5.4", "Bad SIZE parameter");
 		return 0;
 	}
-	if (klen == 4 && strncasecmp(key, "BODY", 4) == 0) {
-		if (cmd->body != SMTP_BODY_UNSET)
-			return set_error(error_r, 501, "5.5.4", "Duplicate BODY parameter");
-		if (val != NULL && vlen == 4 && strncasecmp(val, "7BIT", 4) == 0)
-			cmd->body = SMTP_BODY_7BIT;
-		else if (val != NULL && vlen == 8 && strncasecmp(val, "8BITMIME", 8) == 0)
-			cmd->body = SMTP_BODY_8BITMIME;
-		else
-			return set_error(error_r, 501, "5.5.4", "Bad BODY parameter");
+	if (key_is(key, klen, "BODY"))
+		return body_param(cmd, val, vlen, error_r);
+	if (key_is(key, klen, "SMTPUTF8"))
+		return flag_param(&cmd->smtputf8, val, error_r);
+	if (key_is(key, klen, "REQUIRETLS"))
+		return flag_param(&cmd->requiretls, val, error_r);
+	if (key_is(key, klen, "RET") || key_is(key, klen, "ENVID"))
+		return dsn_mail_param(cmd, key_is(key, klen, "RET"), val, vlen, error_r);
+	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
+}
+
+/* NOTIFY="NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY"), case-insensitive. */
+static int parse_notify(const char *val, size_t vlen, unsigned *notify_r)
+{
+	unsigned bits = 0;
+	size_t pos = 0;
+
+	if (val == NULL)
+		return -1;
+	while (pos <= vlen) {
+		const char *comma = memchr(val + pos, ',', vlen - pos);
+		size_t end = comma != NULL ? (size_t)(comma - val) : vlen;
+		unsigned bit = key_is(val + pos, end - pos, "NEVER")     ? SMTP_DSN_NOTIFY_NEVER
+		               : key_is(val + pos, end - pos, "SUCCESS") ? SMTP_DSN_NOTIFY_SUCCESS
+		               : key_is(val + pos, end - pos, "FAILURE") ? SMTP_DSN_NOTIFY_FAILURE
+		               : key_is(val + pos, end - pos, "DELAY")   ? SMTP_DSN_NOTIFY_DELAY
+		                                                         : 0;
+
+		if (bit == 0 || (bits & bit) != 0)
+			return -1;
+		bits |= bit;
+		pos = end + 1;
+	}
+	/* NEVER stands alone (section 4.1) */
+	if ((bits & SMTP_DSN_NOTIFY_NEVER) != 0 && bits != SMTP_DSN_NOTIFY_NEVER)
+		return -1;
+	*notify_r = bits;
+	return 0;
+}
+
+/* ORCPT=addr-type ";" xtext (RFC 3461 section 4.2); addr-type rfc822, or
+   utf-8 (RFC 6533 section 3, whose value may hold UTF-8 under SMTPUTF8;
+   the session checks that part). */
+static bool orcpt_valid(const char *val, size_t vlen)
+{
+	const char *semi = val != NULL ? memchr(val, ';', vlen) : NULL;
+	size_t tlen;
+
+	if (semi == NULL || vlen > SMTP_DSN_ORCPT_MAX)
+		return false;
+	tlen = (size_t)(semi - val);
+	if (key_is(val, tlen, "rfc822"))
+		return smtp_xtext_valid(semi + 1, vlen - tlen - 1, false);
+	if (key_is(val, tlen, "utf-8"))
+		return smtp_xtext_valid(semi + 1, vlen - tlen - 1, true);
+	return false;
+}
+
+static int rcpt_param(struct smtp_command *cmd, const char *key, size_t klen, const char *val,
+                      size_t vlen, struct smtp_reply_error *error_r)
+{
+	if (key_is(key, klen, "NOTIFY")) {
+		if (cmd->rcpt.notify != 0 || parse_notify(val, vlen, &cmd->rcpt.notify) < 0)
+			return set_error(error_r, 501, "5.5.4", "Bad NOTIFY parameter");
+		return 0;
+	}
+	if (key_is(key, klen, "ORCPT")) {
+		if (cmd->rcpt.orcpt != NULL || !orcpt_valid(val, vlen))
+			return set_error(error_r, 501, "5.5.4", "Bad ORCPT parameter");
+		cmd->rcpt.orcpt = xstrndup(val, vlen);
 		return 0;
 	}
 	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
@@ -161,7 +317,7 @@ static int parse_param(struct smtp_command *cmd, const char *s, size_t len,
 		return set_error(error_r, 501, "5.5.4", "Bad parameter syntax");
 	if (cmd->verb == SMTP_VERB_MAIL)
 		return mail_param(cmd, s, klen, val, vlen, error_r);
-	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
+	return rcpt_param(cmd, s, klen, val, vlen, error_r);
 }
 
 /* The text after the path: nothing, or SP esmtp-param *(SP esmtp-param).
@@ -297,6 +453,8 @@ int smtp_command_parse(const char *line, size_t len, struct smtp_command *cmd_r,
 void smtp_command_clear(struct smtp_command *cmd)
 {
 	free(cmd->arg);
+	free(cmd->envid);
+	free(cmd->rcpt.orcpt);
 	address_free(&cmd->path);
 	memset(cmd, 0, sizeof(*cmd));
 }

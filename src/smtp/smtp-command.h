@@ -9,6 +9,7 @@
  * state: whether a command is allowed now is the session's business.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,38 @@ enum smtp_verb {
 enum smtp_body {
 	SMTP_BODY_UNSET,
 	SMTP_BODY_7BIT,
-	SMTP_BODY_8BITMIME, /* RFC 6152 */
+	SMTP_BODY_8BITMIME,   /* RFC 6152 */
+	SMTP_BODY_BINARYMIME, /* RFC 3030 section 3: BDAT only */
+};
+
+/* DSN RET= (RFC 3461 section 4.3). */
+enum smtp_dsn_ret {
+	SMTP_DSN_RET_UNSET,
+	SMTP_DSN_RET_FULL,
+	SMTP_DSN_RET_HDRS,
+};
+
+/* DSN NOTIFY= (RFC 3461 section 4.1): a set of these bits; 0 when the
+   parameter was not given. NEVER is never combined with another. */
+enum smtp_dsn_notify {
+	SMTP_DSN_NOTIFY_NEVER = 1 << 0,
+	SMTP_DSN_NOTIFY_SUCCESS = 1 << 1,
+	SMTP_DSN_NOTIFY_FAILURE = 1 << 2,
+	SMTP_DSN_NOTIFY_DELAY = 1 << 3,
+};
+
+/* ENVID is at most 100 characters, ORCPT at most 500 (RFC 3461 sections
+   4.4 and 4.2), counted as sent (xtext). */
+#define SMTP_DSN_ENVID_MAX 100
+#define SMTP_DSN_ORCPT_MAX 500
+
+/* The DSN parameters of one RCPT (RFC 3461 section 4). */
+struct smtp_rcpt_params {
+	unsigned notify; /* enum smtp_dsn_notify bits, 0: not given */
+	/* ORCPT as sent, "addr-type;xtext" (e.g. "rfc822;a+2Bb@example.org"),
+	   the addr-type checked to be rfc822 or utf-8 (RFC 6533) and the
+	   xtext to be valid; malloc'ed, NULL when not given. */
+	char *orcpt;
 };
 
 struct smtp_command {
@@ -54,7 +86,18 @@ struct smtp_command {
 	struct address path;
 	/* MAIL SIZE= (RFC 1870), 0 when not given. */
 	uint64_t size;
+	/* MAIL BODY= (RFC 6152, RFC 3030). */
 	enum smtp_body body;
+	/* MAIL SMTPUTF8 (RFC 6531 section 3.4) and REQUIRETLS (RFC 8689
+	   section 4; whether TLS is on is the session's check). */
+	bool smtputf8;
+	bool requiretls;
+	/* MAIL RET= and ENVID= (RFC 3461 sections 4.3, 4.4); envid is the
+	   xtext as sent, validated, malloc'ed, NULL when not given. */
+	enum smtp_dsn_ret ret;
+	char *envid;
+	/* RCPT NOTIFY= and ORCPT=. */
+	struct smtp_rcpt_params rcpt;
 };
 
 /* A reply for a command that cannot be accepted as written. code is the
@@ -71,12 +114,19 @@ struct smtp_reply_error {
    smtp_command_clear()), or -1 with *error_r set and *cmd_r zeroed:
      500 5.5.2 unknown or empty command,
      500 5.5.1 a line holding NUL or other control bytes,
-     501 5.5.4 wrong arguments (missing, extra, bad SIZE/BODY value),
+     501 5.5.4 wrong arguments (missing, extra, bad SIZE/BODY/RET/ENVID/
+               NOTIFY/ORCPT value, a parameter given twice),
      501 5.1.7 bad sender address syntax (MAIL),
      501 5.1.3 bad recipient address syntax (RCPT),
      555 5.5.4 an ESMTP parameter this server does not implement. */
 int smtp_command_parse(const char *line, size_t len, struct smtp_command *cmd_r,
                        struct smtp_reply_error *error_r);
+
+/* True if s (len bytes) is valid xtext (RFC 3461 section 4): "!" to "~"
+   except "+" and "=", or "+" and two upper-case hex digits. With utf8
+   (RFC 6533 utf-8-addr-xtext, under SMTPUTF8) valid UTF-8 characters are
+   allowed too. The empty string is not xtext. */
+bool smtp_xtext_valid(const char *s, size_t len, bool utf8);
 
 /* Free what cmd holds and zero it. A zeroed command is fine. */
 void smtp_command_clear(struct smtp_command *cmd);

@@ -131,14 +131,41 @@ static const struct err_case err_cases[] = {
     {"MAIL FROM:<a@b> SIZE=", 501, "5.5.4"},
     {"MAIL FROM:<a@b> SIZE=12x", 501, "5.5.4"},
     {"MAIL FROM:<a@b> SIZE", 501, "5.5.4"},
-    {"MAIL FROM:<a@b> BODY=BINARYMIME", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> BODY=BINARY", 501, "5.5.4"},
     {"MAIL FROM:<a@b> BODY=7BIT BODY=7BIT", 501, "5.5.4"},
     {"MAIL FROM:<a@b> =x", 501, "5.5.4"},
     {"MAIL FROM:<a@b> -A=x", 501, "5.5.4"},
     {"MAIL FROM:<a@b> A=x=y", 501, "5.5.4"},
-    {"MAIL FROM:<a@b> SMTPUTF8", 555, "5.5.4"},
-    {"MAIL FROM:<a@b> RET=HDRS", 555, "5.5.4"},
-    {"RCPT TO:<a@b> NOTIFY=NEVER", 555, "5.5.4"},
+    {"MAIL FROM:<a@b> SMTPUTF8=yes", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> SMTPUTF8 SMTPUTF8", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> REQUIRETLS=1", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> RET=ALL", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> RET", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> RET=FULL RET=HDRS", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> ENVID", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> ENVID=a+2", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> ENVID=a+2b", 501, "5.5.4"}, /* xtext hex is upper case */
+    {"MAIL FROM:<a@b> ENVID=a ENVID=b", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> ENVID=\xc3\xa9", 501, "5.5.4"},
+    {"MAIL FROM:<a@b> "
+     "ENVID="
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxx",
+     501, "5.5.4"}, /* 101 characters */
+    {"MAIL FROM:<a@b> NOTIFY=NEVER", 555, "5.5.4"},
+    {"MAIL FROM:<a@b> X-FOO=\xff", 501, "5.5.4"}, /* not UTF-8 */
+    {"RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS", 501, "5.5.4"},
+    {"RCPT TO:<a@b> NOTIFY=SUCCESS,SUCCESS", 501, "5.5.4"},
+    {"RCPT TO:<a@b> NOTIFY=SUCCESS,", 501, "5.5.4"},
+    {"RCPT TO:<a@b> NOTIFY=", 501, "5.5.4"},
+    {"RCPT TO:<a@b> NOTIFY=SOMETIMES", 501, "5.5.4"},
+    {"RCPT TO:<a@b> NOTIFY=DELAY NOTIFY=DELAY", 501, "5.5.4"},
+    {"RCPT TO:<a@b> ORCPT=a@b", 501, "5.5.4"},
+    {"RCPT TO:<a@b> ORCPT=x400;a@b", 501, "5.5.4"},
+    {"RCPT TO:<a@b> ORCPT=rfc822;", 501, "5.5.4"},
+    {"RCPT TO:<a@b> ORCPT=rfc822;\xc3\xa9@b", 501, "5.5.4"},
+    {"RCPT TO:<a@b> ORCPT=rfc822;a@b ORCPT=rfc822;a@b", 501, "5.5.4"},
+    {"RCPT TO:<a@b> RET=FULL", 555, "5.5.4"},
     {"RCPT TO:<a@b> SIZE=10", 555, "5.5.4"},
     {"MAIL FROM:<a@b>" SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1
          SIZE1 SIZE1 SIZE1 SIZE1,
@@ -162,6 +189,63 @@ static void test_err_table(void **state)
 		assert_null(cmd.arg);
 		assert_null(cmd.path.local);
 	}
+}
+
+/* The extension parameters land in their fields. */
+static void test_ext_params(void **state)
+{
+	struct smtp_command cmd;
+	struct smtp_reply_error err;
+	const char *mail = "MAIL FROM:<a@b> BODY=BINARYMIME SMTPUTF8 REQUIRETLS RET=HDRS "
+	                   "ENVID=QQ+2B314";
+	const char *rcpt = "RCPT TO:<\xc3\xa9@b> NOTIFY=failure,Delay "
+	                   "ORCPT=utf-8;\xc3\xa9@b+2Bx";
+
+	assert_int_equal(smtp_command_parse(mail, strlen(mail), &cmd, &err), 0);
+	assert_int_equal(cmd.body, SMTP_BODY_BINARYMIME);
+	assert_true(cmd.smtputf8);
+	assert_true(cmd.requiretls);
+	assert_int_equal(cmd.ret, SMTP_DSN_RET_HDRS);
+	assert_string_equal(cmd.envid, "QQ+2B314");
+	smtp_command_clear(&cmd);
+	assert_null(cmd.envid);
+
+	assert_int_equal(smtp_command_parse(rcpt, strlen(rcpt), &cmd, &err), 0);
+	assert_int_equal(cmd.rcpt.notify, SMTP_DSN_NOTIFY_FAILURE | SMTP_DSN_NOTIFY_DELAY);
+	assert_string_equal(cmd.rcpt.orcpt, "utf-8;\xc3\xa9@b+2Bx");
+	assert_string_equal(cmd.path.local, "\xc3\xa9");
+	smtp_command_clear(&cmd);
+
+	rcpt = "RCPT TO:<a@b> NOTIFY=NEVER ORCPT=RFC822;a+2Bb@c";
+	assert_int_equal(smtp_command_parse(rcpt, strlen(rcpt), &cmd, &err), 0);
+	assert_int_equal(cmd.rcpt.notify, SMTP_DSN_NOTIFY_NEVER);
+	assert_string_equal(cmd.rcpt.orcpt, "RFC822;a+2Bb@c");
+	smtp_command_clear(&cmd);
+
+	/* nothing given: all unset */
+	assert_int_equal(smtp_command_parse("MAIL FROM:<a@b>", 15, &cmd, &err), 0);
+	assert_int_equal(cmd.body, SMTP_BODY_UNSET);
+	assert_false(cmd.smtputf8 || cmd.requiretls);
+	assert_int_equal(cmd.ret, SMTP_DSN_RET_UNSET);
+	assert_null(cmd.envid);
+	smtp_command_clear(&cmd);
+}
+
+static void test_xtext(void **state)
+{
+	assert_true(smtp_xtext_valid("abc", 3, false));
+	assert_true(smtp_xtext_valid("a+2B+3Db", 8, false));
+	assert_true(smtp_xtext_valid("!~", 2, false));
+	assert_false(smtp_xtext_valid("", 0, false));
+	assert_false(smtp_xtext_valid("a=b", 3, false));
+	assert_false(smtp_xtext_valid("a b", 3, false));
+	assert_false(smtp_xtext_valid("a+", 2, false));
+	assert_false(smtp_xtext_valid("a+2", 3, false));
+	assert_false(smtp_xtext_valid("a+2g", 4, false));
+	assert_false(smtp_xtext_valid("\xc3\xa9", 2, false));
+	assert_true(smtp_xtext_valid("\xc3\xa9", 2, true));
+	assert_false(smtp_xtext_valid("\xc3", 1, true));
+	assert_false(smtp_xtext_valid("\xc0\xaf", 2, true)); /* overlong */
 }
 
 static void test_nul_byte(void **state)
@@ -206,7 +290,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ok_table),   cmocka_unit_test(test_err_table),
 	    cmocka_unit_test(test_nul_byte),   cmocka_unit_test(test_prefixes),
-	    cmocka_unit_test(test_verb_names),
+	    cmocka_unit_test(test_verb_names), cmocka_unit_test(test_ext_params),
+	    cmocka_unit_test(test_xtext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
