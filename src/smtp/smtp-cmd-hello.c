@@ -37,8 +37,15 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
 	smtp_reply_cont(s, 250, "SIZE %llu",
 	                (unsigned long long)smtp_settings(set)->max_message_size);
 	smtp_reply_cont(s, 250, "8BITMIME");
+	smtp_reply_cont(s, 250, "CHUNKING");   /* RFC 3030 */
+	smtp_reply_cont(s, 250, "BINARYMIME"); /* RFC 3030 section 3, with CHUNKING */
+	smtp_reply_cont(s, 250, "DSN");        /* RFC 3461 */
+	smtp_reply_cont(s, 250, "SMTPUTF8");   /* RFC 6531 */
 	if (s->server->role->tls != NULL && !conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "STARTTLS");
+	/* RFC 8689 section 4: REQUIRETLS is offered only once TLS is on */
+	if (conn_is_tls(s->conn))
+		smtp_reply_cont(s, 250, "REQUIRETLS");
 	smtp_reply(s, 250, NULL, "ENHANCEDSTATUSCODES");
 }
 

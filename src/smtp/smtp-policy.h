@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "lib/settings.h"
+#include "smtp/smtp-command.h"
 
 struct smtp_session;
 struct delivery;
@@ -49,6 +50,20 @@ struct smtp_message {
 	size_t header_len;
 	bool header_ended; /* the empty line after the header section was there */
 	uint64_t size;     /* decoded bytes as received */
+	/* The extensions of the transaction, for the queue's envelope:
+	   MAIL BODY= (SMTP_BODY_UNSET when not given), SMTPUTF8 (RFC 6531),
+	   REQUIRETLS (RFC 8689; only ever true on a TLS session), DSN RET=
+	   and ENVID= (RFC 3461; envid the xtext as sent, NULL when absent),
+	   and whether the message came by BDAT (RFC 3030). */
+	enum smtp_body body;
+	bool smtputf8;
+	bool requiretls;
+	enum smtp_dsn_ret dsn_ret;
+	const char *dsn_envid;
+	bool chunked;
+	/* The DSN NOTIFY=/ORCPT= of each recipient, parallel to rcpts
+	   (rcpt_count entries, smtp-command.h). */
+	const struct smtp_rcpt_params *rcpt_params;
 	/* The spooled body (everything after the header section). The policy
 	   takes it (sets the pointer NULL) to commit or abort it; one left
 	   here is aborted after the reply. */
@@ -110,6 +125,9 @@ const char *smtp_session_helo(const struct smtp_session *s);
 /* The normalised MAIL FROM of the transaction ("" for <>, NULL before). */
 const char *smtp_session_mail_from(const struct smtp_session *s);
 const struct service_def *smtp_session_service(const struct smtp_session *s);
+/* The DSN parameters of the recipient the RCPT stage asks about (NULL
+   outside that stage); valid until the stage's reply. */
+const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

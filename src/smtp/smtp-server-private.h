@@ -17,6 +17,7 @@
 #include "lib/settings.h"
 #include "net/conn.h"
 #include "master/role.h"
+#include "smtp/smtp-bdat.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-data.h"
 #include "smtp/smtp-header.h"
@@ -103,6 +104,14 @@ struct smtp_session {
 	char *mail_from_text; /* normalised */
 	uint64_t mail_size;   /* SIZE= */
 	ARRAY(char *) rcpts;  /* accepted, normalised, for the policy and the Received header */
+	/* Extensions (smtp-cmd-mail.c): the MAIL parameters, and the DSN
+	   parameters of each accepted recipient, parallel to rcpts. */
+	enum smtp_body mail_body;
+	bool mail_smtputf8, mail_requiretls;
+	enum smtp_dsn_ret mail_ret;
+	char *mail_envid;
+	ARRAY(struct smtp_rcpt_params) rcpt_params;
+	struct smtp_rcpt_params stage_rcpt_params; /* of the RCPT being asked */
 
 	/* The policy's state for this session, and the stage it is asked. */
 	void *policy_ctx;
@@ -112,8 +121,15 @@ struct smtp_session {
 	struct smtp_message message; /* SMTP_STAGE_DATA_END */
 	struct buf trace;
 
-	/* DATA in progress. */
+	/* DATA in progress, or a BDAT chunk being read (in_bdat too). */
 	bool in_data;
+	/* CHUNKING (smtp-cmd-data.c): the transaction's BDAT message, the
+	   chunk being read, and the reply owed for a chunk read only to be
+	   dropped (bdat_fail_code != 0). */
+	bool in_bdat, bdat_used, bdat_last;
+	struct smtp_bdat_reader bdat;
+	unsigned bdat_fail_code;
+	const char *bdat_fail_enhanced, *bdat_fail_text;
 	struct smtp_data_decoder decoder;
 	/* The header section is kept here and written in front of the body
 	   by the policy (smtp_message.header). */
@@ -124,6 +140,10 @@ struct smtp_session {
 	char msg_id[SESSION_ID_LEN + 1];
 
 	struct buf line;
+	/* The client's name by reverse DNS, checked forward (smtp-rdns.c):
+	   NULL while unknown. rdns_pending: the lookup runs. */
+	char *ptr_name;
+	bool rdns_pending;
 };
 
 /* Send one reply line: "<code> <enhanced> <text>" (the enhanced code only
@@ -137,6 +157,14 @@ void smtp_reply_cont(struct smtp_session *s, unsigned code, const char *fmt, ...
 
 /* Forget the mail transaction (RSET, HELO/EHLO, STARTTLS, after DATA). */
 void smtp_transaction_reset(struct smtp_session *s);
+
+/* Forget the extension parameters of the transaction (MAIL, RCPT, BDAT
+   state): part of smtp_transaction_reset() (smtp-cmd-mail.c). */
+void smtp_transaction_ext_reset(struct smtp_session *s);
+
+/* A RCPT stage ended with code: keep the DSN parameters of an accepted
+   recipient beside it, drop those of a refused one (smtp-cmd-mail.c). */
+void smtp_rcpt_params_finish(struct smtp_session *s, unsigned code);
 
 /* Close the session after the queued output is sent. */
 void smtp_session_close(struct smtp_session *s);
@@ -160,6 +188,7 @@ void smtp_cmd_mail(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_rcpt(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_rset(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_data(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_bdat(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_noop(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);

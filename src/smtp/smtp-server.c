@@ -62,6 +62,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 	for (size_t i = 0; i < s->rcpts.count; i++)
 		free(s->rcpts.items[i]);
 	array_free(&s->rcpts);
+	smtp_transaction_ext_reset(s);
 	if (ops->reset != NULL)
 		ops->reset(s->policy_ctx);
 	smtp_header_clear(&s->header);
@@ -224,6 +225,7 @@ static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned
 			smtp_transaction_reset(s);
 		break;
 	case SMTP_STAGE_RCPT:
+		smtp_rcpt_params_finish(s, code);
 		if (code < 300) {
 			array_append(&s->rcpts, s->stage_rcpt);
 			s->stage_rcpt = NULL;
@@ -287,6 +289,11 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 const struct service_def *smtp_session_service(const struct smtp_session *s)
 {
 	return s->service;
+}
+
+const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s)
+{
+	return s->stage == SMTP_STAGE_RCPT ? &s->stage_rcpt_params : NULL;
 }
 
 bool smtp_session_gone(const struct smtp_session *s)

@@ -32,6 +32,10 @@ struct tpolicy {
 	struct smtp_session *pending; /* a stage waiting for the test */
 	int sessions;                 /* begun and not ended */
 	unsigned messages;
+	/* what the last data_end saw */
+	struct smtp_message last;
+	char envid[128], orcpt[128], header[256];
+	unsigned notify;
 };
 
 struct fixture {
@@ -79,6 +83,12 @@ static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 	assert_non_null(msg->delivery);
 	delivery_abort(&msg->delivery);
 	tp->messages++;
+	tp->last = *msg;
+	snprintf(tp->envid, sizeof(tp->envid), "%s", msg->dsn_envid ? msg->dsn_envid : "-");
+	snprintf(tp->orcpt, sizeof(tp->orcpt), "%s",
+	         msg->rcpt_params[0].orcpt ? msg->rcpt_params[0].orcpt : "-");
+	snprintf(tp->header, sizeof(tp->header), "%.*s", (int)msg->header_len, msg->header);
+	tp->notify = msg->rcpt_params[0].notify;
 	if (tp->pend_data)
 		tp->pending = s;
 	else
@@ -296,6 +306,125 @@ static void test_tls_required(void **state)
 
 /* Without the requirement (port 25, and submission until it has AUTH)
    MAIL is taken in plain text. */
+/* BDAT chunks, pipelined, with the message's header split over two
+   chunks; the DATA stage sees one message of the right size. */
+static void test_bdat_pipelined(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\n");
+	free(received(f));
+	send_str(f, "MAIL FROM:<a@b.test> RET=HDRS ENVID=E+2B1\r\n"
+	            "RCPT TO:<x@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.test\r\n"
+	            "BDAT 10\r\nSubject: tBDAT 0\r\nBDAT 8 LAST\r\n\r\n\r\nbodyNOOP\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: 10 octets received\r\n"
+	               "250 2.0.0 Ok: 10 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
+	               "250 2.0.0 Ok\r\n");
+	assert_int_equal(f->tp.messages, 1);
+	assert_true(f->tp.last.chunked);
+	assert_true(f->tp.last.size == 18);
+	assert_string_equal(f->tp.header, "Subject: t\r\n");
+	assert_int_equal(f->tp.last.dsn_ret, SMTP_DSN_RET_HDRS);
+	assert_string_equal(f->tp.envid, "E+2B1");
+	assert_int_equal(f->tp.notify, SMTP_DSN_NOTIFY_SUCCESS | SMTP_DSN_NOTIFY_FAILURE);
+	assert_string_equal(f->tp.orcpt, "rfc822;x@y.test");
+	assert_false(f->tp.last.requiretls);
+	assert_false(f->tp.last.smtputf8);
+}
+
+/* A BDAT that cannot start a message still has its octets read (they are
+   not commands), then is refused; the session goes on. */
+static void test_bdat_refused_chunk_skipped(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\n");
+	free(received(f));
+	send_str(f, "BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n");
+	expect_tail(f, "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
+	send_str(f, "MAIL FROM:<a@b.test>\r\nBDAT 4\r\nRSETNOOP\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n554 5.5.1 Error: no valid recipients\r\n250 2.0.0 Ok\r\n");
+	assert_int_equal(f->tp.messages, 0);
+}
+
+/* BINARYMIME: DATA refused, BDAT takes bare LFs; without BINARYMIME a bare
+   LF in a chunk is refused like in DATA. DATA after BDAT is refused. */
+static void test_bdat_binarymime(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\n");
+	free(received(f));
+	send_str(f, "MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	expect_tail(f, "503 5.5.1 Error: BODY=BINARYMIME requires BDAT\r\n");
+	send_str(f, "BDAT 10 LAST\r\nA: b\n\nx\ry\r");
+	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n");
+	assert_int_equal(f->tp.last.body, SMTP_BODY_BINARYMIME);
+	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 5 LAST\r\na\nb\r\n");
+	expect_tail(f, "554 5.6.0 Message contains bare CR or LF\r\n");
+	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 3\r\na\r\nDATA\r\n");
+	expect_tail(f, "250 2.0.0 Ok: 3 octets received\r\n503 5.5.1 Error: DATA after BDAT\r\n");
+	assert_int_equal(f->tp.messages, 1);
+}
+
+/* The size limit counts all chunks; a chunk far past it is refused unread
+   and the connection closed; a bad BDAT line too. */
+static void test_bdat_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	char *got;
+
+	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n");
+	free(received(f));
+	/* the default limit is 25 MiB: 30 MiB in one chunk is not absurd, 60 MiB is */
+	send_str(f, "BDAT 62914560\r\n");
+	got = received(f);
+	assert_non_null(strstr(got, "552 5.3.4 Error: message size exceeds fixed limit\r\n"));
+	free(got);
+	/* closed: the next read sees EOF */
+	assert_int_equal(read(f->client, &(char){0}, 1), 0);
+}
+
+static void test_bdat_bad_args(void **state)
+{
+	struct fixture *f = *state;
+
+	send_str(f, "EHLO c.test\r\n");
+	free(received(f));
+	send_str(f, "BDAT x\r\n");
+	expect_tail(f, "501 5.5.4 Syntax: BDAT size [LAST]\r\n");
+	assert_int_equal(read(f->client, &(char){0}, 1), 0);
+}
+
+/* SMTPUTF8 needed for a UTF-8 address; REQUIRETLS refused without TLS,
+   and neither TLS-only keyword is offered then. */
+static void test_utf8_and_requiretls(void **state)
+{
+	struct fixture *f = *state;
+	char *got;
+
+	send_str(f, "EHLO c.test\r\n");
+	got = received(f);
+	assert_non_null(strstr(got, "250-SMTPUTF8\r\n"));
+	assert_non_null(strstr(got, "250-CHUNKING\r\n"));
+	assert_non_null(strstr(got, "250-DSN\r\n"));
+	assert_null(strstr(got, "REQUIRETLS"));
+	free(got);
+	send_str(f, "MAIL FROM:<j\xc3\xb6rg@b.test>\r\n");
+	expect_tail(f, "553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 parameter\r\n");
+	send_str(f, "MAIL FROM:<a@b.test> REQUIRETLS\r\n");
+	expect_tail(f, "530 5.7.10 Error: REQUIRETLS needs a TLS session\r\n");
+	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<j\xc3\xb6rg@y.test>\r\n");
+	expect_tail(f, "250 2.1.0 Ok\r\n553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 "
+	               "parameter\r\n");
+	send_str(f, "RSET\r\nMAIL FROM:<a@b.test> SMTPUTF8\r\nRCPT TO:<x@y.test>\r\n"
+	            "DATA\r\nSubject: \xc3\xa9\r\n\r\n.\r\n");
+	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n");
+	assert_true(f->tp.last.smtputf8);
+	assert_false(f->tp.last.chunked);
+	assert_string_equal(f->tp.header, "Subject: \xc3\xa9\r\n");
+}
+
 static void test_tls_not_required(void **state)
 {
 	struct fixture *f = *state;
@@ -314,6 +443,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disconnect_pending_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_required, setup_tls_required, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_not_required, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_refused_chunk_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_binarymime, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_size_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_bad_args, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_utf8_and_requiretls, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
