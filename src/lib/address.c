@@ -1,6 +1,7 @@
 #include "lib/address.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,47 @@ static int parse_domain(struct cursor *c)
 	return 0;
 }
 
+static bool has_8bit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+/* The A-label form of a domain holding U-labels (IDNA2008 with the UTS 46
+   mapping, which also folds case), malloc'ed; NULL if it is no valid IDN. */
+static char *domain_to_ascii(const char *domain)
+{
+	uint8_t *out = NULL;
+	char *copy;
+
+	if (idn2_lookup_u8((const uint8_t *)domain, &out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) !=
+	    IDN2_OK)
+		return NULL;
+	copy = xstrdup((const char *)out);
+	idn2_free(out);
+	return copy;
+}
+
+/* A domain with U-labels must be one IDNA accepts (RFC 6531 section 3.3
+   refers to IDNA for them). */
+static int check_idn(struct cursor *c, size_t start)
+{
+	char *domain, *ascii;
+
+	if (!has_8bit((const char *)c->p + start, c->pos - start))
+		return 0;
+	domain = xstrndup((const char *)c->p + start, c->pos - start);
+	ascii = domain_to_ascii(domain);
+	free(domain);
+	if (ascii == NULL)
+		return fail(c, "domain is not a valid internationalised domain name");
+	free(ascii);
+	return 0;
+}
+
 static int parse_mailbox(struct cursor *c, struct address *addr_r)
 {
 	struct buf local = BUF_INIT;
@@ -251,7 +293,7 @@ static int parse_mailbox(struct cursor *c, struct address *addr_r)
 	}
 	c->pos++;
 	dstart = c->pos;
-	if (parse_domain(c) < 0)
+	if (parse_domain(c) < 0 || check_idn(c, dstart) < 0)
 		goto fail;
 	addr_r->local = buf_steal(&local);
 	addr_r->domain = xstrndup((const char *)c->p + dstart, c->pos - dstart);
@@ -405,6 +447,15 @@ char *address_normalize(const struct address *addr)
 	if (addr->domain == NULL || addr->domain[0] == '\0')
 		return buf_steal(&out);
 	buf_append_char(&out, '@');
+	if (has_8bit(addr->domain, strlen(addr->domain))) {
+		char *ascii = domain_to_ascii(addr->domain);
+
+		if (ascii != NULL) {
+			buf_append_str(&out, ascii);
+			free(ascii);
+			return buf_steal(&out);
+		}
+	}
 	for (const char *d = addr->domain; *d != '\0'; d++)
 		buf_append_char(&out, *d >= 'A' && *d <= 'Z' ? (char)(*d - 'A' + 'a') : *d);
 	return buf_steal(&out);

@@ -13,9 +13,12 @@
  * domain <= 255, label <= 63, path <= 256 (RFC 5321 section 4.5.3.1).
  *
  * 8-bit text (RFC 6531) is accepted in the local part and in domain labels
- * only when it is valid UTF-8 (no overlong forms, no surrogates); it is kept
- * as is: no IDNA conversion, no Unicode normalisation. Control characters
- * are never accepted.
+ * only when it is valid UTF-8 (no overlong forms, no surrogates), and a
+ * domain holding it only when it is a valid IDN (libidn2, IDNA2008 with the
+ * UTS 46 mapping). The parsed address keeps it as received; the normalised
+ * form writes such a domain as its A-label ("bücher.example" and
+ * "xn--bcher-kva.example" are one domain). A local part is never
+ * converted or Unicode-normalised. Control characters are never accepted.
  *
  * These parsers are the one place where address text from the network is
  * validated; nothing else in Tern re-parses addresses.
@@ -66,7 +69,8 @@ int address_parse_path(const char *s, size_t len, unsigned flags, struct address
 bool address_is_null(const struct address *addr);
 
 /* The address as "local@domain" with the domain lower-cased (ASCII letters
-   only) and the local part kept as is, re-quoted per RFC 5321 section
+   only; a domain with U-labels becomes its A-label, lower case) and the
+   local part kept as is, re-quoted per RFC 5321 section
    4.1.2 when it is not a valid Dot-string ("\"john doe\"@example.com").
    "" for the null path; "Postmaster" for a domainless Postmaster.
    Returns a malloc'ed string; the caller frees it. */

@@ -25,7 +25,9 @@
 #include "smtp/smtp-settings.h"
 
 struct delivery;
+struct dns_resolver;
 struct smtp_inbound;
+struct smtp_rdns;
 
 /* Commands handled in one on_read before yielding to the loop (RFC 2920
    pipelining, bounded). */
@@ -46,6 +48,8 @@ struct smtp_server {
 	const struct tern_settings *settings;
 	struct smtp_policy policy;    /* what every session asks at its stages */
 	struct smtp_inbound *inbound; /* the policy's state (smtp-policy-inbound.h) */
+	/* The clients' reverse DNS (smtp-rdns.h); NULL: none is looked up. */
+	struct dns_resolver *resolver;
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */
@@ -140,10 +144,10 @@ struct smtp_session {
 	char msg_id[SESSION_ID_LEN + 1];
 
 	struct buf line;
-	/* The client's name by reverse DNS, checked forward (smtp-rdns.c):
-	   NULL while unknown. rdns_pending: the lookup runs. */
+	/* The client's name by reverse DNS, checked forward (smtp-rdns.h):
+	   NULL for unknown. The lookup runs before the greeting. */
 	char *ptr_name;
-	bool rdns_pending;
+	struct smtp_rdns *rdns;
 };
 
 /* Send one reply line: "<code> <enhanced> <text>" (the enhanced code only

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "dns/dns-resolver.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp-policy-inbound.h"
+#include "smtp/smtp-rdns.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -89,6 +91,8 @@ static void session_free(struct smtp_session *s)
 	if (ops->session_end != NULL)
 		ops->session_end(s->policy_ctx);
 	free(s->peer_ip);
+	smtp_rdns_cancel(&s->rdns);
+	free(s->ptr_name);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
 	free(s->helo);
@@ -401,6 +405,24 @@ static const struct conn_handler session_handler = {
 
 /* ---- the role ---- */
 
+static void greet(struct smtp_session *s)
+{
+	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", s->server->settings->hostname);
+}
+
+static void rdns_done(const char *name, void *ctx)
+{
+	struct smtp_session *s = ctx;
+
+	s->rdns = NULL;
+	s->ptr_name = name != NULL ? xstrdup(name) : NULL;
+	log_info(s->sid, "event=smtp.rdns name=%s", name != NULL ? name : "unknown");
+	if (s->closing)
+		return;
+	greet(s);
+	conn_resume_reading(s->conn);
+}
+
 static void session_start(struct smtp_session *s, struct role_ctx *role)
 {
 	const struct tern_settings *set = s->server->settings;
@@ -415,7 +437,14 @@ static void session_start(struct smtp_session *s, struct role_ctx *role)
 		evtimer_add(s->session_timer, &tv);
 	log_info(s->sid, "event=smtp.connect ip=%s service=%s tls=%s", conn_peer_ip(s->conn),
 	         s->service->name, conn_is_tls(s->conn) ? "yes" : "no");
-	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", set->hostname);
+	if (s->server->resolver == NULL) {
+		greet(s);
+		return;
+	}
+	/* the client's name first, as Postfix does: nothing is read until the
+	   greeting, which comes within the resolver's timeouts */
+	conn_pause_reading(s->conn);
+	s->rdns = smtp_rdns_start(s->server->resolver, role->base, s->peer_ip, rdns_done, s);
 }
 
 static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
@@ -480,6 +509,11 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->policy.ops = &smtp_inbound_ops;
 	server->policy.policy = server->inbound;
+	if (smtp_rdns_resolver_new(role->base, role->settings, &server->resolver, error_r) < 0) {
+		smtp_inbound_free(&server->inbound);
+		free(server);
+		return -1;
+	}
 	role->data = server;
 	return 0;
 }
@@ -491,6 +525,7 @@ static void smtp_deinit(struct role_ctx *role)
 	if (server == NULL)
 		return;
 	smtp_inbound_free(&server->inbound);
+	dns_resolver_free(&server->resolver);
 	free(server);
 	role->data = NULL;
 }

@@ -37,7 +37,16 @@ static const struct mailbox_case mailbox_cases[] = {
     {"a@[192.0.2.1]", "a", "[192.0.2.1]", "a@[192.0.2.1]"},
     {"a@[IPv6:2001:db8::1]", "a", "[IPv6:2001:db8::1]", "a@[ipv6:2001:db8::1]"},
     {"a@[ipv6:::1]", "a", "[ipv6:::1]", NULL},
-    {"j\xc3\xbcrgen@m\xc3\xbcller.de", "j\xc3\xbcrgen", "m\xc3\xbcller.de", NULL},
+    {"j\xc3\xbcrgen@m\xc3\xbcller.de", "j\xc3\xbcrgen", "m\xc3\xbcller.de",
+     "j\xc3\xbcrgen@xn--mller-kva.de"},
+    /* U-label and A-label are one domain, case folded (UTS 46) */
+    {"J\xc3\xb6rg@B\xc3\x9c"
+     "CHER.Example",
+     "J\xc3\xb6rg",
+     "B\xc3\x9c"
+     "CHER.Example",
+     "J\xc3\xb6rg@xn--bcher-kva.example"},
+    {"a@XN--bcher-kva.example", "a", "XN--bcher-kva.example", "a@xn--bcher-kva.example"},
     {"\"\xe2\x82\xac x\"@x", "\xe2\x82\xac x", "x", NULL},
     /* errors */
     {"", NULL, "bad local part", NULL},
@@ -71,6 +80,8 @@ static const struct mailbox_case mailbox_cases[] = {
     {"a@[1.2.3.4]x", NULL, "bad character in domain", NULL},
     {"\xff@x", NULL, "invalid 8-bit character", NULL},
     {"a\xc3@x", NULL, "invalid 8-bit character", NULL},
+    /* valid UTF-8 but no valid IDN: a combining mark cannot start a label */
+    {"a@\xcc\x81x.example", NULL, "domain is not a valid internationalised domain name", NULL},
     {"\xc0\xaf@x", NULL, "invalid 8-bit character", NULL},         /* overlong "/" */
     {"\xed\xa0\x80@x", NULL, "invalid 8-bit character", NULL},     /* surrogate */
     {"a@\xf4\x90\x80\x80", NULL, "invalid 8-bit character", NULL}, /* > U+10FFFF */
