@@ -27,11 +27,10 @@ void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd)
 
 /* The extensions advertised (RFC 5321 section 4.1.1.1): only what is
    implemented. */
-void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
+void smtp_ehlo_keywords(struct smtp_session *s)
 {
 	const struct tern_settings *set = s->server->settings;
 
-	set_helo(s, cmd->arg, true);
 	smtp_reply_cont(s, 250, "%s", set->hostname);
 	smtp_reply_cont(s, 250, "PIPELINING");
 	smtp_reply_cont(s, 250, "SIZE %llu",
@@ -47,6 +46,12 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
 	if (conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "REQUIRETLS");
 	smtp_reply(s, 250, NULL, "ENHANCEDSTATUSCODES");
+}
+
+void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
+{
+	set_helo(s, cmd->arg, true);
+	smtp_ehlo_keywords(s);
 }
 
 /* RFC 3207. conn_starttls() drops any pipelined plaintext (section 6), and

@@ -184,6 +184,11 @@ void smtp_session_bye(struct smtp_session *s, unsigned code, const char *enhance
    needed. */
 int smtp_data_input(struct smtp_session *s);
 
+/* The reply to EHLO after the HELO name is set: the host name and every
+   extension keyword, the last line ending the reply (smtp-cmd-hello.c).
+   LMTP's LHLO gives the same list. */
+void smtp_ehlo_keywords(struct smtp_session *s);
+
 /* Command handlers (smtp-cmd-*.c). */
 void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd);
