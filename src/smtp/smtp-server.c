@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/log.h"
 #include "dns/dns-resolver.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp-policy-inbound.h"
 #include "smtp/smtp-rdns.h"

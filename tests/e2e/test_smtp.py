@@ -77,8 +77,8 @@ def test_greeting_and_ehlo(server):
         assert s.has_extn("pipelining") and s.has_extn("8bitmime")
         assert s.has_extn("enhancedstatuscodes") and s.has_extn("starttls")
         assert int(s.esmtp_features["size"]) > 0
-        assert not s.has_extn("auth") and not s.has_extn("chunking")
-        assert not s.has_extn("smtputf8")
+        assert not s.has_extn("auth") and not s.has_extn("requiretls")  # no TLS yet
+        assert s.has_extn("chunking") and s.has_extn("smtputf8")  # test_smtp_ext.py
     r = Raw(server)
     assert r.line().startswith(b"220 mail.example.test ESMTP Tern")
     assert r.cmd("HELO c.test")[0].startswith(b"250 ")

@@ -305,3 +305,27 @@ def test_received_ptr_without_forward_match_is_unknown(server):
     with open(new_files(server)[0], "rb") as f:
         data = f.read()
     assert b"Received: from helo.example (unknown [127.0.0.1])" in data
+
+
+@pytest.mark.parametrize("service", ["submission", "submissions"])
+def test_extensions_on_submission_ports(server, service):
+    """587 and 465 run the same extensions (465 with implicit TLS, where
+    REQUIRETLS is offered at once)."""
+    if service == "submissions":
+        raw = socket.create_connection(("127.0.0.1", server.port(service)), timeout=20)
+        sock = client_tls_context().wrap_socket(raw)
+    else:
+        sock = socket.create_connection(("127.0.0.1", server.port(service)), timeout=20)
+    r = Raw.__new__(Raw)
+    r.sock, r.buf = sock, b""
+    assert r.reply()[0].startswith(b"220")
+    ext = b"\n".join(r.cmd("EHLO c.example"))
+    assert b"CHUNKING" in ext and b"SMTPUTF8" in ext and b"DSN" in ext
+    assert (b"REQUIRETLS" in ext) == (service == "submissions")
+    assert r.cmd("MAIL FROM:<bob@example.net>")[0].startswith(b"250")
+    assert r.cmd("RCPT TO:<alice@example.test> NOTIFY=FAILURE")[0].startswith(b"250")
+    assert r.bdat(MESSAGE[:100])[0].startswith(b"250 2.0.0")
+    assert r.bdat(MESSAGE[100:], last=True)[0].startswith(b"250 2.0.0 Ok: queued")
+    r.close()
+    body, _ = stored_body(new_files(server)[0])
+    assert body == MESSAGE
