@@ -265,6 +265,25 @@ static void bdat_chunk_end(struct smtp_session *s)
 	smtp_reply(s, 250, "2.0.0", "Ok: %llu octets received", (unsigned long long)size);
 }
 
+/* The command order checks the command table makes for other verbs
+   (smtp-commands.c): BDAT is flagged to pass them, so that a refused BDAT
+   still has its octets read instead of running them as commands. */
+static int bdat_order_check(struct smtp_session *s, unsigned *code_r, const char **enhanced_r,
+                            const char **text_r)
+{
+	*code_r = 0;
+	if (s->server->policy.tls_required && !conn_is_tls(s->conn)) {
+		*code_r = 530;
+		*enhanced_r = "5.7.0";
+		*text_r = "Must issue a STARTTLS command first";
+	} else if (s->helo == NULL) {
+		*code_r = 503;
+		*enhanced_r = "5.5.1";
+		*text_r = "Error: send HELO/EHLO first";
+	}
+	return *code_r == 0 ? 0 : -1;
+}
+
 /* The first BDAT of a transaction: begin the message, or set the reply
    owed once the chunk's octets are dropped (bdat_fail_code). */
 static void bdat_begin(struct smtp_session *s)
@@ -273,7 +292,8 @@ static void bdat_begin(struct smtp_session *s)
 	unsigned code;
 	const char *enhanced, *text;
 
-	if (message_check(s, &code, &enhanced, &text) < 0 || message_begin(s) < 0) {
+	if (bdat_order_check(s, &code, &enhanced, &text) < 0 ||
+	    message_check(s, &code, &enhanced, &text) < 0 || message_begin(s) < 0) {
 		if (code == 0) {
 			code = 451;
 			enhanced = "4.3.0";

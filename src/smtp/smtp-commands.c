@@ -8,7 +8,8 @@ const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT] = {
     [SMTP_VERB_MAIL] = {SMTP_VERB_MAIL, smtp_cmd_mail, 0},
     [SMTP_VERB_RCPT] = {SMTP_VERB_RCPT, smtp_cmd_rcpt, 0},
     [SMTP_VERB_DATA] = {SMTP_VERB_DATA, smtp_cmd_data, 0},
-    [SMTP_VERB_BDAT] = {SMTP_VERB_BDAT, smtp_cmd_bdat, 0},
+    /* BDAT makes these checks itself: a refused chunk must still be read */
+    [SMTP_VERB_BDAT] = {SMTP_VERB_BDAT, smtp_cmd_bdat, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
     [SMTP_VERB_RSET] = {SMTP_VERB_RSET, smtp_cmd_rset, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
     [SMTP_VERB_NOOP] = {SMTP_VERB_NOOP, smtp_cmd_noop, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
     [SMTP_VERB_QUIT] = {SMTP_VERB_QUIT, smtp_cmd_quit, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},

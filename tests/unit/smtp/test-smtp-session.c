@@ -299,6 +299,9 @@ static void test_tls_required(void **state)
 	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
 	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
 	               "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	/* a BDAT refused for want of TLS still has its octets skipped */
+	send_str(f, "BDAT 6 LAST\r\nQUIT\r\n");
+	expect_tail(f, "530 5.7.0 Must issue a STARTTLS command first\r\n");
 	send_str(f, "NOOP\r\nRSET\r\nHELP\r\nQUIT\r\n");
 	expect_tail(f, "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n214 2.0.0 See RFC 5321 (Tern)\r\n"
 	               "221 2.0.0 Bye\r\n");
@@ -338,6 +341,10 @@ static void test_bdat_refused_chunk_skipped(void **state)
 {
 	struct fixture *f = *state;
 
+	/* before HELO: the octets are no commands either */
+	free(received(f));
+	send_str(f, "BDAT 6\r\nQUIT\r\nNOOP\r\n");
+	expect_tail(f, "503 Error: send HELO/EHLO first\r\n250 Ok\r\n");
 	send_str(f, "EHLO c.test\r\n");
 	free(received(f));
 	send_str(f, "BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n");
@@ -425,6 +432,23 @@ static void test_utf8_and_requiretls(void **state)
 	assert_string_equal(f->tp.header, "Subject: \xc3\xa9\r\n");
 }
 
+/* The same transaction written one byte at a time. */
+static void test_bdat_bytewise(void **state)
+{
+	struct fixture *f = *state;
+	const char *in = "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
+	                 "BDAT 13\r\nSubject: t\r\n\rBDAT 5 LAST\r\n\nbodyNOOP\r\n";
+
+	for (size_t i = 0; in[i] != '\0'; i++) {
+		assert_int_equal(write(f->client, in + i, 1), 1);
+		pump(f);
+	}
+	expect_tail(f, "250 2.0.0 Ok: 13 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
+	               "250 2.0.0 Ok\r\n");
+	assert_true(f->tp.last.size == 18);
+	assert_string_equal(f->tp.header, "Subject: t\r\n");
+}
+
 static void test_tls_not_required(void **state)
 {
 	struct fixture *f = *state;
@@ -444,6 +468,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tls_required, setup_tls_required, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_not_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_bytewise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_refused_chunk_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_binarymime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_size_limit, setup, teardown),
