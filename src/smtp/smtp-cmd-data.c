@@ -34,7 +34,10 @@ static void build_trace(struct smtp_session *s, struct buf *b)
 {
 	bool tls = conn_is_tls(s->conn);
 	const char *tls_desc = conn_tls_description(s->conn);
-	const char *with = !s->esmtp ? "SMTP" : tls ? "ESMTPS" : "ESMTP";
+	const char *with = s->lmtp     ? (tls ? "LMTPS" : "LMTP")
+	                   : !s->esmtp ? "SMTP"
+	                   : tls       ? "ESMTPS"
+	                               : "ESMTP";
 
 	buf_printf(b, "Return-Path: <%s>\r\n", s->mail_from_text);
 	buf_printf(b, "Received: from %s (unknown [%s])\r\n\tby %s (Tern) with %s id %s", s->helo,
@@ -101,8 +104,8 @@ static void flush_data(struct smtp_session *s)
 
 	if (len == 0)
 		return;
-	if (s->server->policy.ops->data_feed != NULL)
-		s->server->policy.ops->data_feed(s->policy_ctx, p, len);
+	if (s->policy->ops->data_feed != NULL)
+		s->policy->ops->data_feed(s->policy_ctx, p, len);
 	if (!s->header.ended) {
 		if (smtp_header_feed(&s->header, p, len, &used) == 1)
 			write_body(s, p + used, len - used);
@@ -117,8 +120,8 @@ static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, 
 {
 	log_info(s->sid, "event=smtp.message_refused id=%s reason=%s size=%llu code=%u", s->msg_id,
 	         reason, (unsigned long long)s->decoder.size, code);
-	smtp_reply(s, code, enhanced, "%s", text);
-	smtp_transaction_reset(s); /* aborts the delivery: nothing is stored */
+	smtp_reply_message(s, code, enhanced, text); /* LMTP: one per recipient */
+	smtp_transaction_reset(s);                   /* aborts the delivery: nothing is stored */
 }
 
 /* The message as the policy sees it (valid until the stage's reply). */
