@@ -21,7 +21,7 @@ static const struct settings_section *const sections[] = {
    them. */
 static const struct service_def *const services[] = {
     &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions,
-    &smtp_service_lmtp, &imap_service_imap,       &imap_service_imaps,
+    &imap_service_imap, &imap_service_imaps,      &smtp_service_lmtp,
 };
 
 const struct settings_schema tern_settings_schema = {
