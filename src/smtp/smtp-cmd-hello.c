@@ -37,7 +37,7 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
 	smtp_reply_cont(s, 250, "SIZE %llu",
 	                (unsigned long long)smtp_settings(set)->max_message_size);
 	smtp_reply_cont(s, 250, "8BITMIME");
-	if (s->server->role->tls != NULL && !conn_is_tls(s->conn))
+	if (s->server->role->tls != NULL && s->starttls && !conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "STARTTLS");
 	smtp_reply(s, 250, NULL, "ENHANCEDSTATUSCODES");
 }
@@ -47,7 +47,7 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
    client must send EHLO again. */
 void smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd)
 {
-	if (s->server->role->tls == NULL || conn_is_tls(s->conn)) {
+	if (s->server->role->tls == NULL || !s->starttls || conn_is_tls(s->conn)) {
 		smtp_reply(s, 502, "5.5.1", "Error: STARTTLS not available");
 		return;
 	}

@@ -93,6 +93,7 @@ struct smtp_session {
 	const struct smtp_policy *policy; /* the one of its service */
 	bool lmtp;                        /* the lmtp service: RFC 2033 (smtp-lmtp.c) */
 	bool unix_peer;                   /* came in on a Unix socket */
+	bool starttls;                    /* the listener offers STARTTLS (tls = starttls) */
 	struct event *session_timer;
 
 	char *helo;       /* the HELO/EHLO name; NULL before one */

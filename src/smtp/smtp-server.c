@@ -438,6 +438,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 	s->policy =
 	    s->lmtp && server->lmtp_policy.ops != NULL ? &server->lmtp_policy : &server->policy;
 	s->unix_peer = peer->sa_family == AF_UNIX;
+	s->starttls = tls == TLS_MODE_STARTTLS;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
 	                   &session_handler, s);
 	if (s->conn == NULL) {

@@ -121,6 +121,7 @@ def test_helo_ehlo_refused(server):
     assert code == 250
     assert b"PIPELINING" in text and b"ENHANCEDSTATUSCODES" in text
     assert b"AUTH" not in text
+    assert b"STARTTLS" not in text  # the listener says tls = none
     assert c.docmd("AUTH PLAIN")[0] == 502
     c.quit()
 
