@@ -163,6 +163,7 @@ def test_only_trusted_networks_or_the_socket(instance_dir):
         assert len(messages(inst, ALICE)) == 1
     finally:
         inst.stop()
+    inst.check_sanitizers()
 
 
 def test_socket_file_mode(server):
