@@ -110,6 +110,19 @@ def test_failed_mailbox_gets_its_own_error(server):
     assert os.path.isfile(new)
 
 
+def test_two_recipients_one_mailbox(server):
+    """An alias and its user in one transaction: a reply for each
+    recipient, one copy in the mailbox they share."""
+    server.tern("alias", "add", "sales@example.test", ALICE)
+    c = connect(server, "unix")
+    rcpt, data = transaction(c, ["sales@example.test", ALICE])
+    assert [code for code, _ in rcpt] == [250, 250]
+    assert [code for code, _ in data] == [250, 250]
+    assert b"<sales@example.test>" in data[0][1]
+    c.quit()
+    assert len(messages(server, ALICE)) == 1
+
+
 def test_helo_ehlo_refused(server):
     """RFC 2033 4.1: an SMTP greeting on the LMTP port is refused, LHLO
     is answered with the extensions; AUTH is not offered."""
