@@ -10,7 +10,7 @@ test_pkgs=(libcmocka-dev python3-pytest python3-pytest-timeout python3-dnspython
 	python3-dkim python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
 	clang libclang-rt-14-dev clang-format opendkim opendkim-tools
 	dovecot-imapd isync util-linux iproute2 python3-pytest-xdist libnet-ssleay-perl
-	libio-socket-ssl-perl)
+	libio-socket-ssl-perl postfix)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
@@ -27,13 +27,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	# Peers installed only as test oracles (dovecot, opendkim) must not
+	# Peers installed only as test oracles (dovecot, opendkim, postfix) must not
 	# start as system services: a policy-rc.d refuses that while we install.
 	policy=/usr/sbin/policy-rc.d
 	made_policy=no
 	if [ ! -e "$policy" ]; then
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=yes
 	fi
+	# Postfix is a test peer (a front MTA handing mail over by LMTP): its
+	# package must not write a system config (/etc/postfix/main.cf).
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	apt-get update -qq
 	rc=0
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?

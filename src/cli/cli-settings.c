@@ -13,15 +13,15 @@
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section, &smtp_settings_section,     &imap_settings_section,
-    &dns_settings_section,  &mailauth_settings_section,
+    &auth_settings_section, &smtp_settings_section, &lmtp_settings_section,
+    &imap_settings_section, &dns_settings_section,  &mailauth_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list
    them. */
 static const struct service_def *const services[] = {
     &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions,
-    &imap_service_imap, &imap_service_imaps,
+    &imap_service_imap, &imap_service_imaps,      &smtp_service_lmtp,
 };
 
 const struct settings_schema tern_settings_schema = {

@@ -25,6 +25,7 @@
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
 #include "mailauth/dkim-keystore.h"
+#include "smtp/smtp-settings.h"
 
 #define DEFAULT_DOMAIN    "example.test"
 #define DEMO_PASSWORD_LEN 16
@@ -219,11 +220,25 @@ static char *random_password(void)
 	return pw;
 }
 
+/* LMTP is for a front MTA on this machine: loopback and a Unix socket
+   (docs/smtp.md), never every address. */
 static char *listener_address(const struct init_opts *opts, const struct service_def *service)
 {
+	unsigned long port =
+	    (unsigned long)(opts->port_offset < 0 ? 0 : opts->port_offset) + service->default_port;
+
+	if (service == &smtp_service_lmtp)
+		return xasprintf("127.0.0.1:%lu, unix:run/lmtp.sock", port);
 	if (opts->port_offset < 0)
 		return xasprintf("*:%u", service->default_port);
-	return xasprintf("127.0.0.1:%lu", (unsigned long)opts->port_offset + service->default_port);
+	return xasprintf("127.0.0.1:%lu", port);
+}
+
+static const char *tls_mode_name(enum tls_mode mode)
+{
+	return mode == TLS_MODE_IMPLICIT   ? "implicit"
+	       : mode == TLS_MODE_STARTTLS ? "starttls"
+	                                   : "none";
 }
 
 /* One listener per service of the schema, in its order. */
@@ -233,13 +248,13 @@ static void write_listeners(struct buf *b, const struct init_opts *opts)
 
 	buf_printf(b,
 	           "# Listeners, one block per service. Later releases add pop3 (%ld), pop3s "
-	           "(%ld),\n# lmtp (%ld), sieve (%ld) and http (%ld).\n",
-	           n + 110, n + 995, n + 24, n + 4190, n + 80);
+	           "(%ld),\n# sieve (%ld) and http (%ld).\n",
+	           n + 110, n + 995, n + 4190, n + 80);
 	for (size_t i = 0; i < tern_settings_schema.service_count; i++) {
 		const struct service_def *s = tern_settings_schema.services[i];
 		char *addr = listener_address(opts, s);
 		buf_printf(b, "listener %s {\n\taddress = %s\n\ttls = %s\n}\n\n", s->name, addr,
-		           s->default_tls == TLS_MODE_IMPLICIT ? "implicit" : "starttls");
+		           tls_mode_name(s->default_tls));
 		free(addr);
 	}
 }
@@ -277,6 +292,11 @@ static char *config_text(const struct init_opts *opts, const struct init_state *
 	                   "\tmax_recipients = 100\n"
 	                   "\t# networks that may relay without logging in: 192.0.2.0/24, ...\n"
 	                   "\ttrusted_networks =\n"
+	                   "}\n\n"
+	                   "lmtp {\n"
+	                   "\t# networks a front MTA may deliver from by LMTP over TCP\n"
+	                   "\t# (the Unix socket is always allowed)\n"
+	                   "\ttrusted_networks = 127.0.0.0/8, ::1/128\n"
 	                   "}\n\n");
 	write_listeners(&b, opts);
 	return buf_steal(&b);

@@ -340,7 +340,7 @@ static bool valid_port(const char *s)
 	return end != NULL && *end == '\0' && n >= 1 && n <= 65535 && end - s <= 5;
 }
 
-/* "IPv4:port", "[IPv6]:port" or "*:port". */
+/* "IPv4:port", "[IPv6]:port", "*:port" or "unix:PATH" (net/listener.h). */
 static bool valid_address(const char *s)
 {
 	const char *colon;
@@ -348,6 +348,8 @@ static bool valid_address(const char *s)
 	struct in6_addr a6;
 	struct in_addr a4;
 
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] != '\0' && strlen(s + 5) < 100;
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
@@ -423,10 +425,11 @@ static int apply_list(struct load_ctx *ctx, const struct setting_def *def,
 	bool (*valid)(const char *) = def->type == SETTING_CIDR_LIST ? valid_cidr
 	                              : def->type == SETTING_IP_LIST ? valid_ip_port
 	                                                             : valid_address;
-	const char *expected =
-	    def->type == SETTING_CIDR_LIST ? "networks like 192.0.2.0/24, 2001:db8::/32"
-	    : def->type == SETTING_IP_LIST ? "IP addresses like 192.0.2.53, ::1@5353"
-	                                   : "addresses like 127.0.0.1:25, [::1]:25, *:25";
+	const char *expected = def->type == SETTING_CIDR_LIST
+	                           ? "networks like 192.0.2.0/24, 2001:db8::/32"
+	                       : def->type == SETTING_IP_LIST
+	                           ? "IP addresses like 192.0.2.53, ::1@5353"
+	                           : "addresses like 127.0.0.1:25, [::1]:25, *:25, unix:PATH";
 	char *copy = xstrdup(e->value), *rest = copy, *item;
 	ARRAY(char *) list = ARRAY_INIT;
 	int ret = 0;

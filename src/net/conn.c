@@ -144,7 +144,9 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
 		a = &((const struct sockaddr_in *)sa)->sin_addr;
 	else if (sa->sa_family == AF_INET6)
 		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) == NULL)
+	if (sa->sa_family == AF_UNIX)
+		snprintf(out, outlen, "unix"); /* a local process (net/listener.h) */
+	else if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)outlen) == NULL)
 		snprintf(out, outlen, "unknown");
 }
 

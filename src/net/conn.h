@@ -163,8 +163,8 @@ bool conn_is_tls(const struct conn *conn);
    Valid while the conn lives. For Received headers. */
 const char *conn_tls_description(const struct conn *conn);
 
-/* The peer's address as text ("127.0.0.1", "::1"). Valid while the conn
-   lives. */
+/* The peer's address as text ("127.0.0.1", "::1"; "unix" on a Unix
+   socket). Valid while the conn lives. */
 const char *conn_peer_ip(const struct conn *conn);
 /* True if the peer is in 127.0.0.0/8 or is ::1. */
 bool conn_peer_is_loopback(const struct conn *conn);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -143,9 +145,82 @@ int listener_spec_parse(const char *spec, struct sockaddr_storage addrs_r[2], so
 	return parse_v4_spec(spec, addrs_r, lens_r, count_r, error_r);
 }
 
+/* ---- Unix sockets ---- */
+
+int listener_unix_addr(const char *spec, const char *base_dir, struct sockaddr_storage *ss_r,
+                       socklen_t *len_r, const char **error_r)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss_r;
+	const char *path = spec + strlen(LISTENER_UNIX_PREFIX);
+	int n;
+
+	if (!listener_spec_is_unix(spec) || *path == '\0') {
+		*error_r = "missing socket path";
+		return -1;
+	}
+	memset(ss_r, 0, sizeof(*ss_r));
+	sun->sun_family = AF_UNIX;
+	if (path[0] == '/')
+		n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+	else
+		n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", base_dir, path);
+	if (n < 0 || (size_t)n >= sizeof(sun->sun_path)) {
+		*error_r = "socket path too long";
+		return -1;
+	}
+	*len_r = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1);
+	return 0;
+}
+
+bool listener_spec_is_unix(const char *spec)
+{
+	return strncmp(spec, LISTENER_UNIX_PREFIX, strlen(LISTENER_UNIX_PREFIX)) == 0;
+}
+
+/* Make the socket's directory if missing, and remove a socket file left by
+   a server that is gone (nobody answers on it); a live one is an error. */
+static int unix_prepare(const struct sockaddr_un *sun, socklen_t len, const char **what_r)
+{
+	char dir[sizeof(sun->sun_path)];
+	char *slash;
+	struct stat st;
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%s", sun->sun_path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			*what_r = "mkdir";
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*what_r = "socket";
+		return -1;
+	}
+	ret = connect(fd, (const struct sockaddr *)sun, len);
+	close(fd);
+	if (ret == 0) {
+		errno = EADDRINUSE;
+		*what_r = "bind";
+		return -1;
+	}
+	if (errno == ECONNREFUSED && lstat(sun->sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(sun->sun_path);
+	return 0;
+}
+
 char *listener_addr_name(const struct sockaddr *sa, socklen_t len)
 {
 	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path)) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
+		size_t n = strnlen(sun->sun_path, len - offsetof(struct sockaddr_un, sun_path));
+		return xasprintf(LISTENER_UNIX_PREFIX "%.*s", (int)n, sun->sun_path);
+	}
 
 	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
@@ -183,12 +258,22 @@ int listener_socket(const struct sockaddr *sa, socklen_t len, char **error_r)
 		what = "socket";
 		goto fail;
 	}
-	if (socket_options(fd, sa->sa_family) < 0) {
+	if (sa->sa_family == AF_UNIX) {
+		if (unix_prepare((const struct sockaddr_un *)sa, len, &what) < 0)
+			goto fail;
+	} else if (socket_options(fd, sa->sa_family) < 0) {
 		what = "setsockopt";
 		goto fail;
 	}
 	if (bind(fd, sa, len) < 0)
 		goto fail;
+	/* Who may connect is the policy's business (docs/smtp.md, LMTP): any
+	   local process, as with Dovecot's lmtp socket. */
+	if (sa->sa_family == AF_UNIX &&
+	    chmod(((const struct sockaddr_un *)sa)->sun_path, LISTENER_UNIX_MODE) < 0) {
+		what = "chmod";
+		goto fail;
+	}
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		what = "listen";
 		goto fail;
@@ -278,7 +363,7 @@ static void open_rollback(struct open_state *st)
 }
 
 static int open_listener_settings(struct open_state *st, const struct listener_settings *ls,
-                                  char **error_r)
+                                  const char *data_dir, char **error_r)
 {
 	struct sockaddr_storage addrs[2];
 	socklen_t lens[2];
@@ -286,7 +371,15 @@ static int open_listener_settings(struct open_state *st, const struct listener_s
 	const char *error;
 
 	for (size_t a = 0; a < ls->address_count; a++) {
-		if (listener_spec_parse(ls->addresses[a], addrs, lens, &n, &error) < 0) {
+		const char *spec = ls->addresses[a];
+		int ret;
+
+		n = 1;
+		ret = listener_spec_is_unix(spec)
+		          ? listener_unix_addr(spec, data_dir, &addrs[0], &lens[0], &error)
+		          : listener_spec_parse(spec, addrs, lens, &n, &error);
+
+		if (ret < 0) {
 			*error_r = xasprintf("listener %s: address %s: %s", ls->service->name,
 			                     ls->addresses[a], error);
 			return -1;
@@ -311,7 +404,8 @@ int listeners_open(const struct tern_settings *settings, struct listener **reuse
 	st.list = xcalloc(max + 1, sizeof(*st.list));
 	st.reused_from = xcalloc(max + 1, sizeof(*st.reused_from));
 	for (size_t i = 0; i < settings->listener_count; i++) {
-		if (open_listener_settings(&st, &settings->listeners[i], error_r) < 0) {
+		if (open_listener_settings(&st, &settings->listeners[i], settings->data_dir,
+		                           error_r) < 0) {
 			open_rollback(&st);
 			return -1;
 		}

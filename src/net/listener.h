@@ -4,7 +4,10 @@
 /*
  * Listening sockets. A listener address in the config is "127.0.0.1:25",
  * "[::1]:25" or "*:25" (all IPv4 and all IPv6 addresses: two sockets, the
- * IPv6 one with IPV6_V6ONLY so the two do not collide).
+ * IPv6 one with IPV6_V6ONLY so the two do not collide), or "unix:PATH", a
+ * Unix stream socket (PATH relative to data_dir unless absolute; its
+ * directory is made if missing, a stale socket file nobody answers on is
+ * replaced, the file gets mode LISTENER_UNIX_MODE).
  */
 
 #include <stdbool.h>
@@ -12,6 +15,13 @@
 #include <sys/socket.h>
 
 #include "lib/settings.h"
+
+/* The prefix of a Unix socket listener address. */
+#define LISTENER_UNIX_PREFIX "unix:"
+/* The mode of a Unix socket file: any local user may connect (the service
+   decides what it accepts, like Dovecot's lmtp socket); put it in a
+   directory the front MTA can reach. */
+#define LISTENER_UNIX_MODE 0666
 
 /* One bound socket. */
 struct listener {
@@ -30,10 +40,21 @@ struct listener {
 int listener_spec_parse(const char *spec, struct sockaddr_storage addrs_r[2], socklen_t lens_r[2],
                         size_t *count_r, const char **error_r);
 
-/* Render a socket address as "1.2.3.4:25" or "[::1]:25" (malloc'ed). */
+/* True if spec is a Unix socket address ("unix:PATH"). */
+bool listener_spec_is_unix(const char *spec);
+
+/* The socket address of "unix:PATH", PATH taken relative to base_dir
+   unless absolute. Returns 0, or -1 with a static reason in *error_r
+   ("missing socket path", "socket path too long": sun_path is 108 bytes). */
+int listener_unix_addr(const char *spec, const char *base_dir, struct sockaddr_storage *ss_r,
+                       socklen_t *len_r, const char **error_r);
+
+/* Render a socket address as "1.2.3.4:25", "[::1]:25" or "unix:/path"
+   (malloc'ed). */
 char *listener_addr_name(const struct sockaddr *sa, socklen_t len);
 
-/* Create a listening socket on sa (SO_REUSEADDR, IPV6_V6ONLY for IPv6,
+/* Create a listening socket on sa (SO_REUSEADDR, IPV6_V6ONLY for IPv6;
+   for AF_UNIX the directory, stale file and mode handling above;
    nonblocking, close-on-exec, backlog 1024). Returns the fd, or -1 with a
    malloc'ed reason in *error_r ("bind 127.0.0.1:25: Address already in
    use"). */

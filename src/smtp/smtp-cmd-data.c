@@ -34,6 +34,8 @@ static void append_date(struct buf *b)
    SMTPUTF8 transaction. */
 static const char *trace_with(const struct smtp_session *s, bool tls)
 {
+	if (s->lmtp)
+		return tls ? "LMTPS" : "LMTP";
 	if (!s->esmtp)
 		return "SMTP";
 	if (s->mail_smtputf8)
@@ -150,8 +152,8 @@ static void flush_data(struct smtp_session *s)
 
 	if (len == 0)
 		return;
-	if (s->server->policy.ops->data_feed != NULL)
-		s->server->policy.ops->data_feed(s->policy_ctx, p, len);
+	if (s->policy->ops->data_feed != NULL)
+		s->policy->ops->data_feed(s->policy_ctx, p, len);
 	if (!s->header.ended) {
 		if (smtp_header_feed(&s->header, p, len, &used) == 1)
 			write_body(s, p + used, len - used);
@@ -172,8 +174,8 @@ static void refuse(struct smtp_session *s, unsigned code, const char *enhanced, 
 {
 	log_info(s->sid, "event=smtp.message_refused id=%s reason=%s size=%llu code=%u", s->msg_id,
 	         reason, (unsigned long long)message_size(s), code);
-	smtp_reply(s, code, enhanced, "%s", text);
-	smtp_transaction_reset(s); /* aborts the delivery: nothing is stored */
+	smtp_reply_message(s, code, enhanced, text); /* LMTP: one per recipient */
+	smtp_transaction_reset(s);                   /* aborts the delivery: nothing is stored */
 }
 
 /* The message as the policy sees it (valid until the stage's reply). */

@@ -40,7 +40,7 @@ void smtp_ehlo_keywords(struct smtp_session *s)
 	smtp_reply_cont(s, 250, "BINARYMIME"); /* RFC 3030 section 3, with CHUNKING */
 	smtp_reply_cont(s, 250, "DSN");        /* RFC 3461 */
 	smtp_reply_cont(s, 250, "SMTPUTF8");   /* RFC 6531 */
-	if (s->server->role->tls != NULL && !conn_is_tls(s->conn))
+	if (s->server->role->tls != NULL && s->starttls && !conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "STARTTLS");
 	/* RFC 8689 section 4: REQUIRETLS is offered only once TLS is on */
 	if (conn_is_tls(s->conn))
@@ -59,7 +59,7 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
    client must send EHLO again. */
 void smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd)
 {
-	if (s->server->role->tls == NULL || conn_is_tls(s->conn)) {
+	if (s->server->role->tls == NULL || !s->starttls || conn_is_tls(s->conn)) {
 		smtp_reply(s, 502, "5.5.1", "Error: STARTTLS not available");
 		return;
 	}

@@ -38,6 +38,7 @@ static const struct verb_def verbs[SMTP_VERB_COUNT] = {
     {"HELP", SMTP_VERB_HELP, ARGS_OPTIONAL, "Syntax: HELP [topic]"},
     {"STARTTLS", SMTP_VERB_STARTTLS, ARGS_NONE, "Syntax: STARTTLS"},
     {"AUTH", SMTP_VERB_AUTH, ARGS_REQUIRED, "Syntax: AUTH mechanism"},
+    {"LHLO", SMTP_VERB_LHLO, ARGS_REQUIRED, "Syntax: LHLO hostname"},
 };
 
 const char *smtp_verb_name(enum smtp_verb verb)

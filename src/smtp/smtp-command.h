@@ -35,6 +35,7 @@ enum smtp_verb {
 	SMTP_VERB_HELP,
 	SMTP_VERB_STARTTLS,
 	SMTP_VERB_AUTH,
+	SMTP_VERB_LHLO, /* LMTP (RFC 2033 section 4.1) */
 	SMTP_VERB_COUNT
 };
 

@@ -3,8 +3,13 @@
 #include "smtp/smtp-server-private.h"
 
 const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT] = {
-    [SMTP_VERB_HELO] = {SMTP_VERB_HELO, smtp_cmd_helo, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
-    [SMTP_VERB_EHLO] = {SMTP_VERB_EHLO, smtp_cmd_ehlo, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
+    [SMTP_VERB_HELO] = {SMTP_VERB_HELO, smtp_cmd_helo,
+                        SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS | SMTP_CMD_NOT_LMTP},
+    [SMTP_VERB_EHLO] = {SMTP_VERB_EHLO, smtp_cmd_ehlo,
+                        SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS | SMTP_CMD_NOT_LMTP},
+    /* RFC 2033 section 4.1 */
+    [SMTP_VERB_LHLO] = {SMTP_VERB_LHLO, smtp_cmd_lhlo,
+                        SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS | SMTP_CMD_LMTP_ONLY},
     [SMTP_VERB_MAIL] = {SMTP_VERB_MAIL, smtp_cmd_mail, 0},
     [SMTP_VERB_RCPT] = {SMTP_VERB_RCPT, smtp_cmd_rcpt, 0},
     [SMTP_VERB_DATA] = {SMTP_VERB_DATA, smtp_cmd_data, 0},
@@ -19,5 +24,5 @@ const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT] = {
     /* RFC 3207 section 4: STARTTLS comes after EHLO */
     [SMTP_VERB_STARTTLS] = {SMTP_VERB_STARTTLS, smtp_cmd_starttls, SMTP_CMD_BEFORE_TLS},
     /* AUTH is not offered yet (a later submission task) */
-    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_not_implemented, 0},
+    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_not_implemented, SMTP_CMD_NOT_LMTP},
 };

@@ -2,7 +2,6 @@
    all-or-nothing commit (smtp-policy-inbound.h). */
 #include "smtp/smtp-policy-inbound.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +18,7 @@
 #include "mailauth/psl.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
+#include "smtp/smtp-network.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
 #include "store/maildir.h"
@@ -60,45 +60,12 @@ struct commit_job {
 
 /* ---- RCPT ---- */
 
-/* Is ip inside the network "addr/prefix"? */
-static bool cidr_match(const char *cidr, int family, const unsigned char *ip)
-{
-	const char *slash = strchr(cidr, '/');
-	unsigned char net[16];
-	char host[64];
-	size_t hlen = slash != NULL ? (size_t)(slash - cidr) : strlen(cidr);
-	int bits = family == AF_INET ? 32 : 128;
-	int prefix = slash != NULL ? atoi(slash + 1) : bits;
-
-	if (hlen >= sizeof(host) || prefix < 0 || prefix > bits)
-		return false;
-	memcpy(host, cidr, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(family, host, net) != 1)
-		return false;
-	for (int i = 0; i < prefix; i++) {
-		unsigned char mask = (unsigned char)(0x80 >> (i % 8));
-
-		if ((net[i / 8] & mask) != (ip[i / 8] & mask))
-			return false;
-	}
-	return true;
-}
-
 static bool peer_is_trusted(struct inbound_session *is)
 {
 	const struct smtp_settings *smtp = smtp_settings(is->in->settings);
-	const char *peer = smtp_session_peer_ip(is->s);
-	unsigned char ip[16];
-	int family = strchr(peer, ':') != NULL ? AF_INET6 : AF_INET;
 
-	if (inet_pton(family, peer, ip) != 1)
-		return false;
-	for (size_t i = 0; i < smtp->trusted_network_count; i++) {
-		if (cidr_match(smtp->trusted_networks[i], family, ip))
-			return true;
-	}
-	return false;
+	return smtp_ip_in_networks(smtp_session_peer_ip(is->s), smtp->trusted_networks,
+	                           smtp->trusted_network_count);
 }
 
 /* Log and answer the RCPT of is->rcpt; with_addr: the text is

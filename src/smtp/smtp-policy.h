@@ -10,8 +10,8 @@
  * at the end of DATA (directory lookups, relay rules, mail authentication,
  * later SASL, milters, Sieve, quotas, the queue) is asked of a policy
  * through the ops below. Each service wires up one policy: port 25 the
- * inbound one (smtp-policy-inbound.h); submission and LMTP will be two more
- * on the same library.
+ * inbound one (smtp-policy-inbound.h), LMTP its own (smtp-policy-lmtp.h);
+ * submission will be one more on the same library.
  *
  * Stages. mail, rcpt and data_end are stages: the policy answers each with
  * smtp_stage_reply(), either before the op returns (synchronous) or later
@@ -88,9 +88,11 @@ struct smtp_policy_ops {
 	/* Stage: DATA ended with a message the protocol accepts (size, bare
 	   LF, header limit and spool writes are checked before). A 2xx must
 	   mean the message is durable (DESIGN.md). SMTP expects one reply;
-	   LMTP (RFC 2033 4.2, later) will expect one per accepted recipient,
-	   in RCPT order, the stage ending with the last: the policy then
-	   commits with DELIVERY_PER_TARGET. The transaction ends with it. */
+	   LMTP (RFC 2033 4.2; the lmtp service) expects one per accepted
+	   recipient (msg->rcpt_count), in RCPT order, each through
+	   smtp_stage_reply(); the stage stays pending until the last (the
+	   lmtp policy commits with DELIVERY_PER_TARGET). The transaction ends
+	   with it. The same stage ends BDAT LAST. */
 	void (*data_end)(void *ctx, struct smtp_session *s, struct smtp_message *msg);
 	/* The transaction is forgotten (RSET, HELO, STARTTLS, after DATA):
 	   drop its state. Never called while a stage is pending. */
@@ -128,6 +130,8 @@ const struct service_def *smtp_session_service(const struct smtp_session *s);
 /* The DSN parameters of the recipient the RCPT stage asks about (NULL
    outside that stage); valid until the stage's reply. */
 const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s);
+/* True if the client came in on a Unix socket (its peer IP is "unix"). */
+bool smtp_session_peer_is_unix(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

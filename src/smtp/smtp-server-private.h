@@ -28,6 +28,7 @@ struct delivery;
 struct dns_resolver;
 struct smtp_inbound;
 struct smtp_rdns;
+struct smtp_lmtp;
 
 /* Commands handled in one on_read before yielding to the loop (RFC 2920
    pipelining, bounded). */
@@ -50,6 +51,10 @@ struct smtp_server {
 	struct smtp_inbound *inbound; /* the policy's state (smtp-policy-inbound.h) */
 	/* The clients' reverse DNS (smtp-rdns.h); NULL: none is looked up. */
 	struct dns_resolver *resolver;
+	/* The lmtp service's policy (smtp-policy-lmtp.h); ops NULL: sessions
+	   of that service ask policy too (tests). */
+	struct smtp_policy lmtp_policy;
+	struct smtp_lmtp *lmtp;
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */
@@ -69,6 +74,10 @@ enum smtp_cmd_flags {
 	/* Allowed before STARTTLS where the policy requires TLS
 	   (smtp_policy.tls_required; the others get 530 5.7.0). */
 	SMTP_CMD_BEFORE_TLS = 1 << 1,
+	/* SMTP only: refused in LMTP (HELO, EHLO, AUTH; RFC 2033 section 4.1). */
+	SMTP_CMD_NOT_LMTP = 1 << 2,
+	/* LMTP only (LHLO): unknown in SMTP. */
+	SMTP_CMD_LMTP_ONLY = 1 << 3,
 };
 
 struct smtp_cmd_def {
@@ -86,6 +95,10 @@ struct smtp_session {
 	char sid[SESSION_ID_LEN + 1];
 	char *peer_ip; /* kept after the connection is gone */
 	const struct service_def *service;
+	const struct smtp_policy *policy; /* the one of its service */
+	bool lmtp;                        /* the lmtp service: RFC 2033 (smtp-lmtp.c) */
+	bool unix_peer;                   /* came in on a Unix socket */
+	bool starttls;                    /* the listener offers STARTTLS (tls = starttls) */
 	struct event *session_timer;
 
 	char *helo;       /* the HELO/EHLO name; NULL before one */
@@ -124,6 +137,8 @@ struct smtp_session {
 	char *stage_rcpt;            /* SMTP_STAGE_RCPT: the address asked about */
 	struct smtp_message message; /* SMTP_STAGE_DATA_END */
 	struct buf trace;
+	/* LMTP's DATA stage: replies given so far, and how many said 2xx. */
+	unsigned lmtp_replies, lmtp_delivered;
 
 	/* DATA in progress, or a BDAT chunk being read (in_bdat too). */
 	bool in_data;
@@ -188,6 +203,31 @@ int smtp_data_input(struct smtp_session *s);
    extension keyword, the last line ending the reply (smtp-cmd-hello.c).
    LMTP's LHLO gives the same list. */
 void smtp_ehlo_keywords(struct smtp_session *s);
+/* ---- LMTP (smtp-lmtp.c) ---- */
+
+/* Whether the command def may run in this session's protocol; if not, the
+   refusal is sent (500 5.5.1 for HELO/EHLO in LMTP, 502 for AUTH, 500
+   5.5.2 for LHLO in SMTP) and false returned. */
+bool smtp_protocol_allows(struct smtp_session *s, const struct smtp_cmd_def *def);
+
+/* The reply that ends a message which never reached the policy's DATA
+   stage (size, bare LF, header limit, spool write; for DATA and BDAT
+   LAST alike): one reply in SMTP; in LMTP the same reply once per accepted
+   recipient (RFC 2033 section 4.2), counted once in the error limit. Call
+   before the transaction is reset. */
+void smtp_reply_message(struct smtp_session *s, unsigned code, const char *enhanced,
+                        const char *text);
+
+/* The DATA stage begins (for DATA and BDAT LAST alike). */
+void smtp_lmtp_stage_begin(struct smtp_session *s);
+
+/* One reply of the DATA stage with code was sent (an LMTP session only).
+   Returns true while replies are still owed (one per accepted recipient,
+   in RCPT order, RFC 2033 section 4.2; the stage stays pending); on the
+   last one returns false with *code_r the message's outcome (250 if any
+   recipient got it, else the last code). Counts the errors (once per
+   message). */
+bool smtp_lmtp_stage_reply(struct smtp_session *s, unsigned *code_r);
 
 /* Command handlers (smtp-cmd-*.c). */
 void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd);
@@ -203,6 +243,7 @@ void smtp_cmd_quit(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_lhlo(struct smtp_session *s, struct smtp_command *cmd);
 
 /* Ask the policy at stage (rcpt: the RCPT address, else NULL; copied). If
    the policy answers later, reading stops until it does

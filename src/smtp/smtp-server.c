@@ -11,6 +11,7 @@
 #include "lib/xalloc.h"
 #include "smtp/smtp-policy-inbound.h"
 #include "smtp/smtp-rdns.h"
+#include "smtp/smtp-policy-lmtp.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -54,7 +55,7 @@ void smtp_reply_cont(struct smtp_session *s, unsigned code, const char *fmt, ...
 
 void smtp_transaction_reset(struct smtp_session *s)
 {
-	const struct smtp_policy_ops *ops = s->server->policy.ops;
+	const struct smtp_policy_ops *ops = s->policy->ops;
 
 	address_free(&s->mail_from);
 	free(s->mail_from_text);
@@ -85,7 +86,7 @@ void smtp_session_close(struct smtp_session *s)
 
 static void session_free(struct smtp_session *s)
 {
-	const struct smtp_policy_ops *ops = s->server->policy.ops;
+	const struct smtp_policy_ops *ops = s->policy->ops;
 
 	smtp_transaction_reset(s);
 	if (ops->session_end != NULL)
@@ -180,7 +181,7 @@ static void stage_job_done(struct smtp_session *s)
 
 static void stage_call(struct smtp_session *s, enum smtp_stage stage)
 {
-	const struct smtp_policy_ops *ops = s->server->policy.ops;
+	const struct smtp_policy_ops *ops = s->policy->ops;
 
 	switch (stage) {
 	case SMTP_STAGE_MAIL:
@@ -211,6 +212,8 @@ void smtp_stage_begin(struct smtp_session *s, enum smtp_stage stage, const char 
 	s->stage = stage;
 	s->stage_rcpt = rcpt != NULL ? xstrdup(rcpt) : NULL;
 	s->stage_sync = true;
+	if (stage == SMTP_STAGE_DATA_END)
+		smtp_lmtp_stage_begin(s);
 	stage_call(s, stage);
 	s->stage_sync = false;
 	if (s->stage != SMTP_STAGE_NONE) {
@@ -251,19 +254,24 @@ void smtp_stage_reply(struct smtp_session *s, unsigned code, const char *enhance
                       ...)
 {
 	enum smtp_stage stage = s->stage;
+	bool per_rcpt = s->lmtp && stage == SMTP_STAGE_DATA_END;
 	va_list ap;
 
 	if (stage == SMTP_STAGE_NONE) {
 		log_error(s->sid, "event=smtp.policy_error error=\"reply outside a stage\"");
 		return;
 	}
-	s->stage = SMTP_STAGE_NONE;
 	if (!s->closed) {
 		va_start(ap, fmt);
 		reply_va(s, code, ' ', enhanced, fmt, ap);
 		va_end(ap);
 	}
-	if (code >= 400)
+	/* LMTP: the stage goes on until every accepted recipient has its
+	   reply (smtp-lmtp.c) */
+	if (per_rcpt && smtp_lmtp_stage_reply(s, &code))
+		return;
+	s->stage = SMTP_STAGE_NONE;
+	if (code >= 400 && !per_rcpt)
 		s->errors++;
 	stage_finish(s, stage, code);
 	if (!s->stage_sync)
@@ -300,6 +308,11 @@ const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_sessio
 	return s->stage == SMTP_STAGE_RCPT ? &s->stage_rcpt_params : NULL;
 }
 
+bool smtp_session_peer_is_unix(const struct smtp_session *s)
+{
+	return s->unix_peer;
+}
+
 bool smtp_session_gone(const struct smtp_session *s)
 {
 	return s->closed;
@@ -331,11 +344,13 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	def = &smtp_commands[cmd.verb];
-	if (s->server->policy.tls_required && (def->flags & SMTP_CMD_BEFORE_TLS) == 0 &&
-	    !conn_is_tls(s->conn))
+	if (!smtp_protocol_allows(s, def))
+		; /* refused: LHLO in SMTP, HELO/EHLO/AUTH in LMTP */
+	else if (s->policy->tls_required && (def->flags & SMTP_CMD_BEFORE_TLS) == 0 &&
+	         !conn_is_tls(s->conn))
 		smtp_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
 	else if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
-		smtp_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+		smtp_reply(s, 503, "5.5.1", "Error: send %s first", s->lmtp ? "LHLO" : "HELO/EHLO");
 	else
 		def->handler(s, &cmd);
 	smtp_command_clear(&cmd);
@@ -407,7 +422,8 @@ static const struct conn_handler session_handler = {
 
 static void greet(struct smtp_session *s)
 {
-	conn_printf(s->conn, "220 %s ESMTP Tern\r\n", s->server->settings->hostname);
+	conn_printf(s->conn, "220 %s %s Tern\r\n", s->server->settings->hostname,
+	            s->lmtp ? "LMTP" : "ESMTP");
 }
 
 static void rdns_done(const char *name, void *ctx)
@@ -455,6 +471,11 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 
 	s->server = server;
 	s->service = service;
+	s->lmtp = service == &smtp_service_lmtp;
+	s->policy =
+	    s->lmtp && server->lmtp_policy.ops != NULL ? &server->lmtp_policy : &server->policy;
+	s->unix_peer = peer->sa_family == AF_UNIX;
+	s->starttls = tls == TLS_MODE_STARTTLS;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
 	                   &session_handler, s);
 	if (s->conn == NULL) {
@@ -462,7 +483,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 		return;
 	}
 	s->peer_ip = xstrdup(conn_peer_ip(s->conn));
-	s->server->policy.ops->session_begin(s->server->policy.policy, s, &s->policy_ctx);
+	s->policy->ops->session_begin(s->policy->policy, s, &s->policy_ctx);
 	session_start(s, role);
 }
 
@@ -509,11 +530,15 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->policy.ops = &smtp_inbound_ops;
 	server->policy.policy = server->inbound;
-	if (smtp_rdns_resolver_new(role->base, role->settings, &server->resolver, error_r) < 0) {
+	if (smtp_rdns_resolver_new(role->base, role->settings, &server->resolver, error_r) < 0 ||
+	    smtp_lmtp_new(role, &server->lmtp, error_r) < 0) {
+		dns_resolver_free(&server->resolver);
 		smtp_inbound_free(&server->inbound);
 		free(server);
 		return -1;
 	}
+	server->lmtp_policy.ops = &smtp_lmtp_ops;
+	server->lmtp_policy.policy = server->lmtp;
 	role->data = server;
 	return 0;
 }
@@ -526,12 +551,13 @@ static void smtp_deinit(struct role_ctx *role)
 		return;
 	smtp_inbound_free(&server->inbound);
 	dns_resolver_free(&server->resolver);
+	smtp_lmtp_free(&server->lmtp);
 	free(server);
 	role->data = NULL;
 }
 
 static const struct service_def *const smtp_services[] = {
-    &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions};
+    &smtp_service_smtp, &smtp_service_submission, &smtp_service_submissions, &smtp_service_lmtp};
 
 const struct role_ops smtp_role_ops = {
     .name = "smtp",

@@ -25,6 +25,23 @@ const struct settings_section smtp_settings_section = {
     sizeof(smtp_keys) / sizeof(smtp_keys[0]),
 };
 
+static const struct setting_def lmtp_keys[] = {
+    {"trusted_networks", SETTING_CIDR_LIST, offsetof(struct lmtp_settings, trusted_networks), 0,
+     offsetof(struct lmtp_settings, trusted_network_count), 0, 0, "127.0.0.0/8, ::1/128", NULL, 0},
+};
+
+const struct settings_section lmtp_settings_section = {
+    "lmtp",
+    sizeof(struct lmtp_settings),
+    lmtp_keys,
+    sizeof(lmtp_keys) / sizeof(lmtp_keys[0]),
+};
+
+const struct lmtp_settings *lmtp_settings(const struct tern_settings *settings)
+{
+	return settings_section(settings, &lmtp_settings_section);
+}
+
 const struct smtp_settings *smtp_settings(const struct tern_settings *settings)
 {
 	return settings_section(settings, &smtp_settings_section);
@@ -33,3 +50,4 @@ const struct smtp_settings *smtp_settings(const struct tern_settings *settings)
 const struct service_def smtp_service_smtp = {"smtp", 25, TLS_MODE_STARTTLS};
 const struct service_def smtp_service_submission = {"submission", 587, TLS_MODE_STARTTLS};
 const struct service_def smtp_service_submissions = {"submissions", 465, TLS_MODE_IMPLICIT};
+const struct service_def smtp_service_lmtp = {"lmtp", 24, TLS_MODE_NONE};

@@ -23,11 +23,22 @@ struct smtp_settings {
 	                             held in memory; default 256 KiB */
 };
 
+/* The lmtp { } section (docs/config.md). */
+struct lmtp_settings {
+	/* CIDRs whose clients may deliver by LMTP over TCP; the Unix socket is
+	   always allowed. Default loopback only. */
+	char **trusted_networks;
+	size_t trusted_network_count;
+};
+
 /* For the schema (cli/cli-settings.c). */
 extern const struct settings_section smtp_settings_section;
+extern const struct settings_section lmtp_settings_section;
 
 /* The smtp section of settings (loaded with a schema that holds it). */
 const struct smtp_settings *smtp_settings(const struct tern_settings *settings);
+/* The lmtp section of settings (loaded with a schema that holds it). */
+const struct lmtp_settings *lmtp_settings(const struct tern_settings *settings);
 
 /* Port 25: receive mail for local domains. */
 extern const struct service_def smtp_service_smtp;
@@ -35,5 +46,8 @@ extern const struct service_def smtp_service_smtp;
 extern const struct service_def smtp_service_submission;
 /* 465: users send, implicit TLS (RFC 8314). */
 extern const struct service_def smtp_service_submissions;
+/* 24: a front MTA delivers into the mailstore by LMTP (RFC 2033); no TLS
+   by default (loopback or the Unix socket). */
+extern const struct service_def smtp_service_lmtp;
 
 #endif

@@ -22,7 +22,7 @@ SRCDIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 TERN_BIN = os.environ.get("TERN_BIN", os.path.join(SRCDIR, "build", "tern"))
 
 STANDARD_PORTS = {"smtp": 25, "submission": 587, "submissions": 465,
-                  "imap": 143, "imaps": 993}
+                  "lmtp": 24, "imap": 143, "imaps": 993}
 DOMAIN = "example.test"
 HOSTNAME = "mail.example.test"
 
@@ -124,8 +124,9 @@ class Instance:
         with open(self.config) as f:
             text = f.read()
         for port in STANDARD_PORTS.values():
-            text = text.replace(f"127.0.0.1:{self.offset + port}\n",
-                                f"127.0.0.1:{offset + port}\n")
+            for end in ("\n", ","):  # the lmtp line goes on with its socket
+                text = text.replace(f"127.0.0.1:{self.offset + port}{end}",
+                                    f"127.0.0.1:{offset + port}{end}")
         with open(self.config, "w") as f:
             f.write(text)
         self.offset = offset

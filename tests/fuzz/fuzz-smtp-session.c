@@ -3,7 +3,8 @@
    from the input. Input: 4 control bytes, then what the client sends.
      byte 0: bit 0 MAIL pends, bit 1 RCPT pends, bit 2 DATA end pends,
              bit 3 the connection dies under the first pending stage,
-             bit 4 the submission service with TLS required,
+             bit 4 the submission service with TLS required, or the lmtp
+             service (one DATA reply per recipient) when byte 1 has bit 7,
              bits 5-7 the client's write chunk size (1, 2, 7, 64, 512, ...);
      bytes 1-3: the reply codes, one per stage, in turn.
    Nothing leaves the process. */
@@ -33,6 +34,8 @@ struct fpolicy {
 	unsigned turn;
 	struct smtp_session *pending;
 	bool killed;
+	bool lmtp;
+	size_t owed; /* DATA end replies still to give (LMTP: one per recipient) */
 	int sessions;
 };
 
@@ -117,8 +120,18 @@ static void fp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 {
 	if (msg->rcpt_count == 0 || msg->delivery == NULL || msg->trace_len == 0)
 		abort();
+	struct fpolicy *fp = ctx;
+
 	delivery_abort(&msg->delivery);
-	stage(ctx, s, 4);
+	fp->owed = fp->lmtp ? msg->rcpt_count : 1;
+	if ((fp->flags & 4) != 0 && fp->pending == NULL) {
+		fp->pending = s;
+		return;
+	}
+	while (fp->owed > 0) {
+		fp->owed--;
+		answer(fp, s);
+	}
 }
 
 static const struct smtp_policy_ops fp_ops = {
@@ -176,7 +189,15 @@ static void settle(struct fpolicy *fp, int client)
 		if (!smtp_session_gone(s))
 			abort();
 	}
-	answer(fp, s);
+	if (fp->owed > 0) {
+		/* a DATA end stage: the session lives until its last reply */
+		fp->owed--;
+		answer(fp, s);
+		if (fp->owed > 0)
+			fp->pending = s;
+	} else {
+		answer(fp, s);
+	}
 	pump(client);
 }
 
@@ -195,14 +216,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		init_once();
 	fp.flags = data[0];
 	fp.codes = data + 1;
+	fp.lmtp = (data[0] & 16) != 0 && (data[1] & 128) != 0;
 	chunk = chunks[data[0] >> 5];
-	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0};
+	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0 && !fp.lmtp};
 	server = smtp_server_new(&role, &policy);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	smtp_server_accept_fd(server, sv[1],
-	                      (data[0] & 16) != 0 ? &smtp_service_submission : &smtp_service_smtp);
+	                      fp.lmtp               ? &smtp_service_lmtp
+	                      : (data[0] & 16) != 0 ? &smtp_service_submission
+	                                            : &smtp_service_smtp);
 	while (pos < size && fp.sessions > 0) {
 		size_t n = size - pos < chunk ? size - pos : chunk;
 		ssize_t w = write(sv[0], data + pos, n);

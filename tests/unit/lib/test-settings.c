@@ -230,23 +230,26 @@ static void test_errors(void **state)
 	          "192.0.2.0/24, 2001:db8::/32)"},
 	    {"hostname = h\nlistener smtp {\naddress = 127.0.0.1\n}\n",
 	     PATH ":3: bad value for address: \"127.0.0.1\" (expected addresses like "
-	          "127.0.0.1:25, [::1]:25, *:25)"},
+	          "127.0.0.1:25, [::1]:25, *:25, unix:PATH)"},
 	    {"hostname = h\nlistener smtp {\naddress = ::1:25\n}\n",
 	     PATH ":3: bad value for address: \"::1:25\" (expected addresses like "
-	          "127.0.0.1:25, [::1]:25, *:25)"},
+	          "127.0.0.1:25, [::1]:25, *:25, unix:PATH)"},
 	    {"hostname = h\nlistener smtp {\naddress = *:65536\n}\n",
 	     PATH ":3: bad value for address: \"*:65536\" (expected addresses like "
-	          "127.0.0.1:25, [::1]:25, *:25)"},
+	          "127.0.0.1:25, [::1]:25, *:25, unix:PATH)"},
+	    {"hostname = h\nlistener smtp {\naddress = unix:\n}\n",
+	     PATH ":3: bad value for address: \"unix:\" (expected addresses like "
+	          "127.0.0.1:25, [::1]:25, *:25, unix:PATH)"},
 	    {"hostname = h\nlistener smtp {\naddress = *:25\ntls = maybe\n}\n",
 	     PATH ":4: bad value for tls: \"maybe\" (expected none, starttls or implicit)"},
 	    {"hostname = h\nlistener smtp {\n}\n",
 	     PATH ":2: listener smtp has no address (address = *:25)"},
 	    {"hostname = h\nlistener pop3 {\n}\n",
-	     PATH ":2: unknown service \"pop3\" (expected smtp, submission, submissions, imap "
-	          "or imaps)"},
+	     PATH ":2: unknown service \"pop3\" (expected smtp, submission, submissions, imap, "
+	          "imaps or lmtp)"},
 	    {"hostname = h\nlistener {\n}\n",
 	     PATH ":2: listener needs a service: listener smtp { ... } (one of smtp, "
-	          "submission, submissions, imap, imaps)"},
+	          "submission, submissions, imap, imaps, lmtp)"},
 	    {"hostname = h\nbogus {\n}\n", PATH ":2: unknown block \"bogus\""},
 	    {"hostname = h\ndns {\nforwarders = 192.0.2.1:53\n}\n",
 	     PATH ":3: bad value for forwarders: \"192.0.2.1:53\" (expected IP addresses like "

@@ -1,5 +1,5 @@
 /* Unit tests for src/net/listener.c: listener specs, bind errors, reuse of
-   sockets across a reload. */
+   sockets across a reload, Unix sockets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/xalloc.h"
@@ -159,12 +162,86 @@ static void test_open_reuse(void **state)
 	free(a2);
 }
 
+/* "unix:PATH": relative to the base directory unless absolute; sun_path
+   bounds the length. */
+static void test_unix_addr(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *error;
+	char *name, *longpath = xasprintf("unix:/%0200d", 0);
+
+	assert_true(listener_spec_is_unix("unix:/x"));
+	assert_false(listener_spec_is_unix("127.0.0.1:24"));
+	assert_int_equal(listener_unix_addr("unix:run/lmtp.sock", "/data", &ss, &len, &error), 0);
+	name = listener_addr_name((struct sockaddr *)&ss, len);
+	assert_string_equal(name, "unix:/data/run/lmtp.sock");
+	free(name);
+	assert_int_equal(listener_unix_addr("unix:/var/lmtp", "/data", &ss, &len, &error), 0);
+	name = listener_addr_name((struct sockaddr *)&ss, len);
+	assert_string_equal(name, "unix:/var/lmtp");
+	free(name);
+	assert_int_equal(listener_unix_addr("unix:", "/data", &ss, &len, &error), -1);
+	assert_string_equal(error, "missing socket path");
+	assert_int_equal(listener_unix_addr(longpath, "/data", &ss, &len, &error), -1);
+	assert_string_equal(error, "socket path too long");
+	free(longpath);
+}
+
+/* A Unix listener makes its directory, gets mode 0666, replaces a stale
+   socket file, refuses a live one and never removes a file that is not a
+   socket. */
+static void test_unix_socket(void **state)
+{
+	char dir[] = "/tmp/tern-test-listener-XXXXXX";
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *error;
+	char *spec, *path, *perr = NULL, *cmd;
+	struct stat st;
+	int fd, fd2;
+
+	assert_non_null(mkdtemp(dir));
+	spec = xasprintf("unix:run/lmtp.sock");
+	path = xasprintf("%s/run/lmtp.sock", dir);
+	assert_int_equal(listener_unix_addr(spec, dir, &ss, &len, &error), 0);
+	fd = listener_socket((struct sockaddr *)&ss, len, &perr);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, LISTENER_UNIX_MODE);
+	/* live: refused */
+	assert_int_equal(listener_socket((struct sockaddr *)&ss, len, &perr), -1);
+	assert_non_null(strstr(perr, "Address already in use"));
+	free(perr);
+	perr = NULL;
+	/* stale (its server is gone): replaced */
+	close(fd);
+	fd2 = listener_socket((struct sockaddr *)&ss, len, &perr);
+	assert_true(fd2 >= 0);
+	close(fd2);
+	/* a regular file in the way stays */
+	assert_int_equal(unlink(path), 0);
+	fd = creat(path, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(listener_socket((struct sockaddr *)&ss, len, &perr), -1);
+	free(perr);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(spec);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_spec_parse),
-	    cmocka_unit_test(test_bind_error),
-	    cmocka_unit_test(test_open_reuse),
+	    cmocka_unit_test(test_spec_parse),  cmocka_unit_test(test_bind_error),
+	    cmocka_unit_test(test_open_reuse),  cmocka_unit_test(test_unix_addr),
+	    cmocka_unit_test(test_unix_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,405 @@
+/* The LMTP policy: directory lookups, no mail authentication, delivery per
+   recipient (smtp-policy-lmtp.h). */
+#include "smtp/smtp-policy-lmtp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/directory-async.h"
+#include "lib/address.h"
+#include "lib/array.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "smtp/smtp-network.h"
+#include "smtp/smtp-settings.h"
+#include "store/delivery.h"
+#include "store/maildir.h"
+
+struct smtp_lmtp {
+	struct role_ctx *role;
+	const struct tern_settings *settings;
+	struct directory_async *dir;
+};
+
+/* A local user the message goes to, once however many recipients lead to
+   it. */
+struct lmtp_user {
+	char *name;
+	char *maildir; /* what makes two users the same */
+	bool delivered;
+};
+
+/* An accepted recipient: which users it stands for (an alias may give
+   several). In RCPT order, as the session keeps them. */
+struct lmtp_rcpt {
+	char *address;
+	ARRAY(size_t) users; /* indexes into lmtp_session.users */
+};
+
+struct lmtp_session {
+	struct smtp_lmtp *lm;
+	struct smtp_session *s;
+	bool trusted;
+	ARRAY(struct lmtp_user) users;
+	ARRAY(struct lmtp_rcpt) rcpts;
+	char *rcpt; /* the RCPT being resolved */
+	struct smtp_message *msg;
+	struct delivery *delivery;
+};
+
+struct commit_job {
+	struct lmtp_session *ls;
+	struct delivery *delivery;
+	const char *error;
+	int ret;
+};
+
+/* ---- MAIL ---- */
+
+static bool peer_trusted(struct lmtp_session *ls)
+{
+	const struct lmtp_settings *set = lmtp_settings(ls->lm->settings);
+
+	return smtp_session_peer_is_unix(ls->s) ||
+	       smtp_ip_in_networks(smtp_session_peer_ip(ls->s), set->trusted_networks,
+	                           set->trusted_network_count);
+}
+
+static void lmtp_mail(void *ctx, struct smtp_session *s)
+{
+	struct lmtp_session *ls = ctx;
+
+	if (!ls->trusted) {
+		log_info(smtp_session_sid(s), "event=lmtp.untrusted ip=%s",
+		         smtp_session_peer_ip(s));
+		smtp_stage_reply(s, 550, "5.7.1", "LMTP not allowed from this address");
+		return;
+	}
+	smtp_stage_reply(s, 250, "2.1.0", "Ok");
+}
+
+/* ---- RCPT ---- */
+
+static void rcpt_reply(struct lmtp_session *ls, unsigned code, const char *enhanced,
+                       const char *text)
+{
+	char *addr = ls->rcpt, *v = log_value(addr, strlen(addr), 300);
+
+	log_info(smtp_session_sid(ls->s), "event=lmtp.rcpt to=<%s> result=%s code=%u", v,
+	         code < 300 ? "accepted" : "rejected", code);
+	free(v);
+	/* the reply to a pending stage may free the session and ls with it */
+	ls->rcpt = NULL;
+	if (code < 300)
+		smtp_stage_reply(ls->s, code, enhanced, "%s", text);
+	else
+		smtp_stage_reply(ls->s, code, enhanced, "<%s>: %s", addr, text);
+	free(addr);
+}
+
+/* The index of the user with this Maildir, added if new. */
+static size_t user_index(struct lmtp_session *ls, const char *name, char *maildir)
+{
+	for (size_t j = 0; j < ls->users.count; j++) {
+		if (strcmp(ls->users.items[j].maildir, maildir) == 0) {
+			free(maildir);
+			return j;
+		}
+	}
+	array_append(&ls->users, ((struct lmtp_user){xstrdup(name), maildir, false}));
+	return ls->users.count - 1;
+}
+
+/* Record the accepted recipient with the users of res->local. */
+static int add_rcpt(struct lmtp_session *ls, const struct directory_resolution *res)
+{
+	struct lmtp_rcpt r = {xstrdup(ls->rcpt), ARRAY_INIT};
+
+	for (size_t i = 0; i < res->local_count; i++) {
+		const char *error;
+		char *path;
+
+		if (maildir_user_path(ls->lm->settings->mail_dir, res->local[i], &path, &error) <
+		    0) {
+			log_error(smtp_session_sid(ls->s),
+			          "event=lmtp.maildir_error user=%s error=%s", res->local[i],
+			          error);
+			array_free(&r.users);
+			free(r.address);
+			return -1;
+		}
+		array_append(&r.users, user_index(ls, res->local[i], path));
+	}
+	array_append(&ls->rcpts, r);
+	return 0;
+}
+
+static void rcpt_local(struct lmtp_session *ls, const struct directory_resolution *res)
+{
+	if (res->local_count == 0) {
+		/* only remote forwards: there is no queue to send them yet */
+		rcpt_reply(ls, 451, "4.3.0", "Forwarding not available yet");
+		return;
+	}
+	if (add_rcpt(ls, res) < 0) {
+		rcpt_reply(ls, 451, "4.3.0", "Temporary local problem");
+		return;
+	}
+	if (res->remote_count > 0)
+		log_warn(smtp_session_sid(ls->s),
+		         "event=lmtp.forward_skipped remote=%zu reason=\"no queue yet\"",
+		         res->remote_count);
+	rcpt_reply(ls, 250, "2.1.5", "Ok");
+}
+
+static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+{
+	struct lmtp_session *ls = ctx;
+
+	if (ret < 0) {
+		rcpt_reply(ls, 451, "4.3.0", "Temporary lookup failure");
+		return;
+	}
+	switch (res->result) {
+	case DIRECTORY_LOCAL:
+		rcpt_local(ls, res);
+		return;
+	case DIRECTORY_UNKNOWN:
+		rcpt_reply(ls, 550, "5.1.1", "Recipient address rejected: User unknown");
+		return;
+	case DIRECTORY_NOT_LOCAL:
+		break;
+	}
+	/* LMTP is final delivery: a domain this mailstore does not hold is
+	   not for it */
+	rcpt_reply(ls, 550, "5.1.2", "Recipient address rejected: not a local domain");
+}
+
+/* Address literals are not in the directory: a syntax error, as on port
+   25, known from the parsed kind. */
+static bool rcpt_syntax_ok(const char *addr)
+{
+	struct address a;
+	const char *reason;
+	bool ok;
+
+	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
+		return false;
+	ok = a.domain[0] != '[';
+	address_free(&a);
+	return ok;
+}
+
+static void lmtp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
+{
+	struct lmtp_session *ls = ctx;
+
+	ls->rcpt = xstrdup(addr);
+	if (!rcpt_syntax_ok(addr)) {
+		rcpt_reply(ls, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	/* the stage is pending; the session lives until its reply */
+	directory_async_resolve(ls->lm->dir, addr, rcpt_resolved, ls);
+}
+
+/* ---- DATA ---- */
+
+static void commit_work(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct lmtp_session *ls = job->ls;
+	size_t n = ls->users.count;
+	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	struct delivery_result *results = xcalloc(n, sizeof(*results));
+
+	for (size_t i = 0; i < n; i++)
+		targets[i].user = ls->users.items[i].name;
+	/* one reply per recipient: each mailbox on its own */
+	job->ret =
+	    delivery_commit(job->delivery, targets, n, DELIVERY_PER_TARGET, results, &job->error);
+	for (size_t i = 0; i < n; i++)
+		ls->users.items[i].delivered = results[i].ret == 0;
+	delivery_results_clear(results, n);
+	free(results);
+	free(targets);
+}
+
+static bool rcpt_delivered(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
+{
+	for (size_t i = 0; i < r->users.count; i++) {
+		if (!ls->users.items[r->users.items[i]].delivered)
+			return false;
+	}
+	return true;
+}
+
+/* The replies, one per accepted recipient in RCPT order. The last may
+   free the session (and ls): nothing of ls is touched after it. */
+static void reply_each(struct lmtp_session *ls, const char *id)
+{
+	struct smtp_session *s = ls->s;
+	size_t n = ls->rcpts.count;
+	bool *ok = xcalloc(n > 0 ? n : 1, sizeof(*ok));
+	char **addrs = xcalloc(n > 0 ? n : 1, sizeof(*addrs));
+	char *msg_id = xstrdup(id);
+
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = rcpt_delivered(ls, &ls->rcpts.items[i]);
+		addrs[i] = xstrdup(ls->rcpts.items[i].address);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i])
+			smtp_stage_reply(s, 250, "2.0.0", "<%s> Ok: delivered as %s", addrs[i],
+			                 msg_id);
+		else
+			smtp_stage_reply(s, 451, "4.3.0",
+			                 "<%s> Error: local delivery failed, try again later",
+			                 addrs[i]);
+		free(addrs[i]);
+	}
+	free(addrs);
+	free(ok);
+	free(msg_id);
+}
+
+static void commit_done(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct lmtp_session *ls = job->ls;
+	const struct smtp_message *msg = ls->msg;
+	const char *sid = smtp_session_sid(ls->s);
+	size_t delivered = 0;
+	char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
+
+	for (size_t i = 0; i < ls->users.count; i++) {
+		if (!ls->users.items[i].delivered)
+			continue;
+		delivered++;
+		/* durable: IDLE sessions of this user (every imap process) wake */
+		role_notify_mailbox_changed(ls->lm->role, ls->users.items[i].name);
+	}
+	if (job->ret < 0)
+		log_error(sid, "event=lmtp.delivery_error id=%s error=\"%s\" failed=%zu", msg->id,
+		          job->error, ls->users.count - delivered);
+	log_info(sid, "event=lmtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
+	         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count, delivered);
+	free(from);
+	free(job);
+	ls->msg = NULL;
+	reply_each(ls, msg->id);
+}
+
+/* The trace fields, then the header section as the front MTA sent it:
+   its Authentication-Results are its verdict and stay. */
+static void set_prefix(struct lmtp_session *ls, const struct smtp_message *msg)
+{
+	struct buf b = BUF_INIT;
+
+	buf_append(&b, msg->trace, msg->trace_len);
+	buf_append(&b, msg->header, msg->header_len);
+	if (msg->header_ended)
+		buf_append_str(&b, "\r\n");
+	delivery_set_prefix(ls->delivery, b.data, b.len);
+	buf_free(&b);
+}
+
+static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct lmtp_session *ls = ctx;
+	struct commit_job *job;
+
+	ls->msg = msg;
+	ls->delivery = msg->delivery;
+	msg->delivery = NULL;
+	if (ls->rcpts.count != msg->rcpt_count) {
+		/* a bug: the session and the policy disagree on the recipients */
+		log_error(smtp_session_sid(s), "event=lmtp.policy_error rcpts=%zu session=%zu",
+		          ls->rcpts.count, msg->rcpt_count);
+		abort();
+	}
+	set_prefix(ls, msg);
+	/* fsync is slow: commit on the workpool (the stage is pending) */
+	job = xcalloc(1, sizeof(*job));
+	job->ls = ls;
+	job->delivery = ls->delivery;
+	ls->delivery = NULL;
+	workpool_submit(ls->lm->role->pool, commit_work, commit_done, job);
+}
+
+/* ---- the session ---- */
+
+static void lmtp_reset(void *ctx)
+{
+	struct lmtp_session *ls = ctx;
+
+	for (size_t i = 0; i < ls->users.count; i++) {
+		free(ls->users.items[i].name);
+		free(ls->users.items[i].maildir);
+	}
+	array_free(&ls->users);
+	for (size_t i = 0; i < ls->rcpts.count; i++) {
+		free(ls->rcpts.items[i].address);
+		array_free(&ls->rcpts.items[i].users);
+	}
+	array_free(&ls->rcpts);
+	free(ls->rcpt);
+	ls->rcpt = NULL;
+	delivery_abort(&ls->delivery);
+	ls->msg = NULL;
+}
+
+static void lmtp_session_begin(void *policy, struct smtp_session *s, void **ctx_r)
+{
+	struct lmtp_session *ls = xcalloc(1, sizeof(*ls));
+
+	ls->lm = policy;
+	ls->s = s;
+	ls->trusted = peer_trusted(ls);
+	*ctx_r = ls;
+}
+
+static void lmtp_session_end(void *ctx)
+{
+	lmtp_reset(ctx);
+	free(ctx);
+}
+
+const struct smtp_policy_ops smtp_lmtp_ops = {
+    .session_begin = lmtp_session_begin,
+    .session_end = lmtp_session_end,
+    .mail = lmtp_mail,
+    .rcpt = lmtp_rcpt,
+    .data_end = lmtp_data_end,
+    .reset = lmtp_reset,
+};
+
+/* ---- the role's part ---- */
+
+int smtp_lmtp_new(struct role_ctx *role, struct smtp_lmtp **lmtp_r, const char **error_r)
+{
+	struct smtp_lmtp *lm = xcalloc(1, sizeof(*lm));
+
+	lm->role = role;
+	lm->settings = role->settings;
+	if (directory_async_open(role->settings->directory_path, role->pool, &lm->dir, error_r) <
+	    0) {
+		free(lm);
+		return -1;
+	}
+	*lmtp_r = lm;
+	return 0;
+}
+
+void smtp_lmtp_free(struct smtp_lmtp **lmp)
+{
+	struct smtp_lmtp *lm = *lmp;
+
+	if (lm == NULL)
+		return;
+	directory_async_close(&lm->dir);
+	free(lm);
+	*lmp = NULL;
+}
