@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "directory/directory-sender.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
 
@@ -20,7 +21,7 @@ struct directory_async {
 	bool closed;
 };
 
-enum request_kind { REQUEST_RESOLVE, REQUEST_USER };
+enum request_kind { REQUEST_RESOLVE, REQUEST_USER, REQUEST_SENDERS };
 
 struct request {
 	struct directory_async *da;
@@ -28,6 +29,9 @@ struct request {
 	char *address;
 	directory_resolve_cb *resolve_cb;
 	directory_user_cb *user_cb;
+	directory_senders_cb *senders_cb;
+	char **senders; /* REQUEST_SENDERS: the addresses, all to be owned */
+	size_t sender_count, sender_total;
 	void *ctx;
 	int ret;
 	struct directory_resolution res;
@@ -94,6 +98,21 @@ void directory_async_close(struct directory_async **da)
 	*da = NULL;
 }
 
+/* 1 if the user req->address owns every one of req->senders, 0 if not
+   (req->sender_count is then the index of the first not owned), -1. */
+static int senders_owned(struct directory *dir, struct request *req, const char **error_r)
+{
+	for (size_t i = 0; i < req->sender_count; i++) {
+		int ret = directory_sender_owns(dir, req->address, req->senders[i], error_r);
+
+		if (ret <= 0) {
+			req->sender_count = i; /* the first one not owned */
+			return ret;
+		}
+	}
+	return 1;
+}
+
 static void request_work(void *arg)
 {
 	struct request *req = arg;
@@ -104,8 +123,10 @@ static void request_work(void *arg)
 		req->ret = -1;
 	} else if (req->kind == REQUEST_RESOLVE) {
 		req->ret = directory_resolve(dir, req->address, &req->res, &error);
-	} else {
+	} else if (req->kind == REQUEST_USER) {
 		req->ret = directory_user_lookup(dir, req->address, &req->user, &error);
+	} else {
+		req->ret = senders_owned(dir, req, &error);
 	}
 	/* copied: the connection's message changes with its next request */
 	if (req->ret < 0)
@@ -122,12 +143,16 @@ static void request_done(void *arg)
 	if (!da->closed) {
 		if (req->kind == REQUEST_RESOLVE)
 			req->resolve_cb(req->ctx, req->ret, &req->res, req->error);
-		else
+		else if (req->kind == REQUEST_USER)
 			req->user_cb(req->ctx, req->ret, req->user, req->error);
+		else
+			req->senders_cb(req->ctx, req->ret, req->ret == 0 ? req->sender_count : 0,
+			                req->error);
 		req->user = NULL; /* the callback's now */
 	}
 	directory_resolution_free(&req->res);
 	directory_user_free(&req->user);
+	directory_names_free(&req->senders, req->sender_total);
 	free(req->error);
 	free(req->address);
 	free(req);
@@ -163,4 +188,20 @@ void directory_async_user_lookup(struct directory_async *da, const char *address
 	req->user_cb = cb;
 	req->ctx = ctx;
 	submit(da, req, address);
+}
+
+void directory_async_senders_owned(struct directory_async *da, const char *user,
+                                   const char *const *addresses, size_t count,
+                                   directory_senders_cb *cb, void *ctx)
+{
+	struct request *req = xcalloc(1, sizeof(*req));
+
+	req->kind = REQUEST_SENDERS;
+	req->senders_cb = cb;
+	req->ctx = ctx;
+	req->senders = xcalloc(count + 1, sizeof(*req->senders));
+	for (size_t i = 0; i < count; i++)
+		req->senders[i] = xstrdup(addresses[i]);
+	req->sender_count = req->sender_total = count;
+	submit(da, req, user);
 }

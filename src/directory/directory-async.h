@@ -60,4 +60,16 @@ typedef void directory_user_cb(void *ctx, int ret, struct directory_user *user, 
 void directory_async_user_lookup(struct directory_async *da, const char *address,
                                  directory_user_cb *cb, void *ctx);
 
+/* ret: 1 if the user owns every address asked about, 0 if not (first: the
+   index of the first one not owned), -1 with error (valid during the
+   callback only) on a database error. */
+typedef void directory_senders_cb(void *ctx, int ret, size_t first, const char *error);
+
+/* Whether user owns each of the count addresses (copied), by
+   directory_sender_owns() (directory-sender.h); cb runs later on the loop
+   thread. */
+void directory_async_senders_owned(struct directory_async *da, const char *user,
+                                   const char *const *addresses, size_t count,
+                                   directory_senders_cb *cb, void *ctx);
+
 #endif

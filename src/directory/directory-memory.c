@@ -23,6 +23,8 @@ struct mem_be {
 	ARRAY(char *) domains;
 	ARRAY(struct mem_user) users;
 	ARRAY(struct mem_alias) aliases; /* in the order they were added */
+	/* allowed senders: source is the user, destination the entry */
+	ARRAY(struct directory_alias) senders;
 };
 
 static struct mem_be *be_of(struct directory *dir)
@@ -119,8 +121,33 @@ static void free_alias_at(struct mem_be *be, size_t i)
 	array_remove(&be->aliases, i);
 }
 
+static void free_sender_at(struct mem_be *be, size_t i)
+{
+	free(be->senders.items[i].source);
+	free(be->senders.items[i].destination);
+	array_remove(&be->senders, i);
+}
+
+/* Delete user's allowed senders matching entry (every one when NULL). */
+static int senders_del(struct mem_be *be, const char *user, const char *entry)
+{
+	int n = 0;
+
+	for (size_t i = be->senders.count; i-- > 0;) {
+		const struct directory_alias *a = &be->senders.items[i];
+
+		if (strcasecmp(a->source, user) == 0 &&
+		    (entry == NULL || strcasecmp(a->destination, entry) == 0)) {
+			free_sender_at(be, i);
+			n++;
+		}
+	}
+	return n;
+}
+
 static void free_user_at(struct mem_be *be, size_t i)
 {
+	senders_del(be, be->users.items[i].user.address, NULL);
 	free(be->users.items[i].domain);
 	directory_user_clear(&be->users.items[i].user);
 	array_remove(&be->users, i);
@@ -304,6 +331,43 @@ static int mem_alias_list(struct directory *dir, const char *domain,
 	return 0;
 }
 
+/* --- allowed senders --- */
+
+static int mem_sender_add(struct directory *dir, const char *user, const char *entry)
+{
+	struct mem_be *be = be_of(dir);
+
+	for (size_t i = 0; i < be->senders.count; i++) {
+		const struct directory_alias *a = &be->senders.items[i];
+
+		if (strcasecmp(a->source, user) == 0 && strcasecmp(a->destination, entry) == 0)
+			return directory_fail(dir, DIRECTORY_ERR_EXISTS, "already exists");
+	}
+	array_append(&be->senders, ((struct directory_alias){xstrdup(user), xstrdup(entry)}));
+	return 0;
+}
+
+static int mem_sender_del(struct directory *dir, const char *user, const char *entry)
+{
+	return senders_del(be_of(dir), user, entry);
+}
+
+static int mem_sender_list(struct directory *dir, const char *user, char ***entries_r,
+                           size_t *count_r)
+{
+	struct mem_be *be = be_of(dir);
+	ARRAY(char *) list = ARRAY_INIT;
+
+	for (size_t i = 0; i < be->senders.count; i++) {
+		if (strcasecmp(be->senders.items[i].source, user) == 0)
+			array_append(&list, xstrdup(be->senders.items[i].destination));
+	}
+	if (list.count > 0)
+		qsort(list.items, list.count, sizeof(*list.items), cmp_names);
+	*entries_r = array_steal(&list, count_r);
+	return 0;
+}
+
 static void mem_close(struct directory *dir)
 {
 	struct mem_be *be = be_of(dir);
@@ -316,7 +380,10 @@ static void mem_close(struct directory *dir)
 		free(be->domains.items[i]);
 	array_free(&be->domains);
 	array_free(&be->users);
+	while (be->senders.count > 0)
+		free_sender_at(be, be->senders.count - 1);
 	array_free(&be->aliases);
+	array_free(&be->senders);
 	free(be);
 }
 
@@ -337,6 +404,9 @@ static const struct directory_backend_ops memory_ops = {
     .alias_del = mem_alias_del,
     .alias_destinations = mem_alias_destinations,
     .alias_list = mem_alias_list,
+    .sender_add = mem_sender_add,
+    .sender_del = mem_sender_del,
+    .sender_list = mem_sender_list,
 };
 
 void directory_open_memory(struct directory **dir_r)

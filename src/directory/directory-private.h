@@ -71,6 +71,16 @@ struct directory_backend_ops {
 	   destination: 0 or -1. */
 	int (*alias_list)(struct directory *dir, const char *domain,
 	                  struct directory_alias **aliases_r, size_t *count_r);
+
+	/* Senders a user may use besides its own address (directory-sender.c):
+	   entry is "a@example.org" or "@example.org". Add: 0, or -1 (EXISTS;
+	   the user exists). Del: the number deleted (0: none), or -1. List: the
+	   entries of user sorted (NULL, 0 when none): 0 or -1. Deleting the
+	   user deletes its entries. */
+	int (*sender_add)(struct directory *dir, const char *user, const char *entry);
+	int (*sender_del)(struct directory *dir, const char *user, const char *entry);
+	int (*sender_list)(struct directory *dir, const char *user, char ***entries_r,
+	                   size_t *count_r);
 };
 
 struct directory {

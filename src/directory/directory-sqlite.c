@@ -14,7 +14,7 @@
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS domains ("
@@ -39,6 +39,19 @@ static const char schema_sql[] =
     " UNIQUE(source, destination));"
     "CREATE INDEX IF NOT EXISTS aliases_domain ON aliases(domain_id);";
 
+/* The steps from one schema version to the next: migrations[v] takes a
+   database from version v to v + 1 (version 0 is empty: schema_sql). */
+static const char *const migrations[SCHEMA_VERSION] = {
+    [0] = schema_sql,
+    /* 2: senders a user may use besides its own address (docs/submission.md) */
+    [1] = "CREATE TABLE IF NOT EXISTS sender_allow ("
+          " id INTEGER PRIMARY KEY,"
+          " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+          " entry TEXT NOT NULL COLLATE NOCASE,"
+          " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+          " UNIQUE(user_id, entry));",
+};
+
 enum stmt_id {
 	STMT_DOMAIN_EXISTS,
 	STMT_DOMAIN_ADD,
@@ -59,11 +72,15 @@ enum stmt_id {
 	STMT_ALIAS_GET,
 	STMT_ALIAS_LIST_ALL,
 	STMT_ALIAS_LIST_DOMAIN,
+	STMT_SENDER_ADD,
+	STMT_SENDER_DEL,
+	STMT_SENDER_LIST,
 	STMT_COUNT
 };
 
 #define USER_COLUMNS "address, password_hash, quota_bytes, enabled"
 #define DOMAIN_ID    "(SELECT id FROM domains WHERE name = ?1)"
+#define USER_ID      "(SELECT id FROM users WHERE address = ?1)"
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DOMAIN_EXISTS] = "SELECT id FROM domains WHERE name = ?1",
@@ -92,6 +109,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ALIAS_LIST_DOMAIN] =
         "SELECT source, destination FROM aliases WHERE domain_id = " DOMAIN_ID
         " ORDER BY source, destination",
+    [STMT_SENDER_ADD] = "INSERT INTO sender_allow(user_id, entry)"
+                        " VALUES (" USER_ID ", ?2)",
+    [STMT_SENDER_DEL] = "DELETE FROM sender_allow WHERE user_id = " USER_ID " AND entry = ?2",
+    [STMT_SENDER_LIST] =
+        "SELECT entry FROM sender_allow WHERE user_id = " USER_ID " ORDER BY entry",
 };
 
 struct sqlite_be {
@@ -373,6 +395,25 @@ static int sq_alias_list(struct directory *dir, const char *domain,
 	return 0;
 }
 
+/* --- allowed senders --- */
+
+static int sq_sender_add(struct directory *dir, const char *user, const char *entry)
+{
+	return run(dir, stmt(dir, STMT_SENDER_ADD, user, entry, NULL)) < 0 ? -1 : 0;
+}
+
+static int sq_sender_del(struct directory *dir, const char *user, const char *entry)
+{
+	return run(dir, stmt(dir, STMT_SENDER_DEL, user, entry, NULL));
+}
+
+static int sq_sender_list(struct directory *dir, const char *user, char ***entries_r,
+                          size_t *count_r)
+{
+	return collect_strings(dir, stmt(dir, STMT_SENDER_LIST, user, NULL, NULL), entries_r,
+	                       count_r);
+}
+
 static void sq_close(struct directory *dir)
 {
 	struct sqlite_be *be = dir->be;
@@ -399,6 +440,9 @@ static const struct directory_backend_ops sqlite_ops = {
     .alias_del = sq_alias_del,
     .alias_destinations = sq_alias_destinations,
     .alias_list = sq_alias_list,
+    .sender_add = sq_sender_add,
+    .sender_del = sq_sender_del,
+    .sender_list = sq_sender_list,
 };
 
 /* --- opening --- */
@@ -458,17 +502,18 @@ static int schema_setup(sqlite3 *db, const char **error_r)
 		*error_r = open_error;
 		return -1;
 	}
-	if (version == SCHEMA_VERSION)
-		return 0;
-	/* one transaction, so a concurrent opener sees all or nothing */
-	sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
-	                SCHEMA_VERSION);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	for (; version < SCHEMA_VERSION; version++) {
+		/* one transaction per step, so a concurrent opener sees all or
+		   nothing; IF NOT EXISTS makes a step it raced with harmless */
+		sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+		                migrations[version], version + 1);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			free(sql);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return open_fail(db, "cannot create the directory schema", error_r);
+		}
 		free(sql);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return open_fail(db, "cannot create the directory schema", error_r);
 	}
-	free(sql);
 	return 0;
 }
 

@@ -126,7 +126,7 @@ static void test_open_schema(void **state)
 
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 2);
 	assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
 	                                     "'table' AND name IN ('domains', 'users', 'aliases')"),
 	                 3);
