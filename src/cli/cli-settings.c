@@ -8,13 +8,15 @@
 #include "imap/imap-settings.h"
 #include "mailauth/mailauth-settings.h"
 #include "smtp/smtp-settings.h"
+#include "smtp/smtp-submission-settings.h"
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section, &smtp_settings_section, &lmtp_settings_section,
-    &imap_settings_section, &dns_settings_section,  &mailauth_settings_section,
+    &auth_settings_section,     &smtp_settings_section, &submission_settings_section,
+    &lmtp_settings_section,     &imap_settings_section, &dns_settings_section,
+    &mailauth_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list

@@ -10,6 +10,7 @@
 #include "auth/sasl.h"
 #include "cli/cli.h"
 #include "directory/directory-admin.h"
+#include "directory/directory-sender.h"
 #include "directory/directory.h"
 #include "lib/size.h"
 
@@ -20,15 +21,23 @@ static const char usage_text[] =
     "       tern user passwd ADDRESS\n"
     "       tern user disable ADDRESS\n"
     "       tern user enable ADDRESS\n"
+    "       tern user show ADDRESS\n"
+    "       tern user allow-sender ADDRESS SENDER\n"
+    "       tern user deny-sender ADDRESS SENDER\n"
     "\n"
     "The password is read from standard input (one line; not echoed on a\n"
     "terminal). SIZE is bytes, or a number with K, M, G or T (powers of 1024);\n"
     "0 is unlimited; the default is 1G. A disabled user cannot log in but\n"
-    "still receives mail. list prints address, quota and state, tab-separated.\n";
+    "still receives mail. list prints address, quota and state, tab-separated.\n"
+    "allow-sender lets the user send (on submission) as SENDER, an address or\n"
+    "@domain for every address of a domain; the user's own address and the\n"
+    "aliases that deliver to it need no entry (docs/submission.md). show\n"
+    "prints the user's fields and allowed senders, one \"key: value\" a line.\n";
 
 struct user_args {
 	const char *sub;
-	const char *arg; /* the address, or the domain for list (may be NULL) */
+	const char *arg;    /* the address, or the domain for list (may be NULL) */
+	const char *sender; /* allow-sender, deny-sender */
 	uint64_t quota;
 };
 
@@ -137,6 +146,45 @@ static int user_list(struct directory *dir, const char *domain)
 	return 0;
 }
 
+static int user_show(struct directory *dir, const char *address)
+{
+	struct directory_user *user = NULL;
+	const char *error;
+	char **senders;
+	size_t count;
+	int ret = directory_user_lookup(dir, address, &user, &error);
+
+	if (ret <= 0) {
+		cli_error("%s", ret < 0 ? error : "unknown user");
+		return 1;
+	}
+	if (directory_sender_list(dir, address, &senders, &count, &error) < 0) {
+		cli_error("%s", error);
+		directory_user_free(&user);
+		return 1;
+	}
+	printf("address: %s\nquota: ", user->address);
+	print_size(user->quota_bytes);
+	printf("\nstate: %s\n", user->enabled ? "enabled" : "disabled");
+	for (size_t i = 0; i < count; i++)
+		printf("allowed-sender: %s\n", senders[i]);
+	directory_names_free(&senders, count);
+	directory_user_free(&user);
+	return 0;
+}
+
+static int user_sender(struct directory *dir, const struct user_args *args)
+{
+	const char *error;
+	int ret = strcmp(args->sub, "allow-sender") == 0
+	              ? directory_sender_allow(dir, args->arg, args->sender, &error)
+	              : directory_sender_deny(dir, args->arg, args->sender, &error);
+
+	if (ret < 0)
+		cli_error("%s", error);
+	return ret < 0 ? 1 : 0;
+}
+
 static int user_run(const struct tern_settings *settings, struct directory *dir,
                     const struct user_args *args)
 {
@@ -149,6 +197,10 @@ static int user_run(const struct tern_settings *settings, struct directory *dir,
 		return user_passwd(settings, dir, args->arg);
 	if (strcmp(sub, "list") == 0)
 		return user_list(dir, args->arg);
+	if (strcmp(sub, "show") == 0)
+		return user_show(dir, args->arg);
+	if (args->sender != NULL)
+		return user_sender(dir, args);
 	if (strcmp(sub, "del") == 0)
 		ret = directory_user_del(dir, args->arg, &error);
 	else
@@ -179,10 +231,17 @@ static int parse_add_args(int argc, char **argv, struct user_args *args)
 
 static int parse_args(int argc, char **argv, struct user_args *args)
 {
-	static const char *const one_arg[] = {"del", "passwd", "disable", "enable"};
+	static const char *const one_arg[] = {"del", "passwd", "disable", "enable", "show"};
 
 	args->sub = argv[1];
 	args->arg = NULL;
+	args->sender = NULL;
+	if ((strcmp(args->sub, "allow-sender") == 0 || strcmp(args->sub, "deny-sender") == 0) &&
+	    argc == 4) {
+		args->arg = argv[2];
+		args->sender = argv[3];
+		return 0;
+	}
 	args->quota = DIRECTORY_QUOTA_DEFAULT;
 	if (strcmp(args->sub, "add") == 0)
 		return parse_add_args(argc, argv, args);

@@ -108,6 +108,8 @@ struct smtp_policy {
 	   submission policy, once it offers AUTH: off until then, since port
 	   587 still takes local mail in plain text as port 25 does. */
 	bool tls_required;
+	/* The policy wants AUTH offered (submission). */
+	bool auth;
 };
 
 /* Answer the current stage with "<code> <enhanced> <text>" (enhanced NULL:
@@ -132,6 +134,10 @@ const struct service_def *smtp_session_service(const struct smtp_session *s);
 const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s);
 /* True if the client came in on a Unix socket (its peer IP is "unix"). */
 bool smtp_session_peer_is_unix(const struct smtp_session *s);
+/* The authenticated address (the AUTH identity), NULL before AUTH. */
+const char *smtp_session_auth_user(const struct smtp_session *s);
+/* The TLS description ("TLSv1.3 with cipher ..."), NULL without TLS. */
+const char *smtp_session_tls(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

@@ -29,6 +29,7 @@ struct dns_resolver;
 struct smtp_inbound;
 struct smtp_rdns;
 struct smtp_lmtp;
+struct smtp_submission;
 
 /* Commands handled in one on_read before yielding to the loop (RFC 2920
    pipelining, bounded). */
@@ -55,6 +56,10 @@ struct smtp_server {
 	   of that service ask policy too (tests). */
 	struct smtp_policy lmtp_policy;
 	struct smtp_lmtp *lmtp;
+	/* The submission and submissions services' policy
+	   (smtp-policy-submission.h); ops NULL: they ask policy (tests). */
+	struct smtp_policy submission_policy;
+	struct smtp_submission *submission;
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */
@@ -101,6 +106,7 @@ struct smtp_session {
 	bool starttls;                    /* the listener offers STARTTLS (tls = starttls) */
 	struct event *session_timer;
 
+	char *auth_user;  /* the authenticated address; NULL before AUTH */
 	char *helo;       /* the HELO/EHLO name; NULL before one */
 	bool esmtp;       /* EHLO was used: enhanced status codes in replies */
 	bool closing;     /* QUIT, too many errors, shutdown: no more commands */
@@ -228,6 +234,10 @@ void smtp_lmtp_stage_begin(struct smtp_session *s);
    recipient got it, else the last code). Counts the errors (once per
    message). */
 bool smtp_lmtp_stage_reply(struct smtp_session *s, unsigned *code_r);
+
+/* Test hook until SMTP AUTH lands: the session counts as authenticated
+   as user (copied; NULL: not authenticated). */
+void smtp_session_set_auth_user(struct smtp_session *s, const char *user);
 
 /* Command handlers (smtp-cmd-*.c). */
 void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd);

@@ -12,6 +12,7 @@
 #include "smtp/smtp-policy-inbound.h"
 #include "smtp/smtp-rdns.h"
 #include "smtp/smtp-policy-lmtp.h"
+#include "smtp/smtp-policy-submission.h"
 #include "smtp/smtp-server-private.h"
 #include "store/delivery.h"
 
@@ -97,6 +98,7 @@ static void session_free(struct smtp_session *s)
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
 	free(s->helo);
+	free(s->auth_user);
 	buf_free(&s->line);
 	free(s);
 }
@@ -313,6 +315,24 @@ bool smtp_session_peer_is_unix(const struct smtp_session *s)
 	return s->unix_peer;
 }
 
+const char *smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user;
+}
+
+void smtp_session_set_auth_user(struct smtp_session *s, const char *user)
+{
+	free(s->auth_user);
+	s->auth_user = user != NULL ? xstrdup(user) : NULL;
+}
+
+const char *smtp_session_tls(const struct smtp_session *s)
+{
+	if (s->conn == NULL || !conn_is_tls(s->conn))
+		return NULL;
+	return conn_tls_description(s->conn);
+}
+
 bool smtp_session_gone(const struct smtp_session *s)
 {
 	return s->closed;
@@ -463,6 +483,29 @@ static void session_start(struct smtp_session *s, struct role_ctx *role)
 	s->rdns = smtp_rdns_start(s->server->resolver, role->base, s->peer_ip, rdns_done, s);
 }
 
+/* The policy of a service: LMTP and submission have their own (when the
+   role set them up), the rest port 25's. */
+static const struct smtp_policy *session_policy(const struct smtp_server *server,
+                                                const struct service_def *service)
+{
+	if (service == &smtp_service_lmtp && server->lmtp_policy.ops != NULL)
+		return &server->lmtp_policy;
+	if ((service == &smtp_service_submission || service == &smtp_service_submissions) &&
+	    server->submission_policy.ops != NULL)
+		return &server->submission_policy;
+	return &server->policy;
+}
+
+/* Temporary test hook until SMTP AUTH lands (the e2e tests set it): every
+   submission session starts authenticated as this user. */
+static void test_auth_hook(struct smtp_session *s)
+{
+	const char *user = getenv("TERN_TEST_SUBMISSION_USER");
+
+	if (user != NULL && user[0] != '\0' && s->policy->auth)
+		smtp_session_set_auth_user(s, user);
+}
+
 static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
                           socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
@@ -472,8 +515,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 	s->server = server;
 	s->service = service;
 	s->lmtp = service == &smtp_service_lmtp;
-	s->policy =
-	    s->lmtp && server->lmtp_policy.ops != NULL ? &server->lmtp_policy : &server->policy;
+	s->policy = session_policy(server, service);
 	s->unix_peer = peer->sa_family == AF_UNIX;
 	s->starttls = tls == TLS_MODE_STARTTLS;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
@@ -483,6 +525,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 		return;
 	}
 	s->peer_ip = xstrdup(conn_peer_ip(s->conn));
+	test_auth_hook(s);
 	s->policy->ops->session_begin(s->policy->policy, s, &s->policy_ctx);
 	session_start(s, role);
 }
@@ -517,6 +560,15 @@ void smtp_server_accept_fd(struct smtp_server *server, int fd, const struct serv
 	              TLS_MODE_NONE);
 }
 
+static void smtp_deinit_server(struct smtp_server *server)
+{
+	smtp_inbound_free(&server->inbound);
+	dns_resolver_free(&server->resolver);
+	smtp_lmtp_free(&server->lmtp);
+	smtp_submission_free(&server->submission);
+	free(server);
+}
+
 static int smtp_init(struct role_ctx *role, const char **error_r)
 {
 	struct smtp_server *server = xcalloc(1, sizeof(*server));
@@ -539,20 +591,20 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->lmtp_policy.ops = &smtp_lmtp_ops;
 	server->lmtp_policy.policy = server->lmtp;
+	if (smtp_submission_new(role, &server->submission, error_r) < 0) {
+		smtp_deinit_server(server);
+		return -1;
+	}
+	server->submission_policy = smtp_submission_policy(server->submission);
 	role->data = server;
 	return 0;
 }
 
 static void smtp_deinit(struct role_ctx *role)
 {
-	struct smtp_server *server = role->data;
-
-	if (server == NULL)
+	if (role->data == NULL)
 		return;
-	smtp_inbound_free(&server->inbound);
-	dns_resolver_free(&server->resolver);
-	smtp_lmtp_free(&server->lmtp);
-	free(server);
+	smtp_deinit_server(role->data);
 	role->data = NULL;
 }
 

@@ -1,0 +1,693 @@
+/* The submission policy: AUTH, sender ownership, RFC 6409 section 8
+   fixes, DKIM signing and the all-or-nothing commit
+   (smtp-policy-submission.h). */
+#include "smtp/smtp-policy-submission.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "directory/directory-async.h"
+#include "lib/address.h"
+#include "lib/array.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/workpool.h"
+#include "lib/xalloc.h"
+#include "mailauth/dkim-keystore.h"
+#include "mailauth/dkim-sign.h"
+#include "smtp/smtp-header.h"
+#include "smtp/smtp-rate.h"
+#include "smtp/smtp-settings.h"
+#include "smtp/smtp-submission-header.h"
+#include "smtp/smtp-submission-settings.h"
+#include "store/delivery.h"
+#include "store/maildir.h"
+
+/* A domain's DKIM key, or the knowledge that it has none, for this long
+   (a key made by `tern dkim keygen` is used within this time). */
+#define KEY_CACHE_SECONDS 300
+#define KEY_CACHE_MAX     1000
+
+struct key_entry {
+	char *domain;
+	EVP_PKEY *key; /* NULL: the domain has no key */
+	char *selector;
+	time_t loaded;
+};
+
+struct smtp_submission {
+	struct role_ctx *role;
+	const struct tern_settings *settings;
+	struct directory_async *dir;
+	struct smtp_rate *per_user, *per_ip;
+	ARRAY(struct key_entry) keys;
+};
+
+struct sub_user {
+	char *name;
+	char *maildir; /* what makes two users the same */
+};
+
+struct sub_session {
+	struct smtp_submission *sub;
+	struct smtp_session *s;
+	/* the transaction */
+	ARRAY(struct sub_user) users;
+	unsigned rcpt_count; /* accepted */
+	char *rcpt;          /* the RCPT being resolved */
+	/* the header section as it streams, for the fixes and the signer */
+	struct smtp_header header;
+	bool header_done;
+	struct buf fixes; /* Message-ID, Date: added after the header */
+	struct dkim_signer *signer;
+	EVP_PKEY *key; /* the signer's, one reference */
+	char *signature;
+	/* the end of DATA */
+	struct smtp_message *msg;
+	struct delivery *delivery;
+	char **from;
+	size_t from_count;
+};
+
+struct sub_job {
+	struct sub_session *ss;
+	struct delivery *delivery; /* commit */
+	const char *error;
+	int ret;
+};
+
+static const char *sid(const struct sub_session *ss)
+{
+	return smtp_session_sid(ss->s);
+}
+
+/* ---- DKIM keys ---- */
+
+static void key_entry_clear(struct key_entry *e)
+{
+	free(e->domain);
+	free(e->selector);
+	EVP_PKEY_free(e->key);
+}
+
+static struct key_entry *key_cached(struct smtp_submission *sub, const char *domain, time_t now)
+{
+	for (size_t i = 0; i < sub->keys.count; i++) {
+		struct key_entry *e = &sub->keys.items[i];
+
+		if (strcmp(e->domain, domain) != 0)
+			continue;
+		if (now - e->loaded < KEY_CACHE_SECONDS)
+			return e;
+		key_entry_clear(e);
+		array_remove(&sub->keys, i);
+		return NULL;
+	}
+	return NULL;
+}
+
+/* The domain's key (a PEM file of a few hundred bytes, read on the loop
+   once per KEY_CACHE_SECONDS), NULL if it has none. */
+static struct key_entry *key_for(struct smtp_submission *sub, const char *domain)
+{
+	time_t now = time(NULL);
+	struct key_entry *e = key_cached(sub, domain, now), fresh = {0};
+	const char *error;
+
+	if (e != NULL)
+		return e;
+	if (sub->keys.count >= KEY_CACHE_MAX) {
+		key_entry_clear(&sub->keys.items[0]);
+		array_remove(&sub->keys, 0);
+	}
+	fresh.domain = xstrdup(domain);
+	fresh.loaded = now;
+	if (dkim_key_find(sub->settings->data_dir, domain, NULL, &fresh.key, &fresh.selector,
+	                  &error) < 0)
+		fresh.key = NULL;
+	array_append(&sub->keys, fresh);
+	return &sub->keys.items[sub->keys.count - 1];
+}
+
+/* ---- the header section, as it streams ---- */
+
+static void start_signer(struct sub_session *ss, const char *domain)
+{
+	struct key_entry *e = key_for(ss->sub, domain);
+	struct dkim_sign_params p = {0};
+	const char *error;
+
+	if (e->key == NULL)
+		return;
+	p.domain = domain;
+	p.selector = e->selector;
+	p.key = e->key;
+	if (dkim_signer_new(&p, &ss->signer, &error) < 0) {
+		log_warn(sid(ss), "event=submission.dkim_error domain=%s error=\"%s\"", domain,
+		         error);
+		return;
+	}
+	EVP_PKEY_up_ref(e->key);
+	ss->key = e->key;
+}
+
+static void sign_feed(struct sub_session *ss, const void *data, size_t len)
+{
+	const char *error;
+
+	if (ss->signer != NULL && dkim_signer_feed(ss->signer, data, len, &error) < 0) {
+		log_warn(sid(ss), "event=submission.dkim_error error=\"%s\"", error);
+		dkim_signer_free(&ss->signer);
+	}
+}
+
+/* The header section hdr is complete: decide the fixes, start the signer
+   for the first From: domain that has a key and give it the header as it
+   will be stored. */
+static void header_complete(struct sub_session *ss, const char *hdr, size_t len)
+{
+	const struct tern_settings *set = ss->sub->settings;
+	enum submission_from_error kind;
+	char **from;
+	size_t count;
+
+	ss->header_done = true;
+	submission_header_fixes(hdr, len, set->hostname, time(NULL), &ss->fixes);
+	if (!submission_settings(set)->dkim_sign ||
+	    submission_from_addresses(hdr, len, &from, &count, &kind) < 0)
+		return;
+	start_signer(ss, strrchr(from[0], '@') + 1);
+	submission_addresses_free(&from, count);
+	sign_feed(ss, hdr, len);
+	sign_feed(ss, ss->fixes.data, ss->fixes.len);
+	sign_feed(ss, "\r\n", 2);
+}
+
+static void sub_feed(void *ctx, const void *data, size_t len)
+{
+	struct sub_session *ss = ctx;
+	size_t used = 0;
+	int ret;
+
+	if (ss->header_done) {
+		sign_feed(ss, data, len);
+		return;
+	}
+	ret = smtp_header_feed(&ss->header, data, len, &used);
+	if (ret == 0)
+		return;
+	if (ret < 0) {
+		/* too big: the session refuses the message */
+		ss->header_done = true;
+		return;
+	}
+	header_complete(ss, ss->header.fields.data != NULL ? ss->header.fields.data : "",
+	                ss->header.fields.len);
+	if (len > used)
+		sign_feed(ss, (const char *)data + used, len - used);
+}
+
+/* ---- MAIL ---- */
+
+static bool rate_ok(struct sub_session *ss, const char *user)
+{
+	struct smtp_submission *sub = ss->sub;
+	const char *ip = smtp_session_peer_ip(ss->s);
+	const char *kind = NULL;
+	time_t now = time(NULL);
+
+	if (!smtp_rate_allows(sub->per_user, user, now))
+		kind = "messages_per_user";
+	else if (!smtp_rate_allows(sub->per_ip, ip, now))
+		kind = "messages_per_ip";
+	if (kind == NULL)
+		return true;
+	log_info(sid(ss), "event=submission.limit limit=%s user=%s ip=%s", kind, user, ip);
+	return false;
+}
+
+static void mail_checked(void *ctx, int ret, size_t first, const char *error)
+{
+	struct sub_session *ss = ctx;
+	const char *from = smtp_session_mail_from(ss->s);
+	char *v = log_value(from, strlen(from), 300);
+
+	(void)first;
+	if (ret < 0) {
+		log_error(sid(ss), "event=submission.directory_error error=\"%s\"", error);
+		free(v);
+		smtp_stage_reply(ss->s, 451, "4.3.0", "Temporary lookup failure");
+		return;
+	}
+	log_info(sid(ss), "event=submission.sender from=<%s> user=%s result=%s", v,
+	         smtp_session_auth_user(ss->s), ret == 1 ? "owned" : "refused");
+	if (ret == 1)
+		smtp_stage_reply(ss->s, 250, "2.1.0", "Ok");
+	else
+		smtp_stage_reply(ss->s, 553, "5.7.1", "<%s>: Sender address not owned by user %s",
+		                 v, smtp_session_auth_user(ss->s));
+	free(v);
+}
+
+static void sub_mail(void *ctx, struct smtp_session *s)
+{
+	struct sub_session *ss = ctx;
+	const char *user = smtp_session_auth_user(s), *from = smtp_session_mail_from(s);
+
+	if (user == NULL) {
+		smtp_stage_reply(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	if (!rate_ok(ss, user)) {
+		smtp_stage_reply(s, 451, "4.7.1", "Too many messages, try again later");
+		return;
+	}
+	/* <> is how MUAs send MDNs (RFC 8098 section 3) and vacation
+	   replies: allowed; the From: field is still checked */
+	if (from[0] == '\0') {
+		smtp_stage_reply(s, 250, "2.1.0", "Ok");
+		return;
+	}
+	directory_async_senders_owned(ss->sub->dir, user, &from, 1, mail_checked, ss);
+}
+
+/* ---- RCPT ---- */
+
+static void rcpt_answer(struct sub_session *ss, unsigned code, const char *enhanced,
+                        const char *text)
+{
+	char *addr = ss->rcpt, *v = log_value(addr, strlen(addr), 300);
+
+	log_info(sid(ss), "event=submission.rcpt to=<%s> result=%s code=%u", v,
+	         code < 300 ? "accepted" : "rejected", code);
+	free(v);
+	ss->rcpt = NULL;
+	if (code < 300) {
+		ss->rcpt_count++;
+		smtp_stage_reply(ss->s, code, enhanced, "%s", text);
+	} else {
+		smtp_stage_reply(ss->s, code, enhanced, "<%s>: %s", addr, text);
+	}
+	free(addr);
+}
+
+/* Remote recipients (and the remote part of an alias) go to the outbound
+   spool. Until the spool exists: 451, so the client keeps the message.
+   Returns 0 if they were taken. */
+static int take_remote(struct sub_session *ss, char *const *remote, size_t count)
+{
+	(void)ss;
+	(void)remote;
+	(void)count;
+	return -1;
+}
+
+static int add_users(struct sub_session *ss, const struct directory_resolution *res)
+{
+	for (size_t i = 0; i < res->local_count; i++) {
+		const char *error;
+		char *path;
+		bool dup = false;
+
+		if (maildir_user_path(ss->sub->settings->mail_dir, res->local[i], &path, &error) <
+		    0) {
+			log_error(sid(ss), "event=smtp.maildir_error user=%s error=%s",
+			          res->local[i], error);
+			return -1;
+		}
+		for (size_t j = 0; j < ss->users.count && !dup; j++)
+			dup = strcmp(ss->users.items[j].maildir, path) == 0;
+		if (dup)
+			free(path);
+		else
+			array_append(&ss->users, ((struct sub_user){xstrdup(res->local[i]), path}));
+	}
+	return 0;
+}
+
+static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+{
+	struct sub_session *ss = ctx;
+
+	if (ret < 0) {
+		log_error(sid(ss), "event=submission.directory_error error=\"%s\"", error);
+		rcpt_answer(ss, 451, "4.3.0", "Temporary lookup failure");
+		return;
+	}
+	if (res->result == DIRECTORY_UNKNOWN) {
+		rcpt_answer(ss, 550, "5.1.1", "Recipient address rejected: User unknown");
+		return;
+	}
+	if (res->result == DIRECTORY_NOT_LOCAL) {
+		char *one[] = {ss->rcpt};
+
+		if (take_remote(ss, one, 1) < 0)
+			rcpt_answer(ss, 451, "4.3.0", "Remote delivery not available yet");
+		else
+			rcpt_answer(ss, 250, "2.1.5", "Ok");
+		return;
+	}
+	if (res->remote_count > 0 && take_remote(ss, res->remote, res->remote_count) < 0) {
+		rcpt_answer(ss, 451, "4.3.0", "Forwarding not available yet");
+		return;
+	}
+	if (add_users(ss, res) < 0)
+		rcpt_answer(ss, 451, "4.3.0", "Temporary local problem");
+	else
+		rcpt_answer(ss, 250, "2.1.5", "Ok");
+}
+
+static bool rcpt_syntax_ok(const char *addr)
+{
+	struct address a;
+	const char *reason;
+	bool ok;
+
+	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
+		return false;
+	ok = a.domain[0] != '[';
+	address_free(&a);
+	return ok;
+}
+
+static void sub_rcpt(void *ctx, struct smtp_session *s, const char *addr)
+{
+	struct sub_session *ss = ctx;
+	unsigned max = submission_settings(ss->sub->settings)->max_recipients;
+
+	ss->rcpt = xstrdup(addr);
+	if (ss->rcpt_count >= max) {
+		log_info(sid(ss), "event=submission.limit limit=max_recipients user=%s max=%u",
+		         smtp_session_auth_user(s), max);
+		free(ss->rcpt);
+		ss->rcpt = NULL;
+		smtp_stage_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	if (!rcpt_syntax_ok(addr)) {
+		free(ss->rcpt);
+		ss->rcpt = NULL;
+		smtp_stage_reply(s, 501, "5.1.3", "Bad recipient address syntax");
+		return;
+	}
+	directory_async_resolve(ss->sub->dir, addr, rcpt_resolved, ss);
+}
+
+/* ---- DATA ---- */
+
+static void refuse(struct sub_session *ss, unsigned code, const char *enhanced, const char *text,
+                   const char *reason)
+{
+	const struct smtp_message *msg = ss->msg;
+
+	log_info(sid(ss), "event=smtp.message_refused id=%s reason=%s size=%llu code=%u", msg->id,
+	         reason, (unsigned long long)msg->size, code);
+	delivery_abort(&ss->delivery);
+	ss->msg = NULL;
+	smtp_stage_reply(ss->s, code, enhanced, "%s", text);
+}
+
+static void commit_work(void *ctx)
+{
+	struct sub_job *job = ctx;
+	struct sub_session *ss = job->ss;
+	size_t n = ss->users.count;
+	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	struct delivery_result *results = xcalloc(n, sizeof(*results));
+
+	for (size_t i = 0; i < n; i++)
+		targets[i].user = ss->users.items[i].name;
+	job->ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
+	                           &job->error);
+	delivery_results_clear(results, n);
+	free(results);
+	free(targets);
+}
+
+static void commit_done(void *ctx)
+{
+	struct sub_job *job = ctx;
+	struct sub_session *ss = job->ss;
+	const struct smtp_message *msg = ss->msg;
+	const char *user = smtp_session_auth_user(ss->s);
+	time_t now = time(NULL);
+
+	ss->msg = NULL;
+	if (job->ret < 0) {
+		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
+		          msg->id, job->error);
+		free(job);
+		smtp_stage_reply(ss->s, 451, "4.3.0",
+		                 "Error: local delivery failed, try again later");
+		return;
+	}
+	smtp_rate_add(ss->sub->per_user, user, now);
+	smtp_rate_add(ss->sub->per_ip, smtp_session_peer_ip(ss->s), now);
+	log_info(sid(ss),
+	         "event=submission.message id=%s user=%s size=%llu rcpts=%zu maildirs=%zu "
+	         "dkim=%s",
+	         msg->id, user, (unsigned long long)msg->size, msg->rcpt_count, ss->users.count,
+	         ss->signature != NULL ? "signed" : "none");
+	for (size_t i = 0; i < ss->users.count; i++)
+		role_notify_mailbox_changed(ss->sub->role, ss->users.items[i].name);
+	free(job);
+	smtp_stage_reply(ss->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
+}
+
+/* What goes in front of the body: Return-Path and Received, the
+   signature, the header section with the fixes, the empty line. */
+static void set_prefix(struct sub_session *ss)
+{
+	const struct smtp_message *msg = ss->msg;
+	const struct tern_settings *set = ss->sub->settings;
+	struct submission_trace t = {
+	    .helo = smtp_session_helo(ss->s),
+	    .client_ip =
+	        submission_settings(set)->hide_client_ip ? NULL : smtp_session_peer_ip(ss->s),
+	    .hostname = set->hostname,
+	    .id = msg->id,
+	    .tls = smtp_session_tls(ss->s),
+	    .rcpt = msg->rcpt_count == 1 ? msg->rcpts[0] : NULL,
+	    .mail_from = msg->mail_from,
+	    .smtputf8 = msg->smtputf8,
+	    .now = time(NULL),
+	};
+	struct buf b = BUF_INIT;
+
+	submission_trace_append(&t, &b);
+	if (ss->signature != NULL)
+		buf_append_str(&b, ss->signature);
+	buf_append(&b, msg->header, msg->header_len);
+	buf_append(&b, ss->fixes.data, ss->fixes.len);
+	buf_append_str(&b, "\r\n");
+	delivery_set_prefix(ss->delivery, b.data, b.len);
+	buf_free(&b);
+}
+
+static void commit(struct sub_session *ss)
+{
+	struct sub_job *job = xcalloc(1, sizeof(*job));
+
+	if (smtp_session_gone(ss->s)) {
+		free(job);
+		refuse(ss, 451, "4.3.0", "Error: session closed", "gone");
+		return;
+	}
+	set_prefix(ss);
+	job->ss = ss;
+	job->delivery = ss->delivery;
+	ss->delivery = NULL;
+	workpool_submit(ss->sub->role->pool, commit_work, commit_done, job);
+}
+
+/* The RSA signature takes about a millisecond (2048 bits): on the worker
+   pool, so the loop goes on with other sessions. */
+static void sign_work(void *ctx)
+{
+	struct sub_job *job = ctx;
+
+	job->ret = dkim_signer_finish(job->ss->signer, &job->ss->signature, &job->error);
+}
+
+static void sign_done(void *ctx)
+{
+	struct sub_job *job = ctx;
+	struct sub_session *ss = job->ss;
+
+	if (job->ret < 0) {
+		/* delivered unsigned rather than refused: the user did nothing
+		   wrong */
+		log_warn(sid(ss), "event=submission.dkim_error id=%s error=\"%s\"", ss->msg->id,
+		         job->error);
+		ss->signature = NULL;
+	}
+	free(job);
+	commit(ss);
+}
+
+static void sign_and_commit(struct sub_session *ss)
+{
+	struct sub_job *job;
+
+	if (ss->signer == NULL) {
+		commit(ss);
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->ss = ss;
+	workpool_submit(ss->sub->role->pool, sign_work, sign_done, job);
+}
+
+static void from_checked(void *ctx, int ret, size_t first, const char *error)
+{
+	struct sub_session *ss = ctx;
+
+	if (ret < 0) {
+		log_error(sid(ss), "event=submission.directory_error error=\"%s\"", error);
+		refuse(ss, 451, "4.3.0", "Temporary lookup failure", "directory_error");
+		return;
+	}
+	if (ret == 0) {
+		char *v = log_value(ss->from[first], strlen(ss->from[first]), 300);
+
+		log_info(sid(ss), "event=submission.sender header_from=<%s> user=%s result=refused",
+		         v, smtp_session_auth_user(ss->s));
+		free(v);
+		refuse(ss, 550, "5.7.1", "From: address not owned by the authenticated user",
+		       "from_not_owned");
+		return;
+	}
+	sign_and_commit(ss);
+}
+
+static void sub_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct sub_session *ss = ctx;
+	enum submission_from_error kind;
+
+	ss->msg = msg;
+	ss->delivery = msg->delivery;
+	msg->delivery = NULL;
+	if (!ss->header_done)
+		header_complete(ss, msg->header, msg->header_len);
+	if (submission_from_addresses(msg->header, msg->header_len, &ss->from, &ss->from_count,
+	                              &kind) < 0) {
+		refuse(ss, 550, "5.6.0",
+		       kind == SUBMISSION_FROM_MISSING ? "Message has no From: address"
+		                                       : "Malformed From: address",
+		       kind == SUBMISSION_FROM_MISSING ? "no_from" : "bad_from");
+		return;
+	}
+	directory_async_senders_owned(ss->sub->dir, smtp_session_auth_user(s),
+	                              (const char *const *)ss->from, ss->from_count, from_checked,
+	                              ss);
+}
+
+/* ---- the session ---- */
+
+static void sub_reset(void *ctx)
+{
+	struct sub_session *ss = ctx;
+
+	for (size_t i = 0; i < ss->users.count; i++) {
+		free(ss->users.items[i].name);
+		free(ss->users.items[i].maildir);
+	}
+	array_free(&ss->users);
+	ss->rcpt_count = 0;
+	free(ss->rcpt);
+	ss->rcpt = NULL;
+	smtp_header_clear(&ss->header);
+	smtp_header_init(&ss->header, smtp_settings(ss->sub->settings)->max_header_size);
+	ss->header_done = false;
+	buf_free(&ss->fixes);
+	dkim_signer_free(&ss->signer);
+	EVP_PKEY_free(ss->key);
+	ss->key = NULL;
+	free(ss->signature);
+	ss->signature = NULL;
+	delivery_abort(&ss->delivery);
+	ss->msg = NULL;
+	submission_addresses_free(&ss->from, ss->from_count);
+	ss->from_count = 0;
+}
+
+static void sub_session_begin(void *policy, struct smtp_session *s, void **ctx_r)
+{
+	struct sub_session *ss = xcalloc(1, sizeof(*ss));
+
+	ss->sub = policy;
+	ss->s = s;
+	smtp_header_init(&ss->header, smtp_settings(ss->sub->settings)->max_header_size);
+	*ctx_r = ss;
+}
+
+static void sub_session_end(void *ctx)
+{
+	struct sub_session *ss = ctx;
+
+	sub_reset(ss);
+	smtp_header_clear(&ss->header);
+	free(ss);
+}
+
+const struct smtp_policy_ops smtp_submission_ops = {
+    .session_begin = sub_session_begin,
+    .session_end = sub_session_end,
+    .mail = sub_mail,
+    .rcpt = sub_rcpt,
+    .data_feed = sub_feed,
+    .data_end = sub_data_end,
+    .reset = sub_reset,
+};
+
+/* ---- the role's part ---- */
+
+int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, const char **error_r)
+{
+	struct smtp_submission *sub = xcalloc(1, sizeof(*sub));
+	const struct submission_settings *set = submission_settings(role->settings);
+
+	sub->role = role;
+	sub->settings = role->settings;
+	if (directory_async_open(role->settings->directory_path, role->pool, &sub->dir, error_r) <
+	    0) {
+		free(sub);
+		return -1;
+	}
+	sub->per_user = smtp_rate_new(set->max_messages_per_user);
+	sub->per_ip = smtp_rate_new(set->max_messages_per_ip);
+	*sub_r = sub;
+	return 0;
+}
+
+void smtp_submission_free(struct smtp_submission **subp)
+{
+	struct smtp_submission *sub = *subp;
+
+	if (sub == NULL)
+		return;
+	directory_async_close(&sub->dir);
+	smtp_rate_free(&sub->per_user);
+	smtp_rate_free(&sub->per_ip);
+	for (size_t i = 0; i < sub->keys.count; i++)
+		key_entry_clear(&sub->keys.items[i]);
+	array_free(&sub->keys);
+	free(sub);
+	*subp = NULL;
+}
+
+struct smtp_policy smtp_submission_policy(struct smtp_submission *sub)
+{
+	struct smtp_policy p = {
+	    .ops = &smtp_submission_ops,
+	    .policy = sub,
+	    .tls_required = true,
+	    .auth = true,
+	};
+
+	return p;
+}
