@@ -12,6 +12,14 @@
 
 #define INDEX_FILE "tern-index.db" /* in the user's Maildir */
 
+/* Rows a write transaction changes at most before it commits and begins
+   again (docs/store.md, "Bounded write transactions"): a sync adding
+   thousands of files, an expunge of thousands of messages hold the lock
+   one chunk at a time, so another process's session waits for one chunk,
+   not the whole change. mail_store_set_write_chunk() changes it (tests). */
+#define MAIL_WRITE_CHUNK 1000
+extern unsigned mail_write_chunk;
+
 struct mail_user_registry;
 struct view_snapshot;
 

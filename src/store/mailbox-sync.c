@@ -1,8 +1,12 @@
 /*
  * mailbox_sync(): reconcile the index and a view with the Maildir.
  *
- * The whole sync runs inside one index write transaction, so two views
- * syncing the same mailbox never hand out the same UID to a file. The
+ * The merge runs inside an index write transaction, so two views syncing
+ * the same mailbox never hand out the same UID to a file. A pass changes
+ * at most mail_write_chunk rows; when there is more to change it commits
+ * (a consistent state: rows added so far have their UIDs below uidnext,
+ * rows of gone files are deleted or still there, never half) and the sync
+ * runs again from the start, until a pass finds nothing more to do. The
  * Maildir is read fresh each time something may have changed: file names
  * are the truth for flags. When nothing did (the stamp of the view's last
  * scan still holds, see sync_unchanged()), the sync costs two lstat()s
@@ -50,7 +54,21 @@ struct sync_ctx {
 	struct scan_ent **unknown;   /* files without a row */
 	size_t unknown_count;
 	bool box_changed;
+	unsigned budget; /* rows this pass may still change */
+	bool more;       /* the budget ran out: another pass is due */
 };
+
+/* One more row change in this pass: false (and ctx->more) if the budget
+   is spent. */
+static bool sync_spend(struct sync_ctx *ctx)
+{
+	if (ctx->budget == 0) {
+		ctx->more = true;
+		return false;
+	}
+	ctx->budget--;
+	return true;
+}
 
 /* Regular files only: a symlink could point out of the Maildir. */
 static bool dirent_is_file(int dir_fd, const struct dirent *de)
@@ -185,13 +203,16 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	return 0;
 }
 
-/* A file with a row: take its flags from the name (the truth). */
+/* A file with a row: take its flags from the name (the truth). 0, 1 if
+   the pass's budget is spent (nothing done), -1. */
 static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct scan_ent *e,
                       struct view_msg *vm, const char **error_r)
 {
 	struct mailbox *box = ctx->box;
 
 	if (strcmp(row->info, e->info) != 0) {
+		if (!sync_spend(ctx))
+			return 1;
 		free(row->info);
 		row->info = xstrdup(e->info);
 		row->flags = maildir_info_flags(e->info);
@@ -219,6 +240,8 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 		uint32_t slot = *slot_find(ctx, r->base, strlen(r->base));
 		if (slot == 0) {
 			/* the file is gone: expunged by another program */
+			if (!sync_spend(ctx))
+				return 0;
 			if (mail_index_row_delete(box->user->index, box->ibox.id, r->uid, error_r) <
 			    0)
 				return mailbox_fail(box, *error_r, error_r);
@@ -226,9 +249,12 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 			continue;
 		}
 		ctx->ents.items[slot - 1].used = true;
-		if (sync_known(ctx, r, &ctx->ents.items[slot - 1], array_push(&ctx->view),
-		               error_r) < 0)
-			return -1;
+		int ret =
+		    sync_known(ctx, r, &ctx->ents.items[slot - 1], array_push(&ctx->view), error_r);
+		if (ret != 0) {
+			ctx->view.count--;
+			return ret < 0 ? -1 : 0;
+		}
 	}
 	ctx->unknown = xcalloc(ctx->ents.count + 1, sizeof(*ctx->unknown));
 	for (size_t i = 0; i < ctx->ents.count; i++) {
@@ -294,7 +320,7 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 			n++;
 	}
 	qsort(files, n, sizeof(*files), unknown_cmp);
-	for (size_t i = 0; i < n && ret == 0; i++) {
+	for (size_t i = 0; i < n && ret == 0 && sync_spend(ctx); i++) {
 		if (ctx->box->ibox.uidnext == UINT32_MAX) {
 			ret = mailbox_fail(ctx->box, "UIDs exhausted", error_r);
 			break;
@@ -306,6 +332,8 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 	if (n > 0)
 		ctx->box_changed = true;
 	free(files);
+	if (ctx->more) /* files were left for the next pass */
+		return 0;
 	return ret;
 }
 
@@ -319,11 +347,11 @@ static int sync_index(struct sync_ctx *ctx, const char **error_r)
 	if (ret <= 0)
 		return mailbox_fail(box, ret == 0 ? "mailbox vanished from the index" : *error_r,
 		                    error_r);
-	if (sync_move_new(box, ctx->cur_fd, error_r) < 0 || sync_scan_cur(ctx, error_r) < 0)
+	if (sync_scan_cur(ctx, error_r) < 0)
 		return -1;
 	if (mail_index_rows(index, box->ibox.id, &ctx->rows, &ctx->row_count, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	if (sync_merge(ctx, error_r) < 0 || sync_add_unknown(ctx, error_r) < 0)
+	if (sync_merge(ctx, error_r) < 0 || (!ctx->more && sync_add_unknown(ctx, error_r) < 0))
 		return -1;
 	if (ctx->box_changed) {
 		box->ibox.highestmodseq++;
@@ -465,6 +493,10 @@ static int sync_run(struct sync_ctx *ctx, const char **error_r)
 	ctx->cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ctx->cur_fd < 0)
 		return mailbox_fail_errno(box, "open cur", error_r);
+	/* Outside the lock: the move touches no row, and a file is in new/ or
+	   in cur/ at every moment (another sync finds it in cur/). */
+	if (sync_move_new(box, ctx->cur_fd, error_r) < 0)
+		return -1;
 	if (mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	/* inside the write transaction: no other connection commits until
@@ -497,6 +529,30 @@ static void sync_none(const struct mailbox *box, struct mailbox_changes *ch)
 		ch->recent += (box->msgs[k].msg.flags & MAIL_RECENT) != 0;
 }
 
+/* Passes a sync makes at most before its last one, which has no budget:
+   every pass changes mail_write_chunk rows, so only files that keep
+   coming faster than a pass takes could reach it. */
+#define SYNC_MAX_PASSES 10000
+
+/* Pass after pass until one finishes within its budget; ctx holds the
+   last pass's view. */
+static int sync_passes(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+
+	for (unsigned pass = 0;; pass++) {
+		*ctx = (struct sync_ctx){.box = box, .cur_fd = -1};
+		ctx->budget = pass < SYNC_MAX_PASSES ? mail_write_chunk : UINT32_MAX;
+		if (sync_run(ctx, error_r) < 0)
+			return -1;
+		if (!ctx->more)
+			return 0;
+		sync_ctx_free(ctx);
+		/* let a connection waiting for the lock take it */
+		usleep(1000);
+	}
+}
+
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r)
 {
 	struct sync_ctx ctx = {.box = box, .cur_fd = -1};
@@ -510,7 +566,7 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 		return 0;
 	}
 	box->stamp.valid = false;
-	if (sync_run(&ctx, error_r) < 0) {
+	if (sync_passes(&ctx, error_r) < 0) {
 		box->ibox = saved;
 		sync_ctx_free(&ctx);
 		return -1;

@@ -19,6 +19,13 @@
 #define UIDVALIDITY_FILE "tern-uidvalidity"
 #define MAX_FOLDERS      10000
 
+unsigned mail_write_chunk = MAIL_WRITE_CHUNK;
+
+void mail_store_set_write_chunk(unsigned rows)
+{
+	mail_write_chunk = rows > 0 ? rows : 1;
+}
+
 int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r)
 {
 	int err = errno;

@@ -206,6 +206,11 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct
                  const char **error_r);
 void mailbox_close(struct mailbox **box);
 
+/* Rows a write transaction changes at most before committing and beginning
+   again (default 1000; at least 1). For tests, which make it small to see
+   the chunks; call before any mailbox is open. */
+void mail_store_set_write_chunk(unsigned rows);
+
 /* Bring the view up to date with the Maildir: move new/ files to cur/,
    give unknown files the next UIDs (in delivery order: mtime, then name),
    forget rows whose file is gone, take flag changes from file names, and
