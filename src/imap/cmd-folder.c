@@ -211,52 +211,58 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }
 
-/* Move every message of a view to dest: copy, then \Deleted and an
-   expunge of exactly the copied UIDs. */
-static int move_all(struct mailbox *box, const char *dest, const char **error_r)
+/* A RENAME INBOX waiting for its files to move on a worker. */
+struct inbox_move_job {
+	struct imap_session *s;
+	struct mail_inbox_move *move;
+	char *tag;
+};
+
+static void inbox_move_work(void *arg)
 {
-	uint32_t count = mailbox_count(box), v, *seqs, *uids, *expunged = NULL;
-	size_t n = 0;
-	int ret;
+	struct inbox_move_job *job = arg;
 
-	seqs = xcalloc(count + 1, sizeof(*seqs));
-	uids = xcalloc(count + 1, sizeof(*uids));
-	for (uint32_t i = 0; i < count; i++)
-		seqs[i] = i + 1;
-	ret = count == 0 ? 0 : mailbox_copy(box, seqs, count, dest, &v, uids, error_r);
-	for (uint32_t i = 0; i < count && ret == 0; i++) {
-		const struct mail_msg *msg = mailbox_msg(box, i + 1);
+	mail_inbox_move_files(job->move);
+}
 
-		uids[i] = msg->uid;
-		ret = mailbox_set_flags(box, i + 1, (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS,
-		                        error_r);
+/* Back on the loop: the index learns where the files went; the answer. */
+static void inbox_move_done(void *arg)
+{
+	struct inbox_move_job *job = arg;
+	struct imap_session *s = job->s;
+	const char *error;
+	size_t moved;
+
+	if (mail_user_move_inbox_finish(s->user, &job->move, &moved, &error) < 0) {
+		log_warn(s->sid, "event=imap.rename_inbox_failed moved=%zu error=\"%s\"", moved,
+		         error);
+		imap_reply(s, job->tag, "NO", "[SERVERBUG] Moving the messages failed.");
+	} else {
+		imap_notify_changed(s);
+		imap_reply(s, job->tag, "OK", "Rename completed.");
 	}
-	if (ret == 0)
-		ret = mailbox_expunge_uids(box, uids, count, &expunged, &n, error_r);
-	free(expunged);
-	free(uids);
-	free(seqs);
-	return ret;
+	free(job->tag);
+	free(job);
+	(void)imap_session_release(s);
 }
 
 /* RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and
-   leaves INBOX empty. */
-static int rename_inbox(struct imap_session *s, const char *to, const char **error_r)
+   leaves INBOX empty. The files move on a worker (one rename each); the
+   session reads no command meanwhile. */
+static void rename_inbox(struct imap_session *s, const char *tag, const char *to)
 {
-	struct mailbox *box;
-	int ret;
+	struct inbox_move_job *job;
+	struct mail_inbox_move *move;
+	const char *error;
 
-	if (mail_user_create_mailbox(s->user, to, error_r) < 0)
-		return -1;
-	if (mailbox_open(s->user, "INBOX", false, &box, error_r) < 0)
-		return -1;
-	ret = move_all(box, to, error_r);
-	if (ret < 0) {
-		log_warn(s->sid, "event=imap.rename_inbox_failed error=\"%s\"", *error_r);
-		*error_r = "moving the messages failed"; /* box's text goes with it */
+	if (mail_user_move_inbox_begin(s->user, to, &move, &error) < 0) {
+		imap_reply(s, tag, "NO", "[CANNOT] %s", error);
+		return;
 	}
-	mailbox_close(&box);
-	return ret;
+	job = xcalloc(1, sizeof(*job));
+	*job = (struct inbox_move_job){s, move, xstrdup(tag)};
+	imap_session_hold(s);
+	workpool_submit(s->server->pool, inbox_move_work, inbox_move_done, job);
 }
 
 void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
@@ -277,13 +283,12 @@ void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
 		return;
 	}
-	if (maildir_is_inbox(from) ? rename_inbox(s, to, &error) < 0
-	                           : mail_user_rename_mailbox(s->user, from, to, &error) < 0) {
-		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+	if (maildir_is_inbox(from)) {
+		rename_inbox(s, cmd->tag, to);
 		return;
 	}
-	if (maildir_is_inbox(from)) {
-		imap_reply(s, cmd->tag, "OK", "Rename completed.");
+	if (mail_user_rename_mailbox(s->user, from, to, &error) < 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
 		return;
 	}
 	if (subs_change(s, from, false) == 0)

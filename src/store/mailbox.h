@@ -196,6 +196,24 @@ void mail_copy_sync(struct mail_copy *copy);
 int mailbox_copy_finish(struct mail_copy **copy, uint32_t *uidvalidity_r, uint32_t *uids_r,
                         const char **error_r);
 
+/* RENAME INBOX (RFC 3501 6.3.5) in three steps, the file work on a worker
+   thread. begin (the user's thread) creates the mailbox dest (-1 if it
+   cannot: exists, bad name) and gives *move_r; mail_inbox_move_files()
+   (any thread; touches no mail_user) renames every file of INBOX's new/
+   and cur/ into dest's cur/ keeping its name (flags, keyword letters and
+   mtime, so INTERNALDATE, stay) and fsyncs the directories; finish (the
+   user's thread) syncs dest (the files get UIDs in delivery order) and
+   INBOX (their rows go), sets *moved_r to the number of files moved, and
+   frees *move. A message is in INBOX or in dest at every moment. Every
+   begun move must be finished; finish's -1 (a file that could not be
+   moved, a failed sync) leaves each message where it is, indexed. */
+struct mail_inbox_move;
+int mail_user_move_inbox_begin(struct mail_user *user, const char *dest,
+                               struct mail_inbox_move **move_r, const char **error_r);
+void mail_inbox_move_files(struct mail_inbox_move *move);
+int mail_user_move_inbox_finish(struct mail_user *user, struct mail_inbox_move **move,
+                                size_t *moved_r, const char **error_r);
+
 /* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
    case) and sync it once: the view starts with every message, those new
    to the index marked MAIL_RECENT. readonly refuses flag changes and
