@@ -53,12 +53,68 @@ static void send_select_info(struct imap_session *s)
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", mailbox_uidnext(box));
 }
 
+/* A SELECT or EXAMINE bringing the index up to date, one chunk of rows
+   per slice (a mailbox of thousands of new files), before the view's
+   sync. */
+struct select_run {
+	struct imap_session *s;
+	struct mailbox *box; /* given to the session when done */
+	char *tag, *name_log;
+	bool readonly;
+};
+
+static void select_done(struct select_run *run)
+{
+	struct imap_session *s = run->s;
+
+	s->box = run->box;
+	run->box = NULL;
+	s->state = IMAP_STATE_SELECTED;
+	send_select_info(s);
+	log_info(s->sid, "event=imap.select mailbox=%s readonly=%s exists=%u", run->name_log,
+	         run->readonly ? "yes" : "no", s->exists);
+	imap_reply(s, run->tag, "OK", "[%s] %s completed.",
+	           run->readonly ? "READ-ONLY" : "READ-WRITE",
+	           run->readonly ? "Examine" : "Select");
+}
+
+static int select_step(void *arg, uint64_t deadline)
+{
+	struct select_run *run = arg;
+	const char *error;
+	int ret;
+
+	do {
+		ret = mailbox_sync_step(run->box, &error);
+	} while (ret == 1 && imap_slice_now_usec() < deadline);
+	if (ret == 1)
+		return 0;
+	if (ret < 0) {
+		log_info(run->s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"",
+		         run->name_log, error);
+		imap_reply(run->s, run->tag, "NO", "[SERVERBUG] Mailbox cannot be read.");
+		return 1;
+	}
+	select_done(run);
+	return 1;
+}
+
+static void select_run_free(void *arg)
+{
+	struct select_run *run = arg;
+
+	mailbox_close(&run->box);
+	free(run->tag);
+	free(run->name_log);
+	free(run);
+}
+
 void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	bool readonly = strcmp(cmd->name, "EXAMINE") == 0;
+	struct select_run *run;
 	const char *error;
-	char *name_log;
 
 	if (name == NULL) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -66,21 +122,19 @@ void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	imap_session_unselect(s);
-	name_log = log_value(name, strlen(name), 256);
-	if (mailbox_open(s->user, name, readonly, &s->box, &error) < 0) {
-		log_info(s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"", name_log,
+	run = xcalloc(1, sizeof(*run));
+	run->s = s;
+	run->readonly = readonly;
+	run->name_log = log_value(name, strlen(name), 256);
+	if (mailbox_open_unsynced(s->user, name, readonly, &run->box, &error) < 0) {
+		log_info(s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"", run->name_log,
 		         error);
-		free(name_log);
 		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		select_run_free(run);
 		return;
 	}
-	s->state = IMAP_STATE_SELECTED;
-	send_select_info(s);
-	log_info(s->sid, "event=imap.select mailbox=%s readonly=%s exists=%u", name_log,
-	         readonly ? "yes" : "no", s->exists);
-	free(name_log);
-	imap_reply(s, cmd->tag, "OK", "[%s] %s completed.", readonly ? "READ-ONLY" : "READ-WRITE",
-	           readonly ? "Examine" : "Select");
+	run->tag = xstrdup(cmd->tag);
+	imap_slice_run(s, select_step, select_run_free, run);
 }
 
 void cmd_close(struct imap_session *s, const struct imap_cmd *cmd)

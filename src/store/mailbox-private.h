@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "store/index.h"
 #include "store/mailbox.h"
@@ -82,6 +83,10 @@ struct mailbox {
 	struct index_box ibox; /* as of the last sync or change */
 	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
 	uint32_t count;
+	/* UIDs this view gave new files in the passes of a sync not finished
+	   yet (ascending): the last pass finds them as known rows, and they
+	   are still this view's \Recent. Cleared when the view is rebuilt. */
+	ARRAY(uint32_t) recent_pending;
 	struct buf scratch; /* mailbox_msg_path() results */
 	struct buf error;
 };

@@ -203,6 +203,21 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	return 0;
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether an earlier pass of this sync gave uid to a new file. */
+static bool recent_pending_has(const struct mailbox *box, uint32_t uid)
+{
+	return box->recent_pending.count > 0 &&
+	       bsearch(&uid, box->recent_pending.items, box->recent_pending.count, sizeof(uint32_t),
+	               uid_cmp) != NULL;
+}
+
 /* A file with a row: take its flags from the name (the truth). 0, 1 if
    the pass's budget is spent (nothing done), -1. */
 static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct scan_ent *e,
@@ -222,7 +237,7 @@ static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct 
 			return mailbox_fail(box, *error_r, error_r);
 	}
 	vm->msg.uid = row->uid;
-	vm->msg.flags = row->flags;
+	vm->msg.flags = row->flags | (recent_pending_has(box, row->uid) ? MAIL_RECENT : 0);
 	vm->msg.size = row->size;
 	vm->msg.internaldate = (time_t)row->internaldate;
 	vm->msg.modseq = row->modseq;
@@ -298,6 +313,7 @@ static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, stru
 	free(row.base);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
+	array_append(&box->recent_pending, row.uid);
 	vm->msg = (struct mail_msg){row.uid, row.flags | MAIL_RECENT, row.size,
 	                            (time_t)row.internaldate, row.modseq};
 	vm->fname = xstrdup(u->ent->fname);
@@ -553,12 +569,52 @@ static int sync_passes(struct sync_ctx *ctx, const char **error_r)
 	}
 }
 
+/* The last pass's view becomes the view; changes_r as mailbox_sync()'s. */
+static void sync_install(struct mailbox *box, struct sync_ctx *ctx,
+                         struct mailbox_changes *changes_r)
+{
+	struct mailbox_changes changes = {0};
+	size_t view_count;
+
+	array_free(&box->recent_pending);
+	sync_changes(box, ctx->view.items, (uint32_t)ctx->view.count, &changes);
+	view_msgs_free(box->msgs, box->count);
+	box->msgs = array_steal(&ctx->view, &view_count);
+	box->count = (uint32_t)view_count;
+	if (changes_r != NULL)
+		*changes_r = changes;
+	else
+		mailbox_changes_free(&changes);
+}
+
+int mailbox_sync_step(struct mailbox *box, const char **error_r)
+{
+	struct sync_ctx ctx = {.box = box, .cur_fd = -1, .budget = mail_write_chunk};
+	struct index_box saved = box->ibox;
+	int ret;
+
+	if (mailbox_sync_unchanged(box))
+		return 0;
+	box->stamp.valid = false;
+	ret = sync_run(&ctx, error_r);
+	if (ret == 0 && ctx.more) {
+		/* the view was not rebuilt from this pass: its next sync scans */
+		box->stamp.valid = false;
+		box->ibox = saved; /* the view's, not the index's */
+		ret = 1;
+	} else if (ret == 0) {
+		sync_install(box, &ctx, NULL);
+	} else {
+		box->ibox = saved;
+	}
+	sync_ctx_free(&ctx);
+	return ret;
+}
+
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r)
 {
 	struct sync_ctx ctx = {.box = box, .cur_fd = -1};
-	struct mailbox_changes changes = {0};
 	struct index_box saved = box->ibox;
-	size_t view_count;
 
 	if (mailbox_sync_unchanged(box)) {
 		if (changes_r != NULL)
@@ -571,15 +627,8 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 		sync_ctx_free(&ctx);
 		return -1;
 	}
-	sync_changes(box, ctx.view.items, (uint32_t)ctx.view.count, &changes);
-	view_msgs_free(box->msgs, box->count);
-	box->msgs = array_steal(&ctx.view, &view_count);
-	box->count = (uint32_t)view_count;
+	sync_install(box, &ctx, changes_r);
 	sync_ctx_free(&ctx);
-	if (changes_r != NULL)
-		*changes_r = changes;
-	else
-		mailbox_changes_free(&changes);
 	return 0;
 }
 

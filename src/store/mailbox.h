@@ -223,6 +223,11 @@ int mail_user_move_inbox_finish(struct mail_user *user, struct mail_inbox_move *
 int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
                  const char **error_r);
 void mailbox_close(struct mailbox **box);
+/* mailbox_open() without its sync: the view may be empty (or a snapshot)
+   until the caller's mailbox_sync(). For callers that first bring the
+   view up to date with mailbox_sync_step(), yielding between. */
+int mailbox_open_unsynced(struct mail_user *user, const char *name, bool readonly,
+                          struct mailbox **box_r, const char **error_r);
 
 /* Rows a write transaction changes at most before committing and beginning
    again (default 1000; at least 1). For tests, which make it small to see
@@ -238,6 +243,14 @@ void mail_store_set_write_chunk(unsigned rows);
    are empty. changes_r may be NULL; otherwise it is filled and must be
    freed with mailbox_changes_free(). */
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r);
+/* mailbox_sync() one pass at a time, for a caller that yields to its
+   event loop between passes (SELECT of thousands of new messages): a pass
+   changes at most one chunk of index rows (mail_store_set_write_chunk(),
+   1000) and commits; the index is consistent after every pass
+   (docs/store.md). 1: more is left, the view is as it was (call again);
+   0: done, the view is up to date as after mailbox_sync() (its changes are
+   not reported: for a view that has sent none yet); -1. */
+int mailbox_sync_step(struct mailbox *box, const char **error_r);
 void mailbox_changes_free(struct mailbox_changes *changes);
 
 /* The IMAP name (INBOX for the inbox) and the Maildir path. */
