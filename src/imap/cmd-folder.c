@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imap/imap-private.h"
+#include "imap/imap-slice.h"
 #include "lib/fsutil.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
@@ -211,11 +212,15 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }
 
-/* A RENAME INBOX waiting for its files to move on a worker. */
+/* A RENAME INBOX: its files move on a worker, then the index of both
+   mailboxes is brought up to date one chunk per slice of the loop. */
 struct inbox_move_job {
 	struct imap_session *s;
 	struct mail_inbox_move *move;
-	char *tag;
+	char *tag, *dest;
+	struct mailbox *box; /* the mailbox being synced, or NULL */
+	unsigned synced;     /* 0: dest next, 1: INBOX next, 2: both done */
+	bool failed;
 };
 
 static void inbox_move_work(void *arg)
@@ -225,25 +230,80 @@ static void inbox_move_work(void *arg)
 	mail_inbox_move_files(job->move);
 }
 
-/* Back on the loop: the index learns where the files went; the answer. */
-static void inbox_move_done(void *arg)
+/* The index learns where the files went (the syncs of finish then find
+   nothing left to change); the answer. */
+static void inbox_move_answer(struct inbox_move_job *job)
 {
-	struct inbox_move_job *job = arg;
 	struct imap_session *s = job->s;
 	const char *error;
 	size_t moved;
 
-	if (mail_user_move_inbox_finish(s->user, &job->move, &moved, &error) < 0) {
+	if (mail_user_move_inbox_finish(s->user, &job->move, &moved, &error) < 0 || job->failed) {
 		log_warn(s->sid, "event=imap.rename_inbox_failed moved=%zu error=\"%s\"", moved,
-		         error);
+		         job->failed ? "sync failed" : error);
 		imap_reply(s, job->tag, "NO", "[SERVERBUG] Moving the messages failed.");
 	} else {
 		imap_notify_changed(s);
 		imap_reply(s, job->tag, "OK", "Rename completed.");
 	}
+}
+
+static int inbox_move_step(void *arg, uint64_t deadline)
+{
+	struct inbox_move_job *job = arg;
+	const char *error;
+
+	while (job->synced < 2 && !job->failed) {
+		if (job->box == NULL &&
+		    mailbox_open_unsynced(job->s->user, job->synced == 0 ? job->dest : "INBOX",
+		                          false, &job->box, &error) < 0) {
+			job->failed = true;
+			break;
+		}
+		int ret = mailbox_sync_step(job->box, &error);
+		if (ret < 0)
+			job->failed = true;
+		if (ret <= 0) {
+			mailbox_close(&job->box);
+			job->synced++;
+		}
+		if (imap_slice_now_usec() >= deadline)
+			return 0;
+	}
+	inbox_move_answer(job);
+	return 1;
+}
+
+static void inbox_move_free(void *arg)
+{
+	struct inbox_move_job *job = arg;
+
+	mailbox_close(&job->box);
+	if (job->move != NULL) {
+		const char *error;
+		size_t moved;
+		(void)mail_user_move_inbox_finish(job->s->user, &job->move, &moved, &error);
+	}
 	free(job->tag);
+	free(job->dest);
 	free(job);
+}
+
+/* Back on the loop from the worker. */
+static void inbox_move_done(void *arg)
+{
+	struct inbox_move_job *job = arg;
+	struct imap_session *s = job->s;
+
+	if (s->closed) {
+		inbox_move_free(job); /* the session is held: its user is still there */
+		(void)imap_session_release(s);
+		return;
+	}
+	/* the worker's hold ends before the slices' begins (a release with
+	   another hold open would resume reading) */
 	(void)imap_session_release(s);
+	imap_slice_run(s, inbox_move_step, inbox_move_free, job);
 }
 
 /* RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and
@@ -260,7 +320,8 @@ static void rename_inbox(struct imap_session *s, const char *tag, const char *to
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));
-	*job = (struct inbox_move_job){s, move, xstrdup(tag)};
+	*job =
+	    (struct inbox_move_job){.s = s, .move = move, .tag = xstrdup(tag), .dest = xstrdup(to)};
 	imap_session_hold(s);
 	workpool_submit(s->server->pool, inbox_move_work, inbox_move_done, job);
 }

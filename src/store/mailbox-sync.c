@@ -83,9 +83,12 @@ static bool dirent_is_file(int dir_fd, const struct dirent *de)
 }
 
 /* Move new/ files to cur/, adding the ":2," info as Maildir readers do. A
-   file another process moved first (ENOENT) is simply found in cur/. */
-static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
+   file another process moved first (ENOENT) is simply found in cur/. At
+   most limit files: *more_r if new/ may hold more. */
+static int sync_move_new(struct mailbox *box, int cur_fd, unsigned limit, bool *more_r,
+                         const char **error_r)
 {
+	unsigned moved = 0;
 	int fd = open(box->new_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
@@ -96,9 +99,14 @@ static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
 			close(fd);
 		return errno == ENOENT ? 0 : mailbox_fail_errno(box, "open new", error_r);
 	}
+	*more_r = false;
 	while ((de = readdir(dir)) != NULL) {
 		if (!maildir_name_valid(de->d_name) || !dirent_is_file(dirfd(dir), de))
 			continue;
+		if (moved++ == limit) {
+			*more_r = true;
+			break;
+		}
 		buf_clear(&dest);
 		buf_append_str(&dest, de->d_name);
 		if (strchr(de->d_name, ':') == NULL)
@@ -510,9 +518,13 @@ static int sync_run(struct sync_ctx *ctx, const char **error_r)
 	if (ctx->cur_fd < 0)
 		return mailbox_fail_errno(box, "open cur", error_r);
 	/* Outside the lock: the move touches no row, and a file is in new/ or
-	   in cur/ at every moment (another sync finds it in cur/). */
-	if (sync_move_new(box, ctx->cur_fd, error_r) < 0)
+	   in cur/ at every moment (another sync finds it in cur/). A pass that
+	   left files in new/ ends here: UIDs are given once all are in cur/,
+	   so that they follow the delivery order. */
+	if (sync_move_new(box, ctx->cur_fd, ctx->budget, &ctx->more, error_r) < 0)
 		return -1;
+	if (ctx->more)
+		return 0;
 	if (mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	/* inside the write transaction: no other connection commits until
