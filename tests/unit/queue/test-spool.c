@@ -209,6 +209,41 @@ static void test_shared_with_local_delivery(void **state)
 	spool_envelope_clear(&env);
 }
 
+/* A queue on another file system (/dev/shm is tmpfs here) gets a copy,
+   fsynced, with the prefix, and the delivery still works locally. */
+static void test_other_file_system(void **state)
+{
+	struct fixture *f = *state;
+	char tmpl[] = "/dev/shm/tern-test-spool-XXXXXX";
+	struct delivery *d = new_delivery(f, "X: 1\r\n", "body\r\n");
+	struct spool_envelope env;
+	struct spool *sp;
+	const char *error = NULL;
+	char *data_path, *data, *cmd;
+	struct stat a, b;
+
+	assert_non_null(mkdtemp(tmpl));
+	assert_int_equal(spool_open(tmpl, true, &sp, &error), 0);
+	make_envelope(&env, "bob@remote.test");
+	assert_int_equal(spool_write(sp, d, &env, &error), 0);
+	assert_int_equal(env.size, strlen("X: 1\r\nbody\r\n"));
+	data_path = spool_data_path(sp, env.id);
+	data = read_all(data_path);
+	assert_string_equal(data, "X: 1\r\nbody\r\n");
+	assert_int_equal(stat(data_path, &a), 0);
+	assert_int_equal(stat(f->root, &b), 0);
+	if (a.st_dev != b.st_dev)
+		assert_int_equal(a.st_nlink, 1); /* a copy, not a link */
+	free(data);
+	free(data_path);
+	delivery_abort(&d);
+	spool_envelope_clear(&env);
+	spool_free(&sp);
+	cmd = xasprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 /* Before the commit nothing is listed; abort leaves nothing. */
 static void test_prepare_invisible_then_abort(void **state)
 {
@@ -390,6 +425,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_write_read_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_with_local_delivery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_file_system, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prepare_invisible_then_abort, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prepare_refuses_bad_envelope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_debris, setup, teardown),
