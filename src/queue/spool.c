@@ -184,9 +184,10 @@ int spool_prepare(struct spool *sp, struct delivery *d, struct spool_envelope *e
 		return -1;
 	}
 	e->tmp_path = entry_file(sp, e->id, "tmp");
-	/* the directory fsync makes <id>.msg durable before <id>.env can
-	   appear, whatever the file system orders */
-	if (write_envelope(e->tmp_path, &text) < 0 || fsync_dir(sp->dir) < 0) {
+	/* No directory fsync yet: the commit's one makes both names durable
+	   before the 250. A crash before it may leave <id>.env without its
+	   <id>.msg on a file system that reorders: readers ignore that. */
+	if (write_envelope(e->tmp_path, &text) < 0) {
 		log_errno("queue.envelope_write_failed", e->tmp_path);
 		*error_r = "cannot write the envelope";
 		buf_free(&text);
@@ -267,6 +268,17 @@ static bool name_id(const char *name, const char *ext, char id[65])
 	return spool_id_valid(id);
 }
 
+/* Whether <id>.<ext> exists (an error other than ENOENT counts as yes:
+   an entry is never hidden for a passing failure). */
+static bool has_file(const struct spool *sp, const char *id, const char *ext)
+{
+	char *path = entry_file(sp, id, ext);
+	bool missing = access(path, F_OK) < 0 && errno == ENOENT;
+
+	free(path);
+	return !missing;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -285,7 +297,7 @@ int spool_list(struct spool *sp, char ***ids_r, size_t *count_r, const char **er
 		return -1;
 	}
 	while (dir != NULL && (de = readdir(dir)) != NULL) {
-		if (name_id(de->d_name, "env", id))
+		if (name_id(de->d_name, "env", id) && has_file(sp, id, "msg"))
 			array_append(&ids, xstrdup(id));
 	}
 	if (dir != NULL)
@@ -325,6 +337,8 @@ int spool_read(struct spool *sp, const char *id, struct spool_envelope *env_r,
 
 	if (!spool_id_valid(id))
 		return fail(kind_r, SPOOL_ERROR_MALFORMED, error_r, "not a queue id");
+	if (!has_file(sp, id, "msg")) /* debris of a crash, or being removed */
+		return fail(kind_r, SPOOL_ERROR_NOT_FOUND, error_r, "no such queue entry");
 	path = entry_file(sp, id, "env");
 	ret = read_file(path, ENVELOPE_MAX, &data, &len);
 	if (ret < 0) {
@@ -382,21 +396,19 @@ int spool_remove(struct spool *sp, const char *id, enum spool_error *kind_r, con
 	return ret;
 }
 
-/* Whether name is debris: <id>.tmp, or <id>.msg without <id>.env. */
+/* Whether name is debris: <id>.tmp, <id>.msg without <id>.env, or <id>.env
+   without <id>.msg. */
 static bool is_debris(struct spool *sp, const char *name)
 {
 	char id[65];
-	char *env_path;
-	bool orphan;
 
 	if (name_id(name, "tmp", id))
 		return true;
-	if (!name_id(name, "msg", id))
-		return false;
-	env_path = entry_file(sp, id, "env");
-	orphan = access(env_path, F_OK) < 0 && errno == ENOENT;
-	free(env_path);
-	return orphan;
+	if (name_id(name, "msg", id))
+		return !has_file(sp, id, "env");
+	if (name_id(name, "env", id))
+		return !has_file(sp, id, "msg");
+	return false;
 }
 
 int spool_cleanup(struct spool *sp, int64_t min_age, size_t *removed_r, const char **error_r)

@@ -8,8 +8,8 @@
  *   <id>.env   its envelope (spool-envelope.h), written last.
  * The appearance of <id>.env (a rename, then an fsync of the directory) is
  * the commit point: a crash at any instant leaves either a complete entry
- * or debris (<id>.msg alone, <id>.tmp) that readers ignore and
- * spool_cleanup() removes.
+ * (both files) or debris (<id>.tmp, <id>.msg alone, <id>.env alone) that
+ * readers ignore and spool_cleanup() removes.
  *
  * Writing is in two steps so that a message with local recipients too is
  * never half delivered (smtp-policy-inbound.c): spool_prepare() makes the
@@ -58,8 +58,9 @@ const char *spool_path(const struct spool *sp);
    the data of d into <id>.msg (delivery_link_file(): a hard link, or a
    copy on another file system; d stays the caller's, for local delivery or
    delivery_abort()), set env->size from it (minus env->data_skip), write
-   the envelope to <id>.tmp, and fsync the data, the envelope and the
-   directory. Nothing is visible to readers yet. Returns 0 with *entry_r,
+   the envelope to <id>.tmp, and fsync the data and the envelope (the
+   directory is fsynced once, by the commit). Nothing is visible to
+   readers yet. Returns 0 with *entry_r,
    which the caller must end with spool_commit() or spool_abort(); -1 with
    *error_r when the envelope is not writable (spool_envelope_format()) or
    the file system fails, leaving nothing behind. Safe on any thread. */
@@ -83,7 +84,8 @@ void spool_abort(struct spool_entry **entry);
 int spool_write(struct spool *sp, struct delivery *d, struct spool_envelope *env,
                 const char **error_r);
 
-/* The ids of the committed entries (<id>.env with a valid id), oldest
+/* The ids of the committed entries (<id>.env with a valid id and its
+   <id>.msg), oldest
    first (ids start with their creation time). *ids_r is a NULL-terminated
    malloc'ed array of malloc'ed strings (free with spool_ids_free()), count
    in *count_r. A missing directory is an empty spool. */
@@ -93,7 +95,8 @@ void spool_ids_free(char ***ids);
 /* Read the envelope of entry id into *env_r (clear it with
    spool_envelope_clear()). Returns 0, or -1 with *kind_r and *error_r: an
    id that is not one, or an envelope that does not parse (or is larger
-   than 1 MiB), is SPOOL_ERROR_MALFORMED; a missing one NOT_FOUND. */
+   than 1 MiB), is SPOOL_ERROR_MALFORMED; a missing one (or one without
+   its data file) NOT_FOUND. */
 int spool_read(struct spool *sp, const char *id, struct spool_envelope *env_r,
                enum spool_error *kind_r, const char **error_r);
 
@@ -105,9 +108,9 @@ char *spool_data_path(const struct spool *sp, const char *id);
    *kind_r SPOOL_ERROR_NOT_FOUND. */
 int spool_remove(struct spool *sp, const char *id, enum spool_error *kind_r, const char **error_r);
 
-/* Remove debris at least min_age seconds old: <id>.tmp files and <id>.msg
-   files without their <id>.env. Younger debris may be an entry another
-   process is preparing. *removed_r: how many files went. */
+/* Remove debris at least min_age seconds old: <id>.tmp files, <id>.msg
+   files without their <id>.env and <id>.env files without their <id>.msg. Younger debris may be an
+   entry another process is preparing. *removed_r: how many files went. */
 int spool_cleanup(struct spool *sp, int64_t min_age, size_t *removed_r, const char **error_r);
 
 #endif

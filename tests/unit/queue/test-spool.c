@@ -325,7 +325,8 @@ static void test_crash_debris(void **state)
 	const char *error = NULL;
 	char **ids, *p, *listing, *expect;
 	size_t count, removed;
-	const char *debris[] = {"aaaa1.msg", "aaaa2.msg", "aaaa2.tmp", "young.msg", "young.tmp"};
+	const char *debris[] = {"aaaa1.msg", "aaaa2.msg", "aaaa2.tmp",
+	                        "aaaa3.env", "young.msg", "young.tmp"};
 
 	make_envelope(&env, "bob@remote.test");
 	assert_int_equal(spool_write(f->sp, d, &env, &error), 0);
@@ -348,8 +349,11 @@ static void test_crash_debris(void **state)
 	p = xasprintf("%s/broken.env", f->queue_dir);
 	write_file_text(p, "tern-envelope 1\nid broken\n");
 	free(p);
+	p = xasprintf("%s/broken.msg", f->queue_dir);
+	write_file_text(p, "x");
+	free(p);
 	assert_int_equal(spool_list(f->sp, &ids, &count, &error), 0);
-	assert_int_equal(count, 2); /* ours and "broken" */
+	assert_int_equal(count, 2); /* ours and "broken"; not aaaa3 without its data */
 	assert_string_equal(ids[0], env.id);
 	assert_string_equal(ids[1], "broken");
 	spool_ids_free(&ids);
@@ -361,13 +365,15 @@ static void test_crash_debris(void **state)
 		assert_int_equal(kind, SPOOL_ERROR_MALFORMED);
 		assert_int_equal(spool_read(f->sp, "../x", &back, &kind, &error), -1);
 		assert_int_equal(kind, SPOOL_ERROR_MALFORMED);
+		assert_int_equal(spool_read(f->sp, "aaaa3", &back, &kind, &error), -1);
+		assert_int_equal(kind, SPOOL_ERROR_NOT_FOUND);
 	}
 	assert_int_equal(spool_cleanup(f->sp, 3600, &removed, &error), 0);
-	assert_int_equal(removed, 3);
+	assert_int_equal(removed, 4);
 	listing = names(f->queue_dir);
 	/* ids start with a digit: they sort first */
-	expect =
-	    xasprintf("%s.env %s.msg bad.name.env broken.env young.msg young.tmp", env.id, env.id);
+	expect = xasprintf("%s.env %s.msg bad.name.env broken.env broken.msg young.msg young.tmp",
+	                   env.id, env.id);
 	assert_string_equal(listing, expect);
 	free(listing);
 	free(expect);
