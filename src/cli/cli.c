@@ -30,6 +30,7 @@ static const struct cli_command commands[] = {
     {"dkim", cmd_dkim, "create DKIM keys and sign messages"},
     {"dns", cmd_dns, "print the DNS records a domain needs"},
     {"message", cmd_message, "show how Tern parses a message"},
+    {"queue", cmd_queue, "list and show mail waiting for remote servers"},
 };
 
 static void usage(FILE *out)

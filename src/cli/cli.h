@@ -53,5 +53,6 @@ int cmd_verify(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_dkim(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_dns(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_message(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_queue(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "imap/imap-private.h"
+#include "imap/imap-slice.h"
 #include "lib/fsutil.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
@@ -211,52 +212,118 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }
 
-/* Move every message of a view to dest: copy, then \Deleted and an
-   expunge of exactly the copied UIDs. */
-static int move_all(struct mailbox *box, const char *dest, const char **error_r)
+/* A RENAME INBOX: its files move on a worker, then the index of both
+   mailboxes is brought up to date one chunk per slice of the loop. */
+struct inbox_move_job {
+	struct imap_session *s;
+	struct mail_inbox_move *move;
+	char *tag, *dest;
+	struct mailbox *box; /* the mailbox being synced, or NULL */
+	unsigned synced;     /* 0: dest next, 1: INBOX next, 2: both done */
+	bool failed;
+};
+
+static void inbox_move_work(void *arg)
 {
-	uint32_t count = mailbox_count(box), v, *seqs, *uids, *expunged = NULL;
-	size_t n = 0;
-	int ret;
+	struct inbox_move_job *job = arg;
 
-	seqs = xcalloc(count + 1, sizeof(*seqs));
-	uids = xcalloc(count + 1, sizeof(*uids));
-	for (uint32_t i = 0; i < count; i++)
-		seqs[i] = i + 1;
-	ret = count == 0 ? 0 : mailbox_copy(box, seqs, count, dest, &v, uids, error_r);
-	for (uint32_t i = 0; i < count && ret == 0; i++) {
-		const struct mail_msg *msg = mailbox_msg(box, i + 1);
+	mail_inbox_move_files(job->move);
+}
 
-		uids[i] = msg->uid;
-		ret = mailbox_set_flags(box, i + 1, (msg->flags | MAIL_DELETED) & MAIL_STORED_FLAGS,
-		                        error_r);
+/* The index learns where the files went (the syncs of finish then find
+   nothing left to change); the answer. */
+static void inbox_move_answer(struct inbox_move_job *job)
+{
+	struct imap_session *s = job->s;
+	const char *error;
+	size_t moved;
+
+	if (mail_user_move_inbox_finish(s->user, &job->move, &moved, &error) < 0 || job->failed) {
+		log_warn(s->sid, "event=imap.rename_inbox_failed moved=%zu error=\"%s\"", moved,
+		         job->failed ? "sync failed" : error);
+		imap_reply(s, job->tag, "NO", "[SERVERBUG] Moving the messages failed.");
+	} else {
+		imap_notify_changed(s);
+		imap_reply(s, job->tag, "OK", "Rename completed.");
 	}
-	if (ret == 0)
-		ret = mailbox_expunge_uids(box, uids, count, &expunged, &n, error_r);
-	free(expunged);
-	free(uids);
-	free(seqs);
-	return ret;
+}
+
+static int inbox_move_step(void *arg, uint64_t deadline)
+{
+	struct inbox_move_job *job = arg;
+	const char *error;
+
+	while (job->synced < 2 && !job->failed) {
+		if (job->box == NULL &&
+		    mailbox_open_unsynced(job->s->user, job->synced == 0 ? job->dest : "INBOX",
+		                          false, &job->box, &error) < 0) {
+			job->failed = true;
+			break;
+		}
+		int ret = mailbox_sync_step(job->box, &error);
+		if (ret < 0)
+			job->failed = true;
+		if (ret <= 0) {
+			mailbox_close(&job->box);
+			job->synced++;
+		}
+		if (imap_slice_now_usec() >= deadline)
+			return 0;
+	}
+	inbox_move_answer(job);
+	return 1;
+}
+
+static void inbox_move_free(void *arg)
+{
+	struct inbox_move_job *job = arg;
+
+	mailbox_close(&job->box);
+	if (job->move != NULL) {
+		const char *error;
+		size_t moved;
+		(void)mail_user_move_inbox_finish(job->s->user, &job->move, &moved, &error);
+	}
+	free(job->tag);
+	free(job->dest);
+	free(job);
+}
+
+/* Back on the loop from the worker. */
+static void inbox_move_done(void *arg)
+{
+	struct inbox_move_job *job = arg;
+	struct imap_session *s = job->s;
+
+	if (s->closed) {
+		inbox_move_free(job); /* the session is held: its user is still there */
+		(void)imap_session_release(s);
+		return;
+	}
+	/* the worker's hold ends before the slices' begins (a release with
+	   another hold open would resume reading) */
+	(void)imap_session_release(s);
+	imap_slice_run(s, inbox_move_step, inbox_move_free, job);
 }
 
 /* RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and
-   leaves INBOX empty. */
-static int rename_inbox(struct imap_session *s, const char *to, const char **error_r)
+   leaves INBOX empty. The files move on a worker (one rename each); the
+   session reads no command meanwhile. */
+static void rename_inbox(struct imap_session *s, const char *tag, const char *to)
 {
-	struct mailbox *box;
-	int ret;
+	struct inbox_move_job *job;
+	struct mail_inbox_move *move;
+	const char *error;
 
-	if (mail_user_create_mailbox(s->user, to, error_r) < 0)
-		return -1;
-	if (mailbox_open(s->user, "INBOX", false, &box, error_r) < 0)
-		return -1;
-	ret = move_all(box, to, error_r);
-	if (ret < 0) {
-		log_warn(s->sid, "event=imap.rename_inbox_failed error=\"%s\"", *error_r);
-		*error_r = "moving the messages failed"; /* box's text goes with it */
+	if (mail_user_move_inbox_begin(s->user, to, &move, &error) < 0) {
+		imap_reply(s, tag, "NO", "[CANNOT] %s", error);
+		return;
 	}
-	mailbox_close(&box);
-	return ret;
+	job = xcalloc(1, sizeof(*job));
+	*job =
+	    (struct inbox_move_job){.s = s, .move = move, .tag = xstrdup(tag), .dest = xstrdup(to)};
+	imap_session_hold(s);
+	workpool_submit(s->server->pool, inbox_move_work, inbox_move_done, job);
 }
 
 void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
@@ -277,13 +344,12 @@ void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
 		return;
 	}
-	if (maildir_is_inbox(from) ? rename_inbox(s, to, &error) < 0
-	                           : mail_user_rename_mailbox(s->user, from, to, &error) < 0) {
-		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+	if (maildir_is_inbox(from)) {
+		rename_inbox(s, cmd->tag, to);
 		return;
 	}
-	if (maildir_is_inbox(from)) {
-		imap_reply(s, cmd->tag, "OK", "Rename completed.");
+	if (mail_user_rename_mailbox(s->user, from, to, &error) < 0) {
+		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
 		return;
 	}
 	if (subs_change(s, from, false) == 0)

@@ -6,6 +6,8 @@
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
+#include "imap/imap-slice.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
@@ -51,12 +53,68 @@ static void send_select_info(struct imap_session *s)
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", mailbox_uidnext(box));
 }
 
+/* A SELECT or EXAMINE bringing the index up to date, one chunk of rows
+   per slice (a mailbox of thousands of new files), before the view's
+   sync. */
+struct select_run {
+	struct imap_session *s;
+	struct mailbox *box; /* given to the session when done */
+	char *tag, *name_log;
+	bool readonly;
+};
+
+static void select_done(struct select_run *run)
+{
+	struct imap_session *s = run->s;
+
+	s->box = run->box;
+	run->box = NULL;
+	s->state = IMAP_STATE_SELECTED;
+	send_select_info(s);
+	log_info(s->sid, "event=imap.select mailbox=%s readonly=%s exists=%u", run->name_log,
+	         run->readonly ? "yes" : "no", s->exists);
+	imap_reply(s, run->tag, "OK", "[%s] %s completed.",
+	           run->readonly ? "READ-ONLY" : "READ-WRITE",
+	           run->readonly ? "Examine" : "Select");
+}
+
+static int select_step(void *arg, uint64_t deadline)
+{
+	struct select_run *run = arg;
+	const char *error;
+	int ret;
+
+	do {
+		ret = mailbox_sync_step(run->box, &error);
+	} while (ret == 1 && imap_slice_now_usec() < deadline);
+	if (ret == 1)
+		return 0;
+	if (ret < 0) {
+		log_info(run->s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"",
+		         run->name_log, error);
+		imap_reply(run->s, run->tag, "NO", "[SERVERBUG] Mailbox cannot be read.");
+		return 1;
+	}
+	select_done(run);
+	return 1;
+}
+
+static void select_run_free(void *arg)
+{
+	struct select_run *run = arg;
+
+	mailbox_close(&run->box);
+	free(run->tag);
+	free(run->name_log);
+	free(run);
+}
+
 void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	bool readonly = strcmp(cmd->name, "EXAMINE") == 0;
+	struct select_run *run;
 	const char *error;
-	char *name_log;
 
 	if (name == NULL) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -64,21 +122,19 @@ void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	imap_session_unselect(s);
-	name_log = log_value(name, strlen(name), 256);
-	if (mailbox_open(s->user, name, readonly, &s->box, &error) < 0) {
-		log_info(s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"", name_log,
+	run = xcalloc(1, sizeof(*run));
+	run->s = s;
+	run->readonly = readonly;
+	run->name_log = log_value(name, strlen(name), 256);
+	if (mailbox_open_unsynced(s->user, name, readonly, &run->box, &error) < 0) {
+		log_info(s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"", run->name_log,
 		         error);
-		free(name_log);
 		imap_reply(s, cmd->tag, "NO", "[NONEXISTENT] Mailbox doesn't exist.");
+		select_run_free(run);
 		return;
 	}
-	s->state = IMAP_STATE_SELECTED;
-	send_select_info(s);
-	log_info(s->sid, "event=imap.select mailbox=%s readonly=%s exists=%u", name_log,
-	         readonly ? "yes" : "no", s->exists);
-	free(name_log);
-	imap_reply(s, cmd->tag, "OK", "[%s] %s completed.", readonly ? "READ-ONLY" : "READ-WRITE",
-	           readonly ? "Examine" : "Select");
+	run->tag = xstrdup(cmd->tag);
+	imap_slice_run(s, select_step, select_run_free, run);
 }
 
 void cmd_close(struct imap_session *s, const struct imap_cmd *cmd)
@@ -103,35 +159,90 @@ void cmd_unselect(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Unselect completed.");
 }
 
-/* UID EXPUNGE (RFC 4315 2.1): the \Deleted messages of the UID set only. */
-static int expunge_uids(struct imap_session *s, const struct imap_cmd *cmd, uint32_t **seqs_r,
-                        size_t *count_r, const char **error_r)
+/* UIDs an EXPUNGE gives the store per call: about 5 ms of unlinks and
+   row deletes, one index transaction (docs/imap.md, "Long commands"). */
+#define EXPUNGE_SLICE_UIDS 500
+
+/* An EXPUNGE in progress: the \Deleted UIDs it covers, expunged in calls
+   of EXPUNGE_SLICE_UIDS, highest first, in slices of the loop. */
+struct expunge_run {
+	struct imap_session *s;
+	char *tag;
+	uint32_t *uids; /* ascending */
+	size_t count;   /* uids[0..count) are left to do */
+	size_t expunged;
+	bool failed;
+};
+
+static int expunge_step(void *arg, uint64_t deadline)
+{
+	struct expunge_run *run = arg;
+	struct imap_session *s = run->s;
+
+	while (run->count > 0 && !run->failed) {
+		size_t n = run->count < EXPUNGE_SLICE_UIDS ? run->count : EXPUNGE_SLICE_UIDS;
+		uint32_t *seqs = NULL;
+		size_t count = 0;
+		const char *error;
+
+		if (run->expunged > 0 && imap_slice_now_usec() >= deadline)
+			return 0;
+		run->count -= n;
+		if (mailbox_expunge_uids(s->box, run->uids + run->count, n, &seqs, &count, &error) <
+		    0) {
+			log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
+			run->failed = true;
+		}
+		/* descending, each relative to the view before this call */
+		for (size_t i = 0; i < count; i++)
+			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
+		s->exists -= (uint32_t)count;
+		run->expunged += count;
+		free(seqs);
+	}
+	if (run->expunged > 0)
+		imap_notify_changed(s);
+	if (run->failed)
+		imap_reply(s, run->tag, "NO", "[SERVERBUG] Expunge failed.");
+	else
+		imap_reply(s, run->tag, "OK", "Expunge completed.");
+	return 1;
+}
+
+static void expunge_run_free(void *arg)
+{
+	struct expunge_run *run = arg;
+
+	free(run->uids);
+	free(run->tag);
+	free(run);
+}
+
+/* The \Deleted messages' UIDs, of the UID set for UID EXPUNGE (RFC 4315
+   2.1). 1 if a BAD was sent. */
+static int expunge_collect(struct imap_session *s, const struct imap_cmd *cmd,
+                           struct expunge_run *run)
 {
 	struct imap_seqset set;
-	uint32_t *uids = xcalloc(mailbox_count(s->box) + 1, sizeof(*uids));
-	size_t n = 0;
-	int ret;
 
-	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &set) < 0) {
-		free(uids);
+	if (cmd->uid && imap_cmd_seqset(s, cmd, &cmd->args[0], &set) < 0)
 		return 1;
-	}
+	run->uids = xcalloc(mailbox_count(s->box) + 1, sizeof(*run->uids));
 	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
-		if (imap_seqset_contains(&set, mailbox_msg(s->box, seq)->uid))
-			uids[n++] = mailbox_msg(s->box, seq)->uid;
+		const struct mail_msg *msg = mailbox_msg(s->box, seq);
+
+		if ((msg->flags & MAIL_DELETED) != 0 &&
+		    (!cmd->uid || imap_seqset_contains(&set, msg->uid)))
+			run->uids[run->count++] = msg->uid;
 	}
-	imap_seqset_free(&set);
-	ret = mailbox_expunge_uids(s->box, uids, n, seqs_r, count_r, error_r);
-	free(uids);
-	return ret;
+	if (cmd->uid)
+		imap_seqset_free(&set);
+	return 0;
 }
 
 void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	uint32_t *seqs = NULL;
-	size_t count = 0;
-	const char *error;
-	int ret;
+	struct expunge_run *run;
 
 	if (cmd->count != (cmd->uid ? 1 : 0)) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -141,20 +252,12 @@ void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return;
 	}
-	ret = cmd->uid ? expunge_uids(s, cmd, &seqs, &count, &error)
-	               : mailbox_expunge(s->box, &seqs, &count, &error);
-	if (ret > 0)
+	run = xcalloc(1, sizeof(*run));
+	if (expunge_collect(s, cmd, run) > 0) {
+		expunge_run_free(run);
 		return; /* BAD sent */
-	if (ret < 0) {
-		log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
-		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Expunge failed.");
-		return;
 	}
-	for (size_t i = 0; i < count; i++)
-		imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
-	s->exists -= (uint32_t)count;
-	if (count > 0)
-		imap_notify_changed(s);
-	free(seqs);
-	imap_reply(s, cmd->tag, "OK", "Expunge completed.");
+	run->s = s;
+	run->tag = xstrdup(cmd->tag);
+	imap_slice_run(s, expunge_step, expunge_run_free, run);
 }

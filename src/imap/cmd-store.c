@@ -1,10 +1,13 @@
 /* STORE and UID STORE (RFC 3501 6.4.6). */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
+#include "imap/imap-slice.h"
+#include "lib/xalloc.h"
 #include "store/mailbox.h"
 
 /* The flags argument(s): a list, or flags as separate atoms. */
@@ -42,8 +45,18 @@ static int parse_mode(const char *item, enum mail_flags_mode *mode_r, bool *sile
 	return 0;
 }
 
-static int store_one(struct imap_session *s, const struct imap_cmd *cmd, uint32_t seq,
-                     enum mail_flags_mode mode, unsigned flags, bool silent)
+/* A STORE in progress: one message at a time, in slices (imap-slice.h). */
+struct store_run {
+	struct imap_session *s;
+	char *tag;
+	struct imap_seqset set;
+	bool uid, silent, failed;
+	enum mail_flags_mode mode;
+	unsigned flags;
+	uint32_t next; /* the next sequence number to look at */
+};
+
+static int store_one(struct imap_session *s, const struct store_run *run, uint32_t seq)
 {
 	const struct mail_msg *msg;
 	const char *error;
@@ -51,15 +64,15 @@ static int store_one(struct imap_session *s, const struct imap_cmd *cmd, uint32_
 
 	/* Applied to the message's current flags, not this view's copy
 	   (another session may have changed them since our last sync). */
-	if (mailbox_update_flags(s->box, seq, mode, flags, &error) < 0) {
+	if (mailbox_update_flags(s->box, seq, run->mode, run->flags, &error) < 0) {
 		log_warn(s->sid, "event=imap.set_flags_failed error=\"%s\"", error);
 		return -1;
 	}
-	if (silent)
+	if (run->silent)
 		return 0;
 	msg = mailbox_msg(s->box, seq);
 	buf_printf(&b, "* %u FETCH (", seq);
-	if (cmd->uid)
+	if (run->uid)
 		buf_printf(&b, "UID %u ", msg->uid);
 	buf_append_str(&b, "FLAGS ");
 	imap_append_flags(&b, msg->flags);
@@ -69,35 +82,75 @@ static int store_one(struct imap_session *s, const struct imap_cmd *cmd, uint32_
 	return 0;
 }
 
+static bool store_matches(const struct store_run *run, uint32_t seq)
+{
+	if (run->uid)
+		return imap_seqset_contains(&run->set, mailbox_msg(run->s->box, seq)->uid);
+	return imap_seqset_contains(&run->set, seq);
+}
+
+/* Each message is its own index transaction (mailbox_update_flags()), so a
+   slice may end between any two. */
+static int store_step(void *arg, uint64_t deadline)
+{
+	struct store_run *run = arg;
+	struct imap_session *s = run->s;
+
+	for (; run->next <= mailbox_count(s->box); run->next++) {
+		if (!store_matches(run, run->next))
+			continue;
+		if (imap_slice_now_usec() >= deadline)
+			return 0;
+		if (store_one(s, run, run->next) < 0)
+			run->failed = true;
+	}
+	imap_notify_changed(s);
+	if (run->failed)
+		imap_reply(s, run->tag, "NO", "[SERVERBUG] Some flags could not be stored.");
+	else
+		imap_reply(s, run->tag, "OK", "Store completed.");
+	return 1;
+}
+
+static void store_run_free(void *arg)
+{
+	struct store_run *run = arg;
+
+	imap_seqset_free(&run->set);
+	free(run->tag);
+	free(run);
+}
+
 void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *item = cmd->count >= 3 ? imap_arg_atom(&cmd->args[1]) : NULL;
-	struct imap_seqset set;
+	struct store_run *run;
 	enum mail_flags_mode mode;
 	unsigned flags;
-	bool silent, failed = false;
+	bool silent;
 
 	if (item == NULL || parse_mode(item, &mode, &silent) < 0 ||
 	    parse_flags(&cmd->args[2], cmd->count - 2, &flags) < 0) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
-	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &set) < 0)
+	run = xcalloc(1, sizeof(*run));
+	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &run->set) < 0) {
+		free(run);
 		return;
+	}
 	if (mailbox_is_readonly(s->box)) {
-		imap_seqset_free(&set);
+		imap_seqset_free(&run->set);
+		free(run);
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return;
 	}
-	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
-		if (imap_cmd_seq_matches(s, cmd, &set, seq) &&
-		    store_one(s, cmd, seq, mode, flags, silent) < 0)
-			failed = true;
-	}
-	imap_seqset_free(&set);
-	imap_notify_changed(s);
-	if (failed)
-		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Some flags could not be stored.");
-	else
-		imap_reply(s, cmd->tag, "OK", "Store completed.");
+	run->s = s;
+	run->tag = xstrdup(cmd->tag);
+	run->uid = cmd->uid;
+	run->silent = silent;
+	run->mode = mode;
+	run->flags = flags;
+	run->next = 1;
+	imap_slice_run(s, store_step, store_run_free, run);
 }

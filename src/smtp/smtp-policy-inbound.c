@@ -4,6 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "directory/directory-async.h"
 #include "dns/dns-resolver.h"
@@ -16,6 +19,7 @@
 #include "lib/xalloc.h"
 #include "mailauth/mailauth-settings.h"
 #include "mailauth/psl.h"
+#include "queue/spool.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-network.h"
@@ -28,12 +32,21 @@ struct smtp_inbound {
 	const struct tern_settings *settings;
 	struct directory_async *dir; /* RCPT lookups on the role's worker pool */
 	struct smtp_mailauth_env auth_env;
+	struct spool *spool; /* <data_dir>/queue: mail for remote recipients */
 };
 
 /* A local user the message goes to. */
 struct inbound_user {
 	char *name;
 	char *maildir; /* what makes two users the same */
+};
+
+/* A remote recipient the message goes to through the outbound spool: an
+   alias's forward target, or a trusted network's relay recipient. */
+struct inbound_remote {
+	char *address;
+	char *alias; /* the RCPT address that expanded to it; NULL: itself */
+	unsigned rcpt_index;
 };
 
 /* One session's state. */
@@ -44,7 +57,10 @@ struct inbound_session {
 	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
 	/* local users of the accepted recipients, once each */
 	ARRAY(struct inbound_user) users;
-	char *rcpt; /* the RCPT being resolved */
+	/* remote recipients, once each (ASCII case folded) */
+	ARRAY(struct inbound_remote) remotes;
+	unsigned accepted; /* RCPTs accepted so far: the next one's index */
+	char *rcpt;        /* the RCPT being resolved */
 	/* The end of DATA. */
 	struct smtp_message *msg;
 	struct delivery *delivery;
@@ -54,6 +70,7 @@ struct inbound_session {
 struct commit_job {
 	struct inbound_session *is;
 	struct delivery *delivery;
+	struct spool_envelope env; /* recipients: is->remotes; none: no spool entry */
 	const char *error;
 	int ret;
 };
@@ -78,6 +95,8 @@ static void rcpt_answer(struct inbound_session *is, unsigned code, const char *e
 	log_info(smtp_session_sid(is->s), "event=smtp.rcpt to=<%s> result=%s code=%u", v,
 	         code < 300 ? "accepted" : "rejected", code);
 	free(v);
+	if (code < 300)
+		is->accepted++;
 	/* the reply to a pending stage may free the session and is with it */
 	is->rcpt = NULL;
 	if (with_addr)
@@ -119,21 +138,30 @@ static int add_users(struct inbound_session *is, const struct directory_resoluti
 	return 0;
 }
 
+/* Add a remote recipient for the spool, once (alias: the RCPT address it
+   came from, NULL for itself). */
+static void add_remote(struct inbound_session *is, const char *address, const char *alias)
+{
+	for (size_t i = 0; i < is->remotes.count; i++) {
+		if (strcasecmp(is->remotes.items[i].address, address) == 0)
+			return;
+	}
+	array_append(&is->remotes,
+	             ((struct inbound_remote){
+	                 xstrdup(address), alias != NULL ? xstrdup(alias) : NULL, is->accepted}));
+}
+
+/* Local users get the message in their Maildirs, remote forward targets
+   through the spool (with the original sender: SRS comes with the queue
+   role, docs/queue.md). */
 static void rcpt_local(struct inbound_session *is, const struct directory_resolution *res)
 {
-	if (res->local_count == 0) {
-		/* Only remote forwards: there is no queue to send them yet. */
-		rcpt_reply(is, 451, "4.3.0", "Forwarding not available yet");
-		return;
-	}
 	if (add_users(is, res) < 0) {
 		rcpt_reply(is, 451, "4.3.0", "Temporary local problem");
 		return;
 	}
-	if (res->remote_count > 0)
-		log_warn(smtp_session_sid(is->s),
-		         "event=smtp.forward_skipped remote=%zu reason=\"no queue yet\"",
-		         res->remote_count);
+	for (size_t i = 0; i < res->remote_count; i++)
+		add_remote(is, res->remote[i], is->rcpt);
 	rcpt_answer(is, 250, "2.1.5", false, "Ok");
 }
 
@@ -157,12 +185,13 @@ static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, 
 	case DIRECTORY_NOT_LOCAL:
 		break;
 	}
-	/* No open relay: only trusted networks may relay, and until the queue
-	   exists even they get a temporary failure. */
-	if (peer_is_trusted(is))
-		rcpt_reply(is, 451, "4.3.0", "Relaying not available yet");
-	else
+	/* No open relay: only trusted networks may relay (into the spool). */
+	if (peer_is_trusted(is)) {
+		add_remote(is, is->rcpt, NULL);
+		rcpt_answer(is, 250, "2.1.5", false, "Ok");
+	} else {
 		rcpt_reply(is, 554, "5.7.1", "Relay access denied");
+	}
 }
 
 /* The one directory lookup of RCPT, on the role's worker pool (the stage
@@ -222,24 +251,60 @@ static void inbound_feed(void *ctx, const void *data, size_t len)
 		smtp_mailauth_feed(is->auth, data, len);
 }
 
-static void commit_work(void *ctx)
+/* Deliver to the local users, all or nothing. The results' paths stay
+   the caller's (they are removed again if the spool commit fails). */
+static int commit_local(struct commit_job *job, struct delivery_result *results)
 {
-	struct commit_job *job = ctx;
 	struct inbound_session *is = job->is;
 	size_t n = is->users.count;
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
-	struct delivery_result *results = xcalloc(n, sizeof(*results));
+	int ret;
 
 	for (size_t i = 0; i < n; i++) {
 		targets[i].user = is->users.items[i].name;
 		targets[i].mailbox = is->junk ? "Junk" : NULL;
 	}
-	/* one reply for the whole message: all or nothing */
-	job->ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
-	                           &job->error);
+	ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
+	                      &job->error);
+	job->delivery = NULL;
+	free(targets);
+	return ret;
+}
+
+/* One reply for the whole message, so all or nothing across the Maildirs
+   and the spool: the spool entry is prepared (durable, invisible), the
+   local copies are delivered, then the entry is committed; a failure
+   before that removes what was made (docs/queue.md). */
+static void commit_work(void *ctx)
+{
+	struct commit_job *job = ctx;
+	struct inbound_session *is = job->is;
+	size_t n = is->users.count;
+	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
+	struct spool_entry *entry = NULL;
+
+	job->ret = 0;
+	if (n == 0 && job->env.rcpts.count == 0) {
+		job->error = "no recipient";
+		job->ret = -1;
+	} else if (job->env.rcpts.count > 0 &&
+	           spool_prepare(is->in->spool, job->delivery, &job->env, &entry, &job->error) < 0)
+		job->ret = -1;
+	if (job->ret == 0 && n > 0 && commit_local(job, results) < 0) {
+		spool_abort(&entry);
+		job->ret = -1;
+	}
+	delivery_abort(&job->delivery);
+	if (job->ret == 0 && entry != NULL && spool_commit(&entry, &job->error) < 0) {
+		/* best effort: the local copies go too, for the 451 */
+		for (size_t i = 0; i < n; i++) {
+			if (results[i].path != NULL)
+				unlink(results[i].path);
+		}
+		job->ret = -1;
+	}
 	delivery_results_clear(results, n);
 	free(results);
-	free(targets);
 }
 
 static void commit_done(void *ctx)
@@ -258,16 +323,57 @@ static void commit_done(void *ctx)
 	} else {
 		char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
 
-		log_info(sid, "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
+		log_info(sid,
+		         "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu "
+		         "queue_id=%s remote=%zu",
 		         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count,
-		         is->users.count);
+		         is->users.count, job->env.id != NULL ? job->env.id : "-",
+		         job->env.rcpts.count);
 		free(from);
 		/* durable: IDLE sessions of these users (every imap process) wake */
 		for (size_t i = 0; i < is->users.count; i++)
 			role_notify_mailbox_changed(is->in->role, is->users.items[i].name);
+		if (job->env.id != NULL)
+			role_notify_message_queued(is->in->role, job->env.id);
 		smtp_stage_reply(is->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 	}
+	spool_envelope_clear(&job->env);
 	free(job);
+}
+
+/* The bytes of the Return-Path field that starts the trace (local
+   delivery's, RFC 5321 4.4): the queue does not relay it. */
+static uint64_t return_path_len(const struct smtp_message *msg)
+{
+	const char *end;
+
+	if (msg->trace_len < 12 || strncasecmp(msg->trace, "Return-Path:", 12) != 0)
+		return 0;
+	end = memmem(msg->trace, msg->trace_len, "\r\n", 2);
+	return end != NULL ? (uint64_t)(end - msg->trace) + 2 : 0;
+}
+
+/* The spool envelope of the remote recipients, filled on the loop thread
+   (the session's strings are not for the worker). The DSN parameters,
+   REQUIRETLS, SMTPUTF8, BODY and the SASL user join it when struct
+   smtp_message carries them. */
+static void fill_envelope(struct inbound_session *is, struct spool_envelope *env)
+{
+	const struct smtp_message *msg = is->msg;
+	const char *helo = smtp_session_helo(is->s);
+
+	env->arrival = (int64_t)time(NULL);
+	env->data_skip = return_path_len(msg);
+	env->sender = xstrdup(msg->mail_from);
+	env->client_ip = xstrdup(smtp_session_peer_ip(is->s));
+	env->helo = helo != NULL ? xstrdup(helo) : NULL;
+	env->smtp_id = xstrdup(msg->id);
+	for (size_t i = 0; i < is->remotes.count; i++) {
+		const struct inbound_remote *r = &is->remotes.items[i];
+
+		spool_envelope_add_rcpt(env, r->address, 0, NULL, NULL, r->alias)->rcpt_index =
+		    r->rcpt_index;
+	}
 }
 
 /* fsync is slow: commit on the workpool (the stage is pending); the reply
@@ -279,6 +385,8 @@ static void commit(struct inbound_session *is)
 	job->is = is;
 	job->delivery = is->delivery;
 	is->delivery = NULL;
+	if (is->remotes.count > 0)
+		fill_envelope(is, &job->env);
 	workpool_submit(is->in->role->pool, commit_work, commit_done, job);
 }
 
@@ -391,6 +499,12 @@ static void inbound_reset(void *ctx)
 		free(is->users.items[i].maildir);
 	}
 	array_free(&is->users);
+	for (size_t i = 0; i < is->remotes.count; i++) {
+		free(is->remotes.items[i].address);
+		free(is->remotes.items[i].alias);
+	}
+	array_free(&is->remotes);
+	is->accepted = 0;
 	free(is->rcpt);
 	is->rcpt = NULL;
 	delivery_abort(&is->delivery);
@@ -458,6 +572,20 @@ static void load_psl(struct smtp_inbound *in)
 	in->auth_env.psl = psl_new();
 }
 
+static int open_spool(struct smtp_inbound *in, const char **error_r)
+{
+	char *dir = spool_dir_path(in->settings);
+	size_t removed;
+	const char *error;
+	int ret = spool_open(dir, true, &in->spool, error_r);
+
+	free(dir);
+	/* what a crash left an hour ago or more: no commit takes that long */
+	if (ret == 0 && spool_cleanup(in->spool, 3600, &removed, &error) < 0)
+		log_warn(NULL, "event=smtp.queue_cleanup_failed error=\"%s\"", error);
+	return ret;
+}
+
 int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const char **error_r)
 {
 	struct smtp_inbound *in = xcalloc(1, sizeof(*in));
@@ -468,7 +596,7 @@ int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const ch
 	in->auth_env.base = role->base;
 	if (directory_async_open(role->settings->directory_path, role->pool, &in->dir, error_r) <
 	        0 ||
-	    open_resolver(in, error_r) < 0) {
+	    open_spool(in, error_r) < 0 || open_resolver(in, error_r) < 0) {
 		smtp_inbound_free(&in);
 		return -1;
 	}
@@ -486,6 +614,7 @@ void smtp_inbound_free(struct smtp_inbound **inp)
 	directory_async_close(&in->dir);
 	dns_resolver_free(&in->auth_env.resolver);
 	psl_free(&in->auth_env.psl);
+	spool_free(&in->spool);
 	free(in);
 	*inp = NULL;
 }

@@ -6,14 +6,15 @@
  * submission ports too (no AUTH yet, so they relay nothing either):
  *   MAIL  starts mail authentication on the smtp service (smtp-mailauth.h);
  *   RCPT  resolves the address in the directory: local users get the
- *         message in their INBOX, unknown ones 550 5.1.1, other domains 554
- *         5.7.1 (no open relay; 451 from smtp.trusted_networks until the
- *         queue exists);
+ *         message in their INBOX, the remote targets of aliases go into
+ *         the outbound spool (queue/spool.h), unknown ones 550 5.1.1, other
+ *         domains 554 5.7.1 (no open relay; smtp.trusted_networks relay
+ *         into the spool);
  *   DATA  waits for SPF/DKIM/DMARC, applies the verdict (reject, defer, the
  *         Junk folder for quarantine), writes trace fields, our
  *         Authentication-Results and the filtered header section in front
- *         of the body, and commits all or nothing on the role's worker pool
- *         before answering 250.
+ *         of the body, and commits all or nothing (Maildirs and spool) on
+ *         the role's worker pool before answering 250.
  * docs/smtp.md lists the replies.
  */
 

@@ -430,6 +430,34 @@ int delivery_commit(struct delivery *d, const struct delivery_target *targets, s
 	return -1;
 }
 
+int delivery_link_file(struct delivery *d, const char *path, uint64_t *size_r, const char **error_r)
+{
+	int fd, linked;
+
+	if (delivery_sync_data(d, error_r) < 0)
+		return -1;
+	linked = link(d->spool_path, path);
+	if (linked < 0 && errno != EXDEV) {
+		*error_r = errno == EEXIST ? "the file exists" : "cannot link the message";
+		return errno == EEXIST ? -2 : -1;
+	}
+	if (linked < 0) { /* another file system: a copy */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || copy_content(d, d->fd, fd, d->size) < 0 || fsync(fd) < 0) {
+			log_errno("store.copy_failed", path);
+			if (fd >= 0) {
+				close(fd);
+				unlink(path);
+			}
+			*error_r = "cannot copy the message";
+			return -1;
+		}
+		close(fd);
+	}
+	*size_r = d->size;
+	return 0;
+}
+
 void delivery_results_clear(struct delivery_result *results, size_t count)
 {
 	for (size_t i = 0; i < count; i++)

@@ -121,6 +121,16 @@ enum delivery_mode {
 int delivery_commit(struct delivery *d, const struct delivery_target *targets, size_t count,
                     enum delivery_mode mode, struct delivery_result *results, const char **error_r);
 
+/* Make the message (prefix included) durable in the file path as well,
+   keeping d for delivery_commit() or delivery_abort(): the spool file is
+   fsynced and hard-linked to path, or copied there and the copy fsynced
+   when path is on another file system. path must not exist (EEXIST is
+   reported as -2, other failures as -1, with *error_r set). The caller
+   fsyncs path's directory. *size_r: the file's size. The outbound spool
+   (src/queue) takes its copy of a message this way. */
+int delivery_link_file(struct delivery *d, const char *path, uint64_t *size_r,
+                       const char **error_r);
+
 /* Free the paths of count results and zero them. */
 void delivery_results_clear(struct delivery_result *results, size_t count);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -15,9 +16,18 @@
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
 #define INDEX_SCHEMA_VERSION 3
-/* Another session of the same process may hold the write lock for a
-   moment (a sync of a big mailbox); wait rather than fail. */
-#define INDEX_BUSY_TIMEOUT_MS 5000
+/* Another connection (another imap process, the CLI) may hold the write
+   lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
+   (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
+   wait this long means something is wrong: fail rather than stall the
+   loop longer. */
+#define INDEX_BUSY_TIMEOUT_MS 2000
+/* How often a waiting connection tries the lock again: SQLite's own
+   busy_timeout sleeps up to 100 ms between tries, longer than a chunk. */
+#define INDEX_BUSY_POLL_US 500
+/* What a writer with more chunks to write leaves between them, so that a
+   connection polling for the lock gets it (mail_index_commit_begin()). */
+#define INDEX_HANDOFF_US 1000
 /* Reads through a mapping: a warm FETCH of a big mailbox reads the cached
    ENVELOPEs (megabytes) without a pread and copy per page. */
 #define INDEX_MMAP_SIZE "268435456"
@@ -112,7 +122,35 @@ struct mail_index {
 	char *path;
 	struct sqlcache *stmts; /* prepared on first use, once open */
 	struct buf error;
+	int64_t txn_start_us;  /* CLOCK_MONOTONIC at the open transaction's BEGIN */
+	int64_t busy_start_us; /* when the current wait for the lock began */
 };
+
+static int64_t index_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int index_busy(void *arg, int count)
+{
+	struct mail_index *index = arg;
+	int64_t now = index_now_us();
+
+	if (count == 0)
+		index->busy_start_us = now;
+	if (now - index->busy_start_us >= (int64_t)INDEX_BUSY_TIMEOUT_MS * 1000)
+		return 0;
+	usleep(INDEX_BUSY_POLL_US);
+	return 1;
+}
+
+/* A transaction that held the write lock (or a BEGIN that waited for it)
+   this long is logged: the figures docs/store.md gives come from these
+   lines (bench/imap/write-stall reads them). */
+#define INDEX_SLOW_LOG_US 20000
 
 static int index_fail(struct mail_index *index, const char *what, const char **error_r)
 {
@@ -199,7 +237,7 @@ static int index_setup(struct mail_index *index)
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
-	sqlite3_busy_timeout(index->db, INDEX_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(index->db, index_busy, index);
 	rc = index_user_version(index, &version);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -335,20 +373,57 @@ static int index_exec(struct mail_index *index, enum index_stmt s, const char **
 
 int mail_index_begin(struct mail_index *index, const char **error_r)
 {
-	return index_exec(index, STMT_BEGIN, error_r);
+	int64_t start = index_now_us();
+	int ret = index_exec(index, STMT_BEGIN, error_r);
+
+	index->txn_start_us = index_now_us();
+	if (index->txn_start_us - start >= INDEX_SLOW_LOG_US)
+		log_info(NULL, "event=store.index_lock_wait ms=%lld ok=%d",
+		         (long long)(index->txn_start_us - start) / 1000, ret == 0);
+	return ret;
+}
+
+/* Log a transaction that held the write lock long (see INDEX_SLOW_LOG_US). */
+static void index_txn_end(struct mail_index *index)
+{
+	int64_t held = index_now_us() - index->txn_start_us;
+
+	if (held >= INDEX_SLOW_LOG_US)
+		log_info(NULL, "event=store.index_lock_held ms=%lld", (long long)held / 1000);
 }
 
 int mail_index_commit(struct mail_index *index, const char **error_r)
 {
-	return index_exec(index, STMT_COMMIT, error_r);
+	int ret = index_exec(index, STMT_COMMIT, error_r);
+
+	if (ret == 0)
+		index_txn_end(index);
+	return ret;
+}
+
+int mail_index_commit_begin(struct mail_index *index, const char **error_r)
+{
+	if (mail_index_commit(index, error_r) < 0)
+		return -1;
+	usleep(INDEX_HANDOFF_US);
+	return mail_index_begin(index, error_r);
+}
+
+bool mail_index_busy(struct mail_index *index)
+{
+	int rc = sqlite3_errcode(index->db);
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 void mail_index_rollback(struct mail_index *index)
 {
 	const char *error;
 
-	if (!sqlite3_get_autocommit(index->db))
+	if (!sqlite3_get_autocommit(index->db)) {
 		(void)index_exec(index, STMT_ROLLBACK, &error);
+		index_txn_end(index);
+	}
 }
 
 bool mail_index_in_transaction(struct mail_index *index)

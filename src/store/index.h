@@ -55,6 +55,14 @@ void mail_index_close(struct mail_index **index);
 int mail_index_begin(struct mail_index *index, const char **error_r);
 int mail_index_commit(struct mail_index *index, const char **error_r);
 void mail_index_rollback(struct mail_index *index);
+/* Commit the open transaction, leave other connections waiting for the
+   write lock a moment (1 ms) to take it, and begin again: what a writer
+   does between the chunks of a long change (MAIL_WRITE_CHUNK). -1 if
+   either fails (then no transaction is open, or the BEGIN failed). */
+int mail_index_commit_begin(struct mail_index *index, const char **error_r);
+/* True if the last failure of index was the write lock held by another
+   connection for longer than the busy timeout (2 s). */
+bool mail_index_busy(struct mail_index *index);
 
 /* True while a transaction of index is open. */
 bool mail_index_in_transaction(struct mail_index *index);

@@ -6,11 +6,20 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "lib/array.h"
 #include "lib/buf.h"
 #include "store/index.h"
 #include "store/mailbox.h"
 
 #define INDEX_FILE "tern-index.db" /* in the user's Maildir */
+
+/* Rows a write transaction changes at most before it commits and begins
+   again (docs/store.md, "Bounded write transactions"): a sync adding
+   thousands of files, an expunge of thousands of messages hold the lock
+   one chunk at a time, so another process's session waits for one chunk,
+   not the whole change. mail_store_set_write_chunk() changes it (tests). */
+#define MAIL_WRITE_CHUNK 1000
+extern unsigned mail_write_chunk;
 
 struct mail_user_registry;
 struct view_snapshot;
@@ -74,6 +83,10 @@ struct mailbox {
 	struct index_box ibox; /* as of the last sync or change */
 	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
 	uint32_t count;
+	/* UIDs this view gave new files in the passes of a sync not finished
+	   yet (ascending): the last pass finds them as known rows, and they
+	   are still this view's \Recent. Cleared when the view is rebuilt. */
+	ARRAY(uint32_t) recent_pending;
 	struct buf scratch; /* mailbox_msg_path() results */
 	struct buf error;
 };

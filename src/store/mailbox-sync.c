@@ -1,8 +1,12 @@
 /*
  * mailbox_sync(): reconcile the index and a view with the Maildir.
  *
- * The whole sync runs inside one index write transaction, so two views
- * syncing the same mailbox never hand out the same UID to a file. The
+ * The merge runs inside an index write transaction, so two views syncing
+ * the same mailbox never hand out the same UID to a file. A pass changes
+ * at most mail_write_chunk rows; when there is more to change it commits
+ * (a consistent state: rows added so far have their UIDs below uidnext,
+ * rows of gone files are deleted or still there, never half) and the sync
+ * runs again from the start, until a pass finds nothing more to do. The
  * Maildir is read fresh each time something may have changed: file names
  * are the truth for flags. When nothing did (the stamp of the view's last
  * scan still holds, see sync_unchanged()), the sync costs two lstat()s
@@ -50,7 +54,21 @@ struct sync_ctx {
 	struct scan_ent **unknown;   /* files without a row */
 	size_t unknown_count;
 	bool box_changed;
+	unsigned budget; /* rows this pass may still change */
+	bool more;       /* the budget ran out: another pass is due */
 };
+
+/* One more row change in this pass: false (and ctx->more) if the budget
+   is spent. */
+static bool sync_spend(struct sync_ctx *ctx)
+{
+	if (ctx->budget == 0) {
+		ctx->more = true;
+		return false;
+	}
+	ctx->budget--;
+	return true;
+}
 
 /* Regular files only: a symlink could point out of the Maildir. */
 static bool dirent_is_file(int dir_fd, const struct dirent *de)
@@ -65,9 +83,12 @@ static bool dirent_is_file(int dir_fd, const struct dirent *de)
 }
 
 /* Move new/ files to cur/, adding the ":2," info as Maildir readers do. A
-   file another process moved first (ENOENT) is simply found in cur/. */
-static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
+   file another process moved first (ENOENT) is simply found in cur/. At
+   most limit files: *more_r if new/ may hold more. */
+static int sync_move_new(struct mailbox *box, int cur_fd, unsigned limit, bool *more_r,
+                         const char **error_r)
 {
+	unsigned moved = 0;
 	int fd = open(box->new_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
@@ -78,9 +99,14 @@ static int sync_move_new(struct mailbox *box, int cur_fd, const char **error_r)
 			close(fd);
 		return errno == ENOENT ? 0 : mailbox_fail_errno(box, "open new", error_r);
 	}
+	*more_r = false;
 	while ((de = readdir(dir)) != NULL) {
 		if (!maildir_name_valid(de->d_name) || !dirent_is_file(dirfd(dir), de))
 			continue;
+		if (moved++ == limit) {
+			*more_r = true;
+			break;
+		}
 		buf_clear(&dest);
 		buf_append_str(&dest, de->d_name);
 		if (strchr(de->d_name, ':') == NULL)
@@ -185,13 +211,31 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	return 0;
 }
 
-/* A file with a row: take its flags from the name (the truth). */
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether an earlier pass of this sync gave uid to a new file. */
+static bool recent_pending_has(const struct mailbox *box, uint32_t uid)
+{
+	return box->recent_pending.count > 0 &&
+	       bsearch(&uid, box->recent_pending.items, box->recent_pending.count, sizeof(uint32_t),
+	               uid_cmp) != NULL;
+}
+
+/* A file with a row: take its flags from the name (the truth). 0, 1 if
+   the pass's budget is spent (nothing done), -1. */
 static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct scan_ent *e,
                       struct view_msg *vm, const char **error_r)
 {
 	struct mailbox *box = ctx->box;
 
 	if (strcmp(row->info, e->info) != 0) {
+		if (!sync_spend(ctx))
+			return 1;
 		free(row->info);
 		row->info = xstrdup(e->info);
 		row->flags = maildir_info_flags(e->info);
@@ -201,7 +245,7 @@ static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct 
 			return mailbox_fail(box, *error_r, error_r);
 	}
 	vm->msg.uid = row->uid;
-	vm->msg.flags = row->flags;
+	vm->msg.flags = row->flags | (recent_pending_has(box, row->uid) ? MAIL_RECENT : 0);
 	vm->msg.size = row->size;
 	vm->msg.internaldate = (time_t)row->internaldate;
 	vm->msg.modseq = row->modseq;
@@ -219,6 +263,8 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 		uint32_t slot = *slot_find(ctx, r->base, strlen(r->base));
 		if (slot == 0) {
 			/* the file is gone: expunged by another program */
+			if (!sync_spend(ctx))
+				return 0;
 			if (mail_index_row_delete(box->user->index, box->ibox.id, r->uid, error_r) <
 			    0)
 				return mailbox_fail(box, *error_r, error_r);
@@ -226,9 +272,12 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 			continue;
 		}
 		ctx->ents.items[slot - 1].used = true;
-		if (sync_known(ctx, r, &ctx->ents.items[slot - 1], array_push(&ctx->view),
-		               error_r) < 0)
-			return -1;
+		int ret =
+		    sync_known(ctx, r, &ctx->ents.items[slot - 1], array_push(&ctx->view), error_r);
+		if (ret != 0) {
+			ctx->view.count--;
+			return ret < 0 ? -1 : 0;
+		}
 	}
 	ctx->unknown = xcalloc(ctx->ents.count + 1, sizeof(*ctx->unknown));
 	for (size_t i = 0; i < ctx->ents.count; i++) {
@@ -272,6 +321,7 @@ static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, stru
 	free(row.base);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
+	array_append(&box->recent_pending, row.uid);
 	vm->msg = (struct mail_msg){row.uid, row.flags | MAIL_RECENT, row.size,
 	                            (time_t)row.internaldate, row.modseq};
 	vm->fname = xstrdup(u->ent->fname);
@@ -294,7 +344,7 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 			n++;
 	}
 	qsort(files, n, sizeof(*files), unknown_cmp);
-	for (size_t i = 0; i < n && ret == 0; i++) {
+	for (size_t i = 0; i < n && ret == 0 && sync_spend(ctx); i++) {
 		if (ctx->box->ibox.uidnext == UINT32_MAX) {
 			ret = mailbox_fail(ctx->box, "UIDs exhausted", error_r);
 			break;
@@ -306,6 +356,8 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 	if (n > 0)
 		ctx->box_changed = true;
 	free(files);
+	if (ctx->more) /* files were left for the next pass */
+		return 0;
 	return ret;
 }
 
@@ -319,11 +371,11 @@ static int sync_index(struct sync_ctx *ctx, const char **error_r)
 	if (ret <= 0)
 		return mailbox_fail(box, ret == 0 ? "mailbox vanished from the index" : *error_r,
 		                    error_r);
-	if (sync_move_new(box, ctx->cur_fd, error_r) < 0 || sync_scan_cur(ctx, error_r) < 0)
+	if (sync_scan_cur(ctx, error_r) < 0)
 		return -1;
 	if (mail_index_rows(index, box->ibox.id, &ctx->rows, &ctx->row_count, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	if (sync_merge(ctx, error_r) < 0 || sync_add_unknown(ctx, error_r) < 0)
+	if (sync_merge(ctx, error_r) < 0 || (!ctx->more && sync_add_unknown(ctx, error_r) < 0))
 		return -1;
 	if (ctx->box_changed) {
 		box->ibox.highestmodseq++;
@@ -465,6 +517,14 @@ static int sync_run(struct sync_ctx *ctx, const char **error_r)
 	ctx->cur_fd = open(box->cur_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ctx->cur_fd < 0)
 		return mailbox_fail_errno(box, "open cur", error_r);
+	/* Outside the lock: the move touches no row, and a file is in new/ or
+	   in cur/ at every moment (another sync finds it in cur/). A pass that
+	   left files in new/ ends here: UIDs are given once all are in cur/,
+	   so that they follow the delivery order. */
+	if (sync_move_new(box, ctx->cur_fd, ctx->budget, &ctx->more, error_r) < 0)
+		return -1;
+	if (ctx->more)
+		return 0;
 	if (mail_index_begin(index, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	/* inside the write transaction: no other connection commits until
@@ -497,12 +557,76 @@ static void sync_none(const struct mailbox *box, struct mailbox_changes *ch)
 		ch->recent += (box->msgs[k].msg.flags & MAIL_RECENT) != 0;
 }
 
+/* Passes a sync makes at most before its last one, which has no budget:
+   every pass changes mail_write_chunk rows, so only files that keep
+   coming faster than a pass takes could reach it. */
+#define SYNC_MAX_PASSES 10000
+
+/* Pass after pass until one finishes within its budget; ctx holds the
+   last pass's view. */
+static int sync_passes(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+
+	for (unsigned pass = 0;; pass++) {
+		*ctx = (struct sync_ctx){.box = box, .cur_fd = -1};
+		ctx->budget = pass < SYNC_MAX_PASSES ? mail_write_chunk : UINT32_MAX;
+		if (sync_run(ctx, error_r) < 0)
+			return -1;
+		if (!ctx->more)
+			return 0;
+		sync_ctx_free(ctx);
+		/* let a connection waiting for the lock take it */
+		usleep(1000);
+	}
+}
+
+/* The last pass's view becomes the view; changes_r as mailbox_sync()'s. */
+static void sync_install(struct mailbox *box, struct sync_ctx *ctx,
+                         struct mailbox_changes *changes_r)
+{
+	struct mailbox_changes changes = {0};
+	size_t view_count;
+
+	array_free(&box->recent_pending);
+	sync_changes(box, ctx->view.items, (uint32_t)ctx->view.count, &changes);
+	view_msgs_free(box->msgs, box->count);
+	box->msgs = array_steal(&ctx->view, &view_count);
+	box->count = (uint32_t)view_count;
+	if (changes_r != NULL)
+		*changes_r = changes;
+	else
+		mailbox_changes_free(&changes);
+}
+
+int mailbox_sync_step(struct mailbox *box, const char **error_r)
+{
+	struct sync_ctx ctx = {.box = box, .cur_fd = -1, .budget = mail_write_chunk};
+	struct index_box saved = box->ibox;
+	int ret;
+
+	if (mailbox_sync_unchanged(box))
+		return 0;
+	box->stamp.valid = false;
+	ret = sync_run(&ctx, error_r);
+	if (ret == 0 && ctx.more) {
+		/* the view was not rebuilt from this pass: its next sync scans */
+		box->stamp.valid = false;
+		box->ibox = saved; /* the view's, not the index's */
+		ret = 1;
+	} else if (ret == 0) {
+		sync_install(box, &ctx, NULL);
+	} else {
+		box->ibox = saved;
+	}
+	sync_ctx_free(&ctx);
+	return ret;
+}
+
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r)
 {
 	struct sync_ctx ctx = {.box = box, .cur_fd = -1};
-	struct mailbox_changes changes = {0};
 	struct index_box saved = box->ibox;
-	size_t view_count;
 
 	if (mailbox_sync_unchanged(box)) {
 		if (changes_r != NULL)
@@ -510,20 +634,13 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 		return 0;
 	}
 	box->stamp.valid = false;
-	if (sync_run(&ctx, error_r) < 0) {
+	if (sync_passes(&ctx, error_r) < 0) {
 		box->ibox = saved;
 		sync_ctx_free(&ctx);
 		return -1;
 	}
-	sync_changes(box, ctx.view.items, (uint32_t)ctx.view.count, &changes);
-	view_msgs_free(box->msgs, box->count);
-	box->msgs = array_steal(&ctx.view, &view_count);
-	box->count = (uint32_t)view_count;
+	sync_install(box, &ctx, changes_r);
 	sync_ctx_free(&ctx);
-	if (changes_r != NULL)
-		*changes_r = changes;
-	else
-		mailbox_changes_free(&changes);
 	return 0;
 }
 

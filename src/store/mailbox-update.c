@@ -185,11 +185,25 @@ static bool filter_has(const struct uid_filter *f, uint32_t uid)
 	return f->uids == NULL || bsearch(&uid, f->uids, f->count, sizeof(uid), uid_cmp) != NULL;
 }
 
+/* Close a chunk of expunges: the mailbox's highestmodseq, the changes
+   counter. */
+static int expunge_chunk_end(struct mailbox *box, const char **error_r)
+{
+	box->ibox.highestmodseq++;
+	if (mail_index_box_update(box->user->index, &box->ibox, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	box->user->changes++;
+	return 0;
+}
+
+/* Inside a transaction: unlink and forget every \Deleted message of the
+   filter, highest sequence first; every mail_write_chunk messages the
+   chunk is committed and a new transaction begun (each commit leaves rows
+   and files agreeing: a message is gone from both or from neither). */
 static int expunge_all(struct mailbox *box, const struct uid_filter *filter, uint32_t *seqs,
                        size_t *count_r, const char **error_r)
 {
-	struct mail_index *index = box->user->index;
-	size_t count = 0;
+	size_t count = 0, chunk = 0;
 
 	if (refresh_box(box, error_r) < 0)
 		return -1;
@@ -198,23 +212,27 @@ static int expunge_all(struct mailbox *box, const struct uid_filter *filter, uin
 		int ret;
 		if ((vm->msg.flags & MAIL_DELETED) == 0 || !filter_has(filter, vm->msg.uid))
 			continue;
+		if (chunk == mail_write_chunk) {
+			if (expunge_chunk_end(box, error_r) < 0)
+				return -1;
+			if (mail_index_commit_begin(box->user->index, error_r) < 0)
+				return mailbox_fail(box, *error_r, error_r);
+			if (refresh_box(box, error_r) < 0)
+				return -1;
+			chunk = 0;
+		}
 		ret = expunge_file(box, vm, error_r);
 		if (ret < 0)
 			return -1;
 		if (ret == 0)
 			continue;
-		if (mail_index_row_delete(index, box->ibox.id, vm->msg.uid, error_r) < 0)
+		if (mail_index_row_delete(box->user->index, box->ibox.id, vm->msg.uid, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
 		seqs[count++] = seq;
-	}
-	if (count > 0) {
-		box->ibox.highestmodseq++;
-		if (mail_index_box_update(index, &box->ibox, error_r) < 0)
-			return mailbox_fail(box, *error_r, error_r);
-		box->user->changes++;
+		chunk++;
 	}
 	*count_r = count;
-	return 0;
+	return chunk > 0 ? expunge_chunk_end(box, error_r) : 0;
 }
 
 /* Drop the expunged messages from the view in one pass. */
@@ -251,10 +269,14 @@ static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uin
 		free(seqs);
 		return mailbox_fail(box, *error_r, error_r);
 	}
+	/* On a failure, chunks committed before it stay done: the view
+	   keeps their messages and its next sync reports them expunged (their
+	   rows are gone). */
 	if (expunge_all(box, filter, seqs, &count, error_r) < 0 ||
 	    mail_index_commit(index, error_r) < 0) {
 		mail_index_rollback(index);
 		free(seqs);
+		box->user->changes++;
 		return mailbox_fail(box, *error_r, error_r);
 	}
 	/* The unlinks are made durable once per EXPUNGE, not per file. */

@@ -19,6 +19,13 @@
 #define UIDVALIDITY_FILE "tern-uidvalidity"
 #define MAX_FOLDERS      10000
 
+unsigned mail_write_chunk = MAIL_WRITE_CHUNK;
+
+void mail_store_set_write_chunk(unsigned rows)
+{
+	mail_write_chunk = rows > 0 ? rows : 1;
+}
+
 int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r)
 {
 	int err = errno;
@@ -320,8 +327,8 @@ char *mailbox_dir(struct mail_user *user, const char *name, const char **error_r
 	return path;
 }
 
-int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
-                 const char **error_r)
+static int box_open(struct mail_user *user, const char *name, bool readonly, bool sync,
+                    struct mailbox **box_r, const char **error_r)
 {
 	struct mailbox *box;
 	char *path = mailbox_dir(user, name, error_r);
@@ -345,7 +352,7 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct
 		*box_r = box;
 		return 0;
 	}
-	if (box_row_get(box, error_r) < 0 || mailbox_sync(box, NULL, error_r) < 0) {
+	if (box_row_get(box, error_r) < 0 || (sync && mailbox_sync(box, NULL, error_r) < 0)) {
 		buf_clear(&user->error);
 		buf_append_str(&user->error, *error_r);
 		*error_r = buf_cstr(&user->error);
@@ -354,6 +361,18 @@ int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct
 	}
 	*box_r = box;
 	return 0;
+}
+
+int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
+                 const char **error_r)
+{
+	return box_open(user, name, readonly, true, box_r, error_r);
+}
+
+int mailbox_open_unsynced(struct mail_user *user, const char *name, bool readonly,
+                          struct mailbox **box_r, const char **error_r)
+{
+	return box_open(user, name, readonly, false, box_r, error_r);
 }
 
 void mailbox_close(struct mailbox **boxp)
@@ -365,6 +384,7 @@ void mailbox_close(struct mailbox **boxp)
 	box->user->open_boxes--;
 	view_snapshot_keep(box);
 	view_msgs_free(box->msgs, box->count);
+	array_free(&box->recent_pending);
 	buf_free(&box->scratch);
 	buf_free(&box->error);
 	free(box->name);

@@ -196,6 +196,24 @@ void mail_copy_sync(struct mail_copy *copy);
 int mailbox_copy_finish(struct mail_copy **copy, uint32_t *uidvalidity_r, uint32_t *uids_r,
                         const char **error_r);
 
+/* RENAME INBOX (RFC 3501 6.3.5) in three steps, the file work on a worker
+   thread. begin (the user's thread) creates the mailbox dest (-1 if it
+   cannot: exists, bad name) and gives *move_r; mail_inbox_move_files()
+   (any thread; touches no mail_user) renames every file of INBOX's new/
+   and cur/ into dest's cur/ keeping its name (flags, keyword letters and
+   mtime, so INTERNALDATE, stay) and fsyncs the directories; finish (the
+   user's thread) syncs dest (the files get UIDs in delivery order) and
+   INBOX (their rows go), sets *moved_r to the number of files moved, and
+   frees *move. A message is in INBOX or in dest at every moment. Every
+   begun move must be finished; finish's -1 (a file that could not be
+   moved, a failed sync) leaves each message where it is, indexed. */
+struct mail_inbox_move;
+int mail_user_move_inbox_begin(struct mail_user *user, const char *dest,
+                               struct mail_inbox_move **move_r, const char **error_r);
+void mail_inbox_move_files(struct mail_inbox_move *move);
+int mail_user_move_inbox_finish(struct mail_user *user, struct mail_inbox_move **move,
+                                size_t *moved_r, const char **error_r);
+
 /* Open a view on a mailbox (name as from mail_user_list(), INBOX in any
    case) and sync it once: the view starts with every message, those new
    to the index marked MAIL_RECENT. readonly refuses flag changes and
@@ -205,6 +223,16 @@ int mailbox_copy_finish(struct mail_copy **copy, uint32_t *uidvalidity_r, uint32
 int mailbox_open(struct mail_user *user, const char *name, bool readonly, struct mailbox **box_r,
                  const char **error_r);
 void mailbox_close(struct mailbox **box);
+/* mailbox_open() without its sync: the view may be empty (or a snapshot)
+   until the caller's mailbox_sync(). For callers that first bring the
+   view up to date with mailbox_sync_step(), yielding between. */
+int mailbox_open_unsynced(struct mail_user *user, const char *name, bool readonly,
+                          struct mailbox **box_r, const char **error_r);
+
+/* Rows a write transaction changes at most before committing and beginning
+   again (default 1000; at least 1). For tests, which make it small to see
+   the chunks; call before any mailbox is open. */
+void mail_store_set_write_chunk(unsigned rows);
 
 /* Bring the view up to date with the Maildir: move new/ files to cur/,
    give unknown files the next UIDs (in delivery order: mtime, then name),
@@ -215,6 +243,14 @@ void mailbox_close(struct mailbox **box);
    are empty. changes_r may be NULL; otherwise it is filled and must be
    freed with mailbox_changes_free(). */
 int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const char **error_r);
+/* mailbox_sync() one pass at a time, for a caller that yields to its
+   event loop between passes (SELECT of thousands of new messages): a pass
+   changes at most one chunk of index rows (mail_store_set_write_chunk(),
+   1000) and commits; the index is consistent after every pass
+   (docs/store.md). 1: more is left, the view is as it was (call again);
+   0: done, the view is up to date as after mailbox_sync() (its changes are
+   not reported: for a view that has sent none yet); -1. */
+int mailbox_sync_step(struct mailbox *box, const char **error_r);
 void mailbox_changes_free(struct mailbox_changes *changes);
 
 /* The IMAP name (INBOX for the inbox) and the Maildir path. */
