@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -18,6 +20,7 @@
 #include "lib/xalloc.h"
 #include "mailauth/dkim-keystore.h"
 #include "mailauth/dkim-sign.h"
+#include "queue/spool.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-rate.h"
 #include "smtp/smtp-settings.h"
@@ -43,6 +46,7 @@ struct smtp_submission {
 	const struct tern_settings *settings;
 	struct directory_async *dir;
 	struct smtp_rate *per_user, *per_ip;
+	struct spool *spool; /* <data_dir>/queue: mail for remote recipients */
 	ARRAY(struct key_entry) keys;
 };
 
@@ -51,13 +55,21 @@ struct sub_user {
 	char *maildir; /* what makes two users the same */
 };
 
+/* A remote recipient, for the outbound spool. */
+struct sub_remote {
+	char *address;
+	char *alias; /* the RCPT address that expanded to it; NULL: itself */
+	unsigned rcpt_index;
+};
+
 struct sub_session {
 	struct smtp_submission *sub;
 	struct smtp_session *s;
 	/* the transaction */
 	ARRAY(struct sub_user) users;
-	unsigned rcpt_count; /* accepted */
-	char *rcpt;          /* the RCPT being resolved */
+	ARRAY(struct sub_remote) remotes; /* once each (ASCII case folded) */
+	unsigned rcpt_count;              /* accepted: the next one's index */
+	char *rcpt;                       /* the RCPT being resolved */
 	/* the header section as it streams, for the fixes and the signer */
 	struct smtp_header header;
 	bool header_done;
@@ -75,6 +87,7 @@ struct sub_session {
 struct sub_job {
 	struct sub_session *ss;
 	struct delivery *delivery; /* commit */
+	struct spool_envelope env; /* the remote recipients; none: no spool entry */
 	const char *error;
 	int ret;
 };
@@ -294,15 +307,17 @@ static void rcpt_answer(struct sub_session *ss, unsigned code, const char *enhan
 	free(addr);
 }
 
-/* Remote recipients (and the remote part of an alias) go to the outbound
-   spool. Until the spool exists: 451, so the client keeps the message.
-   Returns 0 if they were taken. */
-static int take_remote(struct sub_session *ss, char *const *remote, size_t count)
+/* Remote recipients (and the remote part of an alias: alias is the RCPT
+   address) go to the outbound spool with the message, once each. */
+static void add_remote(struct sub_session *ss, const char *address, const char *alias)
 {
-	(void)ss;
-	(void)remote;
-	(void)count;
-	return -1;
+	for (size_t i = 0; i < ss->remotes.count; i++) {
+		if (strcasecmp(ss->remotes.items[i].address, address) == 0)
+			return;
+	}
+	array_append(&ss->remotes,
+	             ((struct sub_remote){xstrdup(address), alias != NULL ? xstrdup(alias) : NULL,
+	                                  ss->rcpt_count}));
 }
 
 static int add_users(struct sub_session *ss, const struct directory_resolution *res)
@@ -342,22 +357,18 @@ static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, 
 		return;
 	}
 	if (res->result == DIRECTORY_NOT_LOCAL) {
-		char *one[] = {ss->rcpt};
-
-		if (take_remote(ss, one, 1) < 0)
-			rcpt_answer(ss, 451, "4.3.0", "Remote delivery not available yet");
-		else
-			rcpt_answer(ss, 250, "2.1.5", "Ok");
-		return;
-	}
-	if (res->remote_count > 0 && take_remote(ss, res->remote, res->remote_count) < 0) {
-		rcpt_answer(ss, 451, "4.3.0", "Forwarding not available yet");
-		return;
-	}
-	if (add_users(ss, res) < 0)
-		rcpt_answer(ss, 451, "4.3.0", "Temporary local problem");
-	else
+		/* the user relays: into the spool */
+		add_remote(ss, ss->rcpt, NULL);
 		rcpt_answer(ss, 250, "2.1.5", "Ok");
+		return;
+	}
+	if (add_users(ss, res) < 0) {
+		rcpt_answer(ss, 451, "4.3.0", "Temporary local problem");
+		return;
+	}
+	for (size_t i = 0; i < res->remote_count; i++)
+		add_remote(ss, res->remote[i], ss->rcpt);
+	rcpt_answer(ss, 250, "2.1.5", "Ok");
 }
 
 static bool rcpt_syntax_ok(const char *addr)
@@ -410,21 +421,52 @@ static void refuse(struct sub_session *ss, unsigned code, const char *enhanced, 
 	smtp_stage_reply(ss->s, code, enhanced, "%s", text);
 }
 
-static void commit_work(void *ctx)
+/* Deliver to the local users, all or nothing. */
+static int commit_local(struct sub_job *job, struct delivery_result *results)
 {
-	struct sub_job *job = ctx;
 	struct sub_session *ss = job->ss;
 	size_t n = ss->users.count;
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
-	struct delivery_result *results = xcalloc(n, sizeof(*results));
+	int ret;
 
 	for (size_t i = 0; i < n; i++)
 		targets[i].user = ss->users.items[i].name;
-	job->ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
-	                           &job->error);
+	ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
+	                      &job->error);
+	job->delivery = NULL;
+	free(targets);
+	return ret;
+}
+
+/* One reply for the whole message, all or nothing across the Maildirs and
+   the spool, in the order port 25 uses (docs/queue.md): the spool entry is
+   prepared (durable, invisible), the local copies delivered, then the
+   entry committed; a failure removes what was made. */
+static void commit_work(void *ctx)
+{
+	struct sub_job *job = ctx;
+	size_t n = job->ss->users.count;
+	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
+	struct spool_entry *entry = NULL;
+
+	job->ret = 0;
+	if (job->env.rcpts.count > 0 &&
+	    spool_prepare(job->ss->sub->spool, job->delivery, &job->env, &entry, &job->error) < 0)
+		job->ret = -1;
+	if (job->ret == 0 && n > 0 && commit_local(job, results) < 0) {
+		spool_abort(&entry);
+		job->ret = -1;
+	}
+	delivery_abort(&job->delivery);
+	if (job->ret == 0 && entry != NULL && spool_commit(&entry, &job->error) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (results[i].path != NULL)
+				unlink(results[i].path);
+		}
+		job->ret = -1;
+	}
 	delivery_results_clear(results, n);
 	free(results);
-	free(targets);
 }
 
 static void commit_done(void *ctx)
@@ -439,6 +481,7 @@ static void commit_done(void *ctx)
 	if (job->ret < 0) {
 		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
 		          msg->id, job->error);
+		spool_envelope_clear(&job->env);
 		free(job);
 		smtp_stage_reply(ss->s, 451, "4.3.0",
 		                 "Error: local delivery failed, try again later");
@@ -448,18 +491,22 @@ static void commit_done(void *ctx)
 	smtp_rate_add(ss->sub->per_ip, smtp_session_peer_ip(ss->s), now);
 	log_info(sid(ss),
 	         "event=submission.message id=%s user=%s size=%llu rcpts=%zu maildirs=%zu "
-	         "dkim=%s",
+	         "queue_id=%s remote=%zu dkim=%s",
 	         msg->id, user, (unsigned long long)msg->size, msg->rcpt_count, ss->users.count,
+	         job->env.id != NULL ? job->env.id : "-", job->env.rcpts.count,
 	         ss->signature != NULL ? "signed" : "none");
 	for (size_t i = 0; i < ss->users.count; i++)
 		role_notify_mailbox_changed(ss->sub->role, ss->users.items[i].name);
+	if (job->env.id != NULL)
+		role_notify_message_queued(ss->sub->role, job->env.id);
+	spool_envelope_clear(&job->env);
 	free(job);
 	smtp_stage_reply(ss->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 }
 
 /* What goes in front of the body: Return-Path and Received, the
    signature, the header section with the fixes, the empty line. */
-static void set_prefix(struct sub_session *ss)
+static uint64_t set_prefix(struct sub_session *ss)
 {
 	const struct smtp_message *msg = ss->msg;
 	const struct tern_settings *set = ss->sub->settings;
@@ -476,8 +523,11 @@ static void set_prefix(struct sub_session *ss)
 	    .now = time(NULL),
 	};
 	struct buf b = BUF_INIT;
+	uint64_t return_path;
 
 	submission_trace_append(&t, &b);
+	/* the Return-Path line is local delivery's (RFC 5321 4.4) */
+	return_path = (uint64_t)((const char *)memchr(b.data, '\n', b.len) - b.data) + 1;
 	if (ss->signature != NULL)
 		buf_append_str(&b, ss->signature);
 	buf_append(&b, msg->header, msg->header_len);
@@ -485,21 +535,102 @@ static void set_prefix(struct sub_session *ss)
 	buf_append_str(&b, "\r\n");
 	delivery_set_prefix(ss->delivery, b.data, b.len);
 	buf_free(&b);
+	return return_path;
+}
+
+/* "+XX" of xtext (RFC 3461 section 4) decoded; the text is valid xtext
+   (the session checked it). */
+static char *xtext_decode(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '+' && i + 2 < len) {
+			char hex[3] = {s[i + 1], s[i + 2], '\0'};
+
+			out[n++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The DSN parameters of the RCPT at index (msg->rcpt_params). */
+static void add_env_rcpt(struct spool_envelope *env, const struct smtp_message *msg,
+                         const struct sub_remote *r)
+{
+	const struct smtp_rcpt_params *p =
+	    msg->rcpt_params != NULL && r->rcpt_index < msg->rcpt_count
+	        ? &msg->rcpt_params[r->rcpt_index]
+	        : NULL;
+	const char *semi = p != NULL && p->orcpt != NULL ? strchr(p->orcpt, ';') : NULL;
+	char *type = semi != NULL ? xstrndup(p->orcpt, (size_t)(semi - p->orcpt)) : NULL;
+	char *orcpt = semi != NULL ? xtext_decode(semi + 1, strlen(semi + 1)) : NULL;
+	struct spool_rcpt *sr;
+
+	/* the NOTIFY bits are the same in both enums (RFC 3461 4.1) */
+	sr = spool_envelope_add_rcpt(env, r->address, p != NULL ? p->notify : 0, type, orcpt,
+	                             r->alias);
+	sr->rcpt_index = r->rcpt_index;
+	free(type);
+	free(orcpt);
+}
+
+/* The spool envelope of the remote recipients, filled on the loop thread
+   (the session's strings are not for the worker). */
+static void fill_envelope(struct sub_session *ss, struct spool_envelope *env, uint64_t skip)
+{
+	const struct smtp_message *msg = ss->msg;
+	const char *helo = smtp_session_helo(ss->s);
+	static const enum spool_body bodies[] = {
+	    [SMTP_BODY_UNSET] = SPOOL_BODY_UNSET,
+	    [SMTP_BODY_7BIT] = SPOOL_BODY_7BIT,
+	    [SMTP_BODY_8BITMIME] = SPOOL_BODY_8BITMIME,
+	    [SMTP_BODY_BINARYMIME] = SPOOL_BODY_BINARYMIME,
+	};
+	static const enum spool_ret rets[] = {
+	    [SMTP_DSN_RET_UNSET] = SPOOL_RET_UNSET,
+	    [SMTP_DSN_RET_FULL] = SPOOL_RET_FULL,
+	    [SMTP_DSN_RET_HDRS] = SPOOL_RET_HDRS,
+	};
+
+	env->arrival = (int64_t)time(NULL);
+	env->data_skip = skip;
+	env->sender = xstrdup(msg->mail_from);
+	env->client_ip = xstrdup(smtp_session_peer_ip(ss->s));
+	env->helo = helo != NULL ? xstrdup(helo) : NULL;
+	env->smtp_id = xstrdup(msg->id);
+	env->auth_user = xstrdup(smtp_session_auth_user(ss->s));
+	env->body = bodies[msg->body];
+	env->ret = rets[msg->dsn_ret];
+	env->envid =
+	    msg->dsn_envid != NULL ? xtext_decode(msg->dsn_envid, strlen(msg->dsn_envid)) : NULL;
+	env->requiretls = msg->requiretls;
+	env->smtputf8 = msg->smtputf8;
+	for (size_t i = 0; i < ss->remotes.count; i++)
+		add_env_rcpt(env, msg, &ss->remotes.items[i]);
 }
 
 static void commit(struct sub_session *ss)
 {
 	struct sub_job *job = xcalloc(1, sizeof(*job));
+	uint64_t skip;
 
 	if (smtp_session_gone(ss->s)) {
 		free(job);
 		refuse(ss, 451, "4.3.0", "Error: session closed", "gone");
 		return;
 	}
-	set_prefix(ss);
+	skip = set_prefix(ss);
 	job->ss = ss;
 	job->delivery = ss->delivery;
 	ss->delivery = NULL;
+	if (ss->remotes.count > 0)
+		fill_envelope(ss, &job->env, skip);
 	workpool_submit(ss->sub->role->pool, commit_work, commit_done, job);
 }
 
@@ -597,6 +728,11 @@ static void sub_reset(void *ctx)
 		free(ss->users.items[i].maildir);
 	}
 	array_free(&ss->users);
+	for (size_t i = 0; i < ss->remotes.count; i++) {
+		free(ss->remotes.items[i].address);
+		free(ss->remotes.items[i].alias);
+	}
+	array_free(&ss->remotes);
 	ss->rcpt_count = 0;
 	free(ss->rcpt);
 	ss->rcpt = NULL;
@@ -646,6 +782,16 @@ const struct smtp_policy_ops smtp_submission_ops = {
 
 /* ---- the role's part ---- */
 
+/* The spool port 25 opens too (which cleans up after a crash). */
+static int open_spool(struct smtp_submission *sub, const char **error_r)
+{
+	char *dir = spool_dir_path(sub->settings);
+	int ret = spool_open(dir, true, &sub->spool, error_r);
+
+	free(dir);
+	return ret;
+}
+
 int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, const char **error_r)
 {
 	struct smtp_submission *sub = xcalloc(1, sizeof(*sub));
@@ -655,6 +801,11 @@ int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, c
 	sub->settings = role->settings;
 	if (directory_async_open(role->settings->directory_path, role->pool, &sub->dir, error_r) <
 	    0) {
+		free(sub);
+		return -1;
+	}
+	if (open_spool(sub, error_r) < 0) {
+		directory_async_close(&sub->dir);
 		free(sub);
 		return -1;
 	}
@@ -673,6 +824,7 @@ void smtp_submission_free(struct smtp_submission **subp)
 	directory_async_close(&sub->dir);
 	smtp_rate_free(&sub->per_user);
 	smtp_rate_free(&sub->per_ip);
+	spool_free(&sub->spool);
 	for (size_t i = 0; i < sub->keys.count; i++)
 		key_entry_clear(&sub->keys.items[i]);
 	array_free(&sub->keys);
