@@ -9,11 +9,14 @@
 #include <string.h>
 
 #include "auth/auth-cache.h"
+#include "auth/auth-penalty.h"
 #include "directory/password.h"
 #include "auth/sasl.h"
 #include "directory/directory-async.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+
+#include <sodium.h>
 
 struct auth {
 	struct workpool *pool;
@@ -23,6 +26,14 @@ struct auth {
 	unsigned verifying;       /* logins on a worker */
 	unsigned long hits;
 	bool closed;
+	struct auth_penalty *penalty;
+	char *path;
+	bool scram_any;       /* at the last check */
+	uint64_t scram_check; /* when (auth_cache_now()) */
+	bool scram_checking;  /* a check on a worker */
+	/* verified against for unknown users, so that they cost what a wrong
+	   password costs (no timing oracle) */
+	char *dummy_hash;
 };
 
 struct login {
@@ -37,6 +48,20 @@ struct login {
 	const char *error;
 };
 
+/* Whether some user has SCRAM keys (false when the directory fails). */
+static bool scram_any_now(const char *path)
+{
+	struct directory *dir;
+	const char *error;
+	bool any = false;
+
+	if (directory_open(path, &dir, &error) == 0) {
+		any = directory_scram_any(dir, &error) == 1;
+		directory_close(&dir);
+	}
+	return any;
+}
+
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
              struct auth **auth_r, const char **error_r)
 {
@@ -48,6 +73,18 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 	}
 	auth->pool = pool;
 	auth->cache = auth_cache_new(set->cache_ttl);
+	auth->penalty = auth_penalty_new();
+	if (password_hash_params("tern dummy password", set->argon2_ops, set->argon2_mem,
+	                         &auth->dummy_hash, error_r) < 0) {
+		directory_async_close(&auth->da);
+		auth_cache_free(&auth->cache);
+		auth_penalty_free(&auth->penalty);
+		free(auth);
+		return -1;
+	}
+	auth->path = xstrdup(directory_path);
+	auth->scram_any = scram_any_now(directory_path);
+	auth->scram_check = auth_cache_now();
 	*auth_r = auth;
 	return 0;
 }
@@ -65,6 +102,9 @@ static void login_free(struct login *l)
 static void auth_destroy(struct auth *auth)
 {
 	auth_cache_free(&auth->cache);
+	auth_penalty_free(&auth->penalty);
+	free(auth->path);
+	free(auth->dummy_hash);
 	free(auth);
 }
 
@@ -84,7 +124,7 @@ void auth_free(struct auth **auth)
 		login_free(l);
 	}
 	a->closed = true;
-	if (a->verifying == 0)
+	if (a->verifying == 0 && !a->scram_checking)
 		auth_destroy(a);
 }
 
@@ -130,6 +170,11 @@ static void verify_work(void *ctx)
 {
 	struct login *l = ctx;
 
+	if (l->user == NULL) {
+		(void)password_verify(l->password, l->auth->dummy_hash, &l->error);
+		l->verified = 0;
+		return;
+	}
 	l->verified = password_verify(l->password, l->user->password_hash, &l->error);
 }
 
@@ -141,11 +186,13 @@ static void verify_done(void *ctx)
 	auth->verifying--;
 	if (auth->closed) {
 		login_free(l);
-		if (auth->verifying == 0)
+		if (auth->verifying == 0 && !auth->scram_checking)
 			auth_destroy(auth);
 		return;
 	}
-	if (l->verified < 0) {
+	if (l->user == NULL) {
+		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "unknown user", false);
+	} else if (l->verified < 0) {
 		reply(l, AUTH_RESULT_BAD_CREDENTIALS, l->error, false);
 	} else if (l->verified == 0) {
 		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "wrong password", false);
@@ -168,7 +215,9 @@ static void on_user(void *ctx, int ret, struct directory_user *user, const char 
 		          l->service, l->peer, error);
 		reply(l, AUTH_RESULT_TEMPFAIL, error, false);
 	} else if (ret == 0) {
-		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "unknown user", false);
+		/* the same work as a wrong password: no timing oracle */
+		auth->verifying++;
+		workpool_submit(auth->pool, verify_work, verify_done, l);
 	} else if (auth_cache_hit(auth->cache, user->address, l->password, user->password_hash,
 	                          auth_cache_now())) {
 		auth->hits++;
@@ -205,4 +254,98 @@ unsigned long auth_cache_hits(const struct auth *auth)
 size_t auth_cache_entries(const struct auth *auth)
 {
 	return auth_cache_count(auth->cache);
+}
+
+/* --- SCRAM keys --- */
+
+struct scram_lookup {
+	auth_scram_cb *cb;
+	void *ctx;
+};
+
+static void on_scram_user(void *ctx, int ret, struct directory_user *user, const char *error)
+{
+	struct scram_lookup *sl = ctx;
+	struct auth_scram_reply r = {.result = AUTH_RESULT_BAD_CREDENTIALS};
+	struct scram_keys keys;
+	const char *why;
+
+	if (ret < 0) {
+		r.result = AUTH_RESULT_TEMPFAIL;
+		r.reason = error;
+	} else if (ret == 0) {
+		r.reason = "unknown user";
+	} else if (!user->enabled) {
+		r.reason = "user disabled";
+	} else if (user->scram == NULL) {
+		r.reason = "no SCRAM keys (imported hash)";
+	} else if (scram_keys_parse(user->scram, &keys, &why) < 0) {
+		r.reason = why;
+	} else {
+		r.result = AUTH_RESULT_OK;
+		r.user = user->address;
+		r.keys = &keys;
+	}
+	sl->cb(sl->ctx, &r);
+	sodium_memzero(&keys, sizeof(keys));
+	directory_user_free(&user);
+	free(sl);
+}
+
+void auth_scram_lookup(struct auth *auth, const char *user, auth_scram_cb *cb, void *ctx)
+{
+	struct scram_lookup *sl = xcalloc(1, sizeof(*sl));
+
+	sl->cb = cb;
+	sl->ctx = ctx;
+	directory_async_user_lookup(auth->da, user, on_scram_user, sl);
+}
+
+struct scram_check {
+	struct auth *auth;
+	bool any;
+};
+
+static void scram_check_work(void *ctx)
+{
+	struct scram_check *c = ctx;
+
+	c->any = scram_any_now(c->auth->path);
+}
+
+static void scram_check_done(void *ctx)
+{
+	struct scram_check *c = ctx;
+	struct auth *auth = c->auth;
+
+	auth->scram_checking = false;
+	auth->scram_any = c->any;
+	auth->scram_check = auth_cache_now();
+	free(c);
+	if (auth->closed && auth->verifying == 0)
+		auth_destroy(auth);
+}
+
+bool auth_scram_offered(struct auth *auth)
+{
+	if (!auth->scram_checking && auth_cache_now() - auth->scram_check >= AUTH_SCRAM_RECHECK_S) {
+		struct scram_check *c = xcalloc(1, sizeof(*c));
+
+		c->auth = auth;
+		auth->scram_checking = true;
+		workpool_submit(auth->pool, scram_check_work, scram_check_done, c);
+	}
+	return auth->scram_any;
+}
+
+/* --- failures --- */
+
+unsigned auth_failure(struct auth *auth, const char *ip)
+{
+	return auth_penalty_fail(auth->penalty, ip, auth_penalty_now_ms());
+}
+
+unsigned auth_failures(const struct auth *auth, const char *ip)
+{
+	return auth_penalty_count(auth->penalty, ip, auth_penalty_now_ms());
 }
