@@ -39,7 +39,8 @@ void auth_penalty_free(struct auth_penalty **p)
 
 static bool forgotten(const struct entry *e, uint64_t now_ms)
 {
-	return now_ms >= e->last_ms && now_ms - e->last_ms >= (uint64_t)AUTH_PENALTY_FORGET_S * 1000;
+	return now_ms >= e->last_ms &&
+	       now_ms - e->last_ms >= (uint64_t)AUTH_PENALTY_FORGET_S * 1000;
 }
 
 static struct entry *find(const struct auth_penalty *p, const char *ip)

@@ -90,7 +90,8 @@ static void log_failure(struct auth_sasl *a, const char *user, const char *reaso
 {
 	char *u = user != NULL ? log_value(user, strlen(user), 256) : xstrdup("-");
 
-	log_info(a->sid, "event=auth.failed service=%s ip=%s user=%s mech=%s reason=\"%s\" failures=%u",
+	log_info(a->sid,
+	         "event=auth.failed service=%s ip=%s user=%s mech=%s reason=\"%s\" failures=%u",
 	         a->service, a->peer, u, sasl_mech_name(a->mech_id), reason,
 	         auth_failures(a->auth, a->peer));
 	free(u);

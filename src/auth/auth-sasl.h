@@ -49,10 +49,10 @@ typedef void auth_sasl_cb(void *ctx, const struct auth_sasl_reply *reply);
 struct event_base;
 
 struct auth_sasl_info {
-	struct event_base *base; /* for the failure delay's timer */
-	const char *service; /* "smtp", "imap" for the log */
-	const char *peer;    /* the client's IP: the failure delay is per IP */
-	const char *sid;     /* NULL: none */
+	struct event_base *base;               /* for the failure delay's timer */
+	const char *service;                   /* "smtp", "imap" for the log */
+	const char *peer;                      /* the client's IP: the failure delay is per IP */
+	const char *sid;                       /* NULL: none */
 	const struct sasl_channel_binding *cb; /* NULL: not TLS */
 };
 

@@ -74,7 +74,9 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 	auth->pool = pool;
 	auth->cache = auth_cache_new(set->cache_ttl);
 	auth->penalty = auth_penalty_new();
-	if (password_hash_params("tern dummy password", set->argon2_ops, set->argon2_mem,
+	/* the cost of new hashes (a zeroed settings struct: the cheapest) */
+	if (password_hash_params("tern dummy password", set->argon2_ops > 0 ? set->argon2_ops : 1,
+	                         set->argon2_mem >= 8192 ? set->argon2_mem : 8192,
 	                         &auth->dummy_hash, error_r) < 0) {
 		directory_async_close(&auth->da);
 		auth_cache_free(&auth->cache);

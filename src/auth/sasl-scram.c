@@ -17,7 +17,7 @@
 #include "lib/utf8.h"
 #include "lib/xalloc.h"
 
-#define NONCE_MAX       256
+#define NONCE_MAX        256
 #define SERVER_NONCE_RAW 18 /* random bytes; 24 base64 characters */
 
 /* A cursor over the client's message. */
@@ -100,8 +100,7 @@ static int cb_type(const struct sasl_server *s, const char *v, size_t len)
 
 /* The gs2 header (RFC 5802 section 7, gs2-header): the binding flag
    checked against the mechanism, the authzid (if any) against the user. */
-static int gs2_header(struct sasl_server *s, struct cur *c, char **authzid_r,
-                      struct sasl_result *r)
+static int gs2_header(struct sasl_server *s, struct cur *c, char **authzid_r, struct sasl_result *r)
 {
 	const char *v;
 	size_t len;
@@ -113,7 +112,8 @@ static int gs2_header(struct sasl_server *s, struct cur *c, char **authzid_r,
 		   something stripped -PLUS from the list (section 6) */
 		if (plus || (c->p[0] == 'y' && sasl_channel_binding_usable(&s->cb))) {
 			sasl_fail(s, r, SASL_ERR_CHANNEL_BINDING,
-			          plus ? "no channel binding with -PLUS" : "channel binding downgrade");
+			          plus ? "no channel binding with -PLUS"
+			               : "channel binding downgrade");
 			return -1;
 		}
 		c->p += 2;
@@ -124,7 +124,8 @@ static int gs2_header(struct sasl_server *s, struct cur *c, char **authzid_r,
 		}
 		s->cb_type = cb_type(s, v, len);
 		if (s->cb_type == 0) {
-			sasl_fail(s, r, SASL_ERR_CHANNEL_BINDING, "unsupported channel binding type");
+			sasl_fail(s, r, SASL_ERR_CHANNEL_BINDING,
+			          "unsupported channel binding type");
 			return -1;
 		}
 	} else {
@@ -200,7 +201,8 @@ static void fake_keys(const char *user, struct scram_keys *k)
 	pthread_once(&fake_once, fake_secret_init);
 	HMAC(EVP_sha256(), fake_secret, sizeof(fake_secret), (const unsigned char *)user,
 	     strlen(user), mac, &mlen);
-	*k = (struct scram_keys){.iterations = SCRAM_ITERATIONS_DEFAULT, .salt_len = SCRAM_SALT_LEN};
+	*k =
+	    (struct scram_keys){.iterations = SCRAM_ITERATIONS_DEFAULT, .salt_len = SCRAM_SALT_LEN};
 	memcpy(k->salt, mac, SCRAM_SALT_LEN);
 	if (RAND_bytes(k->stored_key, SCRAM_KEY_LEN) != 1 ||
 	    RAND_bytes(k->server_key, SCRAM_KEY_LEN) != 1)

@@ -171,7 +171,8 @@ void sasl_server_step(struct sasl_server *s, const unsigned char *in, size_t len
 		/* RFC 5802 section 5: the client acknowledges server-final with an
 		   empty response */
 		if (len != 0) {
-			sasl_fail(s, r, SASL_ERR_MALFORMED, "data after the server's final message");
+			sasl_fail(s, r, SASL_ERR_MALFORMED,
+			          "data after the server's final message");
 			return;
 		}
 		s->state = SASL_STATE_OVER;

@@ -48,8 +48,8 @@ enum sasl_mech {
 struct sasl_channel_binding {
 	bool tls; /* the connection is TLS */
 	bool has_exporter;
-	unsigned char exporter[SASL_CB_EXPORTER_LEN]; /* tls-exporter, TLS 1.3 */
-	size_t end_point_len;                          /* 0: none */
+	unsigned char exporter[SASL_CB_EXPORTER_LEN];   /* tls-exporter, TLS 1.3 */
+	size_t end_point_len;                           /* 0: none */
 	unsigned char end_point[SASL_CB_END_POINT_MAX]; /* tls-server-end-point */
 };
 
@@ -74,8 +74,8 @@ struct sasl_result {
 	enum sasl_status status;
 	const unsigned char *data; /* CHALLENGE: the bytes to send */
 	size_t len;
-	const char *user;     /* NEED_PASSWORD, NEED_KEYS, DONE: the authcid */
-	const char *password; /* NEED_PASSWORD */
+	const char *user;      /* NEED_PASSWORD, NEED_KEYS, DONE: the authcid */
+	const char *password;  /* NEED_PASSWORD */
 	enum sasl_error error; /* FAILED */
 	const char *reason;    /* FAILED: static text for the log (never the client's) */
 };
