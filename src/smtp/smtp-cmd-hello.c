@@ -39,6 +39,7 @@ void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd)
 	smtp_reply_cont(s, 250, "8BITMIME");
 	if (s->server->role->tls != NULL && !conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "STARTTLS");
+	smtp_auth_ehlo(s);
 	smtp_reply(s, 250, NULL, "ENHANCEDSTATUSCODES");
 }
 

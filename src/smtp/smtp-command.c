@@ -145,6 +145,10 @@ static int mail_param(struct smtp_command *cmd, const char *key, size_t klen, co
 			return set_error(error_r, 501, "5.5.4", "Bad BODY parameter");
 		return 0;
 	}
+	/* RFC 4954 section 5: AUTH=<mailbox> or AUTH=<> is accepted and not
+	   used (the authenticated user is the session's) */
+	if (klen == 4 && strncasecmp(key, "AUTH", 4) == 0)
+		return 0;
 	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
 }
 

@@ -91,6 +91,10 @@ struct smtp_policy {
 	   submission policy, once it offers AUTH: off until then, since port
 	   587 still takes local mail in plain text as port 25 does. */
 	bool tls_required;
+	/* SMTP AUTH (RFC 4954, smtp-cmd-auth.c) is offered: advertised in EHLO
+	   over TLS (or on loopback when auth { plaintext_on_loopback } allows
+	   it) and taken. The submission services run with it on. */
+	bool auth;
 };
 
 /* Answer the current stage with "<code> <enhanced> <text>" (enhanced NULL:
@@ -110,6 +114,9 @@ const char *smtp_session_helo(const struct smtp_session *s);
 /* The normalised MAIL FROM of the transaction ("" for <>, NULL before). */
 const char *smtp_session_mail_from(const struct smtp_session *s);
 const struct service_def *smtp_session_service(const struct smtp_session *s);
+/* The user the session authenticated as with AUTH (the directory's
+   address), NULL before. */
+const char *smtp_session_auth_user(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

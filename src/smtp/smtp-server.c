@@ -87,6 +87,7 @@ static void session_free(struct smtp_session *s)
 	smtp_transaction_reset(s);
 	if (ops->session_end != NULL)
 		ops->session_end(s->policy_ctx);
+	smtp_auth_session_free(s);
 	free(s->peer_ip);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
@@ -196,6 +197,9 @@ static void stage_call(struct smtp_session *s, enum smtp_stage stage)
 		else
 			smtp_stage_reply(s, 451, "4.3.0", "Error: no delivery here");
 		return;
+	case SMTP_STAGE_AUTH:
+		smtp_auth_stage(s);
+		return;
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -234,6 +238,7 @@ static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned
 			s->messages++;
 		smtp_transaction_reset(s);
 		break;
+	case SMTP_STAGE_AUTH:
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -284,6 +289,11 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 	return s->mail_from_text;
 }
 
+const char *smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user;
+}
+
 const struct service_def *smtp_session_service(const struct smtp_session *s)
 {
 	return s->service;
@@ -314,6 +324,10 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_reply_error err;
 	const struct smtp_cmd_def *def;
 
+	if (s->sasl != NULL) {
+		smtp_auth_line(s, line, len);
+		return;
+	}
 	s->commands++;
 	if (smtp_command_parse(line, len, &cmd, &err) < 0) {
 		smtp_reply(s, err.code, err.enhanced, "%s", err.text);
@@ -419,6 +433,7 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 
 	s->server = server;
 	s->service = service;
+	s->policy = service == &smtp_service_smtp ? &server->policy : &server->submission_policy;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
 	                   &session_handler, s);
 	if (s->conn == NULL) {
@@ -443,6 +458,7 @@ struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_pol
 	server->role = role;
 	server->settings = role->settings;
 	server->policy = *policy;
+	server->submission_policy = *policy;
 	return server;
 }
 
@@ -473,6 +489,13 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->policy.ops = &smtp_inbound_ops;
 	server->policy.policy = server->inbound;
+	server->submission_policy = server->policy;
+	server->submission_policy.auth = true;
+	if (smtp_auth_init(server, error_r) < 0) {
+		smtp_inbound_free(&server->inbound);
+		free(server);
+		return -1;
+	}
 	role->data = server;
 	return 0;
 }
@@ -484,6 +507,7 @@ static void smtp_deinit(struct role_ctx *role)
 	if (server == NULL)
 		return;
 	smtp_inbound_free(&server->inbound);
+	smtp_auth_deinit(server);
 	free(server);
 	role->data = NULL;
 }
