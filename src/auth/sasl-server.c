@@ -75,7 +75,8 @@ void sasl_fail(struct sasl_server *s, struct sasl_result *r, enum sasl_error err
 {
 	s->state = SASL_STATE_OVER;
 	sasl_secret_free(&s->password);
-	*r = (struct sasl_result){.status = SASL_STATUS_FAILED, .error = error, .reason = reason};
+	*r = (struct sasl_result){
+	    .status = SASL_STATUS_FAILED, .error = error, .reason = reason, .user = s->user};
 }
 
 void sasl_challenge(struct sasl_server *s, struct sasl_result *r, const void *data, size_t len)
