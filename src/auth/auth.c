@@ -27,7 +27,6 @@ struct auth {
 	unsigned long hits;
 	bool closed;
 	struct auth_penalty *penalty;
-	char *path;
 	bool scram_any;       /* at the last check */
 	uint64_t scram_check; /* when (auth_cache_now()) */
 	bool scram_checking;  /* a check on a worker */
@@ -48,18 +47,15 @@ struct login {
 	const char *error;
 };
 
-/* Whether some user has SCRAM keys (false when the directory fails). */
-static bool scram_any_now(const char *path)
-{
-	struct directory *dir;
-	const char *error;
-	bool any = false;
+static void scram_check_done(void *ctx, int ret, const char *error);
 
-	if (directory_open(path, &dir, &error) == 0) {
-		any = directory_scram_any(dir, &error) == 1;
-		directory_close(&dir);
-	}
-	return any;
+/* Ask the directory on a worker (with its own connections: a second
+   connection of this thread's would be one more to keep consistent). */
+static void scram_check_start(struct auth *auth)
+{
+	auth->scram_checking = true;
+	auth->scram_check = auth_cache_now();
+	directory_async_scram_any(auth->da, scram_check_done, auth);
 }
 
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
@@ -84,9 +80,7 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 		free(auth);
 		return -1;
 	}
-	auth->path = xstrdup(directory_path);
-	auth->scram_any = scram_any_now(directory_path);
-	auth->scram_check = auth_cache_now();
+	scram_check_start(auth);
 	*auth_r = auth;
 	return 0;
 }
@@ -105,7 +99,6 @@ static void auth_destroy(struct auth *auth)
 {
 	auth_cache_free(&auth->cache);
 	auth_penalty_free(&auth->penalty);
-	free(auth->path);
 	free(auth->dummy_hash);
 	free(auth);
 }
@@ -126,7 +119,7 @@ void auth_free(struct auth **auth)
 		login_free(l);
 	}
 	a->closed = true;
-	if (a->verifying == 0 && !a->scram_checking)
+	if (a->verifying == 0)
 		auth_destroy(a);
 }
 
@@ -188,7 +181,7 @@ static void verify_done(void *ctx)
 	auth->verifying--;
 	if (auth->closed) {
 		login_free(l);
-		if (auth->verifying == 0 && !auth->scram_checking)
+		if (auth->verifying == 0)
 			auth_destroy(auth);
 		return;
 	}
@@ -303,40 +296,23 @@ void auth_scram_lookup(struct auth *auth, const char *user, auth_scram_cb *cb, v
 	directory_async_user_lookup(auth->da, user, on_scram_user, sl);
 }
 
-struct scram_check {
-	struct auth *auth;
-	bool any;
-};
-
-static void scram_check_work(void *ctx)
+/* The directory's answer to "does some user have SCRAM keys"; false
+   when it fails. A directory probe is lost when auth_free() closes the
+   directory first (it then never answers): scram_checking stays set, and
+   the handle is destroyed with the last verification. */
+static void scram_check_done(void *ctx, int ret, const char *error)
 {
-	struct scram_check *c = ctx;
-
-	c->any = scram_any_now(c->auth->path);
-}
-
-static void scram_check_done(void *ctx)
-{
-	struct scram_check *c = ctx;
-	struct auth *auth = c->auth;
+	struct auth *auth = ctx;
 
 	auth->scram_checking = false;
-	auth->scram_any = c->any;
+	auth->scram_any = ret == 1;
 	auth->scram_check = auth_cache_now();
-	free(c);
-	if (auth->closed && auth->verifying == 0)
-		auth_destroy(auth);
 }
 
 bool auth_scram_offered(struct auth *auth)
 {
-	if (!auth->scram_checking && auth_cache_now() - auth->scram_check >= AUTH_SCRAM_RECHECK_S) {
-		struct scram_check *c = xcalloc(1, sizeof(*c));
-
-		c->auth = auth;
-		auth->scram_checking = true;
-		workpool_submit(auth->pool, scram_check_work, scram_check_done, c);
-	}
+	if (!auth->scram_checking && auth_cache_now() - auth->scram_check >= AUTH_SCRAM_RECHECK_S)
+		scram_check_start(auth);
 	return auth->scram_any;
 }
 
