@@ -95,22 +95,24 @@ bool imap_plaintext_allowed(struct imap_session *s)
 	                                conn_peer_is_loopback(s->conn));
 }
 
-/* The AUTH= capabilities: PLAIN where plain passwords may go, SCRAM when
-   the directory has keys (and -PLUS over TLS with binding data). */
+/* The AUTH= capabilities, only where plain passwords may go (TLS, or
+   loopback when allowed): PLAIN, SCRAM when the directory has keys, -PLUS
+   with binding data. */
 static void imap_capability_auth(struct imap_session *s, struct buf *caps)
 {
 	struct sasl_channel_binding cb;
 
-	if (imap_plaintext_allowed(s))
-		buf_append_str(caps, " AUTH=PLAIN");
+	if (!imap_plaintext_allowed(s)) {
+		buf_append_str(caps, " LOGINDISABLED");
+		return;
+	}
+	buf_append_str(caps, " AUTH=PLAIN");
 	if (auth_scram_offered(s->server->auth)) {
 		buf_append_str(caps, " AUTH=SCRAM-SHA-256");
 		sasl_channel_binding_from_ssl(conn_ssl(s->conn), &cb);
 		if (sasl_channel_binding_usable(&cb))
 			buf_append_str(caps, " AUTH=SCRAM-SHA-256-PLUS");
 	}
-	if (!imap_plaintext_allowed(s))
-		buf_append_str(caps, " LOGINDISABLED");
 }
 
 void imap_capability(struct imap_session *s, struct buf *caps)
