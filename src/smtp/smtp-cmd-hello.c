@@ -62,4 +62,6 @@ void smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd)
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;
+	free(s->auth_user); /* an AUTH before TLS (loopback) is forgotten too */
+	s->auth_user = NULL;
 }

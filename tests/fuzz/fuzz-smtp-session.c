@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fp.flags = data[0];
 	fp.codes = data + 1;
 	chunk = chunks[data[0] >> 5];
-	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0};
+	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0, false};
 	server = smtp_server_new(&role, &policy);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
