@@ -217,3 +217,25 @@ def test_scram_user_without_keys_fails_like_wrong_password(inst):
     assert c.login(other, PASSWORD)[0] == 235
     c.quit()
     inst.wait_for_log("reason=\"no SCRAM keys for the user\"")
+
+
+def test_plaintext_on_loopback_setting(inst):
+    """auth { plaintext_on_loopback = yes }: AUTH is offered before TLS to a
+    loopback client; -PLUS is not (no channel binding without TLS), and
+    STARTTLS forgets an AUTH made before it (RFC 3207 section 4.2)."""
+    with open(inst.config) as f:
+        text = f.read()
+    with open(inst.config, "w") as f:
+        f.write(text.replace("plaintext_on_loopback = no", "plaintext_on_loopback = yes"))
+    inst.restart()
+    c = submission(inst)
+    mechs = auth_mechs(c)
+    assert "PLAIN" in mechs and "SCRAM-SHA-256" in mechs
+    assert "SCRAM-SHA-256-PLUS" not in mechs
+    code, _ = c.docmd("AUTH", "SCRAM-SHA-256-PLUS")
+    assert code == 504
+    assert c.login(USER, PASSWORD)[0] == 235
+    c.starttls(context=client_tls_context())
+    c.ehlo("client.test")
+    assert c.login(USER, PASSWORD)[0] == 235  # not "503 already authenticated"
+    c.quit()
