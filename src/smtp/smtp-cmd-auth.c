@@ -122,7 +122,8 @@ void smtp_auth_stage(struct smtp_session *s)
 void smtp_auth_line(struct smtp_session *s, const char *line, size_t len)
 {
 	if (memchr(line, '\0', len) != NULL) {
-		/* not base64: the step fails as malformed */
+		/* not base64 (or a line over the limit): the step fails as
+		   malformed */
 		line = "!";
 		len = 1;
 	}

@@ -352,6 +352,10 @@ static int next_command(struct smtp_session *s)
 
 	if (ret == 0)
 		return 0;
+	if (ret < 0 && s->sasl != NULL) {
+		smtp_auth_line(s, "", 1); /* not a response: the exchange fails, 501 */
+		return 1;
+	}
 	if (ret < 0) {
 		s->commands++;
 		smtp_reply(s, 500, "5.5.2", "Error: line too long");

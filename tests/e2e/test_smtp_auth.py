@@ -239,3 +239,13 @@ def test_plaintext_on_loopback_setting(inst):
     c.ehlo("client.test")
     assert c.login(USER, PASSWORD)[0] == 235  # not "503 already authenticated"
     c.quit()
+
+
+def test_overlong_response_ends_the_exchange(inst):
+    c = submission_tls(inst)
+    code, _ = c.docmd("AUTH", "LOGIN")
+    assert code == 334
+    code, _ = c.docmd("A" * 20000)
+    assert code == 501
+    assert c.login(USER, PASSWORD)[0] == 235
+    c.quit()
