@@ -20,7 +20,7 @@ struct directory_async {
 	bool closed;
 };
 
-enum request_kind { REQUEST_RESOLVE, REQUEST_USER };
+enum request_kind { REQUEST_RESOLVE, REQUEST_USER, REQUEST_SCRAM_ANY };
 
 struct request {
 	struct directory_async *da;
@@ -28,6 +28,7 @@ struct request {
 	char *address;
 	directory_resolve_cb *resolve_cb;
 	directory_user_cb *user_cb;
+	directory_probe_cb *probe_cb;
 	void *ctx;
 	int ret;
 	struct directory_resolution res;
@@ -104,6 +105,8 @@ static void request_work(void *arg)
 		req->ret = -1;
 	} else if (req->kind == REQUEST_RESOLVE) {
 		req->ret = directory_resolve(dir, req->address, &req->res, &error);
+	} else if (req->kind == REQUEST_SCRAM_ANY) {
+		req->ret = directory_scram_any(dir, &error);
 	} else {
 		req->ret = directory_user_lookup(dir, req->address, &req->user, &error);
 	}
@@ -122,6 +125,8 @@ static void request_done(void *arg)
 	if (!da->closed) {
 		if (req->kind == REQUEST_RESOLVE)
 			req->resolve_cb(req->ctx, req->ret, &req->res, req->error);
+		else if (req->kind == REQUEST_SCRAM_ANY)
+			req->probe_cb(req->ctx, req->ret, req->error);
 		else
 			req->user_cb(req->ctx, req->ret, req->user, req->error);
 		req->user = NULL; /* the callback's now */
@@ -163,4 +168,14 @@ void directory_async_user_lookup(struct directory_async *da, const char *address
 	req->user_cb = cb;
 	req->ctx = ctx;
 	submit(da, req, address);
+}
+
+void directory_async_scram_any(struct directory_async *da, directory_probe_cb *cb, void *ctx)
+{
+	struct request *req = xcalloc(1, sizeof(*req));
+
+	req->kind = REQUEST_SCRAM_ANY;
+	req->probe_cb = cb;
+	req->ctx = ctx;
+	submit(da, req, "");
 }

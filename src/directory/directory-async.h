@@ -60,4 +60,12 @@ typedef void directory_user_cb(void *ctx, int ret, struct directory_user *user, 
 void directory_async_user_lookup(struct directory_async *da, const char *address,
                                  directory_user_cb *cb, void *ctx);
 
+/* ret is that of directory_scram_any(): 1, 0, or -1 with error (valid
+   during the callback only). */
+typedef void directory_probe_cb(void *ctx, int ret, const char *error);
+
+/* Ask whether some user has SCRAM keys, as directory_scram_any() does; cb
+   runs later on the loop thread. */
+void directory_async_scram_any(struct directory_async *da, directory_probe_cb *cb, void *ctx);
+
 #endif

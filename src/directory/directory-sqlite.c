@@ -14,7 +14,8 @@
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
-#define SCHEMA_VERSION 1
+/* 1: the first schema; 2: users.scram (SCRAM-SHA-256 keys). */
+#define SCHEMA_VERSION 2
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS domains ("
@@ -28,7 +29,8 @@ static const char schema_sql[] =
     " password_hash TEXT NOT NULL,"
     " quota_bytes INTEGER NOT NULL DEFAULT 1073741824,"
     " enabled INTEGER NOT NULL DEFAULT 1,"
-    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " scram TEXT);"
     "CREATE INDEX IF NOT EXISTS users_domain ON users(domain_id);"
     "CREATE TABLE IF NOT EXISTS aliases ("
     " id INTEGER PRIMARY KEY,"
@@ -51,6 +53,8 @@ enum stmt_id {
 	STMT_USER_SET_PASSWORD,
 	STMT_USER_SET_ENABLED,
 	STMT_USER_SET_QUOTA,
+	STMT_USER_SET_SCRAM,
+	STMT_SCRAM_ANY,
 	STMT_USER_LIST_ALL,
 	STMT_USER_LIST_DOMAIN,
 	STMT_ALIAS_ADD,
@@ -62,7 +66,7 @@ enum stmt_id {
 	STMT_COUNT
 };
 
-#define USER_COLUMNS "address, password_hash, quota_bytes, enabled"
+#define USER_COLUMNS "address, password_hash, quota_bytes, enabled, scram"
 #define DOMAIN_ID    "(SELECT id FROM domains WHERE name = ?1)"
 
 static const char *const stmt_sql[STMT_COUNT] = {
@@ -76,9 +80,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                       " VALUES (" DOMAIN_ID ", ?2, ?3, ?4)",
     [STMT_USER_GET] = "SELECT " USER_COLUMNS " FROM users WHERE address = ?1",
     [STMT_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-    [STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE address = ?1",
+    [STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, scram = NULL"
+                               " WHERE address = ?1",
     [STMT_USER_SET_ENABLED] = "UPDATE users SET enabled = ?2 WHERE address = ?1",
     [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_bytes = ?2 WHERE address = ?1",
+    [STMT_USER_SET_SCRAM] = "UPDATE users SET scram = NULLIF(?2, '') WHERE address = ?1",
+    [STMT_SCRAM_ANY] = "SELECT 1 FROM users WHERE scram IS NOT NULL LIMIT 1",
     [STMT_USER_LIST_ALL] = "SELECT " USER_COLUMNS " FROM users ORDER BY address",
     [STMT_USER_LIST_DOMAIN] =
         "SELECT " USER_COLUMNS " FROM users WHERE domain_id = " DOMAIN_ID " ORDER BY address",
@@ -248,6 +255,7 @@ static void row_to_user(sqlite3_stmt *st, struct directory_user *user)
 	user->password_hash = column_dup(st, 1);
 	user->quota_bytes = (uint64_t)sqlite3_column_int64(st, 2);
 	user->enabled = sqlite3_column_int(st, 3) != 0;
+	user->scram = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
 }
 
 static int sq_user_get(struct directory *dir, const char *address, struct directory_user *user_r)
@@ -287,6 +295,7 @@ static int sq_user_update(struct directory *dir, const char *address,
 	    [DIRECTORY_FIELD_PASSWORD] = STMT_USER_SET_PASSWORD,
 	    [DIRECTORY_FIELD_ENABLED] = STMT_USER_SET_ENABLED,
 	    [DIRECTORY_FIELD_QUOTA] = STMT_USER_SET_QUOTA,
+	    [DIRECTORY_FIELD_SCRAM] = STMT_USER_SET_SCRAM,
 	};
 	sqlite3_stmt *st = stmt(dir, ids[field], address, text, NULL);
 	int changes;
@@ -295,6 +304,16 @@ static int sq_user_update(struct directory *dir, const char *address,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)num);
 	changes = run(dir, st);
 	return changes < 0 ? -1 : changes > 0;
+}
+
+static int sq_scram_any(struct directory *dir)
+{
+	sqlite3_stmt *st = stmt(dir, STMT_SCRAM_ANY, NULL, NULL, NULL);
+	int ret = step_row(dir, st);
+
+	if (ret == 1)
+		sqlite3_reset(st);
+	return ret;
 }
 
 static int sq_user_list(struct directory *dir, const char *domain, struct directory_user **users_r,
@@ -394,6 +413,7 @@ static const struct directory_backend_ops sqlite_ops = {
     .user_add = sq_user_add,
     .user_del = sq_user_del,
     .user_update = sq_user_update,
+    .scram_any = sq_scram_any,
     .user_list = sq_user_list,
     .alias_add = sq_alias_add,
     .alias_del = sq_alias_del,
@@ -443,6 +463,20 @@ static int schema_version(sqlite3 *db, int *version_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Version 1 to 2: the scram column (NULL for every existing user: they get
+   keys at their next password change). */
+static int schema_migrate_1(sqlite3 *db, const char **error_r)
+{
+	if (sqlite3_exec(db,
+	                 "BEGIN IMMEDIATE; ALTER TABLE users ADD COLUMN scram TEXT;"
+	                 " PRAGMA user_version = 2; COMMIT;",
+	                 NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return open_fail(db, "cannot migrate the directory schema to version 2", error_r);
+	}
+	return 0;
+}
+
 static int schema_setup(sqlite3 *db, const char **error_r)
 {
 	int version;
@@ -460,6 +494,8 @@ static int schema_setup(sqlite3 *db, const char **error_r)
 	}
 	if (version == SCHEMA_VERSION)
 		return 0;
+	if (version == 1)
+		return schema_migrate_1(db, error_r);
 	/* one transaction, so a concurrent opener sees all or nothing */
 	sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", schema_sql,
 	                SCHEMA_VERSION);

@@ -238,6 +238,10 @@ static int mail_param(struct smtp_command *cmd, const char *key, size_t klen, co
 		return flag_param(&cmd->requiretls, val, error_r);
 	if (key_is(key, klen, "RET") || key_is(key, klen, "ENVID"))
 		return dsn_mail_param(cmd, key_is(key, klen, "RET"), val, vlen, error_r);
+	/* RFC 4954 section 5: AUTH=<mailbox> or AUTH=<> is accepted and not
+	   used (the authenticated user is the session's) */
+	if (key_is(key, klen, "AUTH"))
+		return 0;
 	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
 }
 

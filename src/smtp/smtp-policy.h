@@ -108,6 +108,10 @@ struct smtp_policy {
 	   submission policy, once it offers AUTH: off until then, since port
 	   587 still takes local mail in plain text as port 25 does. */
 	bool tls_required;
+	/* SMTP AUTH (RFC 4954, smtp-cmd-auth.c) is offered: advertised in EHLO
+	   over TLS (or on loopback when auth { plaintext_on_loopback } allows
+	   it) and taken. The submission services run with it on. */
+	bool auth;
 };
 
 /* Answer the current stage with "<code> <enhanced> <text>" (enhanced NULL:
@@ -132,6 +136,9 @@ const struct service_def *smtp_session_service(const struct smtp_session *s);
 const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s);
 /* True if the client came in on a Unix socket (its peer IP is "unix"). */
 bool smtp_session_peer_is_unix(const struct smtp_session *s);
+/* The user the session authenticated as with AUTH (the directory's
+   address), NULL before. */
+const char *smtp_session_auth_user(const struct smtp_session *s);
 /* True once the client has gone: a pending stage may skip its work (its
    reply is still required, and is dropped). */
 bool smtp_session_gone(const struct smtp_session *s);

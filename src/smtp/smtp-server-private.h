@@ -24,6 +24,8 @@
 #include "smtp/smtp-policy.h"
 #include "smtp/smtp-settings.h"
 
+struct auth;
+struct auth_sasl;
 struct delivery;
 struct dns_resolver;
 struct smtp_inbound;
@@ -55,6 +57,9 @@ struct smtp_server {
 	   of that service ask policy too (tests). */
 	struct smtp_policy lmtp_policy;
 	struct smtp_lmtp *lmtp;
+	/* the submission services' policy: the same ops, with AUTH */
+	struct smtp_policy submission_policy;
+	struct auth *auth; /* for AUTH; NULL: not offered (smtp-cmd-auth.c) */
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */
@@ -63,6 +68,7 @@ enum smtp_stage {
 	SMTP_STAGE_MAIL,
 	SMTP_STAGE_RCPT,
 	SMTP_STAGE_DATA_END,
+	SMTP_STAGE_AUTH, /* a SASL step: its reply is a 334, 235 or failure */
 };
 
 struct smtp_session;
@@ -163,6 +169,12 @@ struct smtp_session {
 	   NULL for unknown. The lookup runs before the greeting. */
 	char *ptr_name;
 	struct smtp_rdns *rdns;
+
+	/* AUTH (smtp-cmd-auth.c) */
+	struct auth_sasl *sasl; /* an exchange in progress */
+	char *sasl_line;        /* the response the AUTH stage feeds */
+	bool sasl_started;
+	char *auth_user; /* after 235 */
 };
 
 /* Send one reply line: "<code> <enhanced> <text>" (the enhanced code only
@@ -244,6 +256,17 @@ void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_lhlo(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_auth(struct smtp_session *s, struct smtp_command *cmd);
+
+/* AUTH support (smtp-cmd-auth.c): open the role's login handle (0, or -1
+   with *error_r), close it; the EHLO line; a line sent during an exchange;
+   the AUTH stage; the session's AUTH state freed. */
+int smtp_auth_init(struct smtp_server *server, const char **error_r);
+void smtp_auth_deinit(struct smtp_server *server);
+void smtp_auth_ehlo(struct smtp_session *s);
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
+void smtp_auth_stage(struct smtp_session *s);
+void smtp_auth_session_free(struct smtp_session *s);
 
 /* Ask the policy at stage (rcpt: the RCPT address, else NULL; copied). If
    the policy answers later, reading stops until it does

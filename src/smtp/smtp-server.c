@@ -91,6 +91,7 @@ static void session_free(struct smtp_session *s)
 	smtp_transaction_reset(s);
 	if (ops->session_end != NULL)
 		ops->session_end(s->policy_ctx);
+	smtp_auth_session_free(s);
 	free(s->peer_ip);
 	smtp_rdns_cancel(&s->rdns);
 	free(s->ptr_name);
@@ -202,6 +203,9 @@ static void stage_call(struct smtp_session *s, enum smtp_stage stage)
 		else
 			smtp_stage_reply(s, 451, "4.3.0", "Error: no delivery here");
 		return;
+	case SMTP_STAGE_AUTH:
+		smtp_auth_stage(s);
+		return;
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -243,6 +247,7 @@ static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned
 			s->messages++;
 		smtp_transaction_reset(s);
 		break;
+	case SMTP_STAGE_AUTH:
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -298,6 +303,11 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 	return s->mail_from_text;
 }
 
+const char *smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user;
+}
+
 const struct service_def *smtp_session_service(const struct smtp_session *s)
 {
 	return s->service;
@@ -338,6 +348,10 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_reply_error err;
 	const struct smtp_cmd_def *def;
 
+	if (s->sasl != NULL) {
+		smtp_auth_line(s, line, len);
+		return;
+	}
 	s->commands++;
 	if (smtp_command_parse(line, len, &cmd, &err) < 0) {
 		smtp_reply(s, err.code, err.enhanced, "%s", err.text);
@@ -364,6 +378,10 @@ static int next_command(struct smtp_session *s)
 
 	if (ret == 0)
 		return 0;
+	if (ret < 0 && s->sasl != NULL) {
+		smtp_auth_line(s, "", 1); /* not a response: the exchange fails, 501 */
+		return 1;
+	}
 	if (ret < 0) {
 		s->commands++;
 		smtp_reply(s, 500, "5.5.2", "Error: line too long");
@@ -472,8 +490,9 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 	s->server = server;
 	s->service = service;
 	s->lmtp = service == &smtp_service_lmtp;
-	s->policy =
-	    s->lmtp && server->lmtp_policy.ops != NULL ? &server->lmtp_policy : &server->policy;
+	s->policy = s->lmtp && server->lmtp_policy.ops != NULL ? &server->lmtp_policy
+	            : service == &smtp_service_smtp            ? &server->policy
+	                                                       : &server->submission_policy;
 	s->unix_peer = peer->sa_family == AF_UNIX;
 	s->starttls = tls == TLS_MODE_STARTTLS;
 	s->conn = conn_new(role->base, fd, peer, peerlen, role->tls, tls == TLS_MODE_IMPLICIT,
@@ -500,6 +519,7 @@ struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_pol
 	server->role = role;
 	server->settings = role->settings;
 	server->policy = *policy;
+	server->submission_policy = *policy;
 	return server;
 }
 
@@ -530,8 +550,12 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->policy.ops = &smtp_inbound_ops;
 	server->policy.policy = server->inbound;
+	server->submission_policy = server->policy;
+	server->submission_policy.auth = true;
 	if (smtp_rdns_resolver_new(role->base, role->settings, &server->resolver, error_r) < 0 ||
-	    smtp_lmtp_new(role, &server->lmtp, error_r) < 0) {
+	    smtp_lmtp_new(role, &server->lmtp, error_r) < 0 ||
+	    smtp_auth_init(server, error_r) < 0) {
+		smtp_lmtp_free(&server->lmtp);
 		dns_resolver_free(&server->resolver);
 		smtp_inbound_free(&server->inbound);
 		free(server);
@@ -552,6 +576,7 @@ static void smtp_deinit(struct role_ctx *role)
 	smtp_inbound_free(&server->inbound);
 	dns_resolver_free(&server->resolver);
 	smtp_lmtp_free(&server->lmtp);
+	smtp_auth_deinit(server);
 	free(server);
 	role->data = NULL;
 }

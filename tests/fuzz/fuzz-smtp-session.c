@@ -218,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fp.codes = data + 1;
 	fp.lmtp = (data[0] & 16) != 0 && (data[1] & 128) != 0;
 	chunk = chunks[data[0] >> 5];
-	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0 && !fp.lmtp};
+	policy = (struct smtp_policy){&fp_ops, &fp, (data[0] & 16) != 0 && !fp.lmtp, false};
 	server = smtp_server_new(&role, &policy);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();

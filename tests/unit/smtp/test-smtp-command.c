@@ -167,6 +167,7 @@ static const struct err_case err_cases[] = {
     {"RCPT TO:<a@b> ORCPT=rfc822;a@b ORCPT=rfc822;a@b", 501, "5.5.4"},
     {"RCPT TO:<a@b> RET=FULL", 555, "5.5.4"},
     {"RCPT TO:<a@b> SIZE=10", 555, "5.5.4"},
+    {"RCPT TO:<a@b> AUTH=<>", 555, "5.5.4"}, /* RFC 4954 section 5: a MAIL parameter */
     {"MAIL FROM:<a@b>" SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1
          SIZE1 SIZE1 SIZE1 SIZE1,
      501, "5.5.4"},
@@ -197,7 +198,7 @@ static void test_ext_params(void **state)
 	struct smtp_command cmd;
 	struct smtp_reply_error err;
 	const char *mail = "MAIL FROM:<a@b> BODY=BINARYMIME SMTPUTF8 REQUIRETLS RET=HDRS "
-	                   "ENVID=QQ+2B314";
+	                   "ENVID=QQ+2B314 AUTH=<>";
 	const char *rcpt = "RCPT TO:<\xc3\xa9@b> NOTIFY=failure,Delay "
 	                   "ORCPT=utf-8;\xc3\xa9@b+2Bx";
 

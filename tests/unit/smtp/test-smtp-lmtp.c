@@ -106,7 +106,7 @@ static const struct smtp_policy_ops tp_ops = {
 static int setup_service(void **state, const struct service_def *service)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct smtp_policy policy = {&tp_ops, &f->tp, false};
+	struct smtp_policy policy = {&tp_ops, &f->tp, false, false};
 	char *conf, *error = NULL;
 	int sv[2];
 

@@ -105,7 +105,7 @@ static const struct smtp_policy_ops tp_ops = {
 static int setup_service(void **state, const struct service_def *service, bool tls_required)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required};
+	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required, false};
 	char *conf, *error = NULL;
 	int sv[2];
 
