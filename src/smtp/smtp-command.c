@@ -144,6 +144,29 @@ bool smtp_xtext_valid(const char *s, size_t len, bool utf8)
 	return true;
 }
 
+static unsigned hex_value(char c)
+{
+	return c >= 'A' ? (unsigned)(c - 'A' + 10) : (unsigned)(c - '0');
+}
+
+char *smtp_xtext_decode(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '+' && len - i >= 3 && is_upper_hex(s[i + 1]) &&
+		    is_upper_hex(s[i + 2])) {
+			out[n++] = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
+			i += 2;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* SIZE=<digits> (RFC 1870 section 3). A value too big for 64 bits is
    taken as UINT64_MAX, which no limit allows. */
 static int parse_size(const char *s, size_t len, uint64_t *size_r)
