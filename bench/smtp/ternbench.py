@@ -135,6 +135,16 @@ class Instance:
                     pid = int(line.split(" pid=")[1].split()[0])
         return pid
 
+    def role_pids(self, role):
+        """The pids of every live process of a role (processes = N runs
+        several), from their role.ready log lines."""
+        pids = []
+        with open(self.log_path, errors="replace") as f:
+            for line in f:
+                if f"role={role} event=role.ready" in line:
+                    pids.append(int(line.split(" pid=")[1].split()[0]))
+        return [p for p in pids if os.path.exists("/proc/%d" % p)]
+
     def cpu_ms(self, pids=None):
         """utime+stime (all threads) of the server's processes, in ms."""
         total = 0

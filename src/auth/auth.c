@@ -9,11 +9,14 @@
 #include <string.h>
 
 #include "auth/auth-cache.h"
+#include "auth/auth-penalty.h"
 #include "directory/password.h"
 #include "auth/sasl.h"
 #include "directory/directory-async.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+
+#include <sodium.h>
 
 struct auth {
 	struct workpool *pool;
@@ -23,6 +26,13 @@ struct auth {
 	unsigned verifying;       /* logins on a worker */
 	unsigned long hits;
 	bool closed;
+	struct auth_penalty *penalty;
+	bool scram_any;       /* at the last check */
+	uint64_t scram_check; /* when (auth_cache_now()) */
+	bool scram_checking;  /* a check on a worker */
+	/* verified against for unknown users, so that they cost what a wrong
+	   password costs (no timing oracle) */
+	char *dummy_hash;
 };
 
 struct login {
@@ -37,6 +47,17 @@ struct login {
 	const char *error;
 };
 
+static void scram_check_done(void *ctx, int ret, const char *error);
+
+/* Ask the directory on a worker (with its own connections: a second
+   connection of this thread's would be one more to keep consistent). */
+static void scram_check_start(struct auth *auth)
+{
+	auth->scram_checking = true;
+	auth->scram_check = auth_cache_now();
+	directory_async_scram_any(auth->da, scram_check_done, auth);
+}
+
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
              struct auth **auth_r, const char **error_r)
 {
@@ -48,6 +69,18 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 	}
 	auth->pool = pool;
 	auth->cache = auth_cache_new(set->cache_ttl);
+	auth->penalty = auth_penalty_new();
+	/* the cost of new hashes (a zeroed settings struct: the cheapest) */
+	if (password_hash_params("tern dummy password", set->argon2_ops > 0 ? set->argon2_ops : 1,
+	                         set->argon2_mem >= 8192 ? set->argon2_mem : 8192,
+	                         &auth->dummy_hash, error_r) < 0) {
+		directory_async_close(&auth->da);
+		auth_cache_free(&auth->cache);
+		auth_penalty_free(&auth->penalty);
+		free(auth);
+		return -1;
+	}
+	scram_check_start(auth);
 	*auth_r = auth;
 	return 0;
 }
@@ -65,6 +98,8 @@ static void login_free(struct login *l)
 static void auth_destroy(struct auth *auth)
 {
 	auth_cache_free(&auth->cache);
+	auth_penalty_free(&auth->penalty);
+	free(auth->dummy_hash);
 	free(auth);
 }
 
@@ -130,6 +165,11 @@ static void verify_work(void *ctx)
 {
 	struct login *l = ctx;
 
+	if (l->user == NULL) {
+		(void)password_verify(l->password, l->auth->dummy_hash, &l->error);
+		l->verified = 0;
+		return;
+	}
 	l->verified = password_verify(l->password, l->user->password_hash, &l->error);
 }
 
@@ -145,7 +185,9 @@ static void verify_done(void *ctx)
 			auth_destroy(auth);
 		return;
 	}
-	if (l->verified < 0) {
+	if (l->user == NULL) {
+		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "unknown user", false);
+	} else if (l->verified < 0) {
 		reply(l, AUTH_RESULT_BAD_CREDENTIALS, l->error, false);
 	} else if (l->verified == 0) {
 		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "wrong password", false);
@@ -168,7 +210,9 @@ static void on_user(void *ctx, int ret, struct directory_user *user, const char 
 		          l->service, l->peer, error);
 		reply(l, AUTH_RESULT_TEMPFAIL, error, false);
 	} else if (ret == 0) {
-		reply(l, AUTH_RESULT_BAD_CREDENTIALS, "unknown user", false);
+		/* the same work as a wrong password: no timing oracle */
+		auth->verifying++;
+		workpool_submit(auth->pool, verify_work, verify_done, l);
 	} else if (auth_cache_hit(auth->cache, user->address, l->password, user->password_hash,
 	                          auth_cache_now())) {
 		auth->hits++;
@@ -205,4 +249,81 @@ unsigned long auth_cache_hits(const struct auth *auth)
 size_t auth_cache_entries(const struct auth *auth)
 {
 	return auth_cache_count(auth->cache);
+}
+
+/* --- SCRAM keys --- */
+
+struct scram_lookup {
+	auth_scram_cb *cb;
+	void *ctx;
+};
+
+static void on_scram_user(void *ctx, int ret, struct directory_user *user, const char *error)
+{
+	struct scram_lookup *sl = ctx;
+	struct auth_scram_reply r = {.result = AUTH_RESULT_BAD_CREDENTIALS};
+	struct scram_keys keys;
+	const char *why;
+
+	if (ret < 0) {
+		r.result = AUTH_RESULT_TEMPFAIL;
+		r.reason = error;
+	} else if (ret == 0) {
+		r.reason = "unknown user";
+	} else if (!user->enabled) {
+		r.reason = "user disabled";
+	} else if (user->scram == NULL) {
+		r.reason = "no SCRAM keys (imported hash)";
+	} else if (scram_keys_parse(user->scram, &keys, &why) < 0) {
+		r.reason = why;
+	} else {
+		r.result = AUTH_RESULT_OK;
+		r.user = user->address;
+		r.keys = &keys;
+	}
+	sl->cb(sl->ctx, &r);
+	sodium_memzero(&keys, sizeof(keys));
+	directory_user_free(&user);
+	free(sl);
+}
+
+void auth_scram_lookup(struct auth *auth, const char *user, auth_scram_cb *cb, void *ctx)
+{
+	struct scram_lookup *sl = xcalloc(1, sizeof(*sl));
+
+	sl->cb = cb;
+	sl->ctx = ctx;
+	directory_async_user_lookup(auth->da, user, on_scram_user, sl);
+}
+
+/* The directory's answer to "does some user have SCRAM keys"; false
+   when it fails. A directory probe is lost when auth_free() closes the
+   directory first (it then never answers): scram_checking stays set, and
+   the handle is destroyed with the last verification. */
+static void scram_check_done(void *ctx, int ret, const char *error)
+{
+	struct auth *auth = ctx;
+
+	auth->scram_checking = false;
+	auth->scram_any = ret == 1;
+	auth->scram_check = auth_cache_now();
+}
+
+bool auth_scram_offered(struct auth *auth)
+{
+	if (!auth->scram_checking && auth_cache_now() - auth->scram_check >= AUTH_SCRAM_RECHECK_S)
+		scram_check_start(auth);
+	return auth->scram_any;
+}
+
+/* --- failures --- */
+
+unsigned auth_failure(struct auth *auth, const char *ip)
+{
+	return auth_penalty_fail(auth->penalty, ip, auth_penalty_now_ms());
+}
+
+unsigned auth_failures(const struct auth *auth, const char *ip)
+{
+	return auth_penalty_count(auth->penalty, ip, auth_penalty_now_ms());
 }

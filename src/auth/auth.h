@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "auth/auth-settings.h"
+#include "directory/scram-keys.h"
 #include "lib/workpool.h"
 
 enum auth_result {
@@ -70,6 +71,42 @@ void auth_free(struct auth **auth);
    until then (a session that closes meanwhile holds itself until the
    callback, as the IMAP session does). */
 void auth_login(struct auth *auth, const struct auth_request *req, auth_login_cb *cb, void *ctx);
+
+/* --- SCRAM keys --- */
+
+/* The answer to auth_scram_lookup(): TEMPFAIL when the directory failed;
+   otherwise OK with keys, or BAD_CREDENTIALS with keys NULL (unknown user,
+   a disabled one, no keys or unreadable ones: the SCRAM exchange then
+   fails at the proof, like a wrong password). user is the stored address
+   (NULL with BAD_CREDENTIALS); reason is for the log. Valid during the
+   callback only. */
+struct auth_scram_reply {
+	enum auth_result result;
+	const char *user;
+	const struct scram_keys *keys;
+	const char *reason;
+};
+typedef void auth_scram_cb(void *ctx, const struct auth_scram_reply *reply);
+
+/* Look up the SCRAM keys of user (copied); cb runs exactly once, later, on
+   the loop thread, unless auth_free() comes first. */
+void auth_scram_lookup(struct auth *auth, const char *user, auth_scram_cb *cb, void *ctx);
+
+/* True if the directory held SCRAM keys for some user at the last check
+   (made when the handle opened, then again at most every
+   AUTH_SCRAM_RECHECK_S seconds, on a worker, when asked): whether SCRAM
+   mechanisms are worth advertising. */
+#define AUTH_SCRAM_RECHECK_S 10
+bool auth_scram_offered(struct auth *auth);
+
+/* --- failures --- */
+
+/* Count a failed authentication from ip and return the milliseconds to
+   wait before answering it (auth-penalty.h). */
+unsigned auth_failure(struct auth *auth, const char *ip);
+
+/* The failures counted for ip (the guard's hook). */
+unsigned auth_failures(const struct auth *auth, const char *ip);
 
 /* Logins answered from the cache, and entries in it (for tests and
    metrics). */

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "directory/password.h"
+#include "directory/scram-keys.h"
 #include "lib/utf8.h"
 #include "directory/directory-private.h"
 #include "lib/address.h"
@@ -69,6 +70,29 @@ static void hash_free(char **hash)
 	*hash = NULL;
 }
 
+/* Derive and store the SCRAM keys of password for address. */
+static int store_scram(struct directory *dir, const struct directory_password_policy *policy,
+                       const char *address, const char *password, const char **error_r)
+{
+	unsigned iter =
+	    policy->scram_iterations > 0 ? policy->scram_iterations : SCRAM_ITERATIONS_DEFAULT;
+	struct scram_keys keys;
+	const char *why;
+	char *text;
+	int ret;
+
+	if (scram_keys_derive(password, strlen(password), NULL, 0, iter, &keys, &why) < 0) {
+		directory_fail(dir, DIRECTORY_ERR_INVALID, "%s", why);
+		*error_r = directory_last_message(dir);
+		return -1;
+	}
+	text = scram_keys_format(&keys);
+	sodium_memzero(&keys, sizeof(keys));
+	ret = directory_user_set_scram(dir, address, text, error_r);
+	free(text);
+	return ret;
+}
+
 int directory_admin_user_add_check(struct directory *dir, const char *address, const char **error_r)
 {
 	struct directory_user *user = NULL;
@@ -112,6 +136,8 @@ int directory_admin_user_add(struct directory *dir, const struct directory_passw
 		return -1;
 	ret = directory_user_add(dir, address, hash, quota_bytes, error_r);
 	hash_free(&hash);
+	if (ret == 0)
+		ret = store_scram(dir, policy, address, password, error_r);
 	return ret;
 }
 
@@ -140,5 +166,7 @@ int directory_admin_set_password(struct directory *dir,
 		return -1;
 	ret = directory_user_set_password(dir, address, hash, error_r);
 	hash_free(&hash);
+	if (ret == 0)
+		ret = store_scram(dir, policy, address, password, error_r);
 	return ret;
 }

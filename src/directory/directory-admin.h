@@ -24,6 +24,7 @@ struct directory_password_policy {
 	unsigned min_length;           /* characters (code points); 0 counts as 1 */
 	unsigned long long argon2_ops; /* passes of new hashes */
 	size_t argon2_mem;             /* bytes of new hashes */
+	unsigned scram_iterations;     /* of new SCRAM keys; 0: the default */
 };
 
 /* Check a new password against policy: at least min_length characters, at
@@ -40,7 +41,8 @@ int directory_admin_user_add_check(struct directory *dir, const char *address,
                                    const char **error_r);
 
 /* Check password against policy (INVALID), hash it with the policy's cost
-   and add the user as directory_user_add() does. The password is not
+   and add the user as directory_user_add() does, with SCRAM-SHA-256 keys
+   of the password (directory/scram-keys.h). The password is not
    kept; the caller wipes its copy. Returns 0 or -1. */
 int directory_admin_user_add(struct directory *dir, const struct directory_password_policy *policy,
                              const char *address, const char *password, uint64_t quota_bytes,
@@ -50,8 +52,8 @@ int directory_admin_user_add(struct directory *dir, const struct directory_passw
    is asked for. Returns 0 or -1. */
 int directory_admin_passwd_check(struct directory *dir, const char *address, const char **error_r);
 
-/* Check, hash and store a new password for address, as
-   directory_admin_user_add() does. Logins verified with the old one stop
+/* Check, hash and store a new password for address, with new SCRAM keys,
+   as directory_admin_user_add() does. Logins verified with the old one stop
    hitting the credential cache at once (it keys on the stored hash).
    Returns 0 or -1. */
 int directory_admin_set_password(struct directory *dir,

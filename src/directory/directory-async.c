@@ -21,7 +21,7 @@ struct directory_async {
 	bool closed;
 };
 
-enum request_kind { REQUEST_RESOLVE, REQUEST_USER, REQUEST_SENDERS };
+enum request_kind { REQUEST_RESOLVE, REQUEST_USER, REQUEST_SCRAM_ANY, REQUEST_SENDERS };
 
 struct request {
 	struct directory_async *da;
@@ -32,6 +32,7 @@ struct request {
 	directory_senders_cb *senders_cb;
 	char **senders; /* REQUEST_SENDERS: the addresses, all to be owned */
 	size_t sender_count, sender_total;
+	directory_probe_cb *probe_cb;
 	void *ctx;
 	int ret;
 	struct directory_resolution res;
@@ -123,6 +124,8 @@ static void request_work(void *arg)
 		req->ret = -1;
 	} else if (req->kind == REQUEST_RESOLVE) {
 		req->ret = directory_resolve(dir, req->address, &req->res, &error);
+	} else if (req->kind == REQUEST_SCRAM_ANY) {
+		req->ret = directory_scram_any(dir, &error);
 	} else if (req->kind == REQUEST_USER) {
 		req->ret = directory_user_lookup(dir, req->address, &req->user, &error);
 	} else {
@@ -143,6 +146,8 @@ static void request_done(void *arg)
 	if (!da->closed) {
 		if (req->kind == REQUEST_RESOLVE)
 			req->resolve_cb(req->ctx, req->ret, &req->res, req->error);
+		else if (req->kind == REQUEST_SCRAM_ANY)
+			req->probe_cb(req->ctx, req->ret, req->error);
 		else if (req->kind == REQUEST_USER)
 			req->user_cb(req->ctx, req->ret, req->user, req->error);
 		else
@@ -204,4 +209,14 @@ void directory_async_senders_owned(struct directory_async *da, const char *user,
 		req->senders[i] = xstrdup(addresses[i]);
 	req->sender_count = req->sender_total = count;
 	submit(da, req, user);
+}
+
+void directory_async_scram_any(struct directory_async *da, directory_probe_cb *cb, void *ctx)
+{
+	struct request *req = xcalloc(1, sizeof(*req));
+
+	req->kind = REQUEST_SCRAM_ANY;
+	req->probe_cb = cb;
+	req->ctx = ctx;
+	submit(da, req, "");
 }

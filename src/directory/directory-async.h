@@ -72,4 +72,12 @@ void directory_async_senders_owned(struct directory_async *da, const char *user,
                                    const char *const *addresses, size_t count,
                                    directory_senders_cb *cb, void *ctx);
 
+/* ret is that of directory_scram_any(): 1, 0, or -1 with error (valid
+   during the callback only). */
+typedef void directory_probe_cb(void *ctx, int ret, const char *error);
+
+/* Ask whether some user has SCRAM keys, as directory_scram_any() does; cb
+   runs later on the loop thread. */
+void directory_async_scram_any(struct directory_async *da, directory_probe_cb *cb, void *ctx);
+
 #endif

@@ -62,6 +62,7 @@ static void user_copy(const struct directory_user *from, struct directory_user *
 	to->password_hash = xstrdup(from->password_hash);
 	to->quota_bytes = from->quota_bytes;
 	to->enabled = from->enabled;
+	to->scram = from->scram != NULL ? xstrdup(from->scram) : NULL;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -203,7 +204,8 @@ static int mem_user_add(struct directory *dir, const char *domain, const char *a
                         const char *password_hash, uint64_t quota_bytes)
 {
 	struct mem_be *be = be_of(dir);
-	struct directory_user user = {(char *)address, (char *)password_hash, quota_bytes, true};
+	struct directory_user user = {(char *)address, (char *)password_hash, quota_bytes, true,
+	                              NULL};
 	struct mem_user *u;
 
 	if (find_user(be, address) >= 0)
@@ -236,12 +238,28 @@ static int mem_user_update(struct directory *dir, const char *address,
 	if (field == DIRECTORY_FIELD_PASSWORD) {
 		free(user->password_hash);
 		user->password_hash = xstrdup(text);
+		free(user->scram);
+		user->scram = NULL;
+	} else if (field == DIRECTORY_FIELD_SCRAM) {
+		free(user->scram);
+		user->scram = text[0] != '\0' ? xstrdup(text) : NULL;
 	} else if (field == DIRECTORY_FIELD_ENABLED) {
 		user->enabled = num != 0;
 	} else {
 		user->quota_bytes = num;
 	}
 	return 1;
+}
+
+static int mem_scram_any(struct directory *dir)
+{
+	struct mem_be *be = be_of(dir);
+
+	for (size_t i = 0; i < be->users.count; i++) {
+		if (be->users.items[i].user.scram != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 static int mem_user_list(struct directory *dir, const char *domain, struct directory_user **users_r,
@@ -399,6 +417,7 @@ static const struct directory_backend_ops memory_ops = {
     .user_add = mem_user_add,
     .user_del = mem_user_del,
     .user_update = mem_user_update,
+    .scram_any = mem_scram_any,
     .user_list = mem_user_list,
     .alias_add = mem_alias_add,
     .alias_del = mem_alias_del,

@@ -24,6 +24,7 @@ enum directory_user_field {
 	DIRECTORY_FIELD_PASSWORD, /* text */
 	DIRECTORY_FIELD_ENABLED,  /* num: 0 or 1 */
 	DIRECTORY_FIELD_QUOTA,    /* num: bytes, 0 = unlimited */
+	DIRECTORY_FIELD_SCRAM,    /* text: SCRAM keys; "" removes them */
 };
 
 struct directory_backend_ops {
@@ -50,9 +51,12 @@ struct directory_backend_ops {
 	                const char *password_hash, uint64_t quota_bytes);
 	/* 1 deleted, 0 no such user, -1. */
 	int (*user_del)(struct directory *dir, const char *address);
-	/* Set one field: 1 done, 0 no such user, -1. */
+	/* Setting PASSWORD also removes the SCRAM keys. Set one field: 1 done, 0 no such user, -1.
+	 */
 	int (*user_update)(struct directory *dir, const char *address,
 	                   enum directory_user_field field, const char *text, uint64_t num);
+	/* 1 if some user has SCRAM keys, 0 if none, -1. */
+	int (*scram_any)(struct directory *dir);
 	/* The users of domain (all when NULL), sorted by address: 0 or -1. */
 	int (*user_list)(struct directory *dir, const char *domain, struct directory_user **users_r,
 	                 size_t *count_r);

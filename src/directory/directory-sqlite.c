@@ -14,7 +14,17 @@
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
-#define SCHEMA_VERSION 2
+/* 1: the first schema; 2: users.scram (SCRAM-SHA-256 keys); 3: the
+   sender_allow table (directory-sender.h). */
+#define SCHEMA_VERSION 3
+
+#define SENDER_ALLOW_SQL                                                                           \
+	"CREATE TABLE IF NOT EXISTS sender_allow ("                                                \
+	" id INTEGER PRIMARY KEY,"                                                                 \
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                        \
+	" entry TEXT NOT NULL COLLATE NOCASE,"                                                     \
+	" created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"                             \
+	" UNIQUE(user_id, entry));"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS domains ("
@@ -28,7 +38,8 @@ static const char schema_sql[] =
     " password_hash TEXT NOT NULL,"
     " quota_bytes INTEGER NOT NULL DEFAULT 1073741824,"
     " enabled INTEGER NOT NULL DEFAULT 1,"
-    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " scram TEXT);"
     "CREATE INDEX IF NOT EXISTS users_domain ON users(domain_id);"
     "CREATE TABLE IF NOT EXISTS aliases ("
     " id INTEGER PRIMARY KEY,"
@@ -37,19 +48,17 @@ static const char schema_sql[] =
     " destination TEXT NOT NULL COLLATE NOCASE,"
     " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
     " UNIQUE(source, destination));"
-    "CREATE INDEX IF NOT EXISTS aliases_domain ON aliases(domain_id);";
+    "CREATE INDEX IF NOT EXISTS aliases_domain ON aliases(domain_id);" SENDER_ALLOW_SQL;
 
-/* The steps from one schema version to the next: migrations[v] takes a
-   database from version v to v + 1 (version 0 is empty: schema_sql). */
+/* The steps of an existing database to the next version: migrations[v]
+   takes version v to v + 1 (an empty database gets schema_sql, the
+   latest, at once). */
 static const char *const migrations[SCHEMA_VERSION] = {
-    [0] = schema_sql,
-    /* 2: senders a user may use besides its own address (docs/submission.md) */
-    [1] = "CREATE TABLE IF NOT EXISTS sender_allow ("
-          " id INTEGER PRIMARY KEY,"
-          " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-          " entry TEXT NOT NULL COLLATE NOCASE,"
-          " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
-          " UNIQUE(user_id, entry));",
+    /* 2: SCRAM keys; NULL for every existing user: they get keys at their
+       next password change */
+    [1] = "ALTER TABLE users ADD COLUMN scram TEXT;",
+    /* 3: senders a user may use besides its own address (docs/submission.md) */
+    [2] = SENDER_ALLOW_SQL,
 };
 
 enum stmt_id {
@@ -64,6 +73,8 @@ enum stmt_id {
 	STMT_USER_SET_PASSWORD,
 	STMT_USER_SET_ENABLED,
 	STMT_USER_SET_QUOTA,
+	STMT_USER_SET_SCRAM,
+	STMT_SCRAM_ANY,
 	STMT_USER_LIST_ALL,
 	STMT_USER_LIST_DOMAIN,
 	STMT_ALIAS_ADD,
@@ -78,7 +89,7 @@ enum stmt_id {
 	STMT_COUNT
 };
 
-#define USER_COLUMNS "address, password_hash, quota_bytes, enabled"
+#define USER_COLUMNS "address, password_hash, quota_bytes, enabled, scram"
 #define DOMAIN_ID    "(SELECT id FROM domains WHERE name = ?1)"
 #define USER_ID      "(SELECT id FROM users WHERE address = ?1)"
 
@@ -93,9 +104,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
                       " VALUES (" DOMAIN_ID ", ?2, ?3, ?4)",
     [STMT_USER_GET] = "SELECT " USER_COLUMNS " FROM users WHERE address = ?1",
     [STMT_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-    [STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE address = ?1",
+    [STMT_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, scram = NULL"
+                               " WHERE address = ?1",
     [STMT_USER_SET_ENABLED] = "UPDATE users SET enabled = ?2 WHERE address = ?1",
     [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_bytes = ?2 WHERE address = ?1",
+    [STMT_USER_SET_SCRAM] = "UPDATE users SET scram = NULLIF(?2, '') WHERE address = ?1",
+    [STMT_SCRAM_ANY] = "SELECT 1 FROM users WHERE scram IS NOT NULL LIMIT 1",
     [STMT_USER_LIST_ALL] = "SELECT " USER_COLUMNS " FROM users ORDER BY address",
     [STMT_USER_LIST_DOMAIN] =
         "SELECT " USER_COLUMNS " FROM users WHERE domain_id = " DOMAIN_ID " ORDER BY address",
@@ -270,6 +284,7 @@ static void row_to_user(sqlite3_stmt *st, struct directory_user *user)
 	user->password_hash = column_dup(st, 1);
 	user->quota_bytes = (uint64_t)sqlite3_column_int64(st, 2);
 	user->enabled = sqlite3_column_int(st, 3) != 0;
+	user->scram = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
 }
 
 static int sq_user_get(struct directory *dir, const char *address, struct directory_user *user_r)
@@ -309,6 +324,7 @@ static int sq_user_update(struct directory *dir, const char *address,
 	    [DIRECTORY_FIELD_PASSWORD] = STMT_USER_SET_PASSWORD,
 	    [DIRECTORY_FIELD_ENABLED] = STMT_USER_SET_ENABLED,
 	    [DIRECTORY_FIELD_QUOTA] = STMT_USER_SET_QUOTA,
+	    [DIRECTORY_FIELD_SCRAM] = STMT_USER_SET_SCRAM,
 	};
 	sqlite3_stmt *st = stmt(dir, ids[field], address, text, NULL);
 	int changes;
@@ -317,6 +333,16 @@ static int sq_user_update(struct directory *dir, const char *address,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)num);
 	changes = run(dir, st);
 	return changes < 0 ? -1 : changes > 0;
+}
+
+static int sq_scram_any(struct directory *dir)
+{
+	sqlite3_stmt *st = stmt(dir, STMT_SCRAM_ANY, NULL, NULL, NULL);
+	int ret = step_row(dir, st);
+
+	if (ret == 1)
+		sqlite3_reset(st);
+	return ret;
 }
 
 static int sq_user_list(struct directory *dir, const char *domain, struct directory_user **users_r,
@@ -435,6 +461,7 @@ static const struct directory_backend_ops sqlite_ops = {
     .user_add = sq_user_add,
     .user_del = sq_user_del,
     .user_update = sq_user_update,
+    .scram_any = sq_scram_any,
     .user_list = sq_user_list,
     .alias_add = sq_alias_add,
     .alias_del = sq_alias_del,
@@ -487,10 +514,37 @@ static int schema_version(sqlite3 *db, int *version_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Run sql to take the schema to version to, in one transaction, unless
+   another opener got there first (the version is read again under the
+   lock: an ALTER TABLE must not run twice). */
+static int schema_step(sqlite3 *db, const char *sql, int to, const char **error_r)
+{
+	char *text = xasprintf("%s PRAGMA user_version = %d; COMMIT;", sql, to);
+	int version = -1;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+	    schema_version(db, &version) < 0) {
+		free(text);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return open_fail(db, "cannot read the schema version", error_r);
+	}
+	if (version >= to) {
+		free(text);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		return 0;
+	}
+	if (sqlite3_exec(db, text, NULL, NULL, NULL) != SQLITE_OK) {
+		free(text);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return open_fail(db, "cannot create or migrate the directory schema", error_r);
+	}
+	free(text);
+	return 0;
+}
+
 static int schema_setup(sqlite3 *db, const char **error_r)
 {
 	int version;
-	char *sql;
 
 	if (schema_version(db, &version) < 0)
 		return open_fail(db, "cannot read the schema version", error_r);
@@ -502,20 +556,19 @@ static int schema_setup(sqlite3 *db, const char **error_r)
 		*error_r = open_error;
 		return -1;
 	}
+	if (version == SCHEMA_VERSION)
+		return 0;
+	if (version == 0)
+		return schema_step(db, schema_sql, SCHEMA_VERSION, error_r);
 	for (; version < SCHEMA_VERSION; version++) {
-		/* one transaction per step, so a concurrent opener sees all or
-		   nothing; IF NOT EXISTS makes a step it raced with harmless */
-		sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-		                migrations[version], version + 1);
-		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			free(sql);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return open_fail(db, "cannot create the directory schema", error_r);
-		}
-		free(sql);
+		if (schema_step(db, migrations[version], version + 1, error_r) < 0)
+			return -1;
 	}
 	return 0;
 }
+
+/* The page cache of one connection, in KiB (PRAGMA cache_size). */
+#define DIRECTORY_CACHE_KB "128"
 
 int directory_open(const char *path, struct directory **dir_r, const char **error_r)
 {
@@ -527,8 +580,13 @@ int directory_open(const char *path, struct directory **dir_r, const char **erro
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		return open_fail(db, path, error_r);
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;", NULL, NULL,
-	                 NULL) != SQLITE_OK)
+	/* cache_size: a role's connection reads one user row per login; with
+	   SQLite's default (2 MB) its page cache grows by a page for nearly
+	   every distinct user. The file is in the kernel's page cache anyway. */
+	if (sqlite3_exec(db,
+	                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+	                 " PRAGMA cache_size = -" DIRECTORY_CACHE_KB ";",
+	                 NULL, NULL, NULL) != SQLITE_OK)
 		return open_fail(db, path, error_r);
 	if (schema_setup(db, error_r) < 0)
 		return -1;

@@ -370,6 +370,22 @@ int directory_user_set_password(struct directory *dir, const char *address,
 	return user_update(dir, address, DIRECTORY_FIELD_PASSWORD, password_hash, 0, error_r);
 }
 
+int directory_user_set_scram(struct directory *dir, const char *address, const char *scram,
+                             const char **error_r)
+{
+	return user_update(dir, address, DIRECTORY_FIELD_SCRAM, scram != NULL ? scram : "", 0,
+	                   error_r);
+}
+
+int directory_scram_any(struct directory *dir, const char **error_r)
+{
+	int ret = dir->ops->scram_any(dir);
+
+	if (ret < 0)
+		*error_r = directory_last_message(dir);
+	return ret;
+}
+
 int directory_user_set_enabled(struct directory *dir, const char *address, bool enabled,
                                const char **error_r)
 {
@@ -420,6 +436,7 @@ void directory_user_clear(struct directory_user *user)
 {
 	free(user->address);
 	free(user->password_hash);
+	free(user->scram);
 }
 
 void directory_user_list_free(struct directory_user **users, size_t count)

@@ -62,6 +62,10 @@ struct directory_user {
 	char *password_hash;  /* "{SCHEME}..." see directory/password.h */
 	uint64_t quota_bytes; /* 0 = unlimited */
 	bool enabled;         /* false: cannot log in, still receives mail */
+	/* SCRAM-SHA-256 keys (directory/scram-keys.h text form), or NULL when
+	   the user has none (a hash imported without its password). Set with
+	   the password by directory-admin.h; never the password itself. */
+	char *scram;
 };
 
 struct directory_alias {
@@ -142,9 +146,20 @@ int directory_user_add(struct directory *dir, const char *address, const char *p
    address, "unknown user a@example.org", database error. */
 int directory_user_del(struct directory *dir, const char *address, const char **error_r);
 
-/* Replace a user's password hash. 0, or -1 as directory_user_del(). */
+/* Replace a user's password hash (and remove its SCRAM keys). 0, or -1 as directory_user_del(). */
 int directory_user_set_password(struct directory *dir, const char *address,
                                 const char *password_hash, const char **error_r);
+
+/* Store a user's SCRAM-SHA-256 keys (the text of scram_keys_format(), or
+   NULL to remove them). directory_user_set_password() removes them (the
+   keys of the old password must not keep working), so call this after it.
+   0, or -1 as directory_user_del(). */
+int directory_user_set_scram(struct directory *dir, const char *address, const char *scram,
+                             const char **error_r);
+
+/* 1 if at least one user has SCRAM keys (so SCRAM mechanisms are worth
+   advertising), 0 if none, -1 on a database error. */
+int directory_scram_any(struct directory *dir, const char **error_r);
 
 /* Enable or disable a user. A disabled user cannot log in but still
    receives mail. 0, or -1 as directory_user_del(). */

@@ -1,10 +1,13 @@
-/* STARTTLS, LOGIN and AUTHENTICATE PLAIN (RFC 3501 6.2, RFC 4959 SASL-IR).
+/* STARTTLS, LOGIN and AUTHENTICATE (RFC 3501 6.2, RFC 4959 SASL-IR) with
+   every mechanism of auth/sasl-server.h.
    Passwords are verified on a worker thread and never logged. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "auth/auth-sasl.h"
 #include "auth/auth.h"
+#include "auth/sasl-cbind.h"
 #include "auth/sasl.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
@@ -42,8 +45,15 @@ static void auth_fail(struct auth_job *job, const char *reason)
 	struct timeval tv = s->server->auth_fail_delay;
 	char *user = log_value(job->login, strlen(job->login), 256);
 
-	log_info(s->sid, "event=imap.login_failed user=%s method=%s reason=\"%s\"", user,
-	         job->method, reason);
+	/* the growing delay per IP (auth-penalty.h); a zero delay (fuzzing)
+	   stays zero */
+	if (tv.tv_sec != 0 || tv.tv_usec != 0) {
+		unsigned ms = auth_failure(s->server->auth, conn_peer_ip(s->conn));
+
+		tv = (struct timeval){ms / 1000, (ms % 1000) * 1000};
+	}
+	log_info(s->sid, "event=imap.login_failed ip=%s user=%s method=%s reason=\"%s\"",
+	         conn_peer_ip(s->conn), user, job->method, reason);
 	free(user);
 	event_base_once(s->server->base, -1, EV_TIMEOUT, auth_fail_done, job, &tv);
 }
@@ -138,73 +148,121 @@ void cmd_login(struct imap_session *s, const struct imap_cmd *cmd)
 	auth_begin(s, cmd->tag, user, xstrdup(pass), "LOGIN");
 }
 
-/* A PLAIN response, base64 (RFC 4616; "=" is an empty response). */
-static void plain_response(struct imap_session *s, const char *tag, const char *b64)
-{
-	unsigned char *data = NULL;
-	size_t len = 0;
-	char *authzid = NULL, *authcid = NULL, *password = NULL;
-	const char *error;
+/* ---- AUTHENTICATE (RFC 9051 6.2.2, SASL-IR RFC 4959) over the shared
+   exchange (auth/auth-sasl.h). Each step holds the session until the
+   exchange answers (at once or after a check, a lookup or the failure
+   delay); the command's tag is s->pending_tag throughout. ---- */
 
-	if (strcmp(b64, "=") == 0)
-		b64 = "";
-	if (sasl_base64_decode(b64, strlen(b64), SASL_PLAIN_MAX, &data, &len, &error) < 0 ||
-	    sasl_plain_parse(data, len, &authzid, &authcid, &password, &error) < 0) {
-		sasl_bytes_free(&data, len);
-		imap_reply_bad(s, tag, "Invalid AUTHENTICATE response.");
+static void sasl_final(struct imap_session *s, const struct auth_sasl_reply *r, const char *tag)
+{
+	switch (r->event) {
+	case AUTH_SASL_OK:
+		imap_session_login(s, tag, xstrdup(r->user), "AUTHENTICATE");
+		return;
+	case AUTH_SASL_TEMPFAIL:
+		imap_printf(s, "%s NO [UNAVAILABLE] Temporary authentication failure.\r\n", tag);
+		return;
+	case AUTH_SASL_FAILED:
+		if (r->error == AUTH_SASL_CANCELLED)
+			imap_reply_bad(s, tag, "Authentication aborted by client.");
+		else if (r->error == SASL_ERR_MALFORMED)
+			imap_reply_bad(s, tag, "Invalid AUTHENTICATE response.");
+		else if (r->error == SASL_ERR_AUTHZ)
+			imap_printf(s, "%s NO [AUTHORIZATIONFAILED] Authorization failed.\r\n",
+			            tag);
+		else
+			imap_printf(s, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n",
+			            tag);
+		(void)imap_session_count_error(s);
+		return;
+	case AUTH_SASL_CHALLENGE:
+		break;
+	}
+}
+
+static void on_sasl(void *ctx, const struct auth_sasl_reply *r)
+{
+	struct imap_session *s = ctx;
+	char *tag, *user;
+
+	if (r->event == AUTH_SASL_CHALLENGE) {
+		/* if the session is gone it freed the exchange and the tag */
+		if (imap_session_release(s)) {
+			s->input = IMAP_INPUT_AUTH_LINE;
+			imap_printf(s, "+ %s\r\n", r->challenge);
+		}
 		return;
 	}
-	sasl_bytes_free(&data, len);
-	/* Acting as another user is not supported. */
-	if (authzid != NULL && strcmp(authzid, authcid) != 0) {
-		sasl_secret_free(&password);
-		sasl_secret_free(&authcid);
-		sasl_secret_free(&authzid);
-		imap_printf(s, "%s NO [AUTHORIZATIONFAILED] Authorization failed.\r\n", tag);
-		return;
+	tag = s->pending_tag;
+	s->pending_tag = NULL;
+	s->input = IMAP_INPUT_COMMANDS;
+	user = r->user != NULL ? xstrdup(r->user) : NULL;
+	auth_sasl_free(&s->sasl);
+	if (imap_session_release(s)) {
+		struct auth_sasl_reply copy = *r;
+
+		copy.user = user;
+		sasl_final(s, &copy, tag);
 	}
-	auth_begin(s, tag, authcid, password, "PLAIN");
-	sasl_secret_free(&authcid);
-	sasl_secret_free(&authzid);
+	free(user);
+	free(tag);
+}
+
+/* Refusals before the exchange; true if one was sent. */
+static bool authenticate_refused(struct imap_session *s, const char *tag, enum sasl_mech mech,
+                                 const struct sasl_channel_binding *cb)
+{
+	if (sasl_mech_is_plaintext(mech) && !check_privacy(s, tag))
+		return true;
+	if (mech == SASL_MECH_SCRAM_SHA_256_PLUS && !sasl_channel_binding_usable(cb)) {
+		imap_printf(s, "%s NO Channel binding not available.\r\n", tag);
+		return true;
+	}
+	return false;
 }
 
 void cmd_authenticate(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *mech = cmd->count >= 1 ? imap_arg_atom(&cmd->args[0]) : NULL;
+	const char *name = cmd->count >= 1 ? imap_arg_atom(&cmd->args[0]) : NULL;
 	const char *ir = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	struct sasl_channel_binding cb;
+	struct timeval *delay = &s->server->auth_fail_delay;
+	enum sasl_mech mech;
 
-	if (mech == NULL || cmd->count > 2 || (cmd->count == 2 && ir == NULL)) {
+	if (name == NULL || cmd->count > 2 || (cmd->count == 2 && ir == NULL)) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
-	if (strcasecmp(mech, "PLAIN") != 0) {
+	if (sasl_mech_lookup(name, &mech) < 0) {
 		imap_printf(s, "%s NO Unsupported authentication mechanism.\r\n", cmd->tag);
 		return;
 	}
-	if (!check_privacy(s, cmd->tag))
+	sasl_channel_binding_from_ssl(conn_ssl(s->conn), &cb);
+	if (authenticate_refused(s, cmd->tag, mech, &cb))
 		return;
-	if (ir != NULL) {
-		plain_response(s, cmd->tag, ir);
-		return;
-	}
-	/* RFC 9051 6.2.2: an empty challenge, then the response line. */
+	s->sasl = auth_sasl_new(
+	    s->server->auth, mech,
+	    &(struct auth_sasl_info){
+	        /* a zero delay (fuzzing) answers failures at once */
+	        .base = delay->tv_sec != 0 || delay->tv_usec != 0 ? s->server->base : NULL,
+	        .service = "imap",
+	        .peer = conn_peer_ip(s->conn),
+	        .sid = s->sid,
+	        .cb = &cb},
+	    on_sasl, s);
 	free(s->pending_tag);
 	s->pending_tag = xstrdup(cmd->tag);
-	s->input = IMAP_INPUT_AUTH_LINE;
-	imap_printf(s, "+ \r\n");
+	imap_session_hold(s);
+	auth_sasl_start(s->sasl, ir);
 }
 
 void cmd_authenticate_line(struct imap_session *s, const char *line)
 {
-	char *tag = s->pending_tag;
-
-	s->pending_tag = NULL;
 	s->input = IMAP_INPUT_COMMANDS;
+	imap_session_hold(s);
+	/* a line too long for the limit is not a response: malformed */
 	if (line == NULL)
-		imap_reply_bad(s, tag, "Response too long.");
-	else if (strcmp(line, "*") == 0)
-		imap_reply_bad(s, tag, "Authentication aborted by client.");
+		auth_sasl_input(s->sasl, "!", 1);
 	else
-		plain_response(s, tag, line);
-	free(tag);
+		auth_sasl_input(s->sasl, line, strlen(line));
 }

@@ -7,6 +7,7 @@
 
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
+#include "store/mailbox.h"
 
 static void idle_enter(struct imap_session *s)
 {
@@ -58,6 +59,8 @@ void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_printf(s, "+ idling\r\n");
 	idle_enter(s);
 	(void)imap_session_sync(s);
+	if (s->user != NULL)
+		(void)mail_user_index_release(s->user);
 	if (s->timer == NULL)
 		s->timer = event_new(s->server->base, -1, EV_PERSIST, idle_poll, s);
 	event_add(s->timer, &tv);

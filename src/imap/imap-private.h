@@ -40,6 +40,7 @@
 #define IMAP_IDLE_POLL 30
 
 struct auth;
+struct auth_sasl;
 struct delivery;
 struct mail_user;
 struct mail_user_registry;
@@ -104,10 +105,11 @@ struct imap_session {
 	enum imap_state state;
 	enum imap_input_mode input;
 	unsigned errors;
-	bool busy;         /* waiting for a worker, a timer or a drain */
-	bool closed;       /* on_close came while busy: free when idle */
-	unsigned jobs;     /* worker jobs and timers holding the session */
-	char *pending_tag; /* AUTHENTICATE / IDLE: the command's tag */
+	bool busy;              /* waiting for a worker, a timer or a drain */
+	bool closed;            /* on_close came while busy: free when idle */
+	unsigned jobs;          /* worker jobs and timers holding the session */
+	char *pending_tag;      /* AUTHENTICATE / IDLE: the command's tag */
+	struct auth_sasl *sasl; /* AUTHENTICATE in progress (cmd-auth.c) */
 	struct imap_resumable resumable;
 	struct event *timer; /* failed login delay, IDLE poll, session timeout */
 	struct event *session_timer;

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "auth/auth.h"
+#include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
@@ -94,16 +95,33 @@ bool imap_plaintext_allowed(struct imap_session *s)
 	                                conn_peer_is_loopback(s->conn));
 }
 
+/* The AUTH= capabilities, only where plain passwords may go (TLS, or
+   loopback when allowed): PLAIN, SCRAM when the directory has keys, -PLUS
+   with binding data. */
+static void imap_capability_auth(struct imap_session *s, struct buf *caps)
+{
+	struct sasl_channel_binding cb;
+
+	if (!imap_plaintext_allowed(s)) {
+		buf_append_str(caps, " LOGINDISABLED");
+		return;
+	}
+	buf_append_str(caps, " AUTH=PLAIN");
+	if (auth_scram_offered(s->server->auth)) {
+		buf_append_str(caps, " AUTH=SCRAM-SHA-256");
+		sasl_channel_binding_from_ssl(conn_ssl(s->conn), &cb);
+		if (sasl_channel_binding_usable(&cb))
+			buf_append_str(caps, " AUTH=SCRAM-SHA-256-PLUS");
+	}
+}
+
 void imap_capability(struct imap_session *s, struct buf *caps)
 {
 	buf_append_str(caps, "IMAP4rev1 LITERAL+ SASL-IR ID");
 	if (s->state == IMAP_STATE_NOAUTH) {
 		if (!conn_is_tls(s->conn) && s->server->tls != NULL)
 			buf_append_str(caps, " STARTTLS");
-		if (imap_plaintext_allowed(s))
-			buf_append_str(caps, " AUTH=PLAIN");
-		else
-			buf_append_str(caps, " LOGINDISABLED");
+		imap_capability_auth(s, caps);
 	} else {
 		buf_append_str(caps,
 		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imap/imap-fetch.h"
+#include "auth/auth-sasl.h"
 #include "imap/imap-private.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -101,6 +102,7 @@ static void session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	free(s->username);
 	free(s->pending_tag);
+	auth_sasl_free(&s->sasl);
 	buf_free(&s->line);
 	free(s);
 }

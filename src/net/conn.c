@@ -707,6 +707,13 @@ bool conn_is_tls(const struct conn *conn)
 	return conn->tls || conn->upgrading;
 }
 
+SSL *conn_ssl(const struct conn *conn)
+{
+	if (!conn->tls || conn->handshaking)
+		return NULL;
+	return bufferevent_openssl_get_ssl(conn->bev);
+}
+
 const char *conn_tls_description(const struct conn *conn)
 {
 	return conn->tls_desc;

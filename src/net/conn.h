@@ -159,6 +159,9 @@ int conn_starttls(struct conn *conn);
 /* True once TLS is on (implicit, or STARTTLS was called, even while the
    handshake is still running). */
 bool conn_is_tls(const struct conn *conn);
+/* The connection's TLS object once the handshake is done (for channel
+   binding data, auth/sasl-cbind.h), else NULL. Valid while the conn lives. */
+SSL *conn_ssl(const struct conn *conn);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done, else NULL.
    Valid while the conn lives. For Received headers. */
 const char *conn_tls_description(const struct conn *conn);

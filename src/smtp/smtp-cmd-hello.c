@@ -45,6 +45,7 @@ void smtp_ehlo_keywords(struct smtp_session *s)
 	/* RFC 8689 section 4: REQUIRETLS is offered only once TLS is on */
 	if (conn_is_tls(s->conn))
 		smtp_reply_cont(s, 250, "REQUIRETLS");
+	smtp_auth_ehlo(s);
 	smtp_reply(s, 250, NULL, "ENHANCEDSTATUSCODES");
 }
 
@@ -73,4 +74,6 @@ void smtp_cmd_starttls(struct smtp_session *s, struct smtp_command *cmd)
 	free(s->helo);
 	s->helo = NULL;
 	s->esmtp = false;
+	free(s->auth_user); /* an AUTH before TLS (loopback) is forgotten too */
+	s->auth_user = NULL;
 }

@@ -144,6 +144,29 @@ bool smtp_xtext_valid(const char *s, size_t len, bool utf8)
 	return true;
 }
 
+static unsigned hex_value(char c)
+{
+	return c >= 'A' ? (unsigned)(c - 'A' + 10) : (unsigned)(c - '0');
+}
+
+char *smtp_xtext_decode(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1);
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '+' && len - i >= 3 && is_upper_hex(s[i + 1]) &&
+		    is_upper_hex(s[i + 2])) {
+			out[n++] = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
+			i += 2;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* SIZE=<digits> (RFC 1870 section 3). A value too big for 64 bits is
    taken as UINT64_MAX, which no limit allows. */
 static int parse_size(const char *s, size_t len, uint64_t *size_r)
@@ -238,6 +261,10 @@ static int mail_param(struct smtp_command *cmd, const char *key, size_t klen, co
 		return flag_param(&cmd->requiretls, val, error_r);
 	if (key_is(key, klen, "RET") || key_is(key, klen, "ENVID"))
 		return dsn_mail_param(cmd, key_is(key, klen, "RET"), val, vlen, error_r);
+	/* RFC 4954 section 5: AUTH=<mailbox> or AUTH=<> is accepted and not
+	   used (the authenticated user is the session's) */
+	if (key_is(key, klen, "AUTH"))
+		return 0;
 	return set_error(error_r, 555, "5.5.4", "Unsupported parameter");
 }
 

@@ -129,6 +129,11 @@ int smtp_command_parse(const char *line, size_t len, struct smtp_command *cmd_r,
    allowed too. The empty string is not xtext. */
 bool smtp_xtext_valid(const char *s, size_t len, bool utf8);
 
+/* Decode xtext that smtp_xtext_valid() accepted: each "+XX" becomes the
+   byte XX, everything else is kept. Returns a malloc'ed NUL-terminated
+   string (a decoded NUL ends it early: "+00" names no address). */
+char *smtp_xtext_decode(const char *s, size_t len);
+
 /* Free what cmd holds and zero it. A zeroed command is fine. */
 void smtp_command_clear(struct smtp_command *cmd);
 

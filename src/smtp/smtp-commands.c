@@ -23,6 +23,6 @@ const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT] = {
     [SMTP_VERB_HELP] = {SMTP_VERB_HELP, smtp_cmd_help, SMTP_CMD_BEFORE_HELO | SMTP_CMD_BEFORE_TLS},
     /* RFC 3207 section 4: STARTTLS comes after EHLO */
     [SMTP_VERB_STARTTLS] = {SMTP_VERB_STARTTLS, smtp_cmd_starttls, SMTP_CMD_BEFORE_TLS},
-    /* AUTH is not offered yet (a later submission task) */
-    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_not_implemented, SMTP_CMD_NOT_LMTP},
+    /* RFC 4954; smtp-cmd-auth.c refuses it where the policy has no AUTH */
+    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_auth, SMTP_CMD_NOT_LMTP},
 };

@@ -20,6 +20,7 @@
 #include "mailauth/mailauth-settings.h"
 #include "mailauth/psl.h"
 #include "queue/spool.h"
+#include "smtp/smtp-command.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-network.h"
@@ -357,10 +358,48 @@ static uint64_t return_path_len(const struct smtp_message *msg)
    (the session's strings are not for the worker). The DSN parameters,
    REQUIRETLS, SMTPUTF8, BODY and the SASL user join it when struct
    smtp_message carries them. */
+/* The DSN parameters of the RCPT a remote recipient came from. */
+static void add_remote_rcpt(struct spool_envelope *env, const struct smtp_message *msg,
+                            const struct inbound_remote *r)
+{
+	const struct smtp_rcpt_params *p =
+	    r->rcpt_index < msg->rcpt_count && msg->rcpt_params != NULL
+	        ? &msg->rcpt_params[r->rcpt_index]
+	        : NULL;
+	char *type = NULL, *orcpt = NULL;
+	const char *semi;
+
+	if (p != NULL && p->orcpt != NULL && (semi = strchr(p->orcpt, ';')) != NULL) {
+		type = xstrndup(p->orcpt, (size_t)(semi - p->orcpt));
+		orcpt = smtp_xtext_decode(semi + 1, strlen(semi + 1));
+	}
+	/* the SMTP and spool NOTIFY bits are the same RFC 3461 set */
+	spool_envelope_add_rcpt(env, r->address, p != NULL ? p->notify : 0, type, orcpt, r->alias)
+	    ->rcpt_index = r->rcpt_index;
+	free(type);
+	free(orcpt);
+}
+
+static enum spool_body spool_body_of(enum smtp_body body)
+{
+	switch (body) {
+	case SMTP_BODY_7BIT:
+		return SPOOL_BODY_7BIT;
+	case SMTP_BODY_8BITMIME:
+		return SPOOL_BODY_8BITMIME;
+	case SMTP_BODY_BINARYMIME:
+		return SPOOL_BODY_BINARYMIME;
+	case SMTP_BODY_UNSET:
+		break;
+	}
+	return SPOOL_BODY_UNSET;
+}
+
 static void fill_envelope(struct inbound_session *is, struct spool_envelope *env)
 {
 	const struct smtp_message *msg = is->msg;
 	const char *helo = smtp_session_helo(is->s);
+	const char *auth_user = smtp_session_auth_user(is->s);
 
 	env->arrival = (int64_t)time(NULL);
 	env->data_skip = return_path_len(msg);
@@ -368,12 +407,18 @@ static void fill_envelope(struct inbound_session *is, struct spool_envelope *env
 	env->client_ip = xstrdup(smtp_session_peer_ip(is->s));
 	env->helo = helo != NULL ? xstrdup(helo) : NULL;
 	env->smtp_id = xstrdup(msg->id);
-	for (size_t i = 0; i < is->remotes.count; i++) {
-		const struct inbound_remote *r = &is->remotes.items[i];
-
-		spool_envelope_add_rcpt(env, r->address, 0, NULL, NULL, r->alias)->rcpt_index =
-		    r->rcpt_index;
-	}
+	env->ret = msg->dsn_ret == SMTP_DSN_RET_FULL   ? SPOOL_RET_FULL
+	           : msg->dsn_ret == SMTP_DSN_RET_HDRS ? SPOOL_RET_HDRS
+	                                               : SPOOL_RET_UNSET;
+	env->envid = msg->dsn_envid != NULL
+	                 ? smtp_xtext_decode(msg->dsn_envid, strlen(msg->dsn_envid))
+	                 : NULL;
+	env->body = spool_body_of(msg->body);
+	env->requiretls = msg->requiretls;
+	env->smtputf8 = msg->smtputf8;
+	env->auth_user = auth_user != NULL ? xstrdup(auth_user) : NULL;
+	for (size_t i = 0; i < is->remotes.count; i++)
+		add_remote_rcpt(env, msg, &is->remotes.items[i]);
 }
 
 /* fsync is slow: commit on the workpool (the stage is pending); the reply

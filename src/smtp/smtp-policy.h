@@ -108,7 +108,9 @@ struct smtp_policy {
 	   submission policy, once it offers AUTH: off until then, since port
 	   587 still takes local mail in plain text as port 25 does. */
 	bool tls_required;
-	/* The policy wants AUTH offered (submission). */
+	/* SMTP AUTH (RFC 4954, smtp-cmd-auth.c) is offered: advertised in EHLO
+	   over TLS (or on loopback when auth { plaintext_on_loopback } allows
+	   it) and taken. The submission services run with it on. */
 	bool auth;
 };
 
@@ -134,7 +136,8 @@ const struct service_def *smtp_session_service(const struct smtp_session *s);
 const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_session *s);
 /* True if the client came in on a Unix socket (its peer IP is "unix"). */
 bool smtp_session_peer_is_unix(const struct smtp_session *s);
-/* The authenticated address (the AUTH identity), NULL before AUTH. */
+/* The user the session authenticated as with AUTH (the directory's
+   address), NULL before. */
 const char *smtp_session_auth_user(const struct smtp_session *s);
 /* The TLS description ("TLSv1.3 with cipher ..."), NULL without TLS. */
 const char *smtp_session_tls(const struct smtp_session *s);

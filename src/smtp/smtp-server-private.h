@@ -24,6 +24,8 @@
 #include "smtp/smtp-policy.h"
 #include "smtp/smtp-settings.h"
 
+struct auth;
+struct auth_sasl;
 struct delivery;
 struct dns_resolver;
 struct smtp_inbound;
@@ -57,9 +59,10 @@ struct smtp_server {
 	struct smtp_policy lmtp_policy;
 	struct smtp_lmtp *lmtp;
 	/* The submission and submissions services' policy
-	   (smtp-policy-submission.h); ops NULL: they ask policy (tests). */
+	   (smtp-policy-submission.h; tests: the one of smtp_server_new()). */
 	struct smtp_policy submission_policy;
 	struct smtp_submission *submission;
+	struct auth *auth; /* for AUTH; NULL: not offered (smtp-cmd-auth.c) */
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */
@@ -68,6 +71,7 @@ enum smtp_stage {
 	SMTP_STAGE_MAIL,
 	SMTP_STAGE_RCPT,
 	SMTP_STAGE_DATA_END,
+	SMTP_STAGE_AUTH, /* a SASL step: its reply is a 334, 235 or failure */
 };
 
 struct smtp_session;
@@ -106,7 +110,6 @@ struct smtp_session {
 	bool starttls;                    /* the listener offers STARTTLS (tls = starttls) */
 	struct event *session_timer;
 
-	char *auth_user;  /* the authenticated address; NULL before AUTH */
 	char *helo;       /* the HELO/EHLO name; NULL before one */
 	bool esmtp;       /* EHLO was used: enhanced status codes in replies */
 	bool closing;     /* QUIT, too many errors, shutdown: no more commands */
@@ -169,6 +172,12 @@ struct smtp_session {
 	   NULL for unknown. The lookup runs before the greeting. */
 	char *ptr_name;
 	struct smtp_rdns *rdns;
+
+	/* AUTH (smtp-cmd-auth.c) */
+	struct auth_sasl *sasl; /* an exchange in progress */
+	char *sasl_line;        /* the response the AUTH stage feeds */
+	bool sasl_started;
+	char *auth_user; /* after 235 */
 };
 
 /* Send one reply line: "<code> <enhanced> <text>" (the enhanced code only
@@ -235,10 +244,6 @@ void smtp_lmtp_stage_begin(struct smtp_session *s);
    message). */
 bool smtp_lmtp_stage_reply(struct smtp_session *s, unsigned *code_r);
 
-/* Test hook until SMTP AUTH lands: the session counts as authenticated
-   as user (copied; NULL: not authenticated). */
-void smtp_session_set_auth_user(struct smtp_session *s, const char *user);
-
 /* Command handlers (smtp-cmd-*.c). */
 void smtp_cmd_helo(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_ehlo(struct smtp_session *s, struct smtp_command *cmd);
@@ -254,6 +259,17 @@ void smtp_cmd_vrfy(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_help(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_not_implemented(struct smtp_session *s, struct smtp_command *cmd);
 void smtp_cmd_lhlo(struct smtp_session *s, struct smtp_command *cmd);
+void smtp_cmd_auth(struct smtp_session *s, struct smtp_command *cmd);
+
+/* AUTH support (smtp-cmd-auth.c): open the role's login handle (0, or -1
+   with *error_r), close it; the EHLO line; a line sent during an exchange;
+   the AUTH stage; the session's AUTH state freed. */
+int smtp_auth_init(struct smtp_server *server, const char **error_r);
+void smtp_auth_deinit(struct smtp_server *server);
+void smtp_auth_ehlo(struct smtp_session *s);
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
+void smtp_auth_stage(struct smtp_session *s);
+void smtp_auth_session_free(struct smtp_session *s);
 
 /* Ask the policy at stage (rcpt: the RCPT address, else NULL; copied). If
    the policy answers later, reading stops until it does

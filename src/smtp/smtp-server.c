@@ -92,13 +92,13 @@ static void session_free(struct smtp_session *s)
 	smtp_transaction_reset(s);
 	if (ops->session_end != NULL)
 		ops->session_end(s->policy_ctx);
+	smtp_auth_session_free(s);
 	free(s->peer_ip);
 	smtp_rdns_cancel(&s->rdns);
 	free(s->ptr_name);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
 	free(s->helo);
-	free(s->auth_user);
 	buf_free(&s->line);
 	free(s);
 }
@@ -204,6 +204,9 @@ static void stage_call(struct smtp_session *s, enum smtp_stage stage)
 		else
 			smtp_stage_reply(s, 451, "4.3.0", "Error: no delivery here");
 		return;
+	case SMTP_STAGE_AUTH:
+		smtp_auth_stage(s);
+		return;
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -245,6 +248,7 @@ static void stage_finish(struct smtp_session *s, enum smtp_stage stage, unsigned
 			s->messages++;
 		smtp_transaction_reset(s);
 		break;
+	case SMTP_STAGE_AUTH:
 	case SMTP_STAGE_NONE:
 		break;
 	}
@@ -300,6 +304,11 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 	return s->mail_from_text;
 }
 
+const char *smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user;
+}
+
 const struct service_def *smtp_session_service(const struct smtp_session *s)
 {
 	return s->service;
@@ -313,17 +322,6 @@ const struct smtp_rcpt_params *smtp_session_rcpt_params(const struct smtp_sessio
 bool smtp_session_peer_is_unix(const struct smtp_session *s)
 {
 	return s->unix_peer;
-}
-
-const char *smtp_session_auth_user(const struct smtp_session *s)
-{
-	return s->auth_user;
-}
-
-void smtp_session_set_auth_user(struct smtp_session *s, const char *user)
-{
-	free(s->auth_user);
-	s->auth_user = user != NULL ? xstrdup(user) : NULL;
 }
 
 const char *smtp_session_tls(const struct smtp_session *s)
@@ -358,6 +356,10 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_reply_error err;
 	const struct smtp_cmd_def *def;
 
+	if (s->sasl != NULL) {
+		smtp_auth_line(s, line, len);
+		return;
+	}
 	s->commands++;
 	if (smtp_command_parse(line, len, &cmd, &err) < 0) {
 		smtp_reply(s, err.code, err.enhanced, "%s", err.text);
@@ -384,6 +386,10 @@ static int next_command(struct smtp_session *s)
 
 	if (ret == 0)
 		return 0;
+	if (ret < 0 && s->sasl != NULL) {
+		smtp_auth_line(s, "", 1); /* not a response: the exchange fails, 501 */
+		return 1;
+	}
 	if (ret < 0) {
 		s->commands++;
 		smtp_reply(s, 500, "5.5.2", "Error: line too long");
@@ -490,20 +496,9 @@ static const struct smtp_policy *session_policy(const struct smtp_server *server
 {
 	if (service == &smtp_service_lmtp && server->lmtp_policy.ops != NULL)
 		return &server->lmtp_policy;
-	if ((service == &smtp_service_submission || service == &smtp_service_submissions) &&
-	    server->submission_policy.ops != NULL)
+	if (service == &smtp_service_submission || service == &smtp_service_submissions)
 		return &server->submission_policy;
 	return &server->policy;
-}
-
-/* Temporary test hook until SMTP AUTH lands (the e2e tests set it): every
-   submission session starts authenticated as this user. */
-static void test_auth_hook(struct smtp_session *s)
-{
-	const char *user = getenv("TERN_TEST_SUBMISSION_USER");
-
-	if (user != NULL && user[0] != '\0' && s->policy->auth)
-		smtp_session_set_auth_user(s, user);
 }
 
 static void server_accept(struct smtp_server *server, int fd, const struct sockaddr *peer,
@@ -525,7 +520,6 @@ static void server_accept(struct smtp_server *server, int fd, const struct socka
 		return;
 	}
 	s->peer_ip = xstrdup(conn_peer_ip(s->conn));
-	test_auth_hook(s);
 	s->policy->ops->session_begin(s->policy->policy, s, &s->policy_ctx);
 	session_start(s, role);
 }
@@ -543,6 +537,7 @@ struct smtp_server *smtp_server_new(struct role_ctx *role, const struct smtp_pol
 	server->role = role;
 	server->settings = role->settings;
 	server->policy = *policy;
+	server->submission_policy = *policy;
 	return server;
 }
 
@@ -566,6 +561,7 @@ static void smtp_deinit_server(struct smtp_server *server)
 	dns_resolver_free(&server->resolver);
 	smtp_lmtp_free(&server->lmtp);
 	smtp_submission_free(&server->submission);
+	smtp_auth_deinit(server);
 	free(server);
 }
 
@@ -575,27 +571,23 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 
 	server->role = role;
 	server->settings = role->settings;
-	/* every service runs the inbound policy until submission has its own */
-	if (smtp_inbound_new(role, &server->inbound, error_r) < 0) {
-		free(server);
+	if (smtp_inbound_new(role, &server->inbound, error_r) < 0 ||
+	    smtp_submission_new(role, &server->submission, error_r) < 0) {
+		smtp_deinit_server(server);
 		return -1;
 	}
 	server->policy.ops = &smtp_inbound_ops;
 	server->policy.policy = server->inbound;
+	/* before smtp_auth_init(), which looks at .auth */
+	server->submission_policy = smtp_submission_policy(server->submission);
 	if (smtp_rdns_resolver_new(role->base, role->settings, &server->resolver, error_r) < 0 ||
-	    smtp_lmtp_new(role, &server->lmtp, error_r) < 0) {
-		dns_resolver_free(&server->resolver);
-		smtp_inbound_free(&server->inbound);
-		free(server);
+	    smtp_lmtp_new(role, &server->lmtp, error_r) < 0 ||
+	    smtp_auth_init(server, error_r) < 0) {
+		smtp_deinit_server(server);
 		return -1;
 	}
 	server->lmtp_policy.ops = &smtp_lmtp_ops;
 	server->lmtp_policy.policy = server->lmtp;
-	if (smtp_submission_new(role, &server->submission, error_r) < 0) {
-		smtp_deinit_server(server);
-		return -1;
-	}
-	server->submission_policy = smtp_submission_policy(server->submission);
 	role->data = server;
 	return 0;
 }

@@ -17,6 +17,7 @@ struct mail_user_registry {
 	char *mail_dir;
 	struct mail_user *buckets[REGISTRY_BUCKETS];
 	size_t count;
+	bool trim; /* a connection was released since the last trim */
 	struct buf error;
 };
 
@@ -185,6 +186,16 @@ int mail_user_index(struct mail_user *user, struct mail_index **index_r, const c
 	return 0;
 }
 
+bool mail_user_index_release(struct mail_user *user)
+{
+	if (user->index == NULL || mail_index_in_transaction(user->index))
+		return false;
+	mail_index_close(&user->index);
+	if (user->registry != NULL)
+		user->registry->trim = true;
+	return true;
+}
+
 size_t mail_user_registry_close_idle(struct mail_user_registry *reg, unsigned idle_seconds)
 {
 	time_t now = monotonic_now();
@@ -201,7 +212,8 @@ size_t mail_user_registry_close_idle(struct mail_user_registry *reg, unsigned id
 	}
 	/* glibc keeps freed pages inside its heap resident; hand the pages
 	   the connections left back to the system. */
-	if (closed > 0)
+	if (closed > 0 || reg->trim)
 		(void)malloc_trim(0);
+	reg->trim = false;
 	return closed;
 }

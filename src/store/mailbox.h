@@ -103,6 +103,13 @@ void mail_user_registry_notify(struct mail_user_registry *registry, const char *
    stay valid: the next use opens it again; docs/store.md, "Idle users").
    Returns how many were closed. */
 size_t mail_user_registry_close_idle(struct mail_user_registry *registry, unsigned idle_seconds);
+/* Close user's index connection now unless a transaction is open on it
+   (its views stay valid; the next use opens it again), e.g. when a session
+   starts waiting in IDLE: an idle phone then holds no SQLite connection,
+   and the connection's memory is freed while it is the last thing
+   allocated, before later allocations pin it in the heap. Returns true if
+   it closed one. */
+bool mail_user_index_release(struct mail_user *user);
 /* How many users the registry holds open (for tests and metrics). */
 size_t mail_user_registry_count(const struct mail_user_registry *registry);
 

@@ -267,3 +267,28 @@ def test_spool_fsyncs_come_before_250(traced):
         new = set(committed(inst)) - before
         assert len(new) == 1
         check_spool_order(inst, trace.events(), text.decode(), new.pop())
+
+
+def test_dsn_parameters_reach_the_envelope(server):
+    """RET, ENVID (xtext decoded), BODY and each recipient's NOTIFY and
+    ORCPT given on port 25 are stored for the queue (RFC 3461)."""
+    with smtplib.SMTP("127.0.0.1", server.port("smtp"), timeout=30) as s:
+        s.ehlo("client.test")
+        code, text = s.mail("sender@elsewhere.test",
+                            ["RET=HDRS", "ENVID=QQ+2B314", "BODY=8BITMIME"])
+        assert code == 250, text
+        code, text = s.rcpt("fwd@example.test",
+                            ["NOTIFY=SUCCESS,DELAY", "ORCPT=rfc822;fwd+2Bx@example.test"])
+        assert code == 250, text
+        code, text = s.data(BODY)
+        assert code == 250, text
+    (qid,) = committed(server)
+    fields, rcpts = envelope(server, qid)
+    assert fields["ret"] == "HDRS"
+    assert fields["envid"] == "QQ+314", fields
+    assert fields["body"] == "8BITMIME", fields
+    assert len(rcpts) == 1
+    assert rcpts[0].startswith("<%s>" % REMOTE), rcpts
+    assert "notify=SUCCESS,DELAY" in rcpts[0], rcpts
+    assert "orcpt=rfc822;fwd+x@example.test" in rcpts[0], rcpts
+    assert "alias=<fwd@example.test>" in rcpts[0], rcpts

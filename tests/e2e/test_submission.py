@@ -19,16 +19,13 @@ BOB = "bob@" + DOMAIN
 PASSWORD = "correct horse battery staple"
 
 
-def make_instance(base, extra_config="", login=True):
+def make_instance(base, extra_config=""):
     inst = Instance(base)
     inst.add_user(ALICE, PASSWORD)
     inst.add_user(BOB, PASSWORD)
     if extra_config:
         with open(inst.config, "a") as f:
             f.write(extra_config)
-    if login:
-        # until SMTP AUTH lands: every submission session is alice's
-        inst.env = dict(os.environ, TERN_TEST_SUBMISSION_USER=ALICE)
     inst.start()
     return inst
 
@@ -41,18 +38,22 @@ def sub(instance_dir):
     inst.check_sanitizers()
 
 
-def connect_587(inst):
+def connect_587(inst, user=ALICE):
     c = smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=10)
     c.ehlo("client.example")
     c.starttls(context=client_tls_context())
     c.ehlo("client.example")
+    if user:
+        c.login(user, PASSWORD)
     return c
 
 
-def connect_465(inst):
+def connect_465(inst, user=ALICE):
     c = smtplib.SMTP_SSL("127.0.0.1", inst.port("submissions"), timeout=10,
                          context=client_tls_context())
     c.ehlo("client.example")
+    if user:
+        c.login(user, PASSWORD)
     return c
 
 
@@ -105,7 +106,7 @@ def header_of(raw, name):
 # --- AUTH and TLS ---------------------------------------------------------
 
 def test_auth_required_on_both_ports(instance_dir):
-    inst = make_instance(instance_dir, login=False)
+    inst = make_instance(instance_dir)
     try:
         c = smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=10)
         c.ehlo("client.example")
@@ -116,11 +117,20 @@ def test_auth_required_on_both_ports(instance_dir):
         code, text = c.mail(ALICE)
         assert code == 530 and b"5.7.0" in text and b"Authentication" in text
         c.quit()
-        c = connect_465(inst)
+        c = connect_465(inst, user=None)
         code, text = c.mail(ALICE)
         assert code == 530 and b"5.7.0" in text
+        # logged in, the same session may send (PLAIN on 465, LOGIN on 587)
+        c.login(ALICE, PASSWORD)
+        c.sendmail(ALICE, [BOB], message())
         c.quit()
-        assert "event=submission.message" not in inst.log()
+        c = connect_587(inst, user=None)
+        c.user, c.password = ALICE, PASSWORD
+        code, _ = c.auth("LOGIN", c.auth_login, initial_response_ok=False)
+        assert code == 235
+        c.sendmail(ALICE, [BOB], message())
+        c.quit()
+        assert inst.log().count("event=submission.message") == 2
     finally:
         inst.stop()
 
@@ -133,6 +143,13 @@ def test_envelope_sender_of_someone_else_refused(sub):
     assert code == 553 and b"5.7.1" in text
     # the session goes on: alice's own address is fine
     assert c.mail(ALICE)[0] == 250
+    c.quit()
+    # and bob may use his
+    c = connect_465(sub, user=BOB)
+    assert c.mail(BOB)[0] == 250
+    assert c.mail(ALICE)[0] == 503  # nested MAIL: the first was taken
+    c.rset()
+    assert c.mail(ALICE)[0] == 553
     c.quit()
 
 
@@ -217,7 +234,6 @@ def test_ed25519_key_signs(instance_dir):
         os.unlink(path)
     inst.tern("dkim", "keygen", "--domain", DOMAIN, "--selector", "ed", "--algorithm",
               "ed25519")
-    inst.env = dict(os.environ, TERN_TEST_SUBMISSION_USER=ALICE)
     inst.start()
     try:
         c = connect_587(inst)
@@ -291,7 +307,6 @@ def test_message_size_limit(instance_dir):
         text = f.read()
     with open(inst.config, "w") as f:
         f.write(text.replace("max_message_size = 25M", "max_message_size = 16K"))
-    inst.env = dict(os.environ, TERN_TEST_SUBMISSION_USER=ALICE)
     inst.start()
     try:
         c = connect_587(inst)

@@ -1,11 +1,15 @@
-/* Fuzz the SASL helpers: the input is taken as a base64 client response,
-   decoded and parsed as PLAIN and as a LOGIN field; the raw bytes are also
-   parsed directly, so both the decoder and the parsers see arbitrary data. */
+/* Fuzz the SASL helpers and the server mechanisms. The input is taken as a
+   base64 client response, decoded and parsed as PLAIN and as a LOGIN field;
+   the raw bytes are also parsed directly. Then the mechanisms: the first
+   byte picks the mechanism, the channel binding and the answers to the
+   password check and key lookup; the rest, split at '\n', is the client's
+   responses in turn (decoded already), so every state sees any bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/sasl-server.h"
 #include "auth/sasl.h"
 #include "lib/utf8.h"
 
@@ -31,6 +35,68 @@ static void parse_all(const unsigned char *msg, size_t len)
 	(void)utf8_valid(msg, len);
 }
 
+/* Keys of "pencil" with a fixed salt, derived once (4096 iterations would
+   slow every run). */
+static const struct scram_keys *fuzz_keys(void)
+{
+	static struct scram_keys keys;
+	static int done;
+	const char *error;
+
+	if (!done) {
+		if (scram_keys_derive("pencil", 6, (const unsigned char *)"saltsaltsaltsalt", 16,
+		                      4096, &keys, &error) < 0)
+			abort();
+		done = 1;
+	}
+	return &keys;
+}
+
+static void run_mechanism(const uint8_t *data, size_t size)
+{
+	static const struct sasl_channel_binding tls = {
+	    .tls = true,
+	    .has_exporter = true,
+	    .exporter = "0123456789abcdef0123456789abcdef",
+	    .end_point_len = 32,
+	    .end_point = "ENDPOINTENDPOINTENDPOINTENDPOINT",
+	};
+	struct sasl_server *s;
+	struct sasl_result r;
+	size_t pos = 1, steps = 0;
+	uint8_t ctl;
+
+	if (size == 0)
+		return;
+	ctl = data[0];
+	s = sasl_server_new((enum sasl_mech)(ctl % SASL_MECH_COUNT), (ctl & 4) ? &tls : NULL);
+	sasl_server_set_nonce(s, "fuzznonce");
+	if (ctl & 8)
+		sasl_server_start(s, &r);
+	while (pos <= size && steps++ < 16) {
+		const uint8_t *nl = memchr(data + pos, '\n', size - pos);
+		size_t len = (nl != NULL ? (size_t)(nl - data) : size) - pos;
+
+		sasl_server_step(s, data + pos, len, &r);
+		if (r.status == SASL_STATUS_NEED_PASSWORD) {
+			if (r.user == NULL || r.password == NULL)
+				abort();
+			sasl_server_password_checked(s, (ctl & 16) != 0, &r);
+		} else if (r.status == SASL_STATUS_NEED_KEYS) {
+			sasl_server_keys(s, (ctl & 32) ? fuzz_keys() : NULL, &r);
+		}
+		/* a success needs the right proof: only with keys; never
+		   without them */
+		if (r.status == SASL_STATUS_DONE &&
+		    ctl % SASL_MECH_COUNT >= SASL_MECH_SCRAM_SHA_256 && (ctl & 32) == 0)
+			abort();
+		if (r.status == SASL_STATUS_FAILED || r.status == SASL_STATUS_DONE)
+			break;
+		pos += len + 1;
+	}
+	sasl_server_free(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned char *decoded;
@@ -49,5 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		parse_all(decoded, len);
 		sasl_bytes_free(&decoded, len);
 	}
+	run_mechanism(data, size);
 	return 0;
 }

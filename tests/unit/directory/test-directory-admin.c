@@ -13,6 +13,7 @@
 #include "directory/password.h"
 #include "directory/directory-admin.h"
 #include "directory/directory-memory.h"
+#include "directory/scram-keys.h"
 
 static const struct directory_password_policy policy = {
     .min_length = 8,
@@ -129,12 +130,57 @@ static void test_set_password(void **state)
 	free(before);
 }
 
+/* The keys stored with a password are those the password derives with
+   the stored salt and count; a new password gets new ones. */
+static void assert_keys_of(struct directory *dir, const char *address, const char *password,
+                           char **text_r)
+{
+	struct directory_user *user = NULL;
+	struct scram_keys stored, derived;
+	const char *error;
+
+	assert_int_equal(directory_user_lookup(dir, address, &user, &error), 1);
+	assert_non_null(user->scram);
+	assert_int_equal(scram_keys_parse(user->scram, &stored, &error), 0);
+	assert_int_equal(stored.iterations, SCRAM_ITERATIONS_DEFAULT);
+	assert_int_equal(stored.salt_len, SCRAM_SALT_LEN);
+	assert_int_equal(scram_keys_derive(password, strlen(password), stored.salt, stored.salt_len,
+	                                   stored.iterations, &derived, &error),
+	                 0);
+	assert_memory_equal(stored.stored_key, derived.stored_key, SCRAM_KEY_LEN);
+	assert_memory_equal(stored.server_key, derived.server_key, SCRAM_KEY_LEN);
+	assert_null(strstr(user->scram, password));
+	*text_r = strdup(user->scram);
+	directory_user_free(&user);
+}
+
+static void test_scram_keys(void **state)
+{
+	struct directory *dir = *state;
+	char *first, *second;
+	const char *error;
+
+	assert_int_equal(
+	    directory_admin_user_add(dir, &policy, "k@example.org", "first password", 0, &error),
+	    0);
+	assert_keys_of(dir, "k@example.org", "first password", &first);
+	assert_int_equal(directory_scram_any(dir, &error), 1);
+	assert_int_equal(
+	    directory_admin_set_password(dir, &policy, "k@example.org", "second password", &error),
+	    0);
+	assert_keys_of(dir, "k@example.org", "second password", &second);
+	assert_string_not_equal(first, second);
+	free(first);
+	free(second);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_password_check),
 	    cmocka_unit_test_setup_teardown(test_user_add, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_password, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scram_keys, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

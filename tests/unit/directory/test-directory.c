@@ -126,7 +126,7 @@ static void test_open_schema(void **state)
 
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 3);
 	assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
 	                                     "'table' AND name IN ('domains', 'users', 'aliases')"),
 	                 3);
@@ -666,6 +666,86 @@ static void test_database_error_kind(void **state)
 	assert_int_equal(directory_error_kind(f->dir), DIRECTORY_ERR_DATABASE);
 }
 
+/* SCRAM keys: stored, read back, removed by a new password hash; the
+   "any user has keys" probe follows. */
+static void test_user_scram(void **state)
+{
+	struct fixture *f = *state;
+	struct directory_user *user = NULL;
+	const char *error;
+
+	assert_ok(directory_domain_add(f->dir, "example.org", &error));
+	assert_ok(directory_user_add(f->dir, "a@example.org", HASH, 0, &error));
+	assert_int_equal(directory_scram_any(f->dir, &error), 0);
+	assert_int_equal(directory_user_lookup(f->dir, "a@example.org", &user, &error), 1);
+	assert_null(user->scram);
+	directory_user_free(&user);
+	assert_ok(directory_user_set_scram(f->dir, "A@example.org", "SCRAM-SHA-256$x", &error));
+	assert_int_equal(directory_scram_any(f->dir, &error), 1);
+	assert_int_equal(directory_user_lookup(f->dir, "a@example.org", &user, &error), 1);
+	assert_string_equal(user->scram, "SCRAM-SHA-256$x");
+	directory_user_free(&user);
+	/* a new hash (an import) drops keys that belong to the old password */
+	assert_ok(directory_user_set_password(f->dir, "a@example.org", HASH, &error));
+	assert_int_equal(directory_user_lookup(f->dir, "a@example.org", &user, &error), 1);
+	assert_null(user->scram);
+	directory_user_free(&user);
+	assert_int_equal(directory_scram_any(f->dir, &error), 0);
+	assert_ok(directory_user_set_scram(f->dir, "a@example.org", "SCRAM-SHA-256$y", &error));
+	assert_ok(directory_user_set_scram(f->dir, "a@example.org", NULL, &error));
+	assert_int_equal(directory_scram_any(f->dir, &error), 0);
+	assert_fails(directory_user_set_scram(f->dir, "b@example.org", "z", &error), NULL);
+	assert_int_equal(directory_error_kind(f->dir), DIRECTORY_ERR_NOT_FOUND);
+}
+
+/* A version 1 database (before SCRAM keys) is migrated in place: its
+   users are kept, without keys. */
+static void test_schema_migrate_1(void **state)
+{
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/v1.db", f->tmpdir);
+	struct directory *dir = NULL;
+	struct directory_user *user = NULL;
+	sqlite3 *db;
+	const char *error;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "CREATE TABLE domains (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE"
+	                 " COLLATE NOCASE, created_at INTEGER NOT NULL DEFAULT 0);"
+	                 "CREATE TABLE users (id INTEGER PRIMARY KEY, domain_id INTEGER NOT NULL"
+	                 " REFERENCES domains(id) ON DELETE CASCADE, address TEXT NOT NULL UNIQUE"
+	                 " COLLATE NOCASE, password_hash TEXT NOT NULL, quota_bytes INTEGER NOT"
+	                 " NULL DEFAULT 1073741824, enabled INTEGER NOT NULL DEFAULT 1,"
+	                 " created_at INTEGER NOT NULL DEFAULT 0);"
+	                 "CREATE TABLE aliases (id INTEGER PRIMARY KEY, domain_id INTEGER NOT NULL"
+	                 " REFERENCES domains(id) ON DELETE CASCADE, source TEXT NOT NULL COLLATE"
+	                 " NOCASE, destination TEXT NOT NULL COLLATE NOCASE, created_at INTEGER"
+	                 " NOT NULL DEFAULT 0, UNIQUE(source, destination));"
+	                 "INSERT INTO domains(name) VALUES ('example.org');"
+	                 "INSERT INTO users(domain_id, address, password_hash) VALUES"
+	                 " (1, 'old@example.org', '{BLF-CRYPT}$2y$05$abc');"
+	                 "PRAGMA user_version = 1;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_ok(directory_open(path, &dir, &error));
+	assert_int_equal(pragma_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(directory_user_lookup(dir, "old@example.org", &user, &error), 1);
+	assert_string_equal(user->password_hash, "{BLF-CRYPT}$2y$05$abc");
+	assert_null(user->scram);
+	directory_user_free(&user);
+	assert_ok(directory_user_set_scram(dir, "old@example.org", "SCRAM-SHA-256$k", &error));
+	directory_close(&dir);
+	/* opened again: no second migration, the keys are there */
+	assert_ok(directory_open(path, &dir, &error));
+	assert_int_equal(directory_scram_any(dir, &error), 1);
+	directory_close(&dir);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +766,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resolve_catchall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_database_error_kind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_scram, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_migrate_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_scram, setup_memory, teardown),
 	    /* the rules again, over the in-memory backend */
 	    cmocka_unit_test_setup_teardown(test_domains, setup_memory, teardown),
 	    cmocka_unit_test_setup_teardown(test_domain_malformed, setup_memory, teardown),

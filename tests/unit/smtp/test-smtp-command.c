@@ -167,6 +167,7 @@ static const struct err_case err_cases[] = {
     {"RCPT TO:<a@b> ORCPT=rfc822;a@b ORCPT=rfc822;a@b", 501, "5.5.4"},
     {"RCPT TO:<a@b> RET=FULL", 555, "5.5.4"},
     {"RCPT TO:<a@b> SIZE=10", 555, "5.5.4"},
+    {"RCPT TO:<a@b> AUTH=<>", 555, "5.5.4"}, /* RFC 4954 section 5: a MAIL parameter */
     {"MAIL FROM:<a@b>" SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1 SIZE1
          SIZE1 SIZE1 SIZE1 SIZE1,
      501, "5.5.4"},
@@ -192,12 +193,31 @@ static void test_err_table(void **state)
 }
 
 /* The extension parameters land in their fields. */
+static void test_xtext_decode(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"QQ+2B314", "QQ+314"}, {"a+3Db+2B", "a=b+"},           {"plain", "plain"},
+	    {"+41+42", "AB"},       {"\xc3\xa9+20x", "\xc3\xa9 x"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = smtp_xtext_decode(cases[i].in, strlen(cases[i].in));
+
+		assert_true(smtp_xtext_valid(cases[i].in, strlen(cases[i].in), true));
+		assert_string_equal(got, cases[i].out);
+		free(got);
+	}
+}
+
 static void test_ext_params(void **state)
 {
 	struct smtp_command cmd;
 	struct smtp_reply_error err;
 	const char *mail = "MAIL FROM:<a@b> BODY=BINARYMIME SMTPUTF8 REQUIRETLS RET=HDRS "
-	                   "ENVID=QQ+2B314";
+	                   "ENVID=QQ+2B314 AUTH=<>";
 	const char *rcpt = "RCPT TO:<\xc3\xa9@b> NOTIFY=failure,Delay "
 	                   "ORCPT=utf-8;\xc3\xa9@b+2Bx";
 
@@ -288,10 +308,10 @@ static void test_verb_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ok_table),   cmocka_unit_test(test_err_table),
-	    cmocka_unit_test(test_nul_byte),   cmocka_unit_test(test_prefixes),
-	    cmocka_unit_test(test_verb_names), cmocka_unit_test(test_ext_params),
-	    cmocka_unit_test(test_xtext),
+	    cmocka_unit_test(test_ok_table),     cmocka_unit_test(test_err_table),
+	    cmocka_unit_test(test_nul_byte),     cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_verb_names),   cmocka_unit_test(test_ext_params),
+	    cmocka_unit_test(test_xtext_decode), cmocka_unit_test(test_xtext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "lib/xalloc.h"
 #include "store/maildir.h"
+#include "store/mailbox-private.h"
 #include "store/mailbox.h"
 
 static char *make_root(void)
@@ -154,6 +155,38 @@ static void test_view_across_close(void **state)
 	remove_root(root);
 }
 
+/* A session entering IDLE gives its user's connection back at once; never
+   one inside a transaction, and the views keep working after it. */
+static void test_release_now(void **state)
+{
+	char *root = make_root();
+	struct mail_user_registry *reg = mail_user_registry_new(root);
+	struct mail_user *u;
+	struct mailbox *box;
+	struct mail_index *index;
+	const char *error;
+
+	(void)state;
+	assert_int_equal(mail_user_acquire(reg, "fay@example.org", &u, &error), 0);
+	drop_message(u, "1000000000.1.host:2,S");
+	assert_int_equal(mailbox_open(u, "INBOX", false, &box, &error), 0);
+	assert_true(mail_user_index_release(u));
+	assert_false(mail_user_index_release(u)); /* already closed */
+	assert_int_equal(mail_user_registry_close_idle(reg, 0), 0);
+	assert_int_equal(mailbox_set_flags(box, 1, MAIL_FLAGGED, &error), 0);
+	assert_int_equal(mail_user_index(u, &index, &error), 0);
+	assert_int_equal(mail_index_begin(index, &error), 0);
+	assert_false(mail_user_index_release(u)); /* a transaction is open */
+	mail_index_rollback(index);
+	assert_true(mail_user_index_release(u));
+	sync_box(box);
+	assert_int_equal(mailbox_msg(box, 1)->flags & MAIL_FLAGGED, MAIL_FLAGGED);
+	mailbox_close(&box);
+	mail_user_release(&u);
+	mail_user_registry_free(&reg);
+	remove_root(root);
+}
+
 /* A change another connection (another process) commits while the
    index is closed is seen by the next sync after the reopen. */
 static void test_change_while_closed(void **state)
@@ -197,6 +230,7 @@ int main(void)
 	    cmocka_unit_test(test_shared),
 	    cmocka_unit_test(test_view_across_close),
 	    cmocka_unit_test(test_change_while_closed),
+	    cmocka_unit_test(test_release_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
