@@ -274,7 +274,7 @@ static int bdat_order_check(struct smtp_session *s, unsigned *code_r, const char
                             const char **text_r)
 {
 	*code_r = 0;
-	if (s->server->policy.tls_required && !conn_is_tls(s->conn)) {
+	if (s->policy->tls_required && !conn_is_tls(s->conn) && s->auth_user == NULL) {
 		*code_r = 530;
 		*enhanced_r = "5.7.0";
 		*text_r = "Must issue a STARTTLS command first";

@@ -24,5 +24,7 @@ const struct smtp_cmd_def smtp_commands[SMTP_VERB_COUNT] = {
     /* RFC 3207 section 4: STARTTLS comes after EHLO */
     [SMTP_VERB_STARTTLS] = {SMTP_VERB_STARTTLS, smtp_cmd_starttls, SMTP_CMD_BEFORE_TLS},
     /* RFC 4954; smtp-cmd-auth.c refuses it where the policy has no AUTH */
-    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_auth, SMTP_CMD_NOT_LMTP},
+    /* before TLS too: smtp-cmd-auth.c answers 538 there unless loopback
+       plaintext is allowed */
+    [SMTP_VERB_AUTH] = {SMTP_VERB_AUTH, smtp_cmd_auth, SMTP_CMD_NOT_LMTP | SMTP_CMD_BEFORE_TLS},
 };

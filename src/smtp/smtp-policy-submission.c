@@ -524,13 +524,19 @@ static uint64_t set_prefix(struct sub_session *ss)
 	};
 	struct buf b = BUF_INIT;
 	uint64_t return_path;
+	unsigned removed;
 
 	submission_trace_append(&t, &b);
 	/* the Return-Path line is local delivery's (RFC 5321 4.4) */
 	return_path = (uint64_t)((const char *)memchr(b.data, '\n', b.len) - b.data) + 1;
 	if (ss->signature != NULL)
 		buf_append_str(&b, ss->signature);
-	buf_append(&b, msg->header, msg->header_len);
+	/* forged claims of our authserv-id go, as on port 25 (RFC 8601 5);
+	   the field is not signed, so the signature holds */
+	removed = smtp_header_filter(msg->header, msg->header_len, set->hostname, &b);
+	if (removed > 0)
+		log_info(sid(ss), "event=smtp.auth_results_removed id=%s count=%u", msg->id,
+		         removed);
 	buf_append(&b, ss->fixes.data, ss->fixes.len);
 	buf_append_str(&b, "\r\n");
 	delivery_set_prefix(ss->delivery, b.data, b.len);

@@ -369,7 +369,8 @@ static void run_command(struct smtp_session *s, const char *line, size_t len)
 	if (!smtp_protocol_allows(s, def))
 		; /* refused: LHLO in SMTP, HELO/EHLO/AUTH in LMTP */
 	else if (s->policy->tls_required && (def->flags & SMTP_CMD_BEFORE_TLS) == 0 &&
-	         !conn_is_tls(s->conn))
+	         !conn_is_tls(s->conn) && s->auth_user == NULL)
+		/* a login the config allowed without TLS (loopback) lifts it */
 		smtp_reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
 	else if (s->helo == NULL && (def->flags & SMTP_CMD_BEFORE_HELO) == 0)
 		smtp_reply(s, 503, "5.5.1", "Error: send %s first", s->lmtp ? "LHLO" : "HELO/EHLO");

@@ -310,22 +310,32 @@ def test_received_ptr_without_forward_match_is_unknown(server):
 @pytest.mark.parametrize("service", ["submission", "submissions"])
 def test_extensions_on_submission_ports(server, service):
     """587 and 465 run the same extensions (465 with implicit TLS, where
-    REQUIRETLS is offered at once)."""
-    if service == "submissions":
-        raw = socket.create_connection(("127.0.0.1", server.port(service)), timeout=20)
-        sock = client_tls_context().wrap_socket(raw)
-    else:
-        sock = socket.create_connection(("127.0.0.1", server.port(service)), timeout=20)
+    REQUIRETLS is offered at once; 587 after STARTTLS, which it requires),
+    for an authenticated user (docs/submission.md)."""
+    import base64
+    server.tern("user", "allow-sender", USER, "bob@example.net")
+    raw = socket.create_connection(("127.0.0.1", server.port(service)), timeout=20)
     r = Raw.__new__(Raw)
-    r.sock, r.buf = sock, b""
+    r.sock, r.buf = raw, b""
+    if service == "submissions":
+        r.sock = client_tls_context().wrap_socket(raw)
     assert r.reply()[0].startswith(b"220")
+    if service == "submission":
+        assert b"REQUIRETLS" not in b"\n".join(r.cmd("EHLO c.example"))
+        assert r.cmd("STARTTLS")[0].startswith(b"220")
+        r.sock = client_tls_context().wrap_socket(raw)
     ext = b"\n".join(r.cmd("EHLO c.example"))
     assert b"CHUNKING" in ext and b"SMTPUTF8" in ext and b"DSN" in ext
-    assert (b"REQUIRETLS" in ext) == (service == "submissions")
+    assert b"REQUIRETLS" in ext  # TLS is on by now on both
+    ir = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+    assert r.cmd("AUTH PLAIN " + ir)[0].startswith(b"235")
     assert r.cmd("MAIL FROM:<bob@example.net>")[0].startswith(b"250")
     assert r.cmd("RCPT TO:<alice@example.test> NOTIFY=FAILURE")[0].startswith(b"250")
     assert r.bdat(MESSAGE[:100])[0].startswith(b"250 2.0.0")
     assert r.bdat(MESSAGE[100:], last=True)[0].startswith(b"250 2.0.0 Ok: queued")
     r.close()
     body, _ = stored_body(new_files(server)[0])
-    assert body == MESSAGE
+    # the submission fixes (RFC 6409 8) go after the client's fields
+    head, text = body.split(b"\r\n\r\n", 1)
+    mhead, mtext = MESSAGE.split(b"\r\n\r\n", 1)
+    assert text == mtext and head.startswith(mhead + b"\r\nMessage-ID: <")

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import HOSTNAME, Instance
+from conftest import HOSTNAME, Instance, client_tls_context
 
 USER = "alice@example.test"
 PASSWORD = "correct horse battery staple"
@@ -269,8 +269,12 @@ def test_submission_port_is_not_checked(server):
     """Only port 25 gets the checks and the header (submission senders are
     to be authenticated by AUTH); forged claims of our name still go."""
     extra = b"Authentication-Results: " + HOSTNAME.encode() + b"; dmarc=pass\r\n"
+    server.tern("user", "allow-sender", USER, "@quar.test")
     with smtplib.SMTP("127.0.0.1", server.port("submission"), timeout=30) as s:
         s.ehlo("client.test")
+        s.starttls(context=client_tls_context())
+        s.ehlo("client.test")
+        s.login(USER, PASSWORD)
         s.mail("bob@quar.test")
         assert s.rcpt(USER)[0] == 250
         assert s.data(message("quar.test", extra=extra))[0] == 250
