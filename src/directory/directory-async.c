@@ -18,6 +18,7 @@ struct directory_async {
 	pthread_mutex_t lock;
 	ARRAY(struct directory *) idle; /* connections no request is using */
 	unsigned pending;               /* requests whose done() has not run */
+	char *postmaster;               /* directory_async_set_postmaster() */
 	bool closed;
 };
 
@@ -85,6 +86,7 @@ static void async_free(struct directory_async *da)
 		directory_close(&da->idle.items[i]);
 	array_free(&da->idle);
 	pthread_mutex_destroy(&da->lock);
+	free(da->postmaster);
 	free(da->path);
 	free(da);
 }
@@ -123,7 +125,8 @@ static void request_work(void *arg)
 	if (dir == NULL) {
 		req->ret = -1;
 	} else if (req->kind == REQUEST_RESOLVE) {
-		req->ret = directory_resolve(dir, req->address, &req->res, &error);
+		req->ret = directory_resolve_postmaster(dir, req->address, req->da->postmaster,
+		                                        &req->res, &error);
 	} else if (req->kind == REQUEST_SCRAM_ANY) {
 		req->ret = directory_scram_any(dir, &error);
 	} else if (req->kind == REQUEST_USER) {
@@ -219,4 +222,10 @@ void directory_async_scram_any(struct directory_async *da, directory_probe_cb *c
 	req->probe_cb = cb;
 	req->ctx = ctx;
 	submit(da, req, "");
+}
+
+void directory_async_set_postmaster(struct directory_async *da, const char *fallback)
+{
+	free(da->postmaster);
+	da->postmaster = fallback != NULL ? xstrdup(fallback) : NULL;
 }

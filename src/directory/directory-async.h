@@ -44,8 +44,10 @@ void directory_async_close(struct directory_async **da);
 typedef void directory_resolve_cb(void *ctx, int ret, struct directory_resolution *res,
                                   const char *error);
 
-/* Resolve an SMTP recipient address (copied) as directory_resolve() does;
-   cb(ctx, ...) runs later on the loop thread. */
+/* Resolve an SMTP recipient address (copied) as
+   directory_resolve_postmaster() does, with the fallback of
+   directory_async_set_postmaster() (none set: NULL, the domain's first
+   user); cb(ctx, ...) runs later on the loop thread. */
 void directory_async_resolve(struct directory_async *da, const char *address,
                              directory_resolve_cb *cb, void *ctx);
 
@@ -79,5 +81,10 @@ typedef void directory_probe_cb(void *ctx, int ret, const char *error);
 /* Ask whether some user has SCRAM keys, as directory_scram_any() does; cb
    runs later on the loop thread. */
 void directory_async_scram_any(struct directory_async *da, directory_probe_cb *cb, void *ctx);
+
+/* Where postmaster@<our domain> goes when nothing else receives it
+   (copied; NULL: the domain's first user). Set it before the first
+   request: the workers read it. */
+void directory_async_set_postmaster(struct directory_async *da, const char *fallback);
 
 #endif

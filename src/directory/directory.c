@@ -733,6 +733,60 @@ int directory_resolve(struct directory *dir, const char *address,
 	return 0;
 }
 
+/* postmaster@<our domain> (local part ASCII case-insensitive), RFC 5321
+   section 4.5.1. */
+static bool is_postmaster(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	return at != NULL && (size_t)(at - address) == 10 &&
+	       strncasecmp(address, "postmaster", 10) == 0;
+}
+
+/* The first user of the domain of address, by address; NULL if none. */
+static int first_user(struct directory *dir, const char *address, char **user_r,
+                      const char **error_r)
+{
+	struct directory_user *users;
+	size_t count;
+
+	*user_r = NULL;
+	if (directory_user_list(dir, strrchr(address, '@') + 1, &users, &count, error_r) < 0)
+		return -1;
+	if (count > 0)
+		*user_r = xstrdup(users[0].address);
+	directory_user_list_free(&users, count);
+	return 0;
+}
+
+int directory_resolve_postmaster(struct directory *dir, const char *address, const char *fallback,
+                                 struct directory_resolution *res_r, const char **error_r)
+{
+	char *first = NULL;
+	int ret = directory_resolve(dir, address, res_r, error_r);
+
+	if (ret < 0 || res_r->result != DIRECTORY_UNKNOWN || !is_postmaster(address))
+		return ret;
+	if (fallback == NULL) {
+		if (first_user(dir, address, &first, error_r) < 0)
+			return -1;
+		if (first == NULL)
+			return 0;
+		fallback = first;
+	}
+	directory_resolution_free(res_r);
+	ret = directory_resolve(dir, fallback, res_r, error_r);
+	if (ret == 0 && res_r->result == DIRECTORY_NOT_LOCAL) {
+		/* a remote postmaster: forwarded like an alias's target */
+		res_r->result = DIRECTORY_LOCAL;
+		res_r->remote = xcalloc(1, sizeof(*res_r->remote));
+		res_r->remote[0] = xstrdup(fallback);
+		res_r->remote_count = 1;
+	}
+	free(first);
+	return ret;
+}
+
 void directory_resolution_free(struct directory_resolution *res)
 {
 	if (res == NULL)

@@ -237,6 +237,15 @@ void directory_alias_list_free(struct directory_alias **aliases, size_t count);
 int directory_resolve(struct directory *dir, const char *address,
                       struct directory_resolution *res_r, const char **error_r);
 
+/* As directory_resolve(), and where that gives DIRECTORY_UNKNOWN for
+   postmaster@<one of our domains> (which RFC 5321 section 4.5.1 requires
+   to exist), the resolution of fallback instead (an address, local or
+   remote), or with fallback NULL of the domain's first user by address;
+   a domain with no user leaves it unknown. An alias, user or catch-all of
+   postmaster@ itself always wins. */
+int directory_resolve_postmaster(struct directory *dir, const char *address, const char *fallback,
+                                 struct directory_resolution *res_r, const char **error_r);
+
 /* Free the lists of res and zero it. A zeroed resolution is fine. */
 void directory_resolution_free(struct directory_resolution *res);
 

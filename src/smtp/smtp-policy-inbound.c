@@ -645,6 +645,7 @@ int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const ch
 		smtp_inbound_free(&in);
 		return -1;
 	}
+	directory_async_set_postmaster(in->dir, smtp_settings(in->settings)->postmaster);
 	load_psl(in);
 	*in_r = in;
 	return 0;

@@ -810,6 +810,7 @@ int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, c
 		free(sub);
 		return -1;
 	}
+	directory_async_set_postmaster(sub->dir, smtp_settings(sub->settings)->postmaster);
 	if (open_spool(sub, error_r) < 0) {
 		directory_async_close(&sub->dir);
 		free(sub);

@@ -19,6 +19,9 @@ struct smtp_settings {
 	enum bare_lf_policy bare_lf;
 	char **trusted_networks; /* CIDRs allowed to relay; default none */
 	size_t trusted_network_count;
+	/* where postmaster@<a local domain> goes when no alias, user or
+	   catch-all has it (RFC 5321 4.5.1); NULL: the domain's first user */
+	char *postmaster;
 	uint64_t max_header_size; /* header section of a message on port 25,
 	                             held in memory; default 256 KiB */
 };

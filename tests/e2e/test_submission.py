@@ -322,3 +322,39 @@ def test_message_size_limit(instance_dir):
         assert not glob.glob(os.path.join(inst.maildir(BOB), "new", "*"))
     finally:
         inst.stop()
+
+
+# --- postmaster (RFC 5321 section 4.5.1) ----------------------------------------
+
+def test_postmaster_without_alias_on_port_25(sub):
+    """No alias: postmaster@ goes to the domain's first user (alice)."""
+    c = smtplib.SMTP("127.0.0.1", sub.port("smtp"), timeout=10)
+    c.ehlo("client.example")
+    c.sendmail("someone@remote.example", ["PostMaster@" + DOMAIN], message(frm="x@remote.example"))
+    c.quit()
+    delivered(sub, ALICE)
+
+
+def test_postmaster_setting(instance_dir):
+    inst = Instance(instance_dir)
+    inst.add_user(ALICE, PASSWORD)
+    inst.add_user(BOB, PASSWORD)
+    with open(inst.config) as f:
+        text = f.read()
+    with open(inst.config, "w") as f:
+        f.write(text.replace("smtp {\n", "smtp {\n\tpostmaster = %s\n" % BOB, 1))
+    assert "postmaster = %s" % BOB in inst.tern("config").stdout
+    inst.start()
+    try:
+        c = smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=10)
+        c.ehlo("client.example")
+        c.sendmail("someone@remote.example", ["postmaster@" + DOMAIN],
+                   message(frm="x@remote.example"))
+        # other unknown addresses are still unknown
+        assert c.mail("someone@remote.example")[0] == 250
+        assert c.rcpt("nobody@" + DOMAIN)[0] == 550
+        c.quit()
+        delivered(inst, BOB)
+        assert not glob.glob(os.path.join(inst.maildir(ALICE), "new", "*"))
+    finally:
+        inst.stop()

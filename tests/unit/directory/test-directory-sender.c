@@ -239,6 +239,51 @@ static void test_migration(void **state)
 	assert_int_equal(owns(f->dir, "alice@example.org", "info@example.org"), 1);
 }
 
+/* RFC 5321 4.5.1: postmaster@ of a local domain always exists. */
+static void test_postmaster_fallback(void **state)
+{
+	struct fixture *f = *state;
+	struct directory_resolution res;
+	const char *error;
+
+	/* the catch-all of populate() takes it first: delete it */
+	assert_int_equal(directory_alias_del(f->dir, "@example.org", NULL, &error), 0);
+	assert_int_equal(directory_resolve(f->dir, "postmaster@example.org", &res, &error), 0);
+	assert_int_equal(res.result, DIRECTORY_UNKNOWN);
+	directory_resolution_free(&res);
+	/* no fallback: the domain's first user */
+	assert_int_equal(
+	    directory_resolve_postmaster(f->dir, "PostMaster@example.org", NULL, &res, &error), 0);
+	assert_int_equal(res.result, DIRECTORY_LOCAL);
+	assert_int_equal(res.local_count, 1);
+	assert_string_equal(res.local[0], "alice@example.org");
+	directory_resolution_free(&res);
+	/* the setting, local or remote */
+	assert_int_equal(directory_resolve_postmaster(f->dir, "postmaster@example.org",
+	                                              "bob@example.org", &res, &error),
+	                 0);
+	assert_string_equal(res.local[0], "bob@example.org");
+	directory_resolution_free(&res);
+	assert_int_equal(directory_resolve_postmaster(f->dir, "postmaster@example.org",
+	                                              "admin@elsewhere.example", &res, &error),
+	                 0);
+	assert_int_equal(res.result, DIRECTORY_LOCAL);
+	assert_int_equal(res.remote_count, 1);
+	assert_string_equal(res.remote[0], "admin@elsewhere.example");
+	directory_resolution_free(&res);
+	/* other unknown addresses stay unknown; an own alias wins */
+	assert_int_equal(
+	    directory_resolve_postmaster(f->dir, "nobody@example.org", NULL, &res, &error), 0);
+	assert_int_equal(res.result, DIRECTORY_UNKNOWN);
+	directory_resolution_free(&res);
+	assert_int_equal(
+	    directory_alias_add(f->dir, "postmaster@example.org", "bob@example.org", &error), 0);
+	assert_int_equal(
+	    directory_resolve_postmaster(f->dir, "postmaster@example.org", NULL, &res, &error), 0);
+	assert_string_equal(res.local[0], "bob@example.org");
+	directory_resolution_free(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +295,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup_sqlite, teardown),
 	    cmocka_unit_test_setup_teardown(test_user_delete_cascades, setup_memory, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration, setup_sqlite, teardown),
+	    cmocka_unit_test_setup_teardown(test_postmaster_fallback, setup_sqlite, teardown),
+	    cmocka_unit_test_setup_teardown(test_postmaster_fallback, setup_memory, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
