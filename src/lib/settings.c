@@ -294,11 +294,14 @@ static int apply_string(struct load_ctx *ctx, const struct setting_def *def,
 
 	free(*s);
 	*s = NULL;
-	if (e->value[0] == '\0' && def->type == SETTING_OPT_PATH)
+	if (e->value[0] == '\0' &&
+	    (def->type == SETTING_OPT_PATH || def->type == SETTING_OPT_STRING))
 		return 0; /* unset, which is also how the dump writes it */
 	if (e->value[0] == '\0')
 		return fail(ctx, e->line, "%s must not be empty", e->key);
-	*s = def->type == SETTING_STRING ? xstrdup(e->value) : make_absolute(ctx->dir, e->value);
+	*s = def->type == SETTING_STRING || def->type == SETTING_OPT_STRING
+	         ? xstrdup(e->value)
+	         : make_absolute(ctx->dir, e->value);
 	return 0;
 }
 
@@ -484,6 +487,7 @@ static int apply_value(struct load_ctx *ctx, const struct setting_def *def,
 
 	switch (def->type) {
 	case SETTING_STRING:
+	case SETTING_OPT_STRING:
 	case SETTING_PATH:
 	case SETTING_OPT_PATH:
 		return apply_string(ctx, def, e, field);
@@ -875,6 +879,7 @@ static void dump_value(struct buf *b, const struct setting_def *def, const void 
 
 	switch (def->type) {
 	case SETTING_STRING:
+	case SETTING_OPT_STRING:
 	case SETTING_PATH:
 	case SETTING_OPT_PATH:
 		if (*(char *const *)field != NULL)
@@ -953,6 +958,7 @@ static void free_keys(const struct setting_def *keys, size_t count, void *base)
 
 		switch (def->type) {
 		case SETTING_STRING:
+		case SETTING_OPT_STRING:
 		case SETTING_PATH:
 		case SETTING_OPT_PATH:
 			free(*(char **)field_at(base, def->offset));

@@ -55,6 +55,7 @@ enum setting_type {
 	SETTING_STRING,       /* char *, not empty */
 	SETTING_PATH,         /* char *, made absolute */
 	SETTING_OPT_PATH,     /* char *, made absolute; empty: NULL (unset) */
+	SETTING_OPT_STRING,   /* char *; empty: NULL (unset) */
 	SETTING_SIZE,         /* unsigned or uint64_t, bytes: 25M, 512K, 1G, 1000 */
 	SETTING_DURATION,     /* unsigned or uint64_t, seconds: 30s, 5m, 2h, 60 */
 	SETTING_UINT,         /* unsigned or uint64_t, a plain number */

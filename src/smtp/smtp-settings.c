@@ -14,7 +14,7 @@ static const struct setting_def smtp_keys[] = {
     SETTING_ENUM_OF(struct smtp_settings, "bare_lf", bare_lf, bare_lf, "reject"),
     SETTING_LIST(struct smtp_settings, "trusted_networks", SETTING_CIDR_LIST, trusted_networks,
                  trusted_network_count),
-    KEY("postmaster", SETTING_STRING, postmaster, 0, 0, NULL),
+    KEY("postmaster", SETTING_OPT_STRING, postmaster, 0, 0, NULL),
     KEY("max_header_size", SETTING_SIZE, max_header_size, 8 * SETTINGS_KIB, 64 * SETTINGS_MIB,
         "256K"),
 };
