@@ -19,13 +19,22 @@ BOB = "bob@" + DOMAIN
 PASSWORD = "correct horse battery staple"
 
 
-def make_instance(base, extra_config=""):
+def make_instance(base, **keys):
+    """An instance with alice and bob; keys: values for the lines tern init
+    wrote in its submission { } section."""
     inst = Instance(base)
     inst.add_user(ALICE, PASSWORD)
     inst.add_user(BOB, PASSWORD)
-    if extra_config:
-        with open(inst.config, "a") as f:
-            f.write(extra_config)
+    with open(inst.config) as f:
+        text = f.read()
+    head, section = text.split("\nsubmission {\n", 1)
+    section, tail = section.split("\n}\n", 1)
+    for key, value in keys.items():
+        section, n = re.subn(r"^(\s*%s = ).*$" % key, r"\g<1>%s" % value, section, flags=re.M)
+        assert n == 1, key
+    text = head + "\nsubmission {\n" + section + "\n}\n" + tail
+    with open(inst.config, "w") as f:
+        f.write(text)
     inst.start()
     return inst
 
@@ -248,7 +257,7 @@ def test_ed25519_key_signs(instance_dir):
 
 
 def test_hidden_client_ip(instance_dir):
-    inst = make_instance(instance_dir, "\nsubmission {\n\thide_client_ip = yes\n}\n")
+    inst = make_instance(instance_dir, hide_client_ip="yes")
     try:
         c = connect_587(inst)
         c.sendmail(ALICE, [BOB], message())
@@ -277,8 +286,7 @@ def test_remote_recipient_spooled(sub):
 # --- limits -------------------------------------------------------------------
 
 def test_limits(instance_dir):
-    inst = make_instance(instance_dir, "\nsubmission {\n\tmax_recipients = 2\n"
-                         "\tmax_messages_per_user = 2\n}\n")
+    inst = make_instance(instance_dir, max_recipients=2, max_messages_per_user=2)
     try:
         c = connect_587(inst)
         assert c.mail(ALICE)[0] == 250
