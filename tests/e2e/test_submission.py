@@ -142,6 +142,7 @@ def test_auth_required_on_both_ports(instance_dir):
         assert inst.log().count("event=submission.message") == 2
     finally:
         inst.stop()
+        inst.check_sanitizers()
 
 
 # --- sender ownership -----------------------------------------------------
@@ -254,6 +255,7 @@ def test_ed25519_key_signs(instance_dir):
         assert dkim.verify(raw.split(b"\r\n", 1)[1], dnsfunc=dkim_dns(inst))
     finally:
         inst.stop()
+        inst.check_sanitizers()
 
 
 def test_hidden_client_ip(instance_dir):
@@ -267,6 +269,7 @@ def test_hidden_client_ip(instance_dir):
         assert "with ESMTPSA" in received and "127.0.0.1" not in received
     finally:
         inst.stop()
+        inst.check_sanitizers()
 
 
 def test_remote_recipient_spooled(sub):
@@ -305,6 +308,7 @@ def test_limits(instance_dir):
         delivered(inst, BOB, count=2)
     finally:
         inst.stop()
+        inst.check_sanitizers()
 
 
 def test_message_size_limit(instance_dir):
@@ -330,6 +334,7 @@ def test_message_size_limit(instance_dir):
         assert not glob.glob(os.path.join(inst.maildir(BOB), "new", "*"))
     finally:
         inst.stop()
+        inst.check_sanitizers()
 
 
 # --- postmaster (RFC 5321 section 4.5.1) ----------------------------------------
@@ -366,3 +371,4 @@ def test_postmaster_setting(instance_dir):
         assert not glob.glob(os.path.join(inst.maildir(ALICE), "new", "*"))
     finally:
         inst.stop()
+        inst.check_sanitizers()
