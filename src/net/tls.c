@@ -165,6 +165,9 @@ int tls_dane_prepare(SSL *ssl, const char *base_name, const char *const *names, 
 		ERR_clear_error();
 		return -1;
 	}
+	/* RFC 7672 3.1.1: DANE-EE(3) matches ignore names (and dates, which
+	   OpenSSL already ignores for DANE-EE). */
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (size_t i = 0; i < count; i++) {
 		if (SSL_add1_host(ssl, names[i]) != 1) {
 			*error_r = "DANE reference name refused";
