@@ -362,12 +362,12 @@ static void query_finish(struct tls_policy_query *q)
 		                      tp->store);
 	}
 	log_info(NULL,
-	         "event=tls.policy domain=%s mx=%s mx_secure=%s tls=%s dane=%s mta_sts=%s%s%s "
+	         "event=tls.policy domain=%s mx=%s mx_secure=%s tls=%s dane=%s mta_sts=%s%s%s%s "
 	         "tempfail=%s why=\"%s\"",
 	         d->domain, d->mx_host, q->mx_secure ? "yes" : "no", tls_policy_mode_name(d->mode),
 	         dane_state_name(d->dane), mta_sts_mode_name(d->sts_mode),
-	         q->sts_info != NULL ? " sts_info=" : "", q->sts_info != NULL ? q->sts_info : "",
-	         d->tempfail ? "yes" : "no", d->why);
+	         q->sts_info != NULL ? " sts_info=\"" : "", q->sts_info != NULL ? q->sts_info : "",
+	         q->sts_info != NULL ? "\"" : "", d->tempfail ? "yes" : "no", d->why);
 	q->callback(d, q->context);
 	query_free(q);
 }
