@@ -20,16 +20,17 @@ struct tls_policy {
 	struct event_base *base;
 	struct dns_resolver *resolver;
 	struct workpool *pool;
-	struct tls_policy_settings set; /* strings owned */
-	X509_STORE *store;              /* MTA-STS MX CAs */
-	unsigned refs;                  /* 1 + jobs on the pool */
-	bool freed;
+	struct tls_policy_settings set;   /* strings owned */
+	X509_STORE *store;                /* MTA-STS MX CAs */
+	unsigned refs;                    /* 1 + queries not yet freed */
+	struct tls_policy_query *queries; /* pending, for tls_policy_free */
 };
 
 struct tls_policy_query {
 	struct tls_policy *tp;
+	struct tls_policy_query *prev, *next;
 	char *domain, *mx_host;
-	bool mx_secure, cancelled, in_pool;
+	bool mx_secure, cancelled, in_pool, unlinked;
 	struct dns_query *dns;
 	struct event *timer; /* a callback from the loop with no lookup */
 	struct dns_answer *tlsa;
@@ -201,8 +202,10 @@ static int check_peer(const struct tls_decision *d, SSL *ssl, const char **why_r
 static int check_fail(struct tls_decision *d, const char *prefix, const char *why,
                       const char **why_r)
 {
+	char *text = xasprintf("%s%s", prefix, why); /* why may be d->why */
+
 	free(d->why);
-	d->why = xasprintf("%s%s", prefix, why);
+	d->why = text;
 	*why_r = d->why;
 	log_info(NULL, "event=tls.check domain=%s mx=%s tls=%s result=tempfail why=\"%s\"",
 	         d->domain, d->mx_host, tls_policy_mode_name(d->mode), d->why);
@@ -328,15 +331,39 @@ int tls_policy_new(struct event_base *base, struct dns_resolver *resolver, struc
 
 void tls_policy_free(struct tls_policy **tp)
 {
-	if (*tp == NULL)
+	struct tls_policy *p = *tp;
+
+	if (p == NULL)
 		return;
-	(*tp)->freed = true;
-	tp_unref(*tp);
 	*tp = NULL;
+	while (p->queries != NULL) {
+		struct tls_policy_query *q = p->queries;
+
+		tls_policy_query_cancel(&q);
+		/* One still on a worker is freed by its done(); unlink it. */
+		if (p->queries != NULL && p->queries->cancelled) {
+			struct tls_policy_query *c = p->queries;
+
+			p->queries = c->next;
+			if (c->next != NULL)
+				c->next->prev = NULL;
+			c->prev = c->next = NULL;
+			c->unlinked = true;
+		}
+	}
+	tp_unref(p);
 }
 
 static void query_free(struct tls_policy_query *q)
 {
+	if (!q->unlinked) {
+		if (q->prev != NULL)
+			q->prev->next = q->next;
+		else
+			q->tp->queries = q->next;
+		if (q->next != NULL)
+			q->next->prev = q->prev;
+	}
 	dns_query_cancel(&q->dns);
 	if (q->timer != NULL)
 		event_free(q->timer);
@@ -386,7 +413,7 @@ static void sts_done(void *arg)
 	struct tls_policy_query *q = arg;
 
 	q->in_pool = false;
-	if (q->cancelled || q->tp->freed)
+	if (q->cancelled)
 		query_free(q);
 	else
 		query_finish(q);
@@ -476,6 +503,10 @@ struct tls_policy_query *tls_policy_lookup(struct tls_policy *tp, const char *do
 
 	q->tp = tp;
 	tp->refs++;
+	q->next = tp->queries;
+	if (q->next != NULL)
+		q->next->prev = q;
+	tp->queries = q;
 	q->domain = xstrdup(domain);
 	q->mx_host = xstrdup(mx_host);
 	q->mx_secure = mx_secure;

@@ -14,6 +14,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <event2/event.h>
+#include <unistd.h>
+
+#include "dns/dns-resolver.h"
+#include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
 #include "queue/tls-policy.h"
@@ -418,12 +423,91 @@ static void test_mta_sts_names(void **state)
 	pki_free(&k);
 }
 
+/* ---- the asynchronous lookup, on a zone file (insecure answers) ---- */
+
+struct lookup_result {
+	struct event_base *base;
+	struct tls_decision *d;
+	int calls;
+};
+
+static void decided(struct tls_decision *d, void *arg)
+{
+	struct lookup_result *r = arg;
+
+	r->calls++;
+	tls_decision_free(&r->d);
+	r->d = d;
+	event_base_loopbreak(r->base);
+}
+
+static void test_lookup_async(void **state)
+{
+	char zone[] = "/tmp/tern-test-tlsp-XXXXXX";
+	int fd = mkstemp(zone);
+	const char *text = "_mta-sts.sts.test TXT \"v=STSv1; id=1;\"\n"
+	                   "_25._tcp.mx.dane.test TLSA 3 1 1 "
+	                   "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n";
+	struct dns_resolver_settings ds = {.zone_file = zone, .timeout_msecs = 2000};
+	static const char *const resolve[] = {"mta-sts.sts.test:1:127.0.0.1"};
+	struct tls_policy_settings ts = {.dane = true, .mta_sts = true};
+	struct lookup_result r = {.base = event_base_new()};
+	struct dns_resolver *resolver = NULL;
+	struct workpool *pool;
+	struct tls_policy *tp = NULL;
+	struct tls_policy_query *q;
+	char *error = NULL;
+	const char *serror;
+	struct timeval limit = {10, 0};
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(dns_resolver_new(r.base, &ds, &resolver, &error), 0);
+	pool = workpool_new(r.base, 1);
+	ts.sts.resolve = resolve;
+	ts.sts.resolve_count = 1;
+	ts.sts.port = 1; /* the fetch fails at once: no policy, no cache */
+	assert_int_equal(tls_policy_new(r.base, resolver, pool, &ts, &tp, &serror), 0);
+
+	/* Zone-file answers are insecure: a TLSA record there is not DANE,
+	   even with mx_secure; the MTA-STS TXT record without a policy
+	   gives opportunistic. Never a call back from inside the lookup. */
+	q = tls_policy_lookup(tp, "dane.test", "mx.dane.test", true, decided, &r);
+	assert_non_null(q);
+	assert_int_equal(r.calls, 0);
+	event_base_loopexit(r.base, &limit);
+	event_base_dispatch(r.base);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.d->mode, TLS_POLICY_OPPORTUNISTIC);
+	q = tls_policy_lookup(tp, "sts.test", "mx.sts.test", false, decided, &r);
+	event_base_loopexit(r.base, &limit);
+	event_base_dispatch(r.base);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(r.d->mode, TLS_POLICY_OPPORTUNISTIC);
+	assert_string_equal(r.d->domain, "sts.test");
+
+	/* Cancelled, and pending at free: no callbacks, nothing leaks. */
+	q = tls_policy_lookup(tp, "sts.test", "mx.sts.test", false, decided, &r);
+	tls_policy_query_cancel(&q);
+	assert_null(q);
+	q = tls_policy_lookup(tp, "dane.test", "mx.dane.test", true, decided, &r);
+	tls_policy_free(&tp);
+	assert_null(tp);
+	workpool_free(&pool);
+	dns_resolver_free(&resolver);
+	assert_int_equal(r.calls, 2);
+	tls_decision_free(&r.d);
+	event_base_free(r.base);
+	unlink(zone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_decisions),     cmocka_unit_test(test_check_without_tls),
 	    cmocka_unit_test(test_dane_ee),       cmocka_unit_test(test_dane_ta),
-	    cmocka_unit_test(test_mta_sts_names),
+	    cmocka_unit_test(test_mta_sts_names), cmocka_unit_test(test_lookup_async),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
