@@ -334,6 +334,14 @@ static void test_dane_ee(void **state)
 	    dane_run(k.other, k.other_key, NULL, "mx.example.test", 3, 1, h, &why, &verified), -1);
 	assert_false(verified);
 	assert_string_equal(why, "mismatch");
+	/* An expired certificate still matches DANE-EE (RFC 7672 3.1.1: the
+	   record, not the dates, says which key is right). */
+	X509_gmtime_adj(X509_getm_notBefore(k.other), -7200);
+	X509_gmtime_adj(X509_getm_notAfter(k.other), -3600);
+	assert_true(X509_sign(k.other, k.other_key, EVP_sha256()) > 0);
+	spki_sha256(k.other, h);
+	assert_int_equal(
+	    dane_run(k.other, k.other_key, NULL, "mx.example.test", 3, 1, h, &why, &verified), 0);
 	/* 3 0 1: the whole certificate's digest. */
 	cert_sha256(k.leaf, h);
 	assert_int_equal(
