@@ -48,6 +48,8 @@ struct conn {
 	/* Outgoing connections (conn_connect). */
 	char *server_name; /* SNI and name to verify; NULL: none */
 	enum conn_verify verify;
+	int (*tls_prepare)(SSL *ssl, void *arg);
+	void *tls_prepare_arg;
 	unsigned connect_timeout;
 	bool outgoing;
 	bool connecting; /* waiting for connect (and its implicit handshake) */
@@ -183,17 +185,18 @@ static int tls_client_setup(struct conn *conn, SSL *ssl)
 {
 	if (conn->server_name != NULL && SSL_set_tlsext_host_name(ssl, conn->server_name) != 1)
 		return -1;
-	if (conn->verify == CONN_VERIFY_NONE) {
+	if (conn->verify == CONN_VERIFY_NONE)
 		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-		return 0;
-	}
-	SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+	else
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
 	if (conn->verify == CONN_VERIFY_NAME) {
 		/* No name: nothing can match, so the handshake fails. */
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(ssl, conn->server_name != NULL ? conn->server_name : "") != 1)
 			return -1;
 	}
+	if (conn->tls_prepare != NULL)
+		return conn->tls_prepare(ssl, conn->tls_prepare_arg);
 	return 0;
 }
 
@@ -336,6 +339,8 @@ struct conn *conn_connect(struct event_base *base, const struct conn_connect_par
 	conn->outgoing = true;
 	conn->connecting = true;
 	conn->verify = params->verify;
+	conn->tls_prepare = params->tls_prepare;
+	conn->tls_prepare_arg = params->tls_prepare_arg;
 	conn->connect_timeout = params->timeout > 0 ? params->timeout : CONN_CONNECT_TIMEOUT;
 	if (params->server_name != NULL)
 		conn->server_name = xstrdup(params->server_name);

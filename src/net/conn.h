@@ -107,6 +107,11 @@ struct conn_connect_params {
 	   CONN_VERIFY_NAME fails every handshake). */
 	const char *server_name;
 	enum conn_verify verify;
+	/* Optional: called with the client SSL before its handshake, after
+	   SNI and verify are set (the queue's TLS policy, tls_policy_apply).
+	   Returning -1 fails the connection like a refused handshake. */
+	int (*tls_prepare)(SSL *ssl, void *arg);
+	void *tls_prepare_arg;
 	unsigned timeout; /* seconds for connect + handshake; 0: CONN_CONNECT_TIMEOUT */
 };
 

@@ -6,6 +6,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "lib/xalloc.h"
 
@@ -126,6 +127,11 @@ int tls_client_ctx_new(const char *ca_file, SSL_CTX **ctx_r, char **error_r)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
+		*error_r = xasprintf("tls client context: DANE: %s", tls_last_error());
+		SSL_CTX_free(ctx);
+		return -1;
+	}
 	ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
 	                     : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
@@ -135,6 +141,120 @@ int tls_client_ctx_new(const char *ca_file, SSL_CTX **ctx_r, char **error_r)
 		return -1;
 	}
 	*ctx_r = ctx;
+	return 0;
+}
+
+/* RFC 7672 3.1.3: only DANE-TA(2) and DANE-EE(3) are used for SMTP;
+   selectors 0-1 and matching types 0-2 are the ones RFC 6698 defines. */
+static bool tls_tlsa_usable(const struct tls_tlsa *r)
+{
+	return (r->usage == 2 || r->usage == 3) && r->selector <= 1 && r->matching <= 2 &&
+	       r->len > 0;
+}
+
+int tls_dane_prepare(SSL *ssl, const char *base_name, const char *const *names, size_t count,
+                     const struct tls_tlsa *records, size_t record_count, const char **error_r)
+{
+	int added = 0;
+
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	/* RFC 7672 3.2.3: a wildcard is only a whole leftmost label. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_dane_enable(ssl, base_name) <= 0) {
+		*error_r = "DANE cannot be enabled on this connection";
+		ERR_clear_error();
+		return -1;
+	}
+	/* RFC 7672 3.1.1: DANE-EE(3) matches ignore names (and dates, which
+	   OpenSSL already ignores for DANE-EE). */
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < count; i++) {
+		if (SSL_add1_host(ssl, names[i]) != 1) {
+			*error_r = "DANE reference name refused";
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < record_count; i++) {
+		const struct tls_tlsa *r = &records[i];
+
+		if (!tls_tlsa_usable(r))
+			continue;
+		/* 0: OpenSSL finds the record unusable (a digest of the wrong
+		   length, a key that does not parse): skip it, as RFC 6698
+		   4.1 does with records it cannot use. */
+		if (SSL_dane_tlsa_add(ssl, r->usage, r->selector, r->matching, r->data, r->len) > 0)
+			added++;
+		ERR_clear_error();
+	}
+	if (added == 0) {
+		*error_r = "no usable TLSA record";
+		return -1;
+	}
+	return added;
+}
+
+int tls_dane_result(SSL *ssl, int *usage_r, const char **error_r)
+{
+	uint8_t usage, selector, matching;
+	long verify = SSL_get_verify_result(ssl);
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+
+	if (peer == NULL) {
+		*error_r = "no server certificate";
+		return -1;
+	}
+	if (verify != X509_V_OK) {
+		*error_r = X509_verify_cert_error_string(verify);
+		return -1;
+	}
+	if (SSL_get0_dane_tlsa(ssl, &usage, &selector, &matching, NULL, NULL) < 0) {
+		*error_r = "no TLSA record matched";
+		return -1;
+	}
+	if (usage_r != NULL)
+		*usage_r = usage;
+	return 0;
+}
+
+int tls_verify_names_prepare(SSL *ssl, X509_STORE *store, const char *const *names, size_t count,
+                             const char **error_r)
+{
+	if (count == 0) {
+		*error_r = "no name to verify";
+		return -1;
+	}
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (store != NULL && SSL_set1_verify_cert_store(ssl, store) != 1) {
+		*error_r = "the CA store cannot be set";
+		ERR_clear_error();
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		int ok = i == 0 ? SSL_set1_host(ssl, names[i]) : SSL_add1_host(ssl, names[i]);
+
+		if (ok != 1) {
+			*error_r = "a name to verify was refused";
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tls_verify_result(SSL *ssl, const char **error_r)
+{
+	long verify = SSL_get_verify_result(ssl);
+
+	if (SSL_get0_peer_certificate(ssl) == NULL) {
+		*error_r = "no server certificate";
+		return -1;
+	}
+	if (verify != X509_V_OK) {
+		*error_r = X509_verify_cert_error_string(verify);
+		return -1;
+	}
 	return 0;
 }
 
