@@ -82,7 +82,7 @@ static void put_text(struct buf *out, const char *s, bool utf8)
 		unsigned char c = (unsigned char)*s;
 
 		if (c < 0x20 || c == 0x7f) {
-			space = n > 0;
+			space = n > 0 && out->data[out->len - 1] != ' ';
 			continue;
 		}
 		if (space) {
@@ -199,7 +199,8 @@ static void put_reason(struct dsn_ctx *c, const struct dsn_rcpt *r, struct buf *
 	buf_printf(out, "<%s>", r->rcpt->address);
 	if (r->rcpt->alias != NULL)
 		buf_printf(out, " (expanded from <%s>)", r->rcpt->alias);
-	buf_append_str(out, ": ");
+	/* the reason on a line of its own: every line stays under 998 */
+	buf_append_str(out, ":\r\n    ");
 	if (r->remote_mta != NULL) {
 		buf_append_str(out, "host ");
 		put_text(out, r->remote_mta, c->global);
