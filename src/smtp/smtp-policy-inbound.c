@@ -693,6 +693,18 @@ static void load_psl(struct smtp_inbound *in)
 	in->auth_env.psl = psl_new();
 }
 
+/* Without the secret (logged) forwarded mail keeps its sender and SRS
+   addresses are not recognised: worse SPF results, no lost mail. */
+static void open_srs(struct smtp_inbound *in)
+{
+	char *secret = srs_secret_path(in->settings->data_dir);
+	const char *error;
+
+	if (srs_open(secret, &in->srs, &error) < 0)
+		log_warn(NULL, "event=smtp.srs_unavailable error=\"%s\"", error);
+	free(secret);
+}
+
 static int open_spool(struct smtp_inbound *in, const char **error_r)
 {
 	char *dir = spool_dir_path(in->settings);
@@ -701,12 +713,7 @@ static int open_spool(struct smtp_inbound *in, const char **error_r)
 	int ret = spool_open(dir, true, &in->spool, error_r);
 
 	free(dir);
-	if (ret == 0) {
-		char *secret = srs_secret_path(in->settings->data_dir);
-
-		ret = srs_open(secret, &in->srs, error_r);
-		free(secret);
-	}
+	open_srs(in);
 	/* what a crash left an hour ago or more: no commit takes that long */
 	if (ret == 0 && spool_cleanup(in->spool, 3600, &removed, &error) < 0)
 		log_warn(NULL, "event=smtp.queue_cleanup_failed error=\"%s\"", error);
