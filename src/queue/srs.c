@@ -320,6 +320,13 @@ int srs_forward(const struct srs *srs, const char *sender, const char *forwarder
 		return -1;
 	}
 	len = strlen(local);
+	if (strpbrk(local, "\"\\ @") != NULL) {
+		/* a quoted local part would end up inside an atom */
+		free(local);
+		free(domain);
+		*error_r = "a quoted local part";
+		return -1;
+	}
 	if (srs_prefix(local, len, '1'))
 		out = forward_srs1(srs, local, forwarder_domain);
 	else if (srs_prefix(local, len, '0'))

@@ -55,8 +55,10 @@ void srs_free(struct srs **srs);
 /* The rewritten sender for a message from sender (local@domain) that
    forwarder_domain forwards, at now: SRS0 for a plain address, SRS1 for an
    SRS0/SRS1 address of another forwarder. Returns 0 with *out_r
-   (malloc'ed), or -1 with *error_r static: sender is not local@domain, or
-   the result would be longer than an SMTP path allows (RFC 5321 4.5.3.1). */
+   (malloc'ed), or -1 with *error_r static: sender is not local@domain,
+   its local part is quoted (holds '"', '\\', space or '@': it would land
+   inside an atom), or the result would be longer than an SMTP path allows
+   (RFC 5321 4.5.3.1). */
 int srs_forward(const struct srs *srs, const char *sender, const char *forwarder_domain, time_t now,
                 char **out_r, const char **error_r);
 
