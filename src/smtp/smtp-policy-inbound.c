@@ -170,6 +170,20 @@ static void sender_resolved(void *ctx, int ret, struct directory_resolution *res
 	rcpt_answer(is, 250, "2.1.5", false, "Ok");
 }
 
+/* Accept an RCPT that forwards the message to a remote address: once per
+   transaction, first ask whether the sender is ours (no SRS for it,
+   srs_rewrite()). */
+static void rcpt_forward_ok(struct inbound_session *is)
+{
+	const char *sender = smtp_session_mail_from(is->s);
+
+	if (is->sender_checked || sender[0] == '\0') {
+		rcpt_answer(is, 250, "2.1.5", false, "Ok");
+		return;
+	}
+	directory_async_resolve(is->in->dir, sender, sender_resolved, is);
+}
+
 /* Local users get the message in their Maildirs, remote forward targets
    through the spool (with an SRS sender, srs_rewrite()). */
 static void rcpt_local(struct inbound_session *is, const struct directory_resolution *res)
@@ -180,11 +194,8 @@ static void rcpt_local(struct inbound_session *is, const struct directory_resolu
 	}
 	for (size_t i = 0; i < res->remote_count; i++)
 		add_remote(is, res->remote[i], is->rcpt);
-	if (res->remote_count > 0 && !is->sender_checked &&
-	    smtp_session_mail_from(is->s)[0] != '\0') {
-		/* forwarded: SRS unless the sender is ours (fill_envelope) */
-		directory_async_resolve(is->in->dir, smtp_session_mail_from(is->s), sender_resolved,
-		                        is);
+	if (res->remote_count > 0) {
+		rcpt_forward_ok(is);
 		return;
 	}
 	rcpt_answer(is, 250, "2.1.5", false, "Ok");
@@ -235,7 +246,7 @@ static void rcpt_srs_resolved(void *ctx, int ret, struct directory_resolution *r
 	}
 	add_remote(is, target, is->rcpt);
 	free(target);
-	rcpt_answer(is, 250, "2.1.5", false, "Ok");
+	rcpt_forward_ok(is);
 }
 
 /* The one directory lookup of RCPT, on the role's worker pool (the stage

@@ -308,3 +308,13 @@ def test_local_and_null_senders_are_not_rewritten(forwarder):
     assert send(forwarder, "", "fwd@example.test")[0] == 250
     senders = sorted(field(e, "from")[0] for e in queue_envelopes(forwarder))
     assert senders == ["<>", "<local@example.test>"]
+    # nor a local sender writing to an SRS address (routed back as well)
+    assert send(forwarder, "other@elsewhere.test", "fwd@example.test")[0] == 250
+    srs = [f[1:-1] for e in queue_envelopes(forwarder) for f in field(e, "from")
+           if f.startswith("<SRS0=")]
+    assert len(srs) == 1, srs
+    assert send(forwarder, "local@example.test", srs[0])[0] == 250
+    back = [e for e in queue_envelopes(forwarder) if "alias=<%s>" % srs[0] in e]
+    assert len(back) == 1
+    assert field(back[0], "from") == ["<local@example.test>"]
+    assert field(back[0], "rcpt") == ["<other@elsewhere.test> index=0 alias=<%s>" % srs[0]]
