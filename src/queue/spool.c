@@ -164,11 +164,14 @@ static int write_envelope(const char *path, const struct buf *text)
 	return close(fd);
 }
 
+/* The envelope half of a prepare, once e has its data file. */
+static int prepare_envelope(struct spool_entry *e, struct spool_envelope *env, uint64_t size,
+                            struct spool_entry **entry_r, const char **error_r);
+
 int spool_prepare(struct spool *sp, struct delivery *d, struct spool_envelope *env,
                   struct spool_entry **entry_r, const char **error_r)
 {
 	struct spool_entry *e = xcalloc(1, sizeof(*e));
-	struct buf text = BUF_INIT;
 	uint64_t size;
 
 	e->sp = sp;
@@ -176,6 +179,59 @@ int spool_prepare(struct spool *sp, struct delivery *d, struct spool_envelope *e
 		entry_free(&e);
 		return -1;
 	}
+	return prepare_envelope(e, env, size, entry_r, error_r);
+}
+
+/* Write len bytes to a fresh <id>.msg (O_EXCL: a taken id is tried
+   again) and fsync it. */
+static int take_buffer(struct spool *sp, const void *data, size_t len, struct spool_entry *e,
+                       const char **error_r)
+{
+	for (int tries = 0; tries < ID_TRIES; tries++) {
+		bool taken;
+		int fd;
+
+		e->id = new_id();
+		e->data_path = spool_data_path(sp, e->id);
+		fd = open(e->data_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		taken = fd < 0 && errno == EEXIST;
+		if (fd >= 0) {
+			if (write_full(fd, data, len) == 0 && fsync(fd) == 0 && close(fd) == 0)
+				return 0;
+			log_errno("queue.data_write_failed", e->data_path);
+			close(fd);
+			unlink(e->data_path);
+		}
+		free(e->id);
+		free(e->data_path);
+		e->id = e->data_path = NULL;
+		if (!taken)
+			break;
+	}
+	*error_r = "cannot write the message into the queue";
+	return -1;
+}
+
+int spool_write_data(struct spool *sp, const void *data, size_t len, struct spool_envelope *env,
+                     const char **error_r)
+{
+	struct spool_entry *e = xcalloc(1, sizeof(*e));
+
+	e->sp = sp;
+	if (take_buffer(sp, data, len, e, error_r) < 0) {
+		entry_free(&e);
+		return -1;
+	}
+	if (prepare_envelope(e, env, (uint64_t)len, &e, error_r) < 0)
+		return -1;
+	return spool_commit(&e, error_r);
+}
+
+static int prepare_envelope(struct spool_entry *e, struct spool_envelope *env, uint64_t size,
+                            struct spool_entry **entry_r, const char **error_r)
+{
+	struct buf text = BUF_INIT;
+
 	free(env->id);
 	env->id = xstrdup(e->id);
 	env->size = size > env->data_skip ? size - env->data_skip : 0;
@@ -183,7 +239,7 @@ int spool_prepare(struct spool *sp, struct delivery *d, struct spool_envelope *e
 		spool_abort(&e);
 		return -1;
 	}
-	e->tmp_path = entry_file(sp, e->id, "tmp");
+	e->tmp_path = entry_file(e->sp, e->id, "tmp");
 	/* No directory fsync yet: the commit's one makes both names durable
 	   before the 250. A crash before it may leave <id>.env without its
 	   <id>.msg on a file system that reorders: readers ignore that. */

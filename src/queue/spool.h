@@ -84,6 +84,14 @@ void spool_abort(struct spool_entry **entry);
 int spool_write(struct spool *sp, struct delivery *d, struct spool_envelope *env,
                 const char **error_r);
 
+/* A new entry whose message is the len bytes of data (a bounce the queue
+   role composed): written to <id>.msg and fsynced, then the envelope as
+   spool_prepare() and spool_commit() do (env->id and env->size are set;
+   env->data_skip should be 0). Returns 0 once the entry is durable, or -1
+   with *error_r (nothing left behind). Safe on any thread. */
+int spool_write_data(struct spool *sp, const void *data, size_t len, struct spool_envelope *env,
+                     const char **error_r);
+
 /* The ids of the committed entries (<id>.env with a valid id and its
    <id>.msg), oldest
    first (ids start with their creation time). *ids_r is a NULL-terminated

@@ -20,6 +20,7 @@
 #include "mailauth/mailauth-settings.h"
 #include "mailauth/psl.h"
 #include "queue/spool.h"
+#include "queue/srs.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
@@ -34,6 +35,7 @@ struct smtp_inbound {
 	struct directory_async *dir; /* RCPT lookups on the role's worker pool */
 	struct smtp_mailauth_env auth_env;
 	struct spool *spool; /* <data_dir>/queue: mail for remote recipients */
+	struct srs *srs;     /* forwarded senders, and RCPTs to them (queue/srs.h) */
 };
 
 /* A local user the message goes to. */
@@ -62,6 +64,10 @@ struct inbound_session {
 	ARRAY(struct inbound_remote) remotes;
 	unsigned accepted; /* RCPTs accepted so far: the next one's index */
 	char *rcpt;        /* the RCPT being resolved */
+	char *srs_target;  /* what is->rcpt, an SRS address of ours, stands for */
+	/* whether the sender is in a local domain (no SRS for it); known
+	   once an alias forwards the message */
+	bool sender_checked, sender_local;
 	/* The end of DATA. */
 	struct smtp_message *msg;
 	struct delivery *delivery;
@@ -152,9 +158,34 @@ static void add_remote(struct inbound_session *is, const char *address, const ch
 	                 xstrdup(address), alias != NULL ? xstrdup(alias) : NULL, is->accepted}));
 }
 
+/* The sender's domain is local or not; the RCPT that asked is accepted. */
+static void sender_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+{
+	struct inbound_session *is = ctx;
+
+	(void)error;
+	is->sender_checked = true;
+	/* a failed lookup: rewrite (an SRS address still leads back) */
+	is->sender_local = ret == 0 && res->result != DIRECTORY_NOT_LOCAL;
+	rcpt_answer(is, 250, "2.1.5", false, "Ok");
+}
+
+/* Accept an RCPT that forwards the message to a remote address: once per
+   transaction, first ask whether the sender is ours (no SRS for it,
+   srs_rewrite()). */
+static void rcpt_forward_ok(struct inbound_session *is)
+{
+	const char *sender = smtp_session_mail_from(is->s);
+
+	if (is->sender_checked || sender[0] == '\0') {
+		rcpt_answer(is, 250, "2.1.5", false, "Ok");
+		return;
+	}
+	directory_async_resolve(is->in->dir, sender, sender_resolved, is);
+}
+
 /* Local users get the message in their Maildirs, remote forward targets
-   through the spool (with the original sender: SRS comes with the queue
-   role, docs/queue.md). */
+   through the spool (with an SRS sender, srs_rewrite()). */
 static void rcpt_local(struct inbound_session *is, const struct directory_resolution *res)
 {
 	if (add_users(is, res) < 0) {
@@ -163,6 +194,10 @@ static void rcpt_local(struct inbound_session *is, const struct directory_resolu
 	}
 	for (size_t i = 0; i < res->remote_count; i++)
 		add_remote(is, res->remote[i], is->rcpt);
+	if (res->remote_count > 0) {
+		rcpt_forward_ok(is);
+		return;
+	}
 	rcpt_answer(is, 250, "2.1.5", false, "Ok");
 }
 
@@ -195,11 +230,37 @@ static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, 
 	}
 }
 
+/* An SRS address that verifies: routed back to the address it stands for
+   when its domain is ours; otherwise the usual rules. */
+static void rcpt_srs_resolved(void *ctx, int ret, struct directory_resolution *res,
+                              const char *error)
+{
+	struct inbound_session *is = ctx;
+	char *target = is->srs_target;
+
+	is->srs_target = NULL;
+	if (ret < 0 || res->result == DIRECTORY_NOT_LOCAL) {
+		free(target);
+		rcpt_resolved(ctx, ret, res, error);
+		return;
+	}
+	add_remote(is, target, is->rcpt);
+	free(target);
+	rcpt_forward_ok(is);
+}
+
 /* The one directory lookup of RCPT, on the role's worker pool (the stage
    is pending meanwhile; the session lives until its owed reply, so is
    outlives the request). */
 static void inbound_resolve(struct inbound_session *is, const char *addr)
 {
+	enum srs_error kind;
+
+	if (is->in->srs != NULL && srs_is_srs(addr) &&
+	    srs_reverse(is->in->srs, addr, time(NULL), &is->srs_target, &kind) == 0) {
+		directory_async_resolve(is->in->dir, addr, rcpt_srs_resolved, is);
+		return;
+	}
 	directory_async_resolve(is->in->dir, addr, rcpt_resolved, is);
 }
 
@@ -395,6 +456,28 @@ static enum spool_body spool_body_of(enum smtp_body body)
 	return SPOOL_BODY_UNSET;
 }
 
+/* A message an alias forwards leaves with an SRS0 sender of the alias's
+   domain, so SPF passes at the destination; not a null sender, nor one
+   of our domains. */
+static void srs_rewrite(struct inbound_session *is, struct spool_envelope *env)
+{
+	const char *domain = NULL, *error;
+	char *rewritten;
+
+	for (size_t i = 0; i < is->remotes.count && domain == NULL; i++) {
+		if (is->remotes.items[i].alias != NULL)
+			domain = strrchr(is->remotes.items[i].alias, '@');
+	}
+	if (domain == NULL || is->in->srs == NULL || env->sender[0] == '\0' || is->sender_local)
+		return;
+	if (srs_forward(is->in->srs, env->sender, domain + 1, time(NULL), &rewritten, &error) < 0) {
+		log_warn(smtp_session_sid(is->s), "event=smtp.srs_failed error=\"%s\"", error);
+		return;
+	}
+	free(env->sender);
+	env->sender = rewritten;
+}
+
 static void fill_envelope(struct inbound_session *is, struct spool_envelope *env)
 {
 	const struct smtp_message *msg = is->msg;
@@ -419,6 +502,7 @@ static void fill_envelope(struct inbound_session *is, struct spool_envelope *env
 	env->auth_user = auth_user != NULL ? xstrdup(auth_user) : NULL;
 	for (size_t i = 0; i < is->remotes.count; i++)
 		add_remote_rcpt(env, msg, &is->remotes.items[i]);
+	srs_rewrite(is, env);
 }
 
 /* fsync is slow: commit on the workpool (the stage is pending); the reply
@@ -552,6 +636,9 @@ static void inbound_reset(void *ctx)
 	is->accepted = 0;
 	free(is->rcpt);
 	is->rcpt = NULL;
+	free(is->srs_target);
+	is->srs_target = NULL;
+	is->sender_checked = is->sender_local = false;
 	delivery_abort(&is->delivery);
 	is->msg = NULL;
 	is->junk = false;
@@ -617,6 +704,18 @@ static void load_psl(struct smtp_inbound *in)
 	in->auth_env.psl = psl_new();
 }
 
+/* Without the secret (logged) forwarded mail keeps its sender and SRS
+   addresses are not recognised: worse SPF results, no lost mail. */
+static void open_srs(struct smtp_inbound *in)
+{
+	char *secret = srs_secret_path(in->settings->data_dir);
+	const char *error;
+
+	if (srs_open(secret, &in->srs, &error) < 0)
+		log_warn(NULL, "event=smtp.srs_unavailable error=\"%s\"", error);
+	free(secret);
+}
+
 static int open_spool(struct smtp_inbound *in, const char **error_r)
 {
 	char *dir = spool_dir_path(in->settings);
@@ -625,6 +724,7 @@ static int open_spool(struct smtp_inbound *in, const char **error_r)
 	int ret = spool_open(dir, true, &in->spool, error_r);
 
 	free(dir);
+	open_srs(in);
 	/* what a crash left an hour ago or more: no commit takes that long */
 	if (ret == 0 && spool_cleanup(in->spool, 3600, &removed, &error) < 0)
 		log_warn(NULL, "event=smtp.queue_cleanup_failed error=\"%s\"", error);
@@ -661,6 +761,7 @@ void smtp_inbound_free(struct smtp_inbound **inp)
 	dns_resolver_free(&in->auth_env.resolver);
 	psl_free(&in->auth_env.psl);
 	spool_free(&in->spool);
+	srs_free(&in->srs);
 	free(in);
 	*inp = NULL;
 }
