@@ -14,8 +14,8 @@
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section, &smtp_settings_section, &lmtp_settings_section,
-    &imap_settings_section, &dns_settings_section,  &mailauth_settings_section,
+    &auth_settings_section,  &smtp_settings_section, &lmtp_settings_section,
+    &imap_settings_section,  &dns_settings_section,  &mailauth_settings_section,
     &queue_settings_section,
 };
 

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/xalloc.h"
+#include "queue/spool-envelope.h"
 
 /* Longest state file read (a bounded number of attempts per recipient
    over a bounded life). */
@@ -341,4 +343,39 @@ bool queue_state_finished(const struct queue_state *st)
 const char *queue_rcpt_status_name(enum queue_rcpt_status s)
 {
 	return s == QUEUE_RCPT_DONE ? "done" : s == QUEUE_RCPT_FAILED ? "failed" : "pending";
+}
+
+static void show_time(struct buf *out, const char *key, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&tt, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_printf(out, " %s=%s", key, s);
+}
+
+void queue_state_show(const struct spool_envelope *env, const struct queue_state *st,
+                      struct buf *out)
+{
+	for (size_t i = 0; i < env->rcpts.count && i < st->rcpts.count; i++) {
+		const struct queue_rcpt_state *r = &st->rcpts.items[i];
+
+		buf_append_str(out, "delivery <");
+		escape(out, env->rcpts.items[i].address);
+		buf_printf(out, "> %s attempts=%u", queue_rcpt_status_name(r->status), r->attempts);
+		if (r->last != 0) {
+			show_time(out, "last", r->last);
+			buf_printf(out, " code=%u", r->code);
+			field(out, "status", r->enhanced[0] != '\0' ? r->enhanced : NULL);
+		}
+		if (r->status == QUEUE_RCPT_PENDING)
+			show_time(out, "next", r->next);
+		field(out, "mx", r->mx);
+		field(out, "ip", r->ip);
+		field(out, "tls", r->tls);
+		field(out, "text", r->text);
+		buf_append_char(out, '\n');
+	}
 }

@@ -95,4 +95,12 @@ bool queue_state_finished(const struct queue_state *st);
 /* The word of a status ("pending", "done", "failed"). */
 const char *queue_rcpt_status_name(enum queue_rcpt_status s);
 
+struct spool_envelope;
+/* For `tern queue show`: one line per recipient of env with its state in
+   st: "<address> pending attempts=2 last=2026-12-03T13:40:00Z code=451
+   status=4.4.1 next=... mx=... ip=... tls=... text=..." (values escaped
+   as in the file, so safe on a terminal). */
+void queue_state_show(const struct spool_envelope *env, const struct queue_state *st,
+                      struct buf *out);
+
 #endif

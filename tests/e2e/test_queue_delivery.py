@@ -1,0 +1,146 @@
+"""Outbound delivery by the queue role (docs/queue.md, "Delivery"), with two
+real Tern instances: the first on 127.0.0.1, whose zone file makes the second
+(on 127.0.0.2) the MX of other.test, and whose queue.port is the second's smtp
+port. A message to an alias forwarding to bob@other.test is queued by the
+first and arrives at the second; with the second stopped it waits and
+`tern queue show` says why; `tern queue flush` after the second is back
+delivers it once; kill -9 of the first while messages wait loses and doubles
+nothing."""
+import os
+import smtplib
+import time
+
+import pytest
+
+from conftest import Instance
+
+REMOTE = "bob@other.test"
+PASSWORD = "correct horse battery staple"
+
+
+def send(inst, rcpt, subject):
+    body = f"Subject: {subject}\r\nMessage-ID: <{subject}@client.test>\r\n\r\nhello\r\n"
+    with smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=30) as s:
+        s.ehlo("client.test")
+        s.sendmail("sender@elsewhere.test", [rcpt], body.encode())
+
+
+def delivered(inst, address, subject):
+    """How many messages with subject are in address's INBOX."""
+    n = 0
+    for sub in ("new", "cur"):
+        d = os.path.join(inst.maildir(address), sub)
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            with open(os.path.join(d, name), "rb") as f:
+                if f"Subject: {subject}\r\n".encode() in f.read():
+                    n += 1
+    return n
+
+
+def wait_delivered(inst, address, subject, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        n = delivered(inst, address, subject)
+        if n > 0:
+            return n
+        time.sleep(0.1)
+    return 0
+
+
+def queue_ids(inst):
+    d = os.path.join(inst.dir, "queue")
+    if not os.path.isdir(d):
+        return []
+    return sorted(n[:-4] for n in os.listdir(d) if n.endswith(".env"))
+
+
+def wait_queue_empty(inst, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline and queue_ids(inst):
+        time.sleep(0.1)
+    return queue_ids(inst)
+
+
+@pytest.fixture
+def pair(instance_dir):
+    second = Instance(os.path.join(instance_dir, "b"), ip="127.0.0.2",
+                      hostname="mx.other.test")
+    second.tern("domain", "add", "other.test")
+    second.add_user(REMOTE, PASSWORD)
+    second.start()
+    first = Instance(os.path.join(instance_dir, "a"))
+    first.write_zone("other.test MX 10 mx.other.test\n"
+                     "mx.other.test A 127.0.0.2\n")
+    with open(first.config, "a") as f:
+        f.write("\nqueue {\n\tport = %d\n\tretry_first = 60s\n"
+                "\tcommand_timeout = 10s\n\tgreeting_timeout = 10s\n"
+                "\tconnect_timeout = 5s\n}\n" % second.port("smtp"))
+    first.tern("alias", "add", "fwd@example.test", REMOTE)
+    first.start()
+    first.wait_for_log("role=queue event=role.ready")
+    yield first, second
+    for inst in (first, second):
+        if inst.proc is not None:
+            inst.stop()
+        inst.check_sanitizers()
+
+
+@pytest.fixture(autouse=True)
+def _dirs(instance_dir):
+    os.makedirs(os.path.join(instance_dir, "a"))
+    os.makedirs(os.path.join(instance_dir, "b"))
+
+
+def test_delivered_to_the_mx(pair):
+    first, second = pair
+    send(first, "fwd@example.test", "direct")
+    assert wait_delivered(second, REMOTE, "direct") == 1
+    assert wait_queue_empty(first) == []
+    log = first.log()
+    assert "event=queue.delivery" in log and "result=sent" in log
+    assert "mx=mx.other.test ip=127.0.0.2" in log
+    assert "tls=opportunistic" in log
+    assert delivered(second, REMOTE, "direct") == 1
+
+
+def test_waits_while_the_mx_is_down_then_flush(pair):
+    first, second = pair
+    second.stop()
+    send(first, "fwd@example.test", "waiting")
+    first.wait_for_log("result=deferred")
+    ids = queue_ids(first)
+    assert len(ids) == 1
+    show = first.tern("queue", "show", ids[0]).stdout
+    assert "delivery <bob@other.test> pending attempts=1" in show
+    assert "code=451" in show and "next=" in show
+    assert "Connection%20refused" in show or "connect" in show
+    second.start()
+    first.tern("queue", "flush", ids[0])
+    assert wait_delivered(second, REMOTE, "waiting") == 1
+    assert wait_queue_empty(first) == []
+    time.sleep(0.5)
+    assert delivered(second, REMOTE, "waiting") == 1
+
+
+def test_kill9_while_waiting_then_delivered_once(pair):
+    first, second = pair
+    second.stop()
+    for i in range(3):
+        send(first, "fwd@example.test", f"killed{i}")
+    deadline = time.time() + 20
+    while time.time() < deadline and first.log().count("result=deferred") < 3:
+        time.sleep(0.1)
+    assert len(queue_ids(first)) == 3
+    first.kill9()
+    second.start()
+    first.start()
+    first.wait_for_log("role=queue event=role.ready")
+    first.tern("queue", "flush")
+    for i in range(3):
+        assert wait_delivered(second, REMOTE, f"killed{i}") == 1
+    assert wait_queue_empty(first) == []
+    time.sleep(0.5)
+    for i in range(3):
+        assert delivered(second, REMOTE, f"killed{i}") == 1
