@@ -123,6 +123,10 @@ int smtp_reply_parse(struct smtp_reply_parser *p, const void *data, size_t len, 
 		p->line.len--; /* the LF */
 		if (p->line.len > 0 && p->line.data[p->line.len - 1] == '\r')
 			p->line.len--;
+		/* a bare CR inside a line is not a line end: a space */
+		for (size_t i = 0; i < p->line.len; i++)
+			if (p->line.data[i] == '\r')
+				p->line.data[i] = ' ';
 		ret = take_line(p, p->line.data, p->line.len);
 		buf_clear(&p->line);
 		if (ret < 0)

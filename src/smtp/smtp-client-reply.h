@@ -9,6 +9,7 @@
  *
  * A reply is one or more lines "NNN-text" ending with "NNN text" (or a
  * bare "NNN"), all with the same code, each ending in LF (CR LF or LF).
+ * A bare CR inside a line is read as a space.
  * The enhanced status code (RFC 3463), when the first line's text starts
  * with one whose class matches the reply's, is taken out separately.
  */
