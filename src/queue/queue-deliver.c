@@ -419,9 +419,9 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	qc->ip = xstrdup(a->ip);
 	qc->config.helo = q->helo;
 	qc->config.tls_possible = q->client_tls != NULL;
-	qc->config.tls_required = job->smarthost && q->auth_user != NULL;
-	qc->config.auth_user = job->smarthost ? q->auth_user : NULL;
-	qc->config.auth_pass = job->smarthost ? q->auth_pass : NULL;
+	qc->config.tls_required = job->auth != NULL;
+	qc->config.auth_user = job->auth != NULL ? job->auth->user : NULL;
+	qc->config.auth_pass = job->auth != NULL ? job->auth->password : NULL;
 	qc->config.timeouts.greeting = q->set->greeting_timeout;
 	qc->config.timeouts.command = q->set->command_timeout;
 	qc->config.timeouts.data_init =
@@ -524,7 +524,7 @@ static void try_next_host(struct queue_job *job)
 		return;
 	}
 	/* an MX pointing at ourselves would loop */
-	if (strcasecmp(host, job->q->settings->hostname) == 0 && !job->smarthost) {
+	if (strcasecmp(host, job->q->settings->hostname) == 0) {
 		remember_error(job, 451, "4.4.6", "the MX host is this server (mail loop)");
 		try_next_host(job);
 		return;
@@ -578,11 +578,8 @@ void queue_job_start(struct queue_job *job)
 	for (size_t i = 0; i < job->rcpts.count; i++)
 		(void)array_push(&job->results);
 	job->port = job->q->set->port;
-	if (route == NULL && job->q->smarthost.host != NULL) {
-		route = &job->q->smarthost;
-		job->smarthost = true;
-	}
 	if (route != NULL) {
+		job->auth = queue_auth_lookup(&job->q->auths, route->host);
 		add_host(job, route->host);
 		if (route->port != 0)
 			job->port = route->port;

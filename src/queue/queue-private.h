@@ -45,8 +45,7 @@ struct queue_role {
 	struct dns_resolver *resolver;
 	SSL_CTX *client_tls; /* NULL: no STARTTLS */
 	struct queue_transport *transport;
-	struct queue_route smarthost; /* host NULL: none */
-	char *auth_user, *auth_pass;  /* smarthost AUTH; NULL: none */
+	queue_auths auths; /* queue.auth_file */
 	const char *helo;
 	ARRAY(struct queue_entry *) entries;
 	ARRAY(struct queue_job *) waiting; /* jobs waiting for a connection slot */
@@ -70,7 +69,7 @@ struct queue_job {
 	/* per job recipient: the outcome so far (code 0: none yet) */
 	ARRAY(struct smtp_client_result) results;
 	/* routing */
-	bool smarthost;
+	const struct queue_auth *auth; /* the route's credentials; NULL: no AUTH */
 	queue_mx_hosts hosts;
 	unsigned port;
 	size_t host_i;

@@ -534,32 +534,6 @@ static void flush_watch(struct queue_role *q)
 
 /* ---- the role ---- */
 
-static int load_auth(struct queue_role *q, const char *path, const char **error_r)
-{
-	FILE *f = fopen(path, "re");
-	char line[1024];
-	char *sp;
-
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
-		if (f != NULL)
-			fclose(f);
-		*error_r = "cannot read queue.smarthost_auth_file";
-		return -1;
-	}
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	sp = strchr(line, ' ');
-	if (sp == NULL) {
-		*error_r = "queue.smarthost_auth_file: expected \"user password\"";
-		return -1;
-	}
-	*sp = '\0';
-	q->auth_user = xstrdup(line);
-	q->auth_pass = xstrdup(sp + 1);
-	explicit_bzero(line, sizeof(line));
-	return 0;
-}
-
 static int resolver_new(struct queue_role *q, const char **error_r)
 {
 	const struct dns_settings *set = dns_settings(q->settings);
@@ -595,13 +569,12 @@ static int setup(struct queue_role *q, const char **error_r)
 		          q->set->transport_file, line, *error_r);
 		return -1;
 	}
-	if (q->set->smarthost != NULL && queue_route_parse(q->set->smarthost, &q->smarthost) < 0) {
-		*error_r = "queue.smarthost: expected host[:port]";
+	if (q->set->auth_file != NULL &&
+	    queue_auth_load(q->set->auth_file, &q->auths, &line, error_r) < 0) {
+		log_error(NULL, "event=queue.auth_file_error file=%s line=%zu error=\"%s\"",
+		          q->set->auth_file, line, *error_r);
 		return -1;
 	}
-	if (q->set->smarthost_auth_file != NULL &&
-	    load_auth(q, q->set->smarthost_auth_file, error_r) < 0)
-		return -1;
 	if (tls_client_ctx_new(NULL, &q->client_tls, &tls_error) < 0) {
 		log_warn(NULL, "event=queue.no_tls error=\"%s\"", tls_error);
 		free(tls_error);
@@ -621,7 +594,7 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	q->retry.first = q->set->retry_first;
 	q->retry.max = q->set->retry_max;
 	q->retry.give_up = q->set->give_up;
-	q->helo = q->set->helo_name != NULL ? q->set->helo_name : role->settings->hostname;
+	q->helo = role->settings->hostname;
 	q->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	q->inotify_fd = -1;
 	role->data = q;
@@ -688,9 +661,7 @@ static void queue_deinit(struct role_ctx *role)
 	dns_resolver_free(&q->resolver);
 	tls_ctx_free(&q->client_tls);
 	queue_transport_free(&q->transport);
-	queue_route_clear(&q->smarthost);
-	free(q->auth_user);
-	free(q->auth_pass);
+	queue_auths_free(&q->auths);
 	spool_free(&q->spool);
 	free(q);
 	role->data = NULL;

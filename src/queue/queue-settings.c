@@ -6,12 +6,10 @@
 
 static const struct setting_def queue_keys[] = {
     KEY("port", SETTING_UINT, port, 1, 65535, "25"),
-    KEY("helo_name", SETTING_STRING, helo_name, 0, 0, NULL),
     SETTING_FILE(struct queue_settings, "transport_file", SETTING_OPT_PATH, transport_file, NULL,
                  SETTING_F_READ),
-    KEY("smarthost", SETTING_STRING, smarthost, 0, 0, NULL),
-    SETTING_FILE(struct queue_settings, "smarthost_auth_file", SETTING_OPT_PATH,
-                 smarthost_auth_file, NULL, SETTING_F_READ),
+    SETTING_FILE(struct queue_settings, "auth_file", SETTING_OPT_PATH, auth_file, NULL,
+                 SETTING_F_READ),
     KEY("prefer_ipv6", SETTING_BOOL, prefer_ipv6, 0, 0, "no"),
     KEY("retry_first", SETTING_DURATION, retry_first, 1, 86400, "5m"),
     KEY("retry_max", SETTING_DURATION, retry_max, 1, 7 * 86400, "4000s"),

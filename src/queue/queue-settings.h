@@ -10,11 +10,13 @@
 #include "lib/settings.h"
 
 struct queue_settings {
-	unsigned port;             /* the port of MX hosts; default 25 */
-	char *helo_name;           /* our EHLO name; unset: the hostname */
-	char *transport_file;      /* "domain host[:port]" lines; unset: none */
-	char *smarthost;           /* "host[:port]": every message goes there; unset: MX */
-	char *smarthost_auth_file; /* "user password" (one line, mode 0600); unset: no AUTH */
+	unsigned port; /* the port of MX hosts; default 25 */
+	/* "domain host[:port]" lines, "*" for every other domain (a
+	   smarthost); unset: MX for every domain (queue-transport.h) */
+	char *transport_file;
+	/* "host user password" lines (mode 0600): AUTH PLAIN/LOGIN, only over
+	   TLS, to the transport map's routes with that host; unset: none */
+	char *auth_file;
 	bool prefer_ipv6;          /* try AAAA addresses before A; default no */
 	unsigned retry_first;      /* seconds before the first retry; default 5m */
 	unsigned retry_max;        /* ceiling of the doubling; default 4000s */

@@ -149,23 +149,33 @@ fail:
 	return -1;
 }
 
+/* ---- credentials ---- */
+
+static int read_text(const char *path, struct buf *b)
+{
+	FILE *f = fopen(path, "re");
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b->len < TRANSPORT_MAX_SIZE)
+		buf_append(b, chunk, n);
+	fclose(f);
+	return 0;
+}
+
 int queue_transport_load(const char *path, struct queue_transport **t_r, size_t *line_r,
                          const char **error_r)
 {
-	FILE *f = fopen(path, "re");
 	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
 	int ret;
 
 	*line_r = 0;
-	if (f == NULL) {
+	if (read_text(path, &b) < 0) {
 		*error_r = "cannot open the transport file";
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < TRANSPORT_MAX_SIZE)
-		buf_append(&b, chunk, n);
-	fclose(f);
 	ret = queue_transport_parse(b.data != NULL ? b.data : "", b.len, t_r, line_r, error_r);
 	buf_free(&b);
 	return ret;
@@ -174,10 +184,94 @@ int queue_transport_load(const char *path, struct queue_transport **t_r, size_t 
 const struct queue_route *queue_transport_lookup(const struct queue_transport *t,
                                                  const char *domain)
 {
+	const struct queue_route *any = NULL;
+
 	if (t == NULL)
 		return NULL;
-	for (size_t i = 0; i < t->entries.count; i++)
+	for (size_t i = 0; i < t->entries.count; i++) {
 		if (strcasecmp(t->entries.items[i].domain, domain) == 0)
 			return &t->entries.items[i].route;
+		if (strcmp(t->entries.items[i].domain, "*") == 0 && any == NULL)
+			any = &t->entries.items[i].route;
+	}
+	return any;
+}
+
+int queue_auth_parse(const char *text, size_t len, queue_auths *auths_r, size_t *line_r,
+                     const char **error_r)
+{
+	const char *p = text, *end = text + len;
+	size_t line = 0;
+
+	memset(auths_r, 0, sizeof(*auths_r));
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		const char *le = lf != NULL ? lf : end;
+		const char *s = p;
+		char *host, *user, *pass;
+
+		line++;
+		if (le > p && le[-1] == '\r')
+			le--;
+		p = lf != NULL ? lf + 1 : end;
+		host = word(&s, le);
+		if (host == NULL || host[0] == '#') {
+			free(host);
+			continue;
+		}
+		user = word(&s, le);
+		pass = word(&s, le);
+		if (user == NULL || pass == NULL || word(&s, le) != NULL ||
+		    memchr(text, '\0', len) != NULL) {
+			free(host);
+			free(user);
+			free(pass);
+			*error_r = "expected: host user password";
+			*line_r = line;
+			queue_auths_free(auths_r);
+			return -1;
+		}
+		struct queue_auth a = {host, user, pass};
+
+		array_append(auths_r, a);
+	}
+	return 0;
+}
+
+int queue_auth_load(const char *path, queue_auths *auths_r, size_t *line_r, const char **error_r)
+{
+	struct buf b = BUF_INIT;
+	int ret;
+
+	*line_r = 0;
+	if (read_text(path, &b) < 0) {
+		*error_r = "cannot open the auth file";
+		return -1;
+	}
+	ret = queue_auth_parse(b.data != NULL ? b.data : "", b.len, auths_r, line_r, error_r);
+	if (b.data != NULL)
+		explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	return ret;
+}
+
+const struct queue_auth *queue_auth_lookup(const queue_auths *auths, const char *host)
+{
+	for (size_t i = 0; i < auths->count; i++)
+		if (strcasecmp(auths->items[i].host, host) == 0)
+			return &auths->items[i];
 	return NULL;
+}
+
+void queue_auths_free(queue_auths *auths)
+{
+	for (size_t i = 0; i < auths->count; i++) {
+		struct queue_auth *a = &auths->items[i];
+
+		explicit_bzero(a->password, strlen(a->password));
+		free(a->host);
+		free(a->user);
+		free(a->password);
+	}
+	array_free(auths);
 }

@@ -166,6 +166,13 @@ static void test_transport(void **state)
 	assert_int_equal(queue_transport_lookup(t, "v6.test")->port, 26);
 	assert_null(queue_transport_lookup(t, "else.test"));
 	queue_transport_free(&t);
+	/* "*": every domain no line names (a smarthost) */
+	text = "other.test 127.0.0.2\n* relay.test:587\n";
+	assert_int_equal(queue_transport_parse(text, strlen(text), &t, &line, &error), 0);
+	assert_string_equal(queue_transport_lookup(t, "else.test")->host, "relay.test");
+	assert_int_equal(queue_transport_lookup(t, "else.test")->port, 587);
+	assert_string_equal(queue_transport_lookup(t, "other.test")->host, "127.0.0.2");
+	queue_transport_free(&t);
 
 	static const char *const bad[] = {"a.test\n",          "a.test b c\n",
 	                                  "a.test host:0\n",   "a.test host:99999\n",
@@ -177,12 +184,31 @@ static void test_transport(void **state)
 	}
 }
 
+static void test_auth_file(void **state)
+{
+	const char *text = "# credentials\nrelay.test alice s3cret\n\nRelay2.test bob pw\r\n";
+	queue_auths auths;
+	const char *error;
+	size_t line;
+
+	assert_int_equal(queue_auth_parse(text, strlen(text), &auths, &line, &error), 0);
+	assert_int_equal(auths.count, 2);
+	assert_string_equal(queue_auth_lookup(&auths, "RELAY.test")->password, "s3cret");
+	assert_string_equal(queue_auth_lookup(&auths, "relay2.test")->user, "bob");
+	assert_null(queue_auth_lookup(&auths, "other.test"));
+	queue_auths_free(&auths);
+	text = "relay.test alice s3cret\nrelay.test alice\n";
+	assert_int_equal(queue_auth_parse(text, strlen(text), &auths, &line, &error), -1);
+	assert_int_equal(line, 2);
+	assert_int_equal(auths.count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_retry_schedule), cmocka_unit_test(test_mx_order),
 	    cmocka_unit_test(test_null_mx),        cmocka_unit_test(test_addresses),
-	    cmocka_unit_test(test_transport),
+	    cmocka_unit_test(test_transport),      cmocka_unit_test(test_auth_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
