@@ -7,6 +7,7 @@ first and arrives at the second; with the second stopped it waits and
 delivers it once; kill -9 of the first while messages wait loses and doubles
 nothing."""
 import os
+import re
 import smtplib
 import time
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import Instance
 
 REMOTE = "bob@other.test"
+OTHER = "carol@other.test"
 PASSWORD = "correct horse battery staple"
 
 
@@ -63,28 +65,48 @@ def wait_queue_empty(inst, timeout=20):
     return queue_ids(inst)
 
 
-@pytest.fixture
-def pair(instance_dir):
+def make_pair(instance_dir, edit_second=None):
     second = Instance(os.path.join(instance_dir, "b"), ip="127.0.0.2",
                       hostname="mx.other.test")
     second.tern("domain", "add", "other.test")
     second.add_user(REMOTE, PASSWORD)
+    second.add_user(OTHER, PASSWORD)
+    if edit_second:
+        with open(second.config) as f:
+            text = f.read()
+        with open(second.config, "w") as f:
+            f.write(edit_second(text))
     second.start()
     first = Instance(os.path.join(instance_dir, "a"))
     first.write_zone("other.test MX 10 mx.other.test\n"
-                     "mx.other.test A 127.0.0.2\n")
+                     "mx.other.test A 127.0.0.2\n"
+                     "nomail.test MX 0 .\n")
     with open(first.config, "a") as f:
         f.write("\nqueue {\n\tport = %d\n\tretry_first = 60s\n"
                 "\tcommand_timeout = 10s\n\tgreeting_timeout = 10s\n"
                 "\tconnect_timeout = 5s\n}\n" % second.port("smtp"))
     first.tern("alias", "add", "fwd@example.test", REMOTE)
+    first.tern("alias", "add", "two@example.test", REMOTE)
+    first.tern("alias", "add", "two@example.test", OTHER)
+    first.tern("alias", "add", "nouser@example.test", "nobody@other.test")
+    first.tern("alias", "add", "nullmx@example.test", "x@nomail.test")
     first.start()
     first.wait_for_log("role=queue event=role.ready")
-    yield first, second
+    return first, second
+
+
+def stop_pair(first, second):
     for inst in (first, second):
         if inst.proc is not None:
             inst.stop()
         inst.check_sanitizers()
+
+
+@pytest.fixture
+def pair(instance_dir):
+    first, second = make_pair(instance_dir)
+    yield first, second
+    stop_pair(first, second)
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +166,37 @@ def test_kill9_while_waiting_then_delivered_once(pair):
     time.sleep(0.5)
     for i in range(3):
         assert delivered(second, REMOTE, f"killed{i}") == 1
+
+
+def test_permanent_failures_bounce_at_once(pair):
+    """A 5xx from the MX (unknown user) and a null MX (RFC 7505) fail at once:
+    the bounce call site gets them, the entries leave the queue."""
+    first, second = pair
+    send(first, "nouser@example.test", "unknown")
+    send(first, "nullmx@example.test", "nullmx")
+    first.wait_for_log("rcpt=<nobody@other.test> code=550")
+    first.wait_for_log("event=queue.bounce_stub")
+    assert wait_queue_empty(first) == []
+    log = first.log()
+    assert "rcpt=<nobody@other.test> result=bounced" in log
+    assert "rcpt=<x@nomail.test> result=bounced" in log and "status=5.1.10" in log
+
+
+def test_too_many_recipients_split(instance_dir):
+    """The peer takes one recipient per transaction (452 4.5.3 for the
+    second): the rest goes in the next transaction on the same connection."""
+    first, second = make_pair(
+        instance_dir, lambda t: re.sub(r"max_recipients = \d+", "max_recipients = 1", t))
+    try:
+        send(first, "two@example.test", "split")
+        assert wait_delivered(second, REMOTE, "split") == 1
+        assert wait_delivered(second, OTHER, "split") == 1
+        assert wait_queue_empty(first) == []
+        assert "result=deferred" not in first.log()
+        assert "code=452" not in first.log()
+        # two transactions, one connection
+        sids = [line.split()[0] for line in second.log().splitlines()
+                if "event=smtp.message " in line]
+        assert len(sids) == 2 and sids[0] == sids[1], sids
+    finally:
+        stop_pair(first, second)
