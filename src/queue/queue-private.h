@@ -21,6 +21,7 @@
 #include "queue/spool.h"
 #include "smtp/smtp-client.h"
 
+struct directory;
 struct dns_resolver;
 struct queue_job;
 struct queue_conn;
@@ -45,7 +46,8 @@ struct queue_role {
 	struct dns_resolver *resolver;
 	SSL_CTX *client_tls; /* NULL: no STARTTLS */
 	struct queue_transport *transport;
-	queue_auths auths; /* queue.auth_file */
+	queue_auths auths;     /* queue.auth_file */
+	struct directory *dir; /* for local recipients (queue-local.h) */
 	const char *helo;
 	ARRAY(struct queue_entry *) entries;
 	ARRAY(struct queue_job *) waiting; /* jobs waiting for a connection slot */
@@ -65,6 +67,7 @@ struct queue_job {
 	struct queue_role *q;
 	struct queue_entry *entry;
 	char *domain;
+	bool local; /* a domain of ours: queue-local.c, no SMTP */
 	ARRAY(unsigned) rcpts;
 	/* per job recipient: the outcome so far (code 0: none yet) */
 	ARRAY(struct smtp_client_result) results;

@@ -15,11 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "directory/directory.h"
 #include "dns/dns-resolver.h"
 #include "dns/dns-settings.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
+#include "queue/queue-local.h"
 #include "queue/queue-private.h"
 
 /* The debris age spool_cleanup() takes at start (an smtp process may be
@@ -156,7 +158,10 @@ static bool may_run(const struct queue_role *q, const struct queue_job *job)
 static void run_job(struct queue_role *q, struct queue_job *job, struct queue_conn *qc)
 {
 	array_append(&q->running, job);
-	if (qc != NULL)
+	if (job->local) {
+		queue_local_deliver(q, job);
+		queue_job_finished(job, NULL);
+	} else if (qc != NULL)
 		queue_job_start_on(job, qc);
 	else
 		queue_job_start(job);
@@ -199,6 +204,7 @@ static void entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 			if (njobs == sizeof(jobs) / sizeof(jobs[0]))
 				continue; /* the rest at the next round */
 			job = jobs[njobs++] = queue_job_new(q, e, domain);
+			job->local = queue_local_domain(q->dir, domain);
 		}
 		array_append(&job->rcpts, (unsigned)i);
 	}
@@ -569,6 +575,8 @@ static int setup(struct queue_role *q, const char **error_r)
 		          q->set->transport_file, line, *error_r);
 		return -1;
 	}
+	if (directory_open(q->settings->directory_path, &q->dir, error_r) < 0)
+		return -1;
 	if (q->set->auth_file != NULL &&
 	    queue_auth_load(q->set->auth_file, &q->auths, &line, error_r) < 0) {
 		log_error(NULL, "event=queue.auth_file_error file=%s line=%zu error=\"%s\"",
@@ -662,6 +670,7 @@ static void queue_deinit(struct role_ctx *role)
 	tls_ctx_free(&q->client_tls);
 	queue_transport_free(&q->transport);
 	queue_auths_free(&q->auths);
+	directory_close(&q->dir);
 	spool_free(&q->spool);
 	free(q);
 	role->data = NULL;

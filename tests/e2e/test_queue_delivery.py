@@ -200,3 +200,33 @@ def test_too_many_recipients_split(instance_dir):
         assert len(sids) == 2 and sids[0] == sids[1], sids
     finally:
         stop_pair(first, second)
+
+
+def test_local_recipient_delivered_into_the_maildir(pair):
+    """An entry whose recipient is in a domain the first hosts (as a bounce
+    to a local sender will be) goes into that user's Maildir, not over SMTP.
+    The entry is written by hand, as the spool would, and the flush makes
+    the role load it."""
+    first, second = pair
+    first.add_user("alice@example.test", PASSWORD)
+    qdir = os.path.join(first.dir, "queue")
+    qid = "%014x%s" % (int(time.time() * 1e6), "abcdef0123")
+    body = b"Subject: local\r\n\r\nfor a local user\r\n"
+    prefix = b"Return-Path: <>\r\n"
+    with open(os.path.join(qdir, qid + ".msg"), "wb") as f:
+        f.write(prefix + body)
+    env = (f"tern-envelope 1\nid {qid}\narrival {int(time.time())}\nsize {len(body)}\n"
+           f"data-skip {len(prefix)}\nfrom <>\nclient 127.0.0.1\n"
+           "rcpt <alice@example.test> index=0\nrcpt <nobody@example.test> index=1\nend\n")
+    with open(os.path.join(qdir, qid + ".tmp"), "w") as f:
+        f.write(env)
+    os.rename(os.path.join(qdir, qid + ".tmp"), os.path.join(qdir, qid + ".env"))
+    first.tern("queue", "flush", qid)
+    assert wait_delivered(first, "alice@example.test", "local") == 1
+    assert wait_queue_empty(first) == []
+    log = first.log()
+    assert "rcpt=<alice@example.test> result=sent mx=local" in log
+    assert "rcpt=<nobody@example.test> result=bounced" in log
+    d = os.path.join(first.maildir("alice@example.test"), "new")
+    with open(os.path.join(d, os.listdir(d)[0]), "rb") as f:
+        assert f.read().startswith(b"Return-Path: <>\r\nSubject: local\r\n")
