@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
-#include "queue/queue-role.h"
+#include "outbound/queue-role.h"
 #include "queue/queue-state.h"
 #include "queue/spool.h"
 

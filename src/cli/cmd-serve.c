@@ -7,7 +7,7 @@
 #include "cli/cli-settings.h"
 #include "imap/imap-server.h"
 #include "master/supervisor.h"
-#include "queue/queue-role.h"
+#include "outbound/queue-role.h"
 #include "smtp/smtp-server.h"
 
 static const struct role_ops *const serve_roles[] = {

@@ -1,6 +1,6 @@
 /* The queue role: see queue-role.h. The entries, the schedule, the
    limits, the records of each attempt; queue-deliver.c carries one job. */
-#include "queue/queue-role.h"
+#include "outbound/queue-role.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +21,8 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
-#include "queue/queue-local.h"
-#include "queue/queue-private.h"
+#include "outbound/queue-local.h"
+#include "outbound/queue-private.h"
 
 /* The debris age spool_cleanup() takes at start (an smtp process may be
    preparing younger entries). */

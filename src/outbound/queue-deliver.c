@@ -1,7 +1,7 @@
 /* One delivery job: route a destination domain (transport map, smarthost,
    or MX), connect to its hosts in order and run SMTP transactions for the
    job's recipients. See queue-private.h and docs/queue.md. */
-#include "queue/queue-private.h"
+#include "outbound/queue-private.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* Local delivery from the queue: see queue-local.h. */
-#include "queue/queue-local.h"
+#include "outbound/queue-local.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include "directory/directory.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
-#include "queue/queue-private.h"
+#include "outbound/queue-private.h"
 #include "store/delivery.h"
 
 bool queue_local_domain(struct directory *dir, const char *domain)
