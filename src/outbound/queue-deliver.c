@@ -365,6 +365,9 @@ static void pump(struct queue_conn *qc)
 			smtp_client_tls_started(qc->client);
 			continue;
 		case SMTP_CLIENT_WANT_BODY:
+			/* no reply is due while the body goes out: the conn's write
+			   timeout (no progress for CONN_WRITE_TIMEOUT) guards it */
+			conn_set_idle_timeout(qc->conn, 0);
 			if (qc->data_fd < 0)
 				open_body(qc);
 			send_body(qc);

@@ -84,7 +84,7 @@ def make_pair(instance_dir, edit_second=None):
     with open(first.config, "a") as f:
         f.write("\nqueue {\n\tport = %d\n\tretry_first = 60s\n"
                 "\tcommand_timeout = 10s\n\tgreeting_timeout = 10s\n"
-                "\tconnect_timeout = 5s\n}\n" % second.port("smtp"))
+                "\tconnect_timeout = 5s\n\tmax_per_destination = 1\n}\n" % second.port("smtp"))
     first.tern("alias", "add", "fwd@example.test", REMOTE)
     first.tern("alias", "add", "two@example.test", REMOTE)
     first.tern("alias", "add", "two@example.test", OTHER)
@@ -166,6 +166,11 @@ def test_kill9_while_waiting_then_delivered_once(pair):
     time.sleep(0.5)
     for i in range(3):
         assert delivered(second, REMOTE, f"killed{i}") == 1
+    # one connection at a time to other.test (max_per_destination = 1), and
+    # the three messages went over the same one (connection reuse)
+    sids = [line.split()[0] for line in second.log().splitlines()
+            if "event=smtp.message " in line]
+    assert len(sids) == 3 and len(set(sids)) == 1, sids
 
 
 def test_permanent_failures_bounce_at_once(pair):
