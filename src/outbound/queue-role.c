@@ -188,7 +188,7 @@ static void entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 	struct queue_job *jobs[64];
 	size_t njobs = 0;
 
-	if (e->jobs > 0)
+	if (e->jobs > 0 || !q->set->deliver)
 		return;
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
@@ -389,7 +389,7 @@ static void schedule(struct queue_role *q)
 	int64_t t = now(), best = -1;
 	struct timeval tv;
 
-	if (q->stopping)
+	if (q->stopping || !q->set->deliver)
 		return;
 	for (size_t i = 0; i < q->entries.count; i++) {
 		const struct queue_entry *e = q->entries.items[i];

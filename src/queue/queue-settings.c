@@ -10,6 +10,7 @@ static const struct setting_def queue_keys[] = {
                  SETTING_F_READ),
     SETTING_FILE(struct queue_settings, "auth_file", SETTING_OPT_PATH, auth_file, NULL,
                  SETTING_F_READ),
+    KEY("deliver", SETTING_BOOL, deliver, 0, 0, "yes"),
     KEY("prefer_ipv6", SETTING_BOOL, prefer_ipv6, 0, 0, "no"),
     KEY("retry_first", SETTING_DURATION, retry_first, 1, 86400, "5m"),
     KEY("retry_max", SETTING_DURATION, retry_max, 1, 7 * 86400, "4000s"),

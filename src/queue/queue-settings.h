@@ -17,6 +17,7 @@ struct queue_settings {
 	/* "host user password" lines (mode 0600): AUTH PLAIN/LOGIN, only over
 	   TLS, to the transport map's routes with that host; unset: none */
 	char *auth_file;
+	bool deliver;              /* no: keep the queue, attempt nothing (held); default yes */
 	bool prefer_ipv6;          /* try AAAA addresses before A; default no */
 	unsigned retry_first;      /* seconds before the first retry; default 5m */
 	unsigned retry_max;        /* ceiling of the doubling; default 4000s */

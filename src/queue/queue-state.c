@@ -370,8 +370,10 @@ void queue_state_show(const struct spool_envelope *env, const struct queue_state
 			buf_printf(out, " code=%u", r->code);
 			field(out, "status", r->enhanced[0] != '\0' ? r->enhanced : NULL);
 		}
-		if (r->status == QUEUE_RCPT_PENDING)
+		if (r->status == QUEUE_RCPT_PENDING && r->next > 0)
 			show_time(out, "next", r->next);
+		else if (r->status == QUEUE_RCPT_PENDING)
+			buf_append_str(out, " next=now");
 		field(out, "mx", r->mx);
 		field(out, "ip", r->ip);
 		field(out, "tls", r->tls);
