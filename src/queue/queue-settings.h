@@ -14,7 +14,8 @@ struct queue_settings {
 	/* "domain host[:port]" lines, "*" for every other domain (a
 	   smarthost); unset: MX for every domain (queue-transport.h) */
 	char *transport_file;
-	/* "host user password" lines (mode 0600): AUTH PLAIN/LOGIN, only over
+	/* "host user password" lines (password: the rest of the line; mode 0600,
+	   readable by the role account): AUTH PLAIN/LOGIN, only over
 	   TLS, to the transport map's routes with that host; unset: none */
 	char *auth_file;
 	bool deliver;              /* no: keep the queue, attempt nothing (held); default yes */

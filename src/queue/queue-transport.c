@@ -220,9 +220,11 @@ int queue_auth_parse(const char *text, size_t len, queue_auths *auths_r, size_t 
 			continue;
 		}
 		user = word(&s, le);
-		pass = word(&s, le);
-		if (user == NULL || pass == NULL || word(&s, le) != NULL ||
-		    memchr(text, '\0', len) != NULL) {
+		while (s < le && (*s == ' ' || *s == '\t'))
+			s++;
+		/* the password is the rest of the line: it may hold spaces */
+		pass = s < le ? xstrndup(s, (size_t)(le - s)) : NULL;
+		if (user == NULL || pass == NULL || memchr(s, '\0', (size_t)(le - s)) != NULL) {
 			free(host);
 			free(user);
 			free(pass);

@@ -49,7 +49,8 @@ struct queue_auth {
 	char *host, *user, *password;
 };
 typedef ARRAY(struct queue_auth) queue_auths;
-/* Parse "host user password" lines ('#' comments, blank lines). Returns
+/* Parse "host user password" lines ('#' comments, blank lines; the
+   password is the rest of the line, spaces included). Returns
    0, or -1 with a static *error_r and the line in *line_r. */
 int queue_auth_parse(const char *text, size_t len, queue_auths *auths_r, size_t *line_r,
                      const char **error_r);

@@ -7,6 +7,7 @@ first and arrives at the second; with the second stopped it waits and
 delivers it once; kill -9 of the first while messages wait loses and doubles
 nothing."""
 import os
+import pwd
 import re
 import smtplib
 import time
@@ -65,7 +66,7 @@ def wait_queue_empty(inst, timeout=20):
     return queue_ids(inst)
 
 
-def make_pair(instance_dir, edit_second=None):
+def make_pair(instance_dir, edit_second=None, queue_extra=None):
     second = Instance(os.path.join(instance_dir, "b"), ip="127.0.0.2",
                       hostname="mx.other.test")
     second.tern("domain", "add", "other.test")
@@ -84,7 +85,8 @@ def make_pair(instance_dir, edit_second=None):
     with open(first.config, "a") as f:
         f.write("\nqueue {\n\tport = %d\n\tretry_first = 60s\n"
                 "\tcommand_timeout = 10s\n\tgreeting_timeout = 10s\n"
-                "\tconnect_timeout = 5s\n\tmax_per_destination = 1\n}\n" % second.port("smtp"))
+                "\tconnect_timeout = 5s\n\tmax_per_destination = 1\n%s}\n"
+                % (second.port("smtp"), queue_extra(first, second) if queue_extra else ""))
     first.tern("alias", "add", "fwd@example.test", REMOTE)
     first.tern("alias", "add", "two@example.test", REMOTE)
     first.tern("alias", "add", "two@example.test", OTHER)
@@ -235,3 +237,34 @@ def test_local_recipient_delivered_into_the_maildir(pair):
     d = os.path.join(first.maildir("alice@example.test"), "new")
     with open(os.path.join(d, os.listdir(d)[0]), "rb") as f:
         assert f.read().startswith(b"Return-Path: <>\r\nSubject: local\r\n")
+
+
+def test_smarthost_with_auth_over_starttls(instance_dir):
+    """The transport map's "*" route is a smarthost: every domain goes to the
+    second's submission port, STARTTLS first, then AUTH PLAIN with the
+    credentials of queue.auth_file for that host."""
+    def smarthost(first, second):
+        transport = os.path.join(first.dir, "transport")
+        auth = os.path.join(first.dir, "auth")
+        with open(transport, "w") as f:
+            f.write(f"* 127.0.0.2:{second.port('submission')}\n")
+        with open(auth, "w") as f:
+            f.write(f"127.0.0.2 {REMOTE} {PASSWORD}\n")
+        os.chmod(auth, 0o600)
+        if os.geteuid() == 0:  # the roles run as the tern account
+            pw = pwd.getpwnam("tern")
+            os.chown(auth, pw.pw_uid, pw.pw_gid)
+        return f"\ttransport_file = {transport}\n\tauth_file = {auth}\n"
+
+    first, second = make_pair(instance_dir, queue_extra=smarthost)
+    try:
+        send(first, "fwd@example.test", "smarthost")
+        assert wait_delivered(second, REMOTE, "smarthost") == 1, first.log()
+        assert wait_queue_empty(first) == []
+        log = first.log()
+        assert "mx=127.0.0.2 ip=127.0.0.2" in log and "tls=opportunistic" in log
+        assert "result=sent" in log
+        assert "service=submission" in second.log()
+        assert "event=auth.ok" in second.log() and f"user={REMOTE}" in second.log()
+    finally:
+        stop_pair(first, second)

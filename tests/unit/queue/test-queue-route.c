@@ -186,7 +186,8 @@ static void test_transport(void **state)
 
 static void test_auth_file(void **state)
 {
-	const char *text = "# credentials\nrelay.test alice s3cret\n\nRelay2.test bob pw\r\n";
+	const char *text =
+	    "# credentials\nrelay.test alice s3cret\n\nRelay2.test bob pass with spaces\r\n";
 	queue_auths auths;
 	const char *error;
 	size_t line;
@@ -195,6 +196,7 @@ static void test_auth_file(void **state)
 	assert_int_equal(auths.count, 2);
 	assert_string_equal(queue_auth_lookup(&auths, "RELAY.test")->password, "s3cret");
 	assert_string_equal(queue_auth_lookup(&auths, "relay2.test")->user, "bob");
+	assert_string_equal(queue_auth_lookup(&auths, "relay2.test")->password, "pass with spaces");
 	assert_null(queue_auth_lookup(&auths, "other.test"));
 	queue_auths_free(&auths);
 	text = "relay.test alice s3cret\nrelay.test alice\n";
