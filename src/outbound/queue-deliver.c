@@ -3,6 +3,7 @@
    job's recipients. See queue-private.h and docs/queue.md. */
 #include "outbound/queue-private.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -396,6 +397,13 @@ void queue_conn_quit(struct queue_conn *qc)
 
 /* ---- connecting ---- */
 
+static bool host_is_ip(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 static void connect_addr(struct queue_job *job, const struct queue_addr *a, const char *host)
 {
 	struct queue_role *q = job->q;
@@ -411,7 +419,7 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	    .addr = (const struct sockaddr *)&a->sa,
 	    .addrlen = a->len,
 	    .tls_ctx = q->client_tls,
-	    .server_name = host,
+	    .server_name = host_is_ip(host) ? NULL : host, /* RFC 6066 3: no IP in SNI */
 	    .verify = CONN_VERIFY_NONE,
 	    .timeout = q->set->connect_timeout,
 	};

@@ -66,7 +66,7 @@ def wait_queue_empty(inst, timeout=20):
     return queue_ids(inst)
 
 
-def make_pair(instance_dir, edit_second=None, queue_extra=None):
+def make_pair(instance_dir, edit_second=None, queue_extra=None, zone=None):
     second = Instance(os.path.join(instance_dir, "b"), ip="127.0.0.2",
                       hostname="mx.other.test")
     second.tern("domain", "add", "other.test")
@@ -79,9 +79,9 @@ def make_pair(instance_dir, edit_second=None, queue_extra=None):
             f.write(edit_second(text))
     second.start()
     first = Instance(os.path.join(instance_dir, "a"))
-    first.write_zone("other.test MX 10 mx.other.test\n"
-                     "mx.other.test A 127.0.0.2\n"
-                     "nomail.test MX 0 .\n")
+    first.write_zone(zone or ("other.test MX 10 mx.other.test\n"
+                              "mx.other.test A 127.0.0.2\n"
+                              "nomail.test MX 0 .\n"))
     with open(first.config, "a") as f:
         f.write("\nqueue {\n\tport = %d\n\tretry_first = 60s\n"
                 "\tcommand_timeout = 10s\n\tgreeting_timeout = 10s\n"
@@ -266,5 +266,26 @@ def test_smarthost_with_auth_over_starttls(instance_dir):
         assert "result=sent" in log
         assert "service=submission" in second.log()
         assert "event=auth.ok" in second.log() and f"user={REMOTE}" in second.log()
+    finally:
+        stop_pair(first, second)
+
+
+def test_next_mx_and_next_address_when_one_is_down(instance_dir):
+    """RFC 5321 5.1: the preferred MX refuses connections (nothing listens on
+    127.0.0.3), so the next MX is tried; its first address is down too, its
+    second one takes the message. One attempt, no deferral."""
+    zone = ("other.test MX 10 down.other.test\n"
+            "other.test MX 20 mx.other.test\n"
+            "down.other.test A 127.0.0.3\n"
+            "mx.other.test A 127.0.0.4\n"
+            "mx.other.test A 127.0.0.2\n")
+    first, second = make_pair(instance_dir, zone=zone)
+    try:
+        send(first, "fwd@example.test", "fallback")
+        assert wait_delivered(second, REMOTE, "fallback") == 1
+        assert wait_queue_empty(first) == []
+        log = first.log()
+        assert "result=sent mx=mx.other.test ip=127.0.0.2" in log
+        assert "result=deferred" not in log
     finally:
         stop_pair(first, second)
