@@ -177,8 +177,9 @@ static void session_over(struct queue_conn *qc, const char *reason)
 		try_next_address(job);
 		return;
 	}
-	set_untried(job, f->code / 100 == 5 ? f->code : 451,
-	            f->enhanced[0] != '\0' ? f->enhanced : "4.4.2", f->text);
+	/* the session broke after it was ready: whatever the last reply,
+	   the recipients without an outcome were not refused, so retry them */
+	set_untried(job, 451, "4.4.2", f->text);
 	finish(job, NULL);
 }
 
