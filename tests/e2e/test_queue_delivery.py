@@ -289,3 +289,37 @@ def test_next_mx_and_next_address_when_one_is_down(instance_dir):
         assert "result=deferred" not in log
     finally:
         stop_pair(first, second)
+
+
+def test_dsn_parameters_passed_on(instance_dir):
+    """RET, ENVID, NOTIFY and ORCPT given to the first reach the second,
+    which offers DSN: the second forwards to a third domain and holds its
+    queue (deliver = no), so its envelope shows what our client sent."""
+    def second_conf(text):
+        return text + "\nqueue {\n\tdeliver = no\n}\n"
+
+    first, second = make_pair(instance_dir, edit_second=second_conf)
+    try:
+        second.tern("alias", "add", "relay@other.test", "far@third.test")
+        first.tern("alias", "add", "dsn@example.test", "relay@other.test")
+        body = b"Subject: dsn\r\n\r\nwith DSN parameters\r\n"
+        with smtplib.SMTP("127.0.0.1", first.port("smtp"), timeout=30) as s:
+            s.ehlo("client.test")
+            s.sendmail("sender@elsewhere.test", ["dsn@example.test"], body,
+                       mail_options=["RET=HDRS", "ENVID=QQ+2B314"],
+                       rcpt_options=["NOTIFY=FAILURE,DELAY",
+                                     "ORCPT=rfc822;dsn+40example.test"])
+        assert wait_queue_empty(first) == []
+        deadline = time.time() + 20
+        while time.time() < deadline and not queue_ids(second):
+            time.sleep(0.05)
+        ids = queue_ids(second)
+        assert len(ids) == 1
+        with open(os.path.join(second.dir, "queue", ids[0] + ".env")) as f:
+            env = f.read()
+        assert "\nret HDRS\n" in env
+        assert "\nenvid QQ+314\n" in env
+        assert "notify=FAILURE,DELAY" in env, env
+        assert "orcpt=rfc822;dsn@example.test" in env, env
+    finally:
+        stop_pair(first, second)
