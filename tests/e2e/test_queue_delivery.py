@@ -323,3 +323,22 @@ def test_dsn_parameters_passed_on(instance_dir):
         assert "orcpt=rfc822;dsn@example.test" in env, env
     finally:
         stop_pair(first, second)
+
+
+def test_expiry_gives_up_with_4_4_7(instance_dir):
+    """queue.give_up after arrival, a recipient still failing expires: the
+    last try comes at the limit (not after retry_first), then the bounce
+    call site gets it with 4.4.7 and the entry leaves the queue."""
+    first, second = make_pair(instance_dir, queue_extra=lambda a, b: "\tgive_up = 2s\n")
+    try:
+        second.stop()
+        t0 = time.time()
+        send(first, "fwd@example.test", "expires")
+        first.wait_for_log("result=expired", timeout=15)
+        assert time.time() - t0 < 10  # not the 60 s retry_first
+        assert wait_queue_empty(first) == []
+        log = first.log()
+        assert log.count("result=deferred") >= 1
+        assert "event=queue.bounce_stub" in log and "status=4.4.7" in log
+    finally:
+        stop_pair(first, second)
