@@ -35,6 +35,10 @@ struct queue_entry {
 	char *data_path;
 	unsigned jobs; /* delivery jobs running for it */
 	bool gone;     /* removed from the role's list; freed when jobs is 0 */
+	/* flock(LOCK_EX) on <id>.env while jobs run: during a reload the
+	   draining queue role and the new one never send the same entry */
+	int lock_fd;
+	int64_t busy_until; /* another process held the lock: not before */
 };
 
 struct queue_role {

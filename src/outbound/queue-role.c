@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,8 +55,16 @@ void queue_bounce_stub(const struct spool_envelope *env, const char *data_path,
 
 /* ---- entries ---- */
 
+static void entry_unlock(struct queue_entry *e)
+{
+	if (e->lock_fd >= 0)
+		close(e->lock_fd);
+	e->lock_fd = -1;
+}
+
 static void entry_free(struct queue_entry *e)
 {
+	entry_unlock(e);
 	spool_envelope_clear(&e->env);
 	queue_state_clear(&e->state);
 	free(e->state_path);
@@ -85,6 +94,7 @@ static struct queue_entry *entry_load(struct queue_role *q, const char *id)
 		free(e);
 		return NULL;
 	}
+	e->lock_fd = -1;
 	e->id = xstrdup(id);
 	e->state_path = xasprintf("%s/%s.state", spool_path(q->spool), id);
 	e->data_path = spool_data_path(q->spool, id);
@@ -113,21 +123,23 @@ static void entry_drop(struct queue_role *q, struct queue_entry *e)
 }
 
 /* Every recipient is final: remove the entry (envelope, data, then the
-   state: docs/queue.md). */
-static void entry_remove(struct queue_role *q, struct queue_entry *e)
+   state: docs/queue.md). Returns whether it left the list (false: the
+   file system failed; tried again at the next turn). */
+static bool entry_remove(struct queue_role *q, struct queue_entry *e)
 {
 	enum spool_error kind;
 	const char *error;
 
 	if (spool_remove(q->spool, e->id, &kind, &error) < 0 && kind != SPOOL_ERROR_NOT_FOUND) {
 		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id, error);
-		return;
+		return false;
 	}
 	if (unlink(e->state_path) < 0 && errno != ENOENT)
 		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id,
 		          strerror(errno));
 	log_info(NULL, "event=queue.removed id=%s", e->id);
 	entry_drop(q, e);
+	return true;
 }
 
 static const char *rcpt_domain(const char *address)
@@ -183,13 +195,60 @@ static void start_waiting(struct queue_role *q)
 }
 
 /* One job per destination domain for the due pending recipients of e. */
-static void entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
+static bool any_due(const struct queue_entry *e, int64_t t)
+{
+	for (size_t i = 0; i < e->state.rcpts.count; i++)
+		if (e->state.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
+		    e->state.rcpts.items[i].next <= t)
+			return true;
+	return false;
+}
+
+/* Take the entry's lock and re-read its state (another queue process,
+   the draining one of a reload, may have sent some of it meanwhile).
+   Returns 1 locked, 0 busy elsewhere (try again in a few seconds), -1
+   when the entry is gone. */
+static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
+{
+	char *path = xasprintf("%s/%s.env", spool_path(q->spool), e->id);
+	struct queue_state fresh;
+	const char *error;
+
+	e->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (e->lock_fd < 0)
+		return errno == ENOENT ? -1 : 0;
+	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		entry_unlock(e);
+		e->busy_until = t + 5;
+		return 0;
+	}
+	if (queue_state_read(e->state_path, e->env.rcpts.count, &fresh, &error) == 0) {
+		/* keep flush requests (next = 0) made here meanwhile */
+		for (size_t i = 0; i < fresh.rcpts.count; i++)
+			if (fresh.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
+			    e->state.rcpts.items[i].next < fresh.rcpts.items[i].next &&
+			    fresh.rcpts.items[i].attempts == e->state.rcpts.items[i].attempts)
+				fresh.rcpts.items[i].next = e->state.rcpts.items[i].next;
+		queue_state_clear(&e->state);
+		e->state = fresh;
+	}
+	return 1;
+}
+
+/* One job per destination domain for the due pending recipients of e.
+   Returns -1 when the entry is gone (the caller drops it). */
+static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 {
 	struct queue_job *jobs[64];
 	size_t njobs = 0;
+	int locked;
 
-	if (e->jobs > 0 || !q->set->deliver)
-		return;
+	if (e->jobs > 0 || !q->set->deliver || e->busy_until > t || !any_due(e, t))
+		return 0;
+	locked = entry_lock(q, e, t);
+	if (locked <= 0)
+		return locked;
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
 		const char *domain = rcpt_domain(e->env.rcpts.items[i].address);
@@ -208,8 +267,11 @@ static void entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		}
 		array_append(&job->rcpts, (unsigned)i);
 	}
+	if (njobs == 0)
+		entry_unlock(e); /* nothing due after all (sent meanwhile) */
 	for (size_t j = 0; j < njobs; j++)
 		array_append(&q->waiting, jobs[j]);
+	return 0;
 }
 
 /* ---- recording the outcome ---- */
@@ -338,6 +400,8 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 	if (!e->gone)
 		record(q, job);
 	e->jobs--;
+	if (e->jobs == 0 && !queue_state_finished(&e->state))
+		entry_unlock(e);
 	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
 	if (next != NULL) {
 		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
@@ -366,11 +430,19 @@ static void run_due(struct queue_role *q)
 		struct queue_entry *e = q->entries.items[i];
 
 		if (e->jobs == 0 && queue_state_finished(&e->state)) {
-			entry_remove(q, e); /* a predecessor died before removing it */
-			i--;
+			/* finished here, elsewhere, or by a predecessor that died
+			   before removing it */
+			if (entry_remove(q, e))
+				i--;
 			continue;
 		}
-		entry_start(q, e, t);
+		if (entry_start(q, e, t) < 0) {
+			log_info(NULL, "event=queue.entry_gone id=%s", e->id);
+			entry_drop(q, e);
+			i--;
+		} else if (e->jobs == 0 && queue_state_finished(&e->state) && entry_remove(q, e)) {
+			i--; /* finished by another queue process meanwhile */
+		}
 	}
 	start_waiting(q);
 	schedule(q);
@@ -399,8 +471,10 @@ static void schedule(struct queue_role *q)
 		for (size_t r = 0; r < e->state.rcpts.count; r++) {
 			const struct queue_rcpt_state *s = &e->state.rcpts.items[r];
 
-			if (s->status == QUEUE_RCPT_PENDING && (best < 0 || s->next < best))
-				best = s->next;
+			int64_t when = s->next > e->busy_until ? s->next : e->busy_until;
+
+			if (s->status == QUEUE_RCPT_PENDING && (best < 0 || when < best))
+				best = when;
 		}
 	}
 	evtimer_del(q->timer);

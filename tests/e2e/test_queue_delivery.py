@@ -9,6 +9,7 @@ nothing."""
 import os
 import pwd
 import re
+import signal
 import smtplib
 import time
 
@@ -342,3 +343,28 @@ def test_expiry_gives_up_with_4_4_7(instance_dir):
         assert "event=queue.bounce_stub" in log and "status=4.4.7" in log
     finally:
         stop_pair(first, second)
+
+
+def test_reload_while_messages_wait_then_delivered_once(pair):
+    """SIGHUP starts a new queue role while the old one drains; both see the
+    same spool, and an entry's lock (flock on its envelope) keeps them from
+    sending the same message: after the flush each arrives once."""
+    first, second = pair
+    second.stop()
+    for i in range(3):
+        send(first, "fwd@example.test", f"reload{i}")
+    deadline = time.time() + 20
+    while time.time() < deadline and first.log().count("result=deferred") < 3:
+        time.sleep(0.1)
+    since = os.path.getsize(first.log_path)
+    first.proc.send_signal(signal.SIGHUP)
+    first.wait_for_log("event=config.reloaded", since=since)
+    first.wait_for_log("role=queue event=role.ready", since=since)
+    second.start()
+    first.tern("queue", "flush")
+    for i in range(3):
+        assert wait_delivered(second, REMOTE, f"reload{i}") == 1
+    assert wait_queue_empty(first) == []
+    time.sleep(0.5)
+    for i in range(3):
+        assert delivered(second, REMOTE, f"reload{i}") == 1
