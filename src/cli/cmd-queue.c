@@ -8,15 +8,20 @@
 #include "cli/cli.h"
 #include "lib/fsutil.h"
 #include "lib/xalloc.h"
+#include "outbound/queue-role.h"
+#include "queue/queue-state.h"
 #include "queue/spool.h"
 
 static const char usage_text[] =
     "usage: tern queue list\n"
     "       tern queue show ID\n"
+    "       tern queue flush [ID]\n"
     "\n"
     "list prints every message waiting in the outbound queue, oldest first:\n"
     "its id, size, arrival time (UTC), sender, and recipients (as mailq does).\n"
-    "show prints the envelope of one message as it is stored.\n";
+    "show prints the envelope of one message as it is stored, then each\n"
+    "recipient's delivery state (last attempt, next retry).\n"
+    "flush asks the running queue role to retry one message (or all) now.\n";
 
 static int usage_error(void)
 {
@@ -87,6 +92,40 @@ static int queue_list(struct spool *sp)
 	return 0;
 }
 
+/* Each recipient's last attempt and next retry (queue-state.h). */
+static int show_state(struct spool *sp, const char *id, const struct spool_envelope *env)
+{
+	char *path = xasprintf("%s/%s.state", spool_path(sp), id);
+	struct queue_state st;
+	struct buf out = BUF_INIT;
+	const char *error;
+
+	if (queue_state_read(path, env->rcpts.count, &st, &error) < 0) {
+		cli_error("%s: %s", id, error);
+		free(path);
+		return 1;
+	}
+	free(path);
+	queue_state_show(env, &st, &out);
+	fwrite(out.data != NULL ? out.data : "", 1, out.len, stdout);
+	buf_free(&out);
+	queue_state_clear(&st);
+	return 0;
+}
+
+/* Ask the running queue role to retry id (NULL: all) now. */
+static int queue_flush(struct spool *sp, const char *id)
+{
+	const char *error;
+
+	if (queue_flush_request(spool_path(sp), id, &error) < 0) {
+		cli_error("flush: %s", error);
+		return 1;
+	}
+	printf("flush requested for %s\n", id != NULL ? id : "every message");
+	return 0;
+}
+
 /* The envelope as stored (it is text, escaped), once it parses. */
 static int queue_show(struct spool *sp, const char *id)
 {
@@ -101,7 +140,6 @@ static int queue_show(struct spool *sp, const char *id)
 		cli_error("%s: %s", spool_id_valid(id) ? id : "queue id", error);
 		return 1;
 	}
-	spool_envelope_clear(&env);
 	path = xasprintf("%s/%s.env", spool_path(sp), id);
 	if (read_file(path, 1024 * 1024, &data, &len) < 0) {
 		cli_error("%s: cannot read the envelope", id);
@@ -109,7 +147,9 @@ static int queue_show(struct spool *sp, const char *id)
 	} else {
 		fwrite(data, 1, len, stdout);
 		free(data);
+		ret = show_state(sp, id, &env);
 	}
+	spool_envelope_clear(&env);
 	free(path);
 	return ret;
 }
@@ -127,7 +167,8 @@ int cmd_queue(const struct cli_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || !((strcmp(argv[1], "list") == 0 && argc == 2) ||
-	                  (strcmp(argv[1], "show") == 0 && argc == 3)))
+	                  (strcmp(argv[1], "show") == 0 && argc == 3) ||
+	                  (strcmp(argv[1], "flush") == 0 && argc <= 3)))
 		return usage_error();
 	settings = cli_load_settings(ctx);
 	if (settings == NULL)
@@ -141,7 +182,10 @@ int cmd_queue(const struct cli_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	free(dir);
-	ret = argv[1][0] == 'l' ? queue_list(sp) : queue_show(sp, argv[2]);
+	if (argv[1][0] == 'f')
+		ret = queue_flush(sp, argc == 3 ? argv[2] : NULL);
+	else
+		ret = argv[1][0] == 'l' ? queue_list(sp) : queue_show(sp, argv[2]);
 	spool_free(&sp);
 	return ret;
 }

@@ -7,11 +7,13 @@
 #include "cli/cli-settings.h"
 #include "imap/imap-server.h"
 #include "master/supervisor.h"
+#include "outbound/queue-role.h"
 #include "smtp/smtp-server.h"
 
 static const struct role_ops *const serve_roles[] = {
     &smtp_role_ops,
     &imap_role_ops,
+    &queue_role_ops,
 };
 
 int cmd_serve(const struct cli_ctx *ctx, int argc, char **argv)

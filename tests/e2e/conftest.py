@@ -63,8 +63,11 @@ def tern(*args, config=None, stdin=None, check=True):
 class Instance:
     """One tern instance in its own directory, on its own ports."""
 
-    def __init__(self, base):
+    def __init__(self, base, ip="127.0.0.1", hostname=HOSTNAME):
+        """ip: the listeners' address (another 127.0.0.0/8 address lets a
+        second instance be a remote MX, as the queue tests need)."""
         self.dir = os.path.join(base, "tern")
+        self.ip = ip
         self.offset = free_port_offset()
         self.config = os.path.join(self.dir, "tern.conf")
         self.proc = None
@@ -72,7 +75,12 @@ class Instance:
         self.log_path = os.path.join(base, "server.log")
         self._log = None
         tern("init", self.dir, "--port-offset", str(self.offset),
-             "--domain", DOMAIN, "--hostname", HOSTNAME)
+             "--domain", DOMAIN, "--hostname", hostname)
+        if ip != "127.0.0.1":
+            with open(self.config) as f:
+                text = f.read()
+            with open(self.config, "w") as f:
+                f.write(text.replace("127.0.0.1:", ip + ":"))
         # Tests never ask the network: every DNS answer comes from this
         # zone file (empty unless a test writes records with write_zone).
         self.zone_path = os.path.join(self.dir, "test.zone")
@@ -125,8 +133,8 @@ class Instance:
             text = f.read()
         for port in STANDARD_PORTS.values():
             for end in ("\n", ","):  # the lmtp line goes on with its socket
-                text = text.replace(f"127.0.0.1:{self.offset + port}{end}",
-                                    f"127.0.0.1:{offset + port}{end}")
+                text = text.replace(f"{self.ip}:{self.offset + port}{end}",
+                                    f"{self.ip}:{offset + port}{end}")
         with open(self.config, "w") as f:
             f.write(text)
         self.offset = offset
@@ -147,7 +155,7 @@ class Instance:
         deadline = time.time() + timeout
         while time.time() < deadline:
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
+                if s.connect_ex((self.ip, port)) == 0:
                     return
             time.sleep(0.05)
         raise AssertionError(f"port {port} never opened; log:\n{self.log()}")

@@ -127,8 +127,11 @@ def test_processes_setting_runs_several_role_processes(three_processes):
     instance = three_processes
     since = os.path.getsize(instance.log_path)
     smtp, imap = role_pids(instance.log(), "smtp"), role_pids(instance.log(), "imap")
+    queue = role_pids(instance.log(), "queue")
     assert sorted(smtp) == [0, 1, 2] and sorted(imap) == [0, 1, 2]
-    assert sorted(children(instance.proc.pid)) == sorted(list(smtp.values()) + list(imap.values()))
+    assert sorted(queue) == [0]  # a role without listeners runs one process
+    assert sorted(children(instance.proc.pid)) == sorted(
+        list(smtp.values()) + list(imap.values()) + list(queue.values()))
     # One process crashing is restarted alone, with its index; the others
     # go on serving meanwhile.
     instance.add_user(USER, PASSWORD)

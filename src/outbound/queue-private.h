@@ -1,0 +1,122 @@
+#ifndef TERN_QUEUE_QUEUE_PRIVATE_H
+#define TERN_QUEUE_QUEUE_PRIVATE_H
+
+/* Inside the queue role: the entries it holds (queue-role.c) and the
+   delivery jobs that carry their recipients to one destination
+   (queue-deliver.c). See docs/queue.md, "Delivery". */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "lib/array.h"
+#include "master/role.h"
+#include "queue/queue-mx.h"
+#include "queue/queue-retry.h"
+#include "queue/queue-settings.h"
+#include "queue/queue-state.h"
+#include "queue/queue-transport.h"
+#include "queue/spool.h"
+#include "smtp/smtp-client.h"
+
+struct directory;
+struct dns_resolver;
+struct queue_job;
+struct queue_conn;
+
+/* One spool entry the role holds in memory. */
+struct queue_entry {
+	char *id;
+	struct spool_envelope env;
+	struct queue_state state;
+	char *state_path;
+	char *data_path;
+	unsigned jobs; /* delivery jobs running for it */
+	bool gone;     /* removed from the role's list; freed when jobs is 0 */
+	/* flock(LOCK_EX) on <id>.env while jobs run: during a reload the
+	   draining queue role and the new one never send the same entry */
+	int lock_fd;
+	int64_t busy_until; /* another process held the lock: not before */
+};
+
+struct queue_role {
+	struct role_ctx *role;
+	const struct tern_settings *settings;
+	const struct queue_settings *set;
+	struct queue_retry_policy retry;
+	struct spool *spool;
+	struct dns_resolver *resolver;
+	SSL_CTX *client_tls; /* NULL: no STARTTLS */
+	struct queue_transport *transport;
+	queue_auths auths;     /* queue.auth_file */
+	struct directory *dir; /* for local recipients (queue-local.h) */
+	const char *helo;
+	ARRAY(struct queue_entry *) entries;
+	ARRAY(struct queue_job *) waiting; /* jobs waiting for a connection slot */
+	ARRAY(struct queue_job *) running;
+	struct event *timer;
+	struct event *scan_timer;
+	int inotify_fd;
+	struct event *inotify_ev;
+	char *flush_dir;
+	uint64_t rng;
+	bool stopping;
+};
+
+/* A delivery job: recipients (indices in the envelope) of one entry,
+   all to one destination domain. */
+struct queue_job {
+	struct queue_role *q;
+	struct queue_entry *entry;
+	char *domain;
+	bool local; /* a domain of ours: queue-local.c, no SMTP */
+	ARRAY(unsigned) rcpts;
+	/* per job recipient: the outcome so far (code 0: none yet) */
+	ARRAY(struct smtp_client_result) results;
+	/* routing */
+	const struct queue_auth *auth; /* the route's credentials; NULL: no AUTH */
+	queue_mx_hosts hosts;
+	unsigned port;
+	size_t host_i;
+	queue_addrs addrs;
+	size_t addr_i;
+	struct dns_query *mx_query, *a_query, *aaaa_query;
+	queue_addrs a_addrs, aaaa_addrs;
+	bool a_temp, aaaa_temp;
+	unsigned pending_lookups;
+	struct smtp_client_result last_error; /* the last temporary failure of a host */
+	/* the session */
+	struct queue_conn *qc;
+	struct smtp_client_txn txn;
+	ARRAY(unsigned) txn_map; /* txn rcpt -> job rcpt */
+	bool txn_done;
+	char *mx_name, *mx_ip, *tls;
+	int64_t started;
+};
+
+/* queue-deliver.c */
+struct queue_job *queue_job_new(struct queue_role *q, struct queue_entry *e, const char *domain);
+/* Start it (routing, then a connection). Ends with queue_job_finished(). */
+void queue_job_start(struct queue_job *job);
+/* Take over an idle, ready session of an earlier job to the same
+   destination (connection reuse). */
+void queue_job_start_on(struct queue_job *job, struct queue_conn *qc);
+void queue_job_free(struct queue_job **job);
+/* Close an idle session (QUIT). */
+void queue_conn_quit(struct queue_conn *qc);
+/* Cancel everything (the role stops). */
+void queue_job_abort(struct queue_job *job);
+
+/* queue-role.c: the job is over (results in job->results); qc, if not
+   NULL, is an idle session the role may reuse or quit. */
+void queue_job_finished(struct queue_job *job, struct queue_conn *qc);
+
+/* The lead's hooks (queue-role.c). BOUNCE: failed recipients of e (their
+   indices and final results). */
+void queue_bounce_stub(const struct spool_envelope *env, const char *data_path,
+                       const unsigned *rcpt_indices, const struct smtp_client_result *results,
+                       size_t count);
+
+#endif

@@ -1,0 +1,760 @@
+/* The queue role: see queue-role.h. The entries, the schedule, the
+   limits, the records of each attempt; queue-deliver.c carries one job. */
+#include "outbound/queue-role.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "directory/directory.h"
+#include "dns/dns-resolver.h"
+#include "dns/dns-settings.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "net/tls.h"
+#include "outbound/queue-local.h"
+#include "outbound/queue-private.h"
+
+/* The debris age spool_cleanup() takes at start (an smtp process may be
+   preparing younger entries). */
+#define CLEANUP_MIN_AGE 3600
+#define FLUSH_ALL_NAME  "all"
+
+static void schedule(struct queue_role *q);
+
+static int64_t now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- the lead's hooks ---- */
+
+void queue_bounce_stub(const struct spool_envelope *env, const char *data_path,
+                       const unsigned *rcpt_indices, const struct smtp_client_result *results,
+                       size_t count)
+{
+	(void)data_path;
+	for (size_t i = 0; i < count; i++)
+		log_info(NULL,
+		         "event=queue.bounce_stub id=%s from=<%s> rcpt=<%s> code=%u status=%s "
+		         "(no bounce composed yet)",
+		         env->id, env->sender, env->rcpts.items[rcpt_indices[i]].address,
+		         results[i].code,
+		         results[i].enhanced[0] != '\0' ? results[i].enhanced : "-");
+}
+
+/* ---- entries ---- */
+
+static void entry_unlock(struct queue_entry *e)
+{
+	if (e->lock_fd >= 0)
+		close(e->lock_fd);
+	e->lock_fd = -1;
+}
+
+static void entry_free(struct queue_entry *e)
+{
+	entry_unlock(e);
+	spool_envelope_clear(&e->env);
+	queue_state_clear(&e->state);
+	free(e->state_path);
+	free(e->data_path);
+	free(e->id);
+	free(e);
+}
+
+static struct queue_entry *entry_find(struct queue_role *q, const char *id)
+{
+	for (size_t i = 0; i < q->entries.count; i++)
+		if (strcmp(q->entries.items[i]->id, id) == 0)
+			return q->entries.items[i];
+	return NULL;
+}
+
+static struct queue_entry *entry_load(struct queue_role *q, const char *id)
+{
+	struct queue_entry *e = xcalloc(1, sizeof(*e));
+	enum spool_error kind;
+	const char *error;
+
+	if (spool_read(q->spool, id, &e->env, &kind, &error) < 0) {
+		if (kind != SPOOL_ERROR_NOT_FOUND)
+			log_error(NULL, "event=queue.entry_unreadable id=%s error=\"%s\"", id,
+			          error);
+		free(e);
+		return NULL;
+	}
+	e->lock_fd = -1;
+	e->id = xstrdup(id);
+	e->state_path = xasprintf("%s/%s.state", spool_path(q->spool), id);
+	e->data_path = spool_data_path(q->spool, id);
+	if (queue_state_read(e->state_path, e->env.rcpts.count, &e->state, &error) < 0) {
+		log_error(NULL, "event=queue.state_unreadable id=%s error=\"%s\"", id, error);
+		entry_free(e);
+		return NULL;
+	}
+	if (e->state.malformed > 0)
+		log_warn(NULL, "event=queue.state_skipped id=%s lines=%zu", id, e->state.malformed);
+	array_append(&q->entries, e);
+	return e;
+}
+
+static void entry_drop(struct queue_role *q, struct queue_entry *e)
+{
+	for (size_t i = 0; i < q->entries.count; i++) {
+		if (q->entries.items[i] == e) {
+			array_remove(&q->entries, i);
+			break;
+		}
+	}
+	e->gone = true;
+	if (e->jobs == 0)
+		entry_free(e);
+}
+
+/* Every recipient is final: remove the entry (envelope, data, then the
+   state: docs/queue.md). Returns whether it left the list (false: the
+   file system failed; tried again at the next turn). */
+static bool entry_remove(struct queue_role *q, struct queue_entry *e)
+{
+	enum spool_error kind;
+	const char *error;
+
+	if (spool_remove(q->spool, e->id, &kind, &error) < 0 && kind != SPOOL_ERROR_NOT_FOUND) {
+		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id, error);
+		return false;
+	}
+	if (unlink(e->state_path) < 0 && errno != ENOENT)
+		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id,
+		          strerror(errno));
+	log_info(NULL, "event=queue.removed id=%s", e->id);
+	entry_drop(q, e);
+	return true;
+}
+
+static const char *rcpt_domain(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+/* ---- jobs and limits ---- */
+
+static unsigned running_to(const struct queue_role *q, const char *domain)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < q->running.count; i++)
+		if (strcasecmp(q->running.items[i]->domain, domain) == 0)
+			n++;
+	return n;
+}
+
+static bool may_run(const struct queue_role *q, const struct queue_job *job)
+{
+	return q->running.count < q->set->max_connections &&
+	       running_to(q, job->domain) < q->set->max_per_destination;
+}
+
+static void run_job(struct queue_role *q, struct queue_job *job, struct queue_conn *qc)
+{
+	array_append(&q->running, job);
+	if (job->local) {
+		queue_local_deliver(q, job);
+		queue_job_finished(job, NULL);
+	} else if (qc != NULL)
+		queue_job_start_on(job, qc);
+	else
+		queue_job_start(job);
+}
+
+/* Start the waiting jobs the limits allow (oldest first). */
+static void start_waiting(struct queue_role *q)
+{
+	for (size_t i = 0; i < q->waiting.count && !q->stopping;) {
+		struct queue_job *job = q->waiting.items[i];
+
+		if (!may_run(q, job)) {
+			i++;
+			continue;
+		}
+		array_remove(&q->waiting, i);
+		run_job(q, job, NULL);
+	}
+}
+
+/* One job per destination domain for the due pending recipients of e. */
+static bool any_due(const struct queue_entry *e, int64_t t)
+{
+	for (size_t i = 0; i < e->state.rcpts.count; i++)
+		if (e->state.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
+		    e->state.rcpts.items[i].next <= t)
+			return true;
+	return false;
+}
+
+/* Take the entry's lock and re-read its state (another queue process,
+   the draining one of a reload, may have sent some of it meanwhile).
+   Returns 1 locked, 0 busy elsewhere (try again in a few seconds), -1
+   when the entry is gone. */
+static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
+{
+	char *path = xasprintf("%s/%s.env", spool_path(q->spool), e->id);
+	struct queue_state fresh;
+	const char *error;
+
+	e->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (e->lock_fd < 0)
+		return errno == ENOENT ? -1 : 0;
+	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		entry_unlock(e);
+		e->busy_until = t + 5;
+		return 0;
+	}
+	if (queue_state_read(e->state_path, e->env.rcpts.count, &fresh, &error) == 0) {
+		/* keep flush requests (next = 0) made here meanwhile */
+		for (size_t i = 0; i < fresh.rcpts.count; i++)
+			if (fresh.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
+			    e->state.rcpts.items[i].next < fresh.rcpts.items[i].next &&
+			    fresh.rcpts.items[i].attempts == e->state.rcpts.items[i].attempts)
+				fresh.rcpts.items[i].next = e->state.rcpts.items[i].next;
+		queue_state_clear(&e->state);
+		e->state = fresh;
+	}
+	return 1;
+}
+
+/* One job per destination domain for the due pending recipients of e.
+   Returns -1 when the entry is gone (the caller drops it). */
+static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
+{
+	struct queue_job *jobs[64];
+	size_t njobs = 0;
+	int locked;
+
+	if (e->jobs > 0 || !q->set->deliver || e->busy_until > t || !any_due(e, t))
+		return 0;
+	locked = entry_lock(q, e, t);
+	if (locked <= 0)
+		return locked;
+	for (size_t i = 0; i < e->env.rcpts.count; i++) {
+		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
+		const char *domain = rcpt_domain(e->env.rcpts.items[i].address);
+		struct queue_job *job = NULL;
+
+		if (r->status != QUEUE_RCPT_PENDING || r->next > t)
+			continue;
+		for (size_t j = 0; j < njobs && job == NULL; j++)
+			if (strcasecmp(jobs[j]->domain, domain) == 0)
+				job = jobs[j];
+		if (job == NULL) {
+			if (njobs == sizeof(jobs) / sizeof(jobs[0]))
+				continue; /* the rest at the next round */
+			job = jobs[njobs++] = queue_job_new(q, e, domain);
+			job->local = queue_local_domain(q->dir, domain);
+		}
+		array_append(&job->rcpts, (unsigned)i);
+	}
+	if (njobs == 0)
+		entry_unlock(e); /* nothing due after all (sent meanwhile) */
+	for (size_t j = 0; j < njobs; j++)
+		array_append(&q->waiting, jobs[j]);
+	return 0;
+}
+
+/* ---- recording the outcome ---- */
+
+static void log_attempt(const struct queue_job *job, size_t i, const char *result, int64_t t)
+{
+	const struct queue_entry *e = job->entry;
+	const struct smtp_client_result *r = &job->results.items[i];
+	char *text =
+	    log_value(r->text != NULL ? r->text : "", r->text != NULL ? strlen(r->text) : 0, 200);
+
+	log_info(NULL,
+	         "event=queue.delivery id=%s rcpt=<%s> result=%s mx=%s ip=%s code=%u status=%s "
+	         "tls=%s delay=%" PRId64 "s reply=%s",
+	         e->id, e->env.rcpts.items[job->rcpts.items[i]].address, result,
+	         job->mx_name != NULL ? job->mx_name : "-", job->mx_ip != NULL ? job->mx_ip : "-",
+	         r->code, r->enhanced[0] != '\0' ? r->enhanced : "-",
+	         job->tls != NULL ? job->tls : "none", t - e->env.arrival, text);
+	free(text);
+}
+
+/* The state lines of a finished job, the bounce of its permanent failures
+   first (so a crash between them can only repeat the bounce, never lose
+   it), then one append and fsync. */
+static void record(struct queue_role *q, struct queue_job *job)
+{
+	struct queue_entry *e = job->entry;
+	struct buf lines = BUF_INIT;
+	int64_t t = now();
+	ARRAY(unsigned) failed = ARRAY_INIT;
+	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
+	const char *error;
+
+	for (size_t i = 0; i < job->rcpts.count; i++) {
+		struct smtp_client_result *r = &job->results.items[i];
+		unsigned rcpt = job->rcpts.items[i];
+		struct queue_state_event ev = {
+		    .time = t,
+		    .rcpt = rcpt,
+		    .code = r->code,
+		    .status = r->enhanced,
+		    .mx = job->mx_name,
+		    .ip = job->mx_ip,
+		    .tls = job->tls,
+		    .text = r->text,
+		};
+		const char *result;
+
+		if (r->code == 0)
+			smtp_client_result_set(r, 451, "4.3.0", "not tried");
+		ev.code = r->code;
+		ev.status = r->enhanced;
+		ev.text = r->text;
+		if (r->code / 100 == 2) {
+			ev.kind = QUEUE_EVENT_DONE;
+			result = "sent";
+		} else if (r->code / 100 == 5) {
+			ev.kind = QUEUE_EVENT_FAILED;
+			result = "bounced";
+		} else if (queue_retry_expired(&q->retry, e->env.arrival, t,
+		                               e->state.rcpts.items[rcpt].attempts + 1, &ev.next)) {
+			char *text = xasprintf("delivery time expired, last error: %s", r->text);
+
+			smtp_client_result_set(r, r->code, "4.4.7", text);
+			free(text);
+			ev.kind = QUEUE_EVENT_FAILED;
+			ev.status = r->enhanced;
+			ev.text = r->text;
+			result = "expired";
+		} else {
+			ev.kind = QUEUE_EVENT_ATTEMPT;
+			result = "deferred";
+		}
+		if (ev.kind == QUEUE_EVENT_FAILED) {
+			struct smtp_client_result copy = *r;
+
+			array_append(&failed, rcpt);
+			array_append(&failed_res, copy);
+		}
+		queue_state_format(&ev, &lines);
+		queue_state_apply(&e->state, &ev);
+		log_attempt(job, i, result, t);
+	}
+	if (failed.count > 0)
+		/* BOUNCE: every recipient of this job that failed permanently
+		   (5xx) or expired (4.4.7): the envelope, the data file and each
+		   one's envelope index and final result (code, enhanced status,
+		   text). The bounce must be in the spool before the state says
+		   "failed" below. */
+		queue_bounce_stub(&e->env, e->data_path, failed.items, failed_res.items,
+		                  failed.count);
+	if (queue_state_append(e->state_path, &lines, &error) < 0)
+		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
+	array_free(&failed);
+	array_free(&failed_res);
+	buf_free(&lines);
+}
+
+/* A waiting job to the same destination as the one that just ended, to
+   run on its idle session. */
+static struct queue_job *take_same_destination(struct queue_role *q, const char *domain)
+{
+	for (size_t i = 0; i < q->waiting.count; i++) {
+		struct queue_job *job = q->waiting.items[i];
+
+		if (strcasecmp(job->domain, domain) == 0) {
+			array_remove(&q->waiting, i);
+			return job;
+		}
+	}
+	return NULL;
+}
+
+void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
+{
+	struct queue_role *q = job->q;
+	struct queue_entry *e = job->entry;
+	struct queue_job *next;
+
+	for (size_t i = 0; i < q->running.count; i++) {
+		if (q->running.items[i] == job) {
+			array_remove(&q->running, i);
+			break;
+		}
+	}
+	if (!e->gone)
+		record(q, job);
+	e->jobs--;
+	if (e->jobs == 0 && !queue_state_finished(&e->state))
+		entry_unlock(e);
+	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
+	if (next != NULL) {
+		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
+		run_job(q, next, qc);
+	} else if (qc != NULL) {
+		queue_conn_quit(qc);
+	}
+	queue_job_free(&job);
+	if (e->gone) {
+		if (e->jobs == 0)
+			entry_free(e);
+	} else if (e->jobs == 0 && queue_state_finished(&e->state)) {
+		entry_remove(q, e);
+	}
+	start_waiting(q);
+	schedule(q);
+}
+
+/* ---- the schedule ---- */
+
+static void run_due(struct queue_role *q)
+{
+	int64_t t = now();
+
+	for (size_t i = 0; i < q->entries.count; i++) {
+		struct queue_entry *e = q->entries.items[i];
+
+		if (e->jobs == 0 && queue_state_finished(&e->state)) {
+			/* finished here, elsewhere, or by a predecessor that died
+			   before removing it */
+			if (entry_remove(q, e))
+				i--;
+			continue;
+		}
+		if (entry_start(q, e, t) < 0) {
+			log_info(NULL, "event=queue.entry_gone id=%s", e->id);
+			entry_drop(q, e);
+			i--;
+		} else if (e->jobs == 0 && queue_state_finished(&e->state) && entry_remove(q, e)) {
+			i--; /* finished by another queue process meanwhile */
+		}
+	}
+	start_waiting(q);
+	schedule(q);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	run_due(ctx);
+}
+
+/* Arm the timer for the earliest pending recipient of an idle entry. */
+static void schedule(struct queue_role *q)
+{
+	int64_t t = now(), best = -1;
+	struct timeval tv;
+
+	if (q->stopping || !q->set->deliver)
+		return;
+	for (size_t i = 0; i < q->entries.count; i++) {
+		const struct queue_entry *e = q->entries.items[i];
+
+		if (e->jobs > 0)
+			continue;
+		for (size_t r = 0; r < e->state.rcpts.count; r++) {
+			const struct queue_rcpt_state *s = &e->state.rcpts.items[r];
+
+			int64_t when = s->next > e->busy_until ? s->next : e->busy_until;
+
+			if (s->status == QUEUE_RCPT_PENDING && (best < 0 || when < best))
+				best = when;
+		}
+	}
+	evtimer_del(q->timer);
+	if (best < 0)
+		return;
+	tv.tv_sec = best > t ? (time_t)(best - t) : 0;
+	tv.tv_usec = best > t ? 0 : 1000;
+	evtimer_add(q->timer, &tv);
+}
+
+/* Load every committed entry not held yet. */
+static void scan(struct queue_role *q)
+{
+	char **ids = NULL;
+	size_t count = 0;
+	const char *error;
+
+	if (spool_list(q->spool, &ids, &count, &error) < 0) {
+		log_error(NULL, "event=queue.scan_failed error=\"%s\"", error);
+		return;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (entry_find(q, ids[i]) == NULL)
+			(void)entry_load(q, ids[i]);
+	spool_ids_free(&ids);
+}
+
+static void scan_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct queue_role *q = ctx;
+
+	(void)fd;
+	(void)what;
+	scan(q);
+	run_due(q);
+}
+
+/* ---- flush requests ---- */
+
+static void flush_entry(struct queue_entry *e)
+{
+	for (size_t r = 0; r < e->state.rcpts.count; r++)
+		e->state.rcpts.items[r].next = 0;
+}
+
+/* Act on (and remove) every request file in the flush directory. */
+static void flush_requests(struct queue_role *q)
+{
+	DIR *dir = opendir(q->flush_dir);
+	struct dirent *de;
+	bool any = false;
+
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		const char *name = de->d_name;
+
+		if (name[0] == '.')
+			continue;
+		unlinkat(dirfd(dir), name, 0);
+		any = true;
+		if (strcmp(name, FLUSH_ALL_NAME) == 0) {
+			scan(q);
+			for (size_t i = 0; i < q->entries.count; i++)
+				flush_entry(q->entries.items[i]);
+			log_info(NULL, "event=queue.flush id=all");
+		} else if (spool_id_valid(name)) {
+			struct queue_entry *e = entry_find(q, name);
+
+			if (e == NULL)
+				e = entry_load(q, name);
+			if (e != NULL)
+				flush_entry(e);
+			log_info(NULL, "event=queue.flush id=%s found=%s", name,
+			         e != NULL ? "yes" : "no");
+		}
+	}
+	closedir(dir);
+	if (any)
+		run_due(q);
+}
+
+static void inotify_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	char events[4096];
+
+	(void)what;
+	while (read(fd, events, sizeof(events)) > 0)
+		;
+	flush_requests(ctx);
+}
+
+char *queue_flush_dir(const char *queue_dir)
+{
+	return xasprintf("%s/flush", queue_dir);
+}
+
+int queue_flush_request(const char *queue_dir, const char *id, const char **error_r)
+{
+	char *dir = queue_flush_dir(queue_dir);
+	char *path = xasprintf("%s/%s", dir, id != NULL ? id : FLUSH_ALL_NAME);
+	int fd;
+
+	if (id != NULL && !spool_id_valid(id)) {
+		*error_r = "not a queue id";
+		fd = -2;
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			*error_r = errno == ENOENT
+			               ? "no flush directory: the queue role has not run"
+			               : "cannot write the flush request";
+	}
+	free(path);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void flush_watch(struct queue_role *q)
+{
+	q->flush_dir = queue_flush_dir(spool_path(q->spool));
+	if (mkdir(q->flush_dir, 0700) < 0 && errno != EEXIST)
+		log_error(NULL, "event=queue.flush_dir_failed error=\"%s\"", strerror(errno));
+	q->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (q->inotify_fd < 0 ||
+	    inotify_add_watch(q->inotify_fd, q->flush_dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+		log_error(NULL, "event=queue.flush_watch_failed error=\"%s\"", strerror(errno));
+		return;
+	}
+	q->inotify_ev =
+	    event_new(q->role->base, q->inotify_fd, EV_READ | EV_PERSIST, inotify_cb, q);
+	event_add(q->inotify_ev, NULL);
+}
+
+/* ---- the role ---- */
+
+static int resolver_new(struct queue_role *q, const char **error_r)
+{
+	const struct dns_settings *set = dns_settings(q->settings);
+	struct dns_resolver_settings dns = {
+	    .zone_file = set->zone_file,
+	    .forwarders = (const char *const *)set->forwarders,
+	    .forwarder_count = set->forwarder_count,
+	    .timeout_msecs = set->timeout * 1000,
+	};
+	char *error;
+
+	if (dns_resolver_new(q->role->base, &dns, &q->resolver, &error) == 0)
+		return 0;
+	log_error(NULL, "event=queue.dns_error error=\"%s\"", error);
+	free(error);
+	*error_r = "cannot start the DNS resolver";
+	return -1;
+}
+
+static int setup(struct queue_role *q, const char **error_r)
+{
+	char *dir = spool_dir_path(q->settings);
+	size_t line = 0;
+	char *tls_error = NULL;
+	int ret = spool_open(dir, true, &q->spool, error_r);
+
+	free(dir);
+	if (ret < 0 || resolver_new(q, error_r) < 0)
+		return -1;
+	if (q->set->transport_file != NULL &&
+	    queue_transport_load(q->set->transport_file, &q->transport, &line, error_r) < 0) {
+		log_error(NULL, "event=queue.transport_error file=%s line=%zu error=\"%s\"",
+		          q->set->transport_file, line, *error_r);
+		return -1;
+	}
+	if (directory_open(q->settings->directory_path, &q->dir, error_r) < 0)
+		return -1;
+	if (q->set->auth_file != NULL &&
+	    queue_auth_load(q->set->auth_file, &q->auths, &line, error_r) < 0) {
+		log_error(NULL, "event=queue.auth_file_error file=%s line=%zu error=\"%s\"",
+		          q->set->auth_file, line, *error_r);
+		return -1;
+	}
+	if (tls_client_ctx_new(NULL, &q->client_tls, &tls_error) < 0) {
+		log_warn(NULL, "event=queue.no_tls error=\"%s\"", tls_error);
+		free(tls_error);
+	}
+	return 0;
+}
+
+static int queue_init(struct role_ctx *role, const char **error_r)
+{
+	struct queue_role *q = xcalloc(1, sizeof(*q));
+	size_t removed = 0;
+	const char *error;
+
+	q->role = role;
+	q->settings = role->settings;
+	q->set = queue_settings(role->settings);
+	q->retry.first = q->set->retry_first;
+	q->retry.max = q->set->retry_max;
+	q->retry.give_up = q->set->give_up;
+	q->helo = role->settings->hostname;
+	q->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	q->inotify_fd = -1;
+	role->data = q;
+	if (setup(q, error_r) < 0)
+		return -1;
+	if (spool_cleanup(q->spool, CLEANUP_MIN_AGE, &removed, &error) < 0)
+		log_warn(NULL, "event=queue.cleanup_failed error=\"%s\"", error);
+	q->timer = evtimer_new(role->base, timer_cb, q);
+	q->scan_timer = event_new(role->base, -1, EV_PERSIST, scan_cb, q);
+	struct timeval every = {.tv_sec = q->set->scan_interval};
+
+	evtimer_add(q->scan_timer, &every);
+	flush_watch(q);
+	scan(q);
+	log_info(NULL, "event=queue.started entries=%zu port=%u", q->entries.count, q->set->port);
+	flush_requests(q);
+	run_due(q);
+	return 0;
+}
+
+static void queue_message_queued(struct role_ctx *role, const char *id)
+{
+	struct queue_role *q = role->data;
+
+	if (q == NULL || q->stopping || !spool_id_valid(id) || entry_find(q, id) != NULL)
+		return;
+	if (entry_load(q, id) != NULL)
+		run_due(q);
+}
+
+static void queue_deinit(struct role_ctx *role)
+{
+	struct queue_role *q = role->data;
+
+	if (q == NULL)
+		return;
+	q->stopping = true;
+	while (q->running.count > 0) {
+		struct queue_job *job = q->running.items[0];
+
+		array_remove(&q->running, 0);
+		queue_job_abort(job);
+		job->entry->jobs--;
+		queue_job_free(&job);
+	}
+	for (size_t i = 0; i < q->waiting.count; i++) {
+		q->waiting.items[i]->entry->jobs--;
+		queue_job_free(&q->waiting.items[i]);
+	}
+	array_free(&q->waiting);
+	array_free(&q->running);
+	for (size_t i = 0; i < q->entries.count; i++)
+		entry_free(q->entries.items[i]);
+	array_free(&q->entries);
+	if (q->timer != NULL)
+		event_free(q->timer);
+	if (q->scan_timer != NULL)
+		event_free(q->scan_timer);
+	if (q->inotify_ev != NULL)
+		event_free(q->inotify_ev);
+	if (q->inotify_fd >= 0)
+		close(q->inotify_fd);
+	free(q->flush_dir);
+	dns_resolver_free(&q->resolver);
+	tls_ctx_free(&q->client_tls);
+	queue_transport_free(&q->transport);
+	queue_auths_free(&q->auths);
+	directory_close(&q->dir);
+	spool_free(&q->spool);
+	free(q);
+	role->data = NULL;
+}
+
+const struct role_ops queue_role_ops = {
+    .name = "queue",
+    .services = NULL,
+    .service_count = 0,
+    .init = queue_init,
+    .message_queued = queue_message_queued,
+    .deinit = queue_deinit,
+};

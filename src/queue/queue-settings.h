@@ -1,0 +1,41 @@
+#ifndef TERN_QUEUE_QUEUE_SETTINGS_H
+#define TERN_QUEUE_QUEUE_SETTINGS_H
+
+/* The queue { } section of tern.conf: how the queue role delivers
+   (docs/queue.md, "Delivery"). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/settings.h"
+
+struct queue_settings {
+	unsigned port; /* the port of MX hosts; default 25 */
+	/* "domain host[:port]" lines, "*" for every other domain (a
+	   smarthost); unset: MX for every domain (queue-transport.h) */
+	char *transport_file;
+	/* "host user password" lines (password: the rest of the line; mode 0600,
+	   readable by the role account): AUTH PLAIN/LOGIN, only over
+	   TLS, to the transport map's routes with that host; unset: none */
+	char *auth_file;
+	bool deliver;              /* no: keep the queue, attempt nothing (held); default yes */
+	bool prefer_ipv6;          /* try AAAA addresses before A; default no */
+	unsigned retry_first;      /* seconds before the first retry; default 5m */
+	unsigned retry_max;        /* ceiling of the doubling; default 4000s */
+	unsigned give_up;          /* seconds after arrival when a recipient expires; default 5d */
+	unsigned connect_timeout;  /* default 30s */
+	unsigned greeting_timeout; /* default 5m (RFC 5321 4.5.3.2.1) */
+	unsigned command_timeout;  /* MAIL, RCPT, ...: default 5m */
+	unsigned data_timeout;     /* the reply to the final dot: default 10m */
+	unsigned max_connections;  /* outgoing connections at once; default 20 */
+	unsigned max_per_destination; /* to one destination at once; default 4 */
+	unsigned scan_interval;       /* fallback scan of queue/; default 5m */
+};
+
+/* For the schema (cli/cli-settings.c). */
+extern const struct settings_section queue_settings_section;
+
+/* The queue section of settings (loaded with a schema that holds it). */
+const struct queue_settings *queue_settings(const struct tern_settings *settings);
+
+#endif
