@@ -55,7 +55,7 @@ int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **
 	s->key = params->key;
 	s->alg = alg;
 	s->now = params->now != 0 ? params->now : time(NULL);
-	dkim_body_hash_init(&s->bh, CANON_RELAXED, EVP_sha256(), UINT64_MAX);
+	dkim_body_hash_init(&s->bh, CANON_RELAXED, dkim_sha256(), UINT64_MAX);
 	*signer_r = s;
 	return 0;
 }
@@ -114,30 +114,37 @@ static void field_head(struct dkim_signer *s, char **names, size_t count, struct
 	if (s->identity != NULL)
 		buf_printf(field, " i=%s;", s->identity);
 	buf_append_str(field, " h=");
-	for (size_t i = 0; i < count; i++)
-		buf_printf(field, "%s%s", i == 0 ? "" : ":", names[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0)
+			buf_append_char(field, ':');
+		buf_append_str(field, names[i]);
+	}
 	buf_append_str(field, ";\r\n\tbh=");
 	dkim_body_hash_finish(&s->bh, bh, &bh_len);
 	base64_append(field, bh, bh_len);
 	buf_append_str(field, ";\r\n\tb=");
 }
 
-static int crypto_sign(const struct dkim_signer *s, const struct buf *data, uint8_t *sig,
-                       size_t *sig_len)
+/* The body hash's context is done with the body (its digest is in the
+   field) and hashes the header data for Ed25519: no new context. */
+static int crypto_sign(struct dkim_signer *s, const struct buf *data, uint8_t *sig, size_t *sig_len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t digest[32];
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned digest_len = 0;
 	int ok;
 
 	if (ctx == NULL)
 		abort();
 	if (s->alg == DKIM_ALG_ED25519_SHA256) {
 		/* RFC 8463 3: sign the SHA-256 hash of the data */
-		EVP_Digest(data->data, data->len, digest, NULL, EVP_sha256(), NULL);
-		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1 &&
-		     EVP_DigestSign(ctx, sig, sig_len, digest, sizeof(digest)) == 1;
+		ok = EVP_DigestInit_ex(s->bh.md, dkim_sha256(), NULL) == 1 &&
+		     EVP_DigestUpdate(s->bh.md, data->data, data->len) == 1 &&
+		     EVP_DigestFinal_ex(s->bh.md, digest, &digest_len) == 1 &&
+		     EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1 &&
+		     EVP_DigestSign(ctx, sig, sig_len, digest, digest_len) == 1;
 	} else {
-		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, s->key) == 1 &&
+		ok = EVP_DigestSignInit(ctx, NULL, dkim_sha256(), NULL, s->key) == 1 &&
 		     EVP_DigestSign(ctx, sig, sig_len, (const uint8_t *)data->data, data->len) == 1;
 	}
 	EVP_MD_CTX_free(ctx);
