@@ -91,9 +91,14 @@ bool dkim_field_is(const struct dkim_headers *h, size_t i, const char *name)
 	const struct dkim_field *f = &h->fields.items[i];
 	size_t n = f->name_len;
 
-	while (n > 0 && is_wsp(h->raw.data[f->start + n - 1]))
+	const char *start = h->raw.data + f->start;
+
+	/* most pairs differ in the first letter: no call for them */
+	if (n == 0 || (start[0] | 0x20) != (name[0] | 0x20))
+		return n == 0 && name[0] == '\0';
+	while (n > 0 && is_wsp(start[n - 1]))
 		n--;
-	return strlen(name) == n && strncasecmp(h->raw.data + f->start, name, n) == 0;
+	return strlen(name) == n && strncasecmp(start, name, n) == 0;
 }
 
 const char *dkim_field_value(const struct dkim_headers *h, size_t i, size_t *len_r)
