@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 const char *canon_alg_name(enum canon_alg alg)
 {
 	return alg == CANON_RELAXED ? "relaxed" : "simple";
@@ -236,6 +240,24 @@ static bool relaxed_plain(const unsigned char *p, const unsigned char *end)
 	return *p == ' ' && p + 1 < end && !is_stop(p[1]);
 }
 
+#if defined(__SSE2__)
+/* The same test as the words below, 16 bytes at once (SSE2 is part of
+   x86-64): no byte <= 0x20 but SP, no SP before a byte <= 0x20. Reads
+   p[0..16]. */
+static bool block16_plain(const unsigned char *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i next = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	__m128i sp = _mm_set1_epi8(0x20);
+	__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);
+	__m128i low_next = _mm_cmpeq_epi8(_mm_min_epu8(next, sp), next);
+	__m128i is_sp = _mm_cmpeq_epi8(x, sp);
+	__m128i bad = _mm_or_si128(_mm_andnot_si128(is_sp, low), _mm_and_si128(is_sp, low_next));
+
+	return _mm_movemask_epi8(bad) == 0;
+}
+#endif
+
 /* Relaxed: the run of bytes from p that canonicalization leaves as they
    are (relaxed_plain), checked 8 at a time: a word is all plain when no
    lane holds a byte below 0x21 but SP, and no SP lane is followed by a
@@ -244,6 +266,10 @@ static bool relaxed_plain(const unsigned char *p, const unsigned char *end)
 static const unsigned char *relaxed_run(const unsigned char *p, const unsigned char *end)
 {
 	for (;;) {
+#if defined(__SSE2__)
+		while (end - p >= 17 && block16_plain(p))
+			p += 16;
+#endif
 		while (end - p >= 9) {
 			uint64_t x = load64(p), low = lanes_below_21(x), sp = lanes_sp(x);
 
