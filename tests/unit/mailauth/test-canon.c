@@ -269,6 +269,33 @@ static void test_cut_everywhere(void **state)
 	}
 }
 
+/* Each special piece at each offset of a line of plain content (letters
+   and single spaces), so that it falls in every lane of the 8- and 16-byte
+   blocks the fast path tests at once, and at the edge between blocks. */
+static void test_special_in_blocks(void **state)
+{
+	static const char *const pieces[] = {"  ", " \t",  "\t",    " \r\n", "\r\n", "\n",
+	                                     "\r", "\x01", " \x01", "\x80 ", " "};
+	static const char plain[] = "ab cd efgh i jklmnop qr stuvwxyz AB CD EFGH IJ KLMN";
+	char in[128];
+
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		for (size_t k = 0; k + 1 < sizeof(plain); k++) {
+			size_t pl = strlen(pieces[i]), len = sizeof(plain) - 1 + pl, cut = k + 1;
+
+			memcpy(in, plain, k);
+			memcpy(in + k, pieces[i], pl);
+			memcpy(in + k + pl, plain + k, sizeof(plain) - 1 - k);
+			for (int alg = CANON_SIMPLE; alg <= CANON_RELAXED; alg++) {
+				expect_same((enum canon_alg)alg, in, len, NULL, 0);
+				expect_same((enum canon_alg)alg, in, len, &cut, 1);
+				expect_same((enum canon_alg)alg, in, k + pl, NULL,
+				            0); /* ends there */
+			}
+		}
+	}
+}
+
 /* xorshift64: a fixed seed, so a failure repeats. */
 static uint64_t next_rand(uint64_t *s)
 {
@@ -362,6 +389,7 @@ int main(void)
 	    cmocka_unit_test(test_cut_everywhere),
 	    cmocka_unit_test(test_random_differential),
 	    cmocka_unit_test(test_large_runs),
+	    cmocka_unit_test(test_special_in_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
