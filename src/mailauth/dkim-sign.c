@@ -235,6 +235,9 @@ static int sign_field(struct dkim_signer *s, struct buf *field, const char **err
 	uint8_t sig[DKIM_MAX_SIG_BYTES];
 	int ret = 0;
 
+	/* room for the whole field and data at once: no regrowth */
+	buf_reserve(field, 1024);
+	buf_reserve(&data, s->headers.raw.len + 1024);
 	field_head(s, names, count, field);
 	dkim_headers_canon(&s->headers, names, count, CANON_RELAXED, &data);
 	canon_header(CANON_RELAXED, field->data, field->len, false, &data);
