@@ -12,7 +12,11 @@
  *
  * The body canonicalizer is a streaming state machine: feed it the body in
  * chunks of any size and it gives the same output as in one piece. It
- * keeps O(1) state: trailing empty lines are counted, not stored.
+ * keeps O(1) state: trailing empty lines are counted, not stored. Runs of
+ * bytes it leaves unchanged (most of a body) are found 8 bytes at a time
+ * and copied whole; its output comes in pieces of up to CANON_OUT_SIZE
+ * bytes (larger runs straight from the input), so a hash behind it gets
+ * a few large updates.
  */
 
 #include <stdbool.h>
@@ -60,11 +64,13 @@ struct canon_body {
 };
 
 /* Start canonicalizing a body with alg; output is called with the
-   canonical bytes as they become final. */
+   canonical bytes, in order, once they are final: at the latest when
+   CANON_OUT_SIZE of them have gathered, or at canon_body_finish(). */
 void canon_body_init(struct canon_body *cb, enum canon_alg alg, canon_output_t *output,
                      void *context);
 
-/* Feed len more bytes of the body. */
+/* Feed len more bytes of the body. Up to CANON_OUT_SIZE bytes of output
+   may be held in cb until a later feed or the finish. */
 void canon_body_feed(struct canon_body *cb, const void *data, size_t len);
 
 /* The body ended: flush the rest (the one final CRLF of 3.4.3 and 3.4.4;

@@ -2,6 +2,7 @@
 
 #include "mailauth/dkim-private.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,17 +46,22 @@ static void header_line(struct dkim_headers *h)
 ssize_t dkim_headers_feed(struct dkim_headers *h, const void *data, size_t len)
 {
 	const char *p = data;
-	size_t i;
+	size_t i = 0;
 
 	if (h->too_big)
 		return -1;
-	for (i = 0; i < len && !h->done; i++) {
-		if (h->raw.len >= DKIM_MAX_HEADER_BYTES) {
+	/* a line (or the rest of the data) at a time */
+	while (i < len && !h->done) {
+		const char *lf = memchr(p + i, '\n', len - i);
+		size_t n = lf == NULL ? len - i : (size_t)(lf - (p + i)) + 1;
+
+		if (h->raw.len + n > DKIM_MAX_HEADER_BYTES) {
 			h->too_big = true;
 			return -1;
 		}
-		buf_append_char(&h->raw, p[i]);
-		if (p[i] == '\n') {
+		buf_append(&h->raw, p + i, n);
+		i += n;
+		if (lf != NULL) {
 			header_line(h);
 			h->line_start = h->raw.len;
 		}
@@ -85,9 +91,14 @@ bool dkim_field_is(const struct dkim_headers *h, size_t i, const char *name)
 	const struct dkim_field *f = &h->fields.items[i];
 	size_t n = f->name_len;
 
-	while (n > 0 && is_wsp(h->raw.data[f->start + n - 1]))
+	const char *start = h->raw.data + f->start;
+
+	/* most pairs differ in the first letter: no call for them */
+	if (n == 0 || (start[0] | 0x20) != (name[0] | 0x20))
+		return n == 0 && name[0] == '\0';
+	while (n > 0 && is_wsp(start[n - 1]))
 		n--;
-	return strlen(name) == n && strncasecmp(h->raw.data + f->start, name, n) == 0;
+	return strlen(name) == n && strncasecmp(start, name, n) == 0;
 }
 
 const char *dkim_field_value(const struct dkim_headers *h, size_t i, size_t *len_r)
@@ -125,9 +136,25 @@ static void body_out(void *context, const void *data, size_t len)
 	bh->total += len;
 }
 
+static EVP_MD *sha256_fetched;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *dkim_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_fetched != NULL ? sha256_fetched : EVP_sha256();
+}
+
 void dkim_body_hash_init(struct dkim_body_hash *bh, enum canon_alg alg, const EVP_MD *md,
                          uint64_t limit)
 {
+	if (EVP_MD_get_type(md) == NID_sha256)
+		md = dkim_sha256(); /* no fetch by name at each init */
 	canon_body_init(&bh->canon, alg, body_out, bh);
 	bh->md = EVP_MD_CTX_new();
 	if (bh->md == NULL || EVP_DigestInit_ex(bh->md, md, NULL) != 1)

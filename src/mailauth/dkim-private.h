@@ -51,6 +51,11 @@ const char *dkim_field_value(const struct dkim_headers *h, size_t i, size_t *len
 void dkim_headers_canon(const struct dkim_headers *h, char *const *names, size_t count,
                         enum canon_alg alg, struct buf *out);
 
+/* SHA-256, fetched from the default provider once per process (OpenSSL 3
+   fetches EVP_sha256() by name again at every EVP_DigestInit_ex). Never
+   freed: it lives as long as the process. */
+const EVP_MD *dkim_sha256(void);
+
 /* Hashes the canonical body, counting its length and stopping at l=. */
 struct dkim_body_hash {
 	struct canon_body canon;
@@ -59,6 +64,7 @@ struct dkim_body_hash {
 	uint64_t limit; /* l=, or UINT64_MAX */
 };
 
+/* md: SHA-256 (EVP_sha256() is taken as dkim_sha256()) or SHA-1. */
 void dkim_body_hash_init(struct dkim_body_hash *bh, enum canon_alg alg, const EVP_MD *md,
                          uint64_t limit);
 void dkim_body_hash_feed(struct dkim_body_hash *bh, const void *data, size_t len);

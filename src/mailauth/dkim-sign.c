@@ -2,6 +2,7 @@
 
 #include "mailauth/dkim-sign.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,7 +56,7 @@ int dkim_signer_new(const struct dkim_sign_params *params, struct dkim_signer **
 	s->key = params->key;
 	s->alg = alg;
 	s->now = params->now != 0 ? params->now : time(NULL);
-	dkim_body_hash_init(&s->bh, CANON_RELAXED, EVP_sha256(), UINT64_MAX);
+	dkim_body_hash_init(&s->bh, CANON_RELAXED, dkim_sha256(), UINT64_MAX);
 	*signer_r = s;
 	return 0;
 }
@@ -114,32 +115,101 @@ static void field_head(struct dkim_signer *s, char **names, size_t count, struct
 	if (s->identity != NULL)
 		buf_printf(field, " i=%s;", s->identity);
 	buf_append_str(field, " h=");
-	for (size_t i = 0; i < count; i++)
-		buf_printf(field, "%s%s", i == 0 ? "" : ":", names[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0)
+			buf_append_char(field, ':');
+		buf_append_str(field, names[i]);
+	}
 	buf_append_str(field, ";\r\n\tbh=");
 	dkim_body_hash_finish(&s->bh, bh, &bh_len);
 	base64_append(field, bh, bh_len);
 	buf_append_str(field, ";\r\n\tb=");
 }
 
-static int crypto_sign(const struct dkim_signer *s, const struct buf *data, uint8_t *sig,
-                       size_t *sig_len)
+/* Ed25519 signing contexts, one per thread, for the last key the thread
+   signed with: EVP_DigestSignInit (fetches, a new key context) costs about
+   5% of the signature itself, and for Ed25519 EVP_DigestSign may be called
+   again on the same context. The context holds a reference to its key, so
+   the key stays alive while cached and its address cannot name another
+   key; the cache is freed at the thread's exit (the main thread's at the
+   process's). */
+struct ed_cache {
+	EVP_PKEY *key;
+	EVP_MD_CTX *ctx;
+};
+
+static pthread_key_t ed_cache_key;
+static pthread_once_t ed_cache_once = PTHREAD_ONCE_INIT;
+
+static void ed_cache_free(void *p)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t digest[32];
+	struct ed_cache *c = p;
+
+	EVP_MD_CTX_free(c->ctx);
+	free(c);
+}
+
+static void ed_cache_init(void)
+{
+	if (pthread_key_create(&ed_cache_key, ed_cache_free) != 0)
+		abort();
+}
+
+/* This thread's context for key, made on first use; NULL on failure. */
+static EVP_MD_CTX *ed_sign_ctx(EVP_PKEY *key)
+{
+	struct ed_cache *c;
+
+	pthread_once(&ed_cache_once, ed_cache_init);
+	c = pthread_getspecific(ed_cache_key);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		if (pthread_setspecific(ed_cache_key, c) != 0)
+			abort();
+	}
+	if (c->ctx != NULL && c->key == key)
+		return c->ctx;
+	EVP_MD_CTX_free(c->ctx);
+	c->key = key;
+	c->ctx = EVP_MD_CTX_new();
+	if (c->ctx == NULL)
+		abort();
+	if (EVP_DigestSignInit(c->ctx, NULL, NULL, NULL, key) != 1) {
+		EVP_MD_CTX_free(c->ctx);
+		c->ctx = NULL;
+	}
+	return c->ctx;
+}
+
+/* RFC 8463 3: sign the SHA-256 hash of the data. The body hash's context
+   is done with the body (its digest is in the field) and hashes it. */
+static int sign_ed25519(struct dkim_signer *s, const struct buf *data, uint8_t *sig,
+                        size_t *sig_len)
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned digest_len = 0;
+	EVP_MD_CTX *ctx;
+
+	if (EVP_DigestInit_ex(s->bh.md, dkim_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(s->bh.md, data->data, data->len) != 1 ||
+	    EVP_DigestFinal_ex(s->bh.md, digest, &digest_len) != 1)
+		return -1;
+	ctx = ed_sign_ctx(s->key);
+	return ctx != NULL && EVP_DigestSign(ctx, sig, sig_len, digest, digest_len) == 1 ? 0 : -1;
+}
+
+static int crypto_sign(struct dkim_signer *s, const struct buf *data, uint8_t *sig, size_t *sig_len)
+{
+	EVP_MD_CTX *ctx;
 	int ok;
 
+	if (s->alg == DKIM_ALG_ED25519_SHA256)
+		return sign_ed25519(s, data, sig, sig_len);
+	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		abort();
-	if (s->alg == DKIM_ALG_ED25519_SHA256) {
-		/* RFC 8463 3: sign the SHA-256 hash of the data */
-		EVP_Digest(data->data, data->len, digest, NULL, EVP_sha256(), NULL);
-		ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key) == 1 &&
-		     EVP_DigestSign(ctx, sig, sig_len, digest, sizeof(digest)) == 1;
-	} else {
-		ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, s->key) == 1 &&
-		     EVP_DigestSign(ctx, sig, sig_len, (const uint8_t *)data->data, data->len) == 1;
-	}
+	ok = EVP_DigestSignInit(ctx, NULL, dkim_sha256(), NULL, s->key) == 1 &&
+	     EVP_DigestSign(ctx, sig, sig_len, (const uint8_t *)data->data, data->len) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
@@ -165,6 +235,9 @@ static int sign_field(struct dkim_signer *s, struct buf *field, const char **err
 	uint8_t sig[DKIM_MAX_SIG_BYTES];
 	int ret = 0;
 
+	/* room for the whole field and data at once: no regrowth */
+	buf_reserve(field, 1024);
+	buf_reserve(&data, s->headers.raw.len + 1024);
 	field_head(s, names, count, field);
 	dkim_headers_canon(&s->headers, names, count, CANON_RELAXED, &data);
 	canon_header(CANON_RELAXED, field->data, field->len, false, &data);
