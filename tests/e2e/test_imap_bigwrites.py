@@ -97,6 +97,20 @@ class Background(threading.Thread):
             self.error = e
 
 
+def wait_held(server, job, since, timeout=60):
+    """Until the server logs that a command is held at the test gate; fails
+    at once if job's command completes without having been held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(server.log_path, "rb") as f:
+            f.seek(since)
+            if b"event=imap.slice_held" in f.read():
+                return
+        assert job.is_alive(), "the command completed in one go, never held between slices"
+        time.sleep(0.02)
+    raise AssertionError("no command held at the test gate; log:\n" + server.log())
+
+
 def ask_while_held(server, b, job, check=None):
     """Runs job (A's long command) and, in the middle of it, a NOOP (then
     check(), if given) on b. No clock is involved: the test gate
@@ -111,7 +125,7 @@ def ask_while_held(server, b, job, check=None):
         pass
     try:
         job.start()
-        server.wait_for_log("event=imap.slice_held", since=since, timeout=60)
+        wait_held(server, job, since)
         assert b.noop()[0] == "OK"
         if check is not None:
             check()
