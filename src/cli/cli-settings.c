@@ -15,10 +15,9 @@
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section,     &smtp_settings_section, &submission_settings_section,
-    &lmtp_settings_section,     &imap_settings_section, &dns_settings_section,
-    &mailauth_settings_section,
-    &queue_settings_section,
+    &auth_settings_section,     &smtp_settings_section,  &submission_settings_section,
+    &lmtp_settings_section,     &imap_settings_section,  &dns_settings_section,
+    &mailauth_settings_section, &queue_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list

@@ -261,6 +261,11 @@ def send(inst, sender, rcpt, body=b"Subject: fwd\r\n\r\nhello\r\n"):
 
 @pytest.fixture
 def forwarder(instance):
+    # the spool as the smtp role leaves it: the queue role delivers nothing
+    instance.stop()
+    with open(instance.config, "a") as f:
+        f.write("\nqueue {\n\tdeliver = no\n}\n")
+    instance.start()
     instance.add_user("local@example.test", "correct horse battery staple")
     instance.tern("alias", "add", "fwd@example.test", FORWARD_TO)
     return instance

@@ -23,7 +23,8 @@ PASSWORD = "correct horse battery staple"
 
 
 def send(inst, rcpt, subject):
-    body = f"Subject: {subject}\r\nMessage-ID: <{subject}@client.test>\r\n\r\nhello\r\n"
+    body = (f"From: <sender@elsewhere.test>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject}@client.test>\r\n\r\nhello\r\n")
     with smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=30) as s:
         s.ehlo("client.test")
         s.sendmail("sender@elsewhere.test", [rcpt], body.encode())
@@ -259,6 +260,11 @@ def test_smarthost_with_auth_over_starttls(instance_dir):
 
     first, second = make_pair(instance_dir, queue_extra=smarthost)
     try:
+        # a provider's submission port lets the account send only as its
+        # own addresses: allow the first's domain (the SRS0 sender) and the
+        # From: of the forwarded message
+        second.tern("user", "allow-sender", REMOTE, "@example.test")
+        second.tern("user", "allow-sender", REMOTE, "@elsewhere.test")
         send(first, "fwd@example.test", "smarthost")
         assert wait_delivered(second, REMOTE, "smarthost") == 1, first.log()
         assert wait_queue_empty(first) == []

@@ -33,6 +33,8 @@ def make_instance(base, **keys):
         section, n = re.subn(r"^(\s*%s = ).*$" % key, r"\g<1>%s" % value, section, flags=re.M)
         assert n == 1, key
     text = head + "\nsubmission {\n" + section + "\n}\n" + tail
+    # the spool as the smtp role leaves it: the queue role delivers nothing
+    text += "\nqueue {\n\tdeliver = no\n}\n"
     with open(inst.config, "w") as f:
         f.write(text)
     inst.start()
