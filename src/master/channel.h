@@ -40,7 +40,7 @@ enum channel_type {
 	   whose mailbox changed (1..CHANNEL_MAX_NAME printable bytes). */
 	CHANNEL_MAILBOX_CHANGED = 1,
 	/* role -> supervisor -> roles: payload = a queue id (1..64 bytes of
-	   letters, digits, '.', '-', '_'). Nothing consumes it yet. */
+	   letters, digits, '.', '-', '_'): the queue role picks the entry up. */
 	CHANNEL_MESSAGE_QUEUED = 2,
 	/* supervisor -> role: a new generation has started; drain. No
 	   payload. */

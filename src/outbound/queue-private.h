@@ -47,6 +47,7 @@ struct queue_role {
 	const struct queue_settings *set;
 	struct queue_retry_policy retry;
 	struct spool *spool;
+	struct srs *srs; /* bounces to SRS senders go to the decoded address */
 	struct dns_resolver *resolver;
 	SSL_CTX *client_tls; /* NULL: no STARTTLS */
 	struct queue_transport *transport;
@@ -113,10 +114,15 @@ void queue_job_abort(struct queue_job *job);
    NULL, is an idle session the role may reuse or quit. */
 void queue_job_finished(struct queue_job *job, struct queue_conn *qc);
 
-/* The lead's hooks (queue-role.c). BOUNCE: failed recipients of e (their
-   indices and final results). */
-void queue_bounce_stub(const struct spool_envelope *env, const char *data_path,
-                       const unsigned *rcpt_indices, const struct smtp_client_result *results,
-                       size_t count);
+/* queue-role.c: report the recipients of env that failed for good (their
+   envelope indices and final results) to its sender: an RFC 3464 bounce
+   written into the spool (src/queue/bounce.h decides who gets one) and
+   scheduled like any entry. Returns 0 (a bounce written or none needed),
+   or -1 when it could not be written (logged as queue.bounce_failed; the
+   recipients are still recorded as failed, so that report is lost: see
+   NOTES.md). */
+int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
+                 const unsigned *rcpt_indices, const struct smtp_client_result *results,
+                 size_t count);
 
 #endif

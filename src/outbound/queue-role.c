@@ -24,6 +24,9 @@
 #include "net/tls.h"
 #include "outbound/queue-local.h"
 #include "outbound/queue-private.h"
+#include "queue/bounce.h"
+#include "queue/dsn.h"
+#include "queue/srs.h"
 
 /* The debris age spool_cleanup() takes at start (an smtp process may be
    preparing younger entries). */
@@ -37,20 +40,60 @@ static int64_t now(void)
 	return (int64_t)time(NULL);
 }
 
-/* ---- the lead's hooks ---- */
+/* ---- bounces ---- */
 
-void queue_bounce_stub(const struct spool_envelope *env, const char *data_path,
-                       const unsigned *rcpt_indices, const struct smtp_client_result *results,
-                       size_t count)
+static struct queue_entry *entry_find(struct queue_role *q, const char *id);
+static struct queue_entry *entry_load(struct queue_role *q, const char *id);
+static void run_due(struct queue_role *q);
+
+static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_indices,
+                         const struct smtp_client_result *results, size_t count, int64_t t,
+                         struct dsn_rcpt *out, char **diags)
 {
-	(void)data_path;
+	for (size_t i = 0; i < count; i++) {
+		const struct smtp_client_result *r = &results[i];
+
+		diags[i] =
+		    xasprintf("smtp; %u %s%s%s", r->code, r->enhanced,
+		              r->enhanced[0] != '\0' ? " " : "", r->text != NULL ? r->text : "");
+		out[i] = (struct dsn_rcpt){
+		    .rcpt = &env->rcpts.items[rcpt_indices[i]],
+		    .action = DSN_ACTION_FAILED,
+		    .status = r->enhanced[0] != '\0' ? r->enhanced : NULL,
+		    .diagnostic = diags[i],
+		    .last_attempt = t,
+		};
+	}
+}
+
+int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
+                 const unsigned *rcpt_indices, const struct smtp_client_result *results,
+                 size_t count)
+{
+	struct dsn_rcpt *rcpts = xcalloc(count, sizeof(*rcpts));
+	char **diags = xcalloc(count, sizeof(*diags));
+	struct bounce_settings set = {
+	    .hostname = q->settings->hostname,
+	    .data_dir = q->settings->data_dir,
+	    .srs = q->srs,
+	    .now = now(),
+	};
+	char *id = NULL;
+	const char *error = NULL;
+	int ret;
+
+	bounce_rcpts(env, rcpt_indices, results, count, set.now, rcpts, diags);
+	ret = bounce_write(q->spool, &set, env, data_path, rcpts, count, &id, &error);
+	if (ret < 0) /* bounce_write() logs the ones it writes */
+		log_error(NULL, "event=queue.bounce_failed id=%s error=\"%s\"", env->id, error);
 	for (size_t i = 0; i < count; i++)
-		log_info(NULL,
-		         "event=queue.bounce_stub id=%s from=<%s> rcpt=<%s> code=%u status=%s "
-		         "(no bounce composed yet)",
-		         env->id, env->sender, env->rcpts.items[rcpt_indices[i]].address,
-		         results[i].code,
-		         results[i].enhanced[0] != '\0' ? results[i].enhanced : "-");
+		free(diags[i]);
+	free(diags);
+	free(rcpts);
+	if (ret > 0 && entry_find(q, id) == NULL && entry_load(q, id) != NULL)
+		run_due(q);
+	free(id);
+	return ret < 0 ? -1 : 0;
 }
 
 /* ---- entries ---- */
@@ -355,14 +398,12 @@ static void record(struct queue_role *q, struct queue_job *job)
 		queue_state_apply(&e->state, &ev);
 		log_attempt(job, i, result, t);
 	}
+	/* every recipient of this job that failed permanently (5xx) or
+	   expired (4.4.7) is reported before the state says "failed" below:
+	   a crash in between repeats the bounce, never loses it */
 	if (failed.count > 0)
-		/* BOUNCE: every recipient of this job that failed permanently
-		   (5xx) or expired (4.4.7): the envelope, the data file and each
-		   one's envelope index and final result (code, enhanced status,
-		   text). The bounce must be in the spool before the state says
-		   "failed" below. */
-		queue_bounce_stub(&e->env, e->data_path, failed.items, failed_res.items,
-		                  failed.count);
+		(void)queue_bounce(q, &e->env, e->data_path, failed.items, failed_res.items,
+		                   failed.count);
 	if (queue_state_append(e->state_path, &lines, &error) < 0)
 		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
 	array_free(&failed);
@@ -633,6 +674,19 @@ static int resolver_new(struct queue_role *q, const char **error_r)
 	return -1;
 }
 
+/* The SRS secret the smtp role rewrites forwarded senders with: a bounce
+   to such a sender goes to the address it encodes. Without it bounces go
+   to the sender as it is. */
+static void srs_setup(struct queue_role *q)
+{
+	char *path = srs_secret_path(q->settings->data_dir);
+	const char *error;
+
+	if (srs_open(path, &q->srs, &error) < 0)
+		log_warn(NULL, "event=queue.srs_unavailable path=%s error=\"%s\"", path, error);
+	free(path);
+}
+
 static int setup(struct queue_role *q, const char **error_r)
 {
 	char *dir = spool_dir_path(q->settings);
@@ -651,6 +705,7 @@ static int setup(struct queue_role *q, const char **error_r)
 	}
 	if (directory_open(q->settings->directory_path, &q->dir, error_r) < 0)
 		return -1;
+	srs_setup(q);
 	if (q->set->auth_file != NULL &&
 	    queue_auth_load(q->set->auth_file, &q->auths, &line, error_r) < 0) {
 		log_error(NULL, "event=queue.auth_file_error file=%s line=%zu error=\"%s\"",
@@ -745,6 +800,7 @@ static void queue_deinit(struct role_ctx *role)
 	queue_transport_free(&q->transport);
 	queue_auths_free(&q->auths);
 	directory_close(&q->dir);
+	srs_free(&q->srs);
 	spool_free(&q->spool);
 	free(q);
 	role->data = NULL;

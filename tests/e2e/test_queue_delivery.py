@@ -12,6 +12,7 @@ import re
 import signal
 import smtplib
 import time
+from email import message_from_bytes, policy
 
 import pytest
 
@@ -183,8 +184,8 @@ def test_permanent_failures_bounce_at_once(pair):
     first, second = pair
     send(first, "nouser@example.test", "unknown")
     send(first, "nullmx@example.test", "nullmx")
-    first.wait_for_log("rcpt=<nobody@other.test> code=550")
-    first.wait_for_log("event=queue.bounce_stub")
+    first.wait_for_log("rcpt=<nobody@other.test> result=bounced")
+    first.wait_for_log("event=queue.bounce ")
     assert wait_queue_empty(first) == []
     log = first.log()
     assert "rcpt=<nobody@other.test> result=bounced" in log
@@ -346,7 +347,7 @@ def test_expiry_gives_up_with_4_4_7(instance_dir):
         assert wait_queue_empty(first) == []
         log = first.log()
         assert log.count("result=deferred") >= 1
-        assert "event=queue.bounce_stub" in log and "status=4.4.7" in log
+        assert "event=queue.bounce " in log and "status=4.4.7" in log
     finally:
         stop_pair(first, second)
 
@@ -374,3 +375,68 @@ def test_reload_while_messages_wait_then_delivered_once(pair):
     time.sleep(0.5)
     for i in range(3):
         assert delivered(second, REMOTE, f"reload{i}") == 1
+
+
+def dsn_reports(inst, address):
+    """The delivery-status reports in address's INBOX, parsed by Python's
+    email package: [(per-message fields, [per-recipient fields])]."""
+    out = []
+    for sub in ("new", "cur"):
+        d = os.path.join(inst.maildir(address), sub)
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            with open(os.path.join(d, name), "rb") as f:
+                msg = message_from_bytes(f.read(), policy=policy.compat32)
+            if msg.get_content_type() != "multipart/report":
+                continue
+            assert msg.get_param("report-type") == "delivery-status"
+            for part in msg.walk():
+                if part.get_content_type() == "message/delivery-status":
+                    blocks = part.get_payload()
+                    out.append((blocks[0], blocks[1:]))
+    return out
+
+
+def wait_reports(inst, address, count, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = dsn_reports(inst, address)
+        if len(got) >= count:
+            return got
+        time.sleep(0.1)
+    return dsn_reports(inst, address)
+
+
+def send_from(inst, sender, rcpt, subject, rcpt_options=()):
+    body = (f"From: <{sender}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{subject}@client.test>\r\n\r\nhello\r\n")
+    with smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=30) as s:
+        s.ehlo("client.test")
+        s.sendmail(sender, [rcpt], body.encode(), rcpt_options=list(rcpt_options))
+
+
+def test_unknown_user_at_the_peer_gives_a_dsn_in_the_senders_inbox(pair):
+    """The second answers 550 5.1.1 for an unknown user: the first writes an
+    RFC 3464 report into the spool and delivers it to its local sender, whose
+    INBOX then holds a multipart/report that Python's email package parses
+    with Status 5.1.1; NOTIFY=NEVER gives no report."""
+    first, second = pair
+    sender = "local@example.test"
+    first.add_user(sender, PASSWORD)
+    send_from(first, sender, "nouser@example.test", "unknown-user")
+    reports = wait_reports(first, sender, 1)
+    assert len(reports) == 1, first.log()
+    per_message, per_rcpt = reports[0]
+    assert per_message["Reporting-MTA"].startswith("dns;")
+    assert len(per_rcpt) == 1
+    assert per_rcpt[0]["Final-Recipient"].lower() == "rfc822; nobody@other.test"
+    assert per_rcpt[0]["Action"] == "failed"
+    assert per_rcpt[0]["Status"] == "5.1.1"
+    assert "550" in per_rcpt[0]["Diagnostic-Code"]
+    assert wait_queue_empty(first) == []
+
+    since = os.path.getsize(first.log_path)
+    send_from(first, sender, "nouser@example.test", "never", ["NOTIFY=NEVER"])
+    first.wait_for_log("rcpt=<nobody@other.test> result=bounced", since=since)
+    assert wait_queue_empty(first) == []
+    assert "event=queue.bounce " not in first.log()[since:]
+    assert len(dsn_reports(first, sender)) == 1
