@@ -232,7 +232,7 @@ static void expect_same(enum canon_alg alg, const char *in, size_t len, const si
 
 	ref_canon(alg, in, len, &want);
 	cut_canon(alg, in, len, cuts, ncuts, &got);
-	if (got.len != want.len || memcmp(got.data, want.data, got.len) != 0)
+	if (got.len != want.len || (got.len > 0 && memcmp(got.data, want.data, got.len) != 0))
 		fail_msg("%s body of %zu bytes cut in %zu: %zu bytes, want %zu",
 		         canon_alg_name(alg), len, ncuts + 1, got.len, want.len);
 	buf_free(&want);
