@@ -77,4 +77,10 @@ void canon_body_feed(struct canon_body *cb, const void *data, size_t len);
    an empty body gives CRLF with simple, nothing with relaxed). */
 void canon_body_finish(struct canon_body *cb);
 
+/* Relaxed bodies are scanned 32 bytes at a time with AVX2 where the CPU
+   has it, else 16 with SSE2. on = false keeps to the narrower path, true
+   (the default) takes the wider one where available; for tests comparing
+   both. Not thread-safe: call before any canonicalization. */
+void canon_body_use_wide(bool on);
+
 #endif

@@ -104,16 +104,40 @@ static void base64_append(struct buf *out, const uint8_t *data, size_t len)
 	out->len = start + strlen(out->data + start);
 }
 
+static void append_decimal(struct buf *out, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	buf_append(out, digits + sizeof(digits) - n, n);
+}
+
 /* The field up to "b=" (value empty), as it is hashed and then sent. */
 static void field_head(struct dkim_signer *s, char **names, size_t count, struct buf *field)
 {
 	uint8_t bh[EVP_MAX_MD_SIZE];
 	size_t bh_len;
 
-	buf_printf(field, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld;",
-	           dkim_alg_name(s->alg), s->domain, s->selector, (long long)s->now);
-	if (s->identity != NULL)
-		buf_printf(field, " i=%s;", s->identity);
+	/* appended piece by piece: a printf here cost ~1% of an Ed25519
+	   signature */
+	buf_append_str(field, "DKIM-Signature: v=1; a=");
+	buf_append_str(field, dkim_alg_name(s->alg));
+	buf_append_str(field, "; c=relaxed/relaxed; d=");
+	buf_append_str(field, s->domain);
+	buf_append_str(field, "; s=");
+	buf_append_str(field, s->selector);
+	buf_append_str(field, ";\r\n\tt=");
+	append_decimal(field, s->now < 0 ? 0 : (uint64_t)s->now);
+	buf_append_char(field, ';');
+	if (s->identity != NULL) {
+		buf_append_str(field, " i=");
+		buf_append_str(field, s->identity);
+		buf_append_char(field, ';');
+	}
 	buf_append_str(field, " h=");
 	for (size_t i = 0; i < count; i++) {
 		if (i > 0)

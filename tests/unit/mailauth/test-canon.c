@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -274,8 +275,10 @@ static void test_cut_everywhere(void **state)
    blocks the fast path tests at once, and at the edge between blocks. */
 static void test_special_in_blocks(void **state)
 {
-	static const char *const pieces[] = {"  ", " \t",  "\t",    " \r\n", "\r\n", "\n",
-	                                     "\r", "\x01", " \x01", "\x80 ", " "};
+	static const char *const pieces[] = {
+	    "  ",     " \t",    "\t",        " \r\n",     "\r\n",     "\n",          "\r",
+	    "\x01",   " \x01",  "\x80 ",     " ",         "\r\n\r\n", "\r\n ",       "\r\n\t",
+	    "\r\n\n", "\r\r\n", "\r\nx\r\n", "\r\n \r\n", "\r\n\x01", "\r\n\r\n\r\n"};
 	static const char plain[] = "ab cd efgh i jklmnop qr stuvwxyz AB CD EFGH IJ KLMN";
 	char in[128];
 
@@ -338,6 +341,38 @@ static void test_random_differential(void **state)
 	}
 }
 
+/* Bodies of ordinary lines, every length from 1 to 40 and cut at every
+   point in turn, so that line ends fall in every lane of the blocks that
+   take whole lines at once; then with an empty line, trailing empty lines
+   and a line ending in a space among them. */
+static void test_lines_in_blocks(void **state)
+{
+	static const char *const tails[] = {"", "\r\n", "\r\n\r\n", "a \r\n", "\r\n\r\nb\r\n"};
+	char in[1024];
+
+	for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+		for (size_t width = 1; width <= 40; width++) {
+			size_t len = 0;
+
+			for (size_t line = 0; len + width + 2 + 16 < sizeof(in) && line < 12;
+			     line++) {
+				for (size_t i = 0; i < width; i++)
+					in[len++] = i % 5 == 4 && i + 1 < width
+					                ? ' '
+					                : (char)('a' + (line + i) % 26);
+				in[len++] = '\r';
+				in[len++] = '\n';
+				if (line == 6)
+					len += (size_t)snprintf(in + len, 16, "%s", tails[t]);
+			}
+			len += (size_t)snprintf(in + len, 16, "%s", tails[t]);
+			for (size_t cut = 0; cut <= len; cut += 7)
+				expect_same(CANON_RELAXED, in, len, &cut, 1);
+			expect_same(CANON_SIMPLE, in, len, NULL, 0);
+		}
+	}
+}
+
 /* A body larger than the output buffer in one run, and one made of runs
    that straddle it: output in pieces, still equal to the reference. */
 static void test_large_runs(void **state)
@@ -388,8 +423,16 @@ int main(void)
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_cut_everywhere),
 	    cmocka_unit_test(test_random_differential),
+	    cmocka_unit_test(test_lines_in_blocks),
 	    cmocka_unit_test(test_large_runs),
 	    cmocka_unit_test(test_special_in_blocks),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	/* every test on each scanning path: the wide (AVX2) one where the CPU
+	   has it, then the 16-byte one alone */
+	canon_body_use_wide(true);
+	failed = cmocka_run_group_tests_name("wide", tests, NULL, NULL);
+	canon_body_use_wide(false);
+	return failed + cmocka_run_group_tests_name("narrow", tests, NULL, NULL);
 }
