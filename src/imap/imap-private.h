@@ -107,6 +107,7 @@ struct imap_session {
 	unsigned errors;
 	bool busy;              /* waiting for a worker, a timer or a drain */
 	bool closed;            /* on_close came while busy: free when idle */
+	bool greeted;           /* the greeting went out (implicit TLS: after the handshake) */
 	unsigned jobs;          /* worker jobs and timers holding the session */
 	char *pending_tag;      /* AUTHENTICATE / IDLE: the command's tag */
 	struct auth_sasl *sasl; /* AUTHENTICATE in progress (cmd-auth.c) */

@@ -14,12 +14,14 @@ static void on_read(struct conn *conn, void *ctx);
 static void on_close(struct conn *conn, void *ctx, const char *reason);
 static void on_shutdown(struct conn *conn, void *ctx);
 static void on_drained(struct conn *conn, void *ctx);
+static void on_tls_ready(struct conn *conn, void *ctx);
 
 static const struct conn_handler session_handler = {
     .on_read = on_read,
     .on_close = on_close,
     .on_shutdown = on_shutdown,
     .on_drained = on_drained,
+    .on_tls_ready = on_tls_ready,
 };
 
 static void set_parser_limits(struct imap_session *s)
@@ -57,13 +59,34 @@ static void on_session_timeout(evutil_socket_t fd, short what, void *arg)
 		imap_session_bye(s, "Disconnected for inactivity.");
 }
 
+static void send_greeting(struct imap_session *s)
+{
+	struct buf greeting = BUF_INIT;
+
+	buf_append_str(&greeting, "* OK [CAPABILITY ");
+	imap_capability(s, &greeting);
+	buf_append_str(&greeting, "] Tern ready.\r\n");
+	imap_write(s, greeting.data, greeting.len);
+	buf_free(&greeting);
+	s->greeted = true;
+}
+
+/* The handshake of implicit TLS finished: now the greeting (after
+   STARTTLS nothing is sent unasked). */
+static void on_tls_ready(struct conn *conn, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	if (!s->greeted)
+		send_greeting(s);
+}
+
 void imap_session_start(struct imap_server *server, int fd, const struct sockaddr *peer,
                         socklen_t peerlen, bool implicit_tls)
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
 	const struct tern_settings *set = server->settings;
 	struct timeval tv = {set->limits.session_timeout, 0};
-	struct buf greeting = BUF_INIT;
 
 	s->server = server;
 	s->conn = conn_new(server->base, fd, peer, peerlen, server->tls, implicit_tls,
@@ -80,11 +103,10 @@ void imap_session_start(struct imap_server *server, int fd, const struct sockadd
 		evtimer_add(s->session_timer, &tv);
 	log_info(s->sid, "event=imap.connect ip=%s tls=%s", conn_peer_ip(s->conn),
 	         implicit_tls ? "implicit" : "no");
-	buf_append_str(&greeting, "* OK [CAPABILITY ");
-	imap_capability(s, &greeting);
-	buf_append_str(&greeting, "] Tern ready.\r\n");
-	imap_write(s, greeting.data, greeting.len);
-	buf_free(&greeting);
+	/* with implicit TLS the greeting waits for the handshake: only then
+	   can its CAPABILITY say whether -PLUS has binding data */
+	if (!implicit_tls)
+		send_greeting(s);
 }
 
 static void session_free(struct imap_session *s)

@@ -490,6 +490,8 @@ static void conn_handshake_done(struct conn *conn)
 	log_debug(conn->sid, "event=tls.established ip=%s tls=\"%s\"", conn->peer_ip,
 	          conn->tls_desc);
 	conn_set_timeouts(conn);
+	if (!conn->outgoing && conn->handler->on_tls_ready != NULL)
+		conn->handler->on_tls_ready(conn, conn->ctx);
 }
 
 /* Reason text for an error event; static for the common cases. */

@@ -73,6 +73,10 @@ struct conn_handler {
 	   instead ("connect failed: Connection refused", "connect timeout",
 	   "TLS handshake failed: ... certificate verify failed"). */
 	void (*on_connected)(struct conn *conn, void *ctx);
+	/* Optional, accepted connections: the TLS handshake finished
+	   (implicit TLS, or after conn_starttls()); from here conn_ssl() has
+	   the data channel binding needs (RFC 9266 tls-exporter). */
+	void (*on_tls_ready)(struct conn *conn, void *ctx);
 };
 
 /* Start serving an accepted connection. Takes ownership of fd (accepted,

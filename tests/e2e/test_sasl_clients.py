@@ -149,6 +149,9 @@ def test_imap_authenticate_scram(inst):
 
 def test_imap_authenticate_scram_plus(inst):
     m = imaplib.IMAP4_SSL("127.0.0.1", inst.port("imaps"), ssl_context=client_tls_context())
+    # the greeting of implicit TLS goes out after the handshake, so its
+    # CAPABILITY already offers -PLUS
+    assert "AUTH=SCRAM-SHA-256-PLUS" in m.welcome.decode()
     auth = ImapScram(ScramClient(USER, PASSWORD, "tls-server-end-point",
                                  tls_server_end_point(m.sock)))
     typ, _ = m.authenticate("SCRAM-SHA-256-PLUS", auth)

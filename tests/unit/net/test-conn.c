@@ -90,9 +90,17 @@ static void on_close(struct conn *conn, void *ctx, const char *reason)
 	s->closed = true;
 }
 
+static void on_tls_ready(struct conn *conn, void *ctx)
+{
+	struct session *s = ctx;
+
+	add_event(s, xstrdup(conn_ssl(conn) != NULL ? "tls-ready" : "tls-ready without ssl"));
+}
+
 static const struct conn_handler handler = {
     .on_read = on_read,
     .on_close = on_close,
+    .on_tls_ready = on_tls_ready,
 };
 
 struct fixture {
@@ -483,7 +491,8 @@ static void *client_main(void *arg)
 
 static void test_starttls_discards_pipelined(void **state)
 {
-	static const char *const want[] = {"line:STARTTLS", "line:AFTER", "close:peer closed"};
+	static const char *const want[] = {"line:STARTTLS", "tls-ready", "line:AFTER",
+	                                   "close:peer closed"};
 	struct tls_files t;
 	SSL_CTX *ctx;
 	struct fixture f;
@@ -502,7 +511,7 @@ static void test_starttls_discards_pipelined(void **state)
 	pthread_join(th, NULL);
 	assert_true(c.ok);
 	assert_string_equal(c.reply, "got AFTER tls\r\n");
-	assert_events(&f, want, 3);
+	assert_events(&f, want, 4);
 	fixture_free(&f);
 	tls_ctx_free(&ctx);
 	tls_files_remove(&t);
