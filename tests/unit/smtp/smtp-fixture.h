@@ -1,0 +1,53 @@
+#ifndef TERN_TESTS_UNIT_SMTP_FIXTURE_H
+#define TERN_TESTS_UNIT_SMTP_FIXTURE_H
+
+/* What the SMTP session tests share (test-smtp-session.c,
+   test-smtp-lmtp.c, test-smtp-rcpt.c): an SMTP server on its own event
+   base with a test's policy, and one client on a socketpair. cmocka
+   asserts inside: call from a test or a setup. */
+
+#include <stdbool.h>
+
+#include <event2/event.h>
+
+#include "lib/settings.h"
+#include "master/role.h"
+#include "smtp/smtp-server.h"
+
+struct smtp_fixture {
+	char dir[64]; /* the data_dir, a fresh temporary directory */
+	struct tern_settings *set;
+	struct event_base *base;
+	struct role_ctx role;
+	struct smtp_server *server;
+	int client; /* the test's end; -1 once closed */
+};
+
+/* Start f (zeroed) for the test called name: settings "hostname = mx.test",
+   data_dir = f->dir, then conf (may be NULL); a server with policy; a
+   client connected to it on service. 0, or -1 (printed). */
+int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *conf,
+                       struct smtp_policy policy, const struct service_def *service);
+
+/* Close the client (if still open) and let the server see it. */
+void smtp_fixture_disconnect(struct smtp_fixture *f);
+
+/* Free the server, the base, the settings and remove f->dir: 0, or -1 if
+   it could not be removed. After smtp_fixture_disconnect(). */
+int smtp_fixture_stop(struct smtp_fixture *f);
+
+/* Run the loop for a bounded number of turns (nothing blocks). */
+void smtp_fixture_pump(struct smtp_fixture *f);
+
+/* Write text as the client, then pump. */
+void smtp_fixture_send(struct smtp_fixture *f, const char *text);
+
+/* Everything the server sent since the last call (malloc'ed). */
+char *smtp_fixture_received(struct smtp_fixture *f);
+
+/* Fail the test unless what the server sent since the last call is want
+   (exactly), or ends with tail. */
+void smtp_fixture_expect(struct smtp_fixture *f, const char *want);
+void smtp_fixture_expect_tail(struct smtp_fixture *f, const char *tail);
+
+#endif
