@@ -56,19 +56,32 @@ void smtp_fixture_pump(struct smtp_fixture *f)
 		event_base_loop(f->base, EVLOOP_NONBLOCK);
 }
 
-void smtp_fixture_disconnect(struct smtp_fixture *f)
+void smtp_fixture_session_begin(void *policy, struct smtp_session *s, void **ctx_r)
 {
-	if (f->client >= 0)
-		close(f->client);
-	f->client = -1;
-	smtp_fixture_pump(f);
+	struct smtp_fixture_policy *p = policy;
+
+	(void)s;
+	p->sessions++;
+	*ctx_r = p;
 }
 
-int smtp_fixture_stop(struct smtp_fixture *f)
+void smtp_fixture_session_end(void *ctx)
+{
+	struct smtp_fixture_policy *p = ctx;
+
+	p->sessions--;
+}
+
+int smtp_fixture_stop(struct smtp_fixture *f, const struct smtp_fixture_policy *p)
 {
 	char *cmd = xasprintf("rm -rf '%s'", f->dir);
 	int ret;
 
+	if (f->client >= 0)
+		close(f->client);
+	f->client = -1;
+	smtp_fixture_pump(f);
+	assert_int_equal(p->sessions, 0);
 	smtp_server_free(&f->server);
 	event_base_free(f->base);
 	f->base = NULL;

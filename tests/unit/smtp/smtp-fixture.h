@@ -23,18 +23,27 @@ struct smtp_fixture {
 	int client; /* the test's end; -1 once closed */
 };
 
+/* A test policy's count of begun and not ended sessions: the first member
+   of the test's policy struct, whose address is the policy pointer. */
+struct smtp_fixture_policy {
+	int sessions;
+};
+
+/* session_begin and session_end for such a policy (ctx is the policy). */
+void smtp_fixture_session_begin(void *policy, struct smtp_session *s, void **ctx_r);
+void smtp_fixture_session_end(void *ctx);
+
 /* Start f (zeroed) for the test called name: settings "hostname = mx.test",
    data_dir = f->dir, then conf (may be NULL); a server with policy; a
    client connected to it on service. 0, or -1 (printed). */
 int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *conf,
                        struct smtp_policy policy, const struct service_def *service);
 
-/* Close the client (if still open) and let the server see it. */
-void smtp_fixture_disconnect(struct smtp_fixture *f);
-
-/* Free the server, the base, the settings and remove f->dir: 0, or -1 if
-   it could not be removed. After smtp_fixture_disconnect(). */
-int smtp_fixture_stop(struct smtp_fixture *f);
+/* A cmocka teardown's work: close the client (if still open), let the
+   server see it, assert that every session of p has ended, then free the
+   server, the base, the settings and remove f->dir. 0, or -1 if it could
+   not be removed. */
+int smtp_fixture_stop(struct smtp_fixture *f, const struct smtp_fixture_policy *p);
 
 /* Run the loop for a bounded number of turns (nothing blocks). */
 void smtp_fixture_pump(struct smtp_fixture *f);

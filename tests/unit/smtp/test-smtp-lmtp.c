@@ -33,12 +33,12 @@
    i-th accepted recipient; the first sync_count replies inside the op,
    the rest when the test calls answer_rest(). */
 struct tpolicy {
+	struct smtp_fixture_policy base; /* first: the session count */
 	unsigned codes[8];
 	size_t sync_count;
 	size_t answered;
 	size_t rcpt_count;
 	struct smtp_session *pending;
-	int sessions;
 	unsigned data_ends;
 };
 
@@ -46,21 +46,6 @@ struct fixture {
 	struct smtp_fixture sf;
 	struct tpolicy tp;
 };
-
-static void tp_begin(void *policy, struct smtp_session *s, void **ctx_r)
-{
-	struct tpolicy *tp = policy;
-
-	tp->sessions++;
-	*ctx_r = tp;
-}
-
-static void tp_end(void *ctx)
-{
-	struct tpolicy *tp = ctx;
-
-	tp->sessions--;
-}
 
 /* Recipients at "bad" are refused; the others accepted. */
 static void tp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
@@ -94,8 +79,8 @@ static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 }
 
 static const struct smtp_policy_ops tp_ops = {
-    .session_begin = tp_begin,
-    .session_end = tp_end,
+    .session_begin = smtp_fixture_session_begin,
+    .session_end = smtp_fixture_session_end,
     .rcpt = tp_rcpt,
     .data_end = tp_data_end,
 };
@@ -126,9 +111,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	int ret;
 
-	smtp_fixture_disconnect(&f->sf);
-	assert_int_equal(f->tp.sessions, 0);
-	ret = smtp_fixture_stop(&f->sf);
+	ret = smtp_fixture_stop(&f->sf, &f->tp.base);
 	free(f);
 	return ret;
 }
@@ -222,10 +205,10 @@ static void test_disconnect_with_replies_owed(void **state)
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(s));
 	answer_one(&f->tp, s);
-	assert_int_equal(f->tp.sessions, 1);
+	assert_int_equal(f->tp.base.sessions, 1);
 	answer_one(&f->tp, s);
 	smtp_fixture_pump(&f->sf);
-	assert_int_equal(f->tp.sessions, 0);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* RFC 2033 section 4.1: HELO and EHLO are refused on LMTP, and so is AUTH. */

@@ -30,9 +30,9 @@
 #include "smtp-fixture.h"
 
 struct tpolicy {
+	struct smtp_fixture_policy base; /* first: the session count */
 	bool pend_rcpt, pend_data;
 	struct smtp_session *pending; /* a stage waiting for the test */
-	int sessions;                 /* begun and not ended */
 	unsigned messages;
 	/* what the last data_end saw */
 	struct smtp_message last;
@@ -44,21 +44,6 @@ struct fixture {
 	struct smtp_fixture sf;
 	struct tpolicy tp;
 };
-
-static void tp_begin(void *policy, struct smtp_session *s, void **ctx_r)
-{
-	struct tpolicy *tp = policy;
-
-	tp->sessions++;
-	*ctx_r = tp;
-}
-
-static void tp_end(void *ctx)
-{
-	struct tpolicy *tp = ctx;
-
-	tp->sessions--;
-}
 
 static void tp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 {
@@ -93,8 +78,8 @@ static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 }
 
 static const struct smtp_policy_ops tp_ops = {
-    .session_begin = tp_begin,
-    .session_end = tp_end,
+    .session_begin = smtp_fixture_session_begin,
+    .session_end = smtp_fixture_session_end,
     .rcpt = tp_rcpt,
     .data_end = tp_data_end,
 };
@@ -123,9 +108,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	int ret;
 
-	smtp_fixture_disconnect(&f->sf);
-	assert_int_equal(f->tp.sessions, 0);
-	ret = smtp_fixture_stop(&f->sf);
+	ret = smtp_fixture_stop(&f->sf, &f->tp.base);
 	free(f);
 	return ret;
 }
@@ -183,16 +166,16 @@ static void test_disconnect_pending_rcpt(void **state)
 	close(f->sf.client);
 	f->sf.client = -1;
 	smtp_fixture_pump(&f->sf);
-	assert_int_equal(f->tp.sessions, 1); /* held by the pending stage */
+	assert_int_equal(f->tp.base.sessions, 1); /* held by the pending stage */
 	assert_false(smtp_session_gone(f->tp.pending));
 	/* the connection dies under the waiting stage (as at role exit) */
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(f->tp.pending));
-	assert_int_equal(f->tp.sessions, 1);
+	assert_int_equal(f->tp.base.sessions, 1);
 	smtp_stage_reply(f->tp.pending, 250, "2.1.5", "late");
 	f->tp.pending = NULL;
 	smtp_fixture_pump(&f->sf);
-	assert_int_equal(f->tp.sessions, 0);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* The same at the end of DATA (a commit or mail authentication waits). */
@@ -211,11 +194,11 @@ static void test_disconnect_pending_data(void **state)
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(f->tp.pending));
 	smtp_fixture_pump(&f->sf);
-	assert_int_equal(f->tp.sessions, 1);
+	assert_int_equal(f->tp.base.sessions, 1);
 	smtp_stage_reply(f->tp.pending, 451, "4.3.0", "late");
 	f->tp.pending = NULL;
 	smtp_fixture_pump(&f->sf);
-	assert_int_equal(f->tp.sessions, 0);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* RFC 3207 section 4: before STARTTLS only the commands flagged

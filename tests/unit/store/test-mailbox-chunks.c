@@ -37,6 +37,11 @@ static int setup(void **state)
 	return mailbox_fixture_setup(state, "mailbox-chunks");
 }
 
+static int teardown(void **state)
+{
+	return mailbox_fixture_teardown(state);
+}
+
 /* FILES files in new/, file i with mtime 1000 + i and a name that sorts
    against it (so readdir order, name order and delivery order differ). */
 static void drop_new_files(struct mailbox_fixture *f)
@@ -214,12 +219,10 @@ static void test_expunge_uids_in_chunks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_sync_in_chunks, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_sync_step, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_expunge_in_chunks, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_expunge_uids_in_chunks, setup,
-	                                    mailbox_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_in_chunks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_step, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_in_chunks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge_uids_in_chunks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

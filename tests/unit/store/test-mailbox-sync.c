@@ -29,6 +29,11 @@ static int setup(void **state)
 	return mailbox_fixture_setup(state, "mailbox-sync");
 }
 
+static int teardown(void **state)
+{
+	return mailbox_fixture_teardown(state);
+}
+
 /* Give cur/ and new/ an mtime secs old: a scan of them is trusted. */
 static void age_dirs(struct mailbox_fixture *f, time_t secs)
 {
@@ -329,20 +334,14 @@ static void test_deleted_folder_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_unchanged_skips_scan, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_new_dir_stamped, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_recent_mtime_rescans, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_same_user_change_seen, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_other_connection_change_seen, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_notify_rescans, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_reopen_uses_snapshot, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_deleted_folder_fails, setup,
-	                                    mailbox_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_unchanged_skips_scan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_dir_stamped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recent_mtime_rescans, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_user_change_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_connection_change_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_rescans, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_uses_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_folder_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,11 @@ static int setup(void **state)
 	return mailbox_fixture_setup(state, "mailbox");
 }
 
+static int teardown(void **state)
+{
+	return mailbox_fixture_teardown(state);
+}
+
 static void deliver(struct mailbox_fixture *f, const char *text)
 {
 	struct delivery *d;
@@ -629,23 +634,20 @@ static void test_cache_migrate_v1(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_deliver_then_open, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_new_file_gets_next_uid, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_flags_round_trip, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_two_views, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_expunge, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_index_deleted, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_index_corrupt, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_renamed_behind_back, setup,
-	                                    mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_junk_skipped, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_folders, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_fill_hit, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_expunge, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_rebuild, setup, mailbox_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_cache_migrate_v1, setup, mailbox_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_deliver_then_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_file_gets_next_uid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flags_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_views, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expunge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_corrupt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renamed_behind_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_junk_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_fill_hit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_expunge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_rebuild, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_migrate_v1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
