@@ -18,10 +18,12 @@
 #include "cli/cli-settings.h"
 #include "lib/buf.h"
 #include "lib/settings-private.h"
+#include "lib/workpool.h"
 #include "lib/xalloc.h"
 
-int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *conf,
-                       struct smtp_policy policy, const struct service_def *service)
+int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *hostname,
+                       const char *conf, struct smtp_policy policy,
+                       const struct service_def *service)
 {
 	char *text, *error = NULL;
 	int sv[2];
@@ -29,7 +31,8 @@ int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *con
 	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-test-%s-XXXXXX", name);
 	if (mkdtemp(f->dir) == NULL)
 		return -1;
-	text = xasprintf("hostname = mx.test\ndata_dir = %s\n%s", f->dir, conf != NULL ? conf : "");
+	text = xasprintf("hostname = %s\ndata_dir = %s\n%s", hostname, f->dir,
+	                 conf != NULL ? conf : "");
 	if (settings_load_buffer(&tern_settings_schema, "/t/tern.conf", text, strlen(text), &f->set,
 	                         &error) < 0) {
 		fprintf(stderr, "%s\n", error);
@@ -38,7 +41,8 @@ int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *con
 		return -1;
 	}
 	free(text);
-	f->base = event_base_new();
+	if (f->base == NULL)
+		f->base = event_base_new();
 	f->role.base = f->base;
 	f->role.settings = f->set;
 	f->server = smtp_server_new(&f->role, &policy);
@@ -83,6 +87,7 @@ int smtp_fixture_stop(struct smtp_fixture *f, const struct smtp_fixture_policy *
 	smtp_fixture_pump(f);
 	assert_int_equal(p->sessions, 0);
 	smtp_server_free(&f->server);
+	workpool_free(&f->role.pool);
 	event_base_free(f->base);
 	f->base = NULL;
 	settings_free(&f->set);
@@ -127,4 +132,32 @@ void smtp_fixture_expect_tail(struct smtp_fixture *f, const char *tail)
 	if (len < strlen(tail) || strcmp(got + len - strlen(tail), tail) != 0)
 		fail_msg("expected to end with [%s], got [%s]", tail, got);
 	free(got);
+}
+
+static bool ends_with(const struct buf *b, const char *tail)
+{
+	size_t n = strlen(tail);
+
+	return b->len >= n && memcmp(b->data + b->len - n, tail, n) == 0;
+}
+
+void smtp_fixture_expect_wait(struct smtp_fixture *f, const char *tail)
+{
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	ssize_t n;
+
+	/* 5000 turns of at most a millisecond's sleep: about 5 seconds */
+	for (int i = 0; i < 5000 && !ends_with(&b, tail); i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		while ((n = read(f->client, chunk, sizeof(chunk))) > 0)
+			buf_append(&b, chunk, (size_t)n);
+		if (!ends_with(&b, tail))
+			usleep(1000);
+	}
+	if (!ends_with(&b, tail)) {
+		buf_append_char(&b, '\0');
+		fail_msg("expected to end with [%s], got [%s]", tail, b.data);
+	}
+	buf_free(&b);
 }

@@ -33,15 +33,19 @@ struct smtp_fixture_policy {
 void smtp_fixture_session_begin(void *policy, struct smtp_session *s, void **ctx_r);
 void smtp_fixture_session_end(void *ctx);
 
-/* Start f (zeroed) for the test called name: settings "hostname = mx.test",
-   data_dir = f->dir, then conf (may be NULL); a server with policy; a
-   client connected to it on service. 0, or -1 (printed). */
-int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *conf,
-                       struct smtp_policy policy, const struct service_def *service);
+/* Start f (zeroed) for the test called name: settings "hostname =
+   <hostname>", data_dir = f->dir, then conf (may be NULL); a server with
+   policy; a client connected to it on service. A test that needs a
+   worker pool sets f->base and f->role.pool (on that base) before
+   (smtp_fixture_stop() frees both).
+   0, or -1 (printed). */
+int smtp_fixture_start(struct smtp_fixture *f, const char *name, const char *hostname,
+                       const char *conf, struct smtp_policy policy,
+                       const struct service_def *service);
 
 /* A cmocka teardown's work: close the client (if still open), let the
    server see it, assert that every session of p has ended, then free the
-   server, the base, the settings and remove f->dir. 0, or -1 if it could
+   server, the worker pool, the base, the settings and remove f->dir. 0, or -1 if it could
    not be removed. */
 int smtp_fixture_stop(struct smtp_fixture *f, const struct smtp_fixture_policy *p);
 
@@ -58,5 +62,9 @@ char *smtp_fixture_received(struct smtp_fixture *f);
    (exactly), or ends with tail. */
 void smtp_fixture_expect(struct smtp_fixture *f, const char *want);
 void smtp_fixture_expect_tail(struct smtp_fixture *f, const char *tail);
+
+/* Like smtp_fixture_expect_tail(), for replies that come from the worker
+   pool: read until what came ends with tail, or fail after 5 seconds. */
+void smtp_fixture_expect_wait(struct smtp_fixture *f, const char *tail);
 
 #endif

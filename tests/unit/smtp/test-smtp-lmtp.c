@@ -92,8 +92,8 @@ static int setup_service(void **state, const struct service_def *service)
 
 	f->tp.sync_count = 8;
 	*state = f;
-	return smtp_fixture_start(&f->sf, "smtp-lmtp", "limits {\nmax_errors = 100\n}\n", policy,
-	                          service);
+	return smtp_fixture_start(&f->sf, "smtp-lmtp", "mx.test", "limits {\nmax_errors = 100\n}\n",
+	                          policy, service);
 }
 
 static int setup(void **state)

@@ -90,7 +90,7 @@ static int setup_service(void **state, const struct service_def *service, bool t
 	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required, false};
 
 	*state = f;
-	return smtp_fixture_start(&f->sf, "smtp-session", NULL, policy, service);
+	return smtp_fixture_start(&f->sf, "smtp-session", "mx.test", NULL, policy, service);
 }
 
 static int setup(void **state)
