@@ -6,13 +6,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "directory/directory-async.h"
 #include "dns/dns-resolver.h"
 #include "dns/dns-settings.h"
-#include "lib/address.h"
-#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
@@ -29,7 +26,6 @@
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 struct smtp_inbound {
 	struct role_ctx *role;

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "directory/directory-async.h"
-#include "lib/address.h"
 #include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -16,7 +15,6 @@
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 struct smtp_lmtp {
 	struct role_ctx *role;
@@ -28,14 +26,14 @@ struct smtp_lmtp {
    several). In RCPT order, as the session keeps them. */
 struct lmtp_rcpt {
 	char *address;
-	ARRAY(size_t) users; /* indexes into lmtp_session.rcpts.users */
+	ARRAY(size_t) users; /* indexes into lmtp_session.targets.users */
 };
 
 struct lmtp_session {
 	struct smtp_lmtp *lm;
 	struct smtp_session *s;
 	bool trusted;
-	struct smtp_rcpts users; /* the users (once each) and the RCPT being resolved */
+	struct smtp_rcpts targets; /* the users (once each), the RCPT being answered */
 	ARRAY(struct lmtp_rcpt) rcpts;
 	bool *delivered; /* per user, after the commit */
 	struct smtp_message *msg;
@@ -78,18 +76,18 @@ static void lmtp_mail(void *ctx, struct smtp_session *s)
 static void rcpt_reply(struct lmtp_session *ls, unsigned code, const char *enhanced,
                        const char *text)
 {
-	smtp_rcpt_answer(&ls->users, code, enhanced, code >= 300, text);
+	smtp_rcpt_answer(&ls->targets, code, enhanced, code >= 300, text);
 }
 
 /* Record the accepted recipient with the users of res->local. */
 static int add_rcpt(struct lmtp_session *ls, const struct directory_resolution *res)
 {
-	struct lmtp_rcpt r = {xstrdup(ls->users.addr), ARRAY_INIT};
+	struct lmtp_rcpt r = {xstrdup(ls->targets.addr), ARRAY_INIT};
 
 	for (size_t i = 0; i < res->local_count; i++) {
 		size_t index;
 
-		if (smtp_rcpts_add_user(&ls->users, res->local[i], &index) < 0) {
+		if (smtp_rcpts_add_user(&ls->targets, res->local[i], &index) < 0) {
 			array_free(&r.users);
 			free(r.address);
 			return -1;
@@ -138,8 +136,8 @@ static void lmtp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 
 	(void)s;
 	/* the stage is pending; the session lives until its reply */
-	if (smtp_rcpt_begin(&ls->users, addr, true))
-		smtp_rcpt_resolve(&ls->users);
+	if (smtp_rcpt_begin(&ls->targets, addr, true))
+		smtp_rcpt_resolve(&ls->targets);
 }
 
 /* ---- DATA ---- */
@@ -148,12 +146,12 @@ static void commit_work(void *ctx)
 {
 	struct commit_job *job = ctx;
 	struct lmtp_session *ls = job->ls;
-	size_t n = ls->users.users.count;
+	size_t n = ls->targets.users.count;
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
 	struct delivery_result *results = xcalloc(n, sizeof(*results));
 
 	for (size_t i = 0; i < n; i++)
-		targets[i].user = ls->users.users.items[i].name;
+		targets[i].user = ls->targets.users.items[i].name;
 	/* one reply per recipient: each mailbox on its own */
 	job->ret =
 	    delivery_commit(job->delivery, targets, n, DELIVERY_PER_TARGET, results, &job->error);
@@ -211,16 +209,16 @@ static void commit_done(void *ctx)
 	size_t delivered = 0;
 	char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
 
-	for (size_t i = 0; i < ls->users.users.count; i++) {
+	for (size_t i = 0; i < ls->targets.users.count; i++) {
 		if (!ls->delivered[i])
 			continue;
 		delivered++;
 		/* durable: IDLE sessions of this user (every imap process) wake */
-		role_notify_mailbox_changed(ls->lm->role, ls->users.users.items[i].name);
+		role_notify_mailbox_changed(ls->lm->role, ls->targets.users.items[i].name);
 	}
 	if (job->ret < 0)
 		log_error(sid, "event=lmtp.delivery_error id=%s error=\"%s\" failed=%zu", msg->id,
-		          job->error, ls->users.users.count - delivered);
+		          job->error, ls->targets.users.count - delivered);
 	log_info(sid, "event=lmtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 	         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count, delivered);
 	free(from);
@@ -259,7 +257,7 @@ static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message
 	}
 	set_prefix(ls, msg);
 	free(ls->delivered);
-	ls->delivered = xcalloc(ls->users.users.count + 1, sizeof(*ls->delivered));
+	ls->delivered = xcalloc(ls->targets.users.count + 1, sizeof(*ls->delivered));
 	/* fsync is slow: commit on the workpool (the stage is pending) */
 	job = xcalloc(1, sizeof(*job));
 	job->ls = ls;
@@ -274,7 +272,7 @@ static void lmtp_reset(void *ctx)
 {
 	struct lmtp_session *ls = ctx;
 
-	smtp_rcpts_reset(&ls->users);
+	smtp_rcpts_reset(&ls->targets);
 	free(ls->delivered);
 	ls->delivered = NULL;
 	for (size_t i = 0; i < ls->rcpts.count; i++) {
@@ -292,7 +290,7 @@ static void lmtp_session_begin(void *policy, struct smtp_session *s, void **ctx_
 
 	ls->lm = policy;
 	ls->s = s;
-	smtp_rcpts_init(&ls->users, &ls->lm->rcpt, s, rcpt_found, ls);
+	smtp_rcpts_init(&ls->targets, &ls->lm->rcpt, s, rcpt_found, ls);
 	ls->trusted = peer_trusted(ls);
 	*ctx_r = ls;
 }

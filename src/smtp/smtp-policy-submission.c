@@ -5,14 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "directory/directory-async.h"
-#include "lib/address.h"
 #include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -29,7 +26,6 @@
 #include "smtp/smtp-submission-header.h"
 #include "smtp/smtp-submission-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 /* A domain's DKIM key, or the knowledge that it has none, for this long
    (a key made by `tern dkim keygen` is used within this time). */
