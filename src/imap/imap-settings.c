@@ -4,6 +4,8 @@
 static const struct setting_def imap_keys[] = {
     SETTING(struct imap_settings, "max_literal_size", SETTING_SIZE, max_literal_size, SETTINGS_KIB,
             1024 * SETTINGS_GIB, "64M"),
+    /* for tests only: see struct imap_settings */
+    SETTING(struct imap_settings, "test_slice_gate", SETTING_OPT_PATH, test_slice_gate, 0, 0, NULL),
 };
 
 const struct settings_section imap_settings_section = {

@@ -10,6 +10,10 @@
 
 struct imap_settings {
 	uint64_t max_literal_size; /* bytes; default 64 MiB */
+	/* For tests only (imap-slice.h): while this file exists, a command
+	   that works in slices waits before each later slice. NULL (unset,
+	   the default): no gate. */
+	char *test_slice_gate;
 };
 
 /* For the schema (cli/cli-settings.c). */

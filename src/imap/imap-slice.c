@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "imap/imap-private.h"
+#include "imap/imap-settings.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
@@ -48,18 +49,13 @@ static void slice_yield(struct slice_run *run)
 	slice_after(run, 1);
 }
 
-/* The test gate (imap-slice.h): true while $TERN_TEST_SLICE_GATE names a
-   file that exists. */
-static bool slice_gate_closed(void)
+/* The test gate (imap-slice.h): true while imap { test_slice_gate } names
+   a file that exists. */
+static bool slice_gate_closed(const struct imap_session *s)
 {
-	static const char *path;
-	static bool looked;
+	const char *path = imap_settings(s->server->settings)->test_slice_gate;
 
-	if (!looked) {
-		path = getenv("TERN_TEST_SLICE_GATE");
-		looked = true;
-	}
-	return path != NULL && path[0] != '\0' && access(path, F_OK) == 0;
+	return path != NULL && access(path, F_OK) == 0;
 }
 
 static void slice_continue(evutil_socket_t fd, short what, void *arg)
@@ -69,7 +65,7 @@ static void slice_continue(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!s->closed && slice_gate_closed()) {
+	if (!s->closed && slice_gate_closed(s)) {
 		if (!run->held)
 			log_info(s->sid, "event=imap.slice_held");
 		run->held = true;

@@ -9,8 +9,8 @@
  * next slice continues. The session reads no command meanwhile, so its
  * view does not change between slices.
  *
- * A test hook: while the file named by the environment variable
- * TERN_TEST_SLICE_GATE exists, a command waits before each of its later
+ * A test hook: while the file named by the test-only config key
+ * imap { test_slice_gate } exists, a command waits before each of its later
  * slices (looking again every 10 ms) and logs event=imap.slice_held once,
  * so an end-to-end test can act at a known point in the middle of a long
  * command (tests/e2e/test_imap_bigwrites.py). Unset, nothing changes.

@@ -6,13 +6,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "directory/directory-async.h"
 #include "dns/dns-resolver.h"
 #include "dns/dns-settings.h"
-#include "lib/address.h"
-#include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
@@ -22,34 +19,21 @@
 #include "queue/spool.h"
 #include "queue/srs.h"
 #include "smtp/smtp-command.h"
+#include "smtp/smtp-commit.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
 #include "smtp/smtp-network.h"
+#include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 struct smtp_inbound {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
-	struct directory_async *dir; /* RCPT lookups on the role's worker pool */
+	struct smtp_rcpt_env rcpt; /* RCPT lookups on the role's worker pool */
 	struct smtp_mailauth_env auth_env;
 	struct spool *spool; /* <data_dir>/queue: mail for remote recipients */
 	struct srs *srs;     /* forwarded senders, and RCPTs to them (queue/srs.h) */
-};
-
-/* A local user the message goes to. */
-struct inbound_user {
-	char *name;
-	char *maildir; /* what makes two users the same */
-};
-
-/* A remote recipient the message goes to through the outbound spool: an
-   alias's forward target, or a trusted network's relay recipient. */
-struct inbound_remote {
-	char *address;
-	char *alias; /* the RCPT address that expanded to it; NULL: itself */
-	unsigned rcpt_index;
 };
 
 /* One session's state. */
@@ -58,13 +42,9 @@ struct inbound_session {
 	struct smtp_session *s;
 	/* The transaction. */
 	struct smtp_mailauth *auth; /* port 25: SPF/DKIM/DMARC; NULL elsewhere */
-	/* local users of the accepted recipients, once each */
-	ARRAY(struct inbound_user) users;
-	/* remote recipients, once each (ASCII case folded) */
-	ARRAY(struct inbound_remote) remotes;
-	unsigned accepted; /* RCPTs accepted so far: the next one's index */
-	char *rcpt;        /* the RCPT being resolved */
-	char *srs_target;  /* what is->rcpt, an SRS address of ours, stands for */
+	/* the accepted recipients: local users and remote ones, once each */
+	struct smtp_rcpts rcpts;
+	char *srs_target; /* what the RCPT, an SRS address of ours, stands for */
 	/* whether the sender is in a local domain (no SRS for it); known
 	   once an alias forwards the message */
 	bool sender_checked, sender_local;
@@ -72,14 +52,6 @@ struct inbound_session {
 	struct smtp_message *msg;
 	struct delivery *delivery;
 	bool junk; /* DMARC quarantine: into each user's Junk folder */
-};
-
-struct commit_job {
-	struct inbound_session *is;
-	struct delivery *delivery;
-	struct spool_envelope env; /* recipients: is->remotes; none: no spool entry */
-	const char *error;
-	int ret;
 };
 
 /* ---- RCPT ---- */
@@ -92,70 +64,9 @@ static bool peer_is_trusted(struct inbound_session *is)
 	                           smtp->trusted_network_count);
 }
 
-/* Log and answer the RCPT of is->rcpt; with_addr: the text is
-   "<address>: text". */
-static void rcpt_answer(struct inbound_session *is, unsigned code, const char *enhanced,
-                        bool with_addr, const char *text)
+static void rcpt_ok(struct inbound_session *is)
 {
-	char *addr = is->rcpt, *v = log_value(addr, strlen(addr), 300);
-
-	log_info(smtp_session_sid(is->s), "event=smtp.rcpt to=<%s> result=%s code=%u", v,
-	         code < 300 ? "accepted" : "rejected", code);
-	free(v);
-	if (code < 300)
-		is->accepted++;
-	/* the reply to a pending stage may free the session and is with it */
-	is->rcpt = NULL;
-	if (with_addr)
-		smtp_stage_reply(is->s, code, enhanced, "<%s>: %s", addr, text);
-	else
-		smtp_stage_reply(is->s, code, enhanced, "%s", text);
-	free(addr);
-}
-
-static void rcpt_reply(struct inbound_session *is, unsigned code, const char *enhanced,
-                       const char *text)
-{
-	rcpt_answer(is, code, enhanced, true, text);
-}
-
-/* Add the users of res->local to the transaction, once each (by Maildir). */
-static int add_users(struct inbound_session *is, const struct directory_resolution *res)
-{
-	for (size_t i = 0; i < res->local_count; i++) {
-		const char *error;
-		char *path;
-		bool dup = false;
-
-		if (maildir_user_path(is->in->settings->mail_dir, res->local[i], &path, &error) <
-		    0) {
-			log_error(smtp_session_sid(is->s),
-			          "event=smtp.maildir_error user=%s error=%s", res->local[i],
-			          error);
-			return -1;
-		}
-		for (size_t j = 0; j < is->users.count && !dup; j++)
-			dup = strcmp(is->users.items[j].maildir, path) == 0;
-		if (dup) {
-			free(path);
-			continue;
-		}
-		array_append(&is->users, ((struct inbound_user){xstrdup(res->local[i]), path}));
-	}
-	return 0;
-}
-
-/* Add a remote recipient for the spool, once (alias: the RCPT address it
-   came from, NULL for itself). */
-static void add_remote(struct inbound_session *is, const char *address, const char *alias)
-{
-	for (size_t i = 0; i < is->remotes.count; i++) {
-		if (strcasecmp(is->remotes.items[i].address, address) == 0)
-			return;
-	}
-	array_append(&is->remotes,
-	             ((struct inbound_remote){
-	                 xstrdup(address), alias != NULL ? xstrdup(alias) : NULL, is->accepted}));
+	smtp_rcpt_answer(&is->rcpts, 250, "2.1.5", false, "Ok");
 }
 
 /* The sender's domain is local or not; the RCPT that asked is accepted. */
@@ -167,7 +78,7 @@ static void sender_resolved(void *ctx, int ret, struct directory_resolution *res
 	is->sender_checked = true;
 	/* a failed lookup: rewrite (an SRS address still leads back) */
 	is->sender_local = ret == 0 && res->result != DIRECTORY_NOT_LOCAL;
-	rcpt_answer(is, 250, "2.1.5", false, "Ok");
+	rcpt_ok(is);
 }
 
 /* Accept an RCPT that forwards the message to a remote address: once per
@@ -178,55 +89,44 @@ static void rcpt_forward_ok(struct inbound_session *is)
 	const char *sender = smtp_session_mail_from(is->s);
 
 	if (is->sender_checked || sender[0] == '\0') {
-		rcpt_answer(is, 250, "2.1.5", false, "Ok");
+		rcpt_ok(is);
 		return;
 	}
-	directory_async_resolve(is->in->dir, sender, sender_resolved, is);
+	directory_async_resolve(is->in->rcpt.dir, sender, sender_resolved, is);
 }
 
 /* Local users get the message in their Maildirs, remote forward targets
    through the spool (with an SRS sender, srs_rewrite()). */
 static void rcpt_local(struct inbound_session *is, const struct directory_resolution *res)
 {
-	if (add_users(is, res) < 0) {
-		rcpt_reply(is, 451, "4.3.0", "Temporary local problem");
+	if (smtp_rcpts_add_users(&is->rcpts, res) < 0) {
+		smtp_rcpt_answer(&is->rcpts, 451, "4.3.0", true, "Temporary local problem");
 		return;
 	}
 	for (size_t i = 0; i < res->remote_count; i++)
-		add_remote(is, res->remote[i], is->rcpt);
+		smtp_rcpts_add_remote(&is->rcpts, res->remote[i], is->rcpts.addr);
 	if (res->remote_count > 0) {
 		rcpt_forward_ok(is);
 		return;
 	}
-	rcpt_answer(is, 250, "2.1.5", false, "Ok");
+	rcpt_ok(is);
 }
 
-/* The directory's answer for is->rcpt (the shape of a
-   directory_async_resolve() callback). */
-static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+/* The policy's part of the directory's answer (smtp_rcpt_found_cb). */
+static void rcpt_found(void *ctx, const struct directory_resolution *res)
 {
 	struct inbound_session *is = ctx;
 
-	if (ret < 0) {
-		rcpt_reply(is, 451, "4.3.0", "Temporary lookup failure");
-		return;
-	}
-	switch (res->result) {
-	case DIRECTORY_LOCAL:
+	if (res->result == DIRECTORY_LOCAL) {
 		rcpt_local(is, res);
 		return;
-	case DIRECTORY_UNKNOWN:
-		rcpt_reply(is, 550, "5.1.1", "Recipient address rejected: User unknown");
-		return;
-	case DIRECTORY_NOT_LOCAL:
-		break;
 	}
 	/* No open relay: only trusted networks may relay (into the spool). */
 	if (peer_is_trusted(is)) {
-		add_remote(is, is->rcpt, NULL);
-		rcpt_answer(is, 250, "2.1.5", false, "Ok");
+		smtp_rcpts_add_remote(&is->rcpts, is->rcpts.addr, NULL);
+		rcpt_ok(is);
 	} else {
-		rcpt_reply(is, 554, "5.7.1", "Relay access denied");
+		smtp_rcpt_answer(&is->rcpts, 554, "5.7.1", true, "Relay access denied");
 	}
 }
 
@@ -241,10 +141,10 @@ static void rcpt_srs_resolved(void *ctx, int ret, struct directory_resolution *r
 	is->srs_target = NULL;
 	if (ret < 0 || res->result == DIRECTORY_NOT_LOCAL) {
 		free(target);
-		rcpt_resolved(ctx, ret, res, error);
+		smtp_rcpt_resolved(&is->rcpts, ret, res, error);
 		return;
 	}
-	add_remote(is, target, is->rcpt);
+	smtp_rcpts_add_remote(&is->rcpts, target, is->rcpts.addr);
 	free(target);
 	rcpt_forward_ok(is);
 }
@@ -252,44 +152,20 @@ static void rcpt_srs_resolved(void *ctx, int ret, struct directory_resolution *r
 /* The one directory lookup of RCPT, on the role's worker pool (the stage
    is pending meanwhile; the session lives until its owed reply, so is
    outlives the request). */
-static void inbound_resolve(struct inbound_session *is, const char *addr)
-{
-	enum srs_error kind;
-
-	if (is->in->srs != NULL && srs_is_srs(addr) &&
-	    srs_reverse(is->in->srs, addr, time(NULL), &is->srs_target, &kind) == 0) {
-		directory_async_resolve(is->in->dir, addr, rcpt_srs_resolved, is);
-		return;
-	}
-	directory_async_resolve(is->in->dir, addr, rcpt_resolved, is);
-}
-
-/* The directory keeps no address literals and only what the one parser
-   reads back: those are syntax errors (501), known from the parsed kind,
-   not from the text of a lookup error. */
-static bool rcpt_syntax_ok(const char *addr)
-{
-	struct address a;
-	const char *reason;
-	bool ok;
-
-	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
-		return false;
-	ok = a.domain[0] != '[';
-	address_free(&a);
-	return ok;
-}
-
 static void inbound_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 {
 	struct inbound_session *is = ctx;
+	enum srs_error kind;
 
-	is->rcpt = xstrdup(addr);
-	if (!rcpt_syntax_ok(addr)) {
-		rcpt_answer(is, 501, "5.1.3", false, "Bad recipient address syntax");
+	(void)s;
+	if (!smtp_rcpt_begin(&is->rcpts, addr, false))
+		return;
+	if (is->in->srs != NULL && srs_is_srs(addr) &&
+	    srs_reverse(is->in->srs, addr, time(NULL), &is->srs_target, &kind) == 0) {
+		directory_async_resolve(is->in->rcpt.dir, addr, rcpt_srs_resolved, is);
 		return;
 	}
-	inbound_resolve(is, addr);
+	smtp_rcpt_resolve(&is->rcpts);
 }
 
 /* ---- MAIL ---- */
@@ -313,66 +189,10 @@ static void inbound_feed(void *ctx, const void *data, size_t len)
 		smtp_mailauth_feed(is->auth, data, len);
 }
 
-/* Deliver to the local users, all or nothing. The results' paths stay
-   the caller's (they are removed again if the spool commit fails). */
-static int commit_local(struct commit_job *job, struct delivery_result *results)
-{
-	struct inbound_session *is = job->is;
-	size_t n = is->users.count;
-	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
-	int ret;
-
-	for (size_t i = 0; i < n; i++) {
-		targets[i].user = is->users.items[i].name;
-		targets[i].mailbox = is->junk ? "Junk" : NULL;
-	}
-	ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
-	                      &job->error);
-	job->delivery = NULL;
-	free(targets);
-	return ret;
-}
-
-/* One reply for the whole message, so all or nothing across the Maildirs
-   and the spool: the spool entry is prepared (durable, invisible), the
-   local copies are delivered, then the entry is committed; a failure
-   before that removes what was made (docs/queue.md). */
-static void commit_work(void *ctx)
-{
-	struct commit_job *job = ctx;
-	struct inbound_session *is = job->is;
-	size_t n = is->users.count;
-	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
-	struct spool_entry *entry = NULL;
-
-	job->ret = 0;
-	if (n == 0 && job->env.rcpts.count == 0) {
-		job->error = "no recipient";
-		job->ret = -1;
-	} else if (job->env.rcpts.count > 0 &&
-	           spool_prepare(is->in->spool, job->delivery, &job->env, &entry, &job->error) < 0)
-		job->ret = -1;
-	if (job->ret == 0 && n > 0 && commit_local(job, results) < 0) {
-		spool_abort(&entry);
-		job->ret = -1;
-	}
-	delivery_abort(&job->delivery);
-	if (job->ret == 0 && entry != NULL && spool_commit(&entry, &job->error) < 0) {
-		/* best effort: the local copies go too, for the 451 */
-		for (size_t i = 0; i < n; i++) {
-			if (results[i].path != NULL)
-				unlink(results[i].path);
-		}
-		job->ret = -1;
-	}
-	delivery_results_clear(results, n);
-	free(results);
-}
-
 static void commit_done(void *ctx)
 {
-	struct commit_job *job = ctx;
-	struct inbound_session *is = job->is;
+	struct smtp_commit *job = ctx;
+	struct inbound_session *is = job->owner;
 	const struct smtp_message *msg = is->msg;
 	const char *sid = smtp_session_sid(is->s);
 
@@ -389,17 +209,17 @@ static void commit_done(void *ctx)
 		         "event=smtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu "
 		         "queue_id=%s remote=%zu",
 		         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count,
-		         is->users.count, job->env.id != NULL ? job->env.id : "-",
+		         is->rcpts.users.count, job->env.id != NULL ? job->env.id : "-",
 		         job->env.rcpts.count);
 		free(from);
 		/* durable: IDLE sessions of these users (every imap process) wake */
-		for (size_t i = 0; i < is->users.count; i++)
-			role_notify_mailbox_changed(is->in->role, is->users.items[i].name);
+		for (size_t i = 0; i < is->rcpts.users.count; i++)
+			role_notify_mailbox_changed(is->in->role, is->rcpts.users.items[i].name);
 		if (job->env.id != NULL)
 			role_notify_message_queued(is->in->role, job->env.id);
 		smtp_stage_reply(is->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 	}
-	spool_envelope_clear(&job->env);
+	smtp_commit_clear(job);
 	free(job);
 }
 
@@ -415,47 +235,6 @@ static uint64_t return_path_len(const struct smtp_message *msg)
 	return end != NULL ? (uint64_t)(end - msg->trace) + 2 : 0;
 }
 
-/* The spool envelope of the remote recipients, filled on the loop thread
-   (the session's strings are not for the worker). The DSN parameters,
-   REQUIRETLS, SMTPUTF8, BODY and the SASL user join it when struct
-   smtp_message carries them. */
-/* The DSN parameters of the RCPT a remote recipient came from. */
-static void add_remote_rcpt(struct spool_envelope *env, const struct smtp_message *msg,
-                            const struct inbound_remote *r)
-{
-	const struct smtp_rcpt_params *p =
-	    r->rcpt_index < msg->rcpt_count && msg->rcpt_params != NULL
-	        ? &msg->rcpt_params[r->rcpt_index]
-	        : NULL;
-	char *type = NULL, *orcpt = NULL;
-	const char *semi;
-
-	if (p != NULL && p->orcpt != NULL && (semi = strchr(p->orcpt, ';')) != NULL) {
-		type = xstrndup(p->orcpt, (size_t)(semi - p->orcpt));
-		orcpt = smtp_xtext_decode(semi + 1, strlen(semi + 1));
-	}
-	/* the SMTP and spool NOTIFY bits are the same RFC 3461 set */
-	spool_envelope_add_rcpt(env, r->address, p != NULL ? p->notify : 0, type, orcpt, r->alias)
-	    ->rcpt_index = r->rcpt_index;
-	free(type);
-	free(orcpt);
-}
-
-static enum spool_body spool_body_of(enum smtp_body body)
-{
-	switch (body) {
-	case SMTP_BODY_7BIT:
-		return SPOOL_BODY_7BIT;
-	case SMTP_BODY_8BITMIME:
-		return SPOOL_BODY_8BITMIME;
-	case SMTP_BODY_BINARYMIME:
-		return SPOOL_BODY_BINARYMIME;
-	case SMTP_BODY_UNSET:
-		break;
-	}
-	return SPOOL_BODY_UNSET;
-}
-
 /* A message an alias forwards leaves with an SRS0 sender of the alias's
    domain, so SPF passes at the destination; not a null sender, nor one
    of our domains. */
@@ -464,9 +243,9 @@ static void srs_rewrite(struct inbound_session *is, struct spool_envelope *env)
 	const char *domain = NULL, *error;
 	char *rewritten;
 
-	for (size_t i = 0; i < is->remotes.count && domain == NULL; i++) {
-		if (is->remotes.items[i].alias != NULL)
-			domain = strrchr(is->remotes.items[i].alias, '@');
+	for (size_t i = 0; i < is->rcpts.remotes.count && domain == NULL; i++) {
+		if (is->rcpts.remotes.items[i].alias != NULL)
+			domain = strrchr(is->rcpts.remotes.items[i].alias, '@');
 	}
 	if (domain == NULL || is->in->srs == NULL || env->sender[0] == '\0' || is->sender_local)
 		return;
@@ -478,45 +257,26 @@ static void srs_rewrite(struct inbound_session *is, struct spool_envelope *env)
 	env->sender = rewritten;
 }
 
-static void fill_envelope(struct inbound_session *is, struct spool_envelope *env)
-{
-	const struct smtp_message *msg = is->msg;
-	const char *helo = smtp_session_helo(is->s);
-	const char *auth_user = smtp_session_auth_user(is->s);
-
-	env->arrival = (int64_t)time(NULL);
-	env->data_skip = return_path_len(msg);
-	env->sender = xstrdup(msg->mail_from);
-	env->client_ip = xstrdup(smtp_session_peer_ip(is->s));
-	env->helo = helo != NULL ? xstrdup(helo) : NULL;
-	env->smtp_id = xstrdup(msg->id);
-	env->ret = msg->dsn_ret == SMTP_DSN_RET_FULL   ? SPOOL_RET_FULL
-	           : msg->dsn_ret == SMTP_DSN_RET_HDRS ? SPOOL_RET_HDRS
-	                                               : SPOOL_RET_UNSET;
-	env->envid = msg->dsn_envid != NULL
-	                 ? smtp_xtext_decode(msg->dsn_envid, strlen(msg->dsn_envid))
-	                 : NULL;
-	env->body = spool_body_of(msg->body);
-	env->requiretls = msg->requiretls;
-	env->smtputf8 = msg->smtputf8;
-	env->auth_user = auth_user != NULL ? xstrdup(auth_user) : NULL;
-	for (size_t i = 0; i < is->remotes.count; i++)
-		add_remote_rcpt(env, msg, &is->remotes.items[i]);
-	srs_rewrite(is, env);
-}
-
 /* fsync is slow: commit on the workpool (the stage is pending); the reply
    goes out from commit_done, once the message is durable. */
 static void commit(struct inbound_session *is)
 {
-	struct commit_job *job = xcalloc(1, sizeof(*job));
+	struct smtp_commit *job = xcalloc(1, sizeof(*job));
 
-	job->is = is;
+	job->owner = is;
+	job->spool = is->in->spool;
 	job->delivery = is->delivery;
 	is->delivery = NULL;
-	if (is->remotes.count > 0)
-		fill_envelope(is, &job->env);
-	workpool_submit(is->in->role->pool, commit_work, commit_done, job);
+	job->users = is->rcpts.users.items;
+	job->user_count = is->rcpts.users.count;
+	job->mailbox = is->junk ? "Junk" : NULL;
+	if (is->rcpts.remotes.count > 0) {
+		/* the spool envelope, filled on the loop thread */
+		smtp_commit_fill_envelope(&job->env, is->s, is->msg, &is->rcpts,
+		                          return_path_len(is->msg));
+		srs_rewrite(is, &job->env);
+	}
+	workpool_submit(is->in->role->pool, smtp_commit_work, commit_done, job);
 }
 
 static void refuse(struct inbound_session *is, unsigned code, const char *enhanced,
@@ -623,19 +383,7 @@ static void inbound_reset(void *ctx)
 	struct inbound_session *is = ctx;
 
 	smtp_mailauth_free(&is->auth);
-	for (size_t i = 0; i < is->users.count; i++) {
-		free(is->users.items[i].name);
-		free(is->users.items[i].maildir);
-	}
-	array_free(&is->users);
-	for (size_t i = 0; i < is->remotes.count; i++) {
-		free(is->remotes.items[i].address);
-		free(is->remotes.items[i].alias);
-	}
-	array_free(&is->remotes);
-	is->accepted = 0;
-	free(is->rcpt);
-	is->rcpt = NULL;
+	smtp_rcpts_reset(&is->rcpts);
 	free(is->srs_target);
 	is->srs_target = NULL;
 	is->sender_checked = is->sender_local = false;
@@ -650,6 +398,7 @@ static void inbound_session_begin(void *policy, struct smtp_session *s, void **c
 
 	is->in = policy;
 	is->s = s;
+	smtp_rcpts_init(&is->rcpts, &is->in->rcpt, s, rcpt_found, is);
 	*ctx_r = is;
 }
 
@@ -739,13 +488,11 @@ int smtp_inbound_new(struct role_ctx *role, struct smtp_inbound **in_r, const ch
 	in->settings = role->settings;
 	in->auth_env.settings = role->settings;
 	in->auth_env.base = role->base;
-	if (directory_async_open(role->settings->directory_path, role->pool, &in->dir, error_r) <
-	        0 ||
+	if (smtp_rcpt_env_open(&in->rcpt, role->settings, role->pool, "smtp", error_r) < 0 ||
 	    open_spool(in, error_r) < 0 || open_resolver(in, error_r) < 0) {
 		smtp_inbound_free(&in);
 		return -1;
 	}
-	directory_async_set_postmaster(in->dir, smtp_settings(in->settings)->postmaster);
 	load_psl(in);
 	*in_r = in;
 	return 0;
@@ -757,7 +504,7 @@ void smtp_inbound_free(struct smtp_inbound **inp)
 
 	if (in == NULL)
 		return;
-	directory_async_close(&in->dir);
+	smtp_rcpt_env_close(&in->rcpt);
 	dns_resolver_free(&in->auth_env.resolver);
 	psl_free(&in->auth_env.psl);
 	spool_free(&in->spool);

@@ -6,45 +6,36 @@
 #include <string.h>
 
 #include "directory/directory-async.h"
-#include "lib/address.h"
 #include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp-network.h"
+#include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 struct smtp_lmtp {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
-	struct directory_async *dir;
-};
-
-/* A local user the message goes to, once however many recipients lead to
-   it. */
-struct lmtp_user {
-	char *name;
-	char *maildir; /* what makes two users the same */
-	bool delivered;
+	struct smtp_rcpt_env rcpt; /* RCPT lookups on the role's worker pool */
 };
 
 /* An accepted recipient: which users it stands for (an alias may give
    several). In RCPT order, as the session keeps them. */
 struct lmtp_rcpt {
 	char *address;
-	ARRAY(size_t) users; /* indexes into lmtp_session.users */
+	ARRAY(size_t) users; /* indexes into lmtp_session.targets.users */
 };
 
 struct lmtp_session {
 	struct smtp_lmtp *lm;
 	struct smtp_session *s;
 	bool trusted;
-	ARRAY(struct lmtp_user) users;
+	struct smtp_rcpts targets; /* the users (once each), the RCPT being answered */
 	ARRAY(struct lmtp_rcpt) rcpts;
-	char *rcpt; /* the RCPT being resolved */
+	bool *delivered; /* per user, after the commit */
 	struct smtp_message *msg;
 	struct delivery *delivery;
 };
@@ -85,52 +76,23 @@ static void lmtp_mail(void *ctx, struct smtp_session *s)
 static void rcpt_reply(struct lmtp_session *ls, unsigned code, const char *enhanced,
                        const char *text)
 {
-	char *addr = ls->rcpt, *v = log_value(addr, strlen(addr), 300);
-
-	log_info(smtp_session_sid(ls->s), "event=lmtp.rcpt to=<%s> result=%s code=%u", v,
-	         code < 300 ? "accepted" : "rejected", code);
-	free(v);
-	/* the reply to a pending stage may free the session and ls with it */
-	ls->rcpt = NULL;
-	if (code < 300)
-		smtp_stage_reply(ls->s, code, enhanced, "%s", text);
-	else
-		smtp_stage_reply(ls->s, code, enhanced, "<%s>: %s", addr, text);
-	free(addr);
-}
-
-/* The index of the user with this Maildir, added if new. */
-static size_t user_index(struct lmtp_session *ls, const char *name, char *maildir)
-{
-	for (size_t j = 0; j < ls->users.count; j++) {
-		if (strcmp(ls->users.items[j].maildir, maildir) == 0) {
-			free(maildir);
-			return j;
-		}
-	}
-	array_append(&ls->users, ((struct lmtp_user){xstrdup(name), maildir, false}));
-	return ls->users.count - 1;
+	smtp_rcpt_answer(&ls->targets, code, enhanced, code >= 300, text);
 }
 
 /* Record the accepted recipient with the users of res->local. */
 static int add_rcpt(struct lmtp_session *ls, const struct directory_resolution *res)
 {
-	struct lmtp_rcpt r = {xstrdup(ls->rcpt), ARRAY_INIT};
+	struct lmtp_rcpt r = {xstrdup(ls->targets.addr), ARRAY_INIT};
 
 	for (size_t i = 0; i < res->local_count; i++) {
-		const char *error;
-		char *path;
+		size_t index;
 
-		if (maildir_user_path(ls->lm->settings->mail_dir, res->local[i], &path, &error) <
-		    0) {
-			log_error(smtp_session_sid(ls->s),
-			          "event=lmtp.maildir_error user=%s error=%s", res->local[i],
-			          error);
+		if (smtp_rcpts_add_user(&ls->targets, res->local[i], &index) < 0) {
 			array_free(&r.users);
 			free(r.address);
 			return -1;
 		}
-		array_append(&r.users, user_index(ls, res->local[i], path));
+		array_append(&r.users, index);
 	}
 	array_append(&ls->rcpts, r);
 	return 0;
@@ -154,55 +116,28 @@ static void rcpt_local(struct lmtp_session *ls, const struct directory_resolutio
 	rcpt_reply(ls, 250, "2.1.5", "Ok");
 }
 
-static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+/* The policy's part of the directory's answer (smtp_rcpt_found_cb). */
+static void rcpt_found(void *ctx, const struct directory_resolution *res)
 {
 	struct lmtp_session *ls = ctx;
 
-	if (ret < 0) {
-		rcpt_reply(ls, 451, "4.3.0", "Temporary lookup failure");
-		return;
-	}
-	switch (res->result) {
-	case DIRECTORY_LOCAL:
+	if (res->result == DIRECTORY_LOCAL) {
 		rcpt_local(ls, res);
 		return;
-	case DIRECTORY_UNKNOWN:
-		rcpt_reply(ls, 550, "5.1.1", "Recipient address rejected: User unknown");
-		return;
-	case DIRECTORY_NOT_LOCAL:
-		break;
 	}
 	/* LMTP is final delivery: a domain this mailstore does not hold is
 	   not for it */
 	rcpt_reply(ls, 550, "5.1.2", "Recipient address rejected: not a local domain");
 }
 
-/* Address literals are not in the directory: a syntax error, as on port
-   25, known from the parsed kind. */
-static bool rcpt_syntax_ok(const char *addr)
-{
-	struct address a;
-	const char *reason;
-	bool ok;
-
-	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
-		return false;
-	ok = a.domain[0] != '[';
-	address_free(&a);
-	return ok;
-}
-
 static void lmtp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 {
 	struct lmtp_session *ls = ctx;
 
-	ls->rcpt = xstrdup(addr);
-	if (!rcpt_syntax_ok(addr)) {
-		rcpt_reply(ls, 501, "5.1.3", "Bad recipient address syntax");
-		return;
-	}
+	(void)s;
 	/* the stage is pending; the session lives until its reply */
-	directory_async_resolve(ls->lm->dir, addr, rcpt_resolved, ls);
+	if (smtp_rcpt_begin(&ls->targets, addr, true))
+		smtp_rcpt_resolve(&ls->targets);
 }
 
 /* ---- DATA ---- */
@@ -211,17 +146,17 @@ static void commit_work(void *ctx)
 {
 	struct commit_job *job = ctx;
 	struct lmtp_session *ls = job->ls;
-	size_t n = ls->users.count;
+	size_t n = ls->targets.users.count;
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
 	struct delivery_result *results = xcalloc(n, sizeof(*results));
 
 	for (size_t i = 0; i < n; i++)
-		targets[i].user = ls->users.items[i].name;
+		targets[i].user = ls->targets.users.items[i].name;
 	/* one reply per recipient: each mailbox on its own */
 	job->ret =
 	    delivery_commit(job->delivery, targets, n, DELIVERY_PER_TARGET, results, &job->error);
 	for (size_t i = 0; i < n; i++)
-		ls->users.items[i].delivered = results[i].ret == 0;
+		ls->delivered[i] = results[i].ret == 0;
 	delivery_results_clear(results, n);
 	free(results);
 	free(targets);
@@ -230,7 +165,7 @@ static void commit_work(void *ctx)
 static bool rcpt_delivered(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
 {
 	for (size_t i = 0; i < r->users.count; i++) {
-		if (!ls->users.items[r->users.items[i]].delivered)
+		if (!ls->delivered[r->users.items[i]])
 			return false;
 	}
 	return true;
@@ -274,16 +209,16 @@ static void commit_done(void *ctx)
 	size_t delivered = 0;
 	char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
 
-	for (size_t i = 0; i < ls->users.count; i++) {
-		if (!ls->users.items[i].delivered)
+	for (size_t i = 0; i < ls->targets.users.count; i++) {
+		if (!ls->delivered[i])
 			continue;
 		delivered++;
 		/* durable: IDLE sessions of this user (every imap process) wake */
-		role_notify_mailbox_changed(ls->lm->role, ls->users.items[i].name);
+		role_notify_mailbox_changed(ls->lm->role, ls->targets.users.items[i].name);
 	}
 	if (job->ret < 0)
 		log_error(sid, "event=lmtp.delivery_error id=%s error=\"%s\" failed=%zu", msg->id,
-		          job->error, ls->users.count - delivered);
+		          job->error, ls->targets.users.count - delivered);
 	log_info(sid, "event=lmtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 	         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count, delivered);
 	free(from);
@@ -321,6 +256,8 @@ static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message
 		abort();
 	}
 	set_prefix(ls, msg);
+	free(ls->delivered);
+	ls->delivered = xcalloc(ls->targets.users.count + 1, sizeof(*ls->delivered));
 	/* fsync is slow: commit on the workpool (the stage is pending) */
 	job = xcalloc(1, sizeof(*job));
 	job->ls = ls;
@@ -335,18 +272,14 @@ static void lmtp_reset(void *ctx)
 {
 	struct lmtp_session *ls = ctx;
 
-	for (size_t i = 0; i < ls->users.count; i++) {
-		free(ls->users.items[i].name);
-		free(ls->users.items[i].maildir);
-	}
-	array_free(&ls->users);
+	smtp_rcpts_reset(&ls->targets);
+	free(ls->delivered);
+	ls->delivered = NULL;
 	for (size_t i = 0; i < ls->rcpts.count; i++) {
 		free(ls->rcpts.items[i].address);
 		array_free(&ls->rcpts.items[i].users);
 	}
 	array_free(&ls->rcpts);
-	free(ls->rcpt);
-	ls->rcpt = NULL;
 	delivery_abort(&ls->delivery);
 	ls->msg = NULL;
 }
@@ -357,6 +290,7 @@ static void lmtp_session_begin(void *policy, struct smtp_session *s, void **ctx_
 
 	ls->lm = policy;
 	ls->s = s;
+	smtp_rcpts_init(&ls->targets, &ls->lm->rcpt, s, rcpt_found, ls);
 	ls->trusted = peer_trusted(ls);
 	*ctx_r = ls;
 }
@@ -384,8 +318,7 @@ int smtp_lmtp_new(struct role_ctx *role, struct smtp_lmtp **lmtp_r, const char *
 
 	lm->role = role;
 	lm->settings = role->settings;
-	if (directory_async_open(role->settings->directory_path, role->pool, &lm->dir, error_r) <
-	    0) {
+	if (smtp_rcpt_env_open(&lm->rcpt, role->settings, role->pool, "lmtp", error_r) < 0) {
 		free(lm);
 		return -1;
 	}
@@ -399,7 +332,7 @@ void smtp_lmtp_free(struct smtp_lmtp **lmp)
 
 	if (lm == NULL)
 		return;
-	directory_async_close(&lm->dir);
+	smtp_rcpt_env_close(&lm->rcpt);
 	free(lm);
 	*lmp = NULL;
 }

@@ -5,14 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "directory/directory-async.h"
-#include "lib/address.h"
 #include "lib/array.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -21,13 +18,14 @@
 #include "mailauth/dkim-keystore.h"
 #include "mailauth/dkim-sign.h"
 #include "queue/spool.h"
+#include "smtp/smtp-commit.h"
 #include "smtp/smtp-header.h"
+#include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-rate.h"
 #include "smtp/smtp-settings.h"
 #include "smtp/smtp-submission-header.h"
 #include "smtp/smtp-submission-settings.h"
 #include "store/delivery.h"
-#include "store/maildir.h"
 
 /* A domain's DKIM key, or the knowledge that it has none, for this long
    (a key made by `tern dkim keygen` is used within this time). */
@@ -44,32 +42,17 @@ struct key_entry {
 struct smtp_submission {
 	struct role_ctx *role;
 	const struct tern_settings *settings;
-	struct directory_async *dir;
+	struct smtp_rcpt_env rcpt; /* RCPT lookups on the role's worker pool */
 	struct smtp_rate *per_user, *per_ip;
 	struct spool *spool; /* <data_dir>/queue: mail for remote recipients */
 	ARRAY(struct key_entry) keys;
-};
-
-struct sub_user {
-	char *name;
-	char *maildir; /* what makes two users the same */
-};
-
-/* A remote recipient, for the outbound spool. */
-struct sub_remote {
-	char *address;
-	char *alias; /* the RCPT address that expanded to it; NULL: itself */
-	unsigned rcpt_index;
 };
 
 struct sub_session {
 	struct smtp_submission *sub;
 	struct smtp_session *s;
 	/* the transaction */
-	ARRAY(struct sub_user) users;
-	ARRAY(struct sub_remote) remotes; /* once each (ASCII case folded) */
-	unsigned rcpt_count;              /* accepted: the next one's index */
-	char *rcpt;                       /* the RCPT being resolved */
+	struct smtp_rcpts rcpts; /* local users and remote ones, once each */
 	/* the header section as it streams, for the fixes and the signer */
 	struct smtp_header header;
 	bool header_done;
@@ -84,10 +67,9 @@ struct sub_session {
 	size_t from_count;
 };
 
+/* The signing job on the worker pool. */
 struct sub_job {
 	struct sub_session *ss;
-	struct delivery *delivery; /* commit */
-	struct spool_envelope env; /* the remote recipients; none: no spool entry */
 	const char *error;
 	int ret;
 };
@@ -284,104 +266,29 @@ static void sub_mail(void *ctx, struct smtp_session *s)
 		smtp_stage_reply(s, 250, "2.1.0", "Ok");
 		return;
 	}
-	directory_async_senders_owned(ss->sub->dir, user, &from, 1, mail_checked, ss);
+	directory_async_senders_owned(ss->sub->rcpt.dir, user, &from, 1, mail_checked, ss);
 }
 
 /* ---- RCPT ---- */
 
-static void rcpt_answer(struct sub_session *ss, unsigned code, const char *enhanced,
-                        const char *text)
-{
-	char *addr = ss->rcpt, *v = log_value(addr, strlen(addr), 300);
-
-	log_info(sid(ss), "event=submission.rcpt to=<%s> result=%s code=%u", v,
-	         code < 300 ? "accepted" : "rejected", code);
-	free(v);
-	ss->rcpt = NULL;
-	if (code < 300) {
-		ss->rcpt_count++;
-		smtp_stage_reply(ss->s, code, enhanced, "%s", text);
-	} else {
-		smtp_stage_reply(ss->s, code, enhanced, "<%s>: %s", addr, text);
-	}
-	free(addr);
-}
-
-/* Remote recipients (and the remote part of an alias: alias is the RCPT
-   address) go to the outbound spool with the message, once each. */
-static void add_remote(struct sub_session *ss, const char *address, const char *alias)
-{
-	for (size_t i = 0; i < ss->remotes.count; i++) {
-		if (strcasecmp(ss->remotes.items[i].address, address) == 0)
-			return;
-	}
-	array_append(&ss->remotes,
-	             ((struct sub_remote){xstrdup(address), alias != NULL ? xstrdup(alias) : NULL,
-	                                  ss->rcpt_count}));
-}
-
-static int add_users(struct sub_session *ss, const struct directory_resolution *res)
-{
-	for (size_t i = 0; i < res->local_count; i++) {
-		const char *error;
-		char *path;
-		bool dup = false;
-
-		if (maildir_user_path(ss->sub->settings->mail_dir, res->local[i], &path, &error) <
-		    0) {
-			log_error(sid(ss), "event=smtp.maildir_error user=%s error=%s",
-			          res->local[i], error);
-			return -1;
-		}
-		for (size_t j = 0; j < ss->users.count && !dup; j++)
-			dup = strcmp(ss->users.items[j].maildir, path) == 0;
-		if (dup)
-			free(path);
-		else
-			array_append(&ss->users, ((struct sub_user){xstrdup(res->local[i]), path}));
-	}
-	return 0;
-}
-
-static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+/* The policy's part of the directory's answer (smtp_rcpt_found_cb). */
+static void rcpt_found(void *ctx, const struct directory_resolution *res)
 {
 	struct sub_session *ss = ctx;
 
-	if (ret < 0) {
-		log_error(sid(ss), "event=submission.directory_error error=\"%s\"", error);
-		rcpt_answer(ss, 451, "4.3.0", "Temporary lookup failure");
-		return;
-	}
-	if (res->result == DIRECTORY_UNKNOWN) {
-		rcpt_answer(ss, 550, "5.1.1", "Recipient address rejected: User unknown");
-		return;
-	}
 	if (res->result == DIRECTORY_NOT_LOCAL) {
 		/* the user relays: into the spool */
-		add_remote(ss, ss->rcpt, NULL);
-		rcpt_answer(ss, 250, "2.1.5", "Ok");
+		smtp_rcpts_add_remote(&ss->rcpts, ss->rcpts.addr, NULL);
+		smtp_rcpt_answer(&ss->rcpts, 250, "2.1.5", false, "Ok");
 		return;
 	}
-	if (add_users(ss, res) < 0) {
-		rcpt_answer(ss, 451, "4.3.0", "Temporary local problem");
+	if (smtp_rcpts_add_users(&ss->rcpts, res) < 0) {
+		smtp_rcpt_answer(&ss->rcpts, 451, "4.3.0", true, "Temporary local problem");
 		return;
 	}
 	for (size_t i = 0; i < res->remote_count; i++)
-		add_remote(ss, res->remote[i], ss->rcpt);
-	rcpt_answer(ss, 250, "2.1.5", "Ok");
-}
-
-static bool rcpt_syntax_ok(const char *addr)
-{
-	struct address a;
-	const char *reason;
-	bool ok;
-
-	if (address_parse_mailbox(addr, strlen(addr), &a, &reason) < 0)
-		return false;
-	ok = a.domain[0] != '[';
-	address_free(&a);
-	return ok;
+		smtp_rcpts_add_remote(&ss->rcpts, res->remote[i], ss->rcpts.addr);
+	smtp_rcpt_answer(&ss->rcpts, 250, "2.1.5", false, "Ok");
 }
 
 static void sub_rcpt(void *ctx, struct smtp_session *s, const char *addr)
@@ -389,22 +296,14 @@ static void sub_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 	struct sub_session *ss = ctx;
 	unsigned max = submission_settings(ss->sub->settings)->max_recipients;
 
-	ss->rcpt = xstrdup(addr);
-	if (ss->rcpt_count >= max) {
+	if (ss->rcpts.accepted >= max) {
 		log_info(sid(ss), "event=submission.limit limit=max_recipients user=%s max=%u",
 		         smtp_session_auth_user(s), max);
-		free(ss->rcpt);
-		ss->rcpt = NULL;
 		smtp_stage_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
-	if (!rcpt_syntax_ok(addr)) {
-		free(ss->rcpt);
-		ss->rcpt = NULL;
-		smtp_stage_reply(s, 501, "5.1.3", "Bad recipient address syntax");
-		return;
-	}
-	directory_async_resolve(ss->sub->dir, addr, rcpt_resolved, ss);
+	if (smtp_rcpt_begin(&ss->rcpts, addr, false))
+		smtp_rcpt_resolve(&ss->rcpts);
 }
 
 /* ---- DATA ---- */
@@ -421,58 +320,10 @@ static void refuse(struct sub_session *ss, unsigned code, const char *enhanced, 
 	smtp_stage_reply(ss->s, code, enhanced, "%s", text);
 }
 
-/* Deliver to the local users, all or nothing. */
-static int commit_local(struct sub_job *job, struct delivery_result *results)
-{
-	struct sub_session *ss = job->ss;
-	size_t n = ss->users.count;
-	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
-	int ret;
-
-	for (size_t i = 0; i < n; i++)
-		targets[i].user = ss->users.items[i].name;
-	ret = delivery_commit(job->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results,
-	                      &job->error);
-	job->delivery = NULL;
-	free(targets);
-	return ret;
-}
-
-/* One reply for the whole message, all or nothing across the Maildirs and
-   the spool, in the order port 25 uses (docs/queue.md): the spool entry is
-   prepared (durable, invisible), the local copies delivered, then the
-   entry committed; a failure removes what was made. */
-static void commit_work(void *ctx)
-{
-	struct sub_job *job = ctx;
-	size_t n = job->ss->users.count;
-	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
-	struct spool_entry *entry = NULL;
-
-	job->ret = 0;
-	if (job->env.rcpts.count > 0 &&
-	    spool_prepare(job->ss->sub->spool, job->delivery, &job->env, &entry, &job->error) < 0)
-		job->ret = -1;
-	if (job->ret == 0 && n > 0 && commit_local(job, results) < 0) {
-		spool_abort(&entry);
-		job->ret = -1;
-	}
-	delivery_abort(&job->delivery);
-	if (job->ret == 0 && entry != NULL && spool_commit(&entry, &job->error) < 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (results[i].path != NULL)
-				unlink(results[i].path);
-		}
-		job->ret = -1;
-	}
-	delivery_results_clear(results, n);
-	free(results);
-}
-
 static void commit_done(void *ctx)
 {
-	struct sub_job *job = ctx;
-	struct sub_session *ss = job->ss;
+	struct smtp_commit *job = ctx;
+	struct sub_session *ss = job->owner;
 	const struct smtp_message *msg = ss->msg;
 	const char *user = smtp_session_auth_user(ss->s);
 	time_t now = time(NULL);
@@ -481,7 +332,7 @@ static void commit_done(void *ctx)
 	if (job->ret < 0) {
 		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
 		          msg->id, job->error);
-		spool_envelope_clear(&job->env);
+		smtp_commit_clear(job);
 		free(job);
 		smtp_stage_reply(ss->s, 451, "4.3.0",
 		                 "Error: local delivery failed, try again later");
@@ -492,14 +343,14 @@ static void commit_done(void *ctx)
 	log_info(sid(ss),
 	         "event=submission.message id=%s user=%s size=%llu rcpts=%zu maildirs=%zu "
 	         "queue_id=%s remote=%zu dkim=%s",
-	         msg->id, user, (unsigned long long)msg->size, msg->rcpt_count, ss->users.count,
-	         job->env.id != NULL ? job->env.id : "-", job->env.rcpts.count,
-	         ss->signature != NULL ? "signed" : "none");
-	for (size_t i = 0; i < ss->users.count; i++)
-		role_notify_mailbox_changed(ss->sub->role, ss->users.items[i].name);
+	         msg->id, user, (unsigned long long)msg->size, msg->rcpt_count,
+	         ss->rcpts.users.count, job->env.id != NULL ? job->env.id : "-",
+	         job->env.rcpts.count, ss->signature != NULL ? "signed" : "none");
+	for (size_t i = 0; i < ss->rcpts.users.count; i++)
+		role_notify_mailbox_changed(ss->sub->role, ss->rcpts.users.items[i].name);
 	if (job->env.id != NULL)
 		role_notify_message_queued(ss->sub->role, job->env.id);
-	spool_envelope_clear(&job->env);
+	smtp_commit_clear(job);
 	free(job);
 	smtp_stage_reply(ss->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
 }
@@ -544,100 +395,26 @@ static uint64_t set_prefix(struct sub_session *ss)
 	return return_path;
 }
 
-/* "+XX" of xtext (RFC 3461 section 4) decoded; the text is valid xtext
-   (the session checked it). */
-static char *xtext_decode(const char *s, size_t len)
-{
-	char *out = xmalloc(len + 1);
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '+' && i + 2 < len) {
-			char hex[3] = {s[i + 1], s[i + 2], '\0'};
-
-			out[n++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else {
-			out[n++] = s[i];
-		}
-	}
-	out[n] = '\0';
-	return out;
-}
-
-/* The DSN parameters of the RCPT at index (msg->rcpt_params). */
-static void add_env_rcpt(struct spool_envelope *env, const struct smtp_message *msg,
-                         const struct sub_remote *r)
-{
-	const struct smtp_rcpt_params *p =
-	    msg->rcpt_params != NULL && r->rcpt_index < msg->rcpt_count
-	        ? &msg->rcpt_params[r->rcpt_index]
-	        : NULL;
-	const char *semi = p != NULL && p->orcpt != NULL ? strchr(p->orcpt, ';') : NULL;
-	char *type = semi != NULL ? xstrndup(p->orcpt, (size_t)(semi - p->orcpt)) : NULL;
-	char *orcpt = semi != NULL ? xtext_decode(semi + 1, strlen(semi + 1)) : NULL;
-	struct spool_rcpt *sr;
-
-	/* the NOTIFY bits are the same in both enums (RFC 3461 4.1) */
-	sr = spool_envelope_add_rcpt(env, r->address, p != NULL ? p->notify : 0, type, orcpt,
-	                             r->alias);
-	sr->rcpt_index = r->rcpt_index;
-	free(type);
-	free(orcpt);
-}
-
-/* The spool envelope of the remote recipients, filled on the loop thread
-   (the session's strings are not for the worker). */
-static void fill_envelope(struct sub_session *ss, struct spool_envelope *env, uint64_t skip)
-{
-	const struct smtp_message *msg = ss->msg;
-	const char *helo = smtp_session_helo(ss->s);
-	static const enum spool_body bodies[] = {
-	    [SMTP_BODY_UNSET] = SPOOL_BODY_UNSET,
-	    [SMTP_BODY_7BIT] = SPOOL_BODY_7BIT,
-	    [SMTP_BODY_8BITMIME] = SPOOL_BODY_8BITMIME,
-	    [SMTP_BODY_BINARYMIME] = SPOOL_BODY_BINARYMIME,
-	};
-	static const enum spool_ret rets[] = {
-	    [SMTP_DSN_RET_UNSET] = SPOOL_RET_UNSET,
-	    [SMTP_DSN_RET_FULL] = SPOOL_RET_FULL,
-	    [SMTP_DSN_RET_HDRS] = SPOOL_RET_HDRS,
-	};
-
-	env->arrival = (int64_t)time(NULL);
-	env->data_skip = skip;
-	env->sender = xstrdup(msg->mail_from);
-	env->client_ip = xstrdup(smtp_session_peer_ip(ss->s));
-	env->helo = helo != NULL ? xstrdup(helo) : NULL;
-	env->smtp_id = xstrdup(msg->id);
-	env->auth_user = xstrdup(smtp_session_auth_user(ss->s));
-	env->body = bodies[msg->body];
-	env->ret = rets[msg->dsn_ret];
-	env->envid =
-	    msg->dsn_envid != NULL ? xtext_decode(msg->dsn_envid, strlen(msg->dsn_envid)) : NULL;
-	env->requiretls = msg->requiretls;
-	env->smtputf8 = msg->smtputf8;
-	for (size_t i = 0; i < ss->remotes.count; i++)
-		add_env_rcpt(env, msg, &ss->remotes.items[i]);
-}
-
 static void commit(struct sub_session *ss)
 {
-	struct sub_job *job = xcalloc(1, sizeof(*job));
+	struct smtp_commit *job;
 	uint64_t skip;
 
 	if (smtp_session_gone(ss->s)) {
-		free(job);
 		refuse(ss, 451, "4.3.0", "Error: session closed", "gone");
 		return;
 	}
 	skip = set_prefix(ss);
-	job->ss = ss;
+	job = xcalloc(1, sizeof(*job));
+	job->owner = ss;
+	job->spool = ss->sub->spool;
 	job->delivery = ss->delivery;
 	ss->delivery = NULL;
-	if (ss->remotes.count > 0)
-		fill_envelope(ss, &job->env, skip);
-	workpool_submit(ss->sub->role->pool, commit_work, commit_done, job);
+	job->users = ss->rcpts.users.items;
+	job->user_count = ss->rcpts.users.count;
+	if (ss->rcpts.remotes.count > 0)
+		smtp_commit_fill_envelope(&job->env, ss->s, ss->msg, &ss->rcpts, skip);
+	workpool_submit(ss->sub->role->pool, smtp_commit_work, commit_done, job);
 }
 
 /* The RSA signature takes about a millisecond (2048 bits): on the worker
@@ -718,7 +495,7 @@ static void sub_data_end(void *ctx, struct smtp_session *s, struct smtp_message 
 		       kind == SUBMISSION_FROM_MISSING ? "no_from" : "bad_from");
 		return;
 	}
-	directory_async_senders_owned(ss->sub->dir, smtp_session_auth_user(s),
+	directory_async_senders_owned(ss->sub->rcpt.dir, smtp_session_auth_user(s),
 	                              (const char *const *)ss->from, ss->from_count, from_checked,
 	                              ss);
 }
@@ -729,19 +506,7 @@ static void sub_reset(void *ctx)
 {
 	struct sub_session *ss = ctx;
 
-	for (size_t i = 0; i < ss->users.count; i++) {
-		free(ss->users.items[i].name);
-		free(ss->users.items[i].maildir);
-	}
-	array_free(&ss->users);
-	for (size_t i = 0; i < ss->remotes.count; i++) {
-		free(ss->remotes.items[i].address);
-		free(ss->remotes.items[i].alias);
-	}
-	array_free(&ss->remotes);
-	ss->rcpt_count = 0;
-	free(ss->rcpt);
-	ss->rcpt = NULL;
+	smtp_rcpts_reset(&ss->rcpts);
 	smtp_header_clear(&ss->header);
 	smtp_header_init(&ss->header, smtp_settings(ss->sub->settings)->max_header_size);
 	ss->header_done = false;
@@ -763,6 +528,7 @@ static void sub_session_begin(void *policy, struct smtp_session *s, void **ctx_r
 
 	ss->sub = policy;
 	ss->s = s;
+	smtp_rcpts_init(&ss->rcpts, &ss->sub->rcpt, s, rcpt_found, ss);
 	smtp_header_init(&ss->header, smtp_settings(ss->sub->settings)->max_header_size);
 	*ctx_r = ss;
 }
@@ -805,14 +571,12 @@ int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, c
 
 	sub->role = role;
 	sub->settings = role->settings;
-	if (directory_async_open(role->settings->directory_path, role->pool, &sub->dir, error_r) <
-	    0) {
+	if (smtp_rcpt_env_open(&sub->rcpt, role->settings, role->pool, "submission", error_r) < 0) {
 		free(sub);
 		return -1;
 	}
-	directory_async_set_postmaster(sub->dir, smtp_settings(sub->settings)->postmaster);
 	if (open_spool(sub, error_r) < 0) {
-		directory_async_close(&sub->dir);
+		smtp_rcpt_env_close(&sub->rcpt);
 		free(sub);
 		return -1;
 	}
@@ -828,7 +592,7 @@ void smtp_submission_free(struct smtp_submission **subp)
 
 	if (sub == NULL)
 		return;
-	directory_async_close(&sub->dir);
+	smtp_rcpt_env_close(&sub->rcpt);
 	smtp_rate_free(&sub->per_user);
 	smtp_rate_free(&sub->per_ip);
 	spool_free(&sub->spool);

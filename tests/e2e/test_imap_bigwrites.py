@@ -24,9 +24,10 @@ def started(instance_dir, processes):
     inst = Instance(instance_dir)
     # the test gate (ask_while_held): closed only while this file exists
     inst.gate = os.path.join(instance_dir, "slice-gate")
-    inst.env = dict(os.environ, TERN_TEST_SLICE_GATE=inst.gate)
     with open(inst.config, "a") as f:
         f.write(f"\nprocesses = {processes}\n")
+        # a test-only key (src/imap/imap-settings.h)
+        f.write(f"imap {{\n\ttest_slice_gate = {inst.gate}\n}}\n")
     inst.start()
     return inst
 

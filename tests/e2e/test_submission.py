@@ -350,6 +350,32 @@ def test_postmaster_without_alias_on_port_25(sub):
     delivered(sub, ALICE)
 
 
+def test_bare_postmaster_on_every_service(sub):
+    """RFC 5321 4.5.1: a bare <Postmaster> (no domain, any case) is the
+    server's postmaster. The hostname (mail.example.test) is no local
+    domain, so it is the postmaster of example.test, its parent: with no
+    alias the domain's first user (alice), on port 25, submission and
+    LMTP alike."""
+    assert HOSTNAME == "mail." + DOMAIN
+    assert "mail." + DOMAIN not in sub.tern("domain", "list").stdout
+    c = smtplib.SMTP("127.0.0.1", sub.port("smtp"), timeout=10)
+    c.ehlo("client.example")
+    c.sendmail("someone@remote.example", ["Postmaster"], message(frm="x@remote.example"))
+    c.quit()
+    delivered(sub, ALICE, count=1)
+    c = connect_587(sub, BOB)
+    c.sendmail(BOB, ["postmaster"], message(frm=BOB, to="postmaster"))
+    c.quit()
+    delivered(sub, ALICE, count=2)
+    c = smtplib.LMTP("127.0.0.1", sub.port("lmtp"), timeout=10)
+    c.sendmail("someone@remote.example", ["POSTMASTER"], message(frm="x@remote.example"))
+    c.quit()
+    delivered(sub, ALICE, count=3)
+    assert not glob.glob(os.path.join(sub.maildir(BOB), "new", "*"))
+    # nothing went to the spool as a remote postmaster@mail.example.test
+    assert sub.tern("queue", "list").stdout.strip() == "Mail queue is empty"
+
+
 def test_postmaster_setting(instance_dir):
     inst = Instance(instance_dir)
     inst.add_user(ALICE, PASSWORD)
@@ -370,6 +396,11 @@ def test_postmaster_setting(instance_dir):
         assert c.rcpt("nobody@" + DOMAIN)[0] == 550
         c.quit()
         delivered(inst, BOB)
+        # LMTP follows the setting too, for a bare <Postmaster> as well
+        c = smtplib.LMTP("127.0.0.1", inst.port("lmtp"), timeout=10)
+        c.sendmail("someone@remote.example", ["Postmaster"], message(frm="x@remote.example"))
+        c.quit()
+        delivered(inst, BOB, count=2)
         assert not glob.glob(os.path.join(inst.maildir(ALICE), "new", "*"))
     finally:
         inst.stop()

@@ -27,43 +27,25 @@
 #include "smtp/smtp-server.h"
 #include "store/delivery.h"
 
+#include "smtp-fixture.h"
+
 /* What the scripted policy answers at the end of DATA: codes[i] for the
    i-th accepted recipient; the first sync_count replies inside the op,
    the rest when the test calls answer_rest(). */
 struct tpolicy {
+	struct smtp_fixture_policy base; /* first: the session count */
 	unsigned codes[8];
 	size_t sync_count;
 	size_t answered;
 	size_t rcpt_count;
 	struct smtp_session *pending;
-	int sessions;
 	unsigned data_ends;
 };
 
 struct fixture {
-	char dir[64];
-	struct tern_settings *set;
-	struct event_base *base;
-	struct role_ctx role;
+	struct smtp_fixture sf;
 	struct tpolicy tp;
-	struct smtp_server *server;
-	int client;
 };
-
-static void tp_begin(void *policy, struct smtp_session *s, void **ctx_r)
-{
-	struct tpolicy *tp = policy;
-
-	tp->sessions++;
-	*ctx_r = tp;
-}
-
-static void tp_end(void *ctx)
-{
-	struct tpolicy *tp = ctx;
-
-	tp->sessions--;
-}
 
 /* Recipients at "bad" are refused; the others accepted. */
 static void tp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
@@ -97,8 +79,8 @@ static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 }
 
 static const struct smtp_policy_ops tp_ops = {
-    .session_begin = tp_begin,
-    .session_end = tp_end,
+    .session_begin = smtp_fixture_session_begin,
+    .session_end = smtp_fixture_session_end,
     .rcpt = tp_rcpt,
     .data_end = tp_data_end,
 };
@@ -107,32 +89,11 @@ static int setup_service(void **state, const struct service_def *service)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct smtp_policy policy = {&tp_ops, &f->tp, false, false};
-	char *conf, *error = NULL;
-	int sv[2];
 
-	strcpy(f->dir, "/tmp/tern-test-smtp-lmtp-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	conf =
-	    xasprintf("hostname = mx.test\ndata_dir = %s\nlimits {\nmax_errors = 100\n}\n", f->dir);
-	if (settings_load_buffer(&tern_settings_schema, "/t/tern.conf", conf, strlen(conf), &f->set,
-	                         &error) < 0) {
-		fprintf(stderr, "%s\n", error);
-		return -1;
-	}
-	free(conf);
-	f->base = event_base_new();
-	f->role.base = f->base;
-	f->role.settings = f->set;
-	f->server = smtp_server_new(&f->role, &policy);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	f->client = sv[0];
 	f->tp.sync_count = 8;
-	smtp_server_accept_fd(f->server, sv[1], service);
 	*state = f;
-	return 0;
+	return smtp_fixture_start(&f->sf, "smtp-lmtp", "mx.test", "limits {\nmax_errors = 100\n}\n",
+	                          policy, service);
 }
 
 static int setup(void **state)
@@ -145,68 +106,23 @@ static int setup_smtp(void **state)
 	return setup_service(state, &smtp_service_smtp);
 }
 
-static void pump(struct fixture *f)
-{
-	for (int i = 0; i < 50; i++)
-		event_base_loop(f->base, EVLOOP_NONBLOCK);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
 	int ret;
 
-	if (f->client >= 0)
-		close(f->client);
-	pump(f);
-	assert_int_equal(f->tp.sessions, 0);
-	smtp_server_free(&f->server);
-	event_base_free(f->base);
-	settings_free(&f->set);
-	ret = system(cmd);
-	free(cmd);
+	ret = smtp_fixture_stop(&f->sf, &f->tp.base);
 	free(f);
-	return ret == 0 ? 0 : -1;
+	return ret;
 }
 
-static void send_str(struct fixture *f, const char *text)
-{
-	assert_int_equal(write(f->client, text, strlen(text)), (ssize_t)strlen(text));
-	pump(f);
-}
-
-/* Everything the server sent since the last call. */
-static char *received(struct fixture *f)
-{
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-
-	pump(f);
-	while ((n = read(f->client, chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	buf_append_char(&b, '\0');
-	return buf_steal(&b);
-}
-
-static void expect(struct fixture *f, const char *want)
-{
-	char *got = received(f);
-
-	if (strcmp(got, want) != 0)
-		fail_msg("expected [%s], got [%s]", want, got);
-	free(got);
-}
-
-/* The envelope of three recipients, one refused: two accepted. */
 static void start_message(struct fixture *f)
 {
 	char *got;
 
-	send_str(f, "LHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
-	            "RCPT TO:<n@bad.test>\r\nRCPT TO:<z@y.test>\r\nDATA\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "LHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
+	                          "RCPT TO:<n@bad.test>\r\nRCPT TO:<z@y.test>\r\nDATA\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got, "220 mx.test LMTP Tern\r\n"));
 	assert_non_null(strstr(got, "250-mx.test\r\n"));
 	assert_non_null(strstr(got,
@@ -224,15 +140,16 @@ static void test_reply_per_recipient(void **state)
 	f->tp.codes[0] = 250;
 	f->tp.codes[1] = 451;
 	start_message(f);
-	send_str(f, "Subject: t\r\n\r\nbody\r\n.\r\nNOOP\r\n");
-	expect(f, "250 2.0.0 rcpt 1\r\n451 4.3.0 rcpt 2\r\n250 2.0.0 Ok\r\n");
+	smtp_fixture_send(&f->sf, "Subject: t\r\n\r\nbody\r\n.\r\nNOOP\r\n");
+	smtp_fixture_expect(&f->sf, "250 2.0.0 rcpt 1\r\n451 4.3.0 rcpt 2\r\n250 2.0.0 Ok\r\n");
 	assert_int_equal(f->tp.rcpt_count, 2);
 	assert_int_equal(f->tp.data_ends, 1);
 	/* the transaction is over: a new one starts clean */
-	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
-	expect(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
-	send_str(f, "\r\nbody\r\n.\r\n");
-	expect(f, "250 2.0.0 rcpt 1\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	smtp_fixture_expect(
+	    &f->sf, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+	smtp_fixture_send(&f->sf, "\r\nbody\r\n.\r\n");
+	smtp_fixture_expect(&f->sf, "250 2.0.0 rcpt 1\r\n");
 	assert_int_equal(f->tp.rcpt_count, 1);
 }
 
@@ -247,13 +164,13 @@ static void test_replies_later_keep_order(void **state)
 	f->tp.codes[0] = 451;
 	f->tp.codes[1] = 250;
 	start_message(f);
-	send_str(f, "Subject: t\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n");
-	expect(f, "451 4.3.0 rcpt 1\r\n");
+	smtp_fixture_send(&f->sf, "Subject: t\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n");
+	smtp_fixture_expect(&f->sf, "451 4.3.0 rcpt 1\r\n");
 	assert_non_null(f->tp.pending);
 	s = f->tp.pending;
 	f->tp.pending = NULL;
 	answer_one(&f->tp, s);
-	expect(f, "250 2.0.0 rcpt 2\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+	smtp_fixture_expect(&f->sf, "250 2.0.0 rcpt 2\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
 }
 
 /* A message the protocol refuses before the policy sees it gets the same
@@ -263,9 +180,9 @@ static void test_protocol_refusal_per_recipient(void **state)
 	struct fixture *f = *state;
 
 	start_message(f);
-	send_str(f, "Subject: t\r\n\r\nbare\nLF\r\n.\r\n");
-	expect(f, "554 5.6.0 Message contains bare CR or LF\r\n"
-	          "554 5.6.0 Message contains bare CR or LF\r\n");
+	smtp_fixture_send(&f->sf, "Subject: t\r\n\r\nbare\nLF\r\n.\r\n");
+	smtp_fixture_expect(&f->sf, "554 5.6.0 Message contains bare CR or LF\r\n"
+	                            "554 5.6.0 Message contains bare CR or LF\r\n");
 	assert_int_equal(f->tp.data_ends, 0);
 }
 
@@ -280,18 +197,18 @@ static void test_disconnect_with_replies_owed(void **state)
 	f->tp.codes[0] = 250;
 	f->tp.codes[1] = 250;
 	start_message(f);
-	send_str(f, "\r\nbody\r\n.\r\n");
+	smtp_fixture_send(&f->sf, "\r\nbody\r\n.\r\n");
 	s = f->tp.pending;
 	assert_non_null(s);
-	close(f->client);
-	f->client = -1;
+	close(f->sf.client);
+	f->sf.client = -1;
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(s));
 	answer_one(&f->tp, s);
-	assert_int_equal(f->tp.sessions, 1);
+	assert_int_equal(f->tp.base.sessions, 1);
 	answer_one(&f->tp, s);
-	pump(f);
-	assert_int_equal(f->tp.sessions, 0);
+	smtp_fixture_pump(&f->sf);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* RFC 2033 section 4.1: HELO and EHLO are refused on LMTP, and so is AUTH. */
@@ -300,14 +217,14 @@ static void test_helo_ehlo_auth_refused(void **state)
 	struct fixture *f = *state;
 	char *got;
 
-	send_str(f, "EHLO c.test\r\nHELO c.test\r\nMAIL FROM:<a@b.test>\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\nHELO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got, "500 Error: this is LMTP, use LHLO\r\n"
 	                            "500 Error: this is LMTP, use LHLO\r\n"
 	                            "503 Error: send LHLO first\r\n"));
 	free(got);
-	send_str(f, "LHLO c.test\r\nAUTH PLAIN\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "LHLO c.test\r\nAUTH PLAIN\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(
 	    strstr(got, "250 ENHANCEDSTATUSCODES\r\n502 5.5.1 Error: no AUTH in LMTP\r\n"));
 	free(got);
@@ -319,8 +236,8 @@ static void test_lhlo_unknown_in_smtp(void **state)
 	struct fixture *f = *state;
 	char *got;
 
-	send_str(f, "LHLO c.test\r\nEHLO c.test\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "LHLO c.test\r\nEHLO c.test\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got,
 	                       "220 mx.test ESMTP Tern\r\n500 Error: command not recognized\r\n"
 	                       "250-mx.test\r\n"));

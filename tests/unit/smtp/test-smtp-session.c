@@ -27,10 +27,12 @@
 #include "smtp/smtp-server.h"
 #include "store/delivery.h"
 
+#include "smtp-fixture.h"
+
 struct tpolicy {
+	struct smtp_fixture_policy base; /* first: the session count */
 	bool pend_rcpt, pend_data;
 	struct smtp_session *pending; /* a stage waiting for the test */
-	int sessions;                 /* begun and not ended */
 	unsigned messages;
 	/* what the last data_end saw */
 	struct smtp_message last;
@@ -39,29 +41,9 @@ struct tpolicy {
 };
 
 struct fixture {
-	char dir[64];
-	struct tern_settings *set;
-	struct event_base *base;
-	struct role_ctx role;
+	struct smtp_fixture sf;
 	struct tpolicy tp;
-	struct smtp_server *server;
-	int client;
 };
-
-static void tp_begin(void *policy, struct smtp_session *s, void **ctx_r)
-{
-	struct tpolicy *tp = policy;
-
-	tp->sessions++;
-	*ctx_r = tp;
-}
-
-static void tp_end(void *ctx)
-{
-	struct tpolicy *tp = ctx;
-
-	tp->sessions--;
-}
 
 static void tp_rcpt(void *ctx, struct smtp_session *s, const char *addr)
 {
@@ -96,8 +78,8 @@ static void tp_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 }
 
 static const struct smtp_policy_ops tp_ops = {
-    .session_begin = tp_begin,
-    .session_end = tp_end,
+    .session_begin = smtp_fixture_session_begin,
+    .session_end = smtp_fixture_session_end,
     .rcpt = tp_rcpt,
     .data_end = tp_data_end,
 };
@@ -106,30 +88,9 @@ static int setup_service(void **state, const struct service_def *service, bool t
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
 	struct smtp_policy policy = {&tp_ops, &f->tp, tls_required, false};
-	char *conf, *error = NULL;
-	int sv[2];
 
-	strcpy(f->dir, "/tmp/tern-test-smtp-session-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	conf = xasprintf("hostname = mx.test\ndata_dir = %s\n", f->dir);
-	if (settings_load_buffer(&tern_settings_schema, "/t/tern.conf", conf, strlen(conf), &f->set,
-	                         &error) < 0) {
-		fprintf(stderr, "%s\n", error);
-		return -1;
-	}
-	free(conf);
-	f->base = event_base_new();
-	f->role.base = f->base;
-	f->role.settings = f->set;
-	f->server = smtp_server_new(&f->role, &policy);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	f->client = sv[0];
-	smtp_server_accept_fd(f->server, sv[1], service);
 	*state = f;
-	return 0;
+	return smtp_fixture_start(&f->sf, "smtp-session", "mx.test", NULL, policy, service);
 }
 
 static int setup(void **state)
@@ -142,69 +103,26 @@ static int setup_tls_required(void **state)
 	return setup_service(state, &smtp_service_submission, true);
 }
 
-static void pump(struct fixture *f)
-{
-	for (int i = 0; i < 50; i++)
-		event_base_loop(f->base, EVLOOP_NONBLOCK);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
 	int ret;
 
-	if (f->client >= 0)
-		close(f->client);
-	pump(f);
-	assert_int_equal(f->tp.sessions, 0);
-	smtp_server_free(&f->server);
-	event_base_free(f->base);
-	settings_free(&f->set);
-	ret = system(cmd);
-	free(cmd);
+	ret = smtp_fixture_stop(&f->sf, &f->tp.base);
 	free(f);
-	return ret == 0 ? 0 : -1;
-}
-
-static void send_str(struct fixture *f, const char *text)
-{
-	assert_int_equal(write(f->client, text, strlen(text)), (ssize_t)strlen(text));
-	pump(f);
-}
-
-/* Everything the server sent since the last call. */
-static char *received(struct fixture *f)
-{
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-
-	pump(f);
-	while ((n = read(f->client, chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	buf_append_char(&b, '\0');
-	return buf_steal(&b);
-}
-
-static void expect_tail(struct fixture *f, const char *tail)
-{
-	char *got = received(f);
-	size_t len = strlen(got);
-
-	if (len < strlen(tail) || strcmp(got + len - strlen(tail), tail) != 0)
-		fail_msg("expected to end with [%s], got [%s]", tail, got);
-	free(got);
+	return ret;
 }
 
 static void test_sync_policy(void **state)
 {
 	struct fixture *f = *state;
 
-	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
-	expect_tail(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
-	send_str(f, "Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n");
-	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n221 2.0.0 Bye\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+	smtp_fixture_send(&f->sf, "Subject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+	smtp_fixture_expect_tail(&f->sf, "250 2.0.0 Ok: queued as T1\r\n221 2.0.0 Bye\r\n");
 	assert_int_equal(f->tp.messages, 1);
 }
 
@@ -216,9 +134,9 @@ static void test_pending_rcpt_pipelined(void **state)
 	char *got;
 
 	f->tp.pend_rcpt = true;
-	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
-	            "RCPT TO:<z@y.test>\r\nNOOP\r\nQUIT\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"
+	                          "RCPT TO:<z@y.test>\r\nNOOP\r\nQUIT\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got, "250 2.1.0 Ok\r\n"));
 	assert_null(strstr(got, "2.1.5"));
 	assert_null(strstr(got, "221"));
@@ -226,13 +144,13 @@ static void test_pending_rcpt_pipelined(void **state)
 	assert_non_null(f->tp.pending);
 	smtp_stage_reply(f->tp.pending, 250, "2.1.5", "first");
 	f->tp.pending = NULL;
-	got = received(f);
+	got = smtp_fixture_received(&f->sf);
 	assert_string_equal(got, "250 2.1.5 first\r\n");
 	free(got);
 	assert_non_null(f->tp.pending);
 	smtp_stage_reply(f->tp.pending, 550, "5.1.1", "second");
 	f->tp.pending = NULL;
-	expect_tail(f, "550 5.1.1 second\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+	smtp_fixture_expect_tail(&f->sf, "550 5.1.1 second\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
 }
 
 /* The client leaves while RCPT waits: the reply still comes, goes
@@ -242,21 +160,22 @@ static void test_disconnect_pending_rcpt(void **state)
 	struct fixture *f = *state;
 
 	f->tp.pend_rcpt = true;
-	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nQUIT\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nQUIT\r\n");
 	assert_non_null(f->tp.pending);
-	close(f->client);
-	f->client = -1;
-	pump(f);
-	assert_int_equal(f->tp.sessions, 1); /* held by the pending stage */
+	close(f->sf.client);
+	f->sf.client = -1;
+	smtp_fixture_pump(&f->sf);
+	assert_int_equal(f->tp.base.sessions, 1); /* held by the pending stage */
 	assert_false(smtp_session_gone(f->tp.pending));
 	/* the connection dies under the waiting stage (as at role exit) */
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(f->tp.pending));
-	assert_int_equal(f->tp.sessions, 1);
+	assert_int_equal(f->tp.base.sessions, 1);
 	smtp_stage_reply(f->tp.pending, 250, "2.1.5", "late");
 	f->tp.pending = NULL;
-	pump(f);
-	assert_int_equal(f->tp.sessions, 0);
+	smtp_fixture_pump(&f->sf);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* The same at the end of DATA (a commit or mail authentication waits). */
@@ -265,20 +184,21 @@ static void test_disconnect_pending_data(void **state)
 	struct fixture *f = *state;
 
 	f->tp.pend_data = true;
-	send_str(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"
-	            "Subject: t\r\n\r\nbody\r\n.\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "HELO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"
+	                  "Subject: t\r\n\r\nbody\r\n.\r\n");
 	assert_non_null(f->tp.pending);
 	assert_int_equal(f->tp.messages, 1);
-	close(f->client);
-	f->client = -1;
+	close(f->sf.client);
+	f->sf.client = -1;
 	conn_abort_all("test");
 	assert_true(smtp_session_gone(f->tp.pending));
-	pump(f);
-	assert_int_equal(f->tp.sessions, 1);
+	smtp_fixture_pump(&f->sf);
+	assert_int_equal(f->tp.base.sessions, 1);
 	smtp_stage_reply(f->tp.pending, 451, "4.3.0", "late");
 	f->tp.pending = NULL;
-	pump(f);
-	assert_int_equal(f->tp.sessions, 0);
+	smtp_fixture_pump(&f->sf);
+	assert_int_equal(f->tp.base.sessions, 0);
 }
 
 /* RFC 3207 section 4: before STARTTLS only the commands flagged
@@ -288,23 +208,26 @@ static void test_tls_required(void **state)
 	struct fixture *f = *state;
 	char *got;
 
-	got = received(f); /* the greeting */
+	got = smtp_fixture_received(&f->sf); /* the greeting */
 	free(got);
-	send_str(f, "MAIL FROM:<a@b.test>\r\n");
-	expect_tail(f, "530 Must issue a STARTTLS command first\r\n"); /* before EHLO: no code */
-	send_str(f, "EHLO c.test\r\n");
-	expect_tail(f, "250 ENHANCEDSTATUSCODES\r\n");
-	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\nVRFY x\r\n");
-	expect_tail(f, "530 5.7.0 Must issue a STARTTLS command first\r\n"
-	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
-	               "530 5.7.0 Must issue a STARTTLS command first\r\n"
-	               "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<a@b.test>\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "530 Must issue a STARTTLS command first\r\n"); /* before EHLO: no code */
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	smtp_fixture_expect_tail(&f->sf, "250 ENHANCEDSTATUSCODES\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\nVRFY x\r\n");
+	smtp_fixture_expect_tail(&f->sf, "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	                                 "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	                                 "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	                                 "530 5.7.0 Must issue a STARTTLS command first\r\n");
 	/* a BDAT refused for want of TLS still has its octets skipped */
-	send_str(f, "BDAT 6 LAST\r\nQUIT\r\n");
-	expect_tail(f, "530 5.7.0 Must issue a STARTTLS command first\r\n");
-	send_str(f, "NOOP\r\nRSET\r\nHELP\r\nQUIT\r\n");
-	expect_tail(f, "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n214 2.0.0 See RFC 5321 (Tern)\r\n"
-	               "221 2.0.0 Bye\r\n");
+	smtp_fixture_send(&f->sf, "BDAT 6 LAST\r\nQUIT\r\n");
+	smtp_fixture_expect_tail(&f->sf, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+	smtp_fixture_send(&f->sf, "NOOP\r\nRSET\r\nHELP\r\nQUIT\r\n");
+	smtp_fixture_expect_tail(&f->sf,
+	                         "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n214 2.0.0 See RFC 5321 (Tern)\r\n"
+	                         "221 2.0.0 Bye\r\n");
 }
 
 /* Without the requirement (port 25, and submission until it has AUTH)
@@ -315,14 +238,16 @@ static void test_bdat_pipelined(void **state)
 {
 	struct fixture *f = *state;
 
-	send_str(f, "EHLO c.test\r\n");
-	free(received(f));
-	send_str(f, "MAIL FROM:<a@b.test> RET=HDRS ENVID=E+2B1\r\n"
-	            "RCPT TO:<x@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.test\r\n"
-	            "BDAT 10\r\nSubject: tBDAT 0\r\nBDAT 8 LAST\r\n\r\n\r\nbodyNOOP\r\n");
-	expect_tail(f, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: 10 octets received\r\n"
-	               "250 2.0.0 Ok: 10 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
-	               "250 2.0.0 Ok\r\n");
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	free(smtp_fixture_received(&f->sf));
+	smtp_fixture_send(&f->sf,
+	                  "MAIL FROM:<a@b.test> RET=HDRS ENVID=E+2B1\r\n"
+	                  "RCPT TO:<x@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.test\r\n"
+	                  "BDAT 10\r\nSubject: tBDAT 0\r\nBDAT 8 LAST\r\n\r\n\r\nbodyNOOP\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: 10 octets received\r\n"
+	            "250 2.0.0 Ok: 10 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
+	            "250 2.0.0 Ok\r\n");
 	assert_int_equal(f->tp.messages, 1);
 	assert_true(f->tp.last.chunked);
 	assert_true(f->tp.last.size == 18);
@@ -342,15 +267,16 @@ static void test_bdat_refused_chunk_skipped(void **state)
 	struct fixture *f = *state;
 
 	/* before HELO: the octets are no commands either */
-	free(received(f));
-	send_str(f, "BDAT 6\r\nQUIT\r\nNOOP\r\n");
-	expect_tail(f, "503 Error: send HELO/EHLO first\r\n250 Ok\r\n");
-	send_str(f, "EHLO c.test\r\n");
-	free(received(f));
-	send_str(f, "BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n");
-	expect_tail(f, "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
-	send_str(f, "MAIL FROM:<a@b.test>\r\nBDAT 4\r\nRSETNOOP\r\n");
-	expect_tail(f, "250 2.1.0 Ok\r\n554 5.5.1 Error: no valid recipients\r\n250 2.0.0 Ok\r\n");
+	free(smtp_fixture_received(&f->sf));
+	smtp_fixture_send(&f->sf, "BDAT 6\r\nQUIT\r\nNOOP\r\n");
+	smtp_fixture_expect_tail(&f->sf, "503 Error: send HELO/EHLO first\r\n250 Ok\r\n");
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	free(smtp_fixture_received(&f->sf));
+	smtp_fixture_send(&f->sf, "BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n");
+	smtp_fixture_expect_tail(&f->sf, "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<a@b.test>\r\nBDAT 4\r\nRSETNOOP\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.1.0 Ok\r\n554 5.5.1 Error: no valid recipients\r\n250 2.0.0 Ok\r\n");
 	assert_int_equal(f->tp.messages, 0);
 }
 
@@ -360,17 +286,21 @@ static void test_bdat_binarymime(void **state)
 {
 	struct fixture *f = *state;
 
-	send_str(f, "EHLO c.test\r\n");
-	free(received(f));
-	send_str(f, "MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
-	expect_tail(f, "503 5.5.1 Error: BODY=BINARYMIME requires BDAT\r\n");
-	send_str(f, "BDAT 10 LAST\r\nA: b\n\nx\ry\r");
-	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n");
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	free(smtp_fixture_received(&f->sf));
+	smtp_fixture_send(&f->sf,
+	                  "MAIL FROM:<a@b.test> BODY=BINARYMIME\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	smtp_fixture_expect_tail(&f->sf, "503 5.5.1 Error: BODY=BINARYMIME requires BDAT\r\n");
+	smtp_fixture_send(&f->sf, "BDAT 10 LAST\r\nA: b\n\nx\ry\r");
+	smtp_fixture_expect_tail(&f->sf, "250 2.0.0 Ok: queued as T1\r\n");
 	assert_int_equal(f->tp.last.body, SMTP_BODY_BINARYMIME);
-	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 5 LAST\r\na\nb\r\n");
-	expect_tail(f, "554 5.6.0 Message contains bare CR or LF\r\n");
-	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 3\r\na\r\nDATA\r\n");
-	expect_tail(f, "250 2.0.0 Ok: 3 octets received\r\n503 5.5.1 Error: DATA after BDAT\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 5 LAST\r\na\nb\r\n");
+	smtp_fixture_expect_tail(&f->sf, "554 5.6.0 Message contains bare CR or LF\r\n");
+	smtp_fixture_send(&f->sf,
+	                  "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nBDAT 3\r\na\r\nDATA\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.0.0 Ok: 3 octets received\r\n503 5.5.1 Error: DATA after BDAT\r\n");
 	assert_int_equal(f->tp.messages, 1);
 }
 
@@ -381,26 +311,26 @@ static void test_bdat_size_limit(void **state)
 	struct fixture *f = *state;
 	char *got;
 
-	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n");
-	free(received(f));
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n");
+	free(smtp_fixture_received(&f->sf));
 	/* the default limit is 25 MiB: 30 MiB in one chunk is not absurd, 60 MiB is */
-	send_str(f, "BDAT 62914560\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "BDAT 62914560\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got, "552 5.3.4 Error: message size exceeds fixed limit\r\n"));
 	free(got);
 	/* closed: the next read sees EOF */
-	assert_int_equal(read(f->client, &(char){0}, 1), 0);
+	assert_int_equal(read(f->sf.client, &(char){0}, 1), 0);
 }
 
 static void test_bdat_bad_args(void **state)
 {
 	struct fixture *f = *state;
 
-	send_str(f, "EHLO c.test\r\n");
-	free(received(f));
-	send_str(f, "BDAT x\r\n");
-	expect_tail(f, "501 5.5.4 Syntax: BDAT size [LAST]\r\n");
-	assert_int_equal(read(f->client, &(char){0}, 1), 0);
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	free(smtp_fixture_received(&f->sf));
+	smtp_fixture_send(&f->sf, "BDAT x\r\n");
+	smtp_fixture_expect_tail(&f->sf, "501 5.5.4 Syntax: BDAT size [LAST]\r\n");
+	assert_int_equal(read(f->sf.client, &(char){0}, 1), 0);
 }
 
 /* SMTPUTF8 needed for a UTF-8 address; REQUIRETLS refused without TLS,
@@ -410,23 +340,25 @@ static void test_utf8_and_requiretls(void **state)
 	struct fixture *f = *state;
 	char *got;
 
-	send_str(f, "EHLO c.test\r\n");
-	got = received(f);
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\n");
+	got = smtp_fixture_received(&f->sf);
 	assert_non_null(strstr(got, "250-SMTPUTF8\r\n"));
 	assert_non_null(strstr(got, "250-CHUNKING\r\n"));
 	assert_non_null(strstr(got, "250-DSN\r\n"));
 	assert_null(strstr(got, "REQUIRETLS"));
 	free(got);
-	send_str(f, "MAIL FROM:<j\xc3\xb6rg@b.test>\r\n");
-	expect_tail(f, "553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 parameter\r\n");
-	send_str(f, "MAIL FROM:<a@b.test> REQUIRETLS\r\n");
-	expect_tail(f, "530 5.7.10 Error: REQUIRETLS needs a TLS session\r\n");
-	send_str(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<j\xc3\xb6rg@y.test>\r\n");
-	expect_tail(f, "250 2.1.0 Ok\r\n553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 "
-	               "parameter\r\n");
-	send_str(f, "RSET\r\nMAIL FROM:<a@b.test> SMTPUTF8\r\nRCPT TO:<x@y.test>\r\n"
-	            "DATA\r\nSubject: \xc3\xa9\r\n\r\n.\r\n");
-	expect_tail(f, "250 2.0.0 Ok: queued as T1\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<j\xc3\xb6rg@b.test>\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 parameter\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<a@b.test> REQUIRETLS\r\n");
+	smtp_fixture_expect_tail(&f->sf, "530 5.7.10 Error: REQUIRETLS needs a TLS session\r\n");
+	smtp_fixture_send(&f->sf, "MAIL FROM:<a@b.test>\r\nRCPT TO:<j\xc3\xb6rg@y.test>\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.1.0 Ok\r\n553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 "
+	            "parameter\r\n");
+	smtp_fixture_send(&f->sf, "RSET\r\nMAIL FROM:<a@b.test> SMTPUTF8\r\nRCPT TO:<x@y.test>\r\n"
+	                          "DATA\r\nSubject: \xc3\xa9\r\n\r\n.\r\n");
+	smtp_fixture_expect_tail(&f->sf, "250 2.0.0 Ok: queued as T1\r\n");
 	assert_true(f->tp.last.smtputf8);
 	assert_false(f->tp.last.chunked);
 	assert_string_equal(f->tp.header, "Subject: \xc3\xa9\r\n");
@@ -440,11 +372,12 @@ static void test_bdat_bytewise(void **state)
 	                 "BDAT 13\r\nSubject: t\r\n\rBDAT 5 LAST\r\n\nbodyNOOP\r\n";
 
 	for (size_t i = 0; in[i] != '\0'; i++) {
-		assert_int_equal(write(f->client, in + i, 1), 1);
-		pump(f);
+		assert_int_equal(write(f->sf.client, in + i, 1), 1);
+		smtp_fixture_pump(&f->sf);
 	}
-	expect_tail(f, "250 2.0.0 Ok: 13 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
-	               "250 2.0.0 Ok\r\n");
+	smtp_fixture_expect_tail(
+	    &f->sf, "250 2.0.0 Ok: 13 octets received\r\n250 2.0.0 Ok: queued as T1\r\n"
+	            "250 2.0.0 Ok\r\n");
 	assert_true(f->tp.last.size == 18);
 	assert_string_equal(f->tp.header, "Subject: t\r\n");
 }
@@ -453,8 +386,8 @@ static void test_tls_not_required(void **state)
 {
 	struct fixture *f = *state;
 
-	send_str(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
-	expect_tail(f, "250 2.1.0 Ok\r\n");
+	smtp_fixture_send(&f->sf, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	smtp_fixture_expect_tail(&f->sf, "250 2.1.0 Ok\r\n");
 }
 
 int main(void)

@@ -25,54 +25,26 @@
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
-#define ADDR  "Bob@Example.ORG"
+#include "mailbox-fixture.h"
+
+#define ADDR  MAILBOX_FIXTURE_ADDR
 #define FILES 10
 #define CHUNK 3
 
-struct fixture {
-	char *root;    /* mail_dir */
-	char *maildir; /* bob's Maildir */
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/tern-test-mailbox-chunks-XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		return -1;
-	f->root = xstrdup(tmpl);
-	f->maildir = xasprintf("%s/example.org/bob", tmpl);
 	mail_store_set_write_chunk(CHUNK);
-	*state = f;
-	return 0;
+	return mailbox_fixture_setup(state, "mailbox-chunks");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->root);
-	int ret = system(cmd);
-
-	free(cmd);
-	free(f->root);
-	free(f->maildir);
-	free(f);
-	return ret == 0 ? 0 : -1;
-}
-
-static struct mail_user *user_open(struct fixture *f)
-{
-	struct mail_user *user;
-	const char *error;
-
-	assert_int_equal(mail_user_open(f->root, ADDR, &user, &error), 0);
-	return user;
+	return mailbox_fixture_teardown(state);
 }
 
 /* FILES files in new/, file i with mtime 1000 + i and a name that sorts
    against it (so readdir order, name order and delivery order differ). */
-static void drop_new_files(struct fixture *f)
+static void drop_new_files(struct mailbox_fixture *f)
 {
 	for (int i = 0; i < FILES; i++) {
 		char *path = xasprintf("%s/new/%d.M%dP1.other", f->maildir, 2000 - i, i);
@@ -99,7 +71,7 @@ static void assert_delivery_order(struct mailbox *box)
 /* What another connection sees in the index now (SQLite directly, no
    sync of its own): UIDs 1..k with the delivery order's dates, k never
    below the last look (a prefix of the new files, growing). Returns k. */
-static uint32_t other_sees(struct fixture *f, uint32_t at_least)
+static uint32_t other_sees(struct mailbox_fixture *f, uint32_t at_least)
 {
 	char *path = xasprintf("%s/tern-index.db", f->maildir);
 	sqlite3 *db;
@@ -127,8 +99,8 @@ static uint32_t other_sees(struct fixture *f, uint32_t at_least)
 
 static void test_sync_in_chunks(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox *box;
 	const char *error;
 	uint32_t recent = 0;
@@ -151,8 +123,8 @@ static void test_sync_in_chunks(void **state)
 
 static void test_sync_step(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox *box;
 	const char *error;
 	unsigned passes = 0, growing = 0;
@@ -189,8 +161,8 @@ static void test_sync_step(void **state)
    message either in both index and Maildir or in neither. */
 static void test_expunge_in_chunks(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f), *other;
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f), *other;
 	struct mailbox *box, *ob;
 	uint32_t *seqs;
 	size_t count;
@@ -206,7 +178,7 @@ static void test_expunge_in_chunks(void **state)
 		assert_int_equal(seqs[i], FILES - i);
 	free(seqs);
 	assert_int_equal(mailbox_count(box), 0);
-	other = user_open(f);
+	other = mailbox_fixture_user(f);
 	assert_int_equal(mailbox_open(other, "INBOX", false, &ob, &error), 0);
 	assert_int_equal(mailbox_count(ob), 0);
 	mailbox_close(&ob);
@@ -218,8 +190,8 @@ static void test_expunge_in_chunks(void **state)
 /* A UID-limited expunge across chunks leaves exactly the others. */
 static void test_expunge_uids_in_chunks(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox *box;
 	uint32_t uids[] = {2, 3, 4, 5, 6, 7, 8}, *seqs;
 	size_t count;

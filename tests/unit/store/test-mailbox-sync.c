@@ -22,50 +22,20 @@
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
-#define ADDR "Bob@Example.ORG"
-
-struct fixture {
-	char *root;    /* mail_dir */
-	char *maildir; /* bob's Maildir */
-};
+#include "mailbox-fixture.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/tern-test-mailbox-sync-XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		return -1;
-	f->root = xstrdup(tmpl);
-	f->maildir = xasprintf("%s/example.org/bob", tmpl);
-	*state = f;
-	return 0;
+	return mailbox_fixture_setup(state, "mailbox-sync");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->root);
-	int ret = system(cmd);
-
-	free(cmd);
-	free(f->root);
-	free(f->maildir);
-	free(f);
-	return ret == 0 ? 0 : -1;
-}
-
-/* A message file another program put into dir ("cur" or "new"). */
-static void drop_file(struct fixture *f, const char *dir, const char *name)
-{
-	char *path = xasprintf("%s/%s/%s", f->maildir, dir, name);
-
-	assert_int_equal(write_file_atomic(path, "Subject: x\r\n\r\nhi\r\n", 18, 0600), 0);
-	free(path);
+	return mailbox_fixture_teardown(state);
 }
 
 /* Give cur/ and new/ an mtime secs old: a scan of them is trusted. */
-static void age_dirs(struct fixture *f, time_t secs)
+static void age_dirs(struct mailbox_fixture *f, time_t secs)
 {
 	struct timespec ts[2] = {{time(NULL) - secs, 0}, {time(NULL) - secs, 0}};
 	const char *subs[] = {"cur", "new"};
@@ -82,7 +52,7 @@ struct dir_times {
 	struct timespec cur[2], new[2];
 };
 
-static void dirs_save(struct fixture *f, struct dir_times *t)
+static void dirs_save(struct mailbox_fixture *f, struct dir_times *t)
 {
 	char *cur = xasprintf("%s/cur", f->maildir), *new = xasprintf("%s/new", f->maildir);
 	struct stat st;
@@ -97,7 +67,7 @@ static void dirs_save(struct fixture *f, struct dir_times *t)
 	free(new);
 }
 
-static void dirs_restore(struct fixture *f, const struct dir_times *t)
+static void dirs_restore(struct mailbox_fixture *f, const struct dir_times *t)
 {
 	char *cur = xasprintf("%s/cur", f->maildir), *new = xasprintf("%s/new", f->maildir);
 
@@ -105,24 +75,6 @@ static void dirs_restore(struct fixture *f, const struct dir_times *t)
 	assert_int_equal(utimensat(AT_FDCWD, new, t->new, 0), 0);
 	free(cur);
 	free(new);
-}
-
-static struct mail_user *user_open(struct fixture *f)
-{
-	struct mail_user *user;
-	const char *error;
-
-	assert_int_equal(mail_user_open(f->root, ADDR, &user, &error), 0);
-	return user;
-}
-
-static struct mailbox *box_open(struct mail_user *user)
-{
-	struct mailbox *box;
-	const char *error;
-
-	assert_int_equal(mailbox_open(user, "INBOX", false, &box, &error), 0);
-	return box;
 }
 
 /* Sync box; returns the new count, *recent_r (may be NULL) the recent. */
@@ -142,29 +94,29 @@ static uint32_t sync_count(struct mailbox *box, uint32_t *recent_r)
 }
 
 /* A Maildir of two messages in cur/ whose directories settled long ago. */
-static void settled_maildir(struct fixture *f)
+static void settled_maildir(struct mailbox_fixture *f)
 {
-	struct mail_user *user = user_open(f);
+	struct mail_user *user = mailbox_fixture_user(f);
 
 	mail_user_close(&user); /* creates the Maildir */
-	drop_file(f, "cur", "1000.M1P1.other:2,");
-	drop_file(f, "cur", "1001.M2P1.other:2,S");
+	mailbox_fixture_drop(f, "cur", "1000.M1P1.other:2,", -1);
+	mailbox_fixture_drop(f, "cur", "1001.M2P1.other:2,S", -1);
 	age_dirs(f, 60);
 }
 
 static void test_unchanged_skips_scan(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct dir_times t;
 	uint32_t recent;
 
 	settled_maildir(f);
-	struct mail_user *user = user_open(f);
-	struct mailbox *box = box_open(user);
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 2);
 	/* a file added with cur/'s mtime put back is not seen: no scan */
 	dirs_save(f, &t);
-	drop_file(f, "cur", "1002.M3P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1002.M3P1.other:2,", -1);
 	dirs_restore(f, &t);
 	assert_int_equal(sync_count(box, &recent), 2);
 	assert_int_equal(recent, 2); /* the view's \Recent is still reported */
@@ -179,14 +131,14 @@ static void test_unchanged_skips_scan(void **state)
 
 static void test_new_dir_stamped(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct dir_times t;
 
 	settled_maildir(f);
-	struct mail_user *user = user_open(f);
-	struct mailbox *box = box_open(user);
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	dirs_save(f, &t);
-	drop_file(f, "new", "1002.M3P1.other");
+	mailbox_fixture_drop(f, "new", "1002.M3P1.other", -1);
 	dirs_restore(f, &t);
 	assert_int_equal(sync_count(box, NULL), 2);
 	/* new/ alone changed */
@@ -203,7 +155,7 @@ static void test_new_dir_stamped(void **state)
    a change in the same tick after it may keep the mtime it saw. */
 static void test_recent_mtime_rescans(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct dir_times t;
 
 	settled_maildir(f);
@@ -211,10 +163,10 @@ static void test_recent_mtime_rescans(void **state)
 	char *cur = xasprintf("%s/cur", f->maildir);
 	assert_int_equal(utimensat(AT_FDCWD, cur, ts, 0), 0);
 	free(cur);
-	struct mail_user *user = user_open(f);
-	struct mailbox *box = box_open(user);
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	dirs_save(f, &t);
-	drop_file(f, "cur", "1002.M3P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1002.M3P1.other:2,", -1);
 	dirs_restore(f, &t);
 	assert_int_equal(sync_count(box, NULL), 3);
 	mailbox_close(&box);
@@ -225,14 +177,15 @@ static void test_recent_mtime_rescans(void **state)
    flags: the user's change counter makes this view scan. */
 static void test_same_user_change_seen(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct mailbox_changes ch;
 	struct dir_times t;
 	const char *error;
 
 	settled_maildir(f);
-	struct mail_user *user = user_open(f);
-	struct mailbox *a = box_open(user), *b = box_open(user);
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mailbox *a = mailbox_fixture_box(user, "INBOX"),
+	               *b = mailbox_fixture_box(user, "INBOX");
 	dirs_save(f, &t);
 	assert_int_equal(mailbox_set_flags(a, 1, MAIL_FLAGGED, &error), 0);
 	dirs_restore(f, &t);
@@ -263,14 +216,14 @@ static void test_same_user_change_seen(void **state)
    commit moves SQLite's data_version, so this view scans. */
 static void test_other_connection_change_seen(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct mailbox_changes ch;
 	struct dir_times t;
 	const char *error;
 
 	settled_maildir(f);
-	struct mail_user *ua = user_open(f), *ub = user_open(f);
-	struct mailbox *a = box_open(ua), *b = box_open(ub);
+	struct mail_user *ua = mailbox_fixture_user(f), *ub = mailbox_fixture_user(f);
+	struct mailbox *a = mailbox_fixture_box(ua, "INBOX"), *b = mailbox_fixture_box(ub, "INBOX");
 	assert_int_equal(sync_count(b, NULL), 2);
 	dirs_save(f, &t);
 	assert_int_equal(mailbox_set_flags(a, 2, MAIL_ANSWERED, &error), 0);
@@ -286,7 +239,7 @@ static void test_other_connection_change_seen(void **state)
 	assert_int_equal(sync_count(a, NULL), 2);
 	assert_int_equal(sync_count(b, NULL), 2);
 	dirs_save(f, &t);
-	drop_file(f, "cur", "1002.M3P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1002.M3P1.other:2,", -1);
 	dirs_restore(f, &t);
 	assert_int_equal(sync_count(a, NULL), 2);
 	mailbox_close(&a);
@@ -298,17 +251,17 @@ static void test_other_connection_change_seen(void **state)
 /* The channel's "mailbox changed" makes every view of the user scan. */
 static void test_notify_rescans(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct mail_user_registry *reg = mail_user_registry_new(f->root);
 	struct mail_user *user;
 	struct dir_times t;
 	const char *error;
 
 	settled_maildir(f);
-	assert_int_equal(mail_user_acquire(reg, ADDR, &user, &error), 0);
-	struct mailbox *box = box_open(user);
+	assert_int_equal(mail_user_acquire(reg, MAILBOX_FIXTURE_ADDR, &user, &error), 0);
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	dirs_save(f, &t);
-	drop_file(f, "cur", "1002.M3P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1002.M3P1.other:2,", -1);
 	dirs_restore(f, &t);
 	assert_int_equal(sync_count(box, NULL), 2);
 	mail_user_registry_notify(reg, "someone-else@example.org");
@@ -324,19 +277,19 @@ static void test_notify_rescans(void **state)
    nothing changed (SELECT again), and scans when anything did. */
 static void test_reopen_uses_snapshot(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct dir_times t;
 	const char *error;
 
 	settled_maildir(f);
-	struct mail_user *user = user_open(f);
-	struct mailbox *box = box_open(user);
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	uint32_t uidvalidity = mailbox_uidvalidity(box), uidnext = mailbox_uidnext(box);
 	mailbox_close(&box);
 	dirs_save(f, &t);
-	drop_file(f, "cur", "1002.M3P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1002.M3P1.other:2,", -1);
 	dirs_restore(f, &t);
-	box = box_open(user);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 2); /* no scan */
 	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
 	assert_int_equal(mailbox_uidnext(box), uidnext);
@@ -345,15 +298,15 @@ static void test_reopen_uses_snapshot(void **state)
 	mailbox_close(&box);
 	/* the directory changed: the next view scans */
 	age_dirs(f, 90);
-	box = box_open(user);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 3);
 	/* a view that changed flags itself leaves no usable snapshot */
 	dirs_save(f, &t);
 	assert_int_equal(mailbox_set_flags(box, 1, MAIL_FLAGGED, &error), 0);
 	mailbox_close(&box);
-	drop_file(f, "cur", "1003.M4P1.other:2,");
+	mailbox_fixture_drop(f, "cur", "1003.M4P1.other:2,", -1);
 	dirs_restore(f, &t);
-	box = box_open(user);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 4);
 	mailbox_close(&box);
 	mail_user_close(&user);
@@ -362,15 +315,15 @@ static void test_reopen_uses_snapshot(void **state)
 /* A folder deleted under an open view: the next sync fails, as before. */
 static void test_deleted_folder_fails(void **state)
 {
-	struct fixture *f = *state;
+	struct mailbox_fixture *f = *state;
 	struct mailbox *box;
 	const char *error;
 
 	settled_maildir(f);
-	struct mail_user *user = user_open(f);
+	struct mail_user *user = mailbox_fixture_user(f);
 	assert_int_equal(mail_user_create_mailbox(user, "Old", &error), 0);
 	assert_int_equal(mailbox_open(user, "Old", false, &box, &error), 0);
-	struct mail_user *other = user_open(f);
+	struct mail_user *other = mailbox_fixture_user(f);
 	assert_int_equal(mail_user_delete_mailbox(other, "Old", &error), 0);
 	assert_int_equal(mailbox_sync(box, NULL, &error), -1);
 	mailbox_close(&box);

@@ -22,40 +22,19 @@
 #include "store/delivery.h"
 #include "store/mailbox.h"
 
-#define ADDR "Bob@Example.ORG"
-
-struct fixture {
-	char *root;    /* mail_dir */
-	char *maildir; /* bob's Maildir */
-};
+#include "mailbox-fixture.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char tmpl[] = "/tmp/tern-test-mailbox-XXXXXX";
-
-	if (mkdtemp(tmpl) == NULL)
-		return -1;
-	f->root = xstrdup(tmpl);
-	f->maildir = xasprintf("%s/example.org/bob", tmpl);
-	*state = f;
-	return 0;
+	return mailbox_fixture_setup(state, "mailbox");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char *cmd = xasprintf("rm -rf '%s'", f->root);
-	int ret = system(cmd);
-
-	free(cmd);
-	free(f->root);
-	free(f->maildir);
-	free(f);
-	return ret == 0 ? 0 : -1;
+	return mailbox_fixture_teardown(state);
 }
 
-static void deliver(struct fixture *f, const char *text)
+static void deliver(struct mailbox_fixture *f, const char *text)
 {
 	struct delivery *d;
 	const char *error;
@@ -69,35 +48,6 @@ static void deliver(struct fixture *f, const char *text)
 	delivery_results_clear(&result, 1);
 }
 
-/* A file written into new/ by another program, with a given mtime. */
-static void drop_file(struct fixture *f, const char *dir, const char *name, time_t mtime)
-{
-	char *path = xasprintf("%s/%s/%s", f->maildir, dir, name);
-	struct timeval tv[2] = {{mtime, 0}, {mtime, 0}};
-
-	assert_int_equal(write_file_atomic(path, "Subject: x\r\n\r\nhi\r\n", 18, 0600), 0);
-	assert_int_equal(utimes(path, tv), 0);
-	free(path);
-}
-
-static struct mail_user *user_open(struct fixture *f)
-{
-	struct mail_user *user;
-	const char *error;
-
-	assert_int_equal(mail_user_open(f->root, ADDR, &user, &error), 0);
-	return user;
-}
-
-static struct mailbox *box_open(struct mail_user *user, const char *name)
-{
-	struct mailbox *box;
-	const char *error;
-
-	assert_int_equal(mailbox_open(user, name, false, &box, &error), 0);
-	return box;
-}
-
 static void sync_box(struct mailbox *box, struct mailbox_changes *ch)
 {
 	const char *error;
@@ -105,7 +55,7 @@ static void sync_box(struct mailbox *box, struct mailbox_changes *ch)
 	assert_int_equal(mailbox_sync(box, ch, &error), 0);
 }
 
-static int count_dir(struct fixture *f, const char *sub)
+static int count_dir(struct mailbox_fixture *f, const char *sub)
 {
 	char *path = xasprintf("%s/%s", f->maildir, sub);
 	DIR *d = opendir(path);
@@ -122,13 +72,13 @@ static int count_dir(struct fixture *f, const char *sub)
 
 static void test_deliver_then_open(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *msg = "Subject: one\r\n\r\nbody\r\n";
 
 	deliver(f, msg);
 	deliver(f, "Subject: two\r\n\r\n");
-	struct mailbox *box = box_open(user, "inbox");
+	struct mailbox *box = mailbox_fixture_box(user, "inbox");
 	assert_string_equal(mailbox_name(box), "INBOX");
 	assert_int_equal(mailbox_count(box), 2);
 	assert_int_equal(mailbox_uidnext(box), 3);
@@ -156,16 +106,16 @@ static void test_deliver_then_open(void **state)
 
 static void test_new_file_gets_next_uid(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox_changes ch;
 
 	deliver(f, "a\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	uint32_t uidvalidity = mailbox_uidvalidity(box);
 	/* two files: the older mtime gets the lower UID whatever the name */
-	drop_file(f, "new", "2000.zzz.host", 2000);
-	drop_file(f, "new", "1000.aaa.host", 3000);
+	mailbox_fixture_drop(f, "new", "2000.zzz.host", 2000);
+	mailbox_fixture_drop(f, "new", "1000.aaa.host", 3000);
 	sync_box(box, &ch);
 	assert_int_equal(ch.count, 3);
 	assert_true(ch.grew);
@@ -180,9 +130,9 @@ static void test_new_file_gets_next_uid(void **state)
 	mail_user_close(&user);
 
 	/* dropped while the server was down */
-	drop_file(f, "new", "4000.x.host", 4000);
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	mailbox_fixture_drop(f, "new", "4000.x.host", 4000);
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 4);
 	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
 	for (uint32_t seq = 1; seq <= 4; seq++)
@@ -196,13 +146,13 @@ static void test_new_file_gets_next_uid(void **state)
 
 static void test_flags_round_trip(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *error;
 
 	deliver(f, "a\r\n");
 	deliver(f, "b\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_set_flags(box, 2, MAIL_SEEN | MAIL_FLAGGED | MAIL_RECENT, &error),
 	                 0);
 	const char *path = mailbox_msg_path(box, 2);
@@ -217,8 +167,8 @@ static void test_flags_round_trip(void **state)
 	mailbox_close(&box);
 	mail_user_close(&user);
 
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_msg(box, 2)->flags, MAIL_SEEN | MAIL_ANSWERED | MAIL_DRAFT);
 	assert_int_equal(mailbox_msg(box, 1)->flags, 0);
 	mailbox_close(&box);
@@ -233,16 +183,16 @@ static void test_flags_round_trip(void **state)
 
 static void test_two_views(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *ua = user_open(f), *ub = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *ua = mailbox_fixture_user(f), *ub = mailbox_fixture_user(f);
 	struct mailbox_changes ch;
 	const char *error;
 
 	for (int i = 0; i < 3; i++)
 		deliver(f, "x\r\n");
-	struct mailbox *a = box_open(ua, "INBOX");
-	struct mailbox *b = box_open(ub, "INBOX");
-	struct mailbox *a2 = box_open(ua, "INBOX");
+	struct mailbox *a = mailbox_fixture_box(ua, "INBOX");
+	struct mailbox *b = mailbox_fixture_box(ub, "INBOX");
+	struct mailbox *a2 = mailbox_fixture_box(ua, "INBOX");
 	assert_int_equal(mailbox_set_flags(a, 2, MAIL_SEEN, &error), 0);
 	sync_box(b, &ch);
 	assert_int_equal(ch.flags_changed_count, 1);
@@ -278,8 +228,8 @@ static void test_two_views(void **state)
 
 static void test_expunge(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox_changes ch;
 	const char *error;
 	uint32_t *seqs;
@@ -287,8 +237,8 @@ static void test_expunge(void **state)
 
 	for (int i = 0; i < 5; i++)
 		deliver(f, "x\r\n");
-	struct mailbox *a = box_open(user, "INBOX");
-	struct mailbox *b = box_open(user, "INBOX");
+	struct mailbox *a = mailbox_fixture_box(user, "INBOX");
+	struct mailbox *b = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_set_flags(a, 2, MAIL_DELETED, &error), 0);
 	assert_int_equal(mailbox_set_flags(a, 4, MAIL_DELETED | MAIL_SEEN, &error), 0);
 	assert_int_equal(mailbox_expunge(a, &seqs, &count, &error), 0);
@@ -319,13 +269,13 @@ static void test_expunge(void **state)
 
 	/* UIDs are never reused */
 	deliver(f, "z\r\n");
-	a = box_open(user, "INBOX");
+	a = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_msg(a, 4)->uid, 6);
 	mailbox_close(&a);
 	mail_user_close(&user);
 }
 
-static void remove_index(struct fixture *f, bool garbage)
+static void remove_index(struct mailbox_fixture *f, bool garbage)
 {
 	char *path = xasprintf("%s/tern-index.db", f->maildir);
 	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
@@ -342,22 +292,22 @@ static void remove_index(struct fixture *f, bool garbage)
 	free(shm);
 }
 
-static void index_rebuild(struct fixture *f, bool garbage)
+static void index_rebuild(struct mailbox_fixture *f, bool garbage)
 {
-	struct mail_user *user = user_open(f);
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *error;
 
 	deliver(f, "a\r\n");
 	deliver(f, "b\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	uint32_t uidvalidity = mailbox_uidvalidity(box);
 	assert_int_equal(mailbox_set_flags(box, 1, MAIL_FLAGGED, &error), 0);
 	mailbox_close(&box);
 	mail_user_close(&user);
 
 	remove_index(f, garbage);
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 2);
 	assert_true(mailbox_uidvalidity(box) > uidvalidity);
 	assert_int_equal(mailbox_msg(box, 1)->flags & MAIL_FLAGGED, MAIL_FLAGGED);
@@ -388,14 +338,14 @@ static void rename_behind(struct mailbox *box, uint32_t seq, const char *info)
 
 static void test_renamed_behind_back(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	struct mailbox_changes ch;
 	const char *error;
 
 	for (int i = 0; i < 3; i++)
 		deliver(f, "x\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	rename_behind(box, 3, "ST");
 	sync_box(box, &ch);
 	assert_int_equal(ch.flags_changed_count, 1);
@@ -427,20 +377,20 @@ static void test_renamed_behind_back(void **state)
 
 static void test_junk_skipped(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	/* over-long names are refused by maildir_name_valid() (test-maildir.c);
 	   the file system cannot even hold most of them */
 	deliver(f, "x\r\n");
-	drop_file(f, "new", ".hidden", 1000);
-	drop_file(f, "new", "bad\tname", 1000);
-	drop_file(f, "cur", "bad\x01name:2,S", 1000);
+	mailbox_fixture_drop(f, "new", ".hidden", 1000);
+	mailbox_fixture_drop(f, "new", "bad\tname", 1000);
+	mailbox_fixture_drop(f, "cur", "bad\x01name:2,S", 1000);
 	char *link_path = xasprintf("%s/cur/evil:2,", f->maildir);
 	assert_int_equal(symlink("/etc/passwd", link_path), 0);
 	char *dir_path = xasprintf("%s/new/adir", f->maildir);
 	assert_int_equal(mkdir(dir_path, 0700), 0);
 
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_count(box), 1);
 	assert_int_equal(mailbox_msg(box, 1)->uid, 1);
 	mailbox_close(&box);
@@ -451,8 +401,8 @@ static void test_junk_skipped(void **state)
 
 static void test_folders(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *error;
 	char **names;
 	size_t count;
@@ -478,7 +428,7 @@ static void test_folders(void **state)
 
 	assert_int_equal(mailbox_open(user, "Nope", false, &box, &error), -1);
 	assert_int_equal(mailbox_open(user, "Evil", false, &box, &error), -1);
-	box = box_open(user, "A/B");
+	box = mailbox_fixture_box(user, "A/B");
 	assert_int_equal(mailbox_count(box), 0);
 	char *folder = xasprintf("%s/.A.B", f->maildir);
 	assert_string_equal(mailbox_path(box), folder);
@@ -532,13 +482,13 @@ static void cache_expect(struct mailbox *box, uint32_t seq, enum mail_cache_fiel
 
 static void test_cache_fill_hit(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *error;
 
 	deliver(f, "Subject: a\r\n\r\n");
 	deliver(f, "Subject: b\r\n\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	for (int i = 0; i < MAIL_CACHE_FIELDS; i++)
 		cache_expect(box, 1, (enum mail_cache_field)i, NULL, 0);
 	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
@@ -569,8 +519,8 @@ static void test_cache_fill_hit(void **state)
 	mailbox_close(&box);
 	mail_user_close(&user);
 
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, "(NIL \"a\")", 9);
 	mailbox_close(&box);
 	mail_user_close(&user);
@@ -580,16 +530,16 @@ static void test_cache_fill_hit(void **state)
    message starts uncached. */
 static void test_cache_expunge(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 	const char *error;
 	uint32_t *seqs;
 	size_t count;
 
 	deliver(f, "a\r\n");
 	deliver(f, "b\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
-	struct mailbox *other = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
+	struct mailbox *other = mailbox_fixture_box(user, "INBOX");
 	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
 	cache_put(box, 2, MAIL_CACHE_ENVELOPE, "two", 3);
 	assert_int_equal(mailbox_set_flags(box, 1, MAIL_DELETED, &error), 0);
@@ -614,23 +564,23 @@ static void test_cache_expunge(void **state)
 /* A rebuilt index starts with an empty cache: the Maildir is the truth. */
 static void test_cache_rebuild(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 
 	deliver(f, "a\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
 	mailbox_close(&box);
 	mail_user_close(&user);
 	remove_index(f, false);
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	cache_expect(box, 1, MAIL_CACHE_ENVELOPE, NULL, 0);
 	mailbox_close(&box);
 	mail_user_close(&user);
 }
 
-static void index_sql(struct fixture *f, const char *sql)
+static void index_sql(struct mailbox_fixture *f, const char *sql)
 {
 	char *path = xasprintf("%s/tern-index.db", f->maildir);
 	sqlite3 *db;
@@ -645,12 +595,12 @@ static void index_sql(struct fixture *f, const char *sql)
    UIDVALIDITY and UIDs are kept, the cache starts empty and works. */
 static void test_cache_migrate_v1(void **state)
 {
-	struct fixture *f = *state;
-	struct mail_user *user = user_open(f);
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
 
 	deliver(f, "a\r\n");
 	deliver(f, "b\r\n");
-	struct mailbox *box = box_open(user, "INBOX");
+	struct mailbox *box = mailbox_fixture_box(user, "INBOX");
 	uint32_t uidvalidity = mailbox_uidvalidity(box);
 	cache_put(box, 1, MAIL_CACHE_ENVELOPE, "one", 3);
 	mailbox_close(&box);
@@ -660,8 +610,8 @@ static void test_cache_migrate_v1(void **state)
 	             "ALTER TABLE messages DROP COLUMN bodystructure;"
 	             "PRAGMA user_version = 1;");
 
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
 	assert_int_equal(mailbox_count(box), 2);
 	assert_int_equal(mailbox_msg(box, 2)->uid, 2);
@@ -673,8 +623,8 @@ static void test_cache_migrate_v1(void **state)
 
 	/* a version this code does not know is rebuilt */
 	index_sql(f, "PRAGMA user_version = 99;");
-	user = user_open(f);
-	box = box_open(user, "INBOX");
+	user = mailbox_fixture_user(f);
+	box = mailbox_fixture_box(user, "INBOX");
 	assert_true(mailbox_uidvalidity(box) > uidvalidity);
 	cache_expect(box, 2, MAIL_CACHE_BODY, NULL, 0);
 	mailbox_close(&box);

@@ -1,0 +1,143 @@
+/* The all-or-nothing commit of port 25 and submission (smtp-commit.h). */
+#include "smtp/smtp-commit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/xalloc.h"
+#include "smtp/smtp-command.h"
+#include "store/delivery.h"
+
+/* Deliver to the local users, all or nothing; the results' paths stay
+   the caller's (removed again if the spool commit fails). */
+static int commit_local(struct smtp_commit *c, struct delivery_result *results)
+{
+	size_t n = c->user_count;
+	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		targets[i].user = c->users[i].name;
+		targets[i].mailbox = c->mailbox;
+	}
+	ret = delivery_commit(c->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results, &c->error);
+	c->delivery = NULL;
+	free(targets);
+	return ret;
+}
+
+void smtp_commit_work(void *ctx)
+{
+	struct smtp_commit *c = ctx;
+	size_t n = c->user_count;
+	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
+	struct spool_entry *entry = NULL;
+
+	c->ret = 0;
+	if (n == 0 && c->env.rcpts.count == 0) {
+		c->error = "no recipient";
+		c->ret = -1;
+	} else if (c->env.rcpts.count > 0 &&
+	           spool_prepare(c->spool, c->delivery, &c->env, &entry, &c->error) < 0)
+		c->ret = -1;
+	if (c->ret == 0 && n > 0 && commit_local(c, results) < 0) {
+		spool_abort(&entry);
+		c->ret = -1;
+	}
+	delivery_abort(&c->delivery);
+	if (c->ret == 0 && entry != NULL && spool_commit(&entry, &c->error) < 0) {
+		/* best effort: the local copies go too, for the 451 */
+		for (size_t i = 0; i < n; i++) {
+			if (results[i].path != NULL)
+				unlink(results[i].path);
+		}
+		c->ret = -1;
+	}
+	delivery_results_clear(results, n);
+	free(results);
+}
+
+/* The DSN parameters of the RCPT a remote recipient came from. */
+static void add_remote_rcpt(struct spool_envelope *env, const struct smtp_message *msg,
+                            const struct smtp_rcpt_remote *r)
+{
+	const struct smtp_rcpt_params *p =
+	    r->rcpt_index < msg->rcpt_count && msg->rcpt_params != NULL
+	        ? &msg->rcpt_params[r->rcpt_index]
+	        : NULL;
+	char *type = NULL, *orcpt = NULL;
+	const char *semi;
+
+	if (p != NULL && p->orcpt != NULL && (semi = strchr(p->orcpt, ';')) != NULL) {
+		type = xstrndup(p->orcpt, (size_t)(semi - p->orcpt));
+		orcpt = smtp_xtext_decode(semi + 1, strlen(semi + 1));
+	}
+	/* the SMTP and spool NOTIFY bits are the same RFC 3461 set */
+	spool_envelope_add_rcpt(env, r->address, p != NULL ? p->notify : 0, type, orcpt, r->alias)
+	    ->rcpt_index = r->rcpt_index;
+	free(type);
+	free(orcpt);
+}
+
+static enum spool_body spool_body_of(enum smtp_body body)
+{
+	switch (body) {
+	case SMTP_BODY_7BIT:
+		return SPOOL_BODY_7BIT;
+	case SMTP_BODY_8BITMIME:
+		return SPOOL_BODY_8BITMIME;
+	case SMTP_BODY_BINARYMIME:
+		return SPOOL_BODY_BINARYMIME;
+	case SMTP_BODY_UNSET:
+		break;
+	}
+	return SPOOL_BODY_UNSET;
+}
+
+static enum spool_ret spool_ret_of(enum smtp_dsn_ret ret)
+{
+	switch (ret) {
+	case SMTP_DSN_RET_FULL:
+		return SPOOL_RET_FULL;
+	case SMTP_DSN_RET_HDRS:
+		return SPOOL_RET_HDRS;
+	case SMTP_DSN_RET_UNSET:
+		break;
+	}
+	return SPOOL_RET_UNSET;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void smtp_commit_fill_envelope(struct spool_envelope *env, struct smtp_session *s,
+                               const struct smtp_message *msg, const struct smtp_rcpts *r,
+                               uint64_t data_skip)
+{
+	env->arrival = (int64_t)time(NULL);
+	env->data_skip = data_skip;
+	env->sender = xstrdup(msg->mail_from);
+	env->client_ip = xstrdup(smtp_session_peer_ip(s));
+	env->helo = xstrdup_or_null(smtp_session_helo(s));
+	env->smtp_id = xstrdup(msg->id);
+	env->ret = spool_ret_of(msg->dsn_ret);
+	env->envid = msg->dsn_envid != NULL
+	                 ? smtp_xtext_decode(msg->dsn_envid, strlen(msg->dsn_envid))
+	                 : NULL;
+	env->body = spool_body_of(msg->body);
+	env->requiretls = msg->requiretls;
+	env->smtputf8 = msg->smtputf8;
+	env->auth_user = xstrdup_or_null(smtp_session_auth_user(s));
+	for (size_t i = 0; i < r->remotes.count; i++)
+		add_remote_rcpt(env, msg, &r->remotes.items[i]);
+}
+
+void smtp_commit_clear(struct smtp_commit *c)
+{
+	delivery_abort(&c->delivery);
+	spool_envelope_clear(&c->env);
+}
