@@ -1,0 +1,110 @@
+"""Protocol errors real clients hit (issue 10 "Known gaps"): literal8 in
+APPEND, '[' in atoms, escaped backslash in a section's quoted string, a
+30-pair pre-login ID."""
+import imaplib
+import socket
+import ssl
+
+from conftest import client_tls_context
+
+USER = "alice@example.test"
+PASSWORD = "correct horse battery"
+
+
+def connect(instance):
+    m = imaplib.IMAP4_SSL("127.0.0.1", instance.port("imaps"),
+                          ssl_context=client_tls_context())
+    m.login(USER, PASSWORD)
+    return m
+
+
+class Raw:
+    """A plain TLS line client, for what imaplib cannot send."""
+
+    def __init__(self, instance):
+        sock = socket.create_connection(("127.0.0.1", instance.port("imaps")), timeout=10)
+        self.s = client_tls_context().wrap_socket(sock, server_hostname="localhost")
+        self.f = self.s.makefile("rb")
+        assert self.f.readline().startswith(b"* OK")
+
+    def command(self, tag, data):
+        """Send data, return the lines up to the tagged reply."""
+        self.s.sendall(data)
+        lines = []
+        for _ in range(1000):
+            line = self.f.readline()
+            assert line, "connection closed"
+            lines.append(line)
+            if line.startswith(tag + b" "):
+                return lines
+        raise AssertionError("no tagged reply")
+
+    def close(self):
+        self.s.close()
+
+
+def test_append_literal8_keeps_nul(instance):
+    instance.add_user(USER, PASSWORD)
+    msg = b"Subject: bin\r\n\r\nab\x00cd\x00\r\n"
+    r = Raw(instance)
+    assert r.command(b"a", b"a LOGIN alice@example.test \"correct horse battery\"\r\n")[-1] \
+        .startswith(b"a OK")
+    out = r.command(b"b", b"b APPEND INBOX (\\Seen) ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+    assert out[-1].startswith(b"b OK"), out
+    # synchronising literal8: the server asks for the bytes
+    r.s.sendall(b"c APPEND INBOX ~{%d}\r\n" % len(msg))
+    assert r.f.readline().startswith(b"+")
+    out = r.command(b"c", msg + b"\r\n")
+    assert out[-1].startswith(b"c OK"), out
+    # a literal8 is not an astring
+    out = r.command(b"d", b"d SELECT ~{5+}\r\nINBOX\r\n")
+    assert out[-1].startswith(b"d BAD"), out
+    r.close()
+    m = connect(instance)
+    m.select("INBOX")
+    for seq in (b"1", b"2"):
+        typ, data = m.fetch(seq, "(BODY.PEEK[])")
+        assert typ == "OK" and data[0][1] == msg
+    m.logout()
+
+
+def test_atoms_with_open_bracket(instance):
+    instance.add_user(USER, PASSWORD)
+    m = connect(instance)
+    assert m._simple_command("CREATE", "x[1]")[0] == "OK"
+    assert m._simple_command("CREATE", "a[b")[0] == "OK"
+    typ, data = m._simple_command("LIST", '""', "a[b%")
+    assert typ == "OK"
+    assert any(b'"/" "a[b"' in x or b'"/" a[b' in x for x in m.untagged_responses["LIST"])
+    assert m._simple_command("SELECT", "a[b")[0] == "OK"
+    typ, data = m._simple_command("STATUS", "x[1]", "(MESSAGES)")
+    assert typ == "OK"
+    m.logout()
+
+
+def test_fetch_header_fields_escaped_backslash(instance):
+    instance.add_user(USER, PASSWORD)
+    m = connect(instance)
+    m.append("INBOX", None, None, b"Subject: s\r\nX: y\r\n\r\nbody\r\n")
+    m.select("INBOX")
+    typ, data = m.fetch("1", '(BODY.PEEK[HEADER.FIELDS ("x\\\\" SUBJECT)])')
+    assert typ == "OK"
+    assert b"Subject: s" in data[0][1]
+    m.logout()
+
+
+def test_prelogin_id_of_30_pairs(instance):
+    instance.add_user(USER, PASSWORD)
+    r = Raw(instance)
+    pairs = " ".join('"%s" "%s"' % (("f%02d" % i).ljust(30, "x"), "v" * 1024)
+                     for i in range(30))
+    line = ("i ID (%s)\r\n" % pairs).encode()
+    assert len(line) > 31000
+    out = r.command(b"i", line)
+    assert out[-1].startswith(b"i OK"), out[-1]
+    assert any(x.startswith(b"* ID") for x in out)
+    # still bounded: a much longer line is refused, the session goes on
+    out = r.command(b"j", b"j ID (\"a\" \"" + b"v" * 70000 + b"\")\r\n")
+    assert out[-1].startswith(b"j BAD"), out[-1]
+    assert r.command(b"k", b"k NOOP\r\n")[-1].startswith(b"k OK")
+    r.close()
