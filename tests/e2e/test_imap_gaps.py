@@ -108,3 +108,34 @@ def test_prelogin_id_of_30_pairs(instance):
     assert out[-1].startswith(b"j BAD"), out[-1]
     assert r.command(b"k", b"k NOOP\r\n")[-1].startswith(b"k OK")
     r.close()
+
+
+def name(lsub_line):
+    return lsub_line.split(b'"/" ')[1].strip(b'"')
+
+
+def test_lsub_shows_noselect_parents(instance):
+    instance.add_user(USER, PASSWORD)
+    m = connect(instance)
+    assert m.create("a/b")[0] == "OK"
+    assert m.create("c/d/e")[0] == "OK"
+    assert m.subscribe("a/b")[0] == "OK"
+    assert m.subscribe("c/d/e")[0] == "OK"
+    typ, data = m.lsub('""', "%")
+    assert typ == "OK"
+    # the default folders are subscribed too: look at a and c only
+    data = [x for x in data if name(x) in (b"a", b"c")]
+    assert sorted(data) == [b'(\\Noselect) "/" "a"', b'(\\Noselect) "/" "c"']
+    typ, data = m.lsub('""', "c/%")
+    assert data == [b'(\\Noselect) "/" "c/d"']
+    # '*' reaches the subscribed names themselves: no parents
+    typ, data = m.lsub('""', "*")
+    names = [name(x) for x in data]
+    assert b"a/b" in names and b"c/d/e" in names
+    assert not any(b"Noselect" in x for x in data)
+    # a subscribed parent is shown as itself, not \Noselect
+    assert m.subscribe("a")[0] == "OK"
+    typ, data = m.lsub('""', "%")
+    assert b'(\\Noselect) "/" "c"' in data
+    assert not any(name(x) == b"a" and b"Noselect" in x for x in data)
+    m.logout()
