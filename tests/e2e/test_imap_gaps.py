@@ -139,3 +139,33 @@ def test_lsub_shows_noselect_parents(instance):
     assert b'(\\Noselect) "/" "c"' in data
     assert not any(name(x) == b"a" and b"Noselect" in x for x in data)
     m.logout()
+
+
+def test_search_addresses_with_comments_file_and_cache(instance):
+    from test_imap_search_cache import search, clear_cache, cached_rows
+    import os
+    import shutil
+    instance.add_user(USER, PASSWORD)
+    m = connect(instance)
+    msgs = [b"From: <user (comment)@ (comment) domain.org>\r\nTo: x@y.test\r\n\r\nb\r\n",
+            b"From: x@y.test\r\nCc: user@domain.org (Real Name)\r\n\r\nb\r\n",
+            b"From: \"Some One\" <some (c) @ one.test>\r\nBcc: user@other.org\r\n\r\nb\r\n"]
+    for msg in msgs:
+        assert m.append("INBOX", None, None, msg)[0] == "OK"
+    m.select("INBOX")
+    queries = {("FROM", "user@domain.org"): [1], ("CC", "user@domain.org"): [2],
+               ("CC", "Real Name"): [2], ("FROM", "Some One <some@one.test>"): [3],
+               ("OR", "FROM", "user@domain.org", "CC", "user@domain.org"): [1, 2],
+               ("BCC", "user@domain.org"): [], ("HEADER", "From", "some@one"): [3]}
+    for q, want in queries.items():
+        clear_cache(instance)
+        assert search(m, q) == want, q          # from the files
+    assert cached_rows(instance) == 3
+    cur = os.path.join(instance.maildir(USER), "cur")
+    shutil.move(cur, cur + ".hidden")
+    try:
+        for q, want in queries.items():
+            assert search(m, q) == want, q      # from the cache alone
+    finally:
+        shutil.move(cur + ".hidden", cur)
+    m.logout()
