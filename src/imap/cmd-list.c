@@ -6,6 +6,7 @@
 
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
+#include "lib/array.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
@@ -74,6 +75,34 @@ static bool listed(char **names, size_t count, const char *name)
 	return false;
 }
 
+typedef ARRAY(char *) name_array;
+
+/* LSUB (RFC 3501 6.3.9): a subscribed name the pattern does not match
+   (hidden by '%') shows its unsubscribed parents that it does match, once
+   each, as \Noselect. */
+static void lsub_parents(struct imap_session *s, const char *pattern, const char *name, char **subs,
+                         size_t sub_count, name_array *shown)
+{
+	char *parent = xstrdup(name);
+
+	for (char *p = strchr(parent, HIERARCHY_SEP); p != NULL; p = strchr(p + 1, HIERARCHY_SEP)) {
+		struct buf b = BUF_INIT;
+
+		*p = '\0';
+		if (name_matches(pattern, parent) && !listed(subs, sub_count, parent) &&
+		    !listed(shown->items, shown->count, parent)) {
+			array_append(shown, xstrdup(parent));
+			buf_append_str(&b, "* LSUB (\\Noselect) \"/\" ");
+			imap_append_astring(&b, parent);
+			buf_append_str(&b, "\r\n");
+			imap_write(s, b.data, b.len);
+			buf_free(&b);
+		}
+		*p = HIERARCHY_SEP;
+	}
+	free(parent);
+}
+
 /* LIST: every mailbox; LSUB: the subscribed ones that exist (a
    subscription to a deleted mailbox is not shown); nothing if the file
    cannot be read. */
@@ -83,6 +112,7 @@ static void list_names(struct imap_session *s, const char *kind, const char *pat
 	size_t count, sub_count = 0;
 	bool lsub = strcmp(kind, "LSUB") == 0;
 	const char *error;
+	name_array shown = ARRAY_INIT;
 
 	if (mail_user_list(s->user, &names, &count, &error) < 0) {
 		log_error(s->sid, "event=imap.list_failed error=\"%s\"", error);
@@ -94,9 +124,13 @@ static void list_names(struct imap_session *s, const char *kind, const char *pat
 		struct buf b = BUF_INIT;
 		const char *special = imap_special_use(names[i]);
 
-		if (!name_matches(pattern, names[i]) ||
-		    (lsub && !listed(subs, sub_count, names[i])))
+		if (lsub && !listed(subs, sub_count, names[i]))
 			continue;
+		if (!name_matches(pattern, names[i])) {
+			if (lsub)
+				lsub_parents(s, pattern, names[i], subs, sub_count, &shown);
+			continue;
+		}
 		buf_printf(&b, "* %s (%s%s%s) \"/\" ", kind,
 		           has_children(names, count, names[i]) ? "\\HasChildren"
 		                                                : "\\HasNoChildren",
@@ -108,6 +142,9 @@ static void list_names(struct imap_session *s, const char *kind, const char *pat
 	}
 	mail_user_list_free(names, count);
 	imap_subs_free(subs, sub_count);
+	for (size_t i = 0; i < shown.count; i++)
+		free(shown.items[i]);
+	array_free(&shown);
 }
 
 void cmd_list(struct imap_session *s, const struct imap_cmd *cmd)

@@ -353,7 +353,7 @@ static bool header_matches(struct msg_data *m, const struct search_key *key)
 		const struct mime_field *f = &m->hdr->fields.items[i];
 
 		if (strcasecmp(f->name, field) == 0 &&
-		    imap_search_contains(f->value, f->value_len, text, strlen(text)))
+		    imap_search_value_matches(f->name, f->value, f->value_len, text))
 			return true;
 	}
 	return false;

@@ -19,7 +19,9 @@ enum state {
 	ST_ARG_START, /* after SP or '(': a token, or ')' */
 	ST_ARG_SEP,   /* after a token: SP, ')' or the line end */
 	ST_ATOM,
-	ST_ATOM_QUOTED, /* a quoted string inside an atom's [...] */
+	ST_ATOM_QUOTED,     /* a quoted string inside an atom's [...] */
+	ST_ATOM_QUOTED_ESC, /* after a backslash in that quoted string */
+	ST_TILDE,           /* after '~' at an argument's start: literal8 or atom */
 	ST_QUOTED,
 	ST_QUOTED_ESC,
 	ST_LIT_SIZE,  /* digits after '{' */
@@ -59,6 +61,7 @@ struct imap_parser {
 	unsigned bracket_depth;
 	uint64_t lit_size;
 	unsigned lit_digits;
+	bool lit8; /* the literal is a literal8 "~{n}" */
 	uint64_t lit_left;
 	bool lit_nonsync;
 	bool lit_streamed;
@@ -174,7 +177,8 @@ bool imap_parser_idle(const struct imap_parser *p)
 }
 
 /* RFC 3501 ATOM-CHAR, plus the list wildcards and '\' (flags such as
-   \Seen are atoms here) and ']' (allowed in astring). */
+   \Seen are atoms here) and ']' (allowed in astring). '[' is an atom char
+   too; only after a fetch-att name it opens a section (section_opens()). */
 static bool is_atom_char(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7f)
@@ -354,7 +358,12 @@ static size_t on_arg_start(struct imap_parser *p, unsigned char c, bool *done)
 		p->lit_size = 0;
 		p->lit_digits = 0;
 		p->lit_nonsync = false;
+		p->lit8 = false;
 		p->state = ST_LIT_SIZE;
+		return 1;
+	}
+	if (c == '~') {
+		p->state = ST_TILDE;
 		return 1;
 	}
 	p->state = ST_ATOM;
@@ -374,6 +383,28 @@ static size_t on_arg_sep(struct imap_parser *p, unsigned char c, bool *done)
 	return fail(p, "Missing space between arguments", c);
 }
 
+/* Does a '[' after the atom read so far open a section with spaces,
+   lists and quoted strings inside? Only after a fetch-att name of FETCH or
+   UID FETCH (RFC 3501 section, RFC 3516 section-binary); elsewhere '[' is
+   an ordinary atom char (SELECT a[b, LIST "" a[b%). */
+static bool section_opens(const struct imap_parser *p)
+{
+	static const char *const names[] = {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
+	                                    "BINARY.SIZE"};
+	const struct imap_arg *first = p->root.count > 0 ? &p->root.list[0] : NULL;
+	bool fetch = strcmp(p->cmd.name, "FETCH") == 0 ||
+	             (strcmp(p->cmd.name, "UID") == 0 && first != NULL &&
+	              first->type == IMAP_ARG_ATOM && strcasecmp(first->str, "FETCH") == 0);
+
+	if (!fetch)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (p->tok.len == strlen(names[i]) && strcasecmp(p->tok.data, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static size_t on_atom(struct imap_parser *p, unsigned char c, bool *done)
 {
 	if (p->bracket_depth > 0) {
@@ -388,7 +419,7 @@ static size_t on_atom(struct imap_parser *p, unsigned char c, bool *done)
 		buf_append_char(&p->tok, (char)c);
 		return 1;
 	}
-	if (c == '[') {
+	if (c == '[' && section_opens(p)) {
 		p->bracket_depth = 1;
 		buf_append_char(&p->tok, (char)c);
 		return 1;
@@ -404,15 +435,45 @@ static size_t on_atom(struct imap_parser *p, unsigned char c, bool *done)
 	return fail(p, "Invalid character in atom", c);
 }
 
-/* A quoted string inside [...] is kept as sent, quotes included. */
+/* A quoted string inside [...] is kept as sent, quotes and backslashes
+   included; a backslash escapes the next byte ("x\\" ends after the
+   second backslash). */
 static size_t on_atom_quoted(struct imap_parser *p, unsigned char c, bool *done)
 {
 	if (c == '\r' || c == '\n' || c == 0)
 		return fail(p, "Missing '\"'", c);
 	buf_append_char(&p->tok, (char)c);
-	if (c == '"' && !(p->tok.len >= 2 && p->tok.data[p->tok.len - 2] == '\\'))
+	if (c == '\\')
+		p->state = ST_ATOM_QUOTED_ESC;
+	else if (c == '"')
 		p->state = ST_ATOM;
 	return 1;
+}
+
+static size_t on_atom_quoted_esc(struct imap_parser *p, unsigned char c, bool *done)
+{
+	if (c != '"' && c != '\\')
+		return fail(p, "Invalid escape in quoted string", c);
+	buf_append_char(&p->tok, (char)c);
+	p->state = ST_ATOM_QUOTED;
+	return 1;
+}
+
+/* After '~' at an argument's start: "~{" opens a literal8 (RFC 3516
+   section 4.3); anything else is an atom starting with '~'. */
+static size_t on_tilde(struct imap_parser *p, unsigned char c, bool *done)
+{
+	if (c == '{') {
+		p->lit_size = 0;
+		p->lit_digits = 0;
+		p->lit_nonsync = false;
+		p->lit8 = true;
+		p->state = ST_LIT_SIZE;
+		return 1;
+	}
+	buf_append_char(&p->tok, '~');
+	p->state = ST_ATOM;
+	return 0;
 }
 
 static size_t on_quoted(struct imap_parser *p, unsigned char c, bool *done)
@@ -536,6 +597,7 @@ static void literal_done(struct imap_parser *p)
 		buf_clear(&p->tok);
 	}
 	arg = add_arg(p, IMAP_ARG_LITERAL);
+	arg->literal8 = p->lit8;
 	if (p->lit_streamed) {
 		free(arg->str);
 		arg->str = NULL;
@@ -639,6 +701,8 @@ static state_fn *const state_fns[] = {
     [ST_ARG_SEP] = on_arg_sep,
     [ST_ATOM] = on_atom,
     [ST_ATOM_QUOTED] = on_atom_quoted,
+    [ST_ATOM_QUOTED_ESC] = on_atom_quoted_esc,
+    [ST_TILDE] = on_tilde,
     [ST_QUOTED] = on_quoted,
     [ST_QUOTED_ESC] = on_quoted_esc,
     [ST_LIT_SIZE] = on_lit_size,
@@ -704,7 +768,7 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p, const void *data,
 
 const char *imap_arg_astring(const struct imap_arg *arg)
 {
-	if (arg->type == IMAP_ARG_LIST || arg->streamed)
+	if (arg->type == IMAP_ARG_LIST || arg->streamed || arg->literal8)
 		return NULL;
 	return arg->str;
 }

@@ -8,9 +8,12 @@
  * a tree of arguments.
  *
  * Tokens: atoms (numbers, sequence sets, flags like \Seen, list patterns
- * with * and % are atoms too), quoted strings, literals {n} and {n+}, NIL
- * and parenthesised lists. An atom may contain a [...] section with spaces,
- * nested lists and quoted strings inside, as FETCH's
+ * with * and % are atoms too), quoted strings, literals {n} and {n+},
+ * literal8 ~{n} and ~{n+} (RFC 3516), NIL and parenthesised lists. '[' and
+ * ']' are atom chars (SELECT a[b is the mailbox "a[b"), except that in
+ * FETCH and UID FETCH an atom BODY, BODY.PEEK, BINARY, BINARY.PEEK or
+ * BINARY.SIZE followed by '[' holds a section with spaces, nested lists and
+ * quoted strings inside up to the matching ']', as
  * BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100> needs (RFC 3501 fetch-att).
  *
  * After an error the rest of the line is skipped (a non-synchronising
@@ -38,6 +41,9 @@ struct imap_arg {
 	size_t len;
 	/* Literal: true if the bytes went to the literal sink instead of str. */
 	bool streamed;
+	/* Literal: true for a literal8 "~{n}" / "~{n+}" (RFC 3516 4.3), whose
+	   bytes may include NUL; only APPEND takes one. */
+	bool literal8;
 	struct imap_arg *list;
 	size_t count;
 	size_t cap; /* private */
@@ -138,7 +144,8 @@ bool imap_parser_idle(const struct imap_parser *parser);
 
 /* Argument helpers. imap_arg_astring() accepts an atom, a quoted string, a
    literal held in memory, or NIL (as the atom "NIL"): returns its text, or
-   NULL if arg is a list or a streamed literal. */
+   NULL if arg is a list, a streamed literal or a literal8 (not an astring
+   in RFC 3516's grammar). */
 const char *imap_arg_astring(const struct imap_arg *arg);
 /* An atom (or NIL read as an atom), or NULL. */
 const char *imap_arg_atom(const struct imap_arg *arg);

@@ -25,6 +25,10 @@
 
 /* Parser limits before login (DESIGN: tighter before login). */
 #define IMAP_PRELOGIN_MAX_LITERAL (64 * 1024)
+/* A pre-login line may be this long at least, whatever limits.line_length
+   says: an ID of 30 pairs (RFC 2971 3.3: fields of 30, values of 1024
+   bytes) is about 32 KB quoted. */
+#define IMAP_PRELOGIN_MAX_LINE (40 * 1024)
 /* After login: lines of big UID sets are common (Dovecot allows 64 KiB). */
 #define IMAP_MAX_LINE_AUTHED (64 * 1024)
 /* Literal bytes held in memory for one command; larger literals need the

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
+#include "mime/mime-address.h"
+
 /* The ENVELOPE's fields (RFC 3501 7.4.2): what clients search. A code is
    stored in the index: append, never reorder. */
 static const char *const covered[] = {
@@ -45,6 +48,55 @@ bool imap_search_contains(const char *hay, size_t len, const char *needle, size_
 	return false;
 }
 
+/* The address fields (RFC 5322 3.6.2, 3.6.3). */
+static bool is_address_field(const char *field)
+{
+	static const char *const names[] = {"From", "Sender", "Reply-To", "To", "Cc", "Bcc"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(field, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Does an address of the parsed list read as text: "local@domain", the
+   display name (or comment), or "name <local@domain>"? */
+static bool address_matches(const char *value, size_t len, const char *text, size_t tlen)
+{
+	struct mime_address *list;
+	size_t count;
+	bool found = false;
+
+	mime_address_list_parse(value, len, &list, &count);
+	for (size_t i = 0; i < count && !found; i++) {
+		const struct mime_address *a = &list[i];
+		struct buf b = BUF_INIT;
+
+		if (a->domain == NULL)
+			continue;
+		buf_printf(&b, "%s@%s", a->mailbox, a->domain);
+		found = imap_search_contains(b.data, b.len, text, tlen);
+		if (!found && a->name != NULL) {
+			buf_clear(&b);
+			buf_printf(&b, "%s <%s@%s>", a->name, a->mailbox, a->domain);
+			found = imap_search_contains(b.data, b.len, text, tlen);
+		}
+		buf_free(&b);
+	}
+	mime_address_list_free(&list, count);
+	return found;
+}
+
+bool imap_search_value_matches(const char *field, const char *value, size_t len, const char *text)
+{
+	size_t tlen = strlen(text);
+
+	if (imap_search_contains(value, len, text, tlen))
+		return true;
+	return is_address_field(field) && address_matches(value, len, text, tlen);
+}
+
 /* Parse the decimal length at data[*pos..] up to ':'; -1 if malformed. */
 static int read_length(const char *data, size_t len, size_t *pos, size_t *value_len)
 {
@@ -63,7 +115,7 @@ static int read_length(const char *data, size_t len, size_t *pos, size_t *value_
 
 int imap_search_headers_match(const char *data, size_t len, int code, const char *text)
 {
-	size_t pos = 0, tlen = strlen(text);
+	size_t pos = 0;
 	bool found = false;
 
 	while (pos < len) {
@@ -72,7 +124,8 @@ int imap_search_headers_match(const char *data, size_t len, int code, const char
 
 		if (c < 0 || (size_t)c >= COVERED || read_length(data, len, &pos, &vlen) < 0)
 			return -1;
-		if (!found && c == code && imap_search_contains(data + pos, vlen, text, tlen))
+		if (!found && c == code &&
+		    imap_search_value_matches(covered[c], data + pos, vlen, text))
 			found = true;
 		pos += vlen;
 	}

@@ -36,6 +36,14 @@ void imap_search_headers_render(const struct mime_part *hdr, struct buf *out);
    -1 if data is not a valid encoding (the caller reads the file). */
 int imap_search_headers_match(const char *data, size_t len, int code, const char *text);
 
+/* Does one value of header field (name, any case) match text? The raw
+   value contains it (imap_search_contains()), or, for the address fields
+   (From, Sender, Reply-To, To, Cc, Bcc), an address of the parsed list
+   (mime-address.h) reads as "local@domain" or "name <local@domain>"
+   containing it: comments and folding whitespace inside an address do not
+   hide it. Both the file and the cache path match with this. */
+bool imap_search_value_matches(const char *field, const char *value, size_t len, const char *text);
+
 /* Substring search ignoring ASCII case, the one rule of SEARCH's string
    keys: an empty needle matches; a match never spans a NUL byte of hay
    (needles hold none). */

@@ -40,8 +40,11 @@ static void set_parser_limits(struct imap_session *s)
 			limits.max_line = IMAP_MAX_LINE_AUTHED;
 		limits.max_literal = imap_settings(set)->max_literal_size;
 		limits.max_literals = IMAP_MAX_LITERALS_IN_MEMORY;
-	} else if (limits.max_literal > imap_settings(set)->max_literal_size) {
-		limits.max_literal = imap_settings(set)->max_literal_size;
+	} else {
+		if (limits.max_line < IMAP_PRELOGIN_MAX_LINE)
+			limits.max_line = IMAP_PRELOGIN_MAX_LINE;
+		if (limits.max_literal > imap_settings(set)->max_literal_size)
+			limits.max_literal = imap_settings(set)->max_literal_size;
 	}
 	if (s->parser == NULL) {
 		s->parser = imap_parser_new(&limits);

@@ -19,6 +19,9 @@ static size_t walk(const struct imap_arg *args, size_t count)
 
 		if (s != NULL)
 			total += strlen(s) + arg->len;
+		/* A literal8's bytes (NULs allowed) are all readable. */
+		if (arg->type == IMAP_ARG_LITERAL && arg->literal8 && arg->str != NULL)
+			total += memchr(arg->str, '\0', arg->len) != NULL;
 		if (imap_arg_number(arg, &n) == 0)
 			total += (size_t)n;
 		if (arg->type == IMAP_ARG_LIST)

@@ -37,8 +37,14 @@ static void render_arg(struct buf *out, const struct imap_arg *arg)
 			buf_printf(out, "L%zu:streamed", arg->len);
 			break;
 		}
-		buf_printf(out, "L%zu:<", arg->len);
-		buf_append(out, arg->str, arg->len);
+		buf_printf(out, "%sL%zu:<", arg->literal8 ? "~" : "", arg->len);
+		/* A NUL of a literal8 is shown as "\0". */
+		for (size_t i = 0; i < arg->len; i++) {
+			if (arg->str[i] == '\0')
+				buf_append_str(out, "\\0");
+			else
+				buf_append_char(out, arg->str[i]);
+		}
 		buf_append_char(out, '>');
 		break;
 	case IMAP_ARG_LIST:
@@ -109,9 +115,9 @@ static char *run(const char *input, size_t len, size_t chunk)
 	return buf_steal(&out);
 }
 
-static void check(const char *input, const char *expected)
+/* check() for input of len bytes, which may hold NULs. */
+static void check_len(const char *input, size_t len, const char *expected)
 {
-	size_t len = strlen(input);
 	char *whole = run(input, len, len);
 	char *bytes = run(input, len, 1);
 
@@ -125,6 +131,11 @@ static void check(const char *input, const char *expected)
 	}
 	free(whole);
 	free(bytes);
+}
+
+static void check(const char *input, const char *expected)
+{
+	check_len(input, strlen(input), expected);
 }
 
 static void test_simple(void **state)
@@ -374,15 +385,95 @@ static void test_error_kinds(void **state)
 	}
 }
 
+/* '[' is an atom char except after a fetch-att name of FETCH / UID FETCH
+   (RFC 3501 ATOM-CHAR excludes only resp-specials ']'... and '[' is fine). */
+static void test_bracket_atoms(void **state)
+{
+	(void)state;
+	check("a SELECT a[b\r\n", "[a SELECT A:a[b]");
+	check("a LIST \"\" a[b%\r\n", "[a LIST S:<> A:a[b%]");
+	check("a CREATE x[1]\r\n", "[a CREATE A:x[1]]");
+	check("a CREATE x[\r\nb NOOP\r\n", "[a CREATE A:x[][b NOOP]");
+	check("a RENAME [a [b\r\n", "[a RENAME A:[a A:[b]");
+	check("a STATUS a[b (MESSAGES)\r\n", "[a STATUS A:a[b (A:MESSAGES)]");
+	/* Not a section outside FETCH, even after BODY. */
+	check("a SELECT BODY[x\r\n", "[a SELECT A:BODY[x]");
+	/* Sections in FETCH and UID FETCH keep their spaces. */
+	check("a UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (A B)])\r\n",
+	      "[a UID A:FETCH A:1 (A:BODY.PEEK[HEADER.FIELDS (A B)])]");
+	check("a fetch 1 binary.size[1 ]\r\n", "[a FETCH A:1 A:binary.size[1 ]]");
+	check("a UID FETCH 1 BINARY[1\r\nb NOOP\r\n", "[ERR a Missing ']'][b NOOP]");
+	/* In FETCH, an atom that is not a fetch-att name takes '[' plainly. */
+	check("a FETCH 1 X[a\r\n", "[a FETCH A:1 A:X[a]");
+}
+
+/* A quoted string inside a section: a backslash escapes the next byte, so
+   "x\\" ends after the second backslash. */
+static void test_section_quoted(void **state)
+{
+	(void)state;
+	check("a FETCH 1 BODY[HEADER.FIELDS (\"x\\\\\")]\r\n",
+	      "[a FETCH A:1 A:BODY[HEADER.FIELDS (\"x\\\\\")]]");
+	check("a FETCH 1 (BODY[HEADER.FIELDS (\"a\\\\\" \"b\\\"]\")] FLAGS)\r\n",
+	      "[a FETCH A:1 (A:BODY[HEADER.FIELDS (\"a\\\\\" \"b\\\"]\")] A:FLAGS)]");
+	check("a FETCH 1 BODY[HEADER.FIELDS (\"\\\\\" Y)]<0.5>\r\n",
+	      "[a FETCH A:1 A:BODY[HEADER.FIELDS (\"\\\\\" Y)]<0.5>]");
+	check("a FETCH 1 BODY[HEADER.FIELDS (\"\\x\")]\r\nb NOOP\r\n",
+	      "[ERR a Invalid escape in quoted string][b NOOP]");
+	check("a FETCH 1 BODY[HEADER.FIELDS (\"x\\\r\nb NOOP\r\n",
+	      "[ERR a Invalid escape in quoted string][b NOOP]");
+	check("a FETCH 1 BODY[HEADER.FIELDS (\"x\r\nb NOOP\r\n", "[ERR a Missing '\"'][b NOOP]");
+}
+
+/* literal8 (RFC 3516 4.3): "~{n}" and "~{n+}", NULs kept; '~' otherwise
+   starts an atom. */
+static void test_literal8(void **state)
+{
+	static const char nul_input[] = "a APPEND x ~{5+}\r\na\0b\0c\r\n";
+
+	(void)state;
+	check("a APPEND x ~{3}\r\nabc\r\n", "[+3][a APPEND A:x ~L3:<abc>]");
+	check("a APPEND x (\\Seen) ~{2+}\r\nab\r\n", "[a APPEND A:x (A:\\Seen) ~L2:<ab>]");
+	check_len(nul_input, sizeof(nul_input) - 1, "[a APPEND A:x ~L5:<a\\0b\\0c>]");
+	check("a X ~a ~ (~{1+}\r\nz)\r\n", "[a X A:~a A:~ (~L1:<z>)]");
+	check("a X ~{101+}\r\n"
+	      "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	      "bbbbbbbbbbbbbbbbbbbbb\r\nc NOOP\r\n",
+	      "[ERR a Literal too large][c NOOP]");
+	check("a X ~{x}\r\nb NOOP\r\n", "[ERR a Invalid literal size][b NOOP]");
+	/* A literal8 on a bad line is skipped like a literal. */
+	check("a X ) ~{3+}\r\n\r\n\r\nc NOOP\r\n", "[ERR a Unexpected ')'][c NOOP]");
+}
+
+static void test_literal8_astring(void **state)
+{
+	struct imap_parser *p = imap_parser_new(&test_limits);
+	const char *in = "a LOGIN ~{1+}\r\nu {1+}\r\np\r\n";
+	size_t consumed;
+	const struct imap_command *cmd;
+
+	(void)state;
+	assert_int_equal(imap_parser_feed(p, in, strlen(in), &consumed), IMAP_PARSE_COMMAND);
+	cmd = imap_parser_command(p);
+	assert_int_equal(cmd->count, 2);
+	assert_true(cmd->args[0].literal8);
+	assert_null(imap_arg_astring(&cmd->args[0]));
+	assert_false(cmd->args[1].literal8);
+	assert_string_equal(imap_arg_astring(&cmd->args[1]), "p");
+	imap_parser_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error_kinds), cmocka_unit_test(test_simple),
-	    cmocka_unit_test(test_tokens),      cmocka_unit_test(test_fetch_atoms),
-	    cmocka_unit_test(test_literals),    cmocka_unit_test(test_literal_limits),
-	    cmocka_unit_test(test_errors),      cmocka_unit_test(test_resync),
-	    cmocka_unit_test(test_line_limit),  cmocka_unit_test(test_sink),
-	    cmocka_unit_test(test_arg_helpers),
+	    cmocka_unit_test(test_error_kinds),      cmocka_unit_test(test_simple),
+	    cmocka_unit_test(test_tokens),           cmocka_unit_test(test_fetch_atoms),
+	    cmocka_unit_test(test_literals),         cmocka_unit_test(test_literal_limits),
+	    cmocka_unit_test(test_errors),           cmocka_unit_test(test_resync),
+	    cmocka_unit_test(test_line_limit),       cmocka_unit_test(test_sink),
+	    cmocka_unit_test(test_arg_helpers),      cmocka_unit_test(test_bracket_atoms),
+	    cmocka_unit_test(test_section_quoted),   cmocka_unit_test(test_literal8),
+	    cmocka_unit_test(test_literal8_astring),
 	};
 
 	srand(1);

@@ -87,9 +87,28 @@ static void test_contains(void **state)
 	assert_true(imap_search_contains("ab\0cd", 5, "cd", 2));
 }
 
+/* Addresses with comments match on the parsed address too. */
+static void test_value_matches(void **state)
+{
+	static const char v1[] = "<user (comment)@ (comment) domain.org>";
+	static const char v2[] = "user@domain (Real Name)";
+	static const char v3[] = "\"Real\" <x (c) @example.test>";
+
+	(void)state;
+	assert_true(imap_search_value_matches("From", v1, strlen(v1), "user@domain.org"));
+	assert_true(imap_search_value_matches("cc", v1, strlen(v1), "USER@DOMAIN"));
+	assert_false(imap_search_value_matches("Subject", v1, strlen(v1), "user@domain.org"));
+	assert_false(imap_search_value_matches("From", v1, strlen(v1), "other@domain.org"));
+	assert_true(imap_search_value_matches("To", v2, strlen(v2), "Real Name"));
+	assert_true(imap_search_value_matches("To", v2, strlen(v2), "user@domain"));
+	assert_true(imap_search_value_matches("Bcc", v3, strlen(v3), "x@example.test"));
+	assert_true(imap_search_value_matches("Bcc", v3, strlen(v3), "Real <x@example"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_value_matches),
 	    cmocka_unit_test(test_codes),
 	    cmocka_unit_test(test_render_and_match),
 	    cmocka_unit_test(test_contains),
