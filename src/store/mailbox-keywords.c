@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "lib/fsutil.h"
@@ -21,6 +22,7 @@
 #include "store/mailbox-private.h"
 
 #define KEYWORDS_FILE "dovecot-keywords"
+#define KEYWORDS_LOCK "tern-keywords.lock"
 /* Bigger files are not ours to read (26 short lines). */
 #define KEYWORDS_FILE_MAX 65536
 
@@ -65,66 +67,109 @@ static void keywords_file_parse(char *data, char **names)
 	}
 }
 
-/* The file's names; a missing file is no keyword. */
-static int keywords_file_read(struct mailbox *box, char **names, const char **error_r)
+/* The names dovecot-keywords of the Maildir dir lists; a missing file is
+   no keyword. 0, or -1 with errno. */
+static int keywords_file_read(const char *dir, char **names)
 {
-	char *path = xasprintf("%s/" KEYWORDS_FILE, box->path);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *path = xasprintf("%s/" KEYWORDS_FILE, dir);
 	char *data;
-	ssize_t n;
+	size_t len;
+	int ret = read_file(path, KEYWORDS_FILE_MAX, &data, &len);
 
 	free(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0
-		                       : mailbox_fail_errno(box, "open " KEYWORDS_FILE, error_r);
-	data = xmalloc(KEYWORDS_FILE_MAX + 1);
-	n = read(fd, data, KEYWORDS_FILE_MAX);
-	close(fd);
-	if (n < 0) {
-		free(data);
-		return mailbox_fail_errno(box, "read " KEYWORDS_FILE, error_r);
-	}
-	data[n] = '\0';
+	if (ret < 0)
+		return errno == ENOENT ? 0 : -1;
 	keywords_file_parse(data, names);
 	free(data);
 	return 0;
 }
 
-/* Write the letter keywords of box to the file (a new file renamed over
-   the old one, so readers see one or the other). */
-static int keywords_file_write(struct mailbox *box, const char **error_r)
+/* Write names[0..MAILDIR_KEYWORD_LETTERS) as the file (a new file renamed
+   over the old one, so readers see one or the other). 0, or -1 with
+   errno. */
+static int keywords_file_write(const char *dir, char *const *names)
 {
-	char *path = xasprintf("%s/" KEYWORDS_FILE, box->path);
+	char *path = xasprintf("%s/" KEYWORDS_FILE, dir);
 	struct buf b = BUF_INIT;
-	int ret = 0;
+	int ret;
 
 	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS; i++) {
-		if (box->kw_names[i] != NULL)
-			buf_printf(&b, "%u %s\n", i, box->kw_names[i]);
+		if (names[i] != NULL)
+			buf_printf(&b, "%u %s\n", i, names[i]);
 	}
-	if (write_file_atomic(path, b.len > 0 ? b.data : "", b.len, 0600) < 0)
-		ret = mailbox_fail_errno(box, "write " KEYWORDS_FILE, error_r);
+	ret = write_file_atomic(path, b.len > 0 ? b.data : "", b.len, 0600);
 	buf_free(&b);
 	free(path);
 	return ret;
 }
 
-int keywords_load(struct mailbox *box, const char **error_r)
+/* Writers of the file (IMAP under the index lock, deliveries without it)
+   read, change and write it holding this lock: no name is lost. Not
+   Dovecot's dovecot-keywords.lock, which Dovecot takes as a dotlock (a
+   file that exists while held). -1 with errno, else the fd to close. */
+static int keywords_lock(const char *dir)
+{
+	char *path = xasprintf("%s/" KEYWORDS_LOCK, dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	free(path);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void names_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(names[i]);
+		names[i] = NULL;
+	}
+}
+
+/* Under the lock: add the letter keywords of box the file lacks (the index
+   knows them: the file was removed, or written by an older writer). */
+static int keywords_file_merge(struct mailbox *box, const char **error_r)
+{
+	char *file[MAILDIR_KEYWORD_LETTERS] = {NULL};
+	bool changed = false;
+	int fd = keywords_lock(box->path), ret = 0;
+
+	if (fd < 0)
+		return mailbox_fail_errno(box, "lock " KEYWORDS_FILE, error_r);
+	if (keywords_file_read(box->path, file) < 0)
+		ret = mailbox_fail_errno(box, "read " KEYWORDS_FILE, error_r);
+	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS && ret == 0; i++) {
+		if (file[i] == NULL && box->kw_names[i] != NULL) {
+			file[i] = xstrdup(box->kw_names[i]);
+			changed = true;
+		}
+	}
+	if (ret == 0 && changed && keywords_file_write(box->path, file) < 0)
+		ret = mailbox_fail_errno(box, "write " KEYWORDS_FILE, error_r);
+	names_free(file, MAILDIR_KEYWORD_LETTERS);
+	close(fd);
+	return ret;
+}
+
+/* Read the index's and the file's keywords into box->kw_names (the file
+   wins); *rewrite_r if the index has letter keywords the file lacks. */
+static int keywords_read(struct mailbox *box, bool *rewrite_r, const char **error_r)
 {
 	struct mail_index *index = box->user->index;
 	char *file[MAILDIR_KEYWORD_LETTERS] = {NULL};
-	bool rewrite = false;
 	int ret = 0;
 
+	*rewrite_r = false;
 	keywords_clear(box);
 	if (mail_index_keywords(index, box->ibox.id, box->kw_names, MAIL_KEYWORDS_MAX, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	if (keywords_file_read(box, file, error_r) < 0)
-		return -1;
+	if (keywords_file_read(box->path, file) < 0)
+		return mailbox_fail_errno(box, "read " KEYWORDS_FILE, error_r);
 	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS && ret == 0; i++) {
 		if (file[i] == NULL) {
-			/* known to the index only: put it back in the file */
-			rewrite |= box->kw_names[i] != NULL;
+			*rewrite_r |= box->kw_names[i] != NULL;
 			continue;
 		}
 		if (box->kw_names[i] != NULL && strcmp(box->kw_names[i], file[i]) == 0)
@@ -134,11 +179,17 @@ int keywords_load(struct mailbox *box, const char **error_r)
 		if (mail_index_keyword_set(index, box->ibox.id, i, file[i], error_r) < 0)
 			ret = mailbox_fail(box, *error_r, error_r);
 	}
-	for (unsigned i = 0; i < MAILDIR_KEYWORD_LETTERS; i++)
-		free(file[i]);
-	if (ret == 0 && rewrite && !box->readonly)
-		ret = keywords_file_write(box, error_r);
+	names_free(file, MAILDIR_KEYWORD_LETTERS);
 	return ret;
+}
+
+int keywords_load(struct mailbox *box, const char **error_r)
+{
+	bool rewrite;
+
+	if (keywords_read(box, &rewrite, error_r) < 0)
+		return -1;
+	return rewrite && !box->readonly ? keywords_file_merge(box, error_r) : 0;
 }
 
 int mailbox_keyword_find(const struct mailbox *box, const char *name)
@@ -187,26 +238,40 @@ static int keyword_add(struct mailbox *box, const char *name, bool *file_r, cons
 	return MAIL_KEYWORDS_FULL;
 }
 
-static int keywords_add_all(struct mailbox *box, const char *const *names, size_t count,
-                            uint64_t *mask_r, const char **error_r)
+/* Under the lock and the index transaction. */
+static int keywords_add_locked(struct mailbox *box, const char *const *names, size_t count,
+                               uint64_t *mask_r, const char **error_r)
 {
-	bool file = false;
+	bool file, rewrite;
 	uint64_t mask = 0;
 
-	if (mail_index_box_get(box->user->index, box->name, &box->ibox, error_r) <= 0)
-		return mailbox_fail(box, "mailbox vanished from the index", error_r);
-	if (keywords_load(box, error_r) < 0)
+	if (keywords_read(box, &rewrite, error_r) < 0)
 		return -1;
+	file = rewrite;
 	for (size_t i = 0; i < count; i++) {
 		int idx = keyword_add(box, names[i], &file, error_r);
 		if (idx < 0)
 			return idx;
 		mask |= (uint64_t)1 << idx;
 	}
-	if (file && keywords_file_write(box, error_r) < 0)
-		return -1;
+	if (file && keywords_file_write(box->path, box->kw_names) < 0)
+		return mailbox_fail_errno(box, "write " KEYWORDS_FILE, error_r);
 	*mask_r = mask;
 	return 0;
+}
+
+static int keywords_add_all(struct mailbox *box, const char *const *names, size_t count,
+                            uint64_t *mask_r, const char **error_r)
+{
+	int fd, ret;
+
+	if (mail_index_box_get(box->user->index, box->name, &box->ibox, error_r) <= 0)
+		return mailbox_fail(box, "mailbox vanished from the index", error_r);
+	if ((fd = keywords_lock(box->path)) < 0)
+		return mailbox_fail_errno(box, "lock " KEYWORDS_FILE, error_r);
+	ret = keywords_add_locked(box, names, count, mask_r, error_r);
+	close(fd);
+	return ret;
 }
 
 int mailbox_keywords_get(struct mailbox *box, const char *const *names, size_t count,
@@ -245,4 +310,49 @@ int mailbox_keywords_get(struct mailbox *box, const char *const *names, size_t c
 	}
 	box->user->changes++;
 	return 0;
+}
+
+int maildir_keyword_letters(const char *maildir, const char *const *names, size_t count,
+                            uint32_t *letters_r, size_t *dropped_r)
+{
+	char *file[MAILDIR_KEYWORD_LETTERS] = {NULL};
+	bool changed = false;
+	int fd = keywords_lock(maildir), ret = 0;
+
+	*letters_r = 0;
+	*dropped_r = count;
+	if (fd < 0)
+		return -1;
+	if (keywords_file_read(maildir, file) < 0)
+		ret = -1;
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		unsigned idx = MAILDIR_KEYWORD_LETTERS, free_idx = MAILDIR_KEYWORD_LETTERS;
+
+		for (unsigned j = MAILDIR_KEYWORD_LETTERS; j-- > 0;) {
+			if (file[j] == NULL)
+				free_idx = j;
+			else if (strcasecmp(file[j], names[i]) == 0)
+				idx = j;
+		}
+		if (!mail_keyword_valid(names[i]))
+			continue;
+		if (idx == MAILDIR_KEYWORD_LETTERS && free_idx < MAILDIR_KEYWORD_LETTERS) {
+			idx = free_idx;
+			file[idx] = xstrdup(names[i]);
+			changed = true;
+		}
+		if (idx < MAILDIR_KEYWORD_LETTERS) {
+			*letters_r |= 1u << idx;
+			(*dropped_r)--;
+		}
+	}
+	if (ret == 0 && changed && keywords_file_write(maildir, file) < 0)
+		ret = -1;
+	if (ret < 0) {
+		*letters_r = 0;
+		*dropped_r = count;
+	}
+	names_free(file, MAILDIR_KEYWORD_LETTERS);
+	close(fd);
+	return ret;
 }

@@ -136,6 +136,14 @@ void view_snapshot_free(struct view_snapshot **snapshot);
    box->kw_names. */
 int keywords_load(struct mailbox *box, const char **error_r);
 void keywords_clear(struct mailbox *box);
+/* For a delivery, which holds no index (delivery.c): the letters (bit i:
+   'a' + i) of the count keywords names in the Maildir maildir, adding
+   those it lacks to its dovecot-keywords while it has free letters.
+   *dropped_r: how many got no letter (no free letter left, or an invalid
+   name; the index-only keywords need the index). 0, or -1 with errno
+   (then no letter and every keyword dropped). */
+int maildir_keyword_letters(const char *maildir, const char *const *names, size_t count,
+                            uint32_t *letters_r, size_t *dropped_r);
 
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);
