@@ -144,3 +144,97 @@ def test_dovecot_form_maildir_read(instance):
     m.store("1", "+FLAGS", "(Junk)")
     assert os.path.exists(os.path.join(md, "cur", "1700000000.M1P1.dove,S=20:2,Sabd"))
     m.logout()
+
+
+def _dovecot_serve(d, maildir_src, uid, gid, internal, group, login):
+    """Copy maildir_src to d/mail for Dovecot and start it; (proc, port)."""
+    import shutil
+    import subprocess
+    import test_mime_dovecot as dv
+
+    port = dv.free_port()
+    for sub in ("run", "state"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    with open(os.path.join(d, "dovecot.conf"), "w") as f:
+        f.write(dv.CONF.format(d=d, port=port, internal=internal, group=group, login=login))
+    with open(os.path.join(d, "passwd"), "w") as f:
+        f.write("kw:{PLAIN}kw-pass:%d:%d::%s/mail::\n" % (uid, gid, d))
+    shutil.copytree(maildir_src, os.path.join(d, "mail"), symlinks=True)
+    for root, dirs, files in os.walk(os.path.join(d, "mail")):
+        for n in [root] + [os.path.join(root, x) for x in files]:
+            os.chown(n, uid, gid)
+    proc = subprocess.Popen([dv.DOVECOT, "-F", "-c", os.path.join(d, "dovecot.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dv.wait_port(port, proc)
+    return proc, port
+
+
+def test_dovecot_reads_tern_keywords_and_back(instance):
+    """Dovecot serves a Maildir Tern wrote and sees its keywords; a keyword
+    Dovecot adds is seen by Tern once the Maildir comes back."""
+    import imaplib
+    import shutil
+    import test_mime_dovecot as dv
+
+    if not os.path.exists(dv.DOVECOT):
+        pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
+    uid, gid, internal, group, login = dv.mail_account()
+    setup_mail(instance, 2)
+    m = connect_starttls(instance)
+    m.create("Archive")
+    m.select("INBOX")
+    assert m.store("1", "+FLAGS", "(\\Flagged $Forwarded work)")[0] == "OK"
+    assert m.store("2", "+FLAGS", "($Junk)")[0] == "OK"
+    assert m.copy("1", "Archive")[0] == "OK"
+    m.logout()
+    instance.stop()
+
+    import tempfile
+    # short: Dovecot's unix sockets live under it (108-byte path limit)
+    d = tempfile.mkdtemp(prefix="tern-kwdv-")
+    os.chmod(d, 0o755)
+    try:
+        check_with_dovecot(instance, d, uid, gid, internal, group, login)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def check_with_dovecot(instance, d, uid, gid, internal, group, login):
+    import imaplib
+    import shutil
+    import test_mime_dovecot as dv
+
+    proc, port = _dovecot_serve(d, instance.maildir(USER), uid, gid, internal, group, login)
+    try:
+        dm = imaplib.IMAP4("127.0.0.1", port)
+        dm.login("kw", "kw-pass")
+        dm.select("INBOX")
+        assert {b"\\Flagged", b"$Forwarded", b"work"} <= set(fetch_flags(dm, "1"))
+        assert b"$Junk" in fetch_flags(dm, "2")
+        assert dm.search(None, "KEYWORD", "work")[1][0] == b"1"
+        assert dm.store("2", "+FLAGS", "(fromdovecot)")[0] == "OK"
+        dm.select("Archive")
+        assert {b"\\Flagged", b"$Forwarded", b"work"} <= set(fetch_flags(dm, "1"))
+        dm.logout()
+    except (OSError, imaplib.IMAP4.error) as e:
+        raise RuntimeError("dovecot failed (%s); its log:\n%s" % (e, dv.dovecot_log(d)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    # back to Tern: Dovecot's renamed file and its dovecot-keywords line
+    md = instance.maildir(USER)
+    for sub in ("cur",):
+        shutil.rmtree(os.path.join(md, sub))
+        shutil.copytree(os.path.join(d, "mail", sub), os.path.join(md, sub))
+    shutil.copy(os.path.join(d, "mail", "dovecot-keywords"), os.path.join(md, "dovecot-keywords"))
+    owner = os.stat(md)
+    for root, dirs, files in os.walk(md):
+        for n in [root] + [os.path.join(root, x) for x in files]:
+            os.chown(n, owner.st_uid, owner.st_gid)
+    instance.start()
+    m = connect_starttls(instance)
+    assert m.select("INBOX")[0] == "OK"
+    assert {b"$Junk", b"fromdovecot"} <= set(fetch_flags(m, "2"))
+    assert {b"$Forwarded", b"work"} <= set(fetch_flags(m, "1"))
+    m.logout()
