@@ -11,8 +11,8 @@
 #include "store/mailbox.h"
 
 /* The flags argument(s): a list, or flags as separate atoms. Keywords go
-   to *keywords (slices of args); more than MAIL_KEYWORDS_MAX cannot be
-   stored anyway. */
+   to *keywords (slices of args). -1 bad syntax; -2 more keywords than a
+   mailbox can hold (MAIL_KEYWORDS_MAX). */
 static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flags_r,
                        const char **keywords, size_t *kw_count_r)
 {
@@ -26,8 +26,10 @@ static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flag
 		const char *name = imap_arg_atom(&args[i]);
 		int ret = name == NULL ? -1 : imap_flag_parse(name, flags_r);
 
-		if (ret < 0 || (ret == 1 && *kw_count_r == MAIL_KEYWORDS_MAX))
+		if (ret < 0)
 			return -1;
+		if (ret == 1 && *kw_count_r == MAIL_KEYWORDS_MAX)
+			return -2;
 		if (ret == 1)
 			keywords[(*kw_count_r)++] = name;
 	}
@@ -171,10 +173,14 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 	size_t kw_count;
 	uint64_t kw_mask = 0;
 	bool silent;
+	int ret = -1;
 
 	if (item == NULL || parse_mode(item, &mode, &silent) < 0 ||
-	    parse_flags(&cmd->args[2], cmd->count - 2, &flags, keywords, &kw_count) < 0) {
-		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+	    (ret = parse_flags(&cmd->args[2], cmd->count - 2, &flags, keywords, &kw_count)) < 0) {
+		if (ret == -2)
+			imap_reply(s, cmd->tag, "NO", "[LIMIT] Too many keywords.");
+		else
+			imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
 	run = xcalloc(1, sizeof(*run));
