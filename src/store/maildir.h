@@ -8,8 +8,8 @@
  *
  * A message file is <base>[:2,<info>]: base is the unique name given at
  * delivery, info holds one letter per flag in ASCII order (D draft,
- * F flagged, P passed, R replied, S seen, T trashed). Lower-case letters
- * (Dovecot's keywords) are kept as they are.
+ * F flagged, P passed, R replied, S seen, T trashed), then the keyword
+ * letters a-z (Dovecot's, mapped by the mailbox's dovecot-keywords).
  */
 
 #include <stdbool.h>
