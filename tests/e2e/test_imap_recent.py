@@ -50,3 +50,31 @@ def test_status_recent(instance):
     c.select("INBOX")
     assert recent(c) == 0
     c.logout()
+
+
+def test_recent_once_across_two_processes(instance_dir):
+    """processes = 2: sessions land in either imap process (the kernel
+    spreads the connections: with 6, all in one process in ~3% of runs;
+    the store unit test test_recent_once covers two index connections
+    deterministically); every message is recent in exactly one of them."""
+    from test_idle_wake import started_with_processes
+    instance = started_with_processes(instance_dir, 2)
+    try:
+        setup_mail(instance, 3)
+        sessions = [connect_starttls(instance) for _ in range(6)]
+        for s in sessions:
+            s.select("INBOX")
+        for i in range(4):
+            deliver(instance)
+        for s in sessions:
+            s.noop()
+        owners = {}
+        for s in sessions:
+            for seq in s.search(None, "RECENT")[1][0].split():
+                owners.setdefault(int(seq), []).append(s)
+        assert sorted(owners) == list(range(1, 8))
+        assert all(len(v) == 1 for v in owners.values()), owners
+        for s in sessions:
+            s.logout()
+    finally:
+        instance.stop()
