@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,6 +285,47 @@ static void test_recent_once(void **state)
 	mailbox_close(&sel);
 }
 
+static void index_sql(struct fixture *f, const char *sql)
+{
+	char *path = xasprintf("%s/tern-index.db", f->maildir);
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+}
+
+/* A version 3 index (no keywords, no recent boundary) is migrated in
+   place: UIDs kept, nothing indexed before becomes recent, keywords work. */
+static void test_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {"after"};
+	struct mailbox *box;
+	const char *error;
+
+	deliver(f, 2);
+	box = open_view(f->user, "INBOX", 1); /* indexes them, takes nothing */
+	uint32_t uidvalidity = mailbox_uidvalidity(box);
+	mailbox_close(&box);
+	mail_user_close(&f->user);
+	index_sql(f, "ALTER TABLE messages DROP COLUMN keywords;"
+	             "ALTER TABLE mailboxes DROP COLUMN recent_uid;"
+	             "DROP TABLE keywords;"
+	             "PRAGMA user_version = 3;");
+	assert_int_equal(mail_user_open(f->root, ADDR, &f->user, &error), 0);
+	deliver(f, 1);
+	box = open_view(f->user, "INBOX", 0);
+	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
+	assert_int_equal(mailbox_count(box), 3);
+	assert_int_equal(mailbox_recent_count(box), 1);
+	assert_int_not_equal(mailbox_msg(box, 3)->flags & MAIL_RECENT, 0);
+	change(box, 1, MAIL_FLAGS_ADD, 0, get(box, names, 1));
+	assert_int_equal(mailbox_msg(box, 1)->keywords, 1);
+	mailbox_close(&box);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dovecot_form, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_maps_keywords, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recent_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
