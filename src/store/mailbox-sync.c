@@ -218,7 +218,10 @@ static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct 
 {
 	struct mailbox *box = ctx->box;
 
-	if (strcmp(row->info, e->info) != 0) {
+	/* a row may lack the letters its file has (an index migrated from
+	   version 3 kept the info but not the keywords) */
+	if (strcmp(row->info, e->info) != 0 ||
+	    (row->keywords & MAILDIR_KEYWORD_LETTER_MASK) != maildir_info_keywords(e->info)) {
 		if (!sync_spend(ctx))
 			return 1;
 		free(row->info);

@@ -306,8 +306,10 @@ static void test_migrate_v3(void **state)
 	const char *error;
 
 	deliver(f, 2);
-	box = open_view(f->user, "INBOX", 1); /* indexes them, takes nothing */
+	box = open_view(f->user, "INBOX", 2); /* indexes them, takes nothing */
 	uint32_t uidvalidity = mailbox_uidvalidity(box);
+	static const char *const before[] = {"before"};
+	change(box, 2, MAIL_FLAGS_ADD, 0, get(box, before, 1)); /* letter a */
 	mailbox_close(&box);
 	mail_user_close(&f->user);
 	index_sql(f, "ALTER TABLE messages DROP COLUMN keywords;"
@@ -321,8 +323,11 @@ static void test_migrate_v3(void **state)
 	assert_int_equal(mailbox_count(box), 3);
 	assert_int_equal(mailbox_recent_count(box), 1);
 	assert_int_not_equal(mailbox_msg(box, 3)->flags & MAIL_RECENT, 0);
+	/* the letter of the version 3 file name is read back into the row */
+	assert_int_equal(mailbox_msg(box, 2)->keywords, 1);
+	assert_string_equal(mailbox_keyword_name(box, 0), "before");
 	change(box, 1, MAIL_FLAGS_ADD, 0, get(box, names, 1));
-	assert_int_equal(mailbox_msg(box, 1)->keywords, 1);
+	assert_int_equal(mailbox_msg(box, 1)->keywords, 2);
 	mailbox_close(&box);
 }
 
