@@ -59,23 +59,39 @@ void imap_append_abort(struct imap_session *s)
 	delivery_abort(&s->append);
 }
 
-/* The flag list of APPEND: system flags; keywords are accepted and
-   dropped (not stored yet). */
-static int parse_flags(const struct imap_arg *arg, unsigned *flags_r)
+/* The flag list of APPEND: system flags and keywords (copied: they
+   outlive the command line, until the append is finished). */
+static int parse_flags(const struct imap_arg *arg, unsigned *flags_r, char ***keywords_r,
+                       size_t *kw_count_r)
 {
 	*flags_r = 0;
 	for (size_t i = 0; i < arg->count; i++) {
 		const char *f = imap_arg_atom(&arg->list[i]);
+		int ret = f == NULL ? -1 : imap_flag_parse(f, flags_r);
 
-		if (f == NULL || imap_flag_parse(f, flags_r) < 0)
+		if (ret < 0 || (ret == 1 && *kw_count_r == MAIL_KEYWORDS_MAX))
 			return -1;
+		if (ret == 1) {
+			if (*keywords_r == NULL)
+				*keywords_r = xcalloc(MAIL_KEYWORDS_MAX, sizeof(char *));
+			(*keywords_r)[(*kw_count_r)++] = xstrdup(f);
+		}
 	}
 	return 0;
+}
+
+static void keywords_free(char **keywords, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(keywords[i]);
+	free(keywords);
 }
 
 struct append_args {
 	const char *mailbox;
 	unsigned flags;
+	char **keywords; /* malloc'ed, NULL if none */
+	size_t kw_count;
 	int64_t date; /* 0: now */
 	const struct imap_arg *message;
 };
@@ -88,7 +104,8 @@ static int parse_args(const struct imap_cmd *cmd, struct append_args *a)
 	if (cmd->count < 2 || cmd->count > 4 ||
 	    (a->mailbox = imap_arg_astring(&cmd->args[0])) == NULL)
 		return -1;
-	if (cmd->args[i].type == IMAP_ARG_LIST && parse_flags(&cmd->args[i++], &a->flags) < 0)
+	if (cmd->args[i].type == IMAP_ARG_LIST &&
+	    parse_flags(&cmd->args[i++], &a->flags, &a->keywords, &a->kw_count) < 0)
 		return -1;
 	if (i + 1 < cmd->count) {
 		const struct imap_arg *d = &cmd->args[i++];
@@ -129,6 +146,8 @@ struct append_job {
 	struct mail_append *append;
 	char *tag;
 	unsigned flags;
+	char **keywords;
+	size_t kw_count;
 };
 
 static void append_work(void *arg)
@@ -148,7 +167,8 @@ static void append_done(void *arg)
 	uint32_t uidvalidity, uid;
 	const char *error;
 
-	if (mail_user_append_finish(&job->append, job->flags, &uidvalidity, &uid, &error) < 0) {
+	if (mail_user_append_finish(&job->append, job->flags, (const char *const *)job->keywords,
+	                            job->kw_count, &uidvalidity, &uid, &error) < 0) {
 		log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
 		imap_reply(s, job->tag, "NO", "[SERVERBUG] Cannot store the message.");
 	} else {
@@ -157,6 +177,7 @@ static void append_done(void *arg)
 		imap_reply(s, job->tag, "OK", "[APPENDUID %u %u] Append completed.", uidvalidity,
 		           uid);
 	}
+	keywords_free(job->keywords, job->kw_count);
 	free(job->tag);
 	free(job);
 	(void)imap_session_release(s);
@@ -173,29 +194,35 @@ void cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 	if (parse_args(cmd, &a) < 0) {
 		imap_append_abort(s);
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		keywords_free(a.keywords, a.kw_count);
 		return;
 	}
 	if (!mail_user_mailbox_exists(s->user, a.mailbox)) {
 		imap_append_abort(s);
 		imap_reply(s, cmd->tag, "NO", "[TRYCREATE] Mailbox doesn't exist.");
+		keywords_free(a.keywords, a.kw_count);
 		return;
 	}
-	if ((d = take_delivery(s, cmd, a.message)) == NULL)
+	if ((d = take_delivery(s, cmd, a.message)) == NULL) {
+		keywords_free(a.keywords, a.kw_count);
 		return;
+	}
 	if (delivery_size(d) == 0) {
 		delivery_abort(&d);
 		imap_reply(s, cmd->tag, "NO", "Empty message.");
+		keywords_free(a.keywords, a.kw_count);
 		return;
 	}
 	if (mail_user_append_begin(s->user, a.mailbox, d, a.date, &append, &error) < 0) {
 		log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message.");
+		keywords_free(a.keywords, a.kw_count);
 		return;
 	}
 	/* The fsyncs run on a worker; the session reads no command meanwhile
 	   and the tagged OK goes out only once the message is durable. */
 	job = xcalloc(1, sizeof(*job));
-	*job = (struct append_job){s, append, xstrdup(cmd->tag), a.flags};
+	*job = (struct append_job){s, append, xstrdup(cmd->tag), a.flags, a.keywords, a.kw_count};
 	imap_session_hold(s);
 	workpool_submit(s->server->pool, append_work, append_done, job);
 }

@@ -446,7 +446,7 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 	}
 	if (flags) {
 		buf_printf(&b, "%sFLAGS ", sep);
-		imap_append_flags(&b, msg->flags);
+		imap_append_msg_flags(&b, s->box, msg);
 		sep = " ";
 	}
 	if (ctx->req.items & FETCH_RFC822_SIZE) {
@@ -524,6 +524,7 @@ void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd)
 	ctx->cmd.args = NULL;
 	ctx->cmd.count = 0;
 	ctx->next = 1;
+	imap_announce_keywords(s); /* RFC 3501 7.2.6: FLAGS before a keyword is shown */
 	if (fetch_resume(s, ctx) == 1) {
 		fetch_ctx_free(ctx);
 		return;

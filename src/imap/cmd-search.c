@@ -42,7 +42,9 @@ enum key_type {
 	KEY_NOT,
 	KEY_OR,
 	KEY_AND,
-	KEY_NONE,      /* KEYWORD: keywords are not stored yet */
+	KEY_NONE,      /* KEYWORD of a keyword the mailbox does not have */
+	KEY_KEYWORD,   /* keywords mask in n: any set */
+	KEY_UNKEYWORD, /* none of n set */
 	KEY_SINCE,     /* INTERNALDATE day >= n */
 	KEY_BEFORE,    /* INTERNALDATE day < n */
 	KEY_ON,        /* INTERNALDATE day == n */
@@ -209,11 +211,21 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 		return (key->text = next_string(c)) == NULL ? -1 : 0;
 	}
 	if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
-		/* No keyword is ever set: KEYWORD matches nothing. */
-		key->type = strcasecmp(name, "KEYWORD") == 0 ? KEY_NONE : KEY_ALL;
-		arg = next_string(c);
+		bool set = strcasecmp(name, "KEYWORD") == 0;
+		int idx;
+
+		if ((arg = next_string(c)) == NULL)
+			return -1;
+		idx = mailbox_keyword_find(c->s->box, arg);
 		free(arg);
-		return arg == NULL ? -1 : 0;
+		if (idx < 0) {
+			/* a keyword no message of the mailbox has */
+			key->type = set ? KEY_NONE : KEY_ALL;
+			return 0;
+		}
+		key->type = set ? KEY_KEYWORD : KEY_UNKEYWORD;
+		key->n = (uint64_t)1 << idx;
+		return 0;
 	}
 	return 1;
 }
@@ -414,6 +426,10 @@ static bool match(struct msg_data *m, const struct search_key *key)
 		return true;
 	case KEY_NONE:
 		return false;
+	case KEY_KEYWORD:
+		return (msg->keywords & key->n) != 0;
+	case KEY_UNKEYWORD:
+		return (msg->keywords & key->n) == 0;
 	case KEY_FLAG_SET:
 		return (msg->flags & key->flags) == key->flags && (msg->flags & key->clear) == 0;
 	case KEY_FLAG_CLEAR:

@@ -20,13 +20,28 @@ static uint32_t first_unseen(struct mailbox *box)
 	return 0;
 }
 
-static uint32_t count_recent(struct mailbox *box)
+void imap_send_flags(struct imap_session *s)
 {
-	uint32_t recent = 0;
+	struct buf flags = BUF_INIT;
 
-	for (uint32_t seq = 1; seq <= mailbox_count(box); seq++)
-		recent += (mailbox_msg(box, seq)->flags & MAIL_RECENT) != 0;
-	return recent;
+	imap_append_box_flags(&flags, s->box);
+	imap_printf(s, "* FLAGS %s\r\n", buf_cstr(&flags));
+	if (mailbox_is_readonly(s->box)) {
+		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+	} else {
+		/* \*: new keywords may be created (RFC 3501 7.1) */
+		flags.len--;
+		buf_append_str(&flags, " \\*)");
+		imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n", buf_cstr(&flags));
+	}
+	buf_free(&flags);
+	s->kw_announced = mailbox_keywords_defined(s->box);
+}
+
+void imap_announce_keywords(struct imap_session *s)
+{
+	if (s->box != NULL && (mailbox_keywords_defined(s->box) & ~s->kw_announced) != 0)
+		imap_send_flags(s);
 }
 
 /* The untagged responses of SELECT (RFC 3501 6.3.1). */
@@ -36,16 +51,8 @@ static void send_select_info(struct imap_session *s)
 	uint32_t unseen = first_unseen(box);
 
 	s->exists = mailbox_count(box);
-	s->recent = count_recent(box);
-	struct buf flags = BUF_INIT;
-
-	imap_append_flags(&flags, MAIL_STORED_FLAGS);
-	imap_printf(s, "* FLAGS %s\r\n", buf_cstr(&flags));
-	if (mailbox_is_readonly(box))
-		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
-	else
-		imap_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n", buf_cstr(&flags));
-	buf_free(&flags);
+	s->recent = mailbox_recent_count(box);
+	imap_send_flags(s);
 	imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists, s->recent);
 	if (unseen != 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);
@@ -133,6 +140,10 @@ void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 		select_run_free(run);
 		return;
 	}
+	/* RFC 3501 2.3.2: the first session to SELECT takes \Recent; EXAMINE
+	   does not */
+	if (!readonly)
+		mailbox_claim_recent(run->box);
 	run->tag = xstrdup(cmd->tag);
 	imap_slice_run(s, select_step, select_run_free, run);
 }

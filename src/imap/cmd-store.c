@@ -10,19 +10,28 @@
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
 
-/* The flags argument(s): a list, or flags as separate atoms. */
-static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flags_r)
+/* The flags argument(s): a list, or flags as separate atoms. Keywords go
+   to *keywords (slices of args). -1 bad syntax; -2 more keywords than a
+   mailbox can hold (MAIL_KEYWORDS_MAX). */
+static int parse_flags(const struct imap_arg *args, size_t count, unsigned *flags_r,
+                       const char **keywords, size_t *kw_count_r)
 {
 	*flags_r = 0;
+	*kw_count_r = 0;
 	if (count == 1 && args[0].type == IMAP_ARG_LIST) {
 		count = args[0].count;
 		args = args[0].list;
 	}
 	for (size_t i = 0; i < count; i++) {
 		const char *name = imap_arg_atom(&args[i]);
+		int ret = name == NULL ? -1 : imap_flag_parse(name, flags_r);
 
-		if (name == NULL || imap_flag_parse(name, flags_r) < 0)
+		if (ret < 0)
 			return -1;
+		if (ret == 1 && *kw_count_r == MAIL_KEYWORDS_MAX)
+			return -2;
+		if (ret == 1)
+			keywords[(*kw_count_r)++] = name;
 	}
 	return 0;
 }
@@ -51,8 +60,7 @@ struct store_run {
 	char *tag;
 	struct imap_seqset set;
 	bool uid, silent, failed;
-	enum mail_flags_mode mode;
-	unsigned flags;
+	struct mail_flag_change change;
 	uint32_t next; /* the next sequence number to look at */
 };
 
@@ -64,7 +72,7 @@ static int store_one(struct imap_session *s, const struct store_run *run, uint32
 
 	/* Applied to the message's current flags, not this view's copy
 	   (another session may have changed them since our last sync). */
-	if (mailbox_update_flags(s->box, seq, run->mode, run->flags, &error) < 0) {
+	if (mailbox_change_flags(s->box, seq, &run->change, &error) < 0) {
 		log_warn(s->sid, "event=imap.set_flags_failed error=\"%s\"", error);
 		return -1;
 	}
@@ -75,7 +83,7 @@ static int store_one(struct imap_session *s, const struct store_run *run, uint32
 	if (run->uid)
 		buf_printf(&b, "UID %u ", msg->uid);
 	buf_append_str(&b, "FLAGS ");
-	imap_append_flags(&b, msg->flags);
+	imap_append_msg_flags(&b, s->box, msg);
 	buf_append_str(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
@@ -121,17 +129,58 @@ static void store_run_free(void *arg)
 	free(run);
 }
 
+/* The mask of the keywords of a STORE, new ones added to the mailbox
+   (except for -FLAGS, which cannot need them) and announced with FLAGS
+   before any FETCH shows them. -1 with the reply sent. */
+static int store_keywords(struct imap_session *s, const char *tag, enum mail_flags_mode mode,
+                          const char **keywords, size_t count, uint64_t *mask_r)
+{
+	const char *error;
+	int ret;
+
+	*mask_r = 0;
+	if (count == 0)
+		return 0;
+	if (mode == MAIL_FLAGS_REMOVE) {
+		for (size_t i = 0; i < count; i++) {
+			int idx = mailbox_keyword_find(s->box, keywords[i]);
+			if (idx >= 0)
+				*mask_r |= (uint64_t)1 << idx;
+		}
+		return 0;
+	}
+	ret = mailbox_keywords_get(s->box, keywords, count, mask_r, &error);
+	if (ret == MAIL_KEYWORDS_FULL) {
+		imap_reply(s, tag, "NO", "[LIMIT] Too many keywords in this mailbox.");
+		return -1;
+	}
+	if (ret < 0) {
+		log_warn(s->sid, "event=imap.keywords_failed error=\"%s\"", error);
+		imap_reply(s, tag, "NO", "[SERVERBUG] Keywords cannot be stored.");
+		return -1;
+	}
+	imap_announce_keywords(s);
+	return 0;
+}
+
 void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *item = cmd->count >= 3 ? imap_arg_atom(&cmd->args[1]) : NULL;
+	const char *keywords[MAIL_KEYWORDS_MAX];
 	struct store_run *run;
 	enum mail_flags_mode mode;
 	unsigned flags;
+	size_t kw_count;
+	uint64_t kw_mask = 0;
 	bool silent;
+	int ret = -1;
 
 	if (item == NULL || parse_mode(item, &mode, &silent) < 0 ||
-	    parse_flags(&cmd->args[2], cmd->count - 2, &flags) < 0) {
-		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+	    (ret = parse_flags(&cmd->args[2], cmd->count - 2, &flags, keywords, &kw_count)) < 0) {
+		if (ret == -2)
+			imap_reply(s, cmd->tag, "NO", "[LIMIT] Too many keywords.");
+		else
+			imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
 	run = xcalloc(1, sizeof(*run));
@@ -145,12 +194,16 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return;
 	}
+	if (store_keywords(s, cmd->tag, mode, keywords, kw_count, &kw_mask) < 0) {
+		imap_seqset_free(&run->set);
+		free(run);
+		return;
+	}
 	run->s = s;
 	run->tag = xstrdup(cmd->tag);
 	run->uid = cmd->uid;
 	run->silent = silent;
-	run->mode = mode;
-	run->flags = flags;
+	run->change = (struct mail_flag_change){mode, flags, mode, kw_mask};
 	run->next = 1;
 	imap_slice_run(s, store_step, store_run_free, run);
 }

@@ -9,6 +9,7 @@
 
 #include "lib/xalloc.h"
 #include "mime/mime-binary.h"
+#include "store/mailbox.h"
 #include "store/maildir.h"
 
 static const struct {
@@ -385,6 +386,19 @@ void imap_append_flags(struct buf *out, unsigned flags)
 	buf_append_char(out, ')');
 }
 
+/* RFC 3501 9: atom = 1*ATOM-CHAR; ATOM-CHAR = any CHAR except
+   atom-specials ( "(" ")" "{" SP CTL "%" "*" '"' "\\" "]" ). */
+static bool keyword_atom(const char *name)
+{
+	if (!mail_keyword_valid(name))
+		return false;
+	for (const char *p = name; *p != '\0'; p++) {
+		if (strchr("(){%*\"\\]", *p) != NULL)
+			return false;
+	}
+	return true;
+}
+
 int imap_flag_parse(const char *name, unsigned *flags)
 {
 	for (size_t i = 0; i < FLAG_NAMES; i++) {
@@ -395,9 +409,43 @@ int imap_flag_parse(const char *name, unsigned *flags)
 		*flags |= flag_names[i].flag;
 		return 0;
 	}
-	/* Other system flags do not exist. Keywords are not kept
-	   (PERMANENTFLAGS has no \*) and are ignored. */
-	return name[0] == '\\' ? -1 : 0;
+	/* Other system flags do not exist (RFC 3501 2.3.2). */
+	if (name[0] == '\\' || !keyword_atom(name))
+		return -1;
+	return 1;
+}
+
+static void append_keywords(struct buf *out, const struct mailbox *box, uint64_t keywords,
+                            bool first)
+{
+	for (unsigned i = 0; i < MAIL_KEYWORDS_MAX; i++) {
+		const char *name = mailbox_keyword_name(box, i);
+
+		if ((keywords & ((uint64_t)1 << i)) == 0 || name == NULL)
+			continue;
+		if (!first)
+			buf_append_char(out, ' ');
+		buf_append_str(out, name);
+		first = false;
+	}
+}
+
+void imap_append_msg_flags(struct buf *out, const struct mailbox *box, const struct mail_msg *msg)
+{
+	imap_append_flags(out, msg->flags);
+	if (msg->keywords == 0)
+		return;
+	out->len--; /* reopen the list: drop ')' */
+	append_keywords(out, box, msg->keywords, out->data[out->len - 1] == '(');
+	buf_append_char(out, ')');
+}
+
+void imap_append_box_flags(struct buf *out, const struct mailbox *box)
+{
+	imap_append_flags(out, MAIL_STORED_FLAGS);
+	out->len--;
+	append_keywords(out, box, mailbox_keywords_defined(box), false);
+	buf_append_char(out, ')');
 }
 
 void imap_append_astring(struct buf *out, const char *s)

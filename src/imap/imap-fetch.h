@@ -99,10 +99,20 @@ void imap_append_datetime(struct buf *out, int64_t t);
 
 /* Append the flag list ("(\Seen \Recent)") of enum mail_flags to out. */
 void imap_append_flags(struct buf *out, unsigned flags);
-/* Add the flag named name (a system flag in any case) to *flags: 0, also
-   for a keyword (not stored yet: ignored), or -1 for \Recent and unknown
-   system flags, which a client cannot set (STORE, APPEND). */
+/* Add the flag named name (a system flag in any case) to *flags: 0; 1 if
+   name is a keyword (an atom not starting with '\', RFC 3501 9
+   flag-keyword; the caller keeps it); -1 for \Recent, unknown system flags
+   (\Foo), which a client cannot set (STORE, APPEND), and names that are no
+   atom or too long to store. */
 int imap_flag_parse(const char *name, unsigned *flags);
+struct mailbox;
+struct mail_msg;
+/* Append the flag list of msg of box: its system flags (and \Recent),
+   then the names of its keywords. */
+void imap_append_msg_flags(struct buf *out, const struct mailbox *box, const struct mail_msg *msg);
+/* Append the flag list of the system flags and every keyword box knows:
+   the FLAGS response (RFC 3501 7.2.6). */
+void imap_append_box_flags(struct buf *out, const struct mailbox *box);
 
 /* Append s as an IMAP string: quoted when it can be, else a literal. */
 void imap_append_astring(struct buf *out, const char *s);

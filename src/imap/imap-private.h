@@ -124,6 +124,7 @@ struct imap_session {
 	struct mailbox *box;
 	uint32_t exists; /* the count the client was last told */
 	uint32_t recent;
+	uint64_t kw_announced; /* keywords the client was told of (FLAGS) */
 
 	struct delivery *append; /* APPEND: the literal streaming to disk */
 	unsigned cmd_flags;      /* of the command running */
@@ -170,6 +171,12 @@ bool imap_session_count_error(struct imap_session *s);
 void imap_write(struct imap_session *s, const void *data, size_t len);
 void imap_printf(struct imap_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* cmd-select.c: send FLAGS and PERMANENTFLAGS (RFC 3501 7.2.6) with the
+   selected mailbox's keywords; imap_announce_keywords() only if the
+   mailbox has keywords the client was not told of yet, before a FETCH
+   shows one. */
+void imap_send_flags(struct imap_session *s);
+void imap_announce_keywords(struct imap_session *s);
 /* Sync the selected mailbox and send EXISTS / RECENT / EXPUNGE / FETCH FLAGS
    updates. allow_expunge false: sync only if no expunge can be reported
    (RFC 3501 7.4.1: not during FETCH, STORE, SEARCH). Returns 0 or -1. */

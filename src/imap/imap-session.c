@@ -209,6 +209,8 @@ static void send_changes(struct imap_session *s, const struct mailbox_changes *c
 		imap_printf(s, "* %u RECENT\r\n", ch->recent);
 		s->recent = ch->recent;
 	}
+	if (ch->flags_changed_count > 0)
+		imap_announce_keywords(s);
 	for (size_t i = 0; i < ch->flags_changed_count; i++) {
 		uint32_t seq = ch->flags_changed[i];
 		struct buf b = BUF_INIT;
@@ -216,7 +218,7 @@ static void send_changes(struct imap_session *s, const struct mailbox_changes *c
 		if (seq == 0 || seq > mailbox_count(s->box))
 			continue;
 		buf_printf(&b, "* %u FETCH (FLAGS ", seq);
-		imap_append_flags(&b, mailbox_msg(s->box, seq)->flags);
+		imap_append_msg_flags(&b, s->box, mailbox_msg(s->box, seq));
 		buf_append_str(&b, ")\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);

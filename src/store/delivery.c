@@ -13,6 +13,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "store/mailbox-private.h"
 #include "store/maildir.h"
 
 #define DELIVERY_CHUNK (64 * 1024)
@@ -276,19 +277,20 @@ static int target_maildir(const struct delivery *d, const struct delivery_target
 /* Link the spool file to <maildir>/new/<unique>,S=<size> (or, with flags,
    cur/<unique>,S=<size>:2,<letters>), creating the Maildir if it is missing.
    Returns the new path (malloc'ed) or NULL. */
-static char *delivery_link_one(struct delivery *d, const char *maildir, unsigned flags)
+static char *delivery_link_one(struct delivery *d, const char *maildir, unsigned flags,
+                               uint32_t letters)
 {
 	struct buf path = BUF_INIT;
 	bool created = false;
 
 	for (int tries = 0; tries < DELIVERY_LINK_TRIES; tries++) {
 		buf_clear(&path);
-		buf_printf(&path, "%s/%s/", maildir, flags != 0 ? "cur" : "new");
+		buf_printf(&path, "%s/%s/", maildir, flags != 0 || letters != 0 ? "cur" : "new");
 		maildir_unique_name(&path);
 		buf_printf(&path, ",S=%llu", (unsigned long long)d->size);
-		if (flags != 0) {
+		if (flags != 0 || letters != 0) {
 			buf_append_str(&path, ":2,");
-			maildir_info_build(&path, "", flags);
+			maildir_info_build_keywords(&path, "", flags, letters);
 		}
 		if (link(d->spool_path, path.data) == 0)
 			return buf_steal(&path);
@@ -304,6 +306,24 @@ static char *delivery_link_one(struct delivery *d, const char *maildir, unsigned
 	log_errno("store.deliver_link_failed", path.data);
 	buf_free(&path);
 	return NULL;
+}
+
+/* The keyword letters of a target (docs/store.md, "Keywords"): the first
+   26 of the mailbox go into the file name; the others, which only the
+   index holds, are counted as dropped. A failure drops them all: the
+   message itself is still delivered. */
+static uint32_t target_letters(const char *maildir, const struct delivery_target *t,
+                               struct delivery_result *r)
+{
+	uint32_t letters = 0;
+
+	if (t->keyword_count == 0)
+		return 0;
+	if (maildir_create(maildir) < 0 ||
+	    maildir_keyword_letters(maildir, t->keywords, t->keyword_count, &letters,
+	                            &r->keywords_dropped) < 0)
+		log_errno("store.deliver_keywords_failed", maildir);
+	return letters;
 }
 
 static void result_fail(struct delivery_result *r, const char *error)
@@ -333,7 +353,10 @@ static size_t delivery_link_all(struct delivery *d, const struct delivery_target
 
 		results[i].keywords_dropped = targets[i].keyword_count;
 		if (target_maildir(d, &targets[i], &maildir, &error) == 0) {
-			results[i].path = delivery_link_one(d, maildir, targets[i].flags);
+			uint32_t letters = target_letters(maildir, &targets[i], &results[i]);
+
+			results[i].path = delivery_link_one(
+			    d, maildir, targets[i].flags & MAIL_STORED_FLAGS, letters);
 			free(maildir);
 		}
 		if (results[i].path == NULL) {

@@ -72,10 +72,12 @@ struct delivery_target {
 	const char *mailbox;
 	/* MAIL_STORED_FLAGS bits (store/maildir.h). 0: the file goes into new/
 	   as <unique>,S=<size>; otherwise into cur/ as
-	   <unique>,S=<size>:2,<letters> (the message is then not \Recent). */
+	   <unique>,S=<size>:2,<letters>. */
 	unsigned flags;
-	/* Keywords (Sieve imap4flags). The store has no keyword table yet:
-	   they are not stored, and the result says how many were dropped. */
+	/* Keywords (Sieve imap4flags): the first 26 of the mailbox are letters
+	   of the file name (a-z, mapped by the mailbox's dovecot-keywords,
+	   which gets new ones; docs/store.md, "Keywords"), and the file goes
+	   into cur/ as with flags. Others are dropped and counted. */
 	const char *const *keywords;
 	size_t keyword_count;
 	/* Set instead of user and mailbox by the store's own callers that hold
@@ -93,7 +95,8 @@ struct delivery_result {
 	/* When ret is 0: the delivered file's absolute path (malloc'ed, free
 	   with delivery_results_clear()). */
 	char *path;
-	/* Keywords of the target that were not stored (see above). */
+	/* Keywords of the target that were not stored: no letter left (the
+	   index-only keywords need an open mail_user), an invalid name. */
 	size_t keywords_dropped;
 };
 

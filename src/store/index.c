@@ -15,7 +15,7 @@
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 /* Another connection (another imap process, the CLI) may hold the write
    lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
    (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
@@ -38,7 +38,8 @@ static const char index_schema[] =
     " name TEXT NOT NULL UNIQUE,"
     " uidvalidity INTEGER NOT NULL,"
     " uidnext INTEGER NOT NULL,"
-    " highestmodseq INTEGER NOT NULL);"
+    " highestmodseq INTEGER NOT NULL,"
+    " recent_uid INTEGER NOT NULL DEFAULT 0);" /* version 4 */
     "CREATE TABLE IF NOT EXISTS messages ("
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
     " uid INTEGER NOT NULL,"
@@ -51,9 +52,15 @@ static const char index_schema[] =
     " envelope BLOB,"
     " body BLOB,"
     " bodystructure BLOB,"
-    " search_headers BLOB," /* version 3: SEARCH cache */
+    " search_headers BLOB,"                 /* version 3: SEARCH cache */
+    " keywords INTEGER NOT NULL DEFAULT 0," /* version 4 */
     " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
-    "CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages (mailbox_id, base);";
+    "CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages (mailbox_id, base);"
+    "CREATE TABLE IF NOT EXISTS keywords (" /* version 4 */
+    " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " PRIMARY KEY (mailbox_id, idx)) WITHOUT ROWID;";
 
 /* Version 1 -> 2: the FETCH cache columns (NULL: not cached yet, filled by
    the next FETCH that needs them). */
@@ -62,6 +69,14 @@ static const char index_migrate_v1[] = "ALTER TABLE messages ADD COLUMN envelope
                                        "ALTER TABLE messages ADD COLUMN bodystructure BLOB;";
 /* Version 2 -> 3: the SEARCH header cache column (NULL: not cached yet). */
 static const char index_migrate_v2[] = "ALTER TABLE messages ADD COLUMN search_headers BLOB;";
+/* Version 3 -> 4: keywords (a mask per message, the names per mailbox in
+   the keywords table the schema creates) and the \Recent boundary, set so
+   that no message already indexed becomes recent again. */
+static const char index_migrate_v3_kw[] =
+    "ALTER TABLE messages ADD COLUMN keywords INTEGER NOT NULL DEFAULT 0;";
+static const char index_migrate_v3_recent[] =
+    "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE mailboxes SET recent_uid = uidnext - 1;";
 
 enum index_stmt {
 	STMT_BEGIN,
@@ -81,6 +96,10 @@ enum index_stmt {
 	STMT_CACHE_GET,
 	STMT_CACHE_SET,
 	STMT_DATA_VERSION,
+	STMT_BOX_RECENT,
+	STMT_ROW_KEYWORDS,
+	STMT_KW_LIST,
+	STMT_KW_SET,
 	STMT_COUNT
 };
 
@@ -88,16 +107,17 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
-    [STMT_BOX_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq FROM mailboxes"
+    [STMT_BOX_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, recent_uid FROM mailboxes"
                      " WHERE name = ?1",
     [STMT_BOX_ADD] = "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
                      " VALUES (?1, ?2, 1, 1)",
     [STMT_BOX_UPDATE] = "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
-    [STMT_ROWS] = "SELECT uid, base, info, flags, size, internaldate, modseq FROM messages"
-                  " WHERE mailbox_id = ?1 ORDER BY uid",
+    [STMT_ROWS] =
+        "SELECT uid, base, info, flags, size, internaldate, modseq, keywords FROM messages"
+        " WHERE mailbox_id = ?1 ORDER BY uid",
     [STMT_ROW_ADD] = "INSERT INTO messages (mailbox_id, uid, base, info, flags, size,"
-                     " internaldate, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5"
+                     " internaldate, modseq, keywords) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5, keywords = ?6"
                         " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_INFO] = "SELECT info FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
@@ -115,6 +135,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        " search_headers = coalesce(?6, search_headers)"
                        " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_DATA_VERSION] = "PRAGMA data_version",
+    /* only forward: two sessions never both take a message as recent */
+    [STMT_BOX_RECENT] = "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1 AND recent_uid < ?2",
+    [STMT_ROW_KEYWORDS] = "SELECT keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_KW_LIST] = "SELECT idx, name FROM keywords WHERE mailbox_id = ?1 ORDER BY idx",
+    [STMT_KW_SET] = "INSERT OR REPLACE INTO keywords (mailbox_id, idx, name) VALUES (?1, ?2, ?3)",
 };
 
 struct mail_index {
@@ -198,7 +223,19 @@ static bool index_has_search_headers(struct mail_index *index)
 	return rc == SQLITE_OK;
 }
 
-/* Bring a version 1 or 2 index to version 3 in one transaction, keeping its
+/* Whether the query (naming a column) prepares: the column exists (an
+   index written by a newer build and then marked older, as the migration
+   test does). */
+static bool index_has_column(struct mail_index *index, const char *query)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v2(index->db, query, -1, &stmt, NULL);
+
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_OK;
+}
+
+/* Bring a version 1, 2 or 3 index to version 4 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -211,18 +248,23 @@ static int index_migrate(struct mail_index *index)
 	rc = index_user_version(index, &version);
 	if (rc == SQLITE_OK && version == 1)
 		rc = sqlite3_exec(index->db, index_migrate_v1, NULL, NULL, NULL);
-	if (rc == SQLITE_OK && (version == 1 || version == 2)) {
-		if (!index_has_search_headers(index))
-			rc = sqlite3_exec(index->db, index_migrate_v2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && (version == 1 || version == 2) && !index_has_search_headers(index))
+		rc = sqlite3_exec(index->db, index_migrate_v2, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version >= 1 && version <= 3) {
+		if (!index_has_column(index, "SELECT keywords FROM messages LIMIT 0"))
+			rc = sqlite3_exec(index->db, index_migrate_v3_kw, NULL, NULL, NULL);
+		if (rc == SQLITE_OK &&
+		    !index_has_column(index, "SELECT recent_uid FROM mailboxes LIMIT 0"))
+			rc = sqlite3_exec(index->db, index_migrate_v3_recent, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(index->db, "PRAGMA user_version = 3", NULL, NULL, NULL);
+			rc = sqlite3_exec(index->db, "PRAGMA user_version = 4", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite3_exec(index->db, "ROLLBACK", NULL, NULL, NULL);
-	else if (version == 1 || version == 2)
-		log_info(NULL, "event=store.index_migrated from=%d to=3", version);
+	else if (version >= 1 && version <= 3)
+		log_info(NULL, "event=store.index_migrated from=%d to=4", version);
 	return rc;
 }
 
@@ -241,7 +283,7 @@ static int index_setup(struct mail_index *index)
 	rc = index_user_version(index, &version);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (version != 0 && version != 1 && version != 2 && version != INDEX_SCHEMA_VERSION)
+	if (version < 0 || version > INDEX_SCHEMA_VERSION)
 		return SQLITE_NOTADB;
 	/* synchronous=NORMAL: in WAL mode a crash can lose the last
 	   transactions but never corrupts; the Maildir holds the truth. */
@@ -249,12 +291,12 @@ static int index_setup(struct mail_index *index)
 	                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	                  "PRAGMA foreign_keys=ON; PRAGMA mmap_size=" INDEX_MMAP_SIZE ";",
 	                  NULL, NULL, NULL);
-	if (rc == SQLITE_OK && (version == 1 || version == 2))
+	if (rc == SQLITE_OK && version >= 1 && version < INDEX_SCHEMA_VERSION)
 		rc = index_migrate(index);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
-		rc = sqlite3_exec(index->db, "PRAGMA user_version = 3", NULL, NULL, NULL);
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 4", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -461,6 +503,7 @@ int mail_index_box_get(struct mail_index *index, const char *name, struct index_
 		box_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
 		box_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 2);
 		box_r->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 3);
+		box_r->recent_uid = (uint32_t)sqlite3_column_int64(stmt, 4);
 	}
 	return index_row_end(index, stmt, rc, "mailbox lookup", error_r);
 }
@@ -481,6 +524,7 @@ int mail_index_box_add(struct mail_index *index, const char *name, uint32_t uidv
 	box_r->uidvalidity = uidvalidity;
 	box_r->uidnext = 1;
 	box_r->highestmodseq = 1;
+	box_r->recent_uid = 0;
 	return 0;
 }
 
@@ -510,6 +554,7 @@ static void index_row_read(sqlite3_stmt *stmt, struct index_row *row)
 	row->size = (uint64_t)sqlite3_column_int64(stmt, 4);
 	row->internaldate = sqlite3_column_int64(stmt, 5);
 	row->modseq = (uint64_t)sqlite3_column_int64(stmt, 6);
+	row->keywords = (uint64_t)sqlite3_column_int64(stmt, 7);
 }
 
 int mail_index_rows(struct mail_index *index, int64_t box_id, struct index_row **rows_r,
@@ -562,6 +607,7 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->size);
 	sqlite3_bind_int64(stmt, 7, row->internaldate);
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)row->modseq);
+	sqlite3_bind_int64(stmt, 9, (sqlite3_int64)row->keywords);
 	return index_step_done(index, stmt, STMT_ROW_ADD, error_r);
 }
 
@@ -578,6 +624,7 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
 	sqlite3_bind_text(stmt, 3, row->info, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 4, (int)row->flags);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)row->modseq);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)row->keywords);
 	return index_step_done(index, stmt, STMT_ROW_UPDATE, error_r);
 }
 
@@ -715,4 +762,68 @@ int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
 			                    SQLITE_STATIC);
 	}
 	return index_step_done(index, stmt, STMT_CACHE_SET, error_r);
+}
+
+int mail_index_box_recent(struct mail_index *index, int64_t box_id, uint32_t recent_uid,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_BOX_RECENT, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, recent_uid);
+	return index_step_done(index, stmt, STMT_BOX_RECENT, error_r);
+}
+
+int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t uid,
+                            uint64_t *keywords_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_KEYWORDS, error_r);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uid);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*keywords_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	return index_row_end(index, stmt, rc, "message keywords", error_r);
+}
+
+int mail_index_keywords(struct mail_index *index, int64_t box_id, char **names, size_t names_count,
+                        const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_KW_LIST, error_r);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(stmt, 0);
+		const unsigned char *name = sqlite3_column_text(stmt, 1);
+
+		if (idx < 0 || (uint64_t)idx >= names_count || name == NULL)
+			continue;
+		free(names[idx]);
+		names[idx] = xstrdup((const char *)name);
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return rc == SQLITE_DONE ? 0 : index_fail(index, "keyword list", error_r);
+}
+
+int mail_index_keyword_set(struct mail_index *index, int64_t box_id, unsigned idx, const char *name,
+                           const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_KW_SET, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, idx);
+	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
+	return index_step_done(index, stmt, STMT_KW_SET, error_r);
 }

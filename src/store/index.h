@@ -25,6 +25,9 @@ struct index_box {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	uint64_t highestmodseq;
+	/* The highest UID a session that selected the mailbox has taken as
+	   \Recent: messages above it are recent to the next one (version 4). */
+	uint32_t recent_uid;
 };
 
 struct index_row {
@@ -35,6 +38,7 @@ struct index_row {
 	uint64_t size;
 	int64_t internaldate;
 	uint64_t modseq;
+	uint64_t keywords; /* bit i: keyword i of the mailbox (version 4) */
 };
 
 /* Process-wide SQLite settings for many mostly idle connections (no bulk
@@ -100,7 +104,8 @@ void index_rows_free(struct index_row *rows, size_t count);
 
 int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct index_row *row,
                        const char **error_r);
-/* Store row->info, row->flags and row->modseq of the row with row->uid. */
+/* Store row->info, row->flags, row->modseq and row->keywords of the row
+   with row->uid. */
 int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct index_row *row,
                           const char **error_r);
 /* The info (flags part of the file name) the row of uid holds now, as the
@@ -125,4 +130,20 @@ int mail_index_cache_get(struct mail_index *index, int64_t box_id, uint32_t uid_
    cache is not owned. Runs in the caller's transaction, or its own. */
 int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
                          const struct mail_cache *cache, const char **error_r);
+
+/* Raise the mailbox's recent_uid to recent_uid (never lowers it). */
+int mail_index_box_recent(struct mail_index *index, int64_t box_id, uint32_t recent_uid,
+                          const char **error_r);
+/* The keyword mask the row of uid holds now: 1 and *keywords_r, 0 if there
+   is no such row, -1. */
+int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t uid,
+                            uint64_t *keywords_r, const char **error_r);
+/* The mailbox's keyword names: names[idx] (the caller's array of
+   names_count) gets a malloc'ed copy of each stored one (freeing what it
+   held), other entries are left as they are. 0, or -1. */
+int mail_index_keywords(struct mail_index *index, int64_t box_id, char **names, size_t names_count,
+                        const char **error_r);
+/* Store keyword idx of the mailbox as name (replacing another name). */
+int mail_index_keyword_set(struct mail_index *index, int64_t box_id, unsigned idx, const char *name,
+                           const char **error_r);
 #endif

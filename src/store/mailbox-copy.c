@@ -146,8 +146,9 @@ void mail_append_commit(struct mail_append *a)
 	delivery_results_clear(&result, 1);
 }
 
-int mail_user_append_finish(struct mail_append **ap, unsigned flags, uint32_t *uidvalidity_r,
-                            uint32_t *uid_r, const char **error_r)
+int mail_user_append_finish(struct mail_append **ap, unsigned flags, const char *const *keywords,
+                            size_t keyword_count, uint32_t *uidvalidity_r, uint32_t *uid_r,
+                            const char **error_r)
 {
 	struct mail_append *a = *ap;
 	struct mail_user *user = a->user;
@@ -166,9 +167,16 @@ int mail_user_append_finish(struct mail_append **ap, unsigned flags, uint32_t *u
 	append_free(a);
 	if (ret < 0)
 		return -1;
-	if ((flags & MAIL_STORED_FLAGS) != 0 &&
-	    mailbox_set_flags(box, mailbox_seq_by_uid(box, *uid_r), flags & MAIL_STORED_FLAGS,
-	                      error_r) < 0)
+	struct mail_flag_change ch = {MAIL_FLAGS_REPLACE, flags & MAIL_STORED_FLAGS,
+	                              MAIL_FLAGS_REPLACE, 0};
+	if (keyword_count > 0) {
+		/* the message stays, without its keywords, when they do not fit */
+		ret = mailbox_keywords_get(box, keywords, keyword_count, &ch.keywords, error_r);
+		if (ret < 0)
+			ret = user_fail(user, *error_r, error_r);
+	}
+	if (ret == 0 && (ch.flags != 0 || ch.keywords != 0) &&
+	    mailbox_change_flags(box, mailbox_seq_by_uid(box, *uid_r), &ch, error_r) < 0)
 		ret = user_fail(user, *error_r, error_r);
 	mailbox_close(&box);
 	return ret;
@@ -183,7 +191,7 @@ int mail_user_append(struct mail_user *user, const char *name, struct delivery *
 	if (mail_user_append_begin(user, name, d, internaldate, &a, error_r) < 0)
 		return -1;
 	mail_append_commit(a);
-	return mail_user_append_finish(&a, flags, uidvalidity_r, uid_r, error_r);
+	return mail_user_append_finish(&a, flags, NULL, 0, uidvalidity_r, uid_r, error_r);
 }
 
 /* link() to the destination; the new name keeps the flags and keyword
@@ -204,7 +212,9 @@ static int link_file(struct mailbox *box, const char *path, const char *name, vo
 	(void)box;
 	maildir_name_base(name, &info);
 	buf_printf(&to, "%s/%s:2,", op->dest_cur, op->base);
-	maildir_info_build(&to, info, maildir_info_flags(info));
+	/* keyword letters are per mailbox: the copy gets its own in
+	   mailbox_copy_finish() */
+	maildir_info_build_keywords(&to, info, maildir_info_flags(info), 0);
 	/* A link shares the file (and its mtime, the INTERNALDATE): Maildir
 	   files are never changed in place, only renamed. */
 	ret = link(path, buf_cstr(&to));
@@ -248,6 +258,8 @@ static void unlink_all(char **paths, size_t count)
 
 static void free_strings(char **strs, size_t count)
 {
+	if (strs == NULL)
+		return;
 	for (size_t i = 0; i < count; i++)
 		free(strs[i]);
 	free(strs);
@@ -258,9 +270,10 @@ struct mail_copy {
 	char *dest_name;
 	char *dest_cur;
 	size_t count;
-	char **bases;   /* [count] the new files' bases */
-	char **paths;   /* [count] the links made */
-	int sync_errno; /* of mail_copy_sync(): 0 ok */
+	char **bases;     /* [count] the new files' bases */
+	char **paths;     /* [count] the links made */
+	char ***kw_names; /* [count] the source's keyword names (NULL: none) */
+	int sync_errno;   /* of mail_copy_sync(): 0 ok */
 };
 
 static void mail_copy_free(struct mail_copy **copyp)
@@ -269,10 +282,52 @@ static void mail_copy_free(struct mail_copy **copyp)
 
 	free_strings(copy->bases, copy->count);
 	free_strings(copy->paths, copy->count);
+	for (size_t i = 0; i < copy->count; i++)
+		free_strings(copy->kw_names[i], MAIL_KEYWORDS_MAX);
+	free(copy->kw_names);
 	free(copy->dest_name);
 	free(copy->dest_cur);
 	free(copy);
 	*copyp = NULL;
+}
+
+/* The names of message seq's keywords (NULL-terminated, malloc'ed; room
+   for MAIL_KEYWORDS_MAX), or NULL if it has none. */
+static char **copy_keyword_names(struct mailbox *src, uint32_t seq)
+{
+	uint64_t kw = src->msgs[seq - 1].msg.keywords;
+	char **names;
+	size_t n = 0;
+
+	if (kw == 0)
+		return NULL;
+	names = xcalloc(MAIL_KEYWORDS_MAX + 1, sizeof(char *));
+	for (unsigned i = 0; i < MAIL_KEYWORDS_MAX; i++) {
+		if ((kw & ((uint64_t)1 << i)) != 0 && src->kw_names[i] != NULL)
+			names[n++] = xstrdup(src->kw_names[i]);
+	}
+	return names;
+}
+
+/* Give each copy in dest its source's keywords (dest's own indexes and
+   letters): a rename of the new file, after the UIDs are known. */
+static int copy_keywords(struct mail_copy *copy, struct mailbox *dest, const uint32_t *uids,
+                         const char **error_r)
+{
+	for (size_t i = 0; i < copy->count; i++) {
+		struct mail_flag_change ch = {MAIL_FLAGS_ADD, 0, MAIL_FLAGS_REPLACE, 0};
+		size_t n = 0;
+
+		if (copy->kw_names[i] == NULL)
+			continue;
+		while (copy->kw_names[i][n] != NULL)
+			n++;
+		if (mailbox_keywords_get(dest, (const char *const *)copy->kw_names[i], n,
+		                         &ch.keywords, error_r) < 0 ||
+		    mailbox_change_flags(dest, mailbox_seq_by_uid(dest, uids[i]), &ch, error_r) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
@@ -291,7 +346,10 @@ int mailbox_copy_begin(struct mailbox *src, const uint32_t *seqs, size_t count,
 	copy->count = count;
 	copy->bases = xcalloc(count + 1, sizeof(char *));
 	copy->paths = xcalloc(count + 1, sizeof(char *));
+	copy->kw_names = xcalloc(count + 1, sizeof(char **));
 	free(dest);
+	for (size_t i = 0; i < count; i++)
+		copy->kw_names[i] = copy_keyword_names(src, seqs[i]);
 	for (size_t i = 0; i < count && ret == 0; i++)
 		ret = copy_link(src, seqs[i], copy->dest_cur, &copy->bases[i], &copy->paths[i],
 		                error_r);
@@ -323,6 +381,9 @@ int mailbox_copy_finish(struct mail_copy **copyp, uint32_t *uidvalidity_r, uint3
 	} else if (assign_uids(src->user, copy->dest_name, copy->bases, copy->count, uidvalidity_r,
 	                       uids_r, &box, error_r) < 0) {
 		ret = mailbox_fail(src, *error_r, error_r);
+	} else if (copy_keywords(copy, box, uids_r, error_r) < 0) {
+		/* the copies are made; only (some of) their keywords are not */
+		log_warn(NULL, "event=store.copy_keywords_failed error=\"%s\"", *error_r);
 	}
 	if (ret < 0)
 		unlink_all(copy->paths, copy->count);

@@ -83,10 +83,12 @@ struct mailbox {
 	struct index_box ibox; /* as of the last sync or change */
 	struct view_msg *msgs; /* ordered by UID; seq n is msgs[n - 1] */
 	uint32_t count;
-	/* UIDs this view gave new files in the passes of a sync not finished
-	   yet (ascending): the last pass finds them as known rows, and they
-	   are still this view's \Recent. Cleared when the view is rebuilt. */
-	ARRAY(uint32_t) recent_pending;
+	/* The session's SELECT: its syncs take the messages above the
+	   mailbox's recent_uid as its \Recent (mailbox_claim_recent()). */
+	bool claim_recent;
+	/* The mailbox's keyword names by index (mailbox-keywords.c), as of
+	   the last sync or keyword change; NULL: unused. */
+	char *kw_names[MAIL_KEYWORDS_MAX];
 	struct buf scratch; /* mailbox_msg_path() results */
 	struct buf error;
 };
@@ -128,6 +130,20 @@ bool mailbox_sync_unchanged(struct mailbox *box);
 void view_snapshot_keep(struct mailbox *box);
 bool view_snapshot_take(struct mailbox *box);
 void view_snapshot_free(struct view_snapshot **snapshot);
+
+/* mailbox-keywords.c. Inside an index transaction: read the mailbox's
+   keywords (index and dovecot-keywords; box->ibox.id must be valid) into
+   box->kw_names. */
+int keywords_load(struct mailbox *box, const char **error_r);
+void keywords_clear(struct mailbox *box);
+/* For a delivery, which holds no index (delivery.c): the letters (bit i:
+   'a' + i) of the count keywords names in the Maildir maildir, adding
+   those it lacks to its dovecot-keywords while it has free letters.
+   *dropped_r: how many got no letter (no free letter left, or an invalid
+   name; the index-only keywords need the index). 0, or -1 with errno
+   (then no letter and every keyword dropped). */
+int maildir_keyword_letters(const char *maildir, const char *const *names, size_t count,
+                            uint32_t *letters_r, size_t *dropped_r);
 
 /* Free a view's messages. */
 void view_msgs_free(struct view_msg *msgs, uint32_t count);

@@ -211,21 +211,6 @@ static int sync_scan_cur(struct sync_ctx *ctx, const char **error_r)
 	return 0;
 }
 
-static int uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Whether an earlier pass of this sync gave uid to a new file. */
-static bool recent_pending_has(const struct mailbox *box, uint32_t uid)
-{
-	return box->recent_pending.count > 0 &&
-	       bsearch(&uid, box->recent_pending.items, box->recent_pending.count, sizeof(uint32_t),
-	               uid_cmp) != NULL;
-}
-
 /* A file with a row: take its flags from the name (the truth). 0, 1 if
    the pass's budget is spent (nothing done), -1. */
 static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct scan_ent *e,
@@ -233,19 +218,27 @@ static int sync_known(struct sync_ctx *ctx, struct index_row *row, const struct 
 {
 	struct mailbox *box = ctx->box;
 
-	if (strcmp(row->info, e->info) != 0) {
+	/* a row may lack the letters its file has (an index migrated from
+	   version 3 kept the info but not the keywords) */
+	if (strcmp(row->info, e->info) != 0 ||
+	    (row->keywords & MAILDIR_KEYWORD_LETTER_MASK) != maildir_info_keywords(e->info)) {
 		if (!sync_spend(ctx))
 			return 1;
 		free(row->info);
 		row->info = xstrdup(e->info);
 		row->flags = maildir_info_flags(e->info);
+		/* the letters are the truth for the first keywords, the row
+		   for the others */
+		row->keywords = (row->keywords & ~(uint64_t)MAILDIR_KEYWORD_LETTER_MASK) |
+		                maildir_info_keywords(e->info);
 		row->modseq = box->ibox.highestmodseq + 1;
 		ctx->box_changed = true;
 		if (mail_index_row_update(box->user->index, box->ibox.id, row, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
 	}
 	vm->msg.uid = row->uid;
-	vm->msg.flags = row->flags | (recent_pending_has(box, row->uid) ? MAIL_RECENT : 0);
+	vm->msg.flags = row->flags;
+	vm->msg.keywords = row->keywords;
 	vm->msg.size = row->size;
 	vm->msg.internaldate = (time_t)row->internaldate;
 	vm->msg.modseq = row->modseq;
@@ -315,15 +308,21 @@ static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, stru
 	    .size = (uint64_t)u->st.st_size,
 	    .internaldate = u->st.st_mtim.tv_sec,
 	    .modseq = box->ibox.highestmodseq + 1,
+	    .keywords = maildir_info_keywords(u->ent->info),
 	};
 	int ret = mail_index_row_add(box->user->index, box->ibox.id, &row, error_r);
 
 	free(row.base);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	array_append(&box->recent_pending, row.uid);
-	vm->msg = (struct mail_msg){row.uid, row.flags | MAIL_RECENT, row.size,
-	                            (time_t)row.internaldate, row.modseq};
+	vm->msg = (struct mail_msg){
+	    .uid = row.uid,
+	    .flags = row.flags,
+	    .size = row.size,
+	    .internaldate = (time_t)row.internaldate,
+	    .modseq = row.modseq,
+	    .keywords = row.keywords,
+	};
 	vm->fname = xstrdup(u->ent->fname);
 	return 0;
 }
@@ -361,6 +360,28 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 	return ret;
 }
 
+/* \Recent (RFC 3501 2.3.2): the messages above the mailbox's boundary are
+   recent in this view; a selecting view takes them, raising the boundary
+   in this transaction, so no other view of any process takes them too. */
+static int sync_recent(struct sync_ctx *ctx, const char **error_r)
+{
+	struct mailbox *box = ctx->box;
+	uint32_t last = 0;
+
+	for (size_t i = 0; i < ctx->view.count; i++) {
+		struct view_msg *vm = &ctx->view.items[i];
+		if (vm->msg.uid > box->ibox.recent_uid)
+			vm->msg.flags |= MAIL_RECENT;
+		last = vm->msg.uid;
+	}
+	if (!box->claim_recent || ctx->more || last <= box->ibox.recent_uid)
+		return 0;
+	if (mail_index_box_recent(box->user->index, box->ibox.id, last, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	box->ibox.recent_uid = last;
+	return 0;
+}
+
 static int sync_index(struct sync_ctx *ctx, const char **error_r)
 {
 	struct mailbox *box = ctx->box;
@@ -371,7 +392,7 @@ static int sync_index(struct sync_ctx *ctx, const char **error_r)
 	if (ret <= 0)
 		return mailbox_fail(box, ret == 0 ? "mailbox vanished from the index" : *error_r,
 		                    error_r);
-	if (sync_scan_cur(ctx, error_r) < 0)
+	if (keywords_load(box, error_r) < 0 || sync_scan_cur(ctx, error_r) < 0)
 		return -1;
 	if (mail_index_rows(index, box->ibox.id, &ctx->rows, &ctx->row_count, error_r) < 0)
 		return mailbox_fail(box, *error_r, error_r);
@@ -382,6 +403,8 @@ static int sync_index(struct sync_ctx *ctx, const char **error_r)
 		if (mail_index_box_update(index, &box->ibox, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
 	}
+	if (sync_recent(ctx, error_r) < 0)
+		return -1;
 	/* rows came in UID order and new UIDs are above them: the view is in
 	   UID order without sorting */
 	return 0;
@@ -404,7 +427,8 @@ static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncou
 			ch->grew = true;
 			j++;
 		} else {
-			if (((ov[i].msg.flags ^ nv[j].msg.flags) & MAIL_STORED_FLAGS) != 0)
+			if (((ov[i].msg.flags ^ nv[j].msg.flags) & MAIL_STORED_FLAGS) != 0 ||
+			    ov[i].msg.keywords != nv[j].msg.keywords)
 				array_append(&flags_changed, j + 1);
 			nv[j].msg.flags |= ov[i].msg.flags & MAIL_RECENT;
 			i++;
@@ -588,7 +612,6 @@ static void sync_install(struct mailbox *box, struct sync_ctx *ctx,
 	struct mailbox_changes changes = {0};
 	size_t view_count;
 
-	array_free(&box->recent_pending);
 	sync_changes(box, ctx->view.items, (uint32_t)ctx->view.count, &changes);
 	view_msgs_free(box->msgs, box->count);
 	box->msgs = array_steal(&ctx->view, &view_count);

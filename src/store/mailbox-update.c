@@ -24,12 +24,22 @@ unsigned mail_flags_apply(unsigned current, enum mail_flags_mode mode, unsigned 
 	return flags;
 }
 
+static uint64_t keywords_apply(uint64_t current, enum mail_flags_mode mode, uint64_t keywords)
+{
+	if (mode == MAIL_FLAGS_ADD)
+		return current | keywords;
+	if (mode == MAIL_FLAGS_REMOVE)
+		return current & ~keywords;
+	return keywords;
+}
+
 /* A flag change on the file as it is named now. */
 struct flags_op {
-	enum mail_flags_mode mode;
-	unsigned flags;
-	unsigned result; /* the flags the file carries afterwards */
-	char *name;      /* its name afterwards (malloc'ed) */
+	struct mail_flag_change ch;
+	uint64_t row_keywords; /* the row's mask now (the index-only bits count) */
+	unsigned result;       /* the flags the file carries afterwards */
+	uint64_t kw_result;    /* and the keywords */
+	char *name;            /* its name afterwards (malloc'ed) */
 };
 
 /* The file's current name is the truth: the new flags derive from its
@@ -42,9 +52,14 @@ static int flags_rename(struct mailbox *box, const char *path, const char *name,
 	struct buf to = BUF_INIT;
 	int ret;
 
-	op->result = mail_flags_apply(maildir_info_flags(info), op->mode, op->flags);
+	uint64_t current = (op->row_keywords & ~(uint64_t)MAILDIR_KEYWORD_LETTER_MASK) |
+	                   maildir_info_keywords(info);
+
+	op->result = mail_flags_apply(maildir_info_flags(info), op->ch.mode, op->ch.flags);
+	op->kw_result = keywords_apply(current, op->ch.kw_mode, op->ch.keywords);
 	buf_printf(&to, "%.*s:2,", (int)base_len, name);
-	maildir_info_build(&to, info, op->result);
+	maildir_info_build_keywords(&to, info, op->result,
+	                            (uint32_t)(op->kw_result & MAILDIR_KEYWORD_LETTER_MASK));
 	if (strcmp(buf_cstr(&to), name) == 0) {
 		/* nothing to rename, but the file must exist */
 		ret = access(path, F_OK);
@@ -82,16 +97,23 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 
 	if (refresh_box(box, error_r) < 0)
 		return -1;
+	ret = mail_index_row_keywords(index, box->ibox.id, vm->msg.uid, &op->row_keywords, error_r);
+	if (ret < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	if (ret == 0)
+		return 0; /* expunged: the next sync reports it */
 	ret = view_msg_file_op(box, vm, flags_rename, op, error_r);
 	if (ret <= 0)
 		return ret;
 	maildir_name_base(op->name, &info);
-	if (strcmp(op->name, vm->fname) != 0 || (vm->msg.flags & MAIL_STORED_FLAGS) != op->result) {
+	if (strcmp(op->name, vm->fname) != 0 || (vm->msg.flags & MAIL_STORED_FLAGS) != op->result ||
+	    op->row_keywords != op->kw_result) {
 		struct index_row row = {
 		    .uid = vm->msg.uid,
 		    .info = (char *)info,
 		    .flags = op->result,
 		    .modseq = ++box->ibox.highestmodseq,
+		    .keywords = op->kw_result,
 		};
 		if (mail_index_row_update(index, box->ibox.id, &row, error_r) < 0 ||
 		    mail_index_box_update(index, &box->ibox, error_r) < 0)
@@ -103,14 +125,23 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 	vm->fname = op->name;
 	op->name = NULL;
 	vm->msg.flags = op->result | (vm->msg.flags & MAIL_RECENT);
+	vm->msg.keywords = op->kw_result;
 	return 1;
 }
 
 int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
                          unsigned flags, const char **error_r)
 {
+	struct mail_flag_change ch = {mode, flags, MAIL_FLAGS_ADD, 0};
+
+	return mailbox_change_flags(box, seq, &ch, error_r);
+}
+
+int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
+                         const char **error_r)
+{
 	struct mail_index *index;
-	struct flags_op op = {mode, flags & MAIL_STORED_FLAGS, 0, NULL};
+	struct flags_op op = {.ch = *ch};
 	struct view_msg *vm;
 	int ret;
 

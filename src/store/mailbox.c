@@ -64,6 +64,7 @@ struct view_snapshot {
 	struct sync_stamp stamp;
 	struct view_msg *msgs;
 	uint32_t count;
+	char *kw_names[MAIL_KEYWORDS_MAX];
 };
 
 void view_snapshot_free(struct view_snapshot **snapshot)
@@ -73,6 +74,8 @@ void view_snapshot_free(struct view_snapshot **snapshot)
 	if (snap == NULL)
 		return;
 	view_msgs_free(snap->msgs, snap->count);
+	for (unsigned i = 0; i < MAIL_KEYWORDS_MAX; i++)
+		free(snap->kw_names[i]);
 	free(snap->name);
 	free(snap);
 	*snapshot = NULL;
@@ -94,6 +97,8 @@ void view_snapshot_keep(struct mailbox *box)
 	snap->count = box->count;
 	box->msgs = NULL;
 	box->count = 0;
+	memcpy(snap->kw_names, box->kw_names, sizeof(snap->kw_names));
+	memset(box->kw_names, 0, sizeof(box->kw_names));
 	user->snapshot = snap;
 }
 
@@ -110,16 +115,30 @@ bool view_snapshot_take(struct mailbox *box)
 	box->count = snap->count;
 	snap->msgs = NULL;
 	snap->count = 0;
+	memcpy(box->kw_names, snap->kw_names, sizeof(box->kw_names));
+	memset(snap->kw_names, 0, sizeof(snap->kw_names));
 	view_snapshot_free(&snap);
 	if (!mailbox_sync_unchanged(box)) {
 		view_msgs_free(box->msgs, box->count);
 		box->msgs = NULL;
 		box->count = 0;
 		box->stamp.valid = false;
+		keywords_clear(box);
 		return false;
 	}
-	/* \Recent belongs to the view that first saw a message; a new view
-	   that finds every message known sees none as recent either. */
+	/* \Recent: the snapshot holds only if the boundary is above every
+	   message (a selecting view took them all): then a new view sees
+	   none as recent, as its sync would. */
+	bool all_taken =
+	    box->count == 0 || box->ibox.recent_uid >= box->msgs[box->count - 1].msg.uid;
+	if (!all_taken) {
+		view_msgs_free(box->msgs, box->count);
+		box->msgs = NULL;
+		box->count = 0;
+		box->stamp.valid = false;
+		keywords_clear(box);
+		return false;
+	}
 	for (uint32_t i = 0; i < box->count; i++)
 		box->msgs[i].msg.flags &= ~(unsigned)MAIL_RECENT;
 	return true;
@@ -384,7 +403,7 @@ void mailbox_close(struct mailbox **boxp)
 	box->user->open_boxes--;
 	view_snapshot_keep(box);
 	view_msgs_free(box->msgs, box->count);
-	array_free(&box->recent_pending);
+	keywords_clear(box);
 	buf_free(&box->scratch);
 	buf_free(&box->error);
 	free(box->name);
@@ -543,4 +562,18 @@ void mail_cache_free(struct mail_cache *cache)
 		cache->field[i].data = NULL;
 		cache->field[i].len = 0;
 	}
+}
+
+void mailbox_claim_recent(struct mailbox *box)
+{
+	box->claim_recent = true;
+}
+
+uint32_t mailbox_recent_count(const struct mailbox *box)
+{
+	uint32_t recent = 0;
+
+	for (uint32_t i = 0; i < box->count; i++)
+		recent += (box->msgs[i].msg.flags & MAIL_RECENT) != 0;
+	return recent;
 }

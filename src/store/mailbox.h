@@ -40,7 +40,14 @@ struct mail_msg {
 	uint64_t size;       /* file size in bytes: RFC822.SIZE (CRLF stored) */
 	time_t internaldate; /* delivery time (file mtime when first seen) */
 	uint64_t modseq;     /* last change of this message (CONDSTORE) */
+	uint64_t keywords;   /* bit i: the mailbox's keyword i (mailbox_keyword_name()) */
 };
+
+/* Distinct keywords a mailbox holds at most (docs/store.md, "Keywords"):
+   one bit each in struct mail_msg. */
+#define MAIL_KEYWORDS_MAX 64
+/* Longest keyword name stored. */
+#define MAIL_KEYWORD_NAME_MAX 200
 
 /* What changed since the view's previous sync (see mailbox_sync()). */
 struct mailbox_changes {
@@ -179,8 +186,11 @@ int mail_user_append_begin(struct mail_user *user, const char *name, struct deli
                            int64_t internaldate, struct mail_append **append_r,
                            const char **error_r);
 void mail_append_commit(struct mail_append *append);
-int mail_user_append_finish(struct mail_append **append, unsigned flags, uint32_t *uidvalidity_r,
-                            uint32_t *uid_r, const char **error_r);
+/* finish also stores the keyword_count keywords (names; a message whose
+   keywords do not fit the mailbox's limit is stored without them, -1). */
+int mail_user_append_finish(struct mail_append **append, unsigned flags,
+                            const char *const *keywords, size_t keyword_count,
+                            uint32_t *uidvalidity_r, uint32_t *uid_r, const char **error_r);
 
 /* Copy messages seqs[0..count) of the view src into mailbox dest_name
    (IMAP COPY): hard links keeping flags, keywords and INTERNALDATE, made
@@ -305,6 +315,54 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode
 /* mailbox_update_flags(MAIL_FLAGS_REPLACE): 0 also when the file is gone,
    -1 on error. */
 int mailbox_set_flags(struct mailbox *box, uint32_t seq, unsigned flags, const char **error_r);
+
+/* A flag change: the system flags and the keywords each with their mode.
+   {MAIL_FLAGS_ADD, 0} leaves them as they are. */
+struct mail_flag_change {
+	enum mail_flags_mode mode;
+	unsigned flags;
+	enum mail_flags_mode kw_mode;
+	uint64_t keywords;
+};
+/* mailbox_update_flags() for flags and keywords together: the keyword
+   letters of the file name and the index row's mask change with the
+   flags, in the same transaction. Same returns. */
+int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
+                         const char **error_r);
+
+/*
+ * Keywords (docs/store.md, "Keywords"). Each mailbox names up to
+ * MAIL_KEYWORDS_MAX keywords; the first 26 are the letters a-z of file
+ * names, listed in the mailbox's dovecot-keywords file as Dovecot does.
+ */
+/* A name that can be stored: 1 to MAIL_KEYWORD_NAME_MAX printable ASCII
+   bytes without space (IMAP's atom rules are the caller's). */
+bool mail_keyword_valid(const char *name);
+/* Keyword idx's name as of the view's last sync or keyword change, or
+   NULL if unused (valid until then). */
+const char *mailbox_keyword_name(const struct mailbox *box, unsigned idx);
+/* The mask of the keyword indexes the view knows names of. */
+uint64_t mailbox_keywords_defined(const struct mailbox *box);
+/* The index of keyword name (any case) as the view knows it, or -1. */
+int mailbox_keyword_find(const struct mailbox *box, const char *name);
+/* The mask of the count keywords names, adding those the mailbox does not
+   have yet (one index transaction, and dovecot-keywords rewritten when one
+   gets a letter). 0; MAIL_KEYWORDS_FULL when the mailbox would exceed
+   MAIL_KEYWORDS_MAX keywords (none added); -1 for an invalid name, a
+   read-only view needing a new keyword, or an error. */
+#define MAIL_KEYWORDS_FULL (-2)
+int mailbox_keywords_get(struct mailbox *box, const char *const *names, size_t count,
+                         uint64_t *mask_r, const char **error_r);
+
+/* \Recent (RFC 3501 2.3.2): make this view the session's SELECT, before
+   its first sync. Its syncs then take every message above the mailbox's
+   recent boundary as recent and raise the boundary, in the sync's index
+   transaction, so that exactly one such view (of any process) sees a
+   message as recent. Other views (EXAMINE, STATUS, the store's own) see
+   the messages above the boundary as recent without moving it. */
+void mailbox_claim_recent(struct mailbox *box);
+/* The messages of the view with MAIL_RECENT (STATUS RECENT). */
+uint32_t mailbox_recent_count(const struct mailbox *box);
 
 /* Remove every message of the view that has MAIL_DELETED (IMAP EXPUNGE,
    CLOSE): unlinks the files, updates the index and renumbers the view.

@@ -153,6 +153,42 @@ void maildir_info_build(struct buf *out, const char *old_info, unsigned flags)
 	}
 }
 
+uint32_t maildir_info_keywords(const char *info)
+{
+	uint32_t letters = 0;
+
+	for (; *info != '\0'; info++) {
+		if (*info >= 'a' && *info <= 'z')
+			letters |= 1u << (*info - 'a');
+	}
+	return letters;
+}
+
+void maildir_info_build_keywords(struct buf *out, const char *old_info, unsigned flags,
+                                 uint32_t letters)
+{
+	bool want[128] = {false};
+
+	for (const char *p = old_info; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		/* Keep the upper-case letters we do not manage (P passed). */
+		if (c >= 'A' && c <= 'Z' && !is_flag_letter((char)c))
+			want[c] = true;
+	}
+	for (size_t i = 0; i < sizeof(flag_letters) / sizeof(flag_letters[0]); i++) {
+		if ((flags & flag_letters[i].flag) != 0)
+			want[(unsigned char)flag_letters[i].letter] = true;
+	}
+	for (int i = 0; i < MAILDIR_KEYWORD_LETTERS; i++) {
+		if ((letters & (1u << i)) != 0)
+			want['a' + i] = true;
+	}
+	for (int c = 0; c < 128; c++) {
+		if (want[c])
+			buf_append_char(out, (char)c);
+	}
+}
+
 /* The host name with '/' and ':' escaped as the Maildir convention asks;
    computed once per process. */
 static const char *unique_hostname(void)

@@ -8,8 +8,8 @@
  *
  * A message file is <base>[:2,<info>]: base is the unique name given at
  * delivery, info holds one letter per flag in ASCII order (D draft,
- * F flagged, P passed, R replied, S seen, T trashed). Lower-case letters
- * (Dovecot's keywords) are kept as they are.
+ * F flagged, P passed, R replied, S seen, T trashed), then the keyword
+ * letters a-z (Dovecot's, mapped by the mailbox's dovecot-keywords).
  */
 
 #include <stdbool.h>
@@ -62,6 +62,20 @@ unsigned maildir_info_flags(const char *info);
    non-standard letters of old_info (keywords), all in ASCII order without
    duplicates. */
 void maildir_info_build(struct buf *out, const char *old_info, unsigned flags);
+
+/* Keywords in file names, as Dovecot writes them: the letter 'a' + i
+   stands for keyword i of the mailbox's dovecot-keywords file, for the
+   first MAILDIR_KEYWORD_LETTERS keywords (docs/store.md, "Keywords"). */
+#define MAILDIR_KEYWORD_LETTERS     26
+#define MAILDIR_KEYWORD_LETTER_MASK ((1u << MAILDIR_KEYWORD_LETTERS) - 1)
+/* The keyword letters of an info string: bit i for the letter 'a' + i. */
+uint32_t maildir_info_keywords(const char *info);
+/* Append to out the info for flags and the keyword letters letters (bit i:
+   'a' + i), plus the upper-case letters of old_info Tern does not manage
+   (P), all in ASCII order without duplicates. old_info's keyword letters
+   are not kept. */
+void maildir_info_build_keywords(struct buf *out, const char *old_info, unsigned flags,
+                                 uint32_t letters);
 
 /* Append a fresh unique name <sec>.M<usec>P<pid>Q<counter>R<random>.<host>
    to out. */

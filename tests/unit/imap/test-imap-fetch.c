@@ -276,7 +276,9 @@ static void test_flag_names(void **state)
 	(void)state;
 	assert_int_equal(imap_flag_parse("\\sEEn", &flags), 0);
 	assert_int_equal(imap_flag_parse("\\Draft", &flags), 0);
-	assert_int_equal(imap_flag_parse("$Keyword", &flags), 0);
+	assert_int_equal(imap_flag_parse("$Keyword", &flags), 1);
+	assert_int_equal(imap_flag_parse("bad]atom", &flags), -1);
+	assert_int_equal(imap_flag_parse("a*", &flags), -1);
 	assert_int_equal(flags, MAIL_SEEN | MAIL_DRAFT);
 	assert_int_equal(imap_flag_parse("\\Recent", &flags), -1);
 	assert_int_equal(imap_flag_parse("\\Unknown", &flags), -1);

@@ -58,7 +58,10 @@ struct mailbox *mailbox_fixture_box(struct mail_user *user, const char *name)
 	struct mailbox *box;
 	const char *error;
 
-	assert_int_equal(mailbox_open(user, name, false, &box, &error), 0);
+	/* a selecting view, as IMAP SELECT opens (it takes \Recent) */
+	assert_int_equal(mailbox_open_unsynced(user, name, false, &box, &error), 0);
+	mailbox_claim_recent(box);
+	assert_int_equal(mailbox_sync(box, NULL, &error), 0);
 	return box;
 }
 

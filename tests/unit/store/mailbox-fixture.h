@@ -27,7 +27,8 @@ int mailbox_fixture_teardown(void **state);
 /* Bob, opened (mail_user_open()); the caller closes it. */
 struct mail_user *mailbox_fixture_user(struct mailbox_fixture *f);
 
-/* The mailbox name of user, opened read-write; the caller closes it. */
+/* The mailbox name of user, opened read-write as a selecting view (it
+   takes \Recent, as IMAP SELECT) and synced; the caller closes it. */
 struct mailbox *mailbox_fixture_box(struct mail_user *user, const char *name);
 
 /* A small message file another program put into dir ("cur" or "new") of

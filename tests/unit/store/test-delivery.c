@@ -258,7 +258,37 @@ static void test_bad_target(void **state)
 }
 
 /* Flags put the file into cur/ with its info; a mailbox names a Maildir++
-   folder, created if missing; keywords are counted as dropped. */
+   folder, created if missing; keywords become the letters of the folder's
+   dovecot-keywords (docs/store.md, "Keywords"). */
+/* A 27th keyword gets no letter: counted as dropped; a known one (any
+   case) reuses its letter. */
+static void test_keywords_beyond_letters(void **state)
+{
+	const char *root = *state;
+	struct buf expect = BUF_INIT;
+	struct delivery *d = write_message(root, 10, &expect);
+	char *names[27];
+	struct delivery_result results[2];
+	const char *error = NULL;
+	static const char *const again[] = {"K3", "k0"};
+
+	for (int i = 0; i < 27; i++)
+		names[i] = xasprintf("k%d", i);
+	const struct delivery_target targets[2] = {
+	    {.user = "v@c.org", .keywords = (const char *const *)names, .keyword_count = 27},
+	    {.user = "v@c.org", .keywords = again, .keyword_count = 2},
+	};
+	assert_int_equal(delivery_commit(d, targets, 2, DELIVERY_PER_TARGET, results, &error), 0);
+	assert_int_equal(results[0].keywords_dropped, 1);
+	assert_string_equal(strstr(results[0].path, ":2,"), ":2,abcdefghijklmnopqrstuvwxyz");
+	assert_int_equal(results[1].keywords_dropped, 0);
+	assert_string_equal(strstr(results[1].path, ":2,"), ":2,ad");
+	delivery_results_clear(results, 2);
+	for (int i = 0; i < 27; i++)
+		free(names[i]);
+	buf_free(&expect);
+}
+
 static void test_flags_and_mailbox(void **state)
 {
 	const char *root = *state;
@@ -272,7 +302,10 @@ static void test_flags_and_mailbox(void **state)
 	};
 	struct delivery_result results[3];
 	char *cur = xasprintf("%s/c.org/u/cur/", root);
-	char *junk_new = xasprintf("%s/c.org/u/.Junk/new/", root);
+	char *junk_new = xasprintf("%s/c.org/u/.Junk/cur/", root);
+	char *kwfile = xasprintf("%s/c.org/u/.Junk/dovecot-keywords", root);
+	char *data;
+	size_t len;
 	char *new_dir = xasprintf("%s/c.org/u/new/", root);
 	const char *error = NULL;
 
@@ -282,7 +315,12 @@ static void test_flags_and_mailbox(void **state)
 	                    ",S=42:2,FS");
 	assert_int_equal(results[0].keywords_dropped, 0);
 	assert_int_equal(strncmp(results[1].path, junk_new, strlen(junk_new)), 0);
-	assert_int_equal(results[1].keywords_dropped, 2);
+	assert_int_equal(results[1].keywords_dropped, 0);
+	assert_string_equal(results[1].path + strlen(results[1].path) - strlen(":2,ab"), ":2,ab");
+	assert_int_equal(read_file(kwfile, 4096, &data, &len), 0);
+	assert_string_equal(data, "0 $Label1\n1 work\n");
+	free(data);
+	free(kwfile);
 	assert_int_equal(strncmp(results[2].path, new_dir, strlen(new_dir)), 0);
 	for (size_t i = 0; i < 3; i++)
 		check_delivered(results[i].path, &expect);
@@ -373,6 +411,7 @@ int main(void)
 	                                    teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_per_target_failure, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_bad_target, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_keywords_beyond_letters, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_flags_and_mailbox, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_no_targets, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_prefix, setup_dir, teardown_dir),
