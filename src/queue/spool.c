@@ -452,8 +452,9 @@ int spool_remove(struct spool *sp, const char *id, enum spool_error *kind_r, con
 	return ret;
 }
 
-/* Whether name is debris: <id>.tmp, <id>.msg without <id>.env, or <id>.env
-   without <id>.msg. */
+/* Whether name is debris: <id>.tmp, <id>.msg without <id>.env, <id>.env
+   without <id>.msg, or the queue role's <id>.state without a whole entry
+   (a crash between the removal of the entry and of its state). */
 static bool is_debris(struct spool *sp, const char *name)
 {
 	char id[65];
@@ -464,6 +465,8 @@ static bool is_debris(struct spool *sp, const char *name)
 		return !has_file(sp, id, "env");
 	if (name_id(name, "env", id))
 		return !has_file(sp, id, "msg");
+	if (name_id(name, "state", id))
+		return !has_file(sp, id, "env") || !has_file(sp, id, "msg");
 	return false;
 }
 

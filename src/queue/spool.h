@@ -117,7 +117,8 @@ char *spool_data_path(const struct spool *sp, const char *id);
 int spool_remove(struct spool *sp, const char *id, enum spool_error *kind_r, const char **error_r);
 
 /* Remove debris at least min_age seconds old: <id>.tmp files, <id>.msg
-   files without their <id>.env and <id>.env files without their <id>.msg. Younger debris may be an
+   files without their <id>.env, <id>.env files without their <id>.msg, and
+   <id>.state files (docs/queue.md) without both. Younger debris may be an
    entry another process is preparing. *removed_r: how many files went. */
 int spool_cleanup(struct spool *sp, int64_t min_age, size_t *removed_r, const char **error_r);
 

@@ -325,8 +325,8 @@ static void test_crash_debris(void **state)
 	const char *error = NULL;
 	char **ids, *p, *listing, *expect;
 	size_t count, removed;
-	const char *debris[] = {"aaaa1.msg", "aaaa2.msg", "aaaa2.tmp",
-	                        "aaaa3.env", "young.msg", "young.tmp"};
+	const char *debris[] = {"aaaa1.msg",   "aaaa2.msg", "aaaa2.tmp", "aaaa3.env",
+	                        "aaaa4.state", "young.msg", "young.tmp"};
 
 	make_envelope(&env, "bob@remote.test");
 	assert_int_equal(spool_write(f->sp, d, &env, &error), 0);
@@ -338,8 +338,12 @@ static void test_crash_debris(void **state)
 			age(p, 7200);
 		free(p);
 	}
-	/* a complete old entry is never debris */
+	/* a complete old entry is never debris, nor its state */
 	p = xasprintf("%s/%s.msg", f->queue_dir, env.id);
+	age(p, 7200);
+	free(p);
+	p = xasprintf("%s/%s.state", f->queue_dir, env.id);
+	write_file_text(p, "x");
 	age(p, 7200);
 	free(p);
 	/* an envelope without a valid id name, and one that does not parse */
@@ -369,11 +373,12 @@ static void test_crash_debris(void **state)
 		assert_int_equal(kind, SPOOL_ERROR_NOT_FOUND);
 	}
 	assert_int_equal(spool_cleanup(f->sp, 3600, &removed, &error), 0);
-	assert_int_equal(removed, 4);
+	assert_int_equal(removed, 5);
 	listing = names(f->queue_dir);
 	/* ids start with a digit: they sort first */
-	expect = xasprintf("%s.env %s.msg bad.name.env broken.env broken.msg young.msg young.tmp",
-	                   env.id, env.id);
+	expect = xasprintf("%s.env %s.msg %s.state bad.name.env broken.env broken.msg young.msg "
+	                   "young.tmp",
+	                   env.id, env.id, env.id);
 	assert_string_equal(listing, expect);
 	free(listing);
 	free(expect);
