@@ -346,9 +346,8 @@ static int write_request(const char *dir, const char *name, const struct buf *li
                          const char **error_r)
 {
 	char *tmp = xasprintf("%s/.%s", dir, name), *path = xasprintf("%s/%s", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-
 	/* 0644: the role account reads what root may have written */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int ret = 0;
 
 	if (fd < 0) {
