@@ -22,6 +22,7 @@ static const struct setting_def queue_keys[] = {
     KEY("max_connections", SETTING_UINT, max_connections, 1, 10000, "20"),
     KEY("max_per_destination", SETTING_UINT, max_per_destination, 1, 1000, "4"),
     KEY("scan_interval", SETTING_DURATION, scan_interval, 1, 86400, "5m"),
+    KEY("delay_warning", SETTING_DURATION, delay_warning, 0, 60 * 86400, "4h"),
 };
 
 const struct settings_section queue_settings_section = {

@@ -30,6 +30,7 @@ struct queue_settings {
 	unsigned max_connections;  /* outgoing connections at once; default 20 */
 	unsigned max_per_destination; /* to one destination at once; default 4 */
 	unsigned scan_interval;       /* fallback scan of queue/; default 5m */
+	unsigned delay_warning; /* a delay warning after this long deferred; 0: none; default 4h */
 };
 
 /* For the schema (cli/cli-settings.c). */

@@ -239,6 +239,66 @@ static int parse_line(struct parsed *p, const char *line, size_t len)
 	return 0;
 }
 
+static const char *const record_words[] = {
+    [QUEUE_RECORD_HOLD] = "hold",
+    [QUEUE_RECORD_RELEASE] = "release",
+    [QUEUE_RECORD_WARNED] = "warned",
+    [QUEUE_RECORD_FLUSH] = "flush",
+};
+
+void queue_state_format_record(enum queue_record_kind kind, int64_t t, struct buf *out)
+{
+	buf_printf(out, "%s %" PRId64 "\n", record_words[kind], t);
+}
+
+void queue_state_apply_record(struct queue_state *st, enum queue_record_kind kind, int64_t t)
+{
+	st->records++;
+	switch (kind) {
+	case QUEUE_RECORD_HOLD:
+		if (!st->held)
+			st->held_since = t;
+		st->held = true;
+		break;
+	case QUEUE_RECORD_RELEASE:
+		st->held = false;
+		st->held_since = 0;
+		st->released = t;
+		break;
+	case QUEUE_RECORD_WARNED:
+		st->warned = t;
+		break;
+	case QUEUE_RECORD_FLUSH:
+		for (size_t i = 0; i < st->rcpts.count; i++)
+			if (st->rcpts.items[i].status == QUEUE_RCPT_PENDING)
+				st->rcpts.items[i].next = 0;
+		break;
+	}
+}
+
+/* An entry record line ("hold 1764766000"): 1 applied, 0 not one (a
+   recipient line or malformed), so unknown words still count as
+   malformed. */
+static int parse_record(struct queue_state *st, const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	int64_t t;
+
+	if (sp == NULL)
+		return 0;
+	for (size_t k = 0; k < sizeof(record_words) / sizeof(record_words[0]); k++) {
+		size_t wl = strlen(record_words[k]);
+
+		if ((size_t)(sp - line) != wl || memcmp(line, record_words[k], wl) != 0)
+			continue;
+		if (number(sp + 1, len - wl - 1, &t) < 0)
+			return 0;
+		queue_state_apply_record(st, (enum queue_record_kind)k, t);
+		return 1;
+	}
+	return 0;
+}
+
 void queue_state_parse(const char *data, size_t len, size_t rcpt_count, struct queue_state *st)
 {
 	struct parsed p;
@@ -255,6 +315,10 @@ void queue_state_parse(const char *data, size_t len, size_t rcpt_count, struct q
 			break;
 		}
 		n = (size_t)(lf - (data + pos));
+		if (parse_record(st, data + pos, n) == 1) {
+			pos += n + 1;
+			continue;
+		}
 		if (memchr(data + pos, '\0', n) != NULL || memchr(data + pos, '\r', n) != NULL ||
 		    parse_line(&p, data + pos, n) < 0 || queue_state_apply(st, &p.ev) < 0)
 			st->malformed++;

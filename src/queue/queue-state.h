@@ -61,7 +61,31 @@ struct queue_rcpt_state {
 struct queue_state {
 	ARRAY(struct queue_rcpt_state) rcpts;
 	size_t malformed; /* lines skipped (partial or not readable) */
+	/* entry records (below): the last hold/release decides */
+	bool held;
+	int64_t held_since; /* time of the hold record that holds it */
+	int64_t released;   /* time of the last release record, 0: none */
+	int64_t warned;     /* time of the delay warning, 0: none sent */
+	size_t records;     /* entry records seen */
 };
+
+/* Entry records: lines about the whole entry, not one recipient
+   (docs/queue.md, "Admin records"): `hold T`, `release T` (an admin or a
+   hold rule held it / let it go), `warned T` (the delay warning went
+   out, never again), `flush T` (every pending recipient is due now). */
+enum queue_record_kind {
+	QUEUE_RECORD_HOLD,
+	QUEUE_RECORD_RELEASE,
+	QUEUE_RECORD_WARNED,
+	QUEUE_RECORD_FLUSH,
+};
+
+/* Append the record as one line (LF-terminated) to out. */
+void queue_state_format_record(enum queue_record_kind kind, int64_t t, struct buf *out);
+
+/* Apply a record to st (hold/release set held, warned sets warned, flush
+   makes every pending recipient due now). */
+void queue_state_apply_record(struct queue_state *st, enum queue_record_kind kind, int64_t t);
 
 /* A state for rcpt_count recipients, all pending and untried. */
 void queue_state_init(struct queue_state *st, size_t rcpt_count);
