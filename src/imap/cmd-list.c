@@ -228,7 +228,7 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 	if (strcasecmp(item, "MESSAGES") == 0)
 		buf_printf(b, "MESSAGES %u", mailbox_count(box));
 	else if (strcasecmp(item, "RECENT") == 0)
-		buf_printf(b, "RECENT %u", 0u);
+		buf_printf(b, "RECENT %u", mailbox_recent_count(box));
 	else if (strcasecmp(item, "UIDNEXT") == 0)
 		buf_printf(b, "UIDNEXT %u", mailbox_uidnext(box));
 	else if (strcasecmp(item, "UIDVALIDITY") == 0)

@@ -43,8 +43,12 @@ def test_status_recent(instance):
     typ, data = a.status("INBOX", "(RECENT MESSAGES)")
     assert typ == "OK"
     assert re.search(rb"MESSAGES 3", data[0])
+    # STATUS sees the recent messages without taking them
+    assert re.search(rb"RECENT 3", data[0])
     a.select("INBOX")
     assert recent(a) == 3
+    typ, data = a.status("INBOX", "(RECENT)")
+    assert re.search(rb"RECENT 0", data[0])
     a.logout()
     c = connect_starttls(instance)
     c.select("INBOX")
