@@ -204,6 +204,8 @@ int queue_hold_rules_edit(const char *queue_dir, size_t del, enum queue_hold_kin
 	}
 	ret = edit_locked(queue_dir, del, kind, value, rules_r, error_r);
 	close(fd);
+	if (ret < 0)
+		queue_hold_rules_clear(rules_r); /* nothing for the caller to free */
 	return ret;
 }
 

@@ -470,6 +470,37 @@ static bool is_debris(struct spool *sp, const char *name)
 	return false;
 }
 
+/* Whether name (<id>.msg or <id>.state) is what an interrupted removal
+   left: the queue role writes <id>.state only for a committed entry, and
+   spool_remove() unlinks <id>.env first, so a state file beside no .env
+   (and no .tmp: ids are never reused) means the entry was being removed.
+   Such debris goes at any age; the rest waits for min_age (an smtp
+   process may be preparing it). */
+static bool removal_interrupted(struct spool *sp, const char *name)
+{
+	char id[65];
+
+	if (!name_id(name, "msg", id) && !name_id(name, "state", id))
+		return false;
+	return has_file(sp, id, "state") && !has_file(sp, id, "env") && !has_file(sp, id, "tmp");
+}
+
+/* Before the .state of an interrupted removal goes, its .msg goes (once
+   the state is gone, a .msg alone would wait for min_age). */
+static void remove_interrupted_msg(DIR *dir, const char *state_name, size_t *removed)
+{
+	char id[65], *msg;
+
+	if (!name_id(state_name, "state", id))
+		return;
+	msg = xasprintf("%s.msg", id);
+	if (unlinkat(dirfd(dir), msg, 0) == 0) {
+		(*removed)++;
+		log_info(NULL, "event=queue.debris_removed name=%s", msg);
+	}
+	free(msg);
+}
+
 int spool_cleanup(struct spool *sp, int64_t min_age, size_t *removed_r, const char **error_r)
 {
 	DIR *dir = opendir(sp->dir);
@@ -491,8 +522,11 @@ int spool_cleanup(struct spool *sp, int64_t min_age, size_t *removed_r, const ch
 
 		if (!is_debris(sp, de->d_name) ||
 		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    (int64_t)(now - st.st_mtime) < min_age)
+		    ((int64_t)(now - st.st_mtime) < min_age &&
+		     !removal_interrupted(sp, de->d_name)))
 			continue;
+		if (removal_interrupted(sp, de->d_name))
+			remove_interrupted_msg(dir, de->d_name, &removed);
 		if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
 			removed++;
 			log_info(NULL, "event=queue.debris_removed name=%s", de->d_name);
