@@ -215,6 +215,12 @@ class Killer:
             before = time.time()
             if what == "supervisor":
                 first.kill9()
+                # the roles get SIGTERM from the kernel (PR_SET_PDEATHSIG,
+                # src/master/role.c), not SIGKILL: the queue role may live
+                # on for a moment; the kill ends when it is gone
+                gone = time.time() + 10
+                while os.path.exists("/proc/%d" % pid) and time.time() < gone:
+                    time.sleep(0.005)
                 after = time.time()
                 since = os.path.getsize(first.log_path)
                 first.start()
