@@ -215,6 +215,12 @@ class Killer:
             before = time.time()
             if what == "supervisor":
                 first.kill9()
+                # the roles get SIGTERM from the kernel (PR_SET_PDEATHSIG,
+                # src/master/role.c), not SIGKILL: the queue role may live
+                # on for a moment; the kill ends when it is gone
+                gone = time.time() + 10
+                while os.path.exists("/proc/%d" % pid) and time.time() < gone:
+                    time.sleep(0.005)
                 after = time.time()
                 since = os.path.getsize(first.log_path)
                 first.start()
@@ -320,8 +326,15 @@ def run_torture(base, count=150, clients=4, kills=5, seed=None, seconds=80,
             copies = got.get(mid, [])
             if len(copies) == 0:
                 lost += 1
-                problems.append("lost: %s (queued as %s, queue id %s)"
-                                % (mid, sid, smtp_to_queue.get(sid, "?")))
+                qid = smtp_to_queue.get(sid, "?")
+                state = os.path.join(first.dir, "queue", qid + ".state")
+                if os.path.exists(os.path.join(first.dir, "queue", qid + ".env")):
+                    last = open(state).read().splitlines()[-1:] if os.path.exists(state) else []
+                    problems.append("not delivered, still queued: %s (queued as %s, queue id "
+                                    "%s, last state: %s)" % (mid, sid, qid, last))
+                else:
+                    problems.append("lost: %s (queued as %s, queue id %s, no entry left)"
+                                    % (mid, sid, qid))
             elif len(copies) == 1:
                 once += 1
             elif len(copies) == 2:
