@@ -59,7 +59,7 @@ static void scram_check_start(struct auth *auth)
 }
 
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
-             struct auth **auth_r, const char **error_r)
+             struct shm_table *failures, struct auth **auth_r, const char **error_r)
 {
 	struct auth *auth = xcalloc(1, sizeof(*auth));
 
@@ -69,7 +69,7 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 	}
 	auth->pool = pool;
 	auth->cache = auth_cache_new(set->cache_ttl);
-	auth->penalty = auth_penalty_new();
+	auth->penalty = auth_penalty_new(failures);
 	/* the cost of new hashes (a zeroed settings struct: the cheapest) */
 	if (password_hash_params("tern dummy password", set->argon2_ops > 0 ? set->argon2_ops : 1,
 	                         set->argon2_mem >= 8192 ? set->argon2_mem : 8192,
@@ -323,7 +323,7 @@ unsigned auth_failure(struct auth *auth, const char *ip)
 	return auth_penalty_fail(auth->penalty, ip, auth_penalty_now_ms());
 }
 
-unsigned auth_failures(const struct auth *auth, const char *ip)
+unsigned auth_failures(struct auth *auth, const char *ip)
 {
 	return auth_penalty_count(auth->penalty, ip, auth_penalty_now_ms());
 }

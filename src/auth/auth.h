@@ -55,11 +55,14 @@ struct auth_reply {
 typedef void auth_login_cb(void *ctx, const struct auth_reply *reply);
 
 struct auth;
+struct shm_table;
 
-/* Open the directory at path for logins on pool. Returns 0 with *auth_r, or
-   -1 with *error_r as directory_open(). */
+/* Open the directory at path for logins on pool, counting failed logins
+   into failures (auth_penalty_table_new; shared by the role processes, not
+   owned; NULL: a table of this auth alone). Returns 0 with *auth_r, or -1
+   with *error_r as directory_open(). */
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
-             struct auth **auth_r, const char **error_r);
+             struct shm_table *failures, struct auth **auth_r, const char **error_r);
 
 /* Free the handle (NULL is fine; sets *auth to NULL). Callbacks of pending
    logins will not run; logins whose hash is being verified finish on their
@@ -106,7 +109,7 @@ bool auth_scram_offered(struct auth *auth);
 unsigned auth_failure(struct auth *auth, const char *ip);
 
 /* The failures counted for ip (the guard's hook). */
-unsigned auth_failures(const struct auth *auth, const char *ip);
+unsigned auth_failures(struct auth *auth, const char *ip);
 
 /* Logins answered from the cache, and entries in it (for tests and
    metrics). */

@@ -27,14 +27,15 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
-                    struct workpool *pool, struct imap_server **server_r, const char **error_r)
+                    struct workpool *pool, struct shm_table *auth_failures,
+                    struct imap_server **server_r, const char **error_r)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 
 	/* first: it sets SQLite up before the directory opens its database */
 	server->users = mail_user_registry_new(settings->mail_dir);
-	if (auth_new(settings->directory_path, pool, auth_settings(settings), &server->auth,
-	             error_r) < 0) {
+	if (auth_new(settings->directory_path, pool, auth_settings(settings), auth_failures,
+	             &server->auth, error_r) < 0) {
 		mail_user_registry_free(&server->users);
 		free(server);
 		return -1;
@@ -134,7 +135,9 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 {
 	struct imap_server *server;
 
-	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool, &server, error_r) < 0)
+	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool,
+	                    ctx->shared != NULL ? ctx->shared->auth_failures : NULL, &server,
+	                    error_r) < 0)
 		return -1;
 	server->role = ctx;
 	ctx->data = server;

@@ -403,6 +403,7 @@ void role_run(const struct role_ops *ops, const struct role_start *start)
 	rs.ctx.settings = settings;
 	rs.ctx.tls = start->tls;
 	rs.ctx.process_index = start->process_index;
+	rs.ctx.shared = start->shared;
 	/* Several processes share each listening socket: taking one
 	   connection per wakeup lets the least busy one take the next. */
 	rs.accept_batch = start->process_count > 1 ? 1 : ACCEPT_BATCH;

@@ -36,15 +36,27 @@
 #define ROLE_STOP_GRACE 3
 
 struct channel;
+struct shm_table;
+
+/* Tables every role process counts into (lib/shm-table.h), made once
+   before the first fork and kept across reloads and restarts, so a count
+   is the server's and not one process's. A member may be NULL (tests):
+   its user then keeps a table of its own. */
+struct role_shared {
+	struct shm_table *auth_failures;   /* auth-penalty.h: failed logins per IP */
+	struct shm_table *submission_user; /* smtp-rate.h: messages per user */
+	struct shm_table *submission_ip;   /* smtp-rate.h: messages per IP */
+};
 
 struct role_ctx {
 	struct event_base *base;
 	const struct tern_settings *settings;
 	SSL_CTX *tls; /* NULL when no certificate is configured/needed */
 	struct workpool *pool;
-	void *data;              /* the role's own state, set by init */
-	struct channel *channel; /* to the supervisor; owned by the role loop */
-	unsigned process_index;  /* 0..process_count-1 among this role's processes */
+	void *data;                       /* the role's own state, set by init */
+	struct channel *channel;          /* to the supervisor; owned by the role loop */
+	unsigned process_index;           /* 0..process_count-1 among this role's processes */
+	const struct role_shared *shared; /* never NULL in a role process */
 };
 
 struct role_ops {
@@ -102,6 +114,7 @@ struct role_start {
 	int channel_fd;         /* this process's end of the socketpair; -1 for none */
 	unsigned process_index; /* which of the role's processes this is */
 	unsigned process_count; /* how many the role runs (>= 1) */
+	const struct role_shared *shared;
 };
 
 /* Run a role in a freshly forked child; never returns (exits 0 after a

@@ -19,7 +19,8 @@ int smtp_auth_init(struct smtp_server *server, const char **error_r)
 	if (!server->submission_policy.auth && !server->policy.auth)
 		return 0;
 	return auth_new(role->settings->directory_path, role->pool, auth_settings(role->settings),
-	                &server->auth, error_r);
+	                role->shared != NULL ? role->shared->auth_failures : NULL, &server->auth,
+	                error_r);
 }
 
 void smtp_auth_deinit(struct smtp_server *server)
