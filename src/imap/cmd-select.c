@@ -192,24 +192,23 @@ static int expunge_step(void *arg, uint64_t deadline)
 
 	while (run->count > 0 && !run->failed) {
 		size_t n = run->count < EXPUNGE_SLICE_UIDS ? run->count : EXPUNGE_SLICE_UIDS;
-		uint32_t *seqs = NULL;
+		uint32_t *seqs = NULL, *uids = NULL;
 		size_t count = 0;
 		const char *error;
 
 		if (run->expunged > 0 && imap_slice_now_usec() >= deadline)
 			return 0;
 		run->count -= n;
-		if (mailbox_expunge_uids(s->box, run->uids + run->count, n, &seqs, &count, &error) <
-		    0) {
+		if (mailbox_expunge_uids_report(s->box, run->uids + run->count, n, &seqs, &uids,
+		                                &count, &error) < 0) {
 			log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
 			run->failed = true;
 		}
 		/* descending, each relative to the view before this call */
-		for (size_t i = 0; i < count; i++)
-			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
-		s->exists -= (uint32_t)count;
+		imap_send_expunges(s, seqs, uids, count);
 		run->expunged += count;
 		free(seqs);
+		free(uids);
 	}
 	if (run->expunged > 0)
 		imap_notify_changed(s);

@@ -157,7 +157,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DATA_VERSION] = "PRAGMA data_version",
     /* only forward: two sessions never both take a message as recent */
     [STMT_BOX_RECENT] = "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1 AND recent_uid < ?2",
-    [STMT_ROW_KEYWORDS] = "SELECT keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_KEYWORDS] = "SELECT keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_KW_LIST] = "SELECT idx, name FROM keywords WHERE mailbox_id = ?1 ORDER BY idx",
     [STMT_KW_SET] = "INSERT OR REPLACE INTO keywords (mailbox_id, idx, name) VALUES (?1, ?2, ?3)",
     [STMT_EXPUNGED_ADD] =
@@ -837,7 +837,7 @@ int mail_index_box_recent(struct mail_index *index, int64_t box_id, uint32_t rec
 }
 
 int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t uid,
-                            uint64_t *keywords_r, const char **error_r)
+                            uint64_t *keywords_r, uint64_t *modseq_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_KEYWORDS, error_r);
 	int rc;
@@ -849,6 +849,8 @@ int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t u
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*keywords_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	if (rc == SQLITE_ROW && modseq_r != NULL)
+		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 1);
 	return index_row_end(index, stmt, rc, "message keywords", error_r);
 }
 

@@ -36,6 +36,8 @@ static uint64_t keywords_apply(uint64_t current, enum mail_flags_mode mode, uint
 /* A flag change on the file as it is named now. */
 struct flags_op {
 	struct mail_flag_change ch;
+	bool conditional;        /* UNCHANGEDSINCE given */
+	uint64_t unchangedsince;
 	uint64_t row_keywords; /* the row's mask now (the index-only bits count) */
 	unsigned result;       /* the flags the file carries afterwards */
 	uint64_t kw_result;    /* and the keywords */
@@ -97,11 +99,18 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 
 	if (refresh_box(box, error_r) < 0)
 		return -1;
-	ret = mail_index_row_keywords(index, box->ibox.id, vm->msg.uid, &op->row_keywords, error_r);
+	uint64_t modseq = 0;
+
+	ret = mail_index_row_keywords(index, box->ibox.id, vm->msg.uid, &op->row_keywords, &modseq,
+	                              error_r);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	if (ret == 0)
 		return 0; /* expunged: the next sync reports it */
+	if (op->conditional && modseq > op->unchangedsince) {
+		vm->msg.modseq = modseq;
+		return MAIL_FLAGS_MODIFIED;
+	}
 	ret = view_msg_file_op(box, vm, flags_rename, op, error_r);
 	if (ret <= 0)
 		return ret;
@@ -129,6 +138,9 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 	return 1;
 }
 
+static int change_flags(struct mailbox *box, uint32_t seq, struct flags_op *opp,
+                        const char **error_r);
+
 int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
                          unsigned flags, const char **error_r)
 {
@@ -140,8 +152,25 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode
 int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
                          const char **error_r)
 {
-	struct mail_index *index;
 	struct flags_op op = {.ch = *ch};
+
+	return change_flags(box, seq, &op, error_r);
+}
+
+int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
+                                        const struct mail_flag_change *ch,
+                                        uint64_t unchangedsince, const char **error_r)
+{
+	struct flags_op op = {.ch = *ch, .conditional = true, .unchangedsince = unchangedsince};
+
+	return change_flags(box, seq, &op, error_r);
+}
+
+static int change_flags(struct mailbox *box, uint32_t seq, struct flags_op *opp,
+                        const char **error_r)
+{
+	struct mail_index *index;
+	struct flags_op op = *opp;
 	struct view_msg *vm;
 	int ret;
 

@@ -331,6 +331,15 @@ struct mail_flag_change {
    flags, in the same transaction. Same returns. */
 int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
                          const char **error_r);
+/* mailbox_change_flags() under CONDSTORE's UNCHANGEDSINCE (RFC 7162
+   3.1.3): in the same transaction, if the message's current modseq is
+   above unchangedsince nothing is stored and MAIL_FLAGS_MODIFIED is
+   returned (the view's message gets that modseq). Else as
+   mailbox_change_flags(). */
+#define MAIL_FLAGS_MODIFIED 2
+int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
+                                        const struct mail_flag_change *ch,
+                                        uint64_t unchangedsince, const char **error_r);
 
 /*
  * Keywords (docs/store.md, "Keywords"). Each mailbox names up to
