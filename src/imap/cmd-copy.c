@@ -56,8 +56,8 @@ static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t cou
 		ret = ret < 0 ? -1 : 0;
 	}
 	if (ret == 0)
-		ret = mailbox_expunge_uids_report(s->box, uids, count, &expunged, &gone, &n,
-		                                  &error);
+		ret =
+		    mailbox_expunge_uids_report(s->box, uids, count, &expunged, &gone, &n, &error);
 	if (ret < 0)
 		log_warn(s->sid, "event=imap.move_expunge_failed error=\"%s\"", error);
 	imap_send_expunges(s, expunged, gone, n);

@@ -36,10 +36,10 @@ struct fetch_ctx {
 	struct fetch_request req;
 	struct imap_seqset set;
 	uint64_t changedsince; /* CHANGEDSINCE (RFC 7162 3.1.4.1), 0: none */
-	uint32_t next;    /* next sequence number to look at */
-	bool gone;        /* some message file had vanished */
-	bool failed;      /* an I/O error */
-	bool unknown_cte; /* BINARY of a part whose encoding is unknown */
+	uint32_t next;         /* next sequence number to look at */
+	bool gone;             /* some message file had vanished */
+	bool failed;           /* an I/O error */
+	bool unknown_cte;      /* BINARY of a part whose encoding is unknown */
 	struct cache_window win;
 };
 
@@ -542,8 +542,8 @@ void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd)
 	                          &error) < 0 ||
 	    (vanished && (!cmd->uid || !s->qresync))) {
 		/* RFC 7162 3.2.6: VANISHED needs UID FETCH and QRESYNC */
-		imap_reply_bad(s, cmd->tag, vanished ? "VANISHED needs UID FETCH and QRESYNC."
-		                                     : error);
+		imap_reply_bad(s, cmd->tag,
+		               vanished ? "VANISHED needs UID FETCH and QRESYNC." : error);
 		return;
 	}
 	ctx = xcalloc(1, sizeof(*ctx));

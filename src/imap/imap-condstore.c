@@ -195,8 +195,8 @@ bad:
 	return -1;
 }
 
-int imap_store_mods_parse(const struct imap_arg *arg, uint64_t *unchangedsince_r,
-                          bool *present_r, const char **error_r)
+int imap_store_mods_parse(const struct imap_arg *arg, uint64_t *unchangedsince_r, bool *present_r,
+                          const char **error_r)
 {
 	const char *name;
 

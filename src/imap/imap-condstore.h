@@ -47,7 +47,7 @@ int imap_fetch_mods_parse(const struct imap_arg *arg, uint64_t *changedsince_r, 
 
 /* STORE modifiers (RFC 7162 3.1.3): "(UNCHANGEDSINCE n)". *present_r
    tells whether it was given (UNCHANGEDSINCE 0 is valid). */
-int imap_store_mods_parse(const struct imap_arg *arg, uint64_t *unchangedsince_r,
-                          bool *present_r, const char **error_r);
+int imap_store_mods_parse(const struct imap_arg *arg, uint64_t *unchangedsince_r, bool *present_r,
+                          const char **error_r);
 
 #endif

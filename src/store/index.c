@@ -157,7 +157,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DATA_VERSION] = "PRAGMA data_version",
     /* only forward: two sessions never both take a message as recent */
     [STMT_BOX_RECENT] = "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1 AND recent_uid < ?2",
-    [STMT_ROW_KEYWORDS] = "SELECT keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_KEYWORDS] =
+        "SELECT keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_KW_LIST] = "SELECT idx, name FROM keywords WHERE mailbox_id = ?1 ORDER BY idx",
     [STMT_KW_SET] = "INSERT OR REPLACE INTO keywords (mailbox_id, idx, name) VALUES (?1, ?2, ?3)",
     [STMT_EXPUNGED_ADD] =

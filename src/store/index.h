@@ -118,7 +118,7 @@ int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, 
 int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid, uint64_t modseq,
                           const char **error_r);
 /* The UIDs of the mailbox expunged at a modseq above modseq, ascending:
-   *uids_r malloc'ed (NULL when *count_r is 0). 0, or -1. */
+ *uids_r malloc'ed (NULL when *count_r is 0). 0, or -1. */
 int mail_index_expunged_since(struct mail_index *index, int64_t box_id, uint64_t modseq,
                               uint32_t **uids_r, size_t *count_r, const char **error_r);
 

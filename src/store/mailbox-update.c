@@ -36,7 +36,7 @@ static uint64_t keywords_apply(uint64_t current, enum mail_flags_mode mode, uint
 /* A flag change on the file as it is named now. */
 struct flags_op {
 	struct mail_flag_change ch;
-	bool conditional;        /* UNCHANGEDSINCE given */
+	bool conditional; /* UNCHANGEDSINCE given */
 	uint64_t unchangedsince;
 	uint64_t row_keywords; /* the row's mask now (the index-only bits count) */
 	unsigned result;       /* the flags the file carries afterwards */
@@ -158,8 +158,8 @@ int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_fl
 }
 
 int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
-                                        const struct mail_flag_change *ch,
-                                        uint64_t unchangedsince, const char **error_r)
+                                        const struct mail_flag_change *ch, uint64_t unchangedsince,
+                                        const char **error_r)
 {
 	struct flags_op op = {.ch = *ch, .conditional = true, .unchangedsince = unchangedsince};
 
@@ -384,8 +384,8 @@ int mailbox_expunge_uids_report(struct mailbox *box, const uint32_t *uids, size_
 	return expunge_run(box, &filter, seqs_r, uids_r, count_r, error_r);
 }
 
-int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r,
-                           size_t *count_r, const char **error_r)
+int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r, size_t *count_r,
+                           const char **error_r)
 {
 	struct mail_index *index;
 	uint32_t *uids;

@@ -338,8 +338,8 @@ int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_fl
    mailbox_change_flags(). */
 #define MAIL_FLAGS_MODIFIED 2
 int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
-                                        const struct mail_flag_change *ch,
-                                        uint64_t unchangedsince, const char **error_r);
+                                        const struct mail_flag_change *ch, uint64_t unchangedsince,
+                                        const char **error_r);
 
 /*
  * Keywords (docs/store.md, "Keywords"). Each mailbox names up to
@@ -403,8 +403,8 @@ int mailbox_expunge_uids_report(struct mailbox *box, const uint32_t *uids, size_
    no longer holds, ascending (VANISHED (EARLIER)): *uids_r malloc'ed (NULL
    when *count_r is 0). Expunges another session made since this view's
    last sync are not in the view's messages and are included. 0, or -1. */
-int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r,
-                           size_t *count_r, const char **error_r);
+int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r, size_t *count_r,
+                           const char **error_r);
 
 /*
  * The FETCH cache (docs/store.md): the rendered ENVELOPE, BODY and
