@@ -14,6 +14,7 @@
 
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-private.h"
 #include "imap/imap-search-headers.h"
 #include "imap/imap-seqset.h"
@@ -54,6 +55,7 @@ enum key_type {
 	KEY_HEADER, /* field name in field, substring in text */
 	KEY_BODY,   /* the body */
 	KEY_TEXT,   /* header and body */
+	KEY_MODSEQ, /* RFC 7162 3.1.5: modseq >= n */
 };
 
 struct search_key {
@@ -129,6 +131,27 @@ static int compile_list(struct compiler *c, struct search_key *key, const struct
 			return -1;
 	}
 	return key->sub.count == 0 ? -1 : 0;
+}
+
+/* MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162 3.1.5):
+   the entry (a flag's own modseq) is accepted and ignored, as a server
+   keeping one modseq per message may (3.1.5). Enables CONDSTORE. */
+static int compile_modseq(struct compiler *c, struct search_key *key)
+{
+	key->type = KEY_MODSEQ;
+	if (c->pos + 2 < c->count && c->args[c->pos].type == IMAP_ARG_STRING) {
+		const char *type = imap_arg_atom(&c->args[c->pos + 1]);
+
+		if (type == NULL ||
+		    (strcasecmp(type, "priv") != 0 && strcasecmp(type, "shared") != 0 &&
+		     strcasecmp(type, "all") != 0))
+			return -1;
+		c->pos += 2;
+	}
+	if (c->pos >= c->count || imap_modseq_parse(&c->args[c->pos++], &key->n) < 0)
+		return -1;
+	c->s->condstore = true;
+	return 0;
 }
 
 static int compile_number(struct compiler *c, struct search_key *key, enum key_type type)
@@ -266,6 +289,8 @@ static int compile_key(struct compiler *c, struct search_key *key)
 		key->type = KEY_OR;
 		return compile_subs(c, key, 2);
 	}
+	if (strcasecmp(name, "MODSEQ") == 0)
+		return compile_modseq(c, key);
 	if (strcasecmp(name, "LARGER") == 0)
 		return compile_number(c, key, KEY_LARGER);
 	if (strcasecmp(name, "SMALLER") == 0)
@@ -438,6 +463,8 @@ static bool match(struct msg_data *m, const struct search_key *key)
 		return imap_seqset_contains(&key->set, m->seq);
 	case KEY_UID:
 		return imap_seqset_contains(&key->set, msg->uid);
+	case KEY_MODSEQ:
+		return msg->modseq >= key->n;
 	case KEY_LARGER:
 		return msg->size > key->n;
 	case KEY_SMALLER:
@@ -464,7 +491,9 @@ static bool match(struct msg_data *m, const struct search_key *key)
 struct search_run {
 	struct imap_session *s;
 	struct search_key key;
-	struct buf out; /* "* SEARCH ..." so far */
+	struct buf out;      /* "* SEARCH ..." so far */
+	bool modseq;         /* a MODSEQ key was used: answer "(MODSEQ n)" */
+	uint64_t max_modseq; /* the highest modseq of the matches */
 	char *tag;
 	bool uid;
 	uint32_t next; /* next sequence number to match */
@@ -483,6 +512,17 @@ static bool key_uses_cache(const struct search_key *key)
 		return key->code >= 0;
 	for (size_t i = 0; i < key->sub.count; i++) {
 		if (key_uses_cache(&key->sub.items[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool key_uses_modseq(const struct search_key *key)
+{
+	if (key->type == KEY_MODSEQ)
+		return true;
+	for (size_t i = 0; i < key->sub.count; i++) {
+		if (key_uses_modseq(&key->sub.items[i]))
 			return true;
 	}
 	return false;
@@ -592,9 +632,13 @@ static int search_slice(struct search_run *run)
 		struct msg_data m = {s, seq, false, NULL, 0, NULL, slot};
 		bool touched;
 
-		if (match(&m, &run->key))
-			buf_printf(&run->out, " %u",
-			           run->uid ? mailbox_msg(s->box, seq)->uid : seq);
+		if (match(&m, &run->key)) {
+			const struct mail_msg *msg = mailbox_msg(s->box, seq);
+
+			buf_printf(&run->out, " %u", run->uid ? msg->uid : seq);
+			if (msg->modseq > run->max_modseq)
+				run->max_modseq = msg->modseq;
+		}
 		window_fill(run, seq, &m, slot);
 		touched = m.tried;
 		msg_data_free(&m);
@@ -603,6 +647,9 @@ static int search_slice(struct search_run *run)
 			return 0;
 	}
 	window_flush(run);
+	/* RFC 7162 3.1.5: the highest modseq of the matches, if any */
+	if (run->modseq && run->max_modseq > 0)
+		buf_printf(&run->out, " (MODSEQ %llu)", (unsigned long long)run->max_modseq);
 	buf_append_str(&run->out, "\r\n");
 	imap_write(s, run->out.data, run->out.len);
 	imap_reply(s, run->tag, "OK", "Search completed.");
@@ -668,6 +715,7 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	run->uid = cmd->uid;
 	run->next = 1;
 	run->use_cache = key_uses_cache(&run->key);
+	run->modseq = key_uses_modseq(&run->key);
 	buf_append_str(&run->out, "* SEARCH");
 	if (search_slice(run) == 1) {
 		search_run_free(run);

@@ -125,7 +125,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		imap_capability_auth(s, caps);
 	} else {
 		buf_append_str(caps,
-		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY");
+		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY"
+		               " CONDSTORE QRESYNC");
 	}
 }
 
