@@ -210,6 +210,36 @@ bool shm_table_read(struct shm_table *t, const char *key, shm_table_fn *fn, void
 	return s != NULL;
 }
 
+bool shm_table_remove(struct shm_table *t, const char *key)
+{
+	uint8_t digest[DIGEST_LEN];
+	size_t set = digest_of(t, key, digest);
+	struct slot *s;
+
+	if (set_lock(t, set) < 0)
+		return false;
+	s = find(t, set, digest);
+	if (s != NULL)
+		memset(s, 0, t->slot_size);
+	pthread_mutex_unlock(&t->locks[set]);
+	return s != NULL;
+}
+
+void shm_table_each(struct shm_table *t, shm_table_each_fn *fn, void *context)
+{
+	for (size_t set = 0; set < t->sets; set++) {
+		if (set_lock(t, set) < 0)
+			continue;
+		for (size_t w = 0; w < SHM_TABLE_WAYS; w++) {
+			struct slot *s = slot_at(t, set, w);
+
+			if (s->used && !fn(slot_value(s), context))
+				memset(s, 0, t->slot_size);
+		}
+		pthread_mutex_unlock(&t->locks[set]);
+	}
+}
+
 size_t shm_table_used(struct shm_table *t)
 {
 	size_t n = 0;

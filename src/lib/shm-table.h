@@ -57,6 +57,15 @@ int shm_table_update(struct shm_table *table, const char *key, uint64_t stamp, s
    alone). Returns true if it did. */
 bool shm_table_read(struct shm_table *table, const char *key, shm_table_fn *fn, void *context);
 
+/* Forget key's record. Returns true if there was one. */
+bool shm_table_remove(struct shm_table *table, const char *key);
+
+/* Call fn on every record in use, one set locked at a time (fresh is
+   false); fn may change the record, and returns false to free its slot.
+   A scan of the whole table: for periodic work and admin commands. */
+typedef bool shm_table_each_fn(void *value, void *context);
+void shm_table_each(struct shm_table *table, shm_table_each_fn *fn, void *context);
+
 /* The slots in use (a scan of every set, for tests and metrics). */
 size_t shm_table_used(struct shm_table *table);
 

@@ -109,6 +109,35 @@ static void test_eviction(void **state)
 	shm_table_free(&t);
 }
 
+static bool drop_odd(void *value, void *context)
+{
+	struct rec *r = value;
+
+	(*(unsigned *)context)++;
+	return r->count % 2 == 0;
+}
+
+static void test_remove_and_each(void **state)
+{
+	struct shm_table *t = make(100);
+	unsigned seen = 0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		shm_table_update(t, "two", 1, bump, NULL);
+	shm_table_update(t, "one", 1, bump, NULL);
+	shm_table_update(t, "gone", 1, bump, NULL);
+	assert_true(shm_table_remove(t, "gone"));
+	assert_false(shm_table_remove(t, "gone"));
+	assert_int_equal(count_of(t, "gone"), 0);
+	shm_table_each(t, drop_odd, &seen);
+	assert_int_equal(seen, 2);
+	assert_int_equal(count_of(t, "two"), 2);
+	assert_int_equal(count_of(t, "one"), 0);
+	assert_int_equal(shm_table_used(t), 1);
+	shm_table_free(&t);
+}
+
 #define CHILDREN 3
 #define ROUNDS   3000
 
@@ -178,9 +207,9 @@ static void test_dead_holder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_records),     cmocka_unit_test(test_bad_size),
-	    cmocka_unit_test(test_eviction),    cmocka_unit_test(test_shared_by_fork),
-	    cmocka_unit_test(test_dead_holder),
+	    cmocka_unit_test(test_records),        cmocka_unit_test(test_bad_size),
+	    cmocka_unit_test(test_eviction),       cmocka_unit_test(test_remove_and_each),
+	    cmocka_unit_test(test_shared_by_fork), cmocka_unit_test(test_dead_holder),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
