@@ -207,10 +207,11 @@ static void set_ban(void *value, bool fresh, void *context)
 
 	(void)fresh;
 	snprintf(r->key, sizeof(r->key), "%s", s->key);
-	r->banned_until = s->until;
-	r->offences = s->offences;
+	if (s->until > r->banned_until)
+		r->banned_until = s->until;
+	if (s->offences > r->offences)
+		r->offences = s->offences;
 	r->fail_count = r->fail_next = 0;
-	r->changed = 0;
 }
 
 bool guard_set_ban(struct guard *g, const char *ip, time_t until, unsigned offences)
@@ -220,7 +221,10 @@ bool guard_set_ban(struct guard *g, const char *ip, time_t until, unsigned offen
 
 	if (!guard_key(ip, key))
 		return false;
-	shm_table_update(g->table, key, (uint64_t)until, set_ban, &s);
+	if (until == 0)
+		shm_table_remove(g->table, key);
+	else
+		shm_table_update(g->table, key, (uint64_t)until, set_ban, &s);
 	return true;
 }
 

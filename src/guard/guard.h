@@ -68,8 +68,10 @@ bool guard_banned(struct guard *guard, const struct guard_settings *set, const c
 
 /* Ban key (as guard_key gives it, or an address it turns into one) until,
    with offences bans so far: an admin's ban, or one read back from the
-   database. until <= now lifts a ban. Not marked as changed. Returns
-   false if key does not parse. */
+   database. A ban already in force that ends later is kept (so a ban set
+   meanwhile by a process is never shortened), and the larger offences.
+   until 0 lifts the ban and forgets the network. Not marked as changed.
+   Returns false if key does not parse. */
 bool guard_set_ban(struct guard *guard, const char *key, time_t until, unsigned offences);
 
 /* Call fn for every ban in force at now. changed_only: only bans set by

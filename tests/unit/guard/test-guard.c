@@ -188,9 +188,11 @@ static void test_each_and_admin(void **state)
 	assert_int_equal(s.count, 0); /* not marked as changed */
 	guard_each_ban(g, T0 + 5, false, collect, &s);
 	assert_int_equal(s.count, 2);
-	/* lift both */
-	assert_true(guard_set_ban(g, "198.51.100.6", T0, 0));
-	assert_true(guard_set_ban(g, "2001:db8:9::/64", T0, 0));
+	/* an earlier end does not shorten a ban; 0 lifts it */
+	assert_true(guard_set_ban(g, "198.51.100.6", T0 + 100, 1));
+	assert_true(guard_banned(g, &set, "198.51.100.6", T0 + 500, NULL));
+	assert_true(guard_set_ban(g, "198.51.100.6", 0, 0));
+	assert_true(guard_set_ban(g, "2001:db8:9::/64", 0, 0));
 	memset(&s, 0, sizeof(s));
 	guard_each_ban(g, T0 + 5, false, collect, &s);
 	assert_int_equal(s.count, 0);
