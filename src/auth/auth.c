@@ -7,9 +7,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth-cache.h"
 #include "auth/auth-penalty.h"
+#include "guard/guard.h"
 #include "directory/password.h"
 #include "auth/sasl.h"
 #include "directory/directory-async.h"
@@ -27,6 +29,8 @@ struct auth {
 	unsigned long hits;
 	bool closed;
 	struct auth_penalty *penalty;
+	struct guard *guard; /* NULL: none */
+	const struct guard_settings *guard_set;
 	bool scram_any;       /* at the last check */
 	uint64_t scram_check; /* when (auth_cache_now()) */
 	bool scram_checking;  /* a check on a worker */
@@ -318,8 +322,22 @@ bool auth_scram_offered(struct auth *auth)
 
 /* --- failures --- */
 
+void auth_set_guard(struct auth *auth, struct guard *guard, const struct guard_settings *set)
+{
+	auth->guard = guard;
+	auth->guard_set = set;
+}
+
 unsigned auth_failure(struct auth *auth, const char *ip)
 {
+	unsigned ban;
+
+	if (auth->guard != NULL) {
+		ban = guard_failure(auth->guard, auth->guard_set, ip, time(NULL));
+		if (ban > 0)
+			log_warn(NULL, "event=guard.ban ip=%s seconds=%u failures=%u", ip, ban,
+			         auth->guard_set->max_failures);
+	}
 	return auth_penalty_fail(auth->penalty, ip, auth_penalty_now_ms());
 }
 

@@ -55,6 +55,8 @@ struct auth_reply {
 typedef void auth_login_cb(void *ctx, const struct auth_reply *reply);
 
 struct auth;
+struct guard;
+struct guard_settings;
 struct shm_table;
 
 /* Open the directory at path for logins on pool, counting failed logins
@@ -105,8 +107,14 @@ bool auth_scram_offered(struct auth *auth);
 /* --- failures --- */
 
 /* Count a failed authentication from ip and return the milliseconds to
-   wait before answering it (auth-penalty.h). */
+   wait before answering it (auth-penalty.h). With a guard set, the
+   failure counts there too, and a ban it starts is logged here
+   (event=guard.ban). */
 unsigned auth_failure(struct auth *auth, const char *ip);
+
+/* Count failures into guard with set's rules (both must outlive auth);
+   NULL: none (tests, tools). */
+void auth_set_guard(struct auth *auth, struct guard *guard, const struct guard_settings *set);
 
 /* The failures counted for ip (the guard's hook). */
 unsigned auth_failures(struct auth *auth, const char *ip);

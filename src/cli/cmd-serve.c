@@ -6,6 +6,7 @@
 
 #include "auth/auth-penalty.h"
 #include "cli/cli-settings.h"
+#include "guard/guard.h"
 #include "imap/imap-server.h"
 #include "master/supervisor.h"
 #include "outbound/queue-role.h"
@@ -29,6 +30,8 @@ static int shared_new(struct role_shared *shared)
 	if (shared->submission_user != NULL)
 		shared->submission_ip = smtp_rate_table_new(&error);
 	if (shared->submission_ip != NULL)
+		shared->guard = guard_table_new(&error);
+	if (shared->guard != NULL)
 		return 0;
 	cli_error("serve: shared counters: %s", error);
 	return -1;
@@ -39,6 +42,7 @@ static void shared_free(struct role_shared *shared)
 	shm_table_free(&shared->auth_failures);
 	shm_table_free(&shared->submission_user);
 	shm_table_free(&shared->submission_ip);
+	shm_table_free(&shared->guard);
 }
 
 int cmd_serve(const struct cli_ctx *ctx, int argc, char **argv)

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "auth/auth.h"
+#include "guard/guard-settings.h"
 #include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
@@ -140,6 +141,8 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 	                    ctx->shared != NULL ? ctx->shared->auth_failures : NULL, &server,
 	                    error_r) < 0)
 		return -1;
+	if (ctx->guard != NULL)
+		auth_set_guard(server->auth, ctx->guard, guard_settings(ctx->settings));
 	server->role = ctx;
 	ctx->data = server;
 	return 0;

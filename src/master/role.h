@@ -36,6 +36,7 @@
 #define ROLE_STOP_GRACE 3
 
 struct channel;
+struct guard;
 struct shm_table;
 
 /* Tables every role process counts into (lib/shm-table.h), made once
@@ -46,6 +47,7 @@ struct role_shared {
 	struct shm_table *auth_failures;   /* auth-penalty.h: failed logins per IP */
 	struct shm_table *submission_user; /* smtp-rate.h: messages per user */
 	struct shm_table *submission_ip;   /* smtp-rate.h: messages per IP */
+	struct shm_table *guard;           /* guard.h: failures and bans per network */
 };
 
 struct role_ctx {
@@ -57,6 +59,10 @@ struct role_ctx {
 	struct channel *channel;          /* to the supervisor; owned by the role loop */
 	unsigned process_index;           /* 0..process_count-1 among this role's processes */
 	const struct role_shared *shared; /* never NULL in a role process */
+	/* Brute-force protection on shared->guard (guard.h): banned networks
+	   are refused at accept; roles with logins count failures into it
+	   (auth_set_guard). NULL outside a role process (tests). */
+	struct guard *guard;
 };
 
 struct role_ops {
@@ -88,6 +94,11 @@ struct role_ops {
 	void (*message_queued)(struct role_ctx *ctx, const char *id);
 	/* The loop has ended (all sessions are closed): free ctx->data. */
 	void (*deinit)(struct role_ctx *ctx);
+	/* This role's process does the server's periodic upkeep: writing the
+	   guard's bans to the directory and applying `tern ban` changes
+	   (guard-sync.h). One role sets it, one that runs a single process
+	   (the queue role). */
+	bool housekeeping;
 };
 
 /* True if ops declares service among its services. */

@@ -813,4 +813,5 @@ const struct role_ops queue_role_ops = {
     .init = queue_init,
     .message_queued = queue_message_queued,
     .deinit = queue_deinit,
+    .housekeeping = true,
 };
