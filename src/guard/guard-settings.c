@@ -1,6 +1,8 @@
 /* The guard { } section: see guard-settings.h. */
 #include "guard/guard-settings.h"
 
+#include <stddef.h>
+
 #define KEY(name, type, member, min, max, def)                                                     \
 	SETTING(struct guard_settings, name, type, member, min, max, def)
 
@@ -12,7 +14,9 @@ static const struct setting_def guard_keys[] = {
     KEY("window", SETTING_DURATION, window, 1, 7 * 86400, "10m"),
     KEY("ban_time", SETTING_DURATION, ban_time, 1, 365 * 86400, "15m"),
     KEY("ban_time_max", SETTING_DURATION, ban_time_max, 1, 365 * 86400, "1d"),
-    SETTING_LIST(struct guard_settings, "allow", SETTING_CIDR_LIST, allow, allow_count),
+    /* as fail2ban's ignoreip: the host itself (a webmail on it) */
+    {"allow", SETTING_CIDR_LIST, offsetof(struct guard_settings, allow), 0,
+     offsetof(struct guard_settings, allow_count), 0, 0, "127.0.0.0/8, ::1/128", NULL, 0},
 };
 
 const struct settings_section guard_settings_section = {

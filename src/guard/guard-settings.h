@@ -20,7 +20,7 @@ struct guard_settings {
 	   Offences are forgotten when ban_time_max passes after the end of
 	   the last ban. */
 	unsigned ban_time_max;
-	char **allow; /* CIDRs never banned; default none */
+	char **allow; /* CIDRs never banned; default 127.0.0.0/8, ::1/128 */
 	size_t allow_count;
 };
 
