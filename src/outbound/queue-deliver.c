@@ -390,6 +390,8 @@ static bool tls_policy_refuses(struct queue_conn *qc)
 	SSL *ssl = smtp_client_tls(qc->client) ? conn_ssl(qc->conn) : NULL;
 	const char *why;
 
+	free(job->tls);
+	job->tls = xstrdup(tls_policy_describe(qc->decision, ssl != NULL));
 	if (!qc->tls_checked && qc->decision != NULL) {
 		qc->tls_checked = true;
 		if (tls_policy_check(qc->decision, ssl, &qc->tls_verified, &why) < 0) {
@@ -407,8 +409,6 @@ static bool tls_policy_refuses(struct queue_conn *qc)
 		host_refused(qc, 550, "5.7.30", "REQUIRETLS support required");
 		return true;
 	}
-	free(job->tls);
-	job->tls = xstrdup(tls_policy_describe(qc->decision, ssl != NULL));
 	job->tls_verified = qc->tls_verified;
 	return false;
 }
