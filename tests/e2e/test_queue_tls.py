@@ -112,7 +112,7 @@ def make_sender(base, queue_keys, dns_block=None, zone="", files=()):
     return inst
 
 
-def submit(inst, rcpt, subject):
+def submit(inst, rcpt, subject, mail_options=()):
     body = (f"From: <{ALICE}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject}@example.test>\r\n\r\nhello over TLS\r\n")
     with smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=30) as c:
@@ -120,7 +120,7 @@ def submit(inst, rcpt, subject):
         c.starttls(context=client_tls_context())
         c.ehlo("client.example")
         c.login(ALICE, PASSWORD)
-        c.sendmail(ALICE, [rcpt], body.encode())
+        c.sendmail(ALICE, [rcpt], body.encode(), mail_options=list(mail_options))
 
 
 def delivery_lines(inst, rcpt):
@@ -190,6 +190,19 @@ def test_dane_tlsa_mismatch_is_held_never_plaintext(dane_sender):
     show = inst.tern("queue", "show", ids[0]).stdout
     assert "delivery <bob@wrong.signed.lab> pending attempts=1" in show, show
     assert "tls=dane tls_verified=no" in show and "TLSA%20mismatch" in show, show
+
+
+def test_requiretls_bounces_without_a_verified_requiretls_peer(dane_sender):
+    """RFC 8689: none.signed.lab's MX has no TLSA (opportunistic: refused
+    before connecting); signed.lab's is DANE-verified but does not offer
+    REQUIRETLS. Both bounce with 5.7.30 and nothing is sent."""
+    inst, sink = dane_sender
+    for rcpt in ("bob@none.signed.lab", "bob@signed.lab"):
+        submit(inst, rcpt, "requiretls", mail_options=["REQUIRETLS"])
+        line = wait_delivery_line(inst, rcpt)
+        assert "result=bounced" in line and "status=5.7.30" in line, inst.log()
+    assert sink.messages == [] and sink.plain_mail == 0
+    assert sink.handshakes == 1  # only signed.lab's MX was connected to
 
 
 # ---- MTA-STS ----
