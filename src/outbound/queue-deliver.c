@@ -373,6 +373,7 @@ static void host_refused(struct queue_conn *qc, unsigned code, const char *enhan
 	job->qc = NULL;
 	remember_error(job, code, enhanced, why);
 	/* the next address of this host has the same policy */
+	tls_decision_free(&job->decision);
 	job->decision = qc->decision;
 	qc->decision = NULL;
 	qc->greeted = false;
