@@ -192,6 +192,26 @@ def test_dane_tlsa_mismatch_is_held_never_plaintext(dane_sender):
     assert "tls=dane tls_verified=no" in show and "TLSA%20mismatch" in show, show
 
 
+def test_dane_mx_without_starttls_is_held(dane_env, instance_dir):  # noqa: F811
+    """The same secure TLSA records, but the MX offers no STARTTLS: the
+    queue QUITs before MAIL (no downgrade) and keeps the message."""
+    sink = SinkServer()
+    dns = ("dns {\n\tforwarders = %s\n\ttrust_anchor_file = %s\n}\n"
+           % (dane_env["dns"], dane_env["ds"]))
+    inst = make_sender(instance_dir, f"\tport = {sink.port}\n", dns_block=dns,
+                       files=[dane_env["ds"]])
+    try:
+        submit(inst, "bob@signed.lab", "dane-plain")
+        line = wait_delivery_line(inst, "bob@signed.lab")
+        assert "result=deferred" in line and "status=4.7.5" in line, inst.log()
+        assert "tls=none" in line and "STARTTLS" in line, line
+        assert sink.plain_mail == 0 and sink.messages == []
+        assert len(queue_ids(inst)) == 1
+    finally:
+        stop(inst)
+        sink.close()
+
+
 def test_requiretls_bounces_without_a_verified_requiretls_peer(dane_sender):
     """RFC 8689: none.signed.lab's MX has no TLSA (opportunistic: refused
     before connecting); signed.lab's is DANE-verified but does not offer
