@@ -13,6 +13,7 @@
 #include "mime/mime-binary.h"
 #include "mime/mime-imap.h"
 #include "store/mail-msg.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -434,6 +435,64 @@ static bool set_seen(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq
 	return true;
 }
 
+#define OBJECT_ITEMS (FETCH_EMAILID | FETCH_THREADID | FETCH_SAVEDATE | FETCH_PREVIEW)
+
+/* EMAILID, THREADID (RFC 8474 5), SAVEDATE (RFC 8514), PREVIEW (RFC 8970):
+   from the index, computed from the message (and cached) when missing. A
+   message gone meanwhile gets NILs, as its bodies do. */
+static void append_objects(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                           struct buf *b, const char **sep)
+{
+	unsigned items = ctx->req.items, want = 0;
+	struct mail_objects obj;
+	const char *error;
+	int ret;
+
+	if (!(items & OBJECT_ITEMS))
+		return;
+	want |= (items & FETCH_EMAILID) ? MAIL_OBJ_EMAILID : 0;
+	want |= (items & FETCH_THREADID) ? MAIL_OBJ_THREADID : 0;
+	want |= (items & FETCH_PREVIEW) ? MAIL_OBJ_PREVIEW : 0;
+	ret = mailbox_objects_get(s->box, seq, want, &obj, &error);
+	if (ret < 0) {
+		log_warn(s->sid, "event=imap.objects_failed error=\"%s\"", error);
+		ctx->failed = true;
+	} else if (ret == 0) {
+		ctx->gone = true;
+	}
+	if (items & FETCH_EMAILID) {
+		if (obj.emailid != NULL)
+			buf_printf(b, "%sEMAILID (%s)", *sep, obj.emailid);
+		else
+			buf_printf(b, "%sEMAILID NIL", *sep);
+		*sep = " ";
+	}
+	if (items & FETCH_THREADID) {
+		if (obj.threadid != NULL)
+			buf_printf(b, "%sTHREADID (%s)", *sep, obj.threadid);
+		else
+			buf_printf(b, "%sTHREADID NIL", *sep);
+		*sep = " ";
+	}
+	if (items & FETCH_SAVEDATE) {
+		buf_printf(b, "%sSAVEDATE ", *sep);
+		if (obj.savedate != 0)
+			imap_append_datetime(b, obj.savedate);
+		else
+			buf_append_str(b, "NIL");
+		*sep = " ";
+	}
+	if (items & FETCH_PREVIEW) {
+		buf_printf(b, "%sPREVIEW ", *sep);
+		if (obj.preview != NULL)
+			imap_append_astring(b, obj.preview);
+		else
+			buf_append_str(b, "NIL");
+		*sep = " ";
+	}
+	mail_objects_free(&obj);
+}
+
 static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq)
 {
 	bool flags = set_seen(s, ctx, seq) || (ctx->req.items & FETCH_FLAGS);
@@ -465,6 +524,7 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 		imap_append_datetime(&b, (int64_t)msg->internaldate);
 		sep = " ";
 	}
+	append_objects(s, ctx, seq, &b, &sep);
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 	send_bodies(s, ctx, seq, sep);
