@@ -10,6 +10,7 @@
 enum obj_stmt {
 	OBJ_MAILBOXID,
 	OBJ_GET,
+	OBJ_RANGE,
 	OBJ_SET,
 	OBJ_META_LIST,
 	OBJ_META_SET,
@@ -23,6 +24,8 @@ static const char *const obj_sql[OBJ_COUNT] = {
     [OBJ_MAILBOXID] = "SELECT mailboxid FROM mailboxes WHERE id = ?1",
     [OBJ_GET] = "SELECT savedate, emailid, threadid, preview FROM messages"
                 " WHERE mailbox_id = ?1 AND uid = ?2",
+    [OBJ_RANGE] = "SELECT savedate, emailid, threadid, preview, uid FROM messages"
+                  " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
     /* A NULL argument keeps what is stored. */
     [OBJ_SET] = "UPDATE messages SET emailid = coalesce(?3, emailid),"
                 " threadid = coalesce(?4, threadid), preview = coalesce(?5, preview)"
@@ -91,6 +94,14 @@ int mail_index_mailboxid(struct mail_index *index, int64_t box_id, char **id_r,
 	return obj_end(index, stmt, rc, "mailboxid", error_r);
 }
 
+static void objects_read(sqlite3_stmt *stmt, struct index_objects *obj)
+{
+	obj->savedate = sqlite3_column_int64(stmt, 0);
+	obj->emailid = column_dup(stmt, 1, NULL);
+	obj->threadid = column_dup(stmt, 2, NULL);
+	obj->preview = column_dup(stmt, 3, &obj->preview_len);
+}
+
 int mail_index_objects_get(struct mail_index *index, int64_t box_id, uint32_t uid,
                            struct index_objects *obj_r, const char **error_r)
 {
@@ -103,13 +114,38 @@ int mail_index_objects_get(struct mail_index *index, int64_t box_id, uint32_t ui
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		obj_r->savedate = sqlite3_column_int64(stmt, 0);
-		obj_r->emailid = column_dup(stmt, 1, NULL);
-		obj_r->threadid = column_dup(stmt, 2, NULL);
-		obj_r->preview = column_dup(stmt, 3, &obj_r->preview_len);
-	}
+	if (rc == SQLITE_ROW)
+		objects_read(stmt, obj_r);
 	return obj_end(index, stmt, rc, "message objects", error_r);
+}
+
+int mail_index_objects_range(struct mail_index *index, int64_t box_id, uint32_t uid_first,
+                             uint32_t uid_last, uint32_t **uids_r, struct index_objects **objs_r,
+                             size_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = obj_stmt(index, OBJ_RANGE, error_r);
+	ARRAY(struct index_objects) objs = ARRAY_INIT;
+	ARRAY(uint32_t) uids = ARRAY_INIT;
+	int rc;
+
+	*uids_r = NULL;
+	*objs_r = NULL;
+	*count_r = 0;
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, uid_first);
+	sqlite3_bind_int64(stmt, 3, uid_last);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct index_objects *obj = array_push(&objs);
+
+		memset(obj, 0, sizeof(*obj));
+		objects_read(stmt, obj);
+		array_append(&uids, (uint32_t)sqlite3_column_int64(stmt, 4));
+	}
+	*uids_r = array_steal(&uids, count_r);
+	*objs_r = array_steal(&objs, count_r);
+	return obj_end(index, stmt, rc, "message objects", error_r) < 0 ? -1 : 0;
 }
 
 int mail_index_objects_set(struct mail_index *index, int64_t box_id, uint32_t uid,

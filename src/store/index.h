@@ -176,6 +176,13 @@ struct index_objects {
    there is no such row, -1. */
 int mail_index_objects_get(struct mail_index *index, int64_t box_id, uint32_t uid,
                            struct index_objects *obj_r, const char **error_r);
+/* Read them for the rows with a UID in [uid_first, uid_last], in UID order:
+   *uids_r and *objs_r malloc'ed (NULL when *count_r is 0; free each with
+   index_objects_free()). 0, or -1 with the arrays filled as far as they
+   got (free them too). */
+int mail_index_objects_range(struct mail_index *index, int64_t box_id, uint32_t uid_first,
+                             uint32_t uid_last, uint32_t **uids_r, struct index_objects **objs_r,
+                             size_t *count_r, const char **error_r);
 /* Store the strings of obj that are not NULL (savedate is not changed). A
    uid without a row is fine. */
 int mail_index_objects_set(struct mail_index *index, int64_t box_id, uint32_t uid,

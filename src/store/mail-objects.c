@@ -135,10 +135,9 @@ void mail_objects_free(struct mail_objects *obj)
 	memset(obj, 0, sizeof(*obj));
 }
 
-/* Compute what obj lacks of want from the message; fills fresh (the
-   values to store) too. 1, 0 gone, -1. */
+/* Compute what obj lacks of want from the message. 1, 0 gone, -1. */
 static int objects_compute(struct mailbox *box, uint32_t seq, unsigned want,
-                           struct index_objects *obj, const char **error_r)
+                           struct mail_objects *obj, const char **error_r)
 {
 	struct mail_msg_reader *reader;
 	const struct mime_part *tree;
@@ -189,44 +188,88 @@ static void objects_store(struct mailbox *box, uint32_t uid, const struct index_
 	}
 }
 
-int mailbox_objects_get(struct mailbox *box, uint32_t seq, unsigned want,
-                        struct mail_objects *obj_r, const char **error_r)
+static void objects_take(struct mail_objects *to, struct index_objects *from)
 {
-	struct index_objects obj, fresh = {0};
+	to->found = true;
+	to->savedate = from->savedate;
+	to->emailid = from->emailid;
+	to->threadid = from->threadid;
+	to->preview = from->preview;
+	to->preview_len = from->preview_len;
+	memset(from, 0, sizeof(*from));
+}
+
+int mailbox_objects_read(struct mailbox *box, uint32_t first, uint32_t count,
+                         struct mail_objects *objs_r, const char **error_r)
+{
+	uint32_t *uids, last = first + count - 1;
+	struct index_objects *rows;
 	struct mail_index *index;
-	uint32_t uid;
+	size_t row_count;
+	int ret;
+
+	if (first < 1 || count == 0 || last > box->count)
+		abort();
+	memset(objs_r, 0, count * sizeof(*objs_r));
+	if (mail_user_index(box->user, &index, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	ret = mail_index_objects_range(index, box->ibox.id, box->msgs[first - 1].msg.uid,
+	                               box->msgs[last - 1].msg.uid, &uids, &rows, &row_count,
+	                               error_r);
+	for (size_t i = 0; i < row_count; i++) {
+		uint32_t seq = mailbox_seq_by_uid(box, uids[i]);
+
+		if (ret == 0 && seq >= first && seq <= last)
+			objects_take(&objs_r[seq - first], &rows[i]);
+		index_objects_free(&rows[i]);
+	}
+	free(uids);
+	free(rows);
+	if (ret < 0) {
+		for (uint32_t i = 0; i < count; i++)
+			mail_objects_free(&objs_r[i]);
+		return mailbox_fail(box, *error_r, error_r);
+	}
+	return 0;
+}
+
+int mailbox_objects_fill(struct mailbox *box, uint32_t seq, unsigned want, struct mail_objects *obj,
+                         const char **error_r)
+{
+	struct index_objects fresh = {0};
+	bool had_e = obj->emailid != NULL, had_t = obj->threadid != NULL,
+	     had_p = obj->preview != NULL;
 	int ret;
 
 	if (seq < 1 || seq > box->count)
 		abort();
-	memset(obj_r, 0, sizeof(*obj_r));
-	uid = box->msgs[seq - 1].msg.uid;
-	if (mail_user_index(box->user, &index, error_r) < 0)
+	if (!obj->found)
+		return 0;
+	if ((!(want & MAIL_OBJ_EMAILID) || had_e) && (!(want & MAIL_OBJ_THREADID) || had_t) &&
+	    (!(want & MAIL_OBJ_PREVIEW) || had_p))
+		return 1;
+	ret = objects_compute(box, seq, want, obj, error_r);
+	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
-	ret = mail_index_objects_get(index, box->ibox.id, uid, &obj, error_r);
-	if (ret <= 0)
-		return ret < 0 ? mailbox_fail(box, *error_r, error_r) : 0;
-	if (((want & MAIL_OBJ_EMAILID) && obj.emailid == NULL) ||
-	    ((want & MAIL_OBJ_THREADID) && obj.threadid == NULL) ||
-	    ((want & MAIL_OBJ_PREVIEW) && obj.preview == NULL)) {
-		bool had_e = obj.emailid != NULL, had_t = obj.threadid != NULL,
-		     had_p = obj.preview != NULL;
-
-		ret = objects_compute(box, seq, want, &obj, error_r);
-		if (ret <= 0) {
-			index_objects_free(&obj);
-			return ret < 0 ? mailbox_fail(box, *error_r, error_r) : 0;
-		}
-		fresh.emailid = had_e ? NULL : obj.emailid;
-		fresh.threadid = had_t ? NULL : obj.threadid;
-		fresh.preview = had_p ? NULL : obj.preview;
-		fresh.preview_len = obj.preview_len;
-		objects_store(box, uid, &fresh);
-	}
-	obj_r->savedate = obj.savedate;
-	obj_r->emailid = obj.emailid;
-	obj_r->threadid = obj.threadid;
-	obj_r->preview = obj.preview;
-	obj_r->preview_len = obj.preview_len;
+	if (ret == 0)
+		return 0;
+	fresh.emailid = had_e ? NULL : obj->emailid;
+	fresh.threadid = had_t ? NULL : obj->threadid;
+	fresh.preview = had_p ? NULL : obj->preview;
+	fresh.preview_len = obj->preview_len;
+	objects_store(box, box->msgs[seq - 1].msg.uid, &fresh);
 	return 1;
+}
+
+int mailbox_objects_get(struct mailbox *box, uint32_t seq, unsigned want,
+                        struct mail_objects *obj_r, const char **error_r)
+{
+	int ret;
+
+	if (mailbox_objects_read(box, seq, 1, obj_r, error_r) < 0)
+		return -1;
+	ret = mailbox_objects_fill(box, seq, want, obj_r, error_r);
+	if (ret <= 0)
+		mail_objects_free(obj_r);
+	return ret;
 }

@@ -49,6 +49,7 @@ enum mail_object_want {
 	MAIL_OBJ_PREVIEW = 1u << 2,
 };
 struct mail_objects {
+	bool found;       /* the message has an index row */
 	int64_t savedate; /* 0: unknown */
 	char *emailid;    /* the wanted ones are set on success */
 	char *threadid;
@@ -62,6 +63,16 @@ struct mail_objects {
 int mailbox_objects_get(struct mailbox *box, uint32_t seq, unsigned want,
                         struct mail_objects *obj_r, const char **error_r);
 void mail_objects_free(struct mail_objects *obj);
+/* The windowed form (FETCH of many messages): read what the index holds
+   for messages first..first+count-1 of the view into objs_r[0..count)
+   with one query, nothing computed (found false for a message whose row
+   is gone); free each with mail_objects_free(). 0, or -1 (all empty). */
+int mailbox_objects_read(struct mailbox *box, uint32_t first, uint32_t count,
+                         struct mail_objects *objs_r, const char **error_r);
+/* Then compute (and store) the wanted values obj, read for message seq,
+   lacks. 1, 0 if the message is gone, -1. */
+int mailbox_objects_fill(struct mailbox *box, uint32_t seq, unsigned want, struct mail_objects *obj,
+                         const char **error_r);
 
 /* The THREADID of a message with the parsed top-level header hdr, or NULL
    if it names no Message-ID (malloc'ed). */
