@@ -139,6 +139,7 @@ static void test_emailid_threadid_savedate(void **state)
 	assert_int_equal(mailbox_total_size(box),
 	                 strlen(root_msg) + strlen(reply_msg) + strlen(lone_msg));
 	mailbox_close(&box);
+	mail_objects_free(&o2);
 
 	box = mailbox_fixture_box(user, "Other");
 	get(box, 1, MAIL_OBJ_EMAILID | MAIL_OBJ_THREADID, &o2);
