@@ -181,3 +181,35 @@ def test_preview_quoted_printable_latin1(instance):
     assert p2.startswith(b"Hello there x")
     assert len(p2.decode()) == 256
     m.logout()
+
+
+def test_rename_inbox_and_rebuilt_index(instance):
+    """RENAME INBOX (RFC 8474 4.1): INBOX keeps its MAILBOXID, the new
+    mailbox gets another, the moved messages keep their EMAILID; EMAILID and
+    THREADID come from the content, so a rebuilt index gives the same."""
+    import os
+    instance.add_user(USER, PASSWORD)
+    m = login(instance)
+    assert m.append("INBOX", None, None, ROOT)[0] == "OK"
+    assert m.append("INBOX", None, None, REPLY)[0] == "OK"
+    inbox = mailboxid_of_select(m, "INBOX")
+    e1 = fetch_item(m, "1", "EMAILID")
+    t2 = fetch_item(m, "2", "THREADID")
+    m.close()
+    assert m.rename("INBOX", "Old")[0] == "OK"
+    assert mailboxid_of_select(m, "INBOX") == inbox
+    old = mailboxid_of_select(m, "Old")
+    assert old != inbox
+    assert fetch_item(m, "1", "EMAILID") == e1
+    m.logout()
+    instance.stop()
+    for suffix in ("", "-wal", "-shm"):
+        path = os.path.join(instance.maildir(USER), "tern-index.db" + suffix)
+        if os.path.exists(path):
+            os.unlink(path)
+    instance.start()
+    m = login(instance)
+    assert mailboxid_of_select(m, "Old") != old  # a new index, new ids
+    assert fetch_item(m, "1", "EMAILID") == e1
+    assert fetch_item(m, "2", "THREADID") == t2
+    m.logout()
