@@ -295,7 +295,7 @@ static bool index_has_column(struct mail_index *index, const char *query)
 	return rc == SQLITE_OK;
 }
 
-/* Bring a version 1 to 4 index to version 5 in one transaction, keeping its
+/* Bring a version 1 to 5 index to version 6 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -322,9 +322,9 @@ static int index_migrate(struct mail_index *index)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(index->db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	}
-	if (rc == SQLITE_OK && version >= 1 && version <= 5 &&
-	    !index_has_column(index, "SELECT mailboxid FROM mailboxes LIMIT 0")) {
-		rc = sqlite3_exec(index->db, index_migrate_v5, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version >= 1 && version <= 5) {
+		if (!index_has_column(index, "SELECT mailboxid FROM mailboxes LIMIT 0"))
+			rc = sqlite3_exec(index->db, index_migrate_v5, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(index->db, "PRAGMA user_version = 6", NULL, NULL, NULL);
 	}
