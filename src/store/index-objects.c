@@ -17,6 +17,8 @@ enum obj_stmt {
 	OBJ_META_DELETE,
 	OBJ_META_COUNT,
 	OBJ_META_EXISTS,
+	OBJ_THREAD_GET,
+	OBJ_THREAD_ADD,
 	OBJ_COUNT
 };
 
@@ -39,6 +41,9 @@ static const char *const obj_sql[OBJ_COUNT] = {
     [OBJ_META_DELETE] = "DELETE FROM metadata WHERE mailbox_id = ?1 AND name = ?2",
     [OBJ_META_COUNT] = "SELECT count(*) FROM metadata WHERE mailbox_id = ?1",
     [OBJ_META_EXISTS] = "SELECT 1 FROM metadata WHERE mailbox_id = ?1 AND name = ?2",
+    [OBJ_THREAD_GET] = "SELECT threadid FROM threads WHERE msgid = ?1",
+    /* the first THREADID given to a Message-ID stays */
+    [OBJ_THREAD_ADD] = "INSERT OR IGNORE INTO threads (msgid, threadid) VALUES (?1, ?2)",
 };
 
 static sqlite3_stmt *obj_stmt(struct mail_index *index, enum obj_stmt s, const char **error_r)
@@ -251,4 +256,31 @@ int mail_index_meta_count(struct mail_index *index, int64_t box_id, const char *
 	rc = obj_end(index, stmt, sqlite3_step(stmt), "metadata lookup", error_r);
 	*exists_r = rc == 1;
 	return rc < 0 ? -1 : 0;
+}
+
+int mail_index_thread_get(struct mail_index *index, const char *msgid, char **threadid_r,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = obj_stmt(index, OBJ_THREAD_GET, error_r);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && (*threadid_r = column_dup(stmt, 0, NULL)) == NULL)
+		rc = SQLITE_DONE;
+	return obj_end(index, stmt, rc, "thread lookup", error_r);
+}
+
+int mail_index_thread_add(struct mail_index *index, const char *msgid, const char *threadid,
+                          const char **error_r)
+{
+	sqlite3_stmt *stmt = obj_stmt(index, OBJ_THREAD_ADD, error_r);
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, threadid, -1, SQLITE_STATIC);
+	return obj_end(index, stmt, sqlite3_step(stmt), "thread store", error_r);
 }

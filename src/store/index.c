@@ -79,7 +79,11 @@ static const char index_schema[] =
     " mailbox_id INTEGER NOT NULL,"
     " name TEXT NOT NULL,"
     " value BLOB NOT NULL,"
-    " PRIMARY KEY (mailbox_id, name)) WITHOUT ROWID;";
+    " PRIMARY KEY (mailbox_id, name)) WITHOUT ROWID;"
+    /* version 6: the THREADID (RFC 8474 5.2) each Message-ID was given */
+    "CREATE TABLE IF NOT EXISTS threads ("
+    " msgid TEXT NOT NULL PRIMARY KEY,"
+    " threadid TEXT NOT NULL) WITHOUT ROWID;";
 
 /* Version 1 -> 2: the FETCH cache columns (NULL: not cached yet, filled by
    the next FETCH that needs them). */

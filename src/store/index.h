@@ -209,4 +209,12 @@ int mail_index_meta_set(struct mail_index *index, int64_t box_id, const char *na
    (*exists_r, unless NULL). 0, or -1. */
 int mail_index_meta_count(struct mail_index *index, int64_t box_id, const char *name,
                           size_t *count_r, bool *exists_r, const char **error_r);
+/* The THREADID a Message-ID ("<...>") was given: 1 and *threadid_r
+   (malloc'ed), 0 if none, -1. */
+int mail_index_thread_get(struct mail_index *index, const char *msgid, char **threadid_r,
+                          const char **error_r);
+/* Give msgid the THREADID threadid unless it has one. Inside a write
+   transaction. */
+int mail_index_thread_add(struct mail_index *index, const char *msgid, const char *threadid,
+                          const char **error_r);
 #endif

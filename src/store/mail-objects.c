@@ -89,24 +89,34 @@ static char *emailid_make(struct mail_msg_reader *reader, const char **error_r)
 	return id;
 }
 
-/* The first "<...>" of value (whitespace inside dropped), malloc'ed, or
-   NULL. */
+/* The next "<...>" of [*pos, end) (whitespace inside dropped), malloc'ed,
+   or NULL when there is none; *pos moves past it. */
+static char *next_msgid(const char **pos, const char *end)
+{
+	while (*pos < end) {
+		const char *p = memchr(*pos, '<', (size_t)(end - *pos)), *q;
+		struct buf b = BUF_INIT;
+
+		if (p == NULL || (q = memchr(p, '>', (size_t)(end - p))) == NULL)
+			break;
+		*pos = q + 1;
+		for (; p <= q; p++) {
+			if (!isspace((unsigned char)*p))
+				buf_append_char(&b, *p);
+		}
+		if (b.len > 2)
+			return buf_steal(&b);
+		buf_free(&b);
+	}
+	*pos = end;
+	return NULL;
+}
+
 static char *first_msgid(const char *value, size_t len)
 {
-	const char *end = value + len, *p = memchr(value, '<', len), *q;
-	struct buf b = BUF_INIT;
+	const char *p = value;
 
-	if (p == NULL || (q = memchr(p, '>', (size_t)(end - p))) == NULL)
-		return NULL;
-	for (; p <= q; p++) {
-		if (!isspace((unsigned char)*p))
-			buf_append_char(&b, *p);
-	}
-	if (b.len <= 2) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
+	return next_msgid(&p, value + len);
 }
 
 char *mail_threadid_from_header(const struct mime_part *hdr)
@@ -125,6 +135,67 @@ char *mail_threadid_from_header(const struct mime_part *hdr)
 	id = id_from_bytes('T', root, strlen(root));
 	free(root);
 	return id;
+}
+
+/* Message-IDs of a message looked up in the user's thread table, at most. */
+#define THREAD_IDS_MAX 32
+
+/* The message's own Message-ID, its In-Reply-To and References ids, in
+   that order, into ids (malloc'ed each); returns how many. */
+static size_t thread_ids(const struct mime_part *hdr, char **ids)
+{
+	static const char *const fields[] = {"Message-ID", "In-Reply-To", "References"};
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct mime_field *f = mime_part_field(hdr, fields[i]);
+		const char *p, *end;
+		char *id;
+
+		if (f == NULL)
+			continue;
+		p = f->value;
+		end = f->value + f->value_len;
+		while (n < THREAD_IDS_MAX && (id = next_msgid(&p, end)) != NULL) {
+			ids[n++] = id;
+			if (i < 2)
+				break; /* one id of Message-ID and In-Reply-To */
+		}
+	}
+	return n;
+}
+
+/* The THREADID of a message: the one the user's thread table gives its
+   own Message-ID or one it refers to (a message already seen of the same
+   thread), else the root's (mail_threadid_from_header()); then every id
+   of the message is given it, so the thread's later (and earlier) messages
+   find it. A failing index costs the table, not the id. */
+static char *thread_resolve(struct mailbox *box, const struct mime_part *hdr, const char *emailid)
+{
+	char *ids[THREAD_IDS_MAX], *tid = NULL;
+	size_t n = thread_ids(hdr, ids);
+	struct mail_index *index;
+	const char *error = NULL;
+	bool ok = mail_user_index(box->user, &index, &error) == 0;
+
+	for (size_t i = 0; ok && tid == NULL && i < n; i++)
+		ok = mail_index_thread_get(index, ids[i], &tid, &error) >= 0;
+	if (tid == NULL && (tid = mail_threadid_from_header(hdr)) == NULL)
+		tid = xasprintf("T%s", emailid + 1);
+	if (ok && n > 0 && (ok = mail_index_begin(index, &error) == 0)) {
+		for (size_t i = 0; ok && i < n; i++)
+			ok = mail_index_thread_add(index, ids[i], tid, &error) == 0;
+		if (!ok || mail_index_commit(index, &error) < 0) {
+			ok = false;
+			mail_index_rollback(index);
+		}
+	}
+	if (!ok)
+		log_warn(NULL, "event=store.thread_index_failed error=\"%s\"",
+		         error != NULL ? error : "");
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	return tid;
 }
 
 void mail_objects_free(struct mail_objects *obj)
@@ -151,8 +222,8 @@ static int objects_compute(struct mailbox *box, uint32_t seq, unsigned want,
 	if (ret > 0 && (want & MAIL_OBJ_THREADID) && obj->threadid == NULL) {
 		if (mail_msg_header(reader, &tree, error_r) < 0)
 			ret = -1;
-		else if ((obj->threadid = mail_threadid_from_header(tree)) == NULL)
-			obj->threadid = xasprintf("T%s", obj->emailid + 1);
+		else
+			obj->threadid = thread_resolve(box, tree, obj->emailid);
 	}
 	if (ret > 0 && (want & MAIL_OBJ_PREVIEW) && obj->preview == NULL) {
 		struct mime_source src = mail_msg_source(reader);

@@ -13,13 +13,17 @@
  * - EMAILID: "M" + 24 hex digits of the SHA-256 of the message's bytes, so
  *   a COPY or MOVE (the same file, hard-linked) has the same EMAILID, and
  *   so does an identical message stored twice (RFC 8474 5.1 allows it).
- * - THREADID: "T" + 24 hex digits of the SHA-256 of the thread's root
- *   Message-ID: the first id of References, else of In-Reply-To, else the
- *   message's own Message-ID; a message without any has the hex of its
- *   EMAILID. So a reply (References or In-Reply-To naming the root) shares
- *   the root's THREADID in every mailbox of the user. Not merged: a reply
- *   whose References lack the root (only In-Reply-To of a middle message)
- *   starts its own.
+ * - THREADID: "T" + 24 hex digits. The user's thread table (in the
+ *   index) maps each Message-ID seen to a THREADID: a message takes the one
+ *   of its own Message-ID, else of its In-Reply-To, else of a References id
+ *   already in the table; else the SHA-256 of its thread's root Message-ID
+ *   (first of References, else In-Reply-To, else its own; none: its
+ *   EMAILID's digest). Then all its ids are given that THREADID. So a reply
+ *   shares its thread's id in every mailbox of the user when it names the
+ *   root (References), or names only its parent (In-Reply-To) and the
+ *   parent's id was computed first (arrival order, as FETCH 1:* goes). A
+ *   THREADID never changes once given: two threads already apart are not
+ *   merged when a later message links them.
  * - SAVEDATE: the time the message's index row was made (arrival in this
  *   mailbox: APPEND, COPY, MOVE, delivery); rows from before version 6
  *   have their INTERNALDATE, and a rebuilt index the rebuild time.

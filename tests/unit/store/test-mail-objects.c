@@ -153,6 +153,43 @@ static void test_emailid_threadid_savedate(void **state)
 	mail_user_close(&user);
 }
 
+/* A chain where messages name only their parent (In-Reply-To) is one
+   thread when asked for in arrival order (FETCH 1:*), and also when a later
+   message comes before its parent but names a known ancestor. */
+static void test_threadid_chain(void **state)
+{
+	static const char *const chain[] = {
+	    "Message-ID: <c1@x>\r\n\r\none\r\n",
+	    "Message-ID: <c2@x>\r\nIn-Reply-To: <c1@x>\r\n\r\ntwo\r\n",
+	    "Message-ID: <c3@x>\r\nIn-Reply-To: <c2@x>\r\n\r\nthree\r\n",
+	    "Message-ID: <c4@x>\r\nIn-Reply-To: <c3@x>\r\nReferences: <c2@x> "
+	    "<c3@x>\r\n\r\nfour\r\n",
+	    "Message-ID: <d1@x>\r\n\r\nunrelated\r\n",
+	};
+	struct mailbox_fixture *f = *state;
+	struct mail_user *user = mailbox_fixture_user(f);
+	struct mail_objects o[5];
+	struct mailbox *box;
+
+	for (size_t i = 0; i < 5; i++)
+		put(f->maildir, chain[i]);
+	box = mailbox_fixture_box(user, "INBOX");
+	assert_int_equal(mailbox_count(box), 5);
+	get(box, 1, MAIL_OBJ_THREADID, &o[0]);
+	get(box, 2, MAIL_OBJ_THREADID, &o[1]);
+	/* four (References <c2@x>) before three, which then finds itself */
+	get(box, 4, MAIL_OBJ_THREADID, &o[3]);
+	get(box, 3, MAIL_OBJ_THREADID, &o[2]);
+	get(box, 5, MAIL_OBJ_THREADID, &o[4]);
+	for (size_t i = 1; i < 4; i++)
+		assert_string_equal(o[i].threadid, o[0].threadid);
+	assert_string_not_equal(o[4].threadid, o[0].threadid);
+	for (size_t i = 0; i < 5; i++)
+		mail_objects_free(&o[i]);
+	mailbox_close(&box);
+	mail_user_close(&user);
+}
+
 /* What is computed once is read from the index: with the file gone the
    values still come (the row stays until the next sync). */
 static void test_objects_cached(void **state)
@@ -205,7 +242,7 @@ static void test_migrate_v5(void **state)
 	             "ALTER TABLE messages DROP COLUMN threadid;"
 	             "ALTER TABLE messages DROP COLUMN preview;"
 	             "UPDATE messages SET internaldate = 1000000000;"
-	             "DROP TABLE metadata; PRAGMA user_version = 5;");
+	             "DROP TABLE metadata; DROP TABLE threads; PRAGMA user_version = 5;");
 	user = mailbox_fixture_user(f);
 	box = mailbox_fixture_box(user, "INBOX");
 	assert_int_equal(mailbox_uidvalidity(box), uidvalidity);
@@ -330,6 +367,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mailboxid_stable_across_rename, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_emailid_threadid_savedate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_objects_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threadid_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
 	    cmocka_unit_test(test_meta_names),
 	    cmocka_unit_test_setup_teardown(test_meta_set_get_depth, setup, teardown),
