@@ -13,6 +13,7 @@
 #include "mime/mime-binary.h"
 #include "mime/mime-imap.h"
 #include "store/mail-msg.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -41,6 +42,10 @@ struct fetch_ctx {
 	bool failed;           /* an I/O error */
 	bool unknown_cte;      /* BINARY of a part whose encoding is unknown */
 	struct cache_window win;
+	/* EMAILID, THREADID, SAVEDATE, PREVIEW of messages obj_first..
+	   (obj_count), read from the index CACHE_WINDOW at a time */
+	uint32_t obj_first, obj_count;
+	struct mail_objects *objs;
 };
 
 /* One message opened for its body sections, with its MIME tree parsed
@@ -68,10 +73,20 @@ static void window_free(struct cache_window *w)
 
 /* Also when the session goes away in the middle: what the window
    rendered is then not stored (the next FETCH renders it again). */
+static void objects_window_free(struct fetch_ctx *ctx)
+{
+	for (uint32_t i = 0; ctx->objs != NULL && i < ctx->obj_count; i++)
+		mail_objects_free(&ctx->objs[i]);
+	free(ctx->objs);
+	ctx->objs = NULL;
+	ctx->obj_count = 0;
+}
+
 static void fetch_ctx_free(void *arg)
 {
 	struct fetch_ctx *ctx = arg;
 
+	objects_window_free(ctx);
 	window_free(&ctx->win);
 	imap_fetch_request_free(&ctx->req);
 	imap_seqset_free(&ctx->set);
@@ -434,6 +449,90 @@ static bool set_seen(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq
 	return true;
 }
 
+#define OBJECT_ITEMS (FETCH_EMAILID | FETCH_THREADID | FETCH_SAVEDATE | FETCH_PREVIEW)
+
+/* The index values of seq, read for a window of messages at a time (one
+   query), or NULL if the index failed. */
+static struct mail_objects *objects_window_get(struct imap_session *s, struct fetch_ctx *ctx,
+                                               uint32_t seq)
+{
+	uint32_t count = mailbox_count(s->box) - seq + 1;
+	const char *error;
+
+	if (ctx->objs == NULL || seq < ctx->obj_first || seq >= ctx->obj_first + ctx->obj_count) {
+		objects_window_free(ctx);
+		ctx->obj_first = seq;
+		ctx->obj_count = count < CACHE_WINDOW ? count : CACHE_WINDOW;
+		ctx->objs = xcalloc(ctx->obj_count, sizeof(*ctx->objs));
+		if (mailbox_objects_read(s->box, seq, ctx->obj_count, ctx->objs, &error) < 0) {
+			log_warn(s->sid, "event=imap.objects_failed error=\"%s\"", error);
+			objects_window_free(ctx);
+			return NULL;
+		}
+	}
+	return &ctx->objs[seq - ctx->obj_first];
+}
+
+/* EMAILID, THREADID (RFC 8474 5), SAVEDATE (RFC 8514), PREVIEW (RFC 8970):
+   from the index, computed from the message (and cached) when missing. A
+   message gone meanwhile gets NILs, as its bodies do. */
+static void append_objects(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq,
+                           struct buf *b, const char **sep)
+{
+	unsigned items = ctx->req.items, want = 0;
+	struct mail_objects *objp, obj;
+	const char *error;
+	int ret;
+
+	if (!(items & OBJECT_ITEMS))
+		return;
+	want |= (items & FETCH_EMAILID) ? MAIL_OBJ_EMAILID : 0;
+	want |= (items & FETCH_THREADID) ? MAIL_OBJ_THREADID : 0;
+	want |= (items & FETCH_PREVIEW) ? MAIL_OBJ_PREVIEW : 0;
+	objp = objects_window_get(s, ctx, seq);
+	ret = objp != NULL ? mailbox_objects_fill(s->box, seq, want, objp, &error) : -1;
+	if (objp != NULL)
+		obj = *objp;
+	else
+		memset(&obj, 0, sizeof(obj));
+	if (ret < 0) {
+		log_warn(s->sid, "event=imap.objects_failed error=\"%s\"", error);
+		ctx->failed = true;
+	} else if (ret == 0) {
+		ctx->gone = true;
+	}
+	if (items & FETCH_EMAILID) {
+		if (obj.emailid != NULL)
+			buf_printf(b, "%sEMAILID (%s)", *sep, obj.emailid);
+		else
+			buf_printf(b, "%sEMAILID NIL", *sep);
+		*sep = " ";
+	}
+	if (items & FETCH_THREADID) {
+		if (obj.threadid != NULL)
+			buf_printf(b, "%sTHREADID (%s)", *sep, obj.threadid);
+		else
+			buf_printf(b, "%sTHREADID NIL", *sep);
+		*sep = " ";
+	}
+	if (items & FETCH_SAVEDATE) {
+		buf_printf(b, "%sSAVEDATE ", *sep);
+		if (obj.savedate != 0)
+			imap_append_datetime(b, obj.savedate);
+		else
+			buf_append_str(b, "NIL");
+		*sep = " ";
+	}
+	if (items & FETCH_PREVIEW) {
+		buf_printf(b, "%sPREVIEW ", *sep);
+		if (obj.preview != NULL)
+			imap_append_astring(b, obj.preview);
+		else
+			buf_append_str(b, "NIL");
+		*sep = " ";
+	}
+}
+
 static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t seq)
 {
 	bool flags = set_seen(s, ctx, seq) || (ctx->req.items & FETCH_FLAGS);
@@ -465,6 +564,7 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 		imap_append_datetime(&b, (int64_t)msg->internaldate);
 		sep = " ";
 	}
+	append_objects(s, ctx, seq, &b, &sep);
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 	send_bodies(s, ctx, seq, sep);

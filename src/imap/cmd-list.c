@@ -8,6 +8,7 @@
 #include "imap/imap-private.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 #define HIERARCHY_SEP '/'
@@ -184,6 +185,26 @@ static void create_parents(struct imap_session *s, const char *name)
 	free(parent);
 }
 
+/* "OK [MAILBOXID (id)] Create completed." (RFC 8474 4.1); without the
+   code if the new mailbox's index row cannot be made. */
+static void reply_created(struct imap_session *s, const char *tag, const char *name)
+{
+	struct mailbox *box;
+	const char *error;
+	char *id = NULL;
+
+	if (mailbox_open_unsynced(s->user, name, true, &box, &error) == 0) {
+		if (mailbox_objectid(box, &id, &error) < 0)
+			id = NULL;
+		mailbox_close(&box);
+	}
+	if (id != NULL)
+		imap_reply(s, tag, "OK", "[MAILBOXID (%s)] Create completed.", id);
+	else
+		imap_reply(s, tag, "OK", "Create completed.");
+	free(id);
+}
+
 void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
@@ -209,7 +230,7 @@ void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
 	else {
 		create_parents(s, name);
-		imap_reply(s, cmd->tag, "OK", "Create completed.");
+		reply_created(s, cmd->tag, name);
 	}
 	free(name);
 }
@@ -221,6 +242,27 @@ static unsigned count_unseen(struct mailbox *box)
 	for (uint32_t seq = 1; seq <= mailbox_count(box); seq++)
 		unseen += (mailbox_msg(box, seq)->flags & MAIL_SEEN) == 0;
 	return unseen;
+}
+
+/* STATUS SIZE (RFC 8438), MAILBOXID (RFC 8474 4.2); -1 if item is none. */
+static int status_object_item(struct buf *b, struct mailbox *box, const char *item)
+{
+	const char *error;
+	char *id;
+
+	if (strcasecmp(item, "SIZE") == 0) {
+		buf_printf(b, "SIZE %llu", (unsigned long long)mailbox_total_size(box));
+		return 0;
+	}
+	if (strcasecmp(item, "MAILBOXID") != 0)
+		return -1;
+	if (mailbox_objectid(box, &id, &error) < 0) {
+		buf_append_str(b, "MAILBOXID NIL");
+		return 0;
+	}
+	buf_printf(b, "MAILBOXID (%s)", id);
+	free(id);
+	return 0;
 }
 
 static int status_item(struct buf *b, struct mailbox *box, const char *item)
@@ -238,7 +280,7 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 	else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) /* RFC 7162 3.1.2.3 */
 		buf_printf(b, "HIGHESTMODSEQ %llu", (unsigned long long)mailbox_highestmodseq(box));
 	else
-		return -1;
+		return status_object_item(b, box, item);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "lib/xalloc.h"
 #include "mime/mime-parser.h"
 #include "store/mail-msg.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 /* Nesting of NOT/OR/() in one search. */
@@ -56,6 +57,12 @@ enum key_type {
 	KEY_BODY,   /* the body */
 	KEY_TEXT,   /* header and body */
 	KEY_MODSEQ, /* RFC 7162 3.1.5: modseq >= n */
+	/* RFC 8474 6 and RFC 8514 */
+	KEY_EMAILID,  /* EMAILID text */
+	KEY_THREADID, /* THREADID text */
+	KEY_SAVEDSINCE,
+	KEY_SAVEDBEFORE,
+	KEY_SAVEDON,
 };
 
 struct search_key {
@@ -195,6 +202,43 @@ static const struct {
 
 static const char *const header_keys[] = {"SUBJECT", "FROM", "TO", "CC", "BCC"};
 
+/* OBJECTID and SAVEDATE keys (RFC 8474 6, RFC 8514): 0, -1, or 1 if name is
+   none of them. Every mailbox has save dates: SAVEDATESUPPORTED is ALL. */
+static int compile_object_key(struct compiler *c, struct search_key *key, const char *name)
+{
+	static const struct {
+		const char *name;
+		enum key_type type;
+	} saved[] = {{"SAVEDSINCE", KEY_SAVEDSINCE},
+	             {"SAVEDBEFORE", KEY_SAVEDBEFORE},
+	             {"SAVEDON", KEY_SAVEDON}};
+	char *arg;
+	int64_t day;
+	int ret;
+
+	if (strcasecmp(name, "SAVEDATESUPPORTED") == 0) {
+		key->type = KEY_ALL;
+		return 0;
+	}
+	if (strcasecmp(name, "EMAILID") == 0 || strcasecmp(name, "THREADID") == 0) {
+		key->type = strcasecmp(name, "EMAILID") == 0 ? KEY_EMAILID : KEY_THREADID;
+		return (key->text = next_string(c)) == NULL ? -1 : 0;
+	}
+	for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++) {
+		if (strcasecmp(name, saved[i].name) != 0)
+			continue;
+		arg = next_string(c);
+		ret = arg == NULL ? -1 : imap_parse_date(arg, &day);
+		free(arg);
+		if (ret < 0)
+			return -1;
+		key->type = saved[i].type;
+		key->n = (uint64_t)day;
+		return 0;
+	}
+	return 1;
+}
+
 /* The keys with a string or date argument; 1 if name is not one. */
 static int compile_content(struct compiler *c, struct search_key *key, const char *name)
 {
@@ -250,7 +294,7 @@ static int compile_content(struct compiler *c, struct search_key *key, const cha
 		key->n = (uint64_t)1 << idx;
 		return 0;
 	}
-	return 1;
+	return compile_object_key(c, key, name);
 }
 
 static int compile_key(struct compiler *c, struct search_key *key)
@@ -411,6 +455,31 @@ static int64_t sent_day(struct msg_data *m, const struct mail_msg *msg)
 
 static bool match(struct msg_data *m, const struct search_key *key);
 
+/* EMAILID, THREADID, SAVED*: the message's index values (mail-objects.h). */
+static bool match_object(struct msg_data *m, const struct search_key *key)
+{
+	unsigned want = key->type == KEY_EMAILID    ? MAIL_OBJ_EMAILID
+	                : key->type == KEY_THREADID ? MAIL_OBJ_THREADID
+	                                            : 0;
+	struct mail_objects obj;
+	const char *error, *id;
+	int64_t day, n = (int64_t)key->n;
+	bool ret = false;
+
+	if (mailbox_objects_get(m->s->box, m->seq, want, &obj, &error) <= 0)
+		return false;
+	day = imap_local_day(obj.savedate);
+	id = key->type == KEY_EMAILID ? obj.emailid : obj.threadid;
+	if (key->type == KEY_EMAILID || key->type == KEY_THREADID)
+		ret = id != NULL && strcmp(id, key->text) == 0;
+	else if (obj.savedate != 0)
+		ret = key->type == KEY_SAVEDSINCE    ? day >= n
+		      : key->type == KEY_SAVEDBEFORE ? day < n
+		                                     : day == n;
+	mail_objects_free(&obj);
+	return ret;
+}
+
 static bool match_content(struct msg_data *m, const struct search_key *key,
                           const struct mail_msg *msg)
 {
@@ -436,6 +505,12 @@ static bool match_content(struct msg_data *m, const struct search_key *key,
 		       file_contains(m, m->hdr->hdr.start + m->hdr->hdr.size, key->text);
 	case KEY_TEXT:
 		return msg_data_load(m) && file_contains(m, 0, key->text);
+	case KEY_EMAILID:
+	case KEY_THREADID:
+	case KEY_SAVEDSINCE:
+	case KEY_SAVEDBEFORE:
+	case KEY_SAVEDON:
+		return match_object(m, key);
 	default:
 		return false;
 	}

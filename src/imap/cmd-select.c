@@ -10,6 +10,7 @@
 #include "imap/imap-slice.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 static uint32_t first_unseen(struct mailbox *box)
@@ -45,6 +46,20 @@ void imap_announce_keywords(struct imap_session *s)
 		imap_send_flags(s);
 }
 
+/* "* OK [MAILBOXID (id)]" (RFC 8474 4.1); left out if the index fails. */
+static void send_mailboxid(struct imap_session *s, struct mailbox *box)
+{
+	const char *error;
+	char *id;
+
+	if (mailbox_objectid(box, &id, &error) < 0) {
+		log_warn(s->sid, "event=imap.mailboxid_failed error=\"%s\"", error);
+		return;
+	}
+	imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", id);
+	free(id);
+}
+
 /* The untagged responses of SELECT (RFC 3501 6.3.1). */
 static void send_select_info(struct imap_session *s)
 {
@@ -59,6 +74,7 @@ static void send_select_info(struct imap_session *s)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", mailbox_uidvalidity(box));
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", mailbox_uidnext(box));
+	send_mailboxid(s, box);
 }
 
 /* A SELECT or EXAMINE bringing the index up to date, one chunk of rows

@@ -36,7 +36,9 @@ static const struct imap_cmd_def commands[] = {
     {"RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
     {"APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
     {"ENABLE", cmd_enable, IMAP_CMD_AUTH},
-    {"ID", cmd_id, 0}, /* RFC 2971: any state */
+    {"ID", cmd_id, 0},                               /* RFC 2971: any state */
+    {"GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH}, /* RFC 5464 */
+    {"SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH},
     /* Selected (6.4). */
     {"CHECK", cmd_noop, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
     {"CLOSE", cmd_close, IMAP_CMD_SELECTED},

@@ -24,6 +24,10 @@ static const struct {
     {"BODYSTRUCTURE", FETCH_BODYSTRUCTURE},
     {"BODY", FETCH_BODY},
     {"MODSEQ", FETCH_MODSEQ},
+    {"EMAILID", FETCH_EMAILID},
+    {"THREADID", FETCH_THREADID},
+    {"SAVEDATE", FETCH_SAVEDATE},
+    {"PREVIEW", FETCH_PREVIEW},
     /* The macros (RFC 3501 6.4.5). */
     {"FAST", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE},
     {"ALL", FETCH_FLAGS | FETCH_INTERNALDATE | FETCH_RFC822_SIZE | FETCH_ENVELOPE},
@@ -226,6 +230,22 @@ static int parse_item(struct fetch_request *req, const struct imap_arg *arg)
 	return parse_body(req, item);
 }
 
+/* "PREVIEW (LAZY)" (RFC 8970 3.1): the only item with modifiers. LAZY
+   lets the server answer NIL for a preview it has not computed; Tern
+   computes it anyway (and caches it), which the RFC allows. */
+static int preview_modifiers(const struct imap_arg *item, const struct imap_arg *mods)
+{
+	const char *name = imap_arg_atom(item), *mod;
+
+	if (name == NULL || strcasecmp(name, "PREVIEW") != 0 || mods->count == 0)
+		return -1;
+	for (size_t i = 0; i < mods->count; i++) {
+		if ((mod = imap_arg_atom(&mods->list[i])) == NULL || strcasecmp(mod, "LAZY") != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request *req_r,
                      const char **error_r)
 {
@@ -236,8 +256,11 @@ int imap_fetch_parse(const struct imap_arg *arg, bool uid, struct fetch_request 
 		for (size_t i = 0; i < arg->count && ret == 0; i++) {
 			if (arg->list[i].type == IMAP_ARG_LIST)
 				ret = -1;
-			else
-				ret = parse_item(&req, &arg->list[i]);
+			else if ((ret = parse_item(&req, &arg->list[i])) == 0 &&
+			         i + 1 < arg->count && arg->list[i + 1].type == IMAP_ARG_LIST) {
+				ret = preview_modifiers(&arg->list[i], &arg->list[i + 1]);
+				i++;
+			}
 		}
 		if (arg->count == 0)
 			ret = -1;

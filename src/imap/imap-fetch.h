@@ -24,7 +24,11 @@ enum fetch_item {
 	FETCH_ENVELOPE = 1u << 4,
 	FETCH_BODY = 1u << 5, /* BODY: the structure without extension data */
 	FETCH_BODYSTRUCTURE = 1u << 6,
-	FETCH_MODSEQ = 1u << 7, /* RFC 7162 3.1.4 */
+	FETCH_MODSEQ = 1u << 7,    /* RFC 7162 3.1.4 */
+	FETCH_EMAILID = 1u << 8,   /* RFC 8474 5.1 */
+	FETCH_THREADID = 1u << 9,  /* RFC 8474 5.2 */
+	FETCH_SAVEDATE = 1u << 10, /* RFC 8514 */
+	FETCH_PREVIEW = 1u << 11,  /* RFC 8970; PREVIEW (LAZY) too */
 };
 
 enum fetch_section {

@@ -128,6 +128,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps,
 		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY"
 		               " CONDSTORE QRESYNC");
+		buf_append_str(caps,
+		               " OBJECTID SAVEDATE STATUS=SIZE PREVIEW METADATA METADATA-SERVER");
 	}
 }
 

@@ -1,4 +1,5 @@
 #include "store/index.h"
+#include "store/index-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 5
+#define INDEX_SCHEMA_VERSION 6
 /* Another connection (another imap process, the CLI) may hold the write
    lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
    (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
@@ -39,7 +40,8 @@ static const char index_schema[] =
     " uidvalidity INTEGER NOT NULL,"
     " uidnext INTEGER NOT NULL,"
     " highestmodseq INTEGER NOT NULL,"
-    " recent_uid INTEGER NOT NULL DEFAULT 0);" /* version 4 */
+    " recent_uid INTEGER NOT NULL DEFAULT 0," /* version 4 */
+    " mailboxid TEXT);"                       /* version 6: RFC 8474 MAILBOXID */
     "CREATE TABLE IF NOT EXISTS messages ("
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
     " uid INTEGER NOT NULL,"
@@ -54,6 +56,9 @@ static const char index_schema[] =
     " bodystructure BLOB,"
     " search_headers BLOB,"                 /* version 3: SEARCH cache */
     " keywords INTEGER NOT NULL DEFAULT 0," /* version 4 */
+    " savedate INTEGER NOT NULL DEFAULT 0," /* version 6: RFC 8514 SAVEDATE */
+    " emailid TEXT, threadid TEXT,"         /* version 6: RFC 8474, cached */
+    " preview BLOB,"                        /* version 6: RFC 8970, cached */
     " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages (mailbox_id, base);"
     "CREATE TABLE IF NOT EXISTS keywords (" /* version 4 */
@@ -68,7 +73,17 @@ static const char index_schema[] =
     " uid INTEGER NOT NULL,"
     " modseq INTEGER NOT NULL,"
     " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);";
+    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);"
+    /* version 6: METADATA entries (RFC 5464); mailbox_id 0 is the server */
+    "CREATE TABLE IF NOT EXISTS metadata ("
+    " mailbox_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value BLOB NOT NULL,"
+    " PRIMARY KEY (mailbox_id, name)) WITHOUT ROWID;"
+    /* version 6: the THREADID (RFC 8474 5.2) each Message-ID was given */
+    "CREATE TABLE IF NOT EXISTS threads ("
+    " msgid TEXT NOT NULL PRIMARY KEY,"
+    " threadid TEXT NOT NULL) WITHOUT ROWID;";
 
 /* Version 1 -> 2: the FETCH cache columns (NULL: not cached yet, filled by
    the next FETCH that needs them). */
@@ -96,6 +111,20 @@ static const char index_migrate_v4[] =
     "UPDATE mailboxes SET highestmodseq = max(highestmodseq, 1,"
     " coalesce((SELECT max(modseq) FROM messages WHERE mailbox_id = mailboxes.id), 1));";
 
+/* Version 5 -> 6 (OBJECTID, SAVEDATE, PREVIEW, METADATA): each mailbox gets
+   its MAILBOXID, each message the SAVEDATE of its INTERNALDATE (the save
+   time of a message indexed before is not known); EMAILID, THREADID and
+   PREVIEW are filled by the FETCH that needs them. The metadata table is
+   created by the schema. */
+static const char index_migrate_v5[] =
+    "ALTER TABLE mailboxes ADD COLUMN mailboxid TEXT;"
+    "UPDATE mailboxes SET mailboxid = 'F' || lower(hex(randomblob(12)));"
+    "ALTER TABLE messages ADD COLUMN savedate INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE messages SET savedate = internaldate;"
+    "ALTER TABLE messages ADD COLUMN emailid TEXT;"
+    "ALTER TABLE messages ADD COLUMN threadid TEXT;"
+    "ALTER TABLE messages ADD COLUMN preview BLOB;";
+
 enum index_stmt {
 	STMT_BEGIN,
 	STMT_COMMIT,
@@ -120,6 +149,7 @@ enum index_stmt {
 	STMT_KW_SET,
 	STMT_EXPUNGED_ADD,
 	STMT_EXPUNGED_SINCE,
+	STMT_META_DELETE_BOX,
 	STMT_COUNT
 };
 
@@ -129,14 +159,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_BOX_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, recent_uid FROM mailboxes"
                      " WHERE name = ?1",
-    [STMT_BOX_ADD] = "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq)"
-                     " VALUES (?1, ?2, 1, 1)",
+    /* the MAILBOXID (RFC 8474 4.1): 96 random bits, kept by RENAME */
+    [STMT_BOX_ADD] = "INSERT INTO mailboxes (name, uidvalidity, uidnext, highestmodseq, mailboxid)"
+                     " VALUES (?1, ?2, 1, 1, 'F' || lower(hex(randomblob(12))))",
     [STMT_BOX_UPDATE] = "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1",
     [STMT_ROWS] =
         "SELECT uid, base, info, flags, size, internaldate, modseq, keywords FROM messages"
         " WHERE mailbox_id = ?1 ORDER BY uid",
+    /* SAVEDATE (RFC 8514): when the row is made, i.e. the message
+       arrived in this mailbox (APPEND, COPY, MOVE, delivery) */
     [STMT_ROW_ADD] = "INSERT INTO messages (mailbox_id, uid, base, info, flags, size,"
-                     " internaldate, modseq, keywords) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     " internaldate, modseq, keywords, savedate)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [STMT_ROW_UPDATE] = "UPDATE messages SET info = ?3, flags = ?4, modseq = ?5, keywords = ?6"
                         " WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_ROW_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
@@ -165,12 +199,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
     [STMT_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2"
                             " ORDER BY uid",
+    [STMT_META_DELETE_BOX] = "DELETE FROM metadata WHERE mailbox_id ="
+                             " (SELECT id FROM mailboxes WHERE name = ?1)",
 };
 
 struct mail_index {
 	sqlite3 *db;
 	char *path;
 	struct sqlcache *stmts; /* prepared on first use, once open */
+	/* index-objects.c's statements (index-private.h), made at first use */
+	struct sqlcache *ext_stmts;
 	struct buf error;
 	int64_t txn_start_us;  /* CLOCK_MONOTONIC at the open transaction's BEGIN */
 	int64_t busy_start_us; /* when the current wait for the lock began */
@@ -212,6 +250,7 @@ static int index_fail(struct mail_index *index, const char *what, const char **e
 
 static void index_close_db(struct mail_index *index)
 {
+	sqlcache_free(&index->ext_stmts);
 	sqlcache_free(&index->stmts);
 	sqlite3_close(index->db);
 	index->db = NULL;
@@ -260,7 +299,7 @@ static bool index_has_column(struct mail_index *index, const char *query)
 	return rc == SQLITE_OK;
 }
 
-/* Bring a version 1 to 4 index to version 5 in one transaction, keeping its
+/* Bring a version 1 to 5 index to version 6 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -287,12 +326,19 @@ static int index_migrate(struct mail_index *index)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(index->db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	}
+	if (rc == SQLITE_OK && version >= 1 && version <= 5) {
+		if (!index_has_column(index, "SELECT mailboxid FROM mailboxes LIMIT 0"))
+			rc = sqlite3_exec(index->db, index_migrate_v5, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(index->db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite3_exec(index->db, "ROLLBACK", NULL, NULL, NULL);
-	else if (version >= 1 && version <= 4)
-		log_info(NULL, "event=store.index_migrated from=%d to=5", version);
+	else if (version >= 1 && version < INDEX_SCHEMA_VERSION)
+		log_info(NULL, "event=store.index_migrated from=%d to=%d", version,
+		         INDEX_SCHEMA_VERSION);
 	return rc;
 }
 
@@ -324,7 +370,7 @@ static int index_setup(struct mail_index *index)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
-		rc = sqlite3_exec(index->db, "PRAGMA user_version = 5", NULL, NULL, NULL);
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 6", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -636,6 +682,7 @@ int mail_index_row_add(struct mail_index *index, int64_t box_id, const struct in
 	sqlite3_bind_int64(stmt, 7, row->internaldate);
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)row->modseq);
 	sqlite3_bind_int64(stmt, 9, (sqlite3_int64)row->keywords);
+	sqlite3_bind_int64(stmt, 10, row->savedate != 0 ? row->savedate : (int64_t)time(NULL));
 	return index_step_done(index, stmt, STMT_ROW_ADD, error_r);
 }
 
@@ -724,9 +771,14 @@ int mail_index_expunged_since(struct mail_index *index, int64_t box_id, uint64_t
 
 int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
 {
-	sqlite3_stmt *rows = index_stmt(index, STMT_BOX_DELETE_ROWS, error_r), *box;
+	sqlite3_stmt *meta = index_stmt(index, STMT_META_DELETE_BOX, error_r), *rows, *box;
 
-	if (rows == NULL)
+	if (meta == NULL)
+		return -1;
+	sqlite3_bind_text(meta, 1, name, -1, SQLITE_STATIC);
+	if (index_step_done(index, meta, STMT_META_DELETE_BOX, error_r) < 0)
+		return -1;
+	if ((rows = index_stmt(index, STMT_BOX_DELETE_ROWS, error_r)) == NULL)
 		return -1;
 	sqlite3_bind_text(rows, 1, name, -1, SQLITE_STATIC);
 	if (index_step_done(index, rows, STMT_BOX_DELETE_ROWS, error_r) < 0)
@@ -889,4 +941,21 @@ int mail_index_keyword_set(struct mail_index *index, int64_t box_id, unsigned id
 	sqlite3_bind_int64(stmt, 2, idx);
 	sqlite3_bind_text(stmt, 3, name, -1, SQLITE_STATIC);
 	return index_step_done(index, stmt, STMT_KW_SET, error_r);
+}
+
+sqlite3_stmt *mail_index_ext_stmt(struct mail_index *index, const char *const *sql, size_t count,
+                                  size_t id, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+
+	if (index->ext_stmts == NULL)
+		index->ext_stmts = sqlcache_new(index->db, sql, count);
+	if ((stmt = sqlcache_get(index->ext_stmts, id)) == NULL)
+		(void)index_fail(index, "prepare", error_r);
+	return stmt;
+}
+
+int mail_index_ext_fail(struct mail_index *index, const char *what, const char **error_r)
+{
+	return index_fail(index, what, error_r);
 }

@@ -39,6 +39,8 @@ struct index_row {
 	int64_t internaldate;
 	uint64_t modseq;
 	uint64_t keywords; /* bit i: keyword i of the mailbox (version 4) */
+	/* SAVEDATE (version 6): mail_index_row_add() stores now for 0 */
+	int64_t savedate;
 };
 
 /* Process-wide SQLite settings for many mostly idle connections (no bulk
@@ -152,4 +154,67 @@ int mail_index_keywords(struct mail_index *index, int64_t box_id, char **names, 
 /* Store keyword idx of the mailbox as name (replacing another name). */
 int mail_index_keyword_set(struct mail_index *index, int64_t box_id, unsigned idx, const char *name,
                            const char **error_r);
+/*
+ * Version 6 (index-objects.c): OBJECTID (RFC 8474), SAVEDATE (RFC 8514),
+ * PREVIEW (RFC 8970) per message, METADATA (RFC 5464) per mailbox and for
+ * the server (box_id 0). docs/store.md has the columns.
+ */
+/* The MAILBOXID of the mailbox row box_id: 1 and *id_r (malloc'ed), 0 if
+   there is no such row, -1. */
+int mail_index_mailboxid(struct mail_index *index, int64_t box_id, char **id_r,
+                         const char **error_r);
+
+/* A message's version 6 columns; the strings NULL when not computed yet. */
+struct index_objects {
+	int64_t savedate;
+	char *emailid;
+	char *threadid;
+	char *preview;
+	size_t preview_len;
+};
+/* Read them for uid: 1 and *obj_r (free with index_objects_free()), 0 if
+   there is no such row, -1. */
+int mail_index_objects_get(struct mail_index *index, int64_t box_id, uint32_t uid,
+                           struct index_objects *obj_r, const char **error_r);
+/* Read them for the rows with a UID in [uid_first, uid_last], in UID order:
+   *uids_r and *objs_r malloc'ed (NULL when *count_r is 0; free each with
+   index_objects_free()). 0, or -1 with the arrays filled as far as they
+   got (free them too). */
+int mail_index_objects_range(struct mail_index *index, int64_t box_id, uint32_t uid_first,
+                             uint32_t uid_last, uint32_t **uids_r, struct index_objects **objs_r,
+                             size_t *count_r, const char **error_r);
+/* Store the strings of obj that are not NULL (savedate is not changed). A
+   uid without a row is fine. */
+int mail_index_objects_set(struct mail_index *index, int64_t box_id, uint32_t uid,
+                           const struct index_objects *obj, const char **error_r);
+void index_objects_free(struct index_objects *obj);
+
+/* One METADATA entry. */
+struct index_meta {
+	char *name; /* lower-cased, "/private/..." or "/shared/..." */
+	char *value;
+	size_t len;
+};
+/* The entries of box_id named name, and with children also those below it
+   ("name/..."; depth is the caller's filter), in name order: *entries_r
+   malloc'ed (free with index_meta_free()). 0, or -1. */
+int mail_index_meta_list(struct mail_index *index, int64_t box_id, const char *name, bool children,
+                         struct index_meta **entries_r, size_t *count_r, const char **error_r);
+void index_meta_free(struct index_meta *entries, size_t count);
+/* Set entry name of box_id to value[0..len), or remove it for value NULL.
+   Inside a write transaction. */
+int mail_index_meta_set(struct mail_index *index, int64_t box_id, const char *name,
+                        const char *value, size_t len, const char **error_r);
+/* How many entries box_id has (*count_r) and whether name is one of them
+   (*exists_r, unless NULL). 0, or -1. */
+int mail_index_meta_count(struct mail_index *index, int64_t box_id, const char *name,
+                          size_t *count_r, bool *exists_r, const char **error_r);
+/* The THREADID a Message-ID ("<...>") was given: 1 and *threadid_r
+   (malloc'ed), 0 if none, -1. */
+int mail_index_thread_get(struct mail_index *index, const char *msgid, char **threadid_r,
+                          const char **error_r);
+/* Give msgid the THREADID threadid unless it has one. Inside a write
+   transaction. */
+int mail_index_thread_add(struct mail_index *index, const char *msgid, const char *threadid,
+                          const char **error_r);
 #endif

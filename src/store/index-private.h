@@ -1,0 +1,24 @@
+#ifndef TERN_STORE_INDEX_PRIVATE_H
+#define TERN_STORE_INDEX_PRIVATE_H
+
+/*
+ * For the parts of the index kept outside index.c (index-objects.c:
+ * OBJECTID, SAVEDATE, PREVIEW and METADATA, schema version 6): their own
+ * prepared statements on the same connection.
+ */
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+struct mail_index;
+
+/* Statement id of the table sql[0..count) (a static table: every caller
+   passes the same one), prepared at its first use and kept with the
+   connection; reset, bindings cleared. NULL with *error_r on error. */
+sqlite3_stmt *mail_index_ext_stmt(struct mail_index *index, const char *const *sql, size_t count,
+                                  size_t id, const char **error_r);
+/* Set the index's error to "index <what>: <sqlite message>" and return -1. */
+int mail_index_ext_fail(struct mail_index *index, const char *what, const char **error_r);
+
+#endif
