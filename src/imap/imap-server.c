@@ -125,6 +125,9 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 	} else {
 		buf_append_str(caps,
 		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY");
+		/* cmd-sort.c, cmd-search.c */
+		buf_append_str(caps, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		                     " ESEARCH ESORT SEARCHRES");
 	}
 }
 
