@@ -172,8 +172,8 @@ static void write_sort(struct imap_session *s, const char *tag, const struct sor
 		m[i].uid = msg->uid;
 		m[i].size = msg->size;
 		m[i].arrival = (int64_t)msg->internaldate;
-		imap_sort_msg_fill(&m[i], h[i].v[H_SUBJECT], h[i].v[H_FROM], h[i].v[H_TO],
-		                   h[i].v[H_CC], h[i].v[H_DATE]);
+		imap_sort_msg_fill(&m[i], c->crits, c->ncrits, h[i].v[H_SUBJECT], h[i].v[H_FROM],
+		                   h[i].v[H_TO], h[i].v[H_CC], h[i].v[H_DATE]);
 	}
 	imap_sort_messages(m, n, c->crits, c->ncrits);
 	for (size_t i = 0; i < n; i++) {

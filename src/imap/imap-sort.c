@@ -426,26 +426,29 @@ static char *address_key(const char *value, bool display)
 		break;
 	}
 	mime_address_list_free(&list, count);
-	imap_sort_casemap(raw.data == NULL ? "" : raw.data, raw.len, &out);
-	buf_append(&out, "", 0);
+	imap_sort_casemap(buf_cstr(&raw), raw.len, &out);
 	buf_free(&raw);
-	return out.data == NULL ? xstrdup("") : buf_steal(&out);
+	return buf_steal(&out);
 }
 
-void imap_sort_msg_fill(struct imap_sort_msg *m, const char *subject, const char *from,
-                        const char *to, const char *cc, const char *date_value)
+void imap_sort_msg_fill(struct imap_sort_msg *m, const struct imap_sort_crit *crits, size_t count,
+                        const char *subject, const char *from, const char *to, const char *cc,
+                        const char *date_value)
 {
+	unsigned need = 0;
 	struct buf b = BUF_INIT;
 	bool reply;
 
-	if (subject != NULL)
+	for (size_t i = 0; i < count; i++)
+		need |= 1u << crits[i].key;
+	if (subject != NULL && (need & (1u << IMAP_SORT_SUBJECT)))
 		imap_sort_base_subject(subject, strlen(subject), &b, &reply);
-	m->subject = b.data == NULL ? xstrdup("") : buf_steal(&b);
-	m->from = address_key(from, false);
-	m->to = address_key(to, false);
-	m->cc = address_key(cc, false);
-	m->display_from = address_key(from, true);
-	m->display_to = address_key(to, true);
+	m->subject = buf_steal(&b);
+	m->from = address_key(need & (1u << IMAP_SORT_FROM) ? from : NULL, false);
+	m->to = address_key(need & (1u << IMAP_SORT_TO) ? to : NULL, false);
+	m->cc = address_key(need & (1u << IMAP_SORT_CC) ? cc : NULL, false);
+	m->display_from = address_key(need & (1u << IMAP_SORT_DISPLAYFROM) ? from : NULL, true);
+	m->display_to = address_key(need & (1u << IMAP_SORT_DISPLAYTO) ? to : NULL, true);
 	if (imap_sort_parse_date(date_value, &m->date) < 0)
 		m->date = m->arrival;
 }

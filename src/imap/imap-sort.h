@@ -54,13 +54,15 @@ struct imap_sort_msg {
 	char *display_from, *display_to;
 };
 
-/* Fill the string keys of m from the raw (undecoded, unfolded) header
-   values; NULL means the field is absent. FROM/TO/CC: the local part of the
-   first address; DISPLAYFROM/DISPLAYTO (RFC 5957): its decoded display name,
-   else "local@domain". date_value: the Date: value, parsed to m->date, else
+/* Fill the string keys of m that crits[0..count) use from the raw
+   (undecoded, unfolded) header values; NULL means the field is absent; the
+   keys not used are "". FROM/TO/CC: the local part of the first address;
+   DISPLAYFROM/DISPLAYTO (RFC 5957): its decoded display name, else
+   "local@domain". date_value: the Date: value, parsed to m->date, else
    m->date = m->arrival (set arrival first). */
-void imap_sort_msg_fill(struct imap_sort_msg *m, const char *subject, const char *from,
-                        const char *to, const char *cc, const char *date_value);
+void imap_sort_msg_fill(struct imap_sort_msg *m, const struct imap_sort_crit *crits, size_t count,
+                        const char *subject, const char *from, const char *to, const char *cc,
+                        const char *date_value);
 /* Free the strings of m. */
 void imap_sort_msg_free(struct imap_sort_msg *m);
 

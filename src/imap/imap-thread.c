@@ -134,14 +134,12 @@ static void node_unlink(struct node *n)
 	n->parent = NULL;
 }
 
-/* Make child the last child of parent (child has no parent). */
+/* Make child a child of parent (child has no parent). Prepended: O(1),
+   and every order of siblings is set by sort_tree() afterwards. */
 static void node_link(struct node *parent, struct node *child)
 {
-	struct node **p = &parent->child;
-
-	while (*p != NULL)
-		p = &(*p)->next;
-	*p = child;
+	child->next = parent->child;
+	parent->child = child;
 	child->parent = parent;
 }
 

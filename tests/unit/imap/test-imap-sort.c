@@ -120,15 +120,28 @@ static void test_fill_compare(void **state)
 	const char *by_dfrom[] = {"REVERSE", "DISPLAYFROM"};
 	const char *by_date[] = {"DATE"};
 
+	const char *all_keys[] = {"SUBJECT", "FROM", "TO", "CC", "DISPLAYFROM", "DISPLAYTO"};
+	struct imap_sort_crit all[IMAP_SORT_MAX_CRITS];
+	struct imap_sort_msg only_date = {0};
+
 	(void)state;
+	assert_int_equal(imap_sort_parse(all_keys, 6, all), 6);
 	for (int i = 0; i < 3; i++) {
 		m[i].seq = (uint32_t)i + 1;
 		m[i].arrival = 100 - i;
 	}
-	imap_sort_msg_fill(&m[0], "b", "\"Zed\" <alice@x.org>", NULL, NULL,
+	/* keys no criterion uses are left empty */
+	imap_sort_parse(by_date, 1, c);
+	imap_sort_msg_fill(&only_date, c, 1, "subject", "a@b", "c@d", "e@f", NULL);
+	assert_string_equal(only_date.subject, "");
+	assert_string_equal(only_date.from, "");
+	assert_string_equal(only_date.display_to, "");
+	imap_sort_msg_free(&only_date);
+	imap_sort_msg_fill(&m[0], all, 6, "b", "\"Zed\" <alice@x.org>", NULL, NULL,
 	                   "1 Jan 1970 00:00:50 +0000");
-	imap_sort_msg_fill(&m[1], "a", "bob@x.org", "c@d", "Cc <cc@x>", NULL);
-	imap_sort_msg_fill(&m[2], "Re: a", "=?utf-8?q?=C3=A9ve?= <eve@x.org>", NULL, NULL, "junk");
+	imap_sort_msg_fill(&m[1], all, 6, "a", "bob@x.org", "c@d", "Cc <cc@x>", NULL);
+	imap_sort_msg_fill(&m[2], all, 6, "Re: a", "=?utf-8?q?=C3=A9ve?= <eve@x.org>", NULL, NULL,
+	                   "junk");
 	assert_string_equal(m[0].from, "ALICE");
 	assert_string_equal(m[0].display_from, "ZED");
 	assert_string_equal(m[1].display_from, "BOB@X.ORG");
