@@ -296,9 +296,41 @@ def test_esearch_searchres_esort(instance):
     m.logout()
 
 
+def dovecot_answers(d, uid, gid, internal, group, login):
+    """Dovecot, serving the Maildir of MESSAGES from d/mail: tern_answers()."""
+    import imaplib
+    import test_mime_dovecot as dv
+
+    for sub in ("run", "state", "mail/cur", "mail/new", "mail/tmp"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    write_maildir(os.path.join(d, "mail"))
+    port = dv.free_port()
+    with open(os.path.join(d, "dovecot.conf"), "w") as f:
+        f.write(dv.CONF.format(d=d, port=port, internal=internal, group=group, login=login))
+    with open(os.path.join(d, "passwd"), "w") as f:
+        f.write("st:{PLAIN}st-pass:%d:%d::%s/mail::\n" % (uid, gid, d))
+    for root, dirs, files in os.walk(d):
+        for n in [root] + [os.path.join(root, x) for x in files]:
+            os.chown(n, uid, gid)
+    proc = subprocess.Popen([dv.DOVECOT, "-F", "-c", os.path.join(d, "dovecot.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        dv.wait_port(port, proc)
+        dm = imaplib.IMAP4("127.0.0.1", port)
+        dm.login("st", "st-pass")
+        dm.select("INBOX")
+        out = tern_answers(dm)
+        dm.logout()
+        return out
+    except (OSError, imaplib.IMAP4.error) as e:
+        raise RuntimeError("dovecot failed (%s); its log:\n%s" % (e, dv.dovecot_log(d)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def test_compare_with_dovecot(instance):
     import test_mime_dovecot as dv
-    import imaplib
 
     if not os.path.exists(dv.DOVECOT):
         pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
@@ -306,32 +338,92 @@ def test_compare_with_dovecot(instance):
     m = open_mailbox(instance)
     tern = tern_answers(m)
     m.logout()
+    # the corpus exercises what it should: distinct orders, nested threads,
+    # dummies at the root
+    assert len(set(tern.values())) == len(tern)
+    assert all(len(v.split()) == 400 for k, v in tern.items() if k.startswith("SORT"))
+    assert " (" in tern["THREAD REFERENCES"] and ")((" in tern["THREAD REFERENCES"]
     d = tempfile.mkdtemp(prefix="tern-sortdv-")
     os.chmod(d, 0o755)
     try:
-        for sub in ("run", "state", "mail/cur", "mail/new", "mail/tmp"):
-            os.makedirs(os.path.join(d, sub), exist_ok=True)
-        write_maildir(os.path.join(d, "mail"))
-        port = dv.free_port()
-        with open(os.path.join(d, "dovecot.conf"), "w") as f:
-            f.write(dv.CONF.format(d=d, port=port, internal=internal, group=group, login=login))
-        with open(os.path.join(d, "passwd"), "w") as f:
-            f.write("st:{PLAIN}st-pass:%d:%d::%s/mail::\n" % (uid, gid, d))
-        for root, dirs, files in os.walk(d):
-            for n in [root] + [os.path.join(root, x) for x in files]:
-                os.chown(n, uid, gid)
-        proc = subprocess.Popen([dv.DOVECOT, "-F", "-c", os.path.join(d, "dovecot.conf")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            dv.wait_port(port, proc)
-            dm = imaplib.IMAP4("127.0.0.1", port)
-            dm.login("st", "st-pass")
-            dm.select("INBOX")
-            dove = tern_answers(dm)
-            dm.logout()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+        dove = dovecot_answers(d, uid, gid, internal, group, login)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert tern == dove
+
+
+PREFIXES = ["", "Re: ", "RE: re: ", "Fwd: ", "Fw: ", "[tern] ", "[tern] Re: ", "Re[2]: ",
+            "re :", "[a][b] fwd: ", "  "]
+TRAILERS = ["", " (fwd)", " (FWD) ", "  "]
+BASES = ["hello world", "Hello  World", "caf\u00e9", "=?utf-8?q?caf=C3=A9?=", "\u00c9t\u00e9",
+         "=?iso-8859-1?q?=C9t=E9?=", "[tag]", "", "lunch", "Lunch\tplans", "\u0431\u043e\u0440\u0449"]
+NAMES = ["", "\"Zed\" ", "=?utf-8?q?=C3=89mile?= ", "Al ", "(c) "]
+
+
+def random_messages(count, seed):
+    """count messages drawn from the tricky cases, each with X-N."""
+    import random
+    rnd = random.Random(seed)
+    out = []
+    for n in range(1, count + 1):
+        base = rnd.choice(BASES)
+        subject = rnd.choice(PREFIXES) + base + rnd.choice(TRAILERS)
+        if rnd.random() < 0.1:
+            subject = "[Fwd: " + subject + "]"
+        if rnd.random() < 0.05:
+            subject = None
+        user = rnd.choice(["ann", "bob", "Cy", "dee", "\u00e9lan"])
+        frm = rnd.choice(NAMES) + "<%s@x.test>" % user if rnd.random() < 0.9 else None
+        to = rnd.choice(NAMES) + "<%s@y.test>" % rnd.choice(["zo", "al", "Bo"]) \
+            if rnd.random() < 0.8 else None
+        cc = "%s@z.test" % rnd.choice(["c1", "c2"]) if rnd.random() < 0.3 else None
+        date = None
+        if rnd.random() < 0.9:
+            date = "Mon, %d Jan 2024 %02d:%02d:00 %s" % (
+                1 + n % 28, rnd.randrange(24), rnd.randrange(60),
+                rnd.choice(["+0000", "-0500", "+0130", "GMT"]))
+        mid = "<m%d@t>" % (n if rnd.random() < 0.9 else rnd.randrange(1, n + 1))
+        if rnd.random() < 0.05:
+            mid = None
+        refs = irt = None
+        r = rnd.random()
+        if r < 0.5 and n > 1:
+            chain = ["<m%d@t>" % rnd.randrange(1, count + 1) for _ in range(rnd.randrange(1, 4))]
+            refs = " ".join(chain)
+        elif r < 0.65:
+            irt = "<m%d@t>" % rnd.randrange(1, count + 1)
+        elif r < 0.7:
+            refs = "<gone%d@t>" % rnd.randrange(5)
+        out.append(msg(n, subject, frm, to, cc, date, mid, refs, irt,
+                       body=b"y" * rnd.randrange(40)))
+    return out
+
+
+def test_random_corpus_same_as_dovecot(instance, monkeypatch):
+    """400 messages drawn from the tricky cases: every SORT key and both
+    THREAD algorithms answer as Dovecot does."""
+    import test_mime_dovecot as dv
+
+    if not os.path.exists(dv.DOVECOT):
+        pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
+    uid, gid, internal, group, login = dv.mail_account()
+    messages = random_messages(400, int(os.environ.get("TERN_SORT_SEED", "7")))
+    monkeypatch.setattr(__import__(__name__), "MESSAGES", messages)
+    monkeypatch.setattr(__import__(__name__), "MTIME", {})
+    crits = list(SORTS) + ["(SUBJECT FROM)", "(REVERSE DATE SUBJECT)", "(CC REVERSE TO)"]
+    monkeypatch.setattr(__import__(__name__), "SORTS", dict.fromkeys(crits))
+    m = open_mailbox(instance)
+    tern = tern_answers(m)
+    m.logout()
+    # the corpus exercises what it should: distinct orders, nested threads,
+    # dummies at the root
+    assert len(set(tern.values())) == len(tern)
+    assert all(len(v.split()) == 400 for k, v in tern.items() if k.startswith("SORT"))
+    assert " (" in tern["THREAD REFERENCES"] and ")((" in tern["THREAD REFERENCES"]
+    d = tempfile.mkdtemp(prefix="tern-sortdv-")
+    os.chmod(d, 0o755)
+    try:
+        dove = dovecot_answers(d, uid, gid, internal, group, login)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     assert tern == dove
