@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-import time
 
 import pytest
 

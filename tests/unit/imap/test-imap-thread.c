@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,50 @@ static void test_references_loops_dups(void **state)
 	check(IMAP_THREAD_REFERENCES, m, 5, "(2 1 5)(3)(4)");
 }
 
+/* A chain of 20,000 replies, each to the one before: one thread, as
+   deep as the mailbox (recursion over it must hold). */
+static void test_deep_chain(void **state)
+{
+	enum { N = 20000 };
+	struct imap_thread_msg *m = calloc(N, sizeof(*m));
+	char(*ids)[32] = calloc(N, sizeof(*ids));
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "<%d@x>", i);
+		m[i].id = (uint32_t)i + 1;
+		m[i].message_id = ids[i];
+		m[i].in_reply_to = i > 0 ? ids[i - 1] : NULL;
+		m[i].subject = "Re: deep";
+		m[i].date = i;
+	}
+	imap_thread(IMAP_THREAD_REFERENCES, m, N, &b);
+	assert_int_equal(b.data[0], '(');
+	assert_memory_equal(b.data, "(1 2 3 ", 7);
+	assert_null(strchr(b.data + 1, '('));
+	assert_string_equal(b.data + b.len - 7, " 20000)");
+	buf_free(&b);
+	free(ids);
+	free(m);
+}
+
+/* In-Reply-To with comments and junk before the id; References wins
+   over In-Reply-To; ids without "@" are not ids. */
+static void test_msgid_forms(void **state)
+{
+	const struct imap_thread_msg m[] = {
+	    {1, "<p@x>", NULL, NULL, "a", 10},
+	    {2, "<q@x>", NULL, NULL, "b", 20},
+	    {3, "<r@x>", "<q@x>", "<p@x>", "c", 30},
+	    {4, "<s@x>", NULL, "your message of today (<p @x>) <p@x>", "d", 40},
+	    {5, "<t@x>", "<noat> <p@x>", NULL, "e", 50},
+	};
+
+	(void)state;
+	check(IMAP_THREAD_REFERENCES, m, 5, "(1 (4)(5))(2 3)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +160,8 @@ int main(void)
 	    cmocka_unit_test(test_references_dummy),
 	    cmocka_unit_test(test_references_subject_merge),
 	    cmocka_unit_test(test_references_loops_dups),
+	    cmocka_unit_test(test_deep_chain),
+	    cmocka_unit_test(test_msgid_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
