@@ -197,14 +197,13 @@ static void decompose(struct buf *out, long c)
 	} else if (c == 0x178) {
 		base = 'Y';
 		mark = 0x308;
-	} else if (c >= 0x139 && c <= 0x17e) {
+	} else if (c >= 0x179 && c <= 0x17e) {
+		base = 'Z';
+		mark = c <= 0x17a ? 0x301 : c <= 0x17c ? 0x307 : 0x30c;
+	} else if (c >= 0x139 && c <= 0x177 &&
+	           (size_t)(c - 0x139) / 2 < sizeof(extb_mark) / sizeof(extb_mark[0])) {
 		base = extb_base[(c - 0x139) / 2];
 		mark = extb_mark[(c - 0x139) / 2];
-		if (c >= 0x178) {
-			/* 0178 is Y-diaeresis (above); Z's start at 0179 */
-			base = 'Z';
-			mark = c <= 0x17a ? 0x301 : c <= 0x17c ? 0x307 : 0x30c;
-		}
 	}
 	if (base == 0 || mark == 0) {
 		utf8_put(out, c);
@@ -339,7 +338,7 @@ void imap_sort_base_subject(const char *subject, size_t len, struct buf *out, bo
 	b = norm.len;
 	if (b > 0)
 		strip_subject(norm.data, &a, &b, reply_r);
-	imap_sort_casemap(norm.data + a, b - a, out);
+	imap_sort_casemap(buf_cstr(&norm) + a, b - a, out);
 	buf_free(&dec);
 	buf_free(&norm);
 }
