@@ -337,11 +337,6 @@ def test_compare_with_dovecot(instance):
     m = open_mailbox(instance)
     tern = tern_answers(m)
     m.logout()
-    # the corpus exercises what it should: distinct orders, nested threads,
-    # dummies at the root
-    assert len(set(tern.values())) == len(tern)
-    assert all(len(v.split()) == 400 for k, v in tern.items() if k.startswith("SORT"))
-    assert " (" in tern["THREAD REFERENCES"] and ")((" in tern["THREAD REFERENCES"]
     d = tempfile.mkdtemp(prefix="tern-sortdv-")
     os.chmod(d, 0o755)
     try:
