@@ -473,6 +473,7 @@ struct search_run {
 	struct search_key key;
 	ARRAY(uint32_t) seqs; /* matched so far */
 	char *tag;
+	imap_search_step_fn *step;
 	imap_search_done_fn *done;
 	void *ctx;
 	void (*ctx_free)(void *ctx);
@@ -613,6 +614,9 @@ static int search_slice(struct search_run *run)
 			return 0;
 	}
 	window_flush(run);
+	/* the caller's own work on the result, in the same slices */
+	if (run->step != NULL && run->step(s, run->seqs.items, run->seqs.count, run->ctx, end) == 0)
+		return 0;
 	run->done(s, run->tag, run->seqs.items, run->seqs.count, run->ctx);
 	return 1;
 }
@@ -652,8 +656,8 @@ bool imap_search_charset_ok(const char *charset)
 }
 
 int imap_search_start(struct imap_session *s, const struct imap_cmd *cmd,
-                      const struct imap_arg *args, size_t count, imap_search_done_fn *done,
-                      void *ctx, void (*ctx_free)(void *ctx))
+                      const struct imap_arg *args, size_t count, imap_search_step_fn *step,
+                      imap_search_done_fn *done, void *ctx, void (*ctx_free)(void *ctx))
 {
 	struct compiler c = {s, cmd, args, count, 0, 0};
 	struct search_run *run = xcalloc(1, sizeof(*run));
@@ -665,6 +669,7 @@ int imap_search_start(struct imap_session *s, const struct imap_cmd *cmd,
 	}
 	run->s = s;
 	run->tag = xstrdup(cmd->tag);
+	run->step = step;
 	run->done = done;
 	run->ctx = ctx;
 	run->ctx_free = ctx_free;
@@ -852,7 +857,7 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		pos += 2;
 	}
 	if (imap_search_start(s, cmd, pos < cmd->count ? cmd->args + pos : NULL, cmd->count - pos,
-	                      search_done, a, free) < 0) {
+	                      NULL, search_done, a, free) < 0) {
 		/* RFC 5182 2.1: a failed SEARCH RETURN (SAVE) empties "$" */
 		if (a->opts & IMAP_RETURN_SAVE)
 			imap_searchres_set(s, NULL, 0);

@@ -34,6 +34,12 @@ struct msg_headers {
 	char *v[H_COUNT];
 };
 
+/* What one gather cost (logged: the figure of docs/imap.md). */
+struct gather_stats {
+	size_t cached, parsed;
+	uint64_t usec;
+};
+
 struct sort_cmd {
 	bool thread;
 	enum imap_thread_alg alg;
@@ -41,11 +47,10 @@ struct sort_cmd {
 	size_t ncrits;
 	unsigned opts; /* RETURN options; 0: a plain "* SORT" */
 	bool uid;
-};
-
-/* What one gather cost (logged: the figure of docs/imap.md). */
-struct gather_stats {
-	size_t cached, parsed;
+	/* the fields of the matching messages, gathered in slices */
+	struct msg_headers *h;
+	size_t next; /* h[0..next) are gathered */
+	struct gather_stats st;
 };
 
 static void headers_free(struct msg_headers *h)
@@ -119,43 +124,40 @@ static void window_done(struct imap_session *s, uint32_t first, uint32_t count,
 		mail_cache_free(&win[i]);
 }
 
-/* The fields of messages seqs[0..n) (ascending) into h[0..n). */
-static void gather(struct imap_session *s, const uint32_t *seqs, size_t n, struct msg_headers *h,
-                   struct gather_stats *st)
+/* Gather the fields of the window of messages starting at seqs[*i] into
+   h[*i..], advancing *i past it. */
+static void gather_window(struct imap_session *s, const uint32_t *seqs, size_t n, size_t *i,
+                          struct msg_headers *h, struct gather_stats *st)
 {
-	uint32_t total = mailbox_count(s->box);
-	struct mail_cache *win = xcalloc(SORT_WINDOW, sizeof(*win));
-	bool fresh[SORT_WINDOW];
-	size_t i = 0;
+	uint32_t total = mailbox_count(s->box), first = seqs[*i];
+	uint32_t count = total - first + 1 < SORT_WINDOW ? total - first + 1 : SORT_WINDOW;
+	struct mail_cache *win = xcalloc(count, sizeof(*win));
+	bool *fresh = xcalloc(count, sizeof(*fresh));
+	bool ok = true;
 	const char *error;
 
-	while (i < n) {
-		uint32_t first = seqs[i];
-		uint32_t count = total - first + 1 < SORT_WINDOW ? total - first + 1 : SORT_WINDOW;
-		bool ok = mailbox_cache_get(s->box, first, count, win, &error) == 0;
-
-		if (!ok)
-			log_warn(s->sid, "event=imap.sort_cache_failed error=\"%s\"", error);
-		memset(fresh, 0, sizeof(fresh));
-		for (; i < n && seqs[i] < first + count; i++) {
-			struct mail_cache_value *slot =
-			    &win[seqs[i] - first].field[MAIL_CACHE_SEARCH_HEADERS];
-
-			if (slot->data != NULL &&
-			    headers_from_entry(slot->data, slot->len, &h[i]) == 0) {
-				st->cached++;
-				continue;
-			}
-			headers_free(&h[i]);
-			free(slot->data);
-			slot->data = NULL;
-			headers_from_file(s, seqs[i], slot, &h[i]);
-			fresh[seqs[i] - first] = ok && slot->data != NULL;
-			st->parsed++;
-		}
-		window_done(s, first, count, win, fresh);
+	if (mailbox_cache_get(s->box, first, count, win, &error) < 0) {
+		log_warn(s->sid, "event=imap.sort_cache_failed error=\"%s\"", error);
+		ok = false;
 	}
+	for (; *i < n && seqs[*i] < first + count; (*i)++) {
+		struct mail_cache_value *slot =
+		    &win[seqs[*i] - first].field[MAIL_CACHE_SEARCH_HEADERS];
+
+		if (slot->data != NULL && headers_from_entry(slot->data, slot->len, &h[*i]) == 0) {
+			st->cached++;
+			continue;
+		}
+		headers_free(&h[*i]);
+		free(slot->data);
+		slot->data = NULL;
+		headers_from_file(s, seqs[*i], slot, &h[*i]);
+		fresh[seqs[*i] - first] = ok && slot->data != NULL;
+		st->parsed++;
+	}
+	window_done(s, first, count, win, fresh);
 	free(win);
+	free(fresh);
 }
 
 static void write_sort(struct imap_session *s, const char *tag, const struct sort_cmd *c,
@@ -241,29 +243,53 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* imap_search_step_fn: gather the matching messages' fields, a window of
+   the index at a time, until the deadline. */
+static int sort_step(struct imap_session *s, const uint32_t *seqs, size_t n, void *ctx,
+                     uint64_t deadline_usec)
+{
+	struct sort_cmd *c = ctx;
+	uint64_t start = now_usec();
+
+	if (c->h == NULL)
+		c->h = xcalloc(n + 1, sizeof(*c->h));
+	while (c->next < n) {
+		gather_window(s, seqs, n, &c->next, c->h, &c->st);
+		if (c->next < n && now_usec() >= deadline_usec) {
+			c->st.usec += now_usec() - start;
+			return 0;
+		}
+	}
+	c->st.usec += now_usec() - start;
+	return 1;
+}
+
 static void sort_done(struct imap_session *s, const char *tag, const uint32_t *seqs, size_t n,
                       void *ctx)
 {
-	const struct sort_cmd *c = ctx;
-	struct msg_headers *h = xcalloc(n + 1, sizeof(*h));
-	struct gather_stats st = {0, 0};
-	uint64_t start = now_usec(), mid;
+	struct sort_cmd *c = ctx;
+	uint64_t start = now_usec();
 
-	gather(s, seqs, n, h, &st);
-	mid = now_usec();
 	if (c->thread)
-		write_thread(s, c, seqs, n, h);
+		write_thread(s, c, seqs, n, c->h);
 	else
-		write_sort(s, tag, c, seqs, n, h);
+		write_sort(s, tag, c, seqs, n, c->h);
 	log_info(s->sid,
 	         "event=imap.%s messages=%zu cached=%zu parsed=%zu fields_usec=%llu "
 	         "order_usec=%llu",
-	         c->thread ? "thread" : "sort", n, st.cached, st.parsed,
-	         (unsigned long long)(mid - start), (unsigned long long)(now_usec() - mid));
-	for (size_t i = 0; i < n; i++)
-		headers_free(&h[i]);
-	free(h);
+	         c->thread ? "thread" : "sort", n, c->st.cached, c->st.parsed,
+	         (unsigned long long)c->st.usec, (unsigned long long)(now_usec() - start));
 	imap_reply(s, tag, "OK", c->thread ? "Thread completed." : "Sort completed.");
+}
+
+static void sort_cmd_free(void *ctx)
+{
+	struct sort_cmd *c = ctx;
+
+	for (size_t i = 0; c->h != NULL && i < c->next; i++)
+		headers_free(&c->h[i]);
+	free(c->h);
+	free(c);
 }
 
 /* The criteria list of SORT into c; 0 or -1. */
@@ -300,7 +326,7 @@ static void start(struct imap_session *s, const struct imap_cmd *cmd, size_t pos
 	}
 	pos++;
 	if (imap_search_start(s, cmd, pos < cmd->count ? cmd->args + pos : NULL, cmd->count - pos,
-	                      sort_done, c, free) < 0) {
+	                      sort_step, sort_done, c, sort_cmd_free) < 0) {
 		free(c);
 		imap_reply_bad(s, cmd->tag, "Invalid or unsupported search key.");
 	}

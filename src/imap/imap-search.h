@@ -19,17 +19,24 @@
 typedef void imap_search_done_fn(struct imap_session *s, const char *tag, const uint32_t *seqs,
                                  size_t count, void *ctx);
 
+/* Work on the result before done, in the search's slices of the loop:
+   work until deadline_usec (CLOCK_MONOTONIC) has passed, then return 0 to
+   be called again at a later turn, or 1 when finished. */
+typedef int imap_search_step_fn(struct imap_session *s, const uint32_t *seqs, size_t count,
+                                void *ctx, uint64_t deadline_usec);
+
 /* Is charset one SEARCH accepts (US-ASCII, UTF-8: both matched as bytes)? */
 bool imap_search_charset_ok(const char *charset);
 
 /* Compile the search keys args[0..count) of cmd (no CHARSET) and start
    matching. Returns -1 (nothing written, ctx not taken) if the keys are
-   invalid: the caller replies BAD. Returns 0 when started: done(ctx) runs,
-   now or from a later turn of the loop (the session is held meanwhile),
-   then ctx_free(ctx); if the session closes first only ctx_free runs. */
+   invalid: the caller replies BAD. Returns 0 when started: step(ctx) (if
+   not NULL) until it returns 1, then done(ctx) run, now or from later
+   turns of the loop (the session is held meanwhile), then ctx_free(ctx);
+   if the session closes first only ctx_free runs. */
 int imap_search_start(struct imap_session *s, const struct imap_cmd *cmd,
-                      const struct imap_arg *args, size_t count, imap_search_done_fn *done,
-                      void *ctx, void (*ctx_free)(void *ctx));
+                      const struct imap_arg *args, size_t count, imap_search_step_fn *step,
+                      imap_search_done_fn *done, void *ctx, void (*ctx_free)(void *ctx));
 
 /* The RETURN options of ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and
    ESORT (RFC 5267). */
