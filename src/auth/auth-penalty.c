@@ -1,107 +1,111 @@
-/* Failures per IP and their delay (auth-penalty.h). A flat array searched
-   linearly: it is touched only on failures and holds a few thousand
-   entries at most. */
+/* Failures per IP and their delay (auth-penalty.h), one shared record per
+   address. */
 #include "auth/auth-penalty.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "lib/array.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 
-#define IP_MAX 64
-
-struct entry {
-	char ip[IP_MAX];
-	unsigned count;
+struct record {
 	uint64_t last_ms;
+	uint32_t count;
 };
 
 struct auth_penalty {
-	ARRAY(struct entry) entries;
+	struct shm_table *table;
+	bool own;
 };
 
-struct auth_penalty *auth_penalty_new(void)
+struct shm_table *auth_penalty_table_new(const char **error_r)
 {
-	return xcalloc(1, sizeof(struct auth_penalty));
+	return shm_table_new(AUTH_PENALTY_MAX_IPS, sizeof(struct record), error_r);
+}
+
+struct auth_penalty *auth_penalty_new(struct shm_table *shared)
+{
+	struct auth_penalty *p = xcalloc(1, sizeof(*p));
+	const char *error = NULL;
+
+	p->table = shared;
+	if (p->table == NULL) {
+		p->table = auth_penalty_table_new(&error);
+		if (p->table == NULL)
+			log_fatal("auth: failure counter: %s", error);
+		p->own = true;
+	}
+	return p;
 }
 
 void auth_penalty_free(struct auth_penalty **p)
 {
 	if (p == NULL || *p == NULL)
 		return;
-	array_free(&(*p)->entries);
+	if ((*p)->own)
+		shm_table_free(&(*p)->table);
 	free(*p);
 	*p = NULL;
 }
 
-static bool forgotten(const struct entry *e, uint64_t now_ms)
+static bool forgotten(const struct record *r, uint64_t now_ms)
 {
-	return now_ms >= e->last_ms &&
-	       now_ms - e->last_ms >= (uint64_t)AUTH_PENALTY_FORGET_S * 1000;
+	return now_ms >= r->last_ms &&
+	       now_ms - r->last_ms >= (uint64_t)AUTH_PENALTY_FORGET_S * 1000;
 }
 
-static struct entry *find(const struct auth_penalty *p, const char *ip)
+struct fail_ctx {
+	uint64_t now_ms;
+	unsigned count;
+};
+
+static void count_failure(void *value, bool fresh, void *context)
 {
-	for (size_t i = 0; i < p->entries.count; i++) {
-		if (strcmp(p->entries.items[i].ip, ip) == 0)
-			return &p->entries.items[i];
-	}
-	return NULL;
-}
+	struct record *r = value;
+	struct fail_ctx *f = context;
 
-/* A slot for a new address: a new one while there is room, else a
-   forgotten one, else the one idle longest. */
-static struct entry *slot(struct auth_penalty *p, uint64_t now_ms)
-{
-	struct entry *oldest = NULL;
-
-	if (p->entries.count < AUTH_PENALTY_MAX_IPS)
-		return array_push(&p->entries);
-	for (size_t i = 0; i < p->entries.count; i++) {
-		struct entry *e = &p->entries.items[i];
-
-		if (forgotten(e, now_ms))
-			return e;
-		if (oldest == NULL || e->last_ms < oldest->last_ms)
-			oldest = e;
-	}
-	return oldest;
+	if (!fresh && forgotten(r, f->now_ms))
+		r->count = 0;
+	r->count++;
+	r->last_ms = f->now_ms;
+	f->count = r->count;
 }
 
 unsigned auth_penalty_fail(struct auth_penalty *p, const char *ip, uint64_t now_ms)
 {
-	struct entry *e = find(p, ip);
+	struct fail_ctx f = {.now_ms = now_ms, .count = 1};
 	unsigned delay = AUTH_PENALTY_FIRST_MS;
 
-	if (e != NULL && forgotten(e, now_ms))
-		e->count = 0;
-	if (e == NULL) {
-		e = slot(p, now_ms);
-		memset(e, 0, sizeof(*e));
-		strncpy(e->ip, ip, IP_MAX - 1);
-	}
-	e->count++;
-	e->last_ms = now_ms;
+	/* a broken lock still answers with a delay, as for a first failure */
+	shm_table_update(p->table, ip, now_ms, count_failure, &f);
 	/* 500 ms doubled count-1 times; the cap is reached after 5 doublings,
 	   so the shift stays small */
-	for (unsigned i = 1; i < e->count && delay < AUTH_PENALTY_MAX_MS; i++)
+	for (unsigned i = 1; i < f.count && delay < AUTH_PENALTY_MAX_MS; i++)
 		delay *= 2;
 	return delay < AUTH_PENALTY_MAX_MS ? delay : AUTH_PENALTY_MAX_MS;
 }
 
-unsigned auth_penalty_count(const struct auth_penalty *p, const char *ip, uint64_t now_ms)
+static void read_count(void *value, bool fresh, void *context)
 {
-	const struct entry *e = find(p, ip);
+	const struct record *r = value;
+	struct fail_ctx *f = context;
 
-	return e == NULL || forgotten(e, now_ms) ? 0 : e->count;
+	(void)fresh;
+	f->count = forgotten(r, f->now_ms) ? 0 : r->count;
 }
 
-unsigned auth_penalty_size(const struct auth_penalty *p)
+unsigned auth_penalty_count(struct auth_penalty *p, const char *ip, uint64_t now_ms)
 {
-	return (unsigned)p->entries.count;
+	struct fail_ctx f = {.now_ms = now_ms, .count = 0};
+
+	shm_table_read(p->table, ip, read_count, &f);
+	return f.count;
+}
+
+unsigned auth_penalty_size(struct auth_penalty *p)
+{
+	return (unsigned)shm_table_used(p->table);
 }
 
 uint64_t auth_penalty_now_ms(void)

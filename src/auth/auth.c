@@ -7,9 +7,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth-cache.h"
 #include "auth/auth-penalty.h"
+#include "guard/guard.h"
 #include "directory/password.h"
 #include "auth/sasl.h"
 #include "directory/directory-async.h"
@@ -27,6 +29,8 @@ struct auth {
 	unsigned long hits;
 	bool closed;
 	struct auth_penalty *penalty;
+	struct guard *guard; /* NULL: none */
+	const struct guard_settings *guard_set;
 	bool scram_any;       /* at the last check */
 	uint64_t scram_check; /* when (auth_cache_now()) */
 	bool scram_checking;  /* a check on a worker */
@@ -59,7 +63,7 @@ static void scram_check_start(struct auth *auth)
 }
 
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
-             struct auth **auth_r, const char **error_r)
+             struct shm_table *failures, struct auth **auth_r, const char **error_r)
 {
 	struct auth *auth = xcalloc(1, sizeof(*auth));
 
@@ -69,7 +73,7 @@ int auth_new(const char *directory_path, struct workpool *pool, const struct aut
 	}
 	auth->pool = pool;
 	auth->cache = auth_cache_new(set->cache_ttl);
-	auth->penalty = auth_penalty_new();
+	auth->penalty = auth_penalty_new(failures);
 	/* the cost of new hashes (a zeroed settings struct: the cheapest) */
 	if (password_hash_params("tern dummy password", set->argon2_ops > 0 ? set->argon2_ops : 1,
 	                         set->argon2_mem >= 8192 ? set->argon2_mem : 8192,
@@ -318,12 +322,26 @@ bool auth_scram_offered(struct auth *auth)
 
 /* --- failures --- */
 
+void auth_set_guard(struct auth *auth, struct guard *guard, const struct guard_settings *set)
+{
+	auth->guard = guard;
+	auth->guard_set = set;
+}
+
 unsigned auth_failure(struct auth *auth, const char *ip)
 {
+	unsigned ban;
+
+	if (auth->guard != NULL) {
+		ban = guard_failure(auth->guard, auth->guard_set, ip, time(NULL));
+		if (ban > 0)
+			log_warn(NULL, "event=guard.ban ip=%s seconds=%u failures=%u", ip, ban,
+			         auth->guard_set->max_failures);
+	}
 	return auth_penalty_fail(auth->penalty, ip, auth_penalty_now_ms());
 }
 
-unsigned auth_failures(const struct auth *auth, const char *ip)
+unsigned auth_failures(struct auth *auth, const char *ip)
 {
 	return auth_penalty_count(auth->penalty, ip, auth_penalty_now_ms());
 }

@@ -55,11 +55,16 @@ struct auth_reply {
 typedef void auth_login_cb(void *ctx, const struct auth_reply *reply);
 
 struct auth;
+struct guard;
+struct guard_settings;
+struct shm_table;
 
-/* Open the directory at path for logins on pool. Returns 0 with *auth_r, or
-   -1 with *error_r as directory_open(). */
+/* Open the directory at path for logins on pool, counting failed logins
+   into failures (auth_penalty_table_new; shared by the role processes, not
+   owned; NULL: a table of this auth alone). Returns 0 with *auth_r, or -1
+   with *error_r as directory_open(). */
 int auth_new(const char *directory_path, struct workpool *pool, const struct auth_settings *set,
-             struct auth **auth_r, const char **error_r);
+             struct shm_table *failures, struct auth **auth_r, const char **error_r);
 
 /* Free the handle (NULL is fine; sets *auth to NULL). Callbacks of pending
    logins will not run; logins whose hash is being verified finish on their
@@ -102,11 +107,17 @@ bool auth_scram_offered(struct auth *auth);
 /* --- failures --- */
 
 /* Count a failed authentication from ip and return the milliseconds to
-   wait before answering it (auth-penalty.h). */
+   wait before answering it (auth-penalty.h). With a guard set, the
+   failure counts there too, and a ban it starts is logged here
+   (event=guard.ban). */
 unsigned auth_failure(struct auth *auth, const char *ip);
 
+/* Count failures into guard with set's rules (both must outlive auth);
+   NULL: none (tests, tools). */
+void auth_set_guard(struct auth *auth, struct guard *guard, const struct guard_settings *set);
+
 /* The failures counted for ip (the guard's hook). */
-unsigned auth_failures(const struct auth *auth, const char *ip);
+unsigned auth_failures(struct auth *auth, const char *ip);
 
 /* Logins answered from the cache, and entries in it (for tests and
    metrics). */

@@ -47,6 +47,7 @@ int cmd_init(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_serve(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_domain(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ban(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_alias(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(const struct cli_ctx *ctx, int argc, char **argv);

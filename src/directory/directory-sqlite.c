@@ -15,8 +15,9 @@
 #include "lib/xalloc.h"
 
 /* 1: the first schema; 2: users.scram (SCRAM-SHA-256 keys); 3: the
-   sender_allow table (directory-sender.h). */
-#define SCHEMA_VERSION 3
+   sender_allow table (directory-sender.h); 4: guard_bans (the guard's
+   bans, read and written by src/guard/guard-store.c). */
+#define SCHEMA_VERSION 4
 
 #define SENDER_ALLOW_SQL                                                                           \
 	"CREATE TABLE IF NOT EXISTS sender_allow ("                                                \
@@ -25,6 +26,17 @@
 	" entry TEXT NOT NULL COLLATE NOCASE,"                                                     \
 	" created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"                             \
 	" UNIQUE(user_id, entry));"
+
+/* key: a network as guard_key() gives it; until: Unix seconds; lifted: an
+   admin lifted it, the running server has not applied that yet. */
+#define GUARD_BANS_SQL                                                                             \
+	"CREATE TABLE IF NOT EXISTS guard_bans ("                                                  \
+	" key TEXT PRIMARY KEY,"                                                                   \
+	" until INTEGER NOT NULL,"                                                                 \
+	" offences INTEGER NOT NULL DEFAULT 1,"                                                    \
+	" reason TEXT NOT NULL,"                                                                   \
+	" lifted INTEGER NOT NULL DEFAULT 0,"                                                      \
+	" created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS domains ("
@@ -48,7 +60,8 @@ static const char schema_sql[] =
     " destination TEXT NOT NULL COLLATE NOCASE,"
     " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
     " UNIQUE(source, destination));"
-    "CREATE INDEX IF NOT EXISTS aliases_domain ON aliases(domain_id);" SENDER_ALLOW_SQL;
+    "CREATE INDEX IF NOT EXISTS aliases_domain ON aliases(domain_id);" SENDER_ALLOW_SQL
+        GUARD_BANS_SQL;
 
 /* The steps of an existing database to the next version: migrations[v]
    takes version v to v + 1 (an empty database gets schema_sql, the
@@ -59,6 +72,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
     [1] = "ALTER TABLE users ADD COLUMN scram TEXT;",
     /* 3: senders a user may use besides its own address (docs/submission.md) */
     [2] = SENDER_ALLOW_SQL,
+    /* 4: the guard's bans (docs/guard.md) */
+    [3] = GUARD_BANS_SQL,
 };
 
 enum stmt_id {

@@ -13,6 +13,9 @@ struct dns_settings {
 	                      recursive */
 	size_t forwarder_count;
 	unsigned timeout; /* seconds per query; default 5 */
+	/* DNSSEC trust anchors (DS or DNSKEY lines); NULL: the system's root
+	   key (/usr/share/dns/root.key) */
+	char *trust_anchor_file;
 };
 
 /* For the schema (cli/cli-settings.c). */

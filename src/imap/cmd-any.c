@@ -43,11 +43,13 @@ void cmd_namespace(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Namespace completed.");
 }
 
-/* ENABLE (RFC 5161): none of the extensions that need enabling
-   (CONDSTORE, QRESYNC, UTF8=ACCEPT) is implemented yet, so the list of
-   enabled ones is always empty. */
+/* ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC
+   implies CONDSTORE); the ENABLED response lists only what this command
+   newly enabled. Unknown names are ignored. */
 void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 {
+	struct buf b = BUF_INIT;
+
 	for (size_t i = 0; i < cmd->count; i++) {
 		if (imap_arg_atom(&cmd->args[i]) == NULL) {
 			imap_reply_bad(s, cmd->tag, "Invalid arguments.");
@@ -58,7 +60,22 @@ void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply_bad(s, cmd->tag, "Missing capability.");
 		return;
 	}
-	imap_printf(s, "* ENABLED\r\n");
+	buf_append_str(&b, "* ENABLED");
+	for (size_t i = 0; i < cmd->count; i++) {
+		const char *name = imap_arg_atom(&cmd->args[i]);
+		bool qresync = strcasecmp(name, "QRESYNC") == 0;
+
+		if ((qresync || strcasecmp(name, "CONDSTORE") == 0) && !s->condstore) {
+			s->condstore = true;
+			buf_append_str(&b, " CONDSTORE");
+		}
+		if (qresync && !s->qresync) {
+			s->qresync = true;
+			buf_append_str(&b, " QRESYNC");
+		}
+	}
+	imap_printf(s, "%s\r\n", buf_cstr(&b));
+	buf_free(&b);
 	imap_reply(s, cmd->tag, "OK", "Enabled.");
 }
 

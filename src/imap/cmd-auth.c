@@ -52,8 +52,10 @@ static void auth_fail(struct auth_job *job, const char *reason)
 
 		tv = (struct timeval){ms / 1000, (ms % 1000) * 1000};
 	}
-	log_info(s->sid, "event=imap.login_failed ip=%s user=%s method=%s reason=\"%s\"",
-	         conn_peer_ip(s->conn), user, job->method, reason);
+	log_info(s->sid,
+	         "event=imap.login_failed ip=%s user=%s method=%s reason=\"%s\" failures=%u",
+	         conn_peer_ip(s->conn), user, job->method, reason,
+	         auth_failures(s->server->auth, conn_peer_ip(s->conn)));
 	free(user);
 	event_base_once(s->server->base, -1, EV_TIMEOUT, auth_fail_done, job, &tv);
 }

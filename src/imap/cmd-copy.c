@@ -43,7 +43,7 @@ static void copyuid(struct imap_session *s, const uint32_t *seqs, size_t count,
    exactly those (RFC 6851 3.3), with the EXPUNGE responses. */
 static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t count)
 {
-	uint32_t *uids = xcalloc(count + 1, sizeof(*uids)), *expunged = NULL;
+	uint32_t *uids = xcalloc(count + 1, sizeof(*uids)), *expunged = NULL, *gone = NULL;
 	size_t n = 0;
 	const char *error;
 	int ret = 0;
@@ -56,13 +56,13 @@ static int move_expunge(struct imap_session *s, const uint32_t *seqs, size_t cou
 		ret = ret < 0 ? -1 : 0;
 	}
 	if (ret == 0)
-		ret = mailbox_expunge_uids(s->box, uids, count, &expunged, &n, &error);
+		ret =
+		    mailbox_expunge_uids_report(s->box, uids, count, &expunged, &gone, &n, &error);
 	if (ret < 0)
 		log_warn(s->sid, "event=imap.move_expunge_failed error=\"%s\"", error);
-	for (size_t i = 0; i < n; i++)
-		imap_printf(s, "* %u EXPUNGE\r\n", expunged[i]);
-	s->exists -= (uint32_t)n;
+	imap_send_expunges(s, expunged, gone, n);
 	free(expunged);
+	free(gone);
 	free(uids);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap-condstore.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-search-headers.h"
 #include "imap/imap-private.h"
@@ -34,10 +35,11 @@ struct fetch_ctx {
 	char *tag;
 	struct fetch_request req;
 	struct imap_seqset set;
-	uint32_t next;    /* next sequence number to look at */
-	bool gone;        /* some message file had vanished */
-	bool failed;      /* an I/O error */
-	bool unknown_cte; /* BINARY of a part whose encoding is unknown */
+	uint64_t changedsince; /* CHANGEDSINCE (RFC 7162 3.1.4.1), 0: none */
+	uint32_t next;         /* next sequence number to look at */
+	bool gone;             /* some message file had vanished */
+	bool failed;           /* an I/O error */
+	bool unknown_cte;      /* BINARY of a part whose encoding is unknown */
 	struct cache_window win;
 };
 
@@ -449,6 +451,11 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 		imap_append_msg_flags(&b, s->box, msg);
 		sep = " ";
 	}
+	/* MODSEQ asked for, or with CONDSTORE on beside FLAGS (3.1.4.1) */
+	if ((ctx->req.items & FETCH_MODSEQ) || (flags && s->condstore)) {
+		buf_printf(&b, "%sMODSEQ (%llu)", sep, (unsigned long long)msg->modseq);
+		sep = " ";
+	}
 	if (ctx->req.items & FETCH_RFC822_SIZE) {
 		buf_printf(&b, "%sRFC822.SIZE %llu", sep, (unsigned long long)msg->size);
 		sep = " ";
@@ -487,7 +494,8 @@ static int fetch_resume(struct imap_session *s, void *arg)
 	while (ctx->next <= mailbox_count(s->box)) {
 		uint32_t seq = ctx->next++;
 
-		if (!imap_cmd_seq_matches(s, &ctx->cmd, &ctx->set, seq))
+		if (!imap_cmd_seq_matches(s, &ctx->cmd, &ctx->set, seq) ||
+		    mailbox_msg(s->box, seq)->modseq <= ctx->changedsince)
 			continue;
 		fetch_one(s, ctx, seq);
 		if (conn_output_pending(s->conn) > IMAP_OUTPUT_HIGH_WATER)
@@ -497,14 +505,45 @@ static int fetch_resume(struct imap_session *s, void *arg)
 	return 1;
 }
 
+/* UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of set expunged after n
+   (RFC 7162 3.2.6), before the FETCH responses. */
+static void send_vanished(struct imap_session *s, const struct imap_seqset *set, uint64_t since)
+{
+	uint32_t *uids;
+	size_t count, out = 0;
+	const char *error;
+
+	if (mailbox_vanished_since(s->box, since, &uids, &count, &error) < 0) {
+		log_warn(s->sid, "event=imap.vanished_failed error=\"%s\"", error);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (imap_seqset_contains(set, uids[i]))
+			uids[out++] = uids[i];
+	}
+	imap_send_vanished(s, uids, out, true);
+	free(uids);
+}
+
 void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	struct fetch_ctx *ctx;
 	struct imap_resumable r = {fetch_resume, fetch_ctx_free, NULL};
 	const char *error;
 
-	if (cmd->count != 2) {
+	uint64_t changedsince;
+	bool vanished;
+
+	if (cmd->count != 2 && cmd->count != 3) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (imap_fetch_mods_parse(cmd->count == 3 ? &cmd->args[2] : NULL, &changedsince, &vanished,
+	                          &error) < 0 ||
+	    (vanished && (!cmd->uid || !s->qresync))) {
+		/* RFC 7162 3.2.6: VANISHED needs UID FETCH and QRESYNC */
+		imap_reply_bad(s, cmd->tag,
+		               vanished ? "VANISHED needs UID FETCH and QRESYNC." : error);
 		return;
 	}
 	ctx = xcalloc(1, sizeof(*ctx));
@@ -513,6 +552,11 @@ void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd)
 		free(ctx);
 		return;
 	}
+	if (changedsince > 0 || (ctx->req.items & FETCH_MODSEQ))
+		s->condstore = true; /* RFC 7162 3.1: these enable CONDSTORE */
+	if (changedsince > 0)
+		ctx->req.items |= FETCH_MODSEQ;
+	ctx->changedsince = changedsince;
 	if (imap_cmd_seqset(s, cmd, &cmd->args[0], &ctx->set) < 0) {
 		imap_fetch_request_free(&ctx->req);
 		free(ctx);
@@ -524,6 +568,8 @@ void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd)
 	ctx->cmd.args = NULL;
 	ctx->cmd.count = 0;
 	ctx->next = 1;
+	if (vanished)
+		send_vanished(s, &ctx->set, changedsince);
 	imap_announce_keywords(s); /* RFC 3501 7.2.6: FLAGS before a keyword is shown */
 	if (fetch_resume(s, ctx) == 1) {
 		fetch_ctx_free(ctx);

@@ -235,6 +235,8 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 		buf_printf(b, "UIDVALIDITY %u", mailbox_uidvalidity(box));
 	else if (strcasecmp(item, "UNSEEN") == 0)
 		buf_printf(b, "UNSEEN %u", count_unseen(box));
+	else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) /* RFC 7162 3.1.2.3 */
+		buf_printf(b, "HIGHESTMODSEQ %llu", (unsigned long long)mailbox_highestmodseq(box));
 	else
 		return -1;
 	return 0;

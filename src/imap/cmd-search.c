@@ -14,6 +14,7 @@
 
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-private.h"
 #include "imap/imap-search.h"
 #include "imap/imap-search-headers.h"
@@ -55,6 +56,7 @@ enum key_type {
 	KEY_HEADER, /* field name in field, substring in text */
 	KEY_BODY,   /* the body */
 	KEY_TEXT,   /* header and body */
+	KEY_MODSEQ, /* RFC 7162 3.1.5: modseq >= n */
 };
 
 struct search_key {
@@ -130,6 +132,27 @@ static int compile_list(struct compiler *c, struct search_key *key, const struct
 			return -1;
 	}
 	return key->sub.count == 0 ? -1 : 0;
+}
+
+/* MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162 3.1.5):
+   the entry (a flag's own modseq) is accepted and ignored, as a server
+   keeping one modseq per message may (3.1.5). Enables CONDSTORE. */
+static int compile_modseq(struct compiler *c, struct search_key *key)
+{
+	key->type = KEY_MODSEQ;
+	if (c->pos + 2 < c->count && c->args[c->pos].type == IMAP_ARG_STRING) {
+		const char *type = imap_arg_atom(&c->args[c->pos + 1]);
+
+		if (type == NULL ||
+		    (strcasecmp(type, "priv") != 0 && strcasecmp(type, "shared") != 0 &&
+		     strcasecmp(type, "all") != 0))
+			return -1;
+		c->pos += 2;
+	}
+	if (c->pos >= c->count || imap_modseq_parse(&c->args[c->pos++], &key->n) < 0)
+		return -1;
+	c->s->condstore = true;
+	return 0;
 }
 
 static int compile_number(struct compiler *c, struct search_key *key, enum key_type type)
@@ -273,6 +296,8 @@ static int compile_key(struct compiler *c, struct search_key *key)
 		key->type = KEY_OR;
 		return compile_subs(c, key, 2);
 	}
+	if (strcasecmp(name, "MODSEQ") == 0)
+		return compile_modseq(c, key);
 	if (strcasecmp(name, "LARGER") == 0)
 		return compile_number(c, key, KEY_LARGER);
 	if (strcasecmp(name, "SMALLER") == 0)
@@ -445,6 +470,8 @@ static bool match(struct msg_data *m, const struct search_key *key)
 		return imap_seqset_contains(&key->set, m->seq);
 	case KEY_UID:
 		return imap_seqset_contains(&key->set, msg->uid);
+	case KEY_MODSEQ:
+		return msg->modseq >= key->n;
 	case KEY_LARGER:
 		return msg->size > key->n;
 	case KEY_SMALLER:
@@ -472,6 +499,8 @@ struct search_run {
 	struct imap_session *s;
 	struct search_key key;
 	ARRAY(uint32_t) seqs; /* matched so far */
+	bool modseq;          /* a MODSEQ key was used: answer "(MODSEQ n)" */
+	uint64_t max_modseq;  /* the highest modseq of the matches */
 	char *tag;
 	imap_search_step_fn *step;
 	imap_search_done_fn *done;
@@ -493,6 +522,17 @@ static bool key_uses_cache(const struct search_key *key)
 		return key->code >= 0;
 	for (size_t i = 0; i < key->sub.count; i++) {
 		if (key_uses_cache(&key->sub.items[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool key_uses_modseq(const struct search_key *key)
+{
+	if (key->type == KEY_MODSEQ)
+		return true;
+	for (size_t i = 0; i < key->sub.count; i++) {
+		if (key_uses_modseq(&key->sub.items[i]))
 			return true;
 	}
 	return false;
@@ -604,8 +644,13 @@ static int search_slice(struct search_run *run)
 		struct msg_data m = {s, seq, false, NULL, 0, NULL, slot};
 		bool touched;
 
-		if (match(&m, &run->key))
+		if (match(&m, &run->key)) {
+			const struct mail_msg *msg = mailbox_msg(s->box, seq);
+
 			array_append(&run->seqs, seq);
+			if (msg->modseq > run->max_modseq)
+				run->max_modseq = msg->modseq;
+		}
 		window_fill(run, seq, &m, slot);
 		touched = m.tried;
 		msg_data_free(&m);
@@ -617,7 +662,8 @@ static int search_slice(struct search_run *run)
 	/* the caller's own work on the result, in the same slices */
 	if (run->step != NULL && run->step(s, run->seqs.items, run->seqs.count, run->ctx, end) == 0)
 		return 0;
-	run->done(s, run->tag, run->seqs.items, run->seqs.count, run->ctx);
+	run->done(s, run->tag, run->seqs.items, run->seqs.count, run->modseq ? run->max_modseq : 0,
+	          run->ctx);
 	return 1;
 }
 
@@ -675,6 +721,7 @@ int imap_search_start(struct imap_session *s, const struct imap_cmd *cmd,
 	run->ctx_free = ctx_free;
 	run->next = 1;
 	run->use_cache = key_uses_cache(&run->key);
+	run->modseq = key_uses_modseq(&run->key);
 	if (search_slice(run) == 1) {
 		search_run_free(run);
 		return 0;
@@ -741,7 +788,7 @@ int imap_search_return_parse(const struct imap_arg *list, unsigned *opts_r)
 }
 
 void imap_esearch_write(struct imap_session *s, const char *tag, bool uid, unsigned opts,
-                        const uint32_t *nums, size_t count)
+                        const uint32_t *nums, size_t count, uint64_t modseq)
 {
 	struct buf b = BUF_INIT;
 
@@ -766,6 +813,8 @@ void imap_esearch_write(struct imap_session *s, const char *tag, bool uid, unsig
 	}
 	if (opts & IMAP_RETURN_COUNT)
 		buf_printf(&b, " COUNT %zu", count);
+	if (modseq > 0 && count > 0)
+		buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_append_str(&b, "\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
@@ -797,7 +846,7 @@ static void search_save(struct imap_session *s, unsigned opts, const uint32_t *u
 }
 
 static void search_done(struct imap_session *s, const char *tag, const uint32_t *seqs, size_t count,
-                        void *ctx)
+                        uint64_t modseq, void *ctx)
 {
 	const struct search_answer *a = ctx;
 	uint32_t *nums = xcalloc(count + 1, sizeof(*nums));
@@ -811,11 +860,14 @@ static void search_done(struct imap_session *s, const char *tag, const uint32_t 
 	if (a->opts & IMAP_RETURN_SAVE)
 		search_save(s, a->opts, uids, count);
 	if (a->opts != 0) {
-		imap_esearch_write(s, tag, a->uid, a->opts, nums, count);
+		imap_esearch_write(s, tag, a->uid, a->opts, nums, count, modseq);
 	} else {
 		buf_append_str(&b, "* SEARCH");
 		for (size_t i = 0; i < count; i++)
 			buf_printf(&b, " %u", nums[i]);
+		/* RFC 7162 3.1.5: the highest modseq of the matches, if any */
+		if (modseq > 0 && count > 0)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 		buf_append_str(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);

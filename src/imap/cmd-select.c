@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap/imap-condstore.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
@@ -68,7 +69,46 @@ struct select_run {
 	struct mailbox *box; /* given to the session when done */
 	char *tag, *name_log;
 	bool readonly;
+	struct imap_select_params params; /* RFC 7162 CONDSTORE / QRESYNC */
 };
+
+/* SELECT (QRESYNC (uidvalidity modseq [known-uids])) (RFC 7162 3.2.5):
+   the known UIDs expunged since modseq as VANISHED (EARLIER), then the
+   messages changed since as FETCH, if the UIDVALIDITY is still the
+   client's. */
+static void send_qresync(struct imap_session *s, const struct imap_select_params *p)
+{
+	const struct imap_seqset *known = p->known_uids.count > 0 ? &p->known_uids : NULL;
+	uint32_t *uids;
+	size_t count, out = 0;
+	const char *error;
+
+	if (p->uidvalidity != mailbox_uidvalidity(s->box))
+		return;
+	if (mailbox_vanished_since(s->box, p->modseq, &uids, &count, &error) < 0) {
+		log_warn(s->sid, "event=imap.vanished_failed error=\"%s\"", error);
+	} else {
+		for (size_t i = 0; i < count; i++) {
+			if (known == NULL || imap_seqset_contains(known, uids[i]))
+				uids[out++] = uids[i];
+		}
+		imap_send_vanished(s, uids, out, true);
+		free(uids);
+	}
+	for (uint32_t seq = 1; seq <= mailbox_count(s->box); seq++) {
+		const struct mail_msg *msg = mailbox_msg(s->box, seq);
+		struct buf b = BUF_INIT;
+
+		if (msg->modseq <= p->modseq ||
+		    (known != NULL && !imap_seqset_contains(known, msg->uid)))
+			continue;
+		buf_printf(&b, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
+		imap_append_msg_flags(&b, s->box, msg);
+		buf_printf(&b, " MODSEQ (%llu))\r\n", (unsigned long long)msg->modseq);
+		imap_write(s, b.data, b.len);
+		buf_free(&b);
+	}
+}
 
 static void select_done(struct select_run *run)
 {
@@ -78,6 +118,11 @@ static void select_done(struct select_run *run)
 	run->box = NULL;
 	s->state = IMAP_STATE_SELECTED;
 	send_select_info(s);
+	/* RFC 7162 3.1.2.1: every mailbox has modseqs, never NOMODSEQ */
+	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+	            (unsigned long long)mailbox_highestmodseq(s->box));
+	if (run->params.qresync)
+		send_qresync(s, &run->params);
 	log_info(s->sid, "event=imap.select mailbox=%s readonly=%s exists=%u", run->name_log,
 	         run->readonly ? "yes" : "no", s->exists);
 	imap_reply(s, run->tag, "OK", "[%s] %s completed.",
@@ -111,6 +156,7 @@ static void select_run_free(void *arg)
 	struct select_run *run = arg;
 
 	mailbox_close(&run->box);
+	imap_select_params_free(&run->params);
 	free(run->tag);
 	free(run->name_log);
 	free(run);
@@ -118,8 +164,9 @@ static void select_run_free(void *arg)
 
 void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *name = cmd->count >= 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	bool readonly = strcmp(cmd->name, "EXAMINE") == 0;
+	struct imap_select_params params;
 	struct select_run *run;
 	const char *error;
 
@@ -127,11 +174,24 @@ void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
+	if (imap_select_params_parse(cmd->args + 1, cmd->count - 1, &params, &error) < 0) {
+		imap_reply_bad(s, cmd->tag, error);
+		return;
+	}
+	if (params.qresync && !s->qresync) {
+		/* RFC 7162 3.2.5: QRESYNC must be enabled first */
+		imap_select_params_free(&params);
+		imap_reply_bad(s, cmd->tag, "QRESYNC is not enabled.");
+		return;
+	}
+	if (params.condstore)
+		s->condstore = true;
 	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
 	imap_session_unselect(s);
 	run = xcalloc(1, sizeof(*run));
 	run->s = s;
 	run->readonly = readonly;
+	run->params = params;
 	run->name_log = log_value(name, strlen(name), 256);
 	if (mailbox_open_unsynced(s->user, name, readonly, &run->box, &error) < 0) {
 		log_info(s->sid, "event=imap.select_failed mailbox=%s error=\"%s\"", run->name_log,
@@ -192,24 +252,23 @@ static int expunge_step(void *arg, uint64_t deadline)
 
 	while (run->count > 0 && !run->failed) {
 		size_t n = run->count < EXPUNGE_SLICE_UIDS ? run->count : EXPUNGE_SLICE_UIDS;
-		uint32_t *seqs = NULL;
+		uint32_t *seqs = NULL, *uids = NULL;
 		size_t count = 0;
 		const char *error;
 
 		if (run->expunged > 0 && imap_slice_now_usec() >= deadline)
 			return 0;
 		run->count -= n;
-		if (mailbox_expunge_uids(s->box, run->uids + run->count, n, &seqs, &count, &error) <
-		    0) {
+		if (mailbox_expunge_uids_report(s->box, run->uids + run->count, n, &seqs, &uids,
+		                                &count, &error) < 0) {
 			log_warn(s->sid, "event=imap.expunge_failed error=\"%s\"", error);
 			run->failed = true;
 		}
 		/* descending, each relative to the view before this call */
-		for (size_t i = 0; i < count; i++)
-			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
-		s->exists -= (uint32_t)count;
+		imap_send_expunges(s, seqs, uids, count);
 		run->expunged += count;
 		free(seqs);
+		free(uids);
 	}
 	if (run->expunged > 0)
 		imap_notify_changed(s);

@@ -160,8 +160,10 @@ static void gather_window(struct imap_session *s, const uint32_t *seqs, size_t n
 	free(fresh);
 }
 
+/* modseq: the highest of the matches when a MODSEQ key was used (RFC 7162
+   3.1.5 answers it after the numbers, or as ESEARCH's MODSEQ), else 0. */
 static void write_sort(struct imap_session *s, const char *tag, const struct sort_cmd *c,
-                       const uint32_t *seqs, size_t n, const struct msg_headers *h)
+                       const uint32_t *seqs, size_t n, const struct msg_headers *h, uint64_t modseq)
 {
 	struct imap_sort_msg *m = xcalloc(n + 1, sizeof(*m));
 	uint32_t *nums = xcalloc(n + 1, sizeof(*nums));
@@ -195,11 +197,13 @@ static void write_sort(struct imap_session *s, const char *tag, const struct sor
 		}
 	}
 	if (c->opts != 0) {
-		imap_esearch_write(s, tag, c->uid, c->opts, nums, n);
+		imap_esearch_write(s, tag, c->uid, c->opts, nums, n, modseq);
 	} else {
 		buf_append_str(&b, "* SORT");
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&b, " %u", nums[i]);
+		if (modseq > 0 && n > 0)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 		buf_append_str(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 	}
@@ -265,7 +269,7 @@ static int sort_step(struct imap_session *s, const uint32_t *seqs, size_t n, voi
 }
 
 static void sort_done(struct imap_session *s, const char *tag, const uint32_t *seqs, size_t n,
-                      void *ctx)
+                      uint64_t modseq, void *ctx)
 {
 	struct sort_cmd *c = ctx;
 	uint64_t start = now_usec();
@@ -273,7 +277,7 @@ static void sort_done(struct imap_session *s, const char *tag, const uint32_t *s
 	if (c->thread)
 		write_thread(s, c, seqs, n, c->h);
 	else
-		write_sort(s, tag, c, seqs, n, c->h);
+		write_sort(s, tag, c, seqs, n, c->h, modseq);
 	log_info(s->sid,
 	         "event=imap.%s messages=%zu cached=%zu parsed=%zu fields_usec=%llu "
 	         "order_usec=%llu",

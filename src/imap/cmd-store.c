@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/imap-condstore.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
 #include "imap/imap-seqset.h"
@@ -60,11 +61,14 @@ struct store_run {
 	char *tag;
 	struct imap_seqset set;
 	bool uid, silent, failed;
+	bool conditional; /* UNCHANGEDSINCE given (RFC 7162 3.1.3) */
+	uint64_t unchangedsince;
+	ARRAY(uint32_t) modified; /* messages that failed it (seqs, or UIDs) */
 	struct mail_flag_change change;
 	uint32_t next; /* the next sequence number to look at */
 };
 
-static int store_one(struct imap_session *s, const struct store_run *run, uint32_t seq)
+static int store_one(struct imap_session *s, struct store_run *run, uint32_t seq)
 {
 	const struct mail_msg *msg;
 	const char *error;
@@ -72,18 +76,33 @@ static int store_one(struct imap_session *s, const struct store_run *run, uint32
 
 	/* Applied to the message's current flags, not this view's copy
 	   (another session may have changed them since our last sync). */
-	if (mailbox_change_flags(s->box, seq, &run->change, &error) < 0) {
+	int ret = run->conditional ? mailbox_change_flags_unchangedsince(
+	                                 s->box, seq, &run->change, run->unchangedsince, &error)
+	                           : mailbox_change_flags(s->box, seq, &run->change, &error);
+
+	if (ret < 0) {
 		log_warn(s->sid, "event=imap.set_flags_failed error=\"%s\"", error);
 		return -1;
 	}
-	if (run->silent)
-		return 0;
 	msg = mailbox_msg(s->box, seq);
+	if (ret == MAIL_FLAGS_MODIFIED) {
+		array_append(&run->modified, run->uid ? msg->uid : seq);
+		return 0;
+	}
+	/* RFC 7162 3.1.3: with UNCHANGEDSINCE the FETCH (MODSEQ) goes out
+	   even for .SILENT */
+	if (run->silent && !run->conditional)
+		return 0;
 	buf_printf(&b, "* %u FETCH (", seq);
-	if (run->uid)
+	if (run->uid || s->condstore)
 		buf_printf(&b, "UID %u ", msg->uid);
-	buf_append_str(&b, "FLAGS ");
-	imap_append_msg_flags(&b, s->box, msg);
+	if (!run->silent) {
+		buf_append_str(&b, "FLAGS ");
+		imap_append_msg_flags(&b, s->box, msg);
+		imap_append_modseq(s, &b, seq);
+	} else {
+		buf_printf(&b, "MODSEQ (%llu)", (unsigned long long)msg->modseq);
+	}
 	buf_append_str(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
@@ -113,7 +132,14 @@ static int store_step(void *arg, uint64_t deadline)
 			run->failed = true;
 	}
 	imap_notify_changed(s);
-	if (run->failed)
+	if (run->modified.count > 0 && !run->failed) {
+		struct buf b = BUF_INIT;
+
+		buf_append_str(&b, "[MODIFIED ");
+		imap_seqset_format(&b, run->modified.items, run->modified.count);
+		imap_reply(s, run->tag, "OK", "%s] Conditional store failed.", buf_cstr(&b));
+		buf_free(&b);
+	} else if (run->failed)
 		imap_reply(s, run->tag, "NO", "[SERVERBUG] Some flags could not be stored.");
 	else
 		imap_reply(s, run->tag, "OK", "Store completed.");
@@ -125,6 +151,7 @@ static void store_run_free(void *arg)
 	struct store_run *run = arg;
 
 	imap_seqset_free(&run->set);
+	array_free(&run->modified);
 	free(run->tag);
 	free(run);
 }
@@ -165,7 +192,11 @@ static int store_keywords(struct imap_session *s, const char *tag, enum mail_fla
 
 void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *item = cmd->count >= 3 ? imap_arg_atom(&cmd->args[1]) : NULL;
+	/* STORE set [(UNCHANGEDSINCE n)] item flags (RFC 7162 3.1.3) */
+	bool conditional = cmd->count >= 4 && cmd->args[1].type == IMAP_ARG_LIST;
+	size_t at = conditional ? 2 : 1;
+	uint64_t unchangedsince = 0;
+	const char *item = cmd->count >= at + 2 ? imap_arg_atom(&cmd->args[at]) : NULL;
 	const char *keywords[MAIL_KEYWORDS_MAX];
 	struct store_run *run;
 	enum mail_flags_mode mode;
@@ -173,10 +204,15 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 	size_t kw_count;
 	uint64_t kw_mask = 0;
 	bool silent;
+	const char *error;
 	int ret = -1;
 
+	if (conditional &&
+	    imap_store_mods_parse(&cmd->args[1], &unchangedsince, &conditional, &error) < 0)
+		item = NULL;
 	if (item == NULL || parse_mode(item, &mode, &silent) < 0 ||
-	    (ret = parse_flags(&cmd->args[2], cmd->count - 2, &flags, keywords, &kw_count)) < 0) {
+	    (ret = parse_flags(&cmd->args[at + 1], cmd->count - at - 1, &flags, keywords,
+	                       &kw_count)) < 0) {
 		if (ret == -2)
 			imap_reply(s, cmd->tag, "NO", "[LIMIT] Too many keywords.");
 		else
@@ -203,6 +239,10 @@ void cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 	run->tag = xstrdup(cmd->tag);
 	run->uid = cmd->uid;
 	run->silent = silent;
+	run->conditional = conditional;
+	run->unchangedsince = unchangedsince;
+	if (conditional)
+		s->condstore = true; /* RFC 7162 3.1 */
 	run->change = (struct mail_flag_change){mode, flags, mode, kw_mask};
 	run->next = 1;
 	imap_slice_run(s, store_step, store_run_free, run);

@@ -24,6 +24,7 @@ enum fetch_item {
 	FETCH_ENVELOPE = 1u << 4,
 	FETCH_BODY = 1u << 5, /* BODY: the structure without extension data */
 	FETCH_BODYSTRUCTURE = 1u << 6,
+	FETCH_MODSEQ = 1u << 7, /* RFC 7162 3.1.4 */
 };
 
 enum fetch_section {

@@ -129,6 +129,10 @@ struct imap_session {
 	   "$" in later commands; emptied when the mailbox is closed */
 	uint32_t *searchres;
 	size_t searchres_count;
+	/* RFC 7162: CONDSTORE enabled (by ENABLE or a command using it): FETCH
+	   responses carry MODSEQ; QRESYNC enabled (ENABLE only): expunges are
+	   sent as VANISHED. */
+	bool condstore, qresync;
 
 	struct delivery *append; /* APPEND: the literal streaming to disk */
 	unsigned cmd_flags;      /* of the command running */
@@ -181,6 +185,17 @@ void imap_printf(struct imap_session *s, const char *fmt, ...)
    shows one. */
 void imap_send_flags(struct imap_session *s);
 void imap_announce_keywords(struct imap_session *s);
+/* Tell the client of count expunged messages: "* n EXPUNGE" for each of
+   seqs (in the order given, each valid after the previous), or with
+   QRESYNC enabled one "* VANISHED uid-set" of uids (uids[i] is seqs[i]'s
+   UID). Lowers s->exists by count. */
+void imap_send_expunges(struct imap_session *s, const uint32_t *seqs, const uint32_t *uids,
+                        size_t count);
+/* "* VANISHED [(EARLIER) ]uid-set" of uids (any order; nothing for 0). */
+void imap_send_vanished(struct imap_session *s, const uint32_t *uids, size_t count, bool earlier);
+/* Append " MODSEQ (n)" of message seq when CONDSTORE is enabled (the
+   FETCH responses the server sends on its own: RFC 7162 3.1.4.1). */
+void imap_append_modseq(struct imap_session *s, struct buf *out, uint32_t seq);
 /* Sync the selected mailbox and send EXISTS / RECENT / EXPUNGE / FETCH FLAGS
    updates. allow_expunge false: sync only if no expunge can be reported
    (RFC 3501 7.4.1: not during FETCH, STORE, SEARCH). Returns 0 or -1. */

@@ -15,9 +15,11 @@
 #include "imap/imap-private.h"
 
 /* Called once when the search is over, with the matching message numbers
-   in ascending order; it writes the command's tagged reply (tag). */
+   in ascending order and, when the keys had a MODSEQ (RFC 7162 3.1.5),
+   the highest modseq of the matches (else 0); it writes the command's
+   tagged reply (tag). */
 typedef void imap_search_done_fn(struct imap_session *s, const char *tag, const uint32_t *seqs,
-                                 size_t count, void *ctx);
+                                 size_t count, uint64_t modseq, void *ctx);
 
 /* Work on the result before done, in the search's slices of the loop:
    work until deadline_usec (CLOCK_MONOTONIC) has passed, then return 0 to
@@ -52,12 +54,13 @@ enum imap_return_opt {
    ALL), or -1 for something else or an unknown option. */
 int imap_search_return_parse(const struct imap_arg *list, unsigned *opts_r);
 
-/* Write "* ESEARCH (TAG "tag") [UID] MIN.. MAX.. ALL.. COUNT.." for the
+/* Write "* ESEARCH (TAG "tag") [UID] MIN.. MAX.. ALL.. COUNT.. [MODSEQ n]"
+   (MODSEQ when modseq is not 0, RFC 7162 3.1.5) for the
    result nums[0..count) (message numbers or UIDs, in the order of the
    answer: ascending for SEARCH, the sort order for SORT, whose MIN and MAX
    are the first and the last). MIN, MAX and ALL are left out when nothing
    matched; nothing is written when opts is SAVE alone. */
 void imap_esearch_write(struct imap_session *s, const char *tag, bool uid, unsigned opts,
-                        const uint32_t *nums, size_t count);
+                        const uint32_t *nums, size_t count, uint64_t modseq);
 
 #endif

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "auth/auth.h"
+#include "guard/guard-settings.h"
 #include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
@@ -27,14 +28,15 @@ static void on_idle_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
-                    struct workpool *pool, struct imap_server **server_r, const char **error_r)
+                    struct workpool *pool, struct shm_table *auth_failures,
+                    struct imap_server **server_r, const char **error_r)
 {
 	struct imap_server *server = xcalloc(1, sizeof(*server));
 
 	/* first: it sets SQLite up before the directory opens its database */
 	server->users = mail_user_registry_new(settings->mail_dir);
-	if (auth_new(settings->directory_path, pool, auth_settings(settings), &server->auth,
-	             error_r) < 0) {
+	if (auth_new(settings->directory_path, pool, auth_settings(settings), auth_failures,
+	             &server->auth, error_r) < 0) {
 		mail_user_registry_free(&server->users);
 		free(server);
 		return -1;
@@ -124,7 +126,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		imap_capability_auth(s, caps);
 	} else {
 		buf_append_str(caps,
-		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY");
+		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY"
+		               " CONDSTORE QRESYNC");
 		/* cmd-sort.c, cmd-search.c */
 		buf_append_str(caps, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 		                     " ESEARCH ESORT SEARCHRES");
@@ -137,8 +140,12 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 {
 	struct imap_server *server;
 
-	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool, &server, error_r) < 0)
+	if (imap_server_new(ctx->base, ctx->settings, ctx->tls, ctx->pool,
+	                    ctx->shared != NULL ? ctx->shared->auth_failures : NULL, &server,
+	                    error_r) < 0)
 		return -1;
+	if (ctx->guard != NULL)
+		auth_set_guard(server->auth, ctx->guard, guard_settings(ctx->settings));
 	server->role = ctx;
 	ctx->data = server;
 	return 0;

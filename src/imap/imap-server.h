@@ -25,10 +25,12 @@ struct imap_server;
 
 /* A server for settings (which must outlive it) on base: opens the user
    directory. tls may be NULL (no STARTTLS / implicit TLS then); pool runs
-   password verification. Returns 0 with *server_r, or -1 with a reason in
-   *error_r (static, or valid until the next call). */
+   password verification; failed logins count into auth_failures (see
+   auth_new: shared by the role processes, NULL for a table of its own). Returns 0 with *server_r,
+   or -1 with a reason in *error_r (static, or valid until the next call). */
 int imap_server_new(struct event_base *base, const struct tern_settings *settings, SSL_CTX *tls,
-                    struct workpool *pool, struct imap_server **server_r, const char **error_r);
+                    struct workpool *pool, struct shm_table *auth_failures,
+                    struct imap_server **server_r, const char **error_r);
 /* Free the server (its sessions must be gone); sets *server to NULL. NULL
    is fine. */
 void imap_server_free(struct imap_server **server);

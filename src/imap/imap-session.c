@@ -6,6 +6,7 @@
 #include "imap/imap-fetch.h"
 #include "auth/auth-sasl.h"
 #include "imap/imap-private.h"
+#include "imap/imap-seqset.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/mailbox.h"
@@ -195,13 +196,54 @@ void imap_session_bye(struct imap_session *s, const char *text)
 	conn_close(s->conn);
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void imap_send_vanished(struct imap_session *s, const uint32_t *uids, size_t count, bool earlier)
+{
+	uint32_t *sorted;
+	struct buf b = BUF_INIT;
+
+	if (count == 0)
+		return;
+	sorted = xcalloc(count, sizeof(*sorted));
+	memcpy(sorted, uids, count * sizeof(*sorted));
+	qsort(sorted, count, sizeof(*sorted), uid_cmp);
+	buf_append_str(&b, earlier ? "* VANISHED (EARLIER) " : "* VANISHED ");
+	imap_seqset_format(&b, sorted, count);
+	buf_append_str(&b, "\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+	free(sorted);
+}
+
+void imap_send_expunges(struct imap_session *s, const uint32_t *seqs, const uint32_t *uids,
+                        size_t count)
+{
+	if (s->qresync) {
+		imap_send_vanished(s, uids, count, false);
+	} else {
+		for (size_t i = 0; i < count; i++)
+			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
+	}
+	s->exists -= (uint32_t)count;
+}
+
+void imap_append_modseq(struct imap_session *s, struct buf *out, uint32_t seq)
+{
+	if (s->condstore)
+		buf_printf(out, " MODSEQ (%llu)",
+		           (unsigned long long)mailbox_msg(s->box, seq)->modseq);
+}
+
 /* Untagged updates of one sync (RFC 3501 7.3.1, 7.4.1, 7.4.2). */
 static void send_changes(struct imap_session *s, const struct mailbox_changes *ch)
 {
-	for (size_t i = 0; i < ch->expunged_count; i++) {
-		imap_printf(s, "* %u EXPUNGE\r\n", ch->expunged[i]);
-		s->exists--;
-	}
+	imap_send_expunges(s, ch->expunged, ch->expunged_uids, ch->expunged_count);
 	if (ch->count != s->exists || ch->grew) {
 		imap_printf(s, "* %u EXISTS\r\n", ch->count);
 		s->exists = ch->count;
@@ -218,8 +260,12 @@ static void send_changes(struct imap_session *s, const struct mailbox_changes *c
 
 		if (seq == 0 || seq > mailbox_count(s->box))
 			continue;
-		buf_printf(&b, "* %u FETCH (FLAGS ", seq);
+		buf_printf(&b, "* %u FETCH (", seq);
+		if (s->condstore) /* the client resyncs by UID (RFC 7162 3.2.4) */
+			buf_printf(&b, "UID %u ", mailbox_msg(s->box, seq)->uid);
+		buf_append_str(&b, "FLAGS ");
 		imap_append_msg_flags(&b, s->box, mailbox_msg(s->box, seq));
+		imap_append_modseq(s, &b, seq);
 		buf_append_str(&b, ")\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);

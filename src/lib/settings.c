@@ -222,7 +222,12 @@ static int parse_scaled(const char *s, const char *units, const uint64_t *factor
 }
 
 static const uint64_t size_factors[] = {KIB, MIB, GIB};
-static const uint64_t duration_factors[] = {1, 60, 3600};
+static const uint64_t duration_factors[] = {1, 60, 3600, 86400};
+
+int settings_parse_duration(const char *s, uint64_t *seconds_r)
+{
+	return parse_scaled(s, "smhd", duration_factors, seconds_r);
+}
 
 static void store_number(void *field, size_t size, uint64_t n)
 {
@@ -237,7 +242,7 @@ static int apply_number(struct load_ctx *ctx, const struct setting_def *def,
 {
 	static const char *const expected[] = {
 	    [SETTING_SIZE] = "a size like 25M",
-	    [SETTING_DURATION] = "a duration like 30s, 5m or 2h",
+	    [SETTING_DURATION] = "a duration like 30s, 5m, 2h or 1d",
 	    [SETTING_UINT] = "a number",
 	};
 	uint64_t n;
@@ -246,7 +251,7 @@ static int apply_number(struct load_ctx *ctx, const struct setting_def *def,
 	if (def->type == SETTING_SIZE)
 		ret = size_parse(e->value, &n);
 	else if (def->type == SETTING_DURATION)
-		ret = parse_scaled(e->value, "smh", duration_factors, &n);
+		ret = parse_scaled(e->value, "smhd", duration_factors, &n);
 	else {
 		const char *end = parse_digits(e->value, &n);
 		ret = end != NULL && *end == '\0' ? 0 : -1;
@@ -889,7 +894,7 @@ static void dump_value(struct buf *b, const struct setting_def *def, const void 
 		dump_scaled(b, load_number(field, def->size), "KMG", size_factors, 3);
 		break;
 	case SETTING_DURATION:
-		dump_scaled(b, load_number(field, def->size), "smh", duration_factors, 3);
+		dump_scaled(b, load_number(field, def->size), "smhd", duration_factors, 4);
 		break;
 	case SETTING_UINT:
 		buf_printf(b, "%llu", (unsigned long long)load_number(field, def->size));

@@ -57,7 +57,7 @@ enum setting_type {
 	SETTING_OPT_PATH,     /* char *, made absolute; empty: NULL (unset) */
 	SETTING_OPT_STRING,   /* char *; empty: NULL (unset) */
 	SETTING_SIZE,         /* unsigned or uint64_t, bytes: 25M, 512K, 1G, 1000 */
-	SETTING_DURATION,     /* unsigned or uint64_t, seconds: 30s, 5m, 2h, 60 */
+	SETTING_DURATION,     /* unsigned or uint64_t, seconds: 30s, 5m, 2h, 1d, 60 */
 	SETTING_UINT,         /* unsigned or uint64_t, a plain number */
 	SETTING_BOOL,         /* bool: yes/no/true/false */
 	SETTING_ENUM,         /* int-sized enum: one of setting_def.names */
@@ -182,6 +182,11 @@ const struct service_def *settings_find_service(const struct settings_schema *sc
    each subsystem declares beside its section. */
 const void *settings_section(const struct tern_settings *settings,
                              const struct settings_section *section);
+
+/* Parse a duration as tern.conf writes them ("30s", "5m", "2h", "1d", or
+   plain seconds) into seconds. Returns 0, or -1 when s is not one (for the
+   CLI's options). */
+int settings_parse_duration(const char *s, uint64_t *seconds_r);
 
 /* The paths flagged SETTING_F_READ that are set, one per call: start with
  *pos = 0; returns NULL after the last. */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,10 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard/guard-sync.h"
+#include "guard/guard.h"
 #include "lib/xalloc.h"
 #include "master/channel.h"
 #include "master/sandbox.h"
 #include "net/conn-set.h"
+#include "net/conn.h"
 
 /* Connections taken per wakeup of one listener, so one busy listener does
    not starve the others or the sessions. */
@@ -40,6 +44,7 @@ struct role_state {
 	unsigned limit_suppressed;
 	int accept_batch; /* connections taken per wakeup */
 	bool stopping, draining;
+	struct guard_sync *guard_sync; /* housekeeping roles only */
 };
 
 bool role_serves(const struct role_ops *ops, const struct service_def *service)
@@ -143,8 +148,17 @@ static bool role_admit(struct role_state *rs, int fd, const struct sockaddr *pee
                        socklen_t peerlen)
 {
 	const char *why = NULL;
+	char text[INET6_ADDRSTRLEN];
 	char *ip;
 
+	conn_addr_text(peer, text, sizeof(text));
+	if (rs->ctx.guard != NULL &&
+	    guard_banned(rs->ctx.guard, guard_settings(rs->ctx.settings), text, time(NULL), NULL)) {
+		/* no banner, and one log line a second at most */
+		log_refused(rs, "banned", text);
+		close(fd);
+		return false;
+	}
 	if (conn_count() >= ROLE_MAX_CONNECTIONS)
 		why = "too-many-connections";
 	else if (conn_count_for_peer(peer, peerlen) >= ROLE_MAX_CONNECTIONS_PER_IP)
@@ -383,6 +397,7 @@ static void role_free(struct role_state *rs)
 	free(rs->listeners);
 	channel_free(&rs->ctx.channel);
 	workpool_free(&rs->ctx.pool);
+	guard_free(&rs->ctx.guard);
 	event_base_free(rs->ctx.base);
 }
 
@@ -403,6 +418,9 @@ void role_run(const struct role_ops *ops, const struct role_start *start)
 	rs.ctx.settings = settings;
 	rs.ctx.tls = start->tls;
 	rs.ctx.process_index = start->process_index;
+	rs.ctx.shared = start->shared;
+	if (start->shared != NULL)
+		rs.ctx.guard = guard_new(start->shared->guard);
 	/* Several processes share each listening socket: taking one
 	   connection per wakeup lets the least busy one take the next. */
 	rs.accept_batch = start->process_count > 1 ? 1 : ACCEPT_BATCH;
@@ -418,11 +436,16 @@ void role_run(const struct role_ops *ops, const struct role_start *start)
 	conn_set_empty_hook(on_empty, &rs);
 	if (ops->init(&rs.ctx, &error) < 0)
 		log_fatal("event=role.init_failed error=\"%s\"", error);
+	if (ops->housekeeping && rs.ctx.guard != NULL)
+		rs.guard_sync =
+		    guard_sync_start(rs.ctx.base, rs.ctx.pool, rs.ctx.guard,
+		                     guard_settings(settings), settings->directory_path);
 	role_accepting(&rs, true);
 	log_info(NULL, "event=role.ready pid=%d listeners=%zu process=%u", (int)getpid(),
 	         rs.listener_count, start->process_index);
 	event_base_dispatch(rs.ctx.base);
 	conn_abort_all("server stopping");
+	guard_sync_stop(&rs.guard_sync);
 	/* Jobs still running get their done() before the role's state goes. */
 	workpool_free(&rs.ctx.pool);
 	ops->deinit(&rs.ctx);

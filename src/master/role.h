@@ -36,15 +36,33 @@
 #define ROLE_STOP_GRACE 3
 
 struct channel;
+struct guard;
+struct shm_table;
+
+/* Tables every role process counts into (lib/shm-table.h), made once
+   before the first fork and kept across reloads and restarts, so a count
+   is the server's and not one process's. A member may be NULL (tests):
+   its user then keeps a table of its own. */
+struct role_shared {
+	struct shm_table *auth_failures;   /* auth-penalty.h: failed logins per IP */
+	struct shm_table *submission_user; /* smtp-rate.h: messages per user */
+	struct shm_table *submission_ip;   /* smtp-rate.h: messages per IP */
+	struct shm_table *guard;           /* guard.h: failures and bans per network */
+};
 
 struct role_ctx {
 	struct event_base *base;
 	const struct tern_settings *settings;
 	SSL_CTX *tls; /* NULL when no certificate is configured/needed */
 	struct workpool *pool;
-	void *data;              /* the role's own state, set by init */
-	struct channel *channel; /* to the supervisor; owned by the role loop */
-	unsigned process_index;  /* 0..process_count-1 among this role's processes */
+	void *data;                       /* the role's own state, set by init */
+	struct channel *channel;          /* to the supervisor; owned by the role loop */
+	unsigned process_index;           /* 0..process_count-1 among this role's processes */
+	const struct role_shared *shared; /* never NULL in a role process */
+	/* Brute-force protection on shared->guard (guard.h): banned networks
+	   are refused at accept; roles with logins count failures into it
+	   (auth_set_guard). NULL outside a role process (tests). */
+	struct guard *guard;
 };
 
 struct role_ops {
@@ -76,6 +94,11 @@ struct role_ops {
 	void (*message_queued)(struct role_ctx *ctx, const char *id);
 	/* The loop has ended (all sessions are closed): free ctx->data. */
 	void (*deinit)(struct role_ctx *ctx);
+	/* This role's process does the server's periodic upkeep: writing the
+	   guard's bans to the directory and applying `tern ban` changes
+	   (guard-sync.h). One role sets it, one that runs a single process
+	   (the queue role). */
+	bool housekeeping;
 };
 
 /* True if ops declares service among its services. */
@@ -102,6 +125,7 @@ struct role_start {
 	int channel_fd;         /* this process's end of the socketpair; -1 for none */
 	unsigned process_index; /* which of the role's processes this is */
 	unsigned process_count; /* how many the role runs (>= 1) */
+	const struct role_shared *shared;
 };
 
 /* Run a role in a freshly forked child; never returns (exits 0 after a

@@ -38,6 +38,7 @@ struct supervisor {
 	size_t listener_count;
 	const struct role_ops *const *roles;
 	size_t role_count;
+	const struct role_shared *shared;
 	ARRAY(struct role_proc) procs;
 	int sigfd;
 	bool stopping;
@@ -143,6 +144,7 @@ static void proc_spawn(struct supervisor *sup, struct role_proc *p)
 		    .channel_fd = sv[1],
 		    .process_index = p->index,
 		    .process_count = p->count,
+		    .shared = sup->shared,
 		};
 		close(sv[0]);
 		child_close_fds(sup);
@@ -493,12 +495,14 @@ static void sup_free(struct supervisor *sup)
 }
 
 int supervisor_run(const char *config_path, const struct settings_schema *schema,
-                   const struct role_ops *const *roles, size_t role_count)
+                   const struct role_ops *const *roles, size_t role_count,
+                   const struct role_shared *shared)
 {
 	struct supervisor sup = {.config_path = config_path,
 	                         .schema = schema,
 	                         .roles = roles,
 	                         .role_count = role_count,
+	                         .shared = shared,
 	                         .sigfd = -1};
 	struct generation gen;
 	char *error, *desc;

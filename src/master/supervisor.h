@@ -18,8 +18,10 @@
    given roles. Returns the process exit status: 0 after a clean stop
    (SIGTERM/SIGINT), 1 when the server cannot start (bad config, bind or
    TLS failure; the reason is logged). Only returns in the supervisor
-   process. */
+   process. shared (made before this call, outliving it) is handed to every
+   role process. */
 int supervisor_run(const char *config_path, const struct settings_schema *schema,
-                   const struct role_ops *const *roles, size_t role_count);
+                   const struct role_ops *const *roles, size_t role_count,
+                   const struct role_shared *shared);
 
 #endif

@@ -138,7 +138,7 @@ void conn_set_empty_hook(void (*hook)(void *ctx), void *ctx)
 
 /* ---- setup ---- */
 
-static void addr_text(const struct sockaddr *sa, char *out, size_t outlen)
+void conn_addr_text(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	const void *a = NULL;
 
@@ -245,9 +245,9 @@ static struct conn *conn_alloc(struct event_base *base, int fd, const struct soc
 		peerlen = sizeof(conn->peer);
 	memcpy(&conn->peer, peer, peerlen);
 	conn->peerlen = peerlen;
-	addr_text(peer, conn->peer_ip, sizeof(conn->peer_ip));
+	conn_addr_text(peer, conn->peer_ip, sizeof(conn->peer_ip));
 	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
-		addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
+		conn_addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
 	else
 		snprintf(conn->local_ip, sizeof(conn->local_ip), "unknown");
 	session_id_new(conn->sid);
@@ -373,7 +373,7 @@ static void conn_connected(struct conn *conn)
 	if (conn->tls)
 		conn_handshake_done(conn);
 	if (getsockname(conn->fd, (struct sockaddr *)&local, &locallen) == 0)
-		addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
+		conn_addr_text((struct sockaddr *)&local, conn->local_ip, sizeof(conn->local_ip));
 	conn_set_timeouts(conn);
 	if (conn->handler->on_connected != NULL)
 		conn->handler->on_connected(conn, conn->ctx);

@@ -178,6 +178,11 @@ const char *conn_tls_description(const struct conn *conn);
 /* The peer's address as text ("127.0.0.1", "::1"; "unix" on a Unix
    socket). Valid while the conn lives. */
 const char *conn_peer_ip(const struct conn *conn);
+
+/* The text conn_peer_ip gives for an address: "192.0.2.1", "2001:db8::1",
+   "unix" for a Unix socket peer, "unknown" otherwise; into out (at least
+   INET6_ADDRSTRLEN bytes). */
+void conn_addr_text(const struct sockaddr *sa, char *out, size_t outlen);
 /* True if the peer is in 127.0.0.0/8 or is ::1. */
 bool conn_peer_is_loopback(const struct conn *conn);
 /* The local address the peer connected to, as text. */

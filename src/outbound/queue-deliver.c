@@ -33,6 +33,10 @@ struct queue_conn {
 	uint64_t data_left;
 	bool closing;
 	bool greeted; /* the session got past the greeting */
+	/* the TLS policy of this host (NULL: a smarthost, or none); checked
+	   once the session is ready, verified: the peer was authenticated */
+	struct tls_decision *decision;
+	bool tls_checked, tls_verified;
 };
 
 static void try_next_address(struct queue_job *job);
@@ -64,6 +68,8 @@ void queue_job_free(struct queue_job **jp)
 	dns_query_cancel(&job->mx_query);
 	dns_query_cancel(&job->a_query);
 	dns_query_cancel(&job->aaaa_query);
+	tls_policy_query_cancel(&job->tls_query);
+	tls_decision_free(&job->decision);
 	for (size_t i = 0; i < job->results.count; i++)
 		smtp_client_result_clear(&job->results.items[i]);
 	array_free(&job->results);
@@ -119,6 +125,7 @@ static void remember_error(struct queue_job *job, unsigned code, const char *enh
 static void qc_free(struct queue_conn *qc)
 {
 	smtp_client_free(&qc->client);
+	tls_decision_free(&qc->decision);
 	if (qc->data_fd >= 0)
 		close(qc->data_fd);
 	free(qc->host);
@@ -167,7 +174,11 @@ static void session_over(struct queue_conn *qc, const char *reason)
 	job->txn_done = true;
 	if (!qc->greeted) {
 		/* RFC 5321 5.1: a host that cannot be reached or refuses the
-		   session: the next address, the next MX */
+		   session: the next address (of the same host: the same TLS
+		   policy), the next MX */
+		tls_decision_free(&job->decision);
+		job->decision = qc->decision;
+		qc->decision = NULL;
 		bool lost = f->code == 421 && strcmp(f->enhanced, "4.4.2") == 0;
 
 		/* a refusal is temporary here: another host may take the mail */
@@ -201,6 +212,7 @@ static void conn_on_connected(struct conn *conn, void *ctx)
 }
 
 static void send_body(struct queue_conn *qc);
+static bool tls_policy_refuses(struct queue_conn *qc);
 
 static void conn_on_drained(struct conn *conn, void *ctx)
 {
@@ -350,6 +362,58 @@ static void ready(struct queue_conn *qc)
 	pump(qc);
 }
 
+/* The session is ready but this host must not get the job: QUIT it,
+   remember why, and try the next address or MX. */
+static void host_refused(struct queue_conn *qc, unsigned code, const char *enhanced,
+                         const char *why)
+{
+	struct queue_job *job = qc->job;
+
+	qc->job = NULL;
+	job->qc = NULL;
+	remember_error(job, code, enhanced, why);
+	/* the next address of this host has the same policy */
+	tls_decision_free(&job->decision);
+	job->decision = qc->decision;
+	qc->decision = NULL;
+	qc->greeted = false;
+	smtp_client_quit(qc->client);
+	pump(qc);
+	try_next_address(job);
+}
+
+/* At READY: the TLS policy's verdict on the session (once per
+   connection), REQUIRETLS (RFC 8689 4.1, per message), and how TLS was
+   for the log and the state. True when the job left this session. */
+static bool tls_policy_refuses(struct queue_conn *qc)
+{
+	struct queue_job *job = qc->job;
+	SSL *ssl = smtp_client_tls(qc->client) ? conn_ssl(qc->conn) : NULL;
+	const char *why;
+
+	free(job->tls);
+	job->tls = xstrdup(tls_policy_describe(qc->decision, ssl != NULL));
+	if (!qc->tls_checked && qc->decision != NULL) {
+		qc->tls_checked = true;
+		if (tls_policy_check(qc->decision, ssl, &qc->tls_verified, &why) < 0) {
+			char *text = xstrdup(why);
+
+			host_refused(qc, 451, "4.7.5", text);
+			free(text);
+			return true;
+		}
+	}
+	qc->tls_checked = true;
+	if (job->entry->env.requiretls &&
+	    (!smtp_client_ext(qc->client)->requiretls ||
+	     !tls_policy_allows_requiretls(qc->decision, qc->tls_verified))) {
+		host_refused(qc, 550, "5.7.30", "REQUIRETLS support required");
+		return true;
+	}
+	job->tls_verified = qc->tls_verified;
+	return false;
+}
+
 static void pump(struct queue_conn *qc)
 {
 	for (unsigned guard = 0; guard < 16 && !qc->closing; guard++) {
@@ -376,11 +440,8 @@ static void pump(struct queue_conn *qc)
 			return;
 		case SMTP_CLIENT_WANT_READY:
 			qc->greeted = true;
-			if (qc->job == NULL)
+			if (qc->job == NULL || tls_policy_refuses(qc))
 				return;
-			free(qc->job->tls);
-			qc->job->tls =
-			    xstrdup(smtp_client_tls(qc->client) ? "opportunistic" : "none");
 			ready(qc);
 			return;
 		case SMTP_CLIENT_WANT_CLOSE:
@@ -411,11 +472,12 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	struct queue_conn *qc = xcalloc(1, sizeof(*qc));
 	const char *error;
 
-	/* TLS POLICY: decided here for each MX host (job->domain, host).
-	   Today opportunistic STARTTLS: used when the peer offers it, and the
-	   certificate is not verified (a verification failure is never
-	   fatal). DANE (dane.h) and MTA-STS (mta-sts.h) come in here: they
-	   set verify/server_name, tls_required, and what the log says. */
+	/* TLS POLICY: job->decision was made for this host (host_known());
+	   the connection takes it: its hook prepares the handshake, which
+	   never fails on the certificate (SSL_VERIFY_NONE), and
+	   tls_policy_refuses() judges the session once it is ready. No
+	   decision: a smarthost (opportunistic, AUTH only over TLS). */
+	struct tls_decision *d = job->decision;
 	struct conn_connect_params params = {
 	    .addr = (const struct sockaddr *)&a->sa,
 	    .addrlen = a->len,
@@ -423,6 +485,8 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	    .server_name = host_is_ip(host) ? NULL : host, /* RFC 6066 3: no IP in SNI */
 	    .verify = CONN_VERIFY_NONE,
 	    .timeout = q->set->connect_timeout,
+	    .tls_prepare = d != NULL ? tls_policy_prepare_hook : NULL,
+	    .tls_prepare_arg = d,
 	};
 
 	qc->data_fd = -1;
@@ -430,7 +494,10 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	qc->host = xstrdup(host);
 	qc->ip = xstrdup(a->ip);
 	qc->config.helo = q->helo;
-	qc->config.tls_possible = q->client_tls != NULL;
+	qc->config.tls_possible =
+	    q->client_tls != NULL && (d == NULL || d->mode != TLS_POLICY_NONE);
+	qc->decision = d;
+	job->decision = NULL;
 	qc->config.tls_required = job->auth != NULL;
 	qc->config.auth_user = job->auth != NULL ? job->auth->user : NULL;
 	qc->config.auth_pass = job->auth != NULL ? job->auth->password : NULL;
@@ -448,6 +515,8 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	qc->conn = conn_connect(q->role->base, &params, &queue_conn_handler, qc, &error);
 	if (qc->conn == NULL) {
 		job->qc = NULL;
+		job->decision = qc->decision;
+		qc->decision = NULL;
 		qc_free(qc);
 		remember_error(job, 451, "4.4.1", error);
 		try_next_address(job);
@@ -470,6 +539,41 @@ static void try_next_address(struct queue_job *job)
 	try_next_host(job);
 }
 
+static void policy_decided(struct tls_decision *d, void *ctx)
+{
+	struct queue_job *job = ctx;
+
+	job->tls_query = NULL;
+	tls_decision_free(&job->decision);
+	if (d->tempfail) {
+		/* bogus TLSA, an MX an enforced MTA-STS policy does not list */
+		remember_error(job, 451, "4.7.5", d->why);
+		tls_decision_free(&d);
+		try_next_host(job);
+		return;
+	}
+	if (job->entry->env.requiretls && !tls_policy_allows_requiretls(d, true)) {
+		/* RFC 8689 4.1: this MX cannot carry it verified */
+		remember_error(job, 550, "5.7.30", "REQUIRETLS support required");
+		tls_decision_free(&d);
+		try_next_host(job);
+		return;
+	}
+	job->decision = d;
+	try_next_address(job);
+}
+
+/* The addresses of the current host are known: its TLS policy (mx_secure:
+   its MX and address answers were DNSSEC-secure), then its addresses. */
+static void host_known(struct queue_job *job, bool mx_secure)
+{
+	const char *host = job->hosts.items[job->host_i - 1].name;
+
+	tls_decision_free(&job->decision);
+	job->tls_query = tls_policy_lookup(job->q->tls_policy, job->domain, host, mx_secure,
+	                                   policy_decided, job);
+}
+
 static void addresses_known(struct queue_job *job)
 {
 	bool v6 = job->q->set->prefer_ipv6;
@@ -488,7 +592,11 @@ static void addresses_known(struct queue_job *job)
 		               job->a_temp || job->aaaa_temp
 		                   ? "temporary DNS failure for the MX address"
 		                   : "the MX host has no address");
-	try_next_address(job);
+	if (job->addrs.count == 0 || job->auth != NULL || job->q->tls_policy == NULL) {
+		try_next_address(job);
+		return;
+	}
+	host_known(job, job->mx_secure && !job->addr_insecure);
 }
 
 static void addr_answer(struct queue_job *job, const struct dns_answer *ans, bool v6)
@@ -499,6 +607,8 @@ static void addr_answer(struct queue_job *job, const struct dns_answer *ans, boo
 		job->aaaa_query = NULL;
 	else
 		job->a_query = NULL;
+	if (ans->status == DNS_STATUS_OK && ans->dnssec != DNS_DNSSEC_SECURE)
+		job->addr_insecure = true;
 	if (ans->status == DNS_STATUS_OK)
 		queue_addrs_add(dst, v6 ? NULL : ans, v6 ? ans : NULL, job->port, v6);
 	else if (ans->status == DNS_STATUS_TEMPFAIL || ans->status == DNS_STATUS_TIMEOUT)
@@ -531,8 +641,12 @@ static void try_next_host(struct queue_job *job)
 	array_clear(&job->addrs);
 	job->addr_i = 0;
 	job->a_temp = job->aaaa_temp = false;
+	job->addr_insecure = false;
 	if (queue_addrs_add_literal(&job->addrs, host, job->port) == 0) {
-		try_next_address(job);
+		if (job->auth != NULL || job->q->tls_policy == NULL)
+			try_next_address(job);
+		else
+			host_known(job, false);
 		return;
 	}
 	/* an MX pointing at ourselves would loop */
@@ -560,6 +674,7 @@ static void mx_done(const struct dns_answer *ans, void *ctx)
 	job->mx_query = NULL;
 	switch (ans->status) {
 	case DNS_STATUS_OK:
+		job->mx_secure = ans->dnssec == DNS_DNSSEC_SECURE;
 		if (queue_mx_order(ans, &job->q->rng, &job->hosts) == 1) {
 			/* RFC 7505 4.1: the domain accepts no mail */
 			set_untried(job, 556, "5.1.10", "the domain accepts no mail (null MX)");
@@ -615,6 +730,7 @@ void queue_job_start_on(struct queue_job *job, struct queue_conn *qc)
 
 void queue_job_abort(struct queue_job *job)
 {
+	tls_policy_query_cancel(&job->tls_query);
 	dns_query_cancel(&job->mx_query);
 	dns_query_cancel(&job->a_query);
 	dns_query_cancel(&job->aaaa_query);

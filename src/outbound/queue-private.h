@@ -19,6 +19,7 @@
 #include "queue/queue-state.h"
 #include "queue/queue-transport.h"
 #include "queue/spool.h"
+#include "queue/tls-policy.h"
 #include "smtp/smtp-client.h"
 
 struct directory;
@@ -49,7 +50,8 @@ struct queue_role {
 	struct spool *spool;
 	struct srs *srs; /* bounces to SRS senders go to the decoded address */
 	struct dns_resolver *resolver;
-	SSL_CTX *client_tls; /* NULL: no STARTTLS */
+	SSL_CTX *client_tls;           /* NULL: no STARTTLS */
+	struct tls_policy *tls_policy; /* per MX host: how TLS must be; NULL: opportunistic */
 	struct queue_transport *transport;
 	queue_auths auths;     /* queue.auth_file */
 	struct directory *dir; /* for local recipients (queue-local.h) */
@@ -86,6 +88,11 @@ struct queue_job {
 	struct dns_query *mx_query, *a_query, *aaaa_query;
 	queue_addrs a_addrs, aaaa_addrs;
 	bool a_temp, aaaa_temp;
+	/* DNSSEC: the MX answer was secure; an address answer was not */
+	bool mx_secure, addr_insecure;
+	struct tls_policy_query *tls_query;
+	struct tls_decision *decision; /* of the current host, until a conn takes it */
+	bool tls_verified;             /* the session's peer was authenticated */
 	unsigned pending_lookups;
 	struct smtp_client_result last_error; /* the last temporary failure of a host */
 	/* the session */

@@ -359,6 +359,7 @@ static void record(struct queue_role *q, struct queue_job *job)
 		    .mx = job->mx_name,
 		    .ip = job->mx_ip,
 		    .tls = job->tls,
+		    .tls_verified = job->tls_verified,
 		    .text = r->text,
 		};
 		const char *result;
@@ -662,6 +663,7 @@ static int resolver_new(struct queue_role *q, const char **error_r)
 	    .zone_file = set->zone_file,
 	    .forwarders = (const char *const *)set->forwarders,
 	    .forwarder_count = set->forwarder_count,
+	    .trust_anchor_file = set->trust_anchor_file,
 	    .timeout_msecs = set->timeout * 1000,
 	};
 	char *error;
@@ -685,6 +687,23 @@ static void srs_setup(struct queue_role *q)
 	if (srs_open(path, &q->srs, &error) < 0)
 		log_warn(NULL, "event=queue.srs_unavailable path=%s error=\"%s\"", path, error);
 	free(path);
+}
+
+/* The TLS policy engine of outbound delivery (queue-deliver.c). */
+static int tls_policy_setup(struct queue_role *q, const char **error_r)
+{
+	struct tls_policy_settings set;
+	char *cache_dir;
+	int ret;
+
+	queue_tls_policy_settings(q->set, q->settings->data_dir, &set, &cache_dir);
+	ret = tls_policy_new(q->role->base, q->resolver, q->role->pool, &set, &q->tls_policy,
+	                     error_r);
+	if (ret < 0)
+		log_error(NULL, "event=queue.tls_policy_error dir=%s error=\"%s\"", cache_dir,
+		          *error_r);
+	free(cache_dir);
+	return ret;
 }
 
 static int setup(struct queue_role *q, const char **error_r)
@@ -716,7 +735,7 @@ static int setup(struct queue_role *q, const char **error_r)
 		log_warn(NULL, "event=queue.no_tls error=\"%s\"", tls_error);
 		free(tls_error);
 	}
-	return 0;
+	return tls_policy_setup(q, error_r);
 }
 
 static int queue_init(struct role_ctx *role, const char **error_r)
@@ -731,7 +750,7 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	q->retry.first = q->set->retry_first;
 	q->retry.max = q->set->retry_max;
 	q->retry.give_up = q->set->give_up;
-	q->helo = role->settings->hostname;
+	q->helo = queue_helo_name(q->set, role->settings->hostname);
 	q->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	q->inotify_fd = -1;
 	role->data = q;
@@ -795,6 +814,7 @@ static void queue_deinit(struct role_ctx *role)
 	if (q->inotify_fd >= 0)
 		close(q->inotify_fd);
 	free(q->flush_dir);
+	tls_policy_free(&q->tls_policy);
 	dns_resolver_free(&q->resolver);
 	tls_ctx_free(&q->client_tls);
 	queue_transport_free(&q->transport);
@@ -813,4 +833,5 @@ const struct role_ops queue_role_ops = {
     .init = queue_init,
     .message_queued = queue_message_queued,
     .deinit = queue_deinit,
+    .housekeeping = true,
 };

@@ -74,6 +74,7 @@ int queue_state_apply(struct queue_state *st, const struct queue_state_event *ev
 	r->mx = dup_or_null(ev->mx);
 	r->ip = dup_or_null(ev->ip);
 	r->tls = dup_or_null(ev->tls);
+	r->tls_verified = ev->tls_verified;
 	r->text = dup_or_null(ev->text);
 	return 0;
 }
@@ -96,6 +97,11 @@ static void field(struct buf *out, const char *key, const char *value)
 	escape(out, value);
 }
 
+static bool tls_used(const char *tls)
+{
+	return tls != NULL && strcmp(tls, "none") != 0;
+}
+
 void queue_state_format(const struct queue_state_event *ev, struct buf *out)
 {
 	buf_printf(out, "%s %" PRId64 " rcpt=%u code=%u", kind_words[ev->kind], ev->time, ev->rcpt,
@@ -106,6 +112,8 @@ void queue_state_format(const struct queue_state_event *ev, struct buf *out)
 	field(out, "mx", ev->mx);
 	field(out, "ip", ev->ip);
 	field(out, "tls", ev->tls);
+	if (tls_used(ev->tls))
+		field(out, "tls_verified", ev->tls_verified ? "yes" : "no");
 	field(out, "text", ev->text);
 	buf_append_char(out, '\n');
 }
@@ -179,6 +187,10 @@ static int parse_word(struct parsed *p, const char *w, size_t n, bool *have_rcpt
 	for (size_t i = 0; i < 5; i++) {
 		if (klen == strlen(string_keys[i]) && memcmp(w, string_keys[i], klen) == 0)
 			return unescape(eq + 1, vlen, &p->strings[i]);
+	}
+	if (klen == 12 && memcmp(w, "tls_verified", 12) == 0) {
+		p->ev.tls_verified = vlen == 3 && memcmp(eq + 1, "yes", 3) == 0;
+		return 0;
 	}
 	if (number(eq + 1, vlen, &v) < 0)
 		return klen == 4 && memcmp(w, "rcpt", 4) == 0 ? -1 : 0;
@@ -441,6 +453,8 @@ void queue_state_show(const struct spool_envelope *env, const struct queue_state
 		field(out, "mx", r->mx);
 		field(out, "ip", r->ip);
 		field(out, "tls", r->tls);
+		if (tls_used(r->tls))
+			field(out, "tls_verified", r->tls_verified ? "yes" : "no");
 		field(out, "text", r->text);
 		buf_append_char(out, '\n');
 	}

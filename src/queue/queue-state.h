@@ -7,7 +7,8 @@
  *
  *   attempt 1764766000 rcpt=0 code=451 status=4.4.1 next=1764766300 mx=mx.other.test
  *           ip=192.0.2.1 tls=none text=Try%20again%20later
- *   done 1764766300 rcpt=0 code=250 status=2.0.0 mx=... ip=... tls=opportunistic text=...
+ *   done 1764766300 rcpt=0 code=250 status=2.0.0 mx=... ip=... tls=dane tls_verified=yes
+ *           text=...
  *   failed 1764766300 rcpt=1 code=550 status=5.1.1 ... text=...
  *
  * (one line each; values escaped as the envelope's: bytes 0x00-0x20,
@@ -15,7 +16,10 @@
  * A recipient's state is the last of its lines; `done` and `failed` are
  * final. A partial last line (a crash while appending) and malformed
  * lines are skipped (counted), so the state can only lose a record, which
- * means a retry, never a lost message.
+ * means a retry, never a lost message. tls is how the session's TLS was
+ * (tls_policy_describe: none, opportunistic, dane, mta-sts); tls_verified
+ * (yes/no, only beside a tls other than none; absent in older records,
+ * read as no) whether the peer's certificate was authenticated.
  */
 
 #include <stdbool.h>
@@ -46,6 +50,7 @@ struct queue_state_event {
 	const char *status; /* enhanced status "4.4.1" */
 	int64_t next;       /* attempts only */
 	const char *mx, *ip, *tls, *text;
+	bool tls_verified; /* written only when tls is set and not "none" */
 };
 
 struct queue_rcpt_state {
@@ -56,6 +61,7 @@ struct queue_rcpt_state {
 	unsigned code;
 	char enhanced[16];
 	char *mx, *ip, *tls, *text; /* of the last line; NULL: none */
+	bool tls_verified;
 };
 
 struct queue_state {

@@ -59,7 +59,9 @@ const char *tls_policy_mode_name(enum tls_policy_mode mode)
 
 const char *tls_policy_describe(const struct tls_decision *decision, bool tls_used)
 {
-	return tls_used ? tls_policy_mode_name(decision->mode) : "none";
+	if (!tls_used)
+		return "none";
+	return decision != NULL ? tls_policy_mode_name(decision->mode) : "opportunistic";
 }
 
 /* --- the decision, from answers in hand --- */

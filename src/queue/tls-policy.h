@@ -142,7 +142,8 @@ bool tls_policy_allows_requiretls(const struct tls_decision *decision, bool veri
 #define TLS_POLICY_REQUIRETLS_TEXT "5.7.30 REQUIRETLS support required"
 
 /* The log value of how a delivery's TLS was: "none" when ssl was not
-   used, else "opportunistic", "dane", "mta-sts" (static). */
+   used, else "opportunistic", "dane", "mta-sts" (static). decision NULL
+   (a smarthost): "opportunistic" when TLS was used. */
 const char *tls_policy_describe(const struct tls_decision *decision, bool tls_used);
 
 /* "none", "opportunistic", "dane", "mta-sts" (static). */

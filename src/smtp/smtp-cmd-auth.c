@@ -8,6 +8,7 @@
 #include "auth/auth-sasl.h"
 #include "auth/auth.h"
 #include "auth/sasl-cbind.h"
+#include "guard/guard-settings.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp-server-private.h"
@@ -18,8 +19,13 @@ int smtp_auth_init(struct smtp_server *server, const char **error_r)
 
 	if (!server->submission_policy.auth && !server->policy.auth)
 		return 0;
-	return auth_new(role->settings->directory_path, role->pool, auth_settings(role->settings),
-	                &server->auth, error_r);
+	if (auth_new(role->settings->directory_path, role->pool, auth_settings(role->settings),
+	             role->shared != NULL ? role->shared->auth_failures : NULL, &server->auth,
+	             error_r) < 0)
+		return -1;
+	if (role->guard != NULL)
+		auth_set_guard(server->auth, role->guard, guard_settings(role->settings));
+	return 0;
 }
 
 void smtp_auth_deinit(struct smtp_server *server)

@@ -22,7 +22,7 @@
 #include "smtp/smtp-commit.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
-#include "smtp/smtp-network.h"
+#include "lib/cidr.h"
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
@@ -60,8 +60,8 @@ static bool peer_is_trusted(struct inbound_session *is)
 {
 	const struct smtp_settings *smtp = smtp_settings(is->in->settings);
 
-	return smtp_ip_in_networks(smtp_session_peer_ip(is->s), smtp->trusted_networks,
-	                           smtp->trusted_network_count);
+	return ip_in_networks(smtp_session_peer_ip(is->s), smtp->trusted_networks,
+	                      smtp->trusted_network_count);
 }
 
 static void rcpt_ok(struct inbound_session *is)

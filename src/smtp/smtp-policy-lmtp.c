@@ -11,7 +11,7 @@
 #include "lib/log.h"
 #include "lib/workpool.h"
 #include "lib/xalloc.h"
-#include "smtp/smtp-network.h"
+#include "lib/cidr.h"
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
 #include "store/delivery.h"
@@ -54,8 +54,8 @@ static bool peer_trusted(struct lmtp_session *ls)
 	const struct lmtp_settings *set = lmtp_settings(ls->lm->settings);
 
 	return smtp_session_peer_is_unix(ls->s) ||
-	       smtp_ip_in_networks(smtp_session_peer_ip(ls->s), set->trusted_networks,
-	                           set->trusted_network_count);
+	       ip_in_networks(smtp_session_peer_ip(ls->s), set->trusted_networks,
+	                      set->trusted_network_count);
 }
 
 static void lmtp_mail(void *ctx, struct smtp_session *s)

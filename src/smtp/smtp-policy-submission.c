@@ -580,8 +580,10 @@ int smtp_submission_new(struct role_ctx *role, struct smtp_submission **sub_r, c
 		free(sub);
 		return -1;
 	}
-	sub->per_user = smtp_rate_new(set->max_messages_per_user);
-	sub->per_ip = smtp_rate_new(set->max_messages_per_ip);
+	sub->per_user = smtp_rate_new(set->max_messages_per_user,
+	                              role->shared != NULL ? role->shared->submission_user : NULL);
+	sub->per_ip = smtp_rate_new(set->max_messages_per_ip,
+	                            role->shared != NULL ? role->shared->submission_ip : NULL);
 	*sub_r = sub;
 	return 0;
 }

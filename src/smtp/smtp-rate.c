@@ -1,36 +1,43 @@
-/* Per-key hourly counters (smtp-rate.h). */
+/* Per-key hourly counters (smtp-rate.h), one shared record per key. */
 #include "smtp/smtp-rate.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/array.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 
-struct rate_key {
-	char *key;
+struct record {
 	int64_t minute; /* the minute of the newest bucket */
-	unsigned buckets[SMTP_RATE_BUCKETS];
+	uint16_t buckets[SMTP_RATE_BUCKETS];
 };
 
 struct smtp_rate {
 	unsigned limit;
-	ARRAY(struct rate_key) keys;
+	struct shm_table *table;
+	bool own;
 };
 
-struct smtp_rate *smtp_rate_new(unsigned limit)
+struct shm_table *smtp_rate_table_new(const char **error_r)
 {
-	struct smtp_rate *r = xcalloc(1, sizeof(*r));
-
-	r->limit = limit;
-	return r;
+	return shm_table_new(SMTP_RATE_KEYS_MAX, sizeof(struct record), error_r);
 }
 
-static void key_free_at(struct smtp_rate *r, size_t i)
+struct smtp_rate *smtp_rate_new(unsigned limit, struct shm_table *shared)
 {
-	free(r->keys.items[i].key);
-	array_remove(&r->keys, i);
+	struct smtp_rate *r = xcalloc(1, sizeof(*r));
+	const char *error = NULL;
+
+	r->limit = limit;
+	r->table = shared;
+	if (r->table == NULL) {
+		r->table = smtp_rate_table_new(&error);
+		if (r->table == NULL)
+			log_fatal("smtp: rate counter: %s", error);
+		r->own = true;
+	}
+	return r;
 }
 
 void smtp_rate_free(struct smtp_rate **rp)
@@ -39,15 +46,14 @@ void smtp_rate_free(struct smtp_rate **rp)
 
 	if (r == NULL)
 		return;
-	while (r->keys.count > 0)
-		key_free_at(r, r->keys.count - 1);
-	array_free(&r->keys);
+	if (r->own)
+		shm_table_free(&r->table);
 	free(r);
 	*rp = NULL;
 }
 
 /* Move k's window to the minute of now, zeroing the buckets passed. */
-static void advance(struct rate_key *k, int64_t minute)
+static void advance(struct record *k, int64_t minute)
 {
 	int64_t gap = minute - k->minute;
 
@@ -62,7 +68,7 @@ static void advance(struct rate_key *k, int64_t minute)
 	k->minute = minute;
 }
 
-static unsigned total(const struct rate_key *k)
+static unsigned total(const struct record *k)
 {
 	unsigned n = 0;
 
@@ -71,41 +77,26 @@ static unsigned total(const struct rate_key *k)
 	return n;
 }
 
-static struct rate_key *find(struct smtp_rate *r, const char *key)
-{
-	for (size_t i = 0; i < r->keys.count; i++) {
-		if (strcmp(r->keys.items[i].key, key) == 0)
-			return &r->keys.items[i];
-	}
-	return NULL;
-}
+struct visit {
+	int64_t minute;
+	unsigned count;
+};
 
-/* Make room for one more key: drop the idle ones, else the oldest. */
-static void make_room(struct smtp_rate *r, int64_t minute)
+static void read_total(void *value, bool fresh, void *context)
 {
-	size_t oldest = 0;
+	struct visit *v = context;
 
-	for (size_t i = r->keys.count; i-- > 0;) {
-		if (minute - r->keys.items[i].minute >= SMTP_RATE_BUCKETS)
-			key_free_at(r, i);
-	}
-	if (r->keys.count < SMTP_RATE_KEYS_MAX)
-		return;
-	for (size_t i = 1; i < r->keys.count; i++) {
-		if (r->keys.items[i].minute < r->keys.items[oldest].minute)
-			oldest = i;
-	}
-	key_free_at(r, oldest);
+	(void)fresh;
+	advance(value, v->minute);
+	v->count = total(value);
 }
 
 unsigned smtp_rate_count(struct smtp_rate *r, const char *key, time_t now)
 {
-	struct rate_key *k = find(r, key);
+	struct visit v = {.minute = (int64_t)now / 60};
 
-	if (k == NULL)
-		return 0;
-	advance(k, (int64_t)now / 60);
-	return total(k);
+	shm_table_read(r->table, key, read_total, &v);
+	return v.count;
 }
 
 bool smtp_rate_allows(struct smtp_rate *r, const char *key, time_t now)
@@ -113,19 +104,23 @@ bool smtp_rate_allows(struct smtp_rate *r, const char *key, time_t now)
 	return r->limit == 0 || smtp_rate_count(r, key, now) < r->limit;
 }
 
+static void count_one(void *value, bool fresh, void *context)
+{
+	struct record *k = value;
+	struct visit *v = context;
+	uint16_t *bucket;
+
+	if (fresh)
+		k->minute = v->minute;
+	advance(k, v->minute);
+	bucket = &k->buckets[v->minute % SMTP_RATE_BUCKETS];
+	if (*bucket < UINT16_MAX) /* saturates: 65,535 a minute is past any limit */
+		(*bucket)++;
+}
+
 void smtp_rate_add(struct smtp_rate *r, const char *key, time_t now)
 {
-	int64_t minute = (int64_t)now / 60;
-	struct rate_key *k = find(r, key);
+	struct visit v = {.minute = (int64_t)now / 60};
 
-	if (k == NULL) {
-		if (r->keys.count >= SMTP_RATE_KEYS_MAX)
-			make_room(r, minute);
-		k = array_push(&r->keys);
-		memset(k, 0, sizeof(*k));
-		k->key = xstrdup(key);
-		k->minute = minute;
-	}
-	advance(k, minute);
-	k->buckets[minute % SMTP_RATE_BUCKETS]++;
+	shm_table_update(r->table, key, (uint64_t)v.minute, count_one, &v);
 }

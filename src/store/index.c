@@ -15,7 +15,7 @@
 #include "lib/xalloc.h"
 
 /* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 /* Another connection (another imap process, the CLI) may hold the write
    lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
    (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
@@ -60,7 +60,15 @@ static const char index_schema[] =
     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
     " idx INTEGER NOT NULL,"
     " name TEXT NOT NULL,"
-    " PRIMARY KEY (mailbox_id, idx)) WITHOUT ROWID;";
+    " PRIMARY KEY (mailbox_id, idx)) WITHOUT ROWID;"
+    /* version 5: the expunged UIDs with the modseq of their expunge, for
+       QRESYNC's VANISHED (EARLIER) (RFC 7162 3.2.5.2) */
+    "CREATE TABLE IF NOT EXISTS expunged ("
+    " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+    " uid INTEGER NOT NULL,"
+    " modseq INTEGER NOT NULL,"
+    " PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);";
 
 /* Version 1 -> 2: the FETCH cache columns (NULL: not cached yet, filled by
    the next FETCH that needs them). */
@@ -77,6 +85,16 @@ static const char index_migrate_v3_kw[] =
 static const char index_migrate_v3_recent[] =
     "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
     "UPDATE mailboxes SET recent_uid = uidnext - 1;";
+/* Version 4 -> 5: every message gets a modseq of at least 1 and each
+   mailbox's highestmodseq is at least its messages' highest, so that
+   CONDSTORE's numbers hold from the first SELECT (the expunged table is
+   created by the schema, empty: expunges before the migration are not
+   known, and a QRESYNC client whose modseq is older than the migration is
+   told of them by its known-uids or by a full resync). */
+static const char index_migrate_v4[] =
+    "UPDATE messages SET modseq = 1 WHERE modseq < 1;"
+    "UPDATE mailboxes SET highestmodseq = max(highestmodseq, 1,"
+    " coalesce((SELECT max(modseq) FROM messages WHERE mailbox_id = mailboxes.id), 1));";
 
 enum index_stmt {
 	STMT_BEGIN,
@@ -100,6 +118,8 @@ enum index_stmt {
 	STMT_ROW_KEYWORDS,
 	STMT_KW_LIST,
 	STMT_KW_SET,
+	STMT_EXPUNGED_ADD,
+	STMT_EXPUNGED_SINCE,
 	STMT_COUNT
 };
 
@@ -137,9 +157,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DATA_VERSION] = "PRAGMA data_version",
     /* only forward: two sessions never both take a message as recent */
     [STMT_BOX_RECENT] = "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1 AND recent_uid < ?2",
-    [STMT_ROW_KEYWORDS] = "SELECT keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+    [STMT_ROW_KEYWORDS] =
+        "SELECT keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
     [STMT_KW_LIST] = "SELECT idx, name FROM keywords WHERE mailbox_id = ?1 ORDER BY idx",
     [STMT_KW_SET] = "INSERT OR REPLACE INTO keywords (mailbox_id, idx, name) VALUES (?1, ?2, ?3)",
+    [STMT_EXPUNGED_ADD] =
+        "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+    [STMT_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2"
+                            " ORDER BY uid",
 };
 
 struct mail_index {
@@ -235,7 +260,7 @@ static bool index_has_column(struct mail_index *index, const char *query)
 	return rc == SQLITE_OK;
 }
 
-/* Bring a version 1, 2 or 3 index to version 4 in one transaction, keeping its
+/* Bring a version 1 to 4 index to version 5 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -256,15 +281,18 @@ static int index_migrate(struct mail_index *index)
 		if (rc == SQLITE_OK &&
 		    !index_has_column(index, "SELECT recent_uid FROM mailboxes LIMIT 0"))
 			rc = sqlite3_exec(index->db, index_migrate_v3_recent, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK && version >= 1 && version <= 4) {
+		rc = sqlite3_exec(index->db, index_migrate_v4, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
-			rc = sqlite3_exec(index->db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+			rc = sqlite3_exec(index->db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		sqlite3_exec(index->db, "ROLLBACK", NULL, NULL, NULL);
-	else if (version >= 1 && version <= 3)
-		log_info(NULL, "event=store.index_migrated from=%d to=4", version);
+	else if (version >= 1 && version <= 4)
+		log_info(NULL, "event=store.index_migrated from=%d to=5", version);
 	return rc;
 }
 
@@ -296,7 +324,7 @@ static int index_setup(struct mail_index *index)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
-		rc = sqlite3_exec(index->db, "PRAGMA user_version = 4", NULL, NULL, NULL);
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 5", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -648,17 +676,50 @@ int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, 
 	return index_row_end(index, stmt, rc, "message lookup", error_r);
 }
 
-int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
+int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid, uint64_t modseq,
                           const char **error_r)
 {
-	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_DELETE, error_r);
+	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_DELETE, error_r), *gone;
 
 	if (stmt == NULL)
 		return -1;
 
 	sqlite3_bind_int64(stmt, 1, box_id);
 	sqlite3_bind_int64(stmt, 2, uid);
-	return index_step_done(index, stmt, STMT_ROW_DELETE, error_r);
+	if (index_step_done(index, stmt, STMT_ROW_DELETE, error_r) < 0)
+		return -1;
+	if ((gone = index_stmt(index, STMT_EXPUNGED_ADD, error_r)) == NULL)
+		return -1;
+	sqlite3_bind_int64(gone, 1, box_id);
+	sqlite3_bind_int64(gone, 2, uid);
+	sqlite3_bind_int64(gone, 3, (sqlite3_int64)modseq);
+	return index_step_done(index, gone, STMT_EXPUNGED_ADD, error_r);
+}
+
+int mail_index_expunged_since(struct mail_index *index, int64_t box_id, uint64_t modseq,
+                              uint32_t **uids_r, size_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *stmt = index_stmt(index, STMT_EXPUNGED_SINCE, error_r);
+
+	*uids_r = NULL;
+	*count_r = 0;
+	if (stmt == NULL)
+		return -1;
+	ARRAY(uint32_t) uids = ARRAY_INIT;
+	int rc;
+
+	sqlite3_bind_int64(stmt, 1, box_id);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)(modseq > INT64_MAX ? INT64_MAX : modseq));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*array_push(&uids) = (uint32_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	if (rc != SQLITE_DONE) {
+		array_free(&uids);
+		return index_fail(index, "expunged list", error_r);
+	}
+	*uids_r = array_steal(&uids, count_r);
+	return 0;
 }
 
 int mail_index_box_delete(struct mail_index *index, const char *name, const char **error_r)
@@ -777,7 +838,7 @@ int mail_index_box_recent(struct mail_index *index, int64_t box_id, uint32_t rec
 }
 
 int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t uid,
-                            uint64_t *keywords_r, const char **error_r)
+                            uint64_t *keywords_r, uint64_t *modseq_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = index_stmt(index, STMT_ROW_KEYWORDS, error_r);
 	int rc;
@@ -789,6 +850,8 @@ int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t u
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*keywords_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+	if (rc == SQLITE_ROW && modseq_r != NULL)
+		*modseq_r = (uint64_t)sqlite3_column_int64(stmt, 1);
 	return index_row_end(index, stmt, rc, "message keywords", error_r);
 }
 

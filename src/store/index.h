@@ -113,8 +113,14 @@ int mail_index_row_update(struct mail_index *index, int64_t box_id, const struct
    row, -1. */
 int mail_index_row_info(struct mail_index *index, int64_t box_id, uint32_t uid, char **info_r,
                         const char **error_r);
-int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid,
+/* Delete the row of uid and remember the UID as expunged at modseq (the
+   mailbox's highestmodseq once the change commits; version 5). */
+int mail_index_row_delete(struct mail_index *index, int64_t box_id, uint32_t uid, uint64_t modseq,
                           const char **error_r);
+/* The UIDs of the mailbox expunged at a modseq above modseq, ascending:
+ *uids_r malloc'ed (NULL when *count_r is 0). 0, or -1. */
+int mail_index_expunged_since(struct mail_index *index, int64_t box_id, uint64_t modseq,
+                              uint32_t **uids_r, size_t *count_r, const char **error_r);
 
 /* The FETCH cache (schema version 2; struct mail_cache in mailbox.h).
    Read the cache of the messages with a UID in [uid_first, uid_last]:
@@ -134,10 +140,10 @@ int mail_index_cache_set(struct mail_index *index, int64_t box_id, uint32_t uid,
 /* Raise the mailbox's recent_uid to recent_uid (never lowers it). */
 int mail_index_box_recent(struct mail_index *index, int64_t box_id, uint32_t recent_uid,
                           const char **error_r);
-/* The keyword mask the row of uid holds now: 1 and *keywords_r, 0 if there
-   is no such row, -1. */
+/* The keyword mask and modseq the row of uid holds now: 1 and *keywords_r
+   and *modseq_r (unless NULL), 0 if there is no such row, -1. */
 int mail_index_row_keywords(struct mail_index *index, int64_t box_id, uint32_t uid,
-                            uint64_t *keywords_r, const char **error_r);
+                            uint64_t *keywords_r, uint64_t *modseq_r, const char **error_r);
 /* The mailbox's keyword names: names[idx] (the caller's array of
    names_count) gets a malloc'ed copy of each stored one (freeing what it
    held), other entries are left as they are. 0, or -1. */

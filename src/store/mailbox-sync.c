@@ -258,8 +258,9 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 			/* the file is gone: expunged by another program */
 			if (!sync_spend(ctx))
 				return 0;
-			if (mail_index_row_delete(box->user->index, box->ibox.id, r->uid, error_r) <
-			    0)
+			/* expunged at the modseq this pass ends with */
+			if (mail_index_row_delete(box->user->index, box->ibox.id, r->uid,
+			                          box->ibox.highestmodseq + 1, error_r) < 0)
 				return mailbox_fail(box, *error_r, error_r);
 			ctx->box_changed = true;
 			continue;
@@ -416,12 +417,14 @@ static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncou
 {
 	const struct view_msg *ov = box->msgs;
 	ARRAY(uint32_t) expunged = ARRAY_INIT;
+	ARRAY(uint32_t) expunged_uids = ARRAY_INIT;
 	ARRAY(uint32_t) flags_changed = ARRAY_INIT;
 	uint32_t i = 0, j = 0;
 
 	while (i < box->count || j < ncount) {
 		if (j == ncount || (i < box->count && ov[i].msg.uid < nv[j].msg.uid)) {
 			array_append(&expunged, i + 1);
+			array_append(&expunged_uids, ov[i].msg.uid);
 			i++;
 		} else if (i == box->count || nv[j].msg.uid < ov[i].msg.uid) {
 			ch->grew = true;
@@ -440,7 +443,11 @@ static void sync_changes(struct mailbox *box, struct view_msg *nv, uint32_t ncou
 		uint32_t t = expunged.items[k];
 		expunged.items[k] = expunged.items[expunged.count - 1 - k];
 		expunged.items[expunged.count - 1 - k] = t;
+		t = expunged_uids.items[k];
+		expunged_uids.items[k] = expunged_uids.items[expunged.count - 1 - k];
+		expunged_uids.items[expunged.count - 1 - k] = t;
 	}
+	ch->expunged_uids = array_steal(&expunged_uids, &ch->expunged_count);
 	ch->expunged = array_steal(&expunged, &ch->expunged_count);
 	ch->flags_changed = array_steal(&flags_changed, &ch->flags_changed_count);
 	ch->count = ncount;
@@ -670,6 +677,7 @@ int mailbox_sync(struct mailbox *box, struct mailbox_changes *changes_r, const c
 void mailbox_changes_free(struct mailbox_changes *changes)
 {
 	free(changes->expunged);
+	free(changes->expunged_uids);
 	free(changes->flags_changed);
 	*changes = (struct mailbox_changes){0};
 }

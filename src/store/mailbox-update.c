@@ -36,6 +36,8 @@ static uint64_t keywords_apply(uint64_t current, enum mail_flags_mode mode, uint
 /* A flag change on the file as it is named now. */
 struct flags_op {
 	struct mail_flag_change ch;
+	bool conditional; /* UNCHANGEDSINCE given */
+	uint64_t unchangedsince;
 	uint64_t row_keywords; /* the row's mask now (the index-only bits count) */
 	unsigned result;       /* the flags the file carries afterwards */
 	uint64_t kw_result;    /* and the keywords */
@@ -97,11 +99,18 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 
 	if (refresh_box(box, error_r) < 0)
 		return -1;
-	ret = mail_index_row_keywords(index, box->ibox.id, vm->msg.uid, &op->row_keywords, error_r);
+	uint64_t modseq = 0;
+
+	ret = mail_index_row_keywords(index, box->ibox.id, vm->msg.uid, &op->row_keywords, &modseq,
+	                              error_r);
 	if (ret < 0)
 		return mailbox_fail(box, *error_r, error_r);
 	if (ret == 0)
 		return 0; /* expunged: the next sync reports it */
+	if (op->conditional && modseq > op->unchangedsince) {
+		vm->msg.modseq = modseq;
+		return MAIL_FLAGS_MODIFIED;
+	}
 	ret = view_msg_file_op(box, vm, flags_rename, op, error_r);
 	if (ret <= 0)
 		return ret;
@@ -129,6 +138,9 @@ static int store_flags(struct mailbox *box, struct view_msg *vm, struct flags_op
 	return 1;
 }
 
+static int change_flags(struct mailbox *box, uint32_t seq, struct flags_op *opp,
+                        const char **error_r);
+
 int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode mode,
                          unsigned flags, const char **error_r)
 {
@@ -140,8 +152,25 @@ int mailbox_update_flags(struct mailbox *box, uint32_t seq, enum mail_flags_mode
 int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
                          const char **error_r)
 {
-	struct mail_index *index;
 	struct flags_op op = {.ch = *ch};
+
+	return change_flags(box, seq, &op, error_r);
+}
+
+int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
+                                        const struct mail_flag_change *ch, uint64_t unchangedsince,
+                                        const char **error_r)
+{
+	struct flags_op op = {.ch = *ch, .conditional = true, .unchangedsince = unchangedsince};
+
+	return change_flags(box, seq, &op, error_r);
+}
+
+static int change_flags(struct mailbox *box, uint32_t seq, struct flags_op *opp,
+                        const char **error_r)
+{
+	struct mail_index *index;
+	struct flags_op op = *opp;
 	struct view_msg *vm;
 	int ret;
 
@@ -257,7 +286,9 @@ static int expunge_all(struct mailbox *box, const struct uid_filter *filter, uin
 			return -1;
 		if (ret == 0)
 			continue;
-		if (mail_index_row_delete(box->user->index, box->ibox.id, vm->msg.uid, error_r) < 0)
+		/* expunged at the modseq expunge_chunk_end() gives the chunk */
+		if (mail_index_row_delete(box->user->index, box->ibox.id, vm->msg.uid,
+		                          box->ibox.highestmodseq + 1, error_r) < 0)
 			return mailbox_fail(box, *error_r, error_r);
 		seqs[count++] = seq;
 		chunk++;
@@ -283,13 +314,15 @@ static void view_remove(struct mailbox *box, const uint32_t *seqs, size_t count)
 }
 
 static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uint32_t **seqs_r,
-                       size_t *count_r, const char **error_r)
+                       uint32_t **uids_r, size_t *count_r, const char **error_r)
 {
 	struct mail_index *index;
 	uint32_t *seqs;
 	size_t count = 0;
 
 	*seqs_r = NULL;
+	if (uids_r != NULL)
+		*uids_r = NULL;
 	*count_r = 0;
 	if (box->readonly)
 		return mailbox_fail(box, "mailbox is read-only", error_r);
@@ -313,6 +346,11 @@ static int expunge_run(struct mailbox *box, const struct uid_filter *filter, uin
 	/* The unlinks are made durable once per EXPUNGE, not per file. */
 	if (count > 0)
 		(void)fsync_dir(box->cur_path);
+	if (uids_r != NULL && count > 0) {
+		*uids_r = xcalloc(count, sizeof(**uids_r));
+		for (size_t i = 0; i < count; i++)
+			(*uids_r)[i] = box->msgs[seqs[i] - 1].msg.uid;
+	}
 	view_remove(box, seqs, count);
 	if (count == 0) {
 		free(seqs);
@@ -327,14 +365,46 @@ int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, con
 {
 	struct uid_filter all = {NULL, 0};
 
-	return expunge_run(box, &all, seqs_r, count_r, error_r);
+	return expunge_run(box, &all, seqs_r, NULL, count_r, error_r);
 }
 
 int mailbox_expunge_uids(struct mailbox *box, const uint32_t *uids, size_t uid_count,
                          uint32_t **seqs_r, size_t *count_r, const char **error_r)
 {
+	return mailbox_expunge_uids_report(box, uids, uid_count, seqs_r, NULL, count_r, error_r);
+}
+
+int mailbox_expunge_uids_report(struct mailbox *box, const uint32_t *uids, size_t uid_count,
+                                uint32_t **seqs_r, uint32_t **uids_r, size_t *count_r,
+                                const char **error_r)
+{
 	static const uint32_t none = 0;
 	struct uid_filter filter = {uid_count == 0 ? &none : uids, uid_count};
 
-	return expunge_run(box, &filter, seqs_r, count_r, error_r);
+	return expunge_run(box, &filter, seqs_r, uids_r, count_r, error_r);
+}
+
+int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r, size_t *count_r,
+                           const char **error_r)
+{
+	struct mail_index *index;
+	uint32_t *uids;
+	size_t count, out = 0;
+
+	*uids_r = NULL;
+	*count_r = 0;
+	if (mail_user_index(box->user, &index, error_r) < 0 ||
+	    mail_index_expunged_since(index, box->ibox.id, modseq, &uids, &count, error_r) < 0)
+		return mailbox_fail(box, *error_r, error_r);
+	for (size_t i = 0; i < count; i++) {
+		if (mailbox_seq_by_uid(box, uids[i]) == 0)
+			uids[out++] = uids[i];
+	}
+	if (out == 0) {
+		free(uids);
+		uids = NULL;
+	}
+	*uids_r = uids;
+	*count_r = out;
+	return 0;
 }

@@ -54,6 +54,8 @@ struct mailbox_changes {
 	/* Sequence numbers to send as "* n EXPUNGE", in sending order: each
 	   is valid after the previous ones were sent (descending order). */
 	uint32_t *expunged;
+	/* The UID of each of them, in the same order (QRESYNC's VANISHED). */
+	uint32_t *expunged_uids;
 	size_t expunged_count;
 	/* Sequence numbers (after the expunges) whose flags changed: send
 	   "* n FETCH (FLAGS ...)". Ascending. */
@@ -329,6 +331,15 @@ struct mail_flag_change {
    flags, in the same transaction. Same returns. */
 int mailbox_change_flags(struct mailbox *box, uint32_t seq, const struct mail_flag_change *ch,
                          const char **error_r);
+/* mailbox_change_flags() under CONDSTORE's UNCHANGEDSINCE (RFC 7162
+   3.1.3): in the same transaction, if the message's current modseq is
+   above unchangedsince nothing is stored and MAIL_FLAGS_MODIFIED is
+   returned (the view's message gets that modseq). Else as
+   mailbox_change_flags(). */
+#define MAIL_FLAGS_MODIFIED 2
+int mailbox_change_flags_unchangedsince(struct mailbox *box, uint32_t seq,
+                                        const struct mail_flag_change *ch, uint64_t unchangedsince,
+                                        const char **error_r);
 
 /*
  * Keywords (docs/store.md, "Keywords"). Each mailbox names up to
@@ -373,6 +384,27 @@ int mailbox_expunge(struct mailbox *box, uint32_t **seqs_r, size_t *count_r, con
    of the uid_count uids (ascending): UID EXPUNGE (RFC 4315) and MOVE. */
 int mailbox_expunge_uids(struct mailbox *box, const uint32_t *uids, size_t uid_count,
                          uint32_t **seqs_r, size_t *count_r, const char **error_r);
+/* mailbox_expunge_uids() that also gives the UID of each expunged message:
+   (*uids_r)[i] (malloc'ed, NULL when *count_r is 0) is the UID of
+   (*seqs_r)[i] (QRESYNC reports expunges as VANISHED UIDs). */
+int mailbox_expunge_uids_report(struct mailbox *box, const uint32_t *uids, size_t uid_count,
+                                uint32_t **seqs_r, uint32_t **uids_r, size_t *count_r,
+                                const char **error_r);
+
+/*
+ * CONDSTORE / QRESYNC (RFC 7162; docs/store.md, "Modseq"). Every change of
+ * a message (flags, keywords; its arrival) gives it the mailbox's next
+ * modseq, and every expunge raises the mailbox's highestmodseq too,
+ * remembering the expunged UID with that modseq, whichever session or
+ * process made the change (they all go through this code: the mailbox's
+ * highestmodseq is raised inside the change's index transaction).
+ */
+/* The UIDs expunged from the mailbox at a modseq above modseq that the view
+   no longer holds, ascending (VANISHED (EARLIER)): *uids_r malloc'ed (NULL
+   when *count_r is 0). Expunges another session made since this view's
+   last sync are not in the view's messages and are included. 0, or -1. */
+int mailbox_vanished_since(struct mailbox *box, uint64_t modseq, uint32_t **uids_r, size_t *count_r,
+                           const char **error_r);
 
 /*
  * The FETCH cache (docs/store.md): the rendered ENVELOPE, BODY and

@@ -299,14 +299,15 @@ def test_create_rename_delete(instance):
 def test_enable_id(instance):
     m = login(instance)
     typ, data = m._simple_command("ENABLE", "CONDSTORE")
-    assert typ == "OK" and m.untagged_responses.get("ENABLED") is not None
+    assert typ == "OK" and m.untagged_responses.get("ENABLED") == [b"CONDSTORE"]
     typ, data = m._simple_command("ID", '("name" "pytest" "version" "1")')
     assert typ == "OK"
     assert m.untagged_responses["ID"][0].startswith(b'("name" "Tern"')
     caps = m.capability()[1][0].split()
-    for c in (b"UIDPLUS", b"MOVE", b"ENABLE", b"ID", b"SPECIAL-USE", b"LITERAL+"):
+    for c in (b"UIDPLUS", b"MOVE", b"ENABLE", b"ID", b"SPECIAL-USE", b"LITERAL+", b"CONDSTORE",
+              b"QRESYNC"):
         assert c in caps
-    assert b"MULTIAPPEND" not in caps and b"CONDSTORE" not in caps
+    assert b"MULTIAPPEND" not in caps
     m.logout()
     assert "event=imap.id name=pytest" in instance.log()
 

@@ -268,6 +268,11 @@ def test_esearch_searchres_esort(instance):
     assert re.fullmatch(tag_re + rb" ALL 10:12", untagged[0]), untagged
     untagged, _ = command(m, "SEARCH RETURN (MIN) SUBJECT lunch")
     assert re.fullmatch(tag_re + rb" MIN 6", untagged[0]), untagged
+    # with a MODSEQ key (RFC 7162 3.1.5) the highest modseq comes too
+    untagged, _ = command(m, "SEARCH RETURN (MIN COUNT) MODSEQ 1")
+    assert re.fullmatch(tag_re + rb" MIN 1 COUNT 12 MODSEQ [1-9]\d*", untagged[0]), untagged
+    untagged, _ = command(m, "SORT (SUBJECT) UTF-8 MODSEQ 1 SUBJECT lunch")
+    assert re.fullmatch(rb"\* SORT 6 7 \(MODSEQ [1-9]\d*\)", untagged[0]), untagged
     # SEARCHRES: SAVE answers nothing, "$" is the saved set
     untagged, status = command(m, "SEARCH RETURN (SAVE) SUBJECT meeting")
     assert status.startswith(b"OK") and untagged == [], untagged

@@ -144,7 +144,7 @@ static void init_once(void)
 	make_directory();
 	base = event_base_new();
 	pool = workpool_new(base, 1);
-	if (imap_server_new(base, settings, NULL, pool, &server, &err) < 0)
+	if (imap_server_new(base, settings, NULL, pool, NULL, &server, &err) < 0)
 		abort();
 	server->auth_fail_delay = (struct timeval){0, 0};
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -12,7 +14,7 @@
 
 static void test_delays_grow_and_cap(void **state)
 {
-	struct auth_penalty *p = auth_penalty_new();
+	struct auth_penalty *p = auth_penalty_new(NULL);
 	static const unsigned want[] = {500, 1000, 2000, 4000, 8000, 15000, 15000};
 	uint64_t t = 1000000;
 
@@ -30,7 +32,7 @@ static void test_delays_grow_and_cap(void **state)
 
 static void test_forgotten(void **state)
 {
-	struct auth_penalty *p = auth_penalty_new();
+	struct auth_penalty *p = auth_penalty_new(NULL);
 	uint64_t t = 5000;
 
 	auth_penalty_fail(p, "::1", t);
@@ -43,20 +45,54 @@ static void test_forgotten(void **state)
 	auth_penalty_free(&p);
 }
 
-/* The table is bounded: when full, the address idle longest makes room. */
+/* The table is bounded: when a set is full, the address idle longest there
+   makes room; after four times the capacity none of the first is left. */
 static void test_bounded(void **state)
 {
-	struct auth_penalty *p = auth_penalty_new();
+	struct auth_penalty *p = auth_penalty_new(NULL);
+	unsigned total = AUTH_PENALTY_MAX_IPS * 4, size;
 	char ip[32];
 
-	for (unsigned i = 0; i < AUTH_PENALTY_MAX_IPS + 10; i++) {
+	for (unsigned i = 0; i < total; i++) {
 		snprintf(ip, sizeof(ip), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
 		auth_penalty_fail(p, ip, 1000 + i);
 	}
-	assert_int_equal(auth_penalty_size(p), AUTH_PENALTY_MAX_IPS);
-	assert_int_equal(auth_penalty_count(p, "10.0.0.0", 100000), 0);
+	size = auth_penalty_size(p);
+	assert_true(size <= AUTH_PENALTY_MAX_IPS + SHM_TABLE_WAYS);
+	assert_true(size >= AUTH_PENALTY_MAX_IPS * 9 / 10);
 	assert_int_equal(auth_penalty_count(p, ip, 100000), 1);
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "10.0.0.%u", i);
+		assert_int_equal(auth_penalty_count(p, ip, 100000), 0);
+	}
 	auth_penalty_free(&p);
+}
+
+/* Two processes failing from one IP count into one record. */
+static void test_shared(void **state)
+{
+	const char *error = NULL;
+	struct shm_table *table = auth_penalty_table_new(&error);
+	struct auth_penalty *p;
+	int status = 0;
+	pid_t pid;
+
+	assert_non_null(table);
+	p = auth_penalty_new(table);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct auth_penalty *c = auth_penalty_new(table);
+
+		auth_penalty_fail(c, "203.0.113.9", 2000);
+		_exit(auth_penalty_fail(c, "203.0.113.9", 2001) == 1000 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(auth_penalty_count(p, "203.0.113.9", 3000), 2);
+	assert_int_equal(auth_penalty_fail(p, "203.0.113.9", 3000), 2000);
+	auth_penalty_free(&p);
+	shm_table_free(&table);
 }
 
 int main(void)
@@ -65,6 +101,7 @@ int main(void)
 	    cmocka_unit_test(test_delays_grow_and_cap),
 	    cmocka_unit_test(test_forgotten),
 	    cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

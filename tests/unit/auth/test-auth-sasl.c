@@ -60,7 +60,7 @@ static int setup(void **state)
 	directory_close(&dir);
 	f->base = event_base_new();
 	f->pool = workpool_new(f->base, 2);
-	if (auth_new(f->path, f->pool, &set, &f->auth, &error) < 0)
+	if (auth_new(f->path, f->pool, &set, NULL, &f->auth, &error) < 0)
 		return -1;
 	*state = f;
 	return 0;

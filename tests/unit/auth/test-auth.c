@@ -65,7 +65,7 @@ static int setup_ttl(void **state, unsigned ttl)
 	free(hash);
 	f->base = event_base_new();
 	f->pool = workpool_new(f->base, 2);
-	if (auth_new(f->path, f->pool, &set, &f->auth, &error) < 0)
+	if (auth_new(f->path, f->pool, &set, NULL, &f->auth, &error) < 0)
 		return -1;
 	*state = f;
 	return 0;

@@ -126,10 +126,11 @@ static void test_open_schema(void **state)
 
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 4);
 	assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
-	                                     "'table' AND name IN ('domains', 'users', 'aliases')"),
-	                 3);
+	                                     "'table' AND name IN ('domains', 'users', 'aliases',"
+	                                     " 'guard_bans')"),
+	                 4);
 	/* a second handle on the same file, while the first is open */
 	assert_ok(directory_open(f->path, &dir2, &error));
 	assert_ok(directory_domain_add(dir2, "example.org", &error));
@@ -731,7 +732,8 @@ static void test_schema_migrate_1(void **state)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_ok(directory_open(path, &dir, &error));
-	assert_int_equal(pragma_int(path, "PRAGMA user_version"), 3);
+	assert_int_equal(pragma_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(pragma_int(path, "SELECT count(*) FROM guard_bans"), 0);
 	assert_int_equal(directory_user_lookup(dir, "old@example.org", &user, &error), 1);
 	assert_string_equal(user->password_hash, "{BLF-CRYPT}$2y$05$abc");
 	assert_null(user->scram);

@@ -207,8 +207,8 @@ static void test_errors(void **state)
 	     PATH ":3: bad value for max_message_size: \"20000000000G\" (expected a size like "
 	          "25M)"},
 	    {"hostname = h\nlimits {\nlogin_timeout = 5x\n}\n",
-	     PATH ":3: bad value for login_timeout: \"5x\" (expected a duration like 30s, 5m "
-	          "or 2h)"},
+	     PATH ":3: bad value for login_timeout: \"5x\" (expected a duration like 30s, 5m, "
+	          "2h or 1d)"},
 	    {"hostname = h\nlimits {\nmax_errors = -1\n}\n",
 	     PATH ":3: bad value for max_errors: \"-1\" (expected a number)"},
 	    {"hostname = h\nauth {\nplaintext_on_loopback = maybe\n}\n",
@@ -264,8 +264,8 @@ static void test_errors(void **state)
 	     PATH ":3: bad value for dmarc_quarantine: \"spam\" (expected junk or none)"},
 	    {"hostname = h\nmailauth {\npsl_file =\n}\n", PATH ":3: psl_file must not be empty"},
 	    {"hostname = h\ndns {\ntimeout = 0\n}\n",
-	     PATH ":3: bad value for timeout: \"0\" (expected a duration like 30s, 5m or 2h "
-	          "from 1 to 300)"},
+	     PATH ":3: bad value for timeout: \"0\" (expected a duration like 30s, 5m, 2h or "
+	          "1d from 1 to 300)"},
 	    {"hostname = h\ntls x {\n}\n", PATH ":2: block tls takes no label"},
 	    {"hostname = h\ntls {\nsub {\n}\n}\n", PATH ":3: unknown block \"sub\" in tls { }"},
 	    {"hostname = h\ntls {\nhostname = x\n}\n",
@@ -490,6 +490,29 @@ static void test_no_schema(void **state)
 	assert_null(settings_find_service(NULL, "toy"));
 }
 
+static void test_parse_duration(void **state)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		uint64_t out;
+	} cases[] = {
+	    {"30", 0, 30},    {"30s", 0, 30},         {"5m", 0, 300}, {"2H", 0, 7200},
+	    {"1d", 0, 86400}, {"35d", 0, 35 * 86400}, {"", -1, 0},    {"1w", -1, 0},
+	    {"m", -1, 0},     {"1dd", -1, 0},         {"-1", -1, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t n = 0;
+
+		if (settings_parse_duration(cases[i].in, &n) != cases[i].ret)
+			fail_msg("\"%s\": wrong result", cases[i].in);
+		if (cases[i].ret == 0 && n != cases[i].out)
+			fail_msg("\"%s\" gave %llu", cases[i].in, (unsigned long long)n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,7 +520,7 @@ int main(void)
 	    cmocka_unit_test(test_listeners),       cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dump_round_trip), cmocka_unit_test(test_load_file_errors),
 	    cmocka_unit_test(test_services),        cmocka_unit_test(test_schema_of_its_own),
-	    cmocka_unit_test(test_no_schema),
+	    cmocka_unit_test(test_no_schema),       cmocka_unit_test(test_parse_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

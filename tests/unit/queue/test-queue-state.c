@@ -180,12 +180,48 @@ static void test_append(void **state)
 	buf_free(&b);
 }
 
+/* tls_verified: written beside a TLS that was used, read back; an old
+   record without it reads as not verified; tls=none never carries it. */
+static void test_tls_verified(void **state)
+{
+	struct queue_state_event ev = {.kind = QUEUE_EVENT_DONE,
+	                               .time = 2000,
+	                               .rcpt = 0,
+	                               .code = 250,
+	                               .status = "2.0.0",
+	                               .tls = "dane",
+	                               .tls_verified = true};
+	struct buf b = BUF_INIT;
+	struct queue_state st;
+	const char *old = "done 2000 rcpt=0 code=250 status=2.0.0 tls=opportunistic\n";
+
+	(void)state;
+	queue_state_format(&ev, &b);
+	assert_non_null(strstr(b.data, " tls=dane tls_verified=yes"));
+	queue_state_parse(b.data, b.len, 1, &st);
+	assert_int_equal(st.malformed, 0);
+	assert_string_equal(st.rcpts.items[0].tls, "dane");
+	assert_true(st.rcpts.items[0].tls_verified);
+	queue_state_clear(&st);
+	queue_state_parse(old, strlen(old), 1, &st);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(st.rcpts.items[0].status, QUEUE_RCPT_DONE);
+	assert_false(st.rcpts.items[0].tls_verified);
+	queue_state_clear(&st);
+	buf_clear(&b);
+	ev.tls = "none";
+	queue_state_format(&ev, &b);
+	assert_null(strstr(b.data, "tls_verified"));
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_escaped_text),
 	    cmocka_unit_test(test_every_prefix),   cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_final_is_final), cmocka_unit_test(test_append),
+	    cmocka_unit_test(test_tls_verified),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,6 @@
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
 #include "net/conn-set.h"
-#include "smtp/smtp-network.h"
 #include "smtp/smtp-server.h"
 #include "store/delivery.h"
 
@@ -244,27 +243,6 @@ static void test_lhlo_unknown_in_smtp(void **state)
 	free(got);
 }
 
-/* smtp_ip_in_networks: the trusted-network match of the LMTP policy. */
-static void test_ip_in_networks(void **state)
-{
-	char *nets[] = {"127.0.0.0/8", "::1/128", "192.0.2.128/25", "2001:db8::/32"};
-	static const struct {
-		const char *ip;
-		bool in;
-	} cases[] = {
-	    {"127.0.0.1", true},    {"127.255.0.9", true},   {"128.0.0.1", false},
-	    {"::1", true},          {"::2", false},          {"192.0.2.129", true},
-	    {"192.0.2.127", false}, {"2001:db8:1::5", true}, {"2001:db9::1", false},
-	    {"unix", false},        {"unknown", false},      {"", false},
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (smtp_ip_in_networks(cases[i].ip, nets, 4) != cases[i].in)
-			fail_msg("%s: expected %d", cases[i].ip, cases[i].in);
-	}
-	assert_false(smtp_ip_in_networks("127.0.0.1", nets, 0));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,7 +252,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disconnect_with_replies_owed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_helo_ehlo_auth_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lhlo_unknown_in_smtp, setup_smtp, teardown),
-	    cmocka_unit_test(test_ip_in_networks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

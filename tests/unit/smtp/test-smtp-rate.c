@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -14,7 +16,7 @@
 
 static void test_limit_and_window(void **state)
 {
-	struct smtp_rate *r = smtp_rate_new(3);
+	struct smtp_rate *r = smtp_rate_new(3, NULL);
 
 	(void)state;
 	for (int i = 0; i < 3; i++) {
@@ -38,7 +40,7 @@ static void test_limit_and_window(void **state)
 
 static void test_no_limit(void **state)
 {
-	struct smtp_rate *r = smtp_rate_new(0);
+	struct smtp_rate *r = smtp_rate_new(0, NULL);
 
 	(void)state;
 	for (int i = 0; i < 1000; i++)
@@ -48,22 +50,59 @@ static void test_no_limit(void **state)
 	smtp_rate_free(&r);
 }
 
-/* The key table stays bounded; idle keys go first. */
+/* The key table stays bounded; the key idle longest in a full set goes
+   first, so a recent key outlives four tables' worth of older ones. */
 static void test_bounded_keys(void **state)
 {
-	struct smtp_rate *r = smtp_rate_new(1);
+	const char *error = NULL;
+	struct shm_table *table = smtp_rate_table_new(&error);
+	struct smtp_rate *r = smtp_rate_new(1, table);
 	char key[32];
 
 	(void)state;
+	assert_non_null(table);
 	smtp_rate_add(r, "busy", T0 + 7200);
-	for (int i = 0; i < SMTP_RATE_KEYS_MAX + 10; i++) {
+	for (int i = 0; i < SMTP_RATE_KEYS_MAX * 4; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		smtp_rate_add(r, key, T0 + (i < SMTP_RATE_KEYS_MAX / 2 ? 0 : 7200));
+		smtp_rate_add(r, key, T0);
 	}
-	/* the busy key (recent) survived the sweep of the idle ones */
+	assert_true(shm_table_used(table) <= shm_table_capacity(table));
+	assert_true(shm_table_capacity(table) < SMTP_RATE_KEYS_MAX + SHM_TABLE_WAYS);
 	assert_int_equal(smtp_rate_count(r, "busy", T0 + 7200), 1);
 	assert_false(smtp_rate_allows(r, "busy", T0 + 7200));
+	assert_int_equal(smtp_rate_count(r, "k0", T0), 0);
 	smtp_rate_free(&r);
+	shm_table_free(&table);
+}
+
+/* Two processes count into one record: the limit is the server's. */
+static void test_shared(void **state)
+{
+	const char *error = NULL;
+	struct shm_table *table = smtp_rate_table_new(&error);
+	struct smtp_rate *r;
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(table);
+	r = smtp_rate_new(2, table);
+	smtp_rate_add(r, "alice@example.org", T0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct smtp_rate *c = smtp_rate_new(2, table);
+		bool ok = smtp_rate_allows(c, "alice@example.org", T0 + 1);
+
+		smtp_rate_add(c, "alice@example.org", T0 + 1);
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(smtp_rate_count(r, "alice@example.org", T0 + 2), 2);
+	assert_false(smtp_rate_allows(r, "alice@example.org", T0 + 2));
+	smtp_rate_free(&r);
+	shm_table_free(&table);
 }
 
 int main(void)
@@ -72,6 +111,7 @@ int main(void)
 	    cmocka_unit_test(test_limit_and_window),
 	    cmocka_unit_test(test_no_limit),
 	    cmocka_unit_test(test_bounded_keys),
+	    cmocka_unit_test(test_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

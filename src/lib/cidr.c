@@ -1,5 +1,5 @@
-/* Matching a peer against trusted networks: see smtp-network.h. */
-#include "smtp/smtp-network.h"
+/* Matching a peer against a list of networks: see cidr.h. */
+#include "lib/cidr.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static bool cidr_match(const char *cidr, int family, const unsigned char *ip)
 	return true;
 }
 
-bool smtp_ip_in_networks(const char *ip, char *const *networks, size_t count)
+bool ip_in_networks(const char *ip, char *const *networks, size_t count)
 {
 	unsigned char addr[16];
 	int family = strchr(ip, ':') != NULL ? AF_INET6 : AF_INET;
