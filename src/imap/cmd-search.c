@@ -16,6 +16,7 @@
 #include "imap/imap-fetch.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-private.h"
+#include "imap/imap-search.h"
 #include "imap/imap-search-headers.h"
 #include "imap/imap-seqset.h"
 #include "lib/array.h"
@@ -175,6 +176,12 @@ static int compile_set(struct compiler *c, struct search_key *key, const char *t
 	uint32_t star = count;
 	const char *error;
 
+	if (strcmp(text, "$") == 0) {
+		/* SEARCHRES (RFC 5182): the saved UIDs, whatever the key */
+		key->type = KEY_UID;
+		imap_searchres_seqset(c->s, true, &key->set);
+		return 0;
+	}
 	if (uid)
 		star = count == 0 ? 0 : mailbox_msg(c->s->box, count)->uid;
 	key->type = uid ? KEY_UID : KEY_SEQ;
@@ -566,11 +573,14 @@ static bool match(struct msg_data *m, const struct search_key *key)
 struct search_run {
 	struct imap_session *s;
 	struct search_key key;
-	struct buf out;      /* "* SEARCH ..." so far */
-	bool modseq;         /* a MODSEQ key was used: answer "(MODSEQ n)" */
-	uint64_t max_modseq; /* the highest modseq of the matches */
+	ARRAY(uint32_t) seqs; /* matched so far */
+	bool modseq;          /* a MODSEQ key was used: answer "(MODSEQ n)" */
+	uint64_t max_modseq;  /* the highest modseq of the matches */
 	char *tag;
-	bool uid;
+	imap_search_step_fn *step;
+	imap_search_done_fn *done;
+	void *ctx;
+	void (*ctx_free)(void *ctx);
 	uint32_t next; /* next sequence number to match */
 	/* The SEARCH header cache of messages win_first.. (win_count), read
 	   when a key can use it; fresh[i]: rendered here, to be stored. */
@@ -682,7 +692,9 @@ static void search_run_free(struct search_run *run)
 {
 	window_free(run);
 	key_free(&run->key);
-	buf_free(&run->out);
+	array_free(&run->seqs);
+	if (run->ctx_free != NULL)
+		run->ctx_free(run->ctx);
 	free(run->tag);
 	free(run);
 }
@@ -710,7 +722,7 @@ static int search_slice(struct search_run *run)
 		if (match(&m, &run->key)) {
 			const struct mail_msg *msg = mailbox_msg(s->box, seq);
 
-			buf_printf(&run->out, " %u", run->uid ? msg->uid : seq);
+			array_append(&run->seqs, seq);
 			if (msg->modseq > run->max_modseq)
 				run->max_modseq = msg->modseq;
 		}
@@ -722,12 +734,11 @@ static int search_slice(struct search_run *run)
 			return 0;
 	}
 	window_flush(run);
-	/* RFC 7162 3.1.5: the highest modseq of the matches, if any */
-	if (run->modseq && run->max_modseq > 0)
-		buf_printf(&run->out, " (MODSEQ %llu)", (unsigned long long)run->max_modseq);
-	buf_append_str(&run->out, "\r\n");
-	imap_write(s, run->out.data, run->out.len);
-	imap_reply(s, run->tag, "OK", "Search completed.");
+	/* the caller's own work on the result, in the same slices */
+	if (run->step != NULL && run->step(s, run->seqs.items, run->seqs.count, run->ctx, end) == 0)
+		return 0;
+	run->done(s, run->tag, run->seqs.items, run->seqs.count, run->modseq ? run->max_modseq : 0,
+	          run->ctx);
 	return 1;
 }
 
@@ -759,45 +770,225 @@ static void search_continue(evutil_socket_t fd, short what, void *arg)
 	(void)imap_session_release(s);
 }
 
-void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
+bool imap_search_charset_ok(const char *charset)
 {
-	struct compiler c = {s, cmd, cmd->args, cmd->count, 0, 0};
-	struct search_run *run;
-	const char *charset;
+	return charset != NULL &&
+	       (strcasecmp(charset, "UTF-8") == 0 || strcasecmp(charset, "US-ASCII") == 0);
+}
 
-	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 strings are both
-	   matched against the stored bytes. */
-	if (cmd->count >= 2 && (charset = imap_arg_atom(&cmd->args[0])) != NULL &&
-	    strcasecmp(charset, "CHARSET") == 0) {
-		charset = imap_arg_astring(&cmd->args[1]);
-		if (charset == NULL ||
-		    (strcasecmp(charset, "UTF-8") != 0 && strcasecmp(charset, "US-ASCII") != 0)) {
-			imap_reply(s, cmd->tag, "NO",
-			           "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.");
-			return;
-		}
-		c.pos = 2;
-	}
-	run = xcalloc(1, sizeof(*run));
+int imap_search_start(struct imap_session *s, const struct imap_cmd *cmd,
+                      const struct imap_arg *args, size_t count, imap_search_step_fn *step,
+                      imap_search_done_fn *done, void *ctx, void (*ctx_free)(void *ctx))
+{
+	struct compiler c = {s, cmd, args, count, 0, 0};
+	struct search_run *run = xcalloc(1, sizeof(*run));
+
 	/* "SEARCH" alone has no args at all (NULL): no pointer arithmetic */
-	if (c.pos >= c.count || compile_list(&c, &run->key, c.args + c.pos, c.count - c.pos) < 0) {
+	if (count == 0 || compile_list(&c, &run->key, args, count) < 0) {
 		search_run_free(run);
-		imap_reply_bad(s, cmd->tag, "Invalid or unsupported search key.");
-		return;
+		return -1;
 	}
 	run->s = s;
 	run->tag = xstrdup(cmd->tag);
-	run->uid = cmd->uid;
+	run->step = step;
+	run->done = done;
+	run->ctx = ctx;
+	run->ctx_free = ctx_free;
 	run->next = 1;
 	run->use_cache = key_uses_cache(&run->key);
 	run->modseq = key_uses_modseq(&run->key);
-	buf_append_str(&run->out, "* SEARCH");
 	if (search_slice(run) == 1) {
 		search_run_free(run);
-		return;
+		return 0;
 	}
 	/* The session reads no command until the search is over; the view
 	   cannot change meanwhile. */
 	imap_session_hold(s);
 	search_yield(run);
+	return 0;
+}
+
+/* ---- SEARCH RETURN (ESEARCH, RFC 4731), SEARCHRES (RFC 5182) ---- */
+
+void imap_searchres_set(struct imap_session *s, const uint32_t *uids, size_t count)
+{
+	free(s->searchres);
+	s->searchres = NULL;
+	s->searchres_count = count;
+	if (count == 0)
+		return;
+	s->searchres = xcalloc(count, sizeof(*uids));
+	memcpy(s->searchres, uids, count * sizeof(*uids));
+}
+
+void imap_searchres_seqset(struct imap_session *s, bool uid, struct imap_seqset *set_r)
+{
+	uint32_t *nums = xcalloc(s->searchres_count + 1, sizeof(*nums));
+
+	for (size_t i = 0; i < s->searchres_count; i++)
+		nums[i] = uid || s->box == NULL ? s->searchres[i]
+		                                : mailbox_seq_by_uid(s->box, s->searchres[i]);
+	imap_seqset_from_nums(nums, s->searchres_count, set_r);
+	free(nums);
+}
+
+int imap_search_return_parse(const struct imap_arg *list, unsigned *opts_r)
+{
+	static const struct {
+		const char *name;
+		unsigned opt;
+	} names[] = {
+	    {"MIN", IMAP_RETURN_MIN},     {"MAX", IMAP_RETURN_MAX},   {"ALL", IMAP_RETURN_ALL},
+	    {"COUNT", IMAP_RETURN_COUNT}, {"SAVE", IMAP_RETURN_SAVE},
+	};
+	unsigned opts = 0;
+
+	if (list->type != IMAP_ARG_LIST)
+		return -1;
+	for (size_t i = 0; i < list->count; i++) {
+		const char *name = imap_arg_atom(&list->list[i]);
+		size_t k;
+
+		for (k = 0; name != NULL && k < sizeof(names) / sizeof(names[0]); k++) {
+			if (strcasecmp(name, names[k].name) == 0)
+				break;
+		}
+		if (name == NULL || k == sizeof(names) / sizeof(names[0]))
+			return -1;
+		opts |= names[k].opt;
+	}
+	/* RFC 4731 3.1: RETURN () is RETURN (ALL) */
+	*opts_r = opts == 0 ? IMAP_RETURN_ALL : opts;
+	return 0;
+}
+
+void imap_esearch_write(struct imap_session *s, const char *tag, bool uid, unsigned opts,
+                        const uint32_t *nums, size_t count, uint64_t modseq)
+{
+	struct buf b = BUF_INIT;
+
+	if ((opts & ~(unsigned)IMAP_RETURN_SAVE) == 0)
+		return; /* RFC 5182 2.1: SAVE alone answers nothing */
+	buf_append_str(&b, "* ESEARCH (TAG \"");
+	for (const char *p = tag; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_append_char(&b, '\\');
+		buf_append_char(&b, *p);
+	}
+	buf_append_str(&b, "\")");
+	if (uid)
+		buf_append_str(&b, " UID");
+	if ((opts & IMAP_RETURN_MIN) && count > 0)
+		buf_printf(&b, " MIN %u", nums[0]);
+	if ((opts & IMAP_RETURN_MAX) && count > 0)
+		buf_printf(&b, " MAX %u", nums[count - 1]);
+	if ((opts & IMAP_RETURN_ALL) && count > 0) {
+		buf_append_str(&b, " ALL ");
+		imap_seqset_format(&b, nums, count);
+	}
+	if (opts & IMAP_RETURN_COUNT)
+		buf_printf(&b, " COUNT %zu", count);
+	if (modseq > 0 && count > 0)
+		buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
+	buf_append_str(&b, "\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+/* What a SEARCH answers: its RETURN options (0: a plain "* SEARCH"). */
+struct search_answer {
+	bool uid;
+	unsigned opts;
+};
+
+/* RFC 5182 2.4: SAVE with MIN and/or MAX (and neither ALL nor COUNT)
+   saves just those; otherwise the whole result. */
+static void search_save(struct imap_session *s, unsigned opts, const uint32_t *uids, size_t count)
+{
+	uint32_t two[2];
+	size_t n = 0;
+
+	if ((opts & (IMAP_RETURN_ALL | IMAP_RETURN_COUNT)) != 0 ||
+	    (opts & (IMAP_RETURN_MIN | IMAP_RETURN_MAX)) == 0 || count == 0) {
+		imap_searchres_set(s, uids, count);
+		return;
+	}
+	if (opts & IMAP_RETURN_MIN)
+		two[n++] = uids[0];
+	if ((opts & IMAP_RETURN_MAX) && (n == 0 || uids[count - 1] != two[0]))
+		two[n++] = uids[count - 1];
+	imap_searchres_set(s, two, n);
+}
+
+static void search_done(struct imap_session *s, const char *tag, const uint32_t *seqs, size_t count,
+                        uint64_t modseq, void *ctx)
+{
+	const struct search_answer *a = ctx;
+	uint32_t *nums = xcalloc(count + 1, sizeof(*nums));
+	uint32_t *uids = xcalloc(count + 1, sizeof(*uids));
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < count; i++) {
+		uids[i] = mailbox_msg(s->box, seqs[i])->uid;
+		nums[i] = a->uid ? uids[i] : seqs[i];
+	}
+	if (a->opts & IMAP_RETURN_SAVE)
+		search_save(s, a->opts, uids, count);
+	if (a->opts != 0) {
+		imap_esearch_write(s, tag, a->uid, a->opts, nums, count, modseq);
+	} else {
+		buf_append_str(&b, "* SEARCH");
+		for (size_t i = 0; i < count; i++)
+			buf_printf(&b, " %u", nums[i]);
+		/* RFC 7162 3.1.5: the highest modseq of the matches, if any */
+		if (modseq > 0 && count > 0)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
+		buf_append_str(&b, "\r\n");
+		imap_write(s, b.data, b.len);
+		buf_free(&b);
+	}
+	free(nums);
+	free(uids);
+	imap_reply(s, tag, "OK", "Search completed.");
+}
+
+void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	struct search_answer *a = xcalloc(1, sizeof(*a));
+	const char *word;
+	size_t pos = 0;
+
+	a->uid = cmd->uid;
+	/* RFC 4731: RETURN (options) first */
+	if (cmd->count >= 2 && (word = imap_arg_atom(&cmd->args[0])) != NULL &&
+	    strcasecmp(word, "RETURN") == 0) {
+		if (imap_search_return_parse(&cmd->args[1], &a->opts) < 0) {
+			free(a);
+			imap_reply_bad(s, cmd->tag, "Invalid RETURN options.");
+			return;
+		}
+		pos = 2;
+	}
+	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 strings are both
+	   matched against the stored bytes. */
+	if (cmd->count >= pos + 2 && (word = imap_arg_atom(&cmd->args[pos])) != NULL &&
+	    strcasecmp(word, "CHARSET") == 0) {
+		if (!imap_search_charset_ok(imap_arg_astring(&cmd->args[pos + 1]))) {
+			if (a->opts & IMAP_RETURN_SAVE)
+				imap_searchres_set(s, NULL, 0);
+			free(a);
+			imap_reply(s, cmd->tag, "NO",
+			           "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.");
+			return;
+		}
+		pos += 2;
+	}
+	if (imap_search_start(s, cmd, pos < cmd->count ? cmd->args + pos : NULL, cmd->count - pos,
+	                      NULL, search_done, a, free) < 0) {
+		/* RFC 5182 2.1: a failed SEARCH RETURN (SAVE) empties "$" */
+		if (a->opts & IMAP_RETURN_SAVE)
+			imap_searchres_set(s, NULL, 0);
+		free(a);
+		imap_reply_bad(s, cmd->tag, "Invalid or unsupported search key.");
+	}
 }

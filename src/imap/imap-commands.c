@@ -52,6 +52,8 @@ static const struct imap_cmd_def commands[] = {
     {"FETCH", cmd_fetch, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"STORE", cmd_store, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"SEARCH", cmd_search, IMAP_CMD_SELECTED | IMAP_CMD_UID},
+    {"SORT", cmd_sort, IMAP_CMD_SELECTED | IMAP_CMD_UID},
+    {"THREAD", cmd_thread, IMAP_CMD_SELECTED | IMAP_CMD_UID},
 };
 
 static const struct imap_cmd_def *find_command(const char *name)
@@ -126,6 +128,10 @@ int imap_cmd_seqset(struct imap_session *s, const struct imap_cmd *cmd, const st
 	const char *error = "Invalid sequence set";
 	uint32_t count = mailbox_count(s->box);
 
+	if (text != NULL && strcmp(text, "$") == 0) {
+		imap_searchres_seqset(s, cmd->uid, set_r);
+		return 0;
+	}
 	if (text != NULL &&
 	    imap_seqset_parse(text, cmd->uid ? max_uid(s) : count, set_r, &error) == 0) {
 		/* RFC 9051 6.4.8: a message number that does not exist is

@@ -125,6 +125,10 @@ struct imap_session {
 	uint32_t exists; /* the count the client was last told */
 	uint32_t recent;
 	uint64_t kw_announced; /* keywords the client was told of (FLAGS) */
+	/* SEARCHRES (RFC 5182): the UIDs of the last SEARCH RETURN (SAVE),
+	   "$" in later commands; emptied when the mailbox is closed */
+	uint32_t *searchres;
+	size_t searchres_count;
 	/* RFC 7162: CONDSTORE enabled (by ENABLE or a command using it): FETCH
 	   responses carry MODSEQ; QRESYNC enabled (ENABLE only): expunges are
 	   sent as VANISHED. */
@@ -269,6 +273,8 @@ void cmd_expunge(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_fetch(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_store(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_search(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_sort(struct imap_session *s, const struct imap_cmd *cmd);   /* cmd-sort.c */
+void cmd_thread(struct imap_session *s, const struct imap_cmd *cmd); /* cmd-sort.c */
 void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_append(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd); /* COPY and MOVE */
@@ -282,10 +288,19 @@ void cmd_setmetadata(struct imap_session *s, const struct imap_cmd *cmd);
 /* A line arrived while IDLE. */
 void cmd_idle_line(struct imap_session *s, const char *line);
 
+struct imap_seqset;
+/* cmd-search.c: replace the saved search result (SEARCHRES) by a copy
+   of uids[0..count); count 0 empties it (and frees it). */
+void imap_searchres_set(struct imap_session *s, const uint32_t *uids, size_t count);
+/* "$": the saved result as a set of UIDs (uid) or of message numbers of
+   the selected mailbox (the UIDs still in it). Free with
+   imap_seqset_free(). */
+void imap_searchres_seqset(struct imap_session *s, bool uid, struct imap_seqset *set_r);
+
 /* Parse a sequence set argument for the selected mailbox: for cmd->uid a
    UID set ("*" = the highest UID), else message numbers, which must exist
-   (RFC 9051 6.4.8). Returns 0, or -1 after replying BAD. */
-struct imap_seqset;
+   (RFC 9051 6.4.8), or "$" (SEARCHRES). Returns 0, or -1 after replying
+   BAD. */
 int imap_cmd_seqset(struct imap_session *s, const struct imap_cmd *cmd, const struct imap_arg *arg,
                     struct imap_seqset *set_r);
 /* True if message seq of the selected mailbox is in set (by UID for

@@ -11,13 +11,26 @@
 /* The ENVELOPE's fields (RFC 3501 7.4.2): what clients search. A code is
    stored in the index: append, never reorder. */
 static const char *const covered[] = {
-    "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "In-Reply-To", "Message-ID",
+    "Subject",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Date",
+    "In-Reply-To",
+    "Message-ID",
+    /* for THREAD only (cmd-sort.c), never searched through the cache:
+       entries made before it was added lack it */
+    "References",
 };
-#define COVERED (sizeof(covered) / sizeof(covered[0]))
+#define COVERED    (sizeof(covered) / sizeof(covered[0]))
+#define SEARCHABLE IMAP_SEARCH_HEADER_REFERENCES
 
 int imap_search_header_code(const char *name)
 {
-	for (size_t i = 0; i < COVERED; i++) {
+	for (size_t i = 0; i < SEARCHABLE; i++) {
 		if (strcasecmp(name, covered[i]) == 0)
 			return (int)i;
 	}
@@ -26,15 +39,23 @@ int imap_search_header_code(const char *name)
 
 void imap_search_headers_render(const struct mime_part *hdr, struct buf *out)
 {
+	bool refs = false;
+
 	for (size_t i = 0; i < hdr->fields.count; i++) {
 		const struct mime_field *f = &hdr->fields.items[i];
 		int code = imap_search_header_code(f->name);
 
+		if (code < 0 && strcasecmp(f->name, "References") == 0) {
+			code = IMAP_SEARCH_HEADER_REFERENCES;
+			refs = true;
+		}
 		if (code < 0)
 			continue;
 		buf_printf(out, "%c%zu:", 'a' + code, f->value_len);
 		buf_append(out, f->value, f->value_len);
 	}
+	if (!refs)
+		buf_printf(out, "%c0:", 'a' + IMAP_SEARCH_HEADER_REFERENCES);
 }
 
 bool imap_search_contains(const char *hay, size_t len, const char *needle, size_t nlen)
@@ -130,4 +151,26 @@ int imap_search_headers_match(const char *data, size_t len, int code, const char
 		pos += vlen;
 	}
 	return found ? 1 : 0;
+}
+
+int imap_search_headers_first(const char *data, size_t len, int code, const char **value_r,
+                              size_t *len_r)
+{
+	size_t pos = 0;
+	int found = 0;
+
+	while (pos < len) {
+		int c = (unsigned char)data[pos++] - 'a';
+		size_t vlen;
+
+		if (c < 0 || (size_t)c >= COVERED || read_length(data, len, &pos, &vlen) < 0)
+			return -1;
+		if (found == 0 && c == code) {
+			*value_r = data + pos;
+			*len_r = vlen;
+			found = 1;
+		}
+		pos += vlen;
+	}
+	return found;
 }

@@ -23,6 +23,11 @@
 #include "lib/buf.h"
 #include "mime/mime-part.h"
 
+/* The code of References: rendered always (an empty value when the
+   message has none), so that an entry holding it is known to cover it;
+   imap_search_header_code() does not give it (older entries lack it). */
+#define IMAP_SEARCH_HEADER_REFERENCES 10
+
 /* The index of field name (any case) among the covered fields, or -1 if
    SEARCH must read the file for it. */
 int imap_search_header_code(const char *name);
@@ -35,6 +40,12 @@ void imap_search_headers_render(const struct mime_part *hdr, struct buf *out);
    encoding data[0..len) contain text, ignoring ASCII case? 1 yes, 0 no,
    -1 if data is not a valid encoding (the caller reads the file). */
 int imap_search_headers_match(const char *data, size_t len, int code, const char *text);
+
+/* The first value of the field with code in the encoding data[0..len):
+   1 with *value_r (into data, not NUL-terminated) and *len_r, 0 if the
+   field is not there, -1 if data is not a valid encoding. */
+int imap_search_headers_first(const char *data, size_t len, int code, const char **value_r,
+                              size_t *len_r);
 
 /* Does one value of header field (name, any case) match text? The raw
    value contains it (imap_search_contains()), or, for the address fields

@@ -136,3 +136,16 @@ void imap_seqset_format(struct buf *out, const uint32_t *nums, size_t count)
 		i = j + 1;
 	}
 }
+
+void imap_seqset_from_nums(const uint32_t *nums, size_t count, struct imap_seqset *set_r)
+{
+	set_r->ranges = xcalloc(count + 1, sizeof(*set_r->ranges));
+	set_r->count = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (nums[i] == 0)
+			continue;
+		set_r->ranges[set_r->count].lo = nums[i];
+		set_r->ranges[set_r->count++].hi = nums[i];
+	}
+	normalise(set_r);
+}

@@ -43,6 +43,10 @@ struct buf;
    of consecutive ascending numbers written as "a:b". Nothing for count 0. */
 void imap_seqset_format(struct buf *out, const uint32_t *nums, size_t count);
 
+/* Make *set_r the set of nums[0..count) (any order, repeats allowed; 0s
+   are skipped): SEARCHRES's "$" (RFC 5182). Free with imap_seqset_free(). */
+void imap_seqset_from_nums(const uint32_t *nums, size_t count, struct imap_seqset *set_r);
+
 /* Release the ranges; the set is empty afterwards. */
 void imap_seqset_free(struct imap_seqset *set);
 

@@ -128,6 +128,10 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps,
 		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY"
 		               " CONDSTORE QRESYNC");
+		/* cmd-sort.c, cmd-search.c */
+		buf_append_str(caps, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		                     " ESEARCH ESORT SEARCHRES");
+		/* cmd-fetch.c, cmd-metadata.c, cmd-list.c */
 		buf_append_str(caps,
 		               " OBJECTID SAVEDATE STATUS=SIZE PREVIEW METADATA METADATA-SERVER");
 	}

@@ -127,6 +127,7 @@ static void session_free(struct imap_session *s)
 	mail_user_release(&s->user);
 	imap_parser_free(&s->parser);
 	free(s->username);
+	free(s->searchres);
 	free(s->pending_tag);
 	auth_sasl_free(&s->sasl);
 	buf_free(&s->line);
@@ -322,6 +323,7 @@ void imap_session_login(struct imap_session *s, const char *tag, char *username,
 void imap_session_unselect(struct imap_session *s)
 {
 	mailbox_close(&s->box);
+	imap_searchres_set(s, NULL, 0);
 	s->exists = 0;
 	s->recent = 0;
 	if (s->state == IMAP_STATE_SELECTED)

@@ -55,7 +55,8 @@ static void test_render_and_match(void **state)
 	add_field(&hdr, "subject", "nul\0inside", 10);
 	add_field(&hdr, "To", "", 0);
 	imap_search_headers_render(&hdr, &b);
-	assert_int_equal(b.len, strlen("a5:first") + strlen("a10:") + 10 + strlen("e0:"));
+	assert_int_equal(b.len,
+	                 strlen("a5:first") + strlen("a10:") + 10 + strlen("e0:") + strlen("k0:"));
 
 	assert_int_equal(imap_search_headers_match(b.data, b.len, subject, "FIRST"), 1);
 	assert_int_equal(imap_search_headers_match(b.data, b.len, subject, "inside"), 1);
@@ -105,13 +106,51 @@ static void test_value_matches(void **state)
 	assert_true(imap_search_value_matches("Bcc", v3, strlen(v3), "Real <x@example"));
 }
 
+static void test_first_and_references(void **state)
+{
+	struct mime_part hdr = {0};
+	struct buf b = BUF_INIT;
+	const char *v;
+	size_t len;
+	int subject = imap_search_header_code("Subject");
+
+	(void)state;
+	/* References is rendered, but never a search code */
+	assert_int_equal(imap_search_header_code("References"), -1);
+	add_field(&hdr, "Subject", "one", 3);
+	add_field(&hdr, "subject", "two", 3);
+	imap_search_headers_render(&hdr, &b);
+	/* no References field: an empty one marks the entry as covering it */
+	assert_int_equal(
+	    imap_search_headers_first(b.data, b.len, IMAP_SEARCH_HEADER_REFERENCES, &v, &len), 1);
+	assert_int_equal(len, 0);
+	assert_int_equal(imap_search_headers_first(b.data, b.len, subject, &v, &len), 1);
+	assert_memory_equal(v, "one", 3);
+	assert_int_equal(len, 3);
+	assert_int_equal(
+	    imap_search_headers_first(b.data, b.len, imap_search_header_code("To"), &v, &len), 0);
+	/* an entry made before References was covered has none */
+	assert_int_equal(
+	    imap_search_headers_first("a3:one", 6, IMAP_SEARCH_HEADER_REFERENCES, &v, &len), 0);
+	assert_int_equal(imap_search_headers_first("a9:one", 6, subject, &v, &len), -1);
+	buf_clear(&b);
+	add_field(&hdr, "REFERENCES", "<a@b> <c@d>", 11);
+	imap_search_headers_render(&hdr, &b);
+	assert_int_equal(
+	    imap_search_headers_first(b.data, b.len, IMAP_SEARCH_HEADER_REFERENCES, &v, &len), 1);
+	assert_int_equal(len, 11);
+	/* searching HEADER References still reads the file */
+	assert_int_equal(imap_search_headers_match(b.data, b.len, subject, "two"), 1);
+	buf_free(&b);
+	free_fields(&hdr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_value_matches),
-	    cmocka_unit_test(test_codes),
-	    cmocka_unit_test(test_render_and_match),
-	    cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_value_matches),        cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_render_and_match),     cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_first_and_references),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,12 +91,34 @@ static void test_contains(void **state)
 	assert_int_equal(imap_seqset_max(&set), 0);
 }
 
+static void test_from_nums(void **state)
+{
+	const uint32_t nums[] = {9, 3, 4, 0, 5, 3, 12};
+	struct imap_seqset set;
+
+	(void)state;
+	imap_seqset_from_nums(nums, 7, &set);
+	assert_int_equal(set.count, 3);
+	assert_int_equal(set.ranges[0].lo, 3);
+	assert_int_equal(set.ranges[0].hi, 5);
+	assert_int_equal(set.ranges[1].lo, 9);
+	assert_int_equal(set.ranges[2].hi, 12);
+	assert_false(imap_seqset_contains(&set, 0));
+	assert_false(imap_seqset_contains(&set, 6));
+	imap_seqset_free(&set);
+	imap_seqset_from_nums(NULL, 0, &set);
+	assert_int_equal(set.count, 0);
+	assert_false(imap_seqset_contains(&set, 1));
+	imap_seqset_free(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_from_nums),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
