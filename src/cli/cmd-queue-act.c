@@ -51,7 +51,7 @@ static int report(enum queue_request_verb verb, enum queue_answer_kind kind, con
 		       verb == QUEUE_REQ_DELETE ? "deleting" : "bouncing", id);
 		return 0;
 	case QUEUE_ANSWER_NOTFOUND:
-		cli_error("queue: %s: no such message in the queue", id);
+		cli_error("queue: %s: no such queue entry", id);
 		return 1;
 	case QUEUE_ANSWER_BUSY:
 		cli_error("queue: %s: busy in another queue process, try again", id);
@@ -137,8 +137,8 @@ static char **targets(struct queue_cmd *c, size_t *count_r, int *failed)
 		if (spool_id_valid(c->args.items[i]))
 			ids[(*count_r)++] = xstrdup(c->args.items[i]);
 		else
-			*failed |=
-			    report(QUEUE_REQ_FLUSH, QUEUE_ANSWER_NOTFOUND, c->args.items[i], NULL);
+			*failed |= report(QUEUE_REQ_FLUSH, QUEUE_ANSWER_ERROR, c->args.items[i],
+			                  "not a queue id");
 	}
 	return ids;
 }

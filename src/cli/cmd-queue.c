@@ -146,11 +146,8 @@ int queue_cmd_read(struct spool *sp, const char *id, struct spool_envelope *env,
 	char *path;
 	int ret;
 
-	if (spool_read(sp, id, env, &kind, error_r) < 0) {
-		if (kind == SPOOL_ERROR_NOT_FOUND || !spool_id_valid(id))
-			*error_r = "no such message in the queue";
-		return -1;
-	}
+	if (spool_read(sp, id, env, &kind, error_r) < 0)
+		return -1; /* "no such queue entry", "not a queue id", ... */
 	path = xasprintf("%s/%s.state", spool_path(sp), id);
 	ret = queue_state_read(path, env->rcpts.count, st, error_r);
 	free(path);

@@ -127,7 +127,7 @@ def test_delete_removes_without_a_report(pair, mode):
     assert delivered(second, REMOTE, "deleted") == 0
     assert dsn_reports(first, SENDER) == []
     show = first.tern("queue", "show", qid, check=False)
-    assert show.returncode == 1 and "no such message" in show.stderr
+    assert show.returncode == 1 and "no such queue entry" in show.stderr
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -250,7 +250,7 @@ def test_unknown_ids_are_one_line_errors(pair, mode):
     for verb in ("hold", "release", "delete", "bounce", "flush"):
         out = first.tern("queue", verb, "0" * 24, check=False)
         assert out.returncode == 1, (verb, out)
-        assert out.stderr == f"tern: queue: {'0' * 24}: no such message in the queue\n"
+        assert out.stderr == f"tern: queue: {'0' * 24}: no such queue entry\n"
     out = first.tern("queue", "hold", "not/an-id", check=False)
     assert out.returncode == 1 and out.stderr.count("\n") == 1
     if mode == "files":
