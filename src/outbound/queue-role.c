@@ -26,6 +26,7 @@
 #include "outbound/queue-admin.h"
 #include "outbound/queue-local.h"
 #include "outbound/queue-private.h"
+#include "outbound/queue-role-admin.h"
 #include "queue/bounce.h"
 #include "queue/dsn.h"
 #include "queue/queue-hold.h"
@@ -39,17 +40,14 @@
 
 static void schedule(struct queue_role *q);
 
-static int64_t now(void)
+int64_t queue_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* ---- bounces ---- */
 
-static struct queue_entry *entry_find(struct queue_role *q, const char *id);
-static struct queue_entry *entry_load(struct queue_role *q, const char *id);
 static void run_due(struct queue_role *q);
-static void hold_if_ruled(struct queue_role *q, struct queue_entry *e);
 
 static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_indices,
                          const struct smtp_client_result *results, size_t count, int64_t t,
@@ -81,7 +79,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 	    .hostname = q->settings->hostname,
 	    .data_dir = q->settings->data_dir,
 	    .srs = q->srs,
-	    .now = now(),
+	    .now = queue_now(),
 	};
 	char *id = NULL;
 	const char *error = NULL;
@@ -95,7 +93,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 		free(diags[i]);
 	free(diags);
 	free(rcpts);
-	if (ret > 0 && entry_find(q, id) == NULL && entry_load(q, id) != NULL)
+	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL)
 		run_due(q);
 	free(id);
 	return ret < 0 ? -1 : 0;
@@ -103,7 +101,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 
 /* ---- entries ---- */
 
-static void entry_unlock(struct queue_entry *e)
+void queue_entry_unlock(struct queue_entry *e)
 {
 	if (e->lock_fd >= 0)
 		close(e->lock_fd);
@@ -112,7 +110,7 @@ static void entry_unlock(struct queue_entry *e)
 
 static void entry_free(struct queue_entry *e)
 {
-	entry_unlock(e);
+	queue_entry_unlock(e);
 	spool_envelope_clear(&e->env);
 	queue_state_clear(&e->state);
 	free(e->state_path);
@@ -121,7 +119,7 @@ static void entry_free(struct queue_entry *e)
 	free(e);
 }
 
-static struct queue_entry *entry_find(struct queue_role *q, const char *id)
+struct queue_entry *queue_entry_find(struct queue_role *q, const char *id)
 {
 	for (size_t i = 0; i < q->entries.count; i++)
 		if (strcmp(q->entries.items[i]->id, id) == 0)
@@ -129,7 +127,7 @@ static struct queue_entry *entry_find(struct queue_role *q, const char *id)
 	return NULL;
 }
 
-static struct queue_entry *entry_load(struct queue_role *q, const char *id)
+struct queue_entry *queue_entry_load(struct queue_role *q, const char *id)
 {
 	struct queue_entry *e = xcalloc(1, sizeof(*e));
 	enum spool_error kind;
@@ -154,11 +152,11 @@ static struct queue_entry *entry_load(struct queue_role *q, const char *id)
 	if (e->state.malformed > 0)
 		log_warn(NULL, "event=queue.state_skipped id=%s lines=%zu", id, e->state.malformed);
 	array_append(&q->entries, e);
-	hold_if_ruled(q, e);
+	queue_hold_if_ruled(q, e);
 	return e;
 }
 
-static void entry_drop(struct queue_role *q, struct queue_entry *e)
+void queue_entry_drop(struct queue_role *q, struct queue_entry *e)
 {
 	for (size_t i = 0; i < q->entries.count; i++) {
 		if (q->entries.items[i] == e) {
@@ -187,11 +185,11 @@ static bool entry_remove(struct queue_role *q, struct queue_entry *e)
 		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id,
 		          strerror(errno));
 	log_info(NULL, "event=queue.removed id=%s", e->id);
-	entry_drop(q, e);
+	queue_entry_drop(q, e);
 	return true;
 }
 
-static const char *rcpt_domain(const char *address)
+const char *queue_rcpt_domain(const char *address)
 {
 	const char *at = strrchr(address, '@');
 
@@ -257,7 +255,7 @@ static bool any_due(const struct queue_entry *e, int64_t t)
    the draining one of a reload, may have sent some of it meanwhile).
    Returns 1 locked, 0 busy elsewhere (try again in a few seconds), -1
    when the entry is gone. */
-static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
+int queue_entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
 {
 	char *path = xasprintf("%s/%s.env", spool_path(q->spool), e->id);
 	struct queue_state fresh;
@@ -268,7 +266,7 @@ static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
 	if (e->lock_fd < 0)
 		return errno == ENOENT ? -1 : 0;
 	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		entry_unlock(e);
+		queue_entry_unlock(e);
 		e->busy_until = t + 5;
 		return 0;
 	}
@@ -295,16 +293,16 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 
 	if (e->jobs > 0 || !q->set->deliver || e->busy_until > t || e->state.held || !any_due(e, t))
 		return 0;
-	locked = entry_lock(q, e, t);
+	locked = queue_entry_lock(q, e, t);
 	if (locked <= 0)
 		return locked;
 	if (e->state.held) { /* held by another queue process meanwhile */
-		entry_unlock(e);
+		queue_entry_unlock(e);
 		return 0;
 	}
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
-		const char *domain = rcpt_domain(e->env.rcpts.items[i].address);
+		const char *domain = queue_rcpt_domain(e->env.rcpts.items[i].address);
 		struct queue_job *job = NULL;
 
 		if (r->status != QUEUE_RCPT_PENDING || r->next > t)
@@ -321,7 +319,7 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		array_append(&job->rcpts, (unsigned)i);
 	}
 	if (njobs == 0)
-		entry_unlock(e); /* nothing due after all (sent meanwhile) */
+		queue_entry_unlock(e); /* nothing due after all (sent meanwhile) */
 	for (size_t j = 0; j < njobs; j++)
 		array_append(&q->waiting, jobs[j]);
 	return 0;
@@ -353,7 +351,7 @@ static void record(struct queue_role *q, struct queue_job *job)
 {
 	struct queue_entry *e = job->entry;
 	struct buf lines = BUF_INIT;
-	int64_t t = now();
+	int64_t t = queue_now();
 	ARRAY(unsigned) failed = ARRAY_INIT;
 	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
 	const char *error;
@@ -421,318 +419,6 @@ static void record(struct queue_role *q, struct queue_job *job)
 	buf_free(&lines);
 }
 
-/* ---- delay warnings ---- */
-
-/* Whether a recipient of e was tried and is still pending. */
-static bool any_deferred(const struct queue_entry *e)
-{
-	for (size_t i = 0; i < e->state.rcpts.count; i++)
-		if (e->state.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
-		    e->state.rcpts.items[i].attempts > 0)
-			return true;
-	return false;
-}
-
-/* When the delay warning of e falls due; -1: none to send (off, sent,
-   held, or nothing deferred). */
-static int64_t warn_time(const struct queue_role *q, const struct queue_entry *e)
-{
-	if (q->set->delay_warning == 0 || e->state.warned != 0 || e->state.held || !any_deferred(e))
-		return -1;
-	return e->env.arrival + (int64_t)q->set->delay_warning;
-}
-
-static bool warn_due(const struct queue_role *q, const struct queue_entry *e, int64_t t)
-{
-	int64_t when = warn_time(q, e);
-
-	return when >= 0 && when <= t;
-}
-
-/* Send the delay warning of e (locked by the caller): one RFC 3464
-   report (action delayed) for every deferred recipient, as NOTIFY asks
-   (bounce_write() picks), then the `warned` record so it never goes
-   again. A report that cannot be written is logged and not retried. */
-static void warn(struct queue_role *q, struct queue_entry *e, int64_t t)
-{
-	size_t n = e->state.rcpts.count, count = 0;
-	struct dsn_rcpt *rcpts = xcalloc(n, sizeof(*rcpts));
-	char **diags = xcalloc(n, sizeof(*diags));
-	struct bounce_settings set = {.hostname = q->settings->hostname,
-	                              .data_dir = q->settings->data_dir,
-	                              .srs = q->srs,
-	                              .now = t};
-	struct buf line = BUF_INIT;
-	char *id = NULL;
-	const char *error = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
-
-		if (r->status != QUEUE_RCPT_PENDING || r->attempts == 0)
-			continue;
-		diags[count] = xasprintf("smtp; %u %s %s", r->code, r->enhanced,
-		                         r->text != NULL ? r->text : "");
-		rcpts[count] = (struct dsn_rcpt){
-		    .rcpt = &e->env.rcpts.items[i],
-		    .action = DSN_ACTION_DELAYED,
-		    .status = r->enhanced[0] != '\0' ? r->enhanced : "4.0.0",
-		    .diagnostic = diags[count],
-		    .remote_mta = r->mx,
-		    .last_attempt = r->last,
-		    .will_retry_until = e->env.arrival + (int64_t)q->set->give_up,
-		};
-		count++;
-	}
-	if (bounce_write(q->spool, &set, &e->env, e->data_path, rcpts, count, &id, &error) < 0)
-		log_error(NULL, "event=queue.warning_failed id=%s error=\"%s\"", e->id, error);
-	log_info(NULL, "event=queue.delay_warning id=%s rcpts=%zu report=%s", e->id, count,
-	         id != NULL ? id : "none");
-	queue_state_format_record(QUEUE_RECORD_WARNED, t, &line);
-	if (queue_state_append(e->state_path, &line, &error) < 0)
-		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
-	queue_state_apply_record(&e->state, QUEUE_RECORD_WARNED, t);
-	if (id != NULL && entry_find(q, id) == NULL)
-		(void)entry_load(q, id); /* scheduled by the caller's schedule() */
-	for (size_t i = 0; i < count; i++)
-		free(diags[i]);
-	free(diags);
-	free(rcpts);
-	free(id);
-	buf_free(&line);
-}
-
-/* ---- admin requests (tern queue) ---- */
-
-static void admin_setup(const struct queue_role *q, struct queue_admin *a)
-{
-	*a = (struct queue_admin){.spool = q->spool,
-	                          .bounce = {.hostname = q->settings->hostname,
-	                                     .data_dir = q->settings->data_dir,
-	                                     .srs = q->srs}};
-}
-
-/* Drop the jobs of e still waiting for a connection slot (it is held). */
-static void drop_waiting(struct queue_role *q, struct queue_entry *e)
-{
-	for (size_t i = 0; i < q->waiting.count;) {
-		struct queue_job *job = q->waiting.items[i];
-
-		if (job->entry != e) {
-			i++;
-			continue;
-		}
-		array_remove(&q->waiting, i);
-		e->jobs--;
-		queue_job_free(&job);
-	}
-	if (e->jobs == 0)
-		entry_unlock(e);
-}
-
-/* After queue_admin_act() did verb to e: the same change in memory. */
-static void admin_done(struct queue_role *q, struct queue_entry *e, enum queue_request_verb verb,
-                       char *bounce_id)
-{
-	int64_t t = now();
-
-	switch (verb) {
-	case QUEUE_REQ_HOLD:
-		queue_state_apply_record(&e->state, QUEUE_RECORD_HOLD, t);
-		drop_waiting(q, e);
-		break;
-	case QUEUE_REQ_RELEASE:
-		queue_state_apply_record(&e->state, QUEUE_RECORD_RELEASE, t);
-		break;
-	case QUEUE_REQ_FLUSH:
-		queue_state_apply_record(&e->state, QUEUE_RECORD_FLUSH, t);
-		e->busy_until = 0;
-		break;
-	case QUEUE_REQ_DELETE:
-	case QUEUE_REQ_BOUNCE:
-		entry_drop(q, e);
-		break;
-	case QUEUE_REQ_RULES:
-		break;
-	}
-	if (bounce_id != NULL && entry_find(q, bounce_id) == NULL)
-		(void)entry_load(q, bounce_id);
-	free(bounce_id);
-}
-
-/* Do verb to entry e under its lock (ours while its jobs run, else taken
-   here); the answer for it goes into ans. */
-static void admin_entry(struct queue_role *q, struct queue_entry *e, enum queue_request_verb verb,
-                        struct queue_answer *ans)
-{
-	struct queue_admin a;
-	enum queue_answer_kind kind;
-	char *id = xstrdup(e->id), *bounce_id = NULL;
-	const char *error = NULL;
-	int fd = -1, locked = 1;
-
-	if (e->jobs > 0 && (verb == QUEUE_REQ_DELETE || verb == QUEUE_REQ_BOUNCE)) {
-		e->later = true; /* when its deliveries end (queue_job_finished) */
-		e->later_verb = verb;
-		queue_answer_add(ans, QUEUE_ANSWER_LATER, id, NULL);
-		free(id);
-		return;
-	}
-	if (e->jobs == 0)
-		locked = queue_admin_lock(q->spool, id, &fd);
-	if (locked <= 0) {
-		queue_answer_add(ans, locked == 0 ? QUEUE_ANSWER_BUSY : QUEUE_ANSWER_NOTFOUND, id,
-		                 NULL);
-		if (locked < 0)
-			entry_drop(q, e);
-		free(id);
-		return;
-	}
-	admin_setup(q, &a);
-	kind = queue_admin_act(&a, verb, id, &bounce_id, &error);
-	if (kind == QUEUE_ANSWER_OK)
-		admin_done(q, e, verb, bounce_id);
-	else if (kind == QUEUE_ANSWER_NOTFOUND)
-		entry_drop(q, e);
-	if (fd >= 0)
-		close(fd);
-	queue_answer_add(ans, kind, id, kind == QUEUE_ANSWER_ERROR ? error : NULL);
-	free(id);
-}
-
-/* A delete/bounce that waited for the deliveries of e to end. */
-static void admin_later(struct queue_role *q, struct queue_entry *e)
-{
-	struct queue_answer ans = {0};
-
-	e->later = false;
-	admin_entry(q, e, e->later_verb, &ans);
-	log_info(NULL, "event=queue.admin_later id=%s action=%s result=%s",
-	         ans.items.count > 0 ? ans.items.items[0].id : "-",
-	         queue_request_verb_name(e->later_verb),
-	         ans.items.count > 0 ? queue_answer_kind_name(ans.items.items[0].kind) : "-");
-	queue_answer_clear(&ans);
-}
-
-static bool entry_to_domain(const struct queue_entry *e, const char *domain)
-{
-	for (size_t i = 0; i < e->env.rcpts.count; i++)
-		if (e->state.rcpts.items[i].status == QUEUE_RCPT_PENDING &&
-		    strcasecmp(rcpt_domain(e->env.rcpts.items[i].address), domain) == 0)
-			return true;
-	return false;
-}
-
-static void scan(struct queue_role *q);
-
-typedef ARRAY(char *) id_list;
-
-/* The ids a request names: its ids, or every entry (all, domain=). */
-static void request_targets(struct queue_role *q, const struct queue_request *req, id_list *ids)
-{
-	if (!req->all && req->domain == NULL) {
-		for (size_t i = 0; i < req->ids.count; i++)
-			array_append(ids, xstrdup(req->ids.items[i]));
-		return;
-	}
-	scan(q);
-	for (size_t i = 0; i < q->entries.count; i++)
-		if (req->domain == NULL || entry_to_domain(q->entries.items[i], req->domain))
-			array_append(ids, xstrdup(q->entries.items[i]->id));
-}
-
-static void rules_load(struct queue_role *q);
-
-static void serve(struct queue_role *q, const struct queue_request *req, struct queue_answer *ans)
-{
-	id_list ids = ARRAY_INIT;
-
-	if (req->verb == QUEUE_REQ_RULES) {
-		rules_load(q);
-		return;
-	}
-	request_targets(q, req, &ids);
-	for (size_t i = 0; i < ids.count; i++) {
-		struct queue_entry *e = entry_find(q, ids.items[i]);
-
-		if (e == NULL)
-			e = entry_load(q, ids.items[i]);
-		if (e == NULL)
-			queue_answer_add(ans, QUEUE_ANSWER_NOTFOUND, ids.items[i], NULL);
-		else
-			admin_entry(q, e, req->verb, ans);
-		free(ids.items[i]);
-	}
-	array_free(&ids);
-}
-
-/* Take (remove) the request file name, act, answer. Whoever removes the
-   file owns the request (two roles watch during a reload). */
-static void request_take(struct queue_role *q, int dfd, const char *name)
-{
-	char *path = xasprintf("%s/%s", q->flush_dir, name), *data = NULL;
-	struct queue_request req;
-	struct queue_answer ans = {0};
-	const char *error;
-	size_t len = 0;
-	int ret = read_file(path, 64 * 1024, &data, &len);
-
-	free(path);
-	if (unlinkat(dfd, name, 0) < 0 || ret < 0) {
-		free(data);
-		return; /* taken by the other role */
-	}
-	if (queue_request_parse(data, len, &req, &error) < 0) {
-		log_warn(NULL, "event=queue.request_bad name=%s error=\"%s\"", name, error);
-		queue_answer_add(&ans, QUEUE_ANSWER_ERROR, "request", error);
-	} else {
-		log_info(NULL, "event=queue.request name=%s verb=%s", name,
-		         queue_request_verb_name(req.verb));
-		serve(q, &req, &ans);
-		queue_request_clear(&req);
-	}
-	if (queue_answer_write(spool_path(q->spool), name, &ans) < 0)
-		log_error(NULL, "event=queue.answer_failed name=%s", name);
-	queue_answer_clear(&ans);
-	free(data);
-}
-
-/* ---- hold rules ---- */
-
-static void rules_load(struct queue_role *q)
-{
-	const char *error;
-
-	queue_hold_rules_clear(&q->rules);
-	if (queue_hold_rules_load(spool_path(q->spool), &q->rules, &error) < 0)
-		log_error(NULL, "event=queue.rules_unreadable error=\"%s\"", error);
-	log_info(NULL, "event=queue.rules_loaded rules=%zu", q->rules.items.count);
-}
-
-/* A new entry (no record, never tried) a hold rule matches is held. */
-static void hold_if_ruled(struct queue_role *q, struct queue_entry *e)
-{
-	struct buf line = BUF_INIT;
-	size_t rule;
-	int64_t t = now();
-	const char *error;
-	int fd;
-
-	if (q->rules.items.count == 0 || e->state.records > 0 || any_deferred(e))
-		return;
-	rule = queue_hold_match(&q->rules, &e->env);
-	if (rule == 0 || queue_admin_lock(q->spool, e->id, &fd) != 1)
-		return;
-	queue_state_format_record(QUEUE_RECORD_HOLD, t, &line);
-	if (queue_state_append(e->state_path, &line, &error) < 0)
-		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
-	else
-		queue_state_apply_record(&e->state, QUEUE_RECORD_HOLD, t);
-	close(fd);
-	buf_free(&line);
-	log_info(NULL, "event=queue.held id=%s rule=%zu", e->id, rule);
-}
-
 /* A waiting job to the same destination as the one that just ended, to
    run on its idle session. */
 static struct queue_job *take_same_destination(struct queue_role *q, const char *domain)
@@ -763,10 +449,10 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 	if (!e->gone)
 		record(q, job);
 	e->jobs--;
-	if (e->jobs == 0 && !e->gone && warn_due(q, e, now()))
-		warn(q, e, now()); /* still under the entry lock */
+	if (e->jobs == 0 && !e->gone && queue_warn_due(q, e, queue_now()))
+		queue_warn(q, e, queue_now()); /* still under the entry lock */
 	if (e->jobs == 0 && !queue_state_finished(&e->state))
-		entry_unlock(e);
+		queue_entry_unlock(e);
 	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
 	if (next != NULL) {
 		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
@@ -781,7 +467,7 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 	} else if (e->jobs == 0 && queue_state_finished(&e->state)) {
 		entry_remove(q, e);
 	} else if (e->jobs == 0 && e->later) {
-		admin_later(q, e);
+		queue_admin_later(q, e);
 	}
 	start_waiting(q);
 	schedule(q);
@@ -791,7 +477,7 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 
 static void run_due(struct queue_role *q)
 {
-	int64_t t = now();
+	int64_t t = queue_now();
 
 	for (size_t i = 0; i < q->entries.count; i++) {
 		struct queue_entry *e = q->entries.items[i];
@@ -803,14 +489,15 @@ static void run_due(struct queue_role *q)
 				i--;
 			continue;
 		}
-		if (e->jobs == 0 && warn_due(q, e, t) && entry_lock(q, e, t) == 1) {
-			if (warn_due(q, e, t))
-				warn(q, e, t);
-			entry_unlock(e);
+		if (e->jobs == 0 && e->busy_until <= t && queue_warn_due(q, e, t) &&
+		    queue_entry_lock(q, e, t) == 1) {
+			if (queue_warn_due(q, e, t))
+				queue_warn(q, e, t);
+			queue_entry_unlock(e);
 		}
 		if (entry_start(q, e, t) < 0) {
 			log_info(NULL, "event=queue.entry_gone id=%s", e->id);
-			entry_drop(q, e);
+			queue_entry_drop(q, e);
 			i--;
 		} else if (e->jobs == 0 && queue_state_finished(&e->state) && entry_remove(q, e)) {
 			i--; /* finished by another queue process meanwhile */
@@ -830,7 +517,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *ctx)
 /* Arm the timer for the earliest pending recipient of an idle entry. */
 static void schedule(struct queue_role *q)
 {
-	int64_t t = now(), best = -1;
+	int64_t t = queue_now(), best = -1;
 	struct timeval tv;
 
 	if (q->stopping || !q->set->deliver)
@@ -838,10 +525,12 @@ static void schedule(struct queue_role *q)
 	for (size_t i = 0; i < q->entries.count; i++) {
 		const struct queue_entry *e = q->entries.items[i];
 
-		int64_t warn_at = warn_time(q, e);
+		int64_t warn_at = queue_warn_time(q, e);
 
 		if (e->jobs > 0)
 			continue;
+		if (warn_at >= 0 && warn_at < e->busy_until)
+			warn_at = e->busy_until; /* locked elsewhere: not before */
 		if (warn_at >= 0 && (best < 0 || warn_at < best))
 			best = warn_at;
 		if (e->state.held)
@@ -864,7 +553,7 @@ static void schedule(struct queue_role *q)
 }
 
 /* Load every committed entry not held yet. */
-static void scan(struct queue_role *q)
+void queue_scan(struct queue_role *q)
 {
 	char **ids = NULL;
 	size_t count = 0;
@@ -875,8 +564,8 @@ static void scan(struct queue_role *q)
 		return;
 	}
 	for (size_t i = 0; i < count; i++)
-		if (entry_find(q, ids[i]) == NULL)
-			(void)entry_load(q, ids[i]);
+		if (queue_entry_find(q, ids[i]) == NULL)
+			(void)queue_entry_load(q, ids[i]);
 	spool_ids_free(&ids);
 }
 
@@ -886,7 +575,7 @@ static void scan_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	scan(q);
+	queue_scan(q);
 	run_due(q);
 }
 
@@ -914,20 +603,20 @@ static void flush_requests(struct queue_role *q)
 			continue;
 		any = true;
 		if (queue_request_name(name)) {
-			request_take(q, dirfd(dir), name);
+			queue_role_request(q, dirfd(dir), name);
 			continue;
 		}
 		unlinkat(dirfd(dir), name, 0);
 		if (strcmp(name, FLUSH_ALL_NAME) == 0) {
-			scan(q);
+			queue_scan(q);
 			for (size_t i = 0; i < q->entries.count; i++)
 				flush_entry(q->entries.items[i]);
 			log_info(NULL, "event=queue.flush id=all");
 		} else if (spool_id_valid(name)) {
-			struct queue_entry *e = entry_find(q, name);
+			struct queue_entry *e = queue_entry_find(q, name);
 
 			if (e == NULL)
-				e = entry_load(q, name);
+				e = queue_entry_load(q, name);
 			if (e != NULL)
 				flush_entry(e);
 			log_info(NULL, "event=queue.flush id=%s found=%s", name,
@@ -958,7 +647,7 @@ static void inotify_cb(evutil_socket_t fd, short what, void *ctx)
 		}
 	}
 	if (rules)
-		rules_load(q);
+		queue_rules_load(q);
 	flush_requests(q);
 }
 
@@ -1125,8 +814,8 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	q->role_lock_fd = queue_role_lock(spool_path(q->spool));
 	if (q->role_lock_fd < 0)
 		log_error(NULL, "event=queue.role_lock_failed error=\"%s\"", strerror(errno));
-	rules_load(q);
-	scan(q);
+	queue_rules_load(q);
+	queue_scan(q);
 	log_info(NULL, "event=queue.started entries=%zu port=%u", q->entries.count, q->set->port);
 	flush_requests(q);
 	run_due(q);
@@ -1137,9 +826,9 @@ static void queue_message_queued(struct role_ctx *role, const char *id)
 {
 	struct queue_role *q = role->data;
 
-	if (q == NULL || q->stopping || !spool_id_valid(id) || entry_find(q, id) != NULL)
+	if (q == NULL || q->stopping || !spool_id_valid(id) || queue_entry_find(q, id) != NULL)
 		return;
-	if (entry_load(q, id) != NULL)
+	if (queue_entry_load(q, id) != NULL)
 		run_due(q);
 }
 
