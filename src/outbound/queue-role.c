@@ -19,17 +19,14 @@
 #include "directory/directory.h"
 #include "dns/dns-resolver.h"
 #include "dns/dns-settings.h"
-#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "net/tls.h"
-#include "outbound/queue-admin.h"
 #include "outbound/queue-local.h"
 #include "outbound/queue-private.h"
 #include "outbound/queue-role-admin.h"
 #include "queue/bounce.h"
 #include "queue/dsn.h"
-#include "queue/queue-hold.h"
 #include "queue/queue-request.h"
 #include "queue/srs.h"
 
@@ -552,7 +549,7 @@ static void schedule(struct queue_role *q)
 	evtimer_add(q->timer, &tv);
 }
 
-/* Load every committed entry not held yet. */
+/* Load every committed entry not loaded yet. */
 void queue_scan(struct queue_role *q)
 {
 	char **ids = NULL;
