@@ -168,6 +168,8 @@ static void admin_entry(struct queue_role *q, struct queue_entry *e, enum queue_
 	const char *error = NULL;
 	int fd = -1, locked = 1;
 
+	if (verb == QUEUE_REQ_DELETE || verb == QUEUE_REQ_BOUNCE)
+		drop_waiting(q, e); /* what has not started yet does not start */
 	if (e->jobs > 0 && (verb == QUEUE_REQ_DELETE || verb == QUEUE_REQ_BOUNCE)) {
 		e->later = true; /* when its deliveries end (queue_job_finished) */
 		e->later_verb = verb;
