@@ -13,7 +13,9 @@
 
 #include "lib/array.h"
 #include "master/role.h"
+#include "queue/queue-hold.h"
 #include "queue/queue-mx.h"
+#include "queue/queue-request.h"
 #include "queue/queue-retry.h"
 #include "queue/queue-settings.h"
 #include "queue/queue-state.h"
@@ -40,6 +42,9 @@ struct queue_entry {
 	   draining queue role and the new one never send the same entry */
 	int lock_fd;
 	int64_t busy_until; /* another process held the lock: not before */
+	/* an admin delete/bounce that came while jobs ran: done when they end */
+	bool later;
+	enum queue_request_verb later_verb;
 };
 
 struct queue_role {
@@ -64,6 +69,9 @@ struct queue_role {
 	int inotify_fd;
 	struct event *inotify_ev;
 	char *flush_dir;
+	int role_lock_fd;              /* LOCK_SH on <queue>/role.lock: a role runs */
+	struct queue_hold_rules rules; /* <queue>/rules/hold, applied to new entries */
+	int rules_wd;                  /* inotify watch of <queue>/rules/ */
 	uint64_t rng;
 	bool stopping;
 };

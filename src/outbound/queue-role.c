@@ -24,8 +24,10 @@
 #include "net/tls.h"
 #include "outbound/queue-local.h"
 #include "outbound/queue-private.h"
+#include "outbound/queue-role-admin.h"
 #include "queue/bounce.h"
 #include "queue/dsn.h"
+#include "queue/queue-request.h"
 #include "queue/srs.h"
 
 /* The debris age spool_cleanup() takes at start (an smtp process may be
@@ -35,15 +37,13 @@
 
 static void schedule(struct queue_role *q);
 
-static int64_t now(void)
+int64_t queue_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* ---- bounces ---- */
 
-static struct queue_entry *entry_find(struct queue_role *q, const char *id);
-static struct queue_entry *entry_load(struct queue_role *q, const char *id);
 static void run_due(struct queue_role *q);
 
 static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_indices,
@@ -76,7 +76,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 	    .hostname = q->settings->hostname,
 	    .data_dir = q->settings->data_dir,
 	    .srs = q->srs,
-	    .now = now(),
+	    .now = queue_now(),
 	};
 	char *id = NULL;
 	const char *error = NULL;
@@ -90,7 +90,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 		free(diags[i]);
 	free(diags);
 	free(rcpts);
-	if (ret > 0 && entry_find(q, id) == NULL && entry_load(q, id) != NULL)
+	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL)
 		run_due(q);
 	free(id);
 	return ret < 0 ? -1 : 0;
@@ -98,7 +98,7 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 
 /* ---- entries ---- */
 
-static void entry_unlock(struct queue_entry *e)
+void queue_entry_unlock(struct queue_entry *e)
 {
 	if (e->lock_fd >= 0)
 		close(e->lock_fd);
@@ -107,7 +107,7 @@ static void entry_unlock(struct queue_entry *e)
 
 static void entry_free(struct queue_entry *e)
 {
-	entry_unlock(e);
+	queue_entry_unlock(e);
 	spool_envelope_clear(&e->env);
 	queue_state_clear(&e->state);
 	free(e->state_path);
@@ -116,7 +116,7 @@ static void entry_free(struct queue_entry *e)
 	free(e);
 }
 
-static struct queue_entry *entry_find(struct queue_role *q, const char *id)
+struct queue_entry *queue_entry_find(struct queue_role *q, const char *id)
 {
 	for (size_t i = 0; i < q->entries.count; i++)
 		if (strcmp(q->entries.items[i]->id, id) == 0)
@@ -124,7 +124,7 @@ static struct queue_entry *entry_find(struct queue_role *q, const char *id)
 	return NULL;
 }
 
-static struct queue_entry *entry_load(struct queue_role *q, const char *id)
+struct queue_entry *queue_entry_load(struct queue_role *q, const char *id)
 {
 	struct queue_entry *e = xcalloc(1, sizeof(*e));
 	enum spool_error kind;
@@ -149,10 +149,11 @@ static struct queue_entry *entry_load(struct queue_role *q, const char *id)
 	if (e->state.malformed > 0)
 		log_warn(NULL, "event=queue.state_skipped id=%s lines=%zu", id, e->state.malformed);
 	array_append(&q->entries, e);
+	queue_hold_if_ruled(q, e);
 	return e;
 }
 
-static void entry_drop(struct queue_role *q, struct queue_entry *e)
+void queue_entry_drop(struct queue_role *q, struct queue_entry *e)
 {
 	for (size_t i = 0; i < q->entries.count; i++) {
 		if (q->entries.items[i] == e) {
@@ -181,11 +182,11 @@ static bool entry_remove(struct queue_role *q, struct queue_entry *e)
 		log_error(NULL, "event=queue.remove_failed id=%s error=\"%s\"", e->id,
 		          strerror(errno));
 	log_info(NULL, "event=queue.removed id=%s", e->id);
-	entry_drop(q, e);
+	queue_entry_drop(q, e);
 	return true;
 }
 
-static const char *rcpt_domain(const char *address)
+const char *queue_rcpt_domain(const char *address)
 {
 	const char *at = strrchr(address, '@');
 
@@ -251,7 +252,7 @@ static bool any_due(const struct queue_entry *e, int64_t t)
    the draining one of a reload, may have sent some of it meanwhile).
    Returns 1 locked, 0 busy elsewhere (try again in a few seconds), -1
    when the entry is gone. */
-static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
+int queue_entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
 {
 	char *path = xasprintf("%s/%s.env", spool_path(q->spool), e->id);
 	struct queue_state fresh;
@@ -262,7 +263,7 @@ static int entry_lock(struct queue_role *q, struct queue_entry *e, int64_t t)
 	if (e->lock_fd < 0)
 		return errno == ENOENT ? -1 : 0;
 	if (flock(e->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		entry_unlock(e);
+		queue_entry_unlock(e);
 		e->busy_until = t + 5;
 		return 0;
 	}
@@ -287,14 +288,18 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 	size_t njobs = 0;
 	int locked;
 
-	if (e->jobs > 0 || !q->set->deliver || e->busy_until > t || !any_due(e, t))
+	if (e->jobs > 0 || !q->set->deliver || e->busy_until > t || e->state.held || !any_due(e, t))
 		return 0;
-	locked = entry_lock(q, e, t);
+	locked = queue_entry_lock(q, e, t);
 	if (locked <= 0)
 		return locked;
+	if (e->state.held) { /* held by another queue process meanwhile */
+		queue_entry_unlock(e);
+		return 0;
+	}
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
-		const char *domain = rcpt_domain(e->env.rcpts.items[i].address);
+		const char *domain = queue_rcpt_domain(e->env.rcpts.items[i].address);
 		struct queue_job *job = NULL;
 
 		if (r->status != QUEUE_RCPT_PENDING || r->next > t)
@@ -311,7 +316,7 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		array_append(&job->rcpts, (unsigned)i);
 	}
 	if (njobs == 0)
-		entry_unlock(e); /* nothing due after all (sent meanwhile) */
+		queue_entry_unlock(e); /* nothing due after all (sent meanwhile) */
 	for (size_t j = 0; j < njobs; j++)
 		array_append(&q->waiting, jobs[j]);
 	return 0;
@@ -343,7 +348,7 @@ static void record(struct queue_role *q, struct queue_job *job)
 {
 	struct queue_entry *e = job->entry;
 	struct buf lines = BUF_INIT;
-	int64_t t = now();
+	int64_t t = queue_now();
 	ARRAY(unsigned) failed = ARRAY_INIT;
 	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
 	const char *error;
@@ -442,8 +447,10 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 	if (!e->gone)
 		record(q, job);
 	e->jobs--;
+	if (e->jobs == 0 && !e->gone && queue_warn_due(q, e, queue_now()))
+		queue_warn(q, e, queue_now()); /* still under the entry lock */
 	if (e->jobs == 0 && !queue_state_finished(&e->state))
-		entry_unlock(e);
+		queue_entry_unlock(e);
 	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
 	if (next != NULL) {
 		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
@@ -457,6 +464,8 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 			entry_free(e);
 	} else if (e->jobs == 0 && queue_state_finished(&e->state)) {
 		entry_remove(q, e);
+	} else if (e->jobs == 0 && e->later) {
+		queue_admin_later(q, e);
 	}
 	start_waiting(q);
 	schedule(q);
@@ -466,7 +475,7 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 
 static void run_due(struct queue_role *q)
 {
-	int64_t t = now();
+	int64_t t = queue_now();
 
 	for (size_t i = 0; i < q->entries.count; i++) {
 		struct queue_entry *e = q->entries.items[i];
@@ -478,9 +487,15 @@ static void run_due(struct queue_role *q)
 				i--;
 			continue;
 		}
+		if (e->jobs == 0 && e->busy_until <= t && queue_warn_due(q, e, t) &&
+		    queue_entry_lock(q, e, t) == 1) {
+			if (queue_warn_due(q, e, t))
+				queue_warn(q, e, t);
+			queue_entry_unlock(e);
+		}
 		if (entry_start(q, e, t) < 0) {
 			log_info(NULL, "event=queue.entry_gone id=%s", e->id);
-			entry_drop(q, e);
+			queue_entry_drop(q, e);
 			i--;
 		} else if (e->jobs == 0 && queue_state_finished(&e->state) && entry_remove(q, e)) {
 			i--; /* finished by another queue process meanwhile */
@@ -500,7 +515,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *ctx)
 /* Arm the timer for the earliest pending recipient of an idle entry. */
 static void schedule(struct queue_role *q)
 {
-	int64_t t = now(), best = -1;
+	int64_t t = queue_now(), best = -1;
 	struct timeval tv;
 
 	if (q->stopping || !q->set->deliver)
@@ -508,7 +523,15 @@ static void schedule(struct queue_role *q)
 	for (size_t i = 0; i < q->entries.count; i++) {
 		const struct queue_entry *e = q->entries.items[i];
 
+		int64_t warn_at = queue_warn_time(q, e);
+
 		if (e->jobs > 0)
+			continue;
+		if (warn_at >= 0 && warn_at < e->busy_until)
+			warn_at = e->busy_until; /* locked elsewhere: not before */
+		if (warn_at >= 0 && (best < 0 || warn_at < best))
+			best = warn_at;
+		if (e->state.held)
 			continue;
 		for (size_t r = 0; r < e->state.rcpts.count; r++) {
 			const struct queue_rcpt_state *s = &e->state.rcpts.items[r];
@@ -527,8 +550,8 @@ static void schedule(struct queue_role *q)
 	evtimer_add(q->timer, &tv);
 }
 
-/* Load every committed entry not held yet. */
-static void scan(struct queue_role *q)
+/* Load every committed entry not loaded yet. */
+void queue_scan(struct queue_role *q)
 {
 	char **ids = NULL;
 	size_t count = 0;
@@ -539,8 +562,8 @@ static void scan(struct queue_role *q)
 		return;
 	}
 	for (size_t i = 0; i < count; i++)
-		if (entry_find(q, ids[i]) == NULL)
-			(void)entry_load(q, ids[i]);
+		if (queue_entry_find(q, ids[i]) == NULL)
+			(void)queue_entry_load(q, ids[i]);
 	spool_ids_free(&ids);
 }
 
@@ -550,7 +573,7 @@ static void scan_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	scan(q);
+	queue_scan(q);
 	run_due(q);
 }
 
@@ -576,18 +599,22 @@ static void flush_requests(struct queue_role *q)
 
 		if (name[0] == '.')
 			continue;
-		unlinkat(dirfd(dir), name, 0);
 		any = true;
+		if (queue_request_name(name)) {
+			queue_role_request(q, dirfd(dir), name);
+			continue;
+		}
+		unlinkat(dirfd(dir), name, 0);
 		if (strcmp(name, FLUSH_ALL_NAME) == 0) {
-			scan(q);
+			queue_scan(q);
 			for (size_t i = 0; i < q->entries.count; i++)
 				flush_entry(q->entries.items[i]);
 			log_info(NULL, "event=queue.flush id=all");
 		} else if (spool_id_valid(name)) {
-			struct queue_entry *e = entry_find(q, name);
+			struct queue_entry *e = queue_entry_find(q, name);
 
 			if (e == NULL)
-				e = entry_load(q, name);
+				e = queue_entry_load(q, name);
 			if (e != NULL)
 				flush_entry(e);
 			log_info(NULL, "event=queue.flush id=%s found=%s", name,
@@ -599,14 +626,27 @@ static void flush_requests(struct queue_role *q)
 		run_due(q);
 }
 
+/* Events on flush/ (requests) and rules/ (the hold rules changed). */
 static void inotify_cb(evutil_socket_t fd, short what, void *ctx)
 {
-	char events[4096];
+	struct queue_role *q = ctx;
+	char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool rules = false;
+	ssize_t n;
 
 	(void)what;
-	while (read(fd, events, sizeof(events)) > 0)
-		;
-	flush_requests(ctx);
+	while ((n = read(fd, events, sizeof(events))) > 0) {
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			const struct inotify_event *ev = (const void *)(events + off);
+
+			if (ev->wd == q->rules_wd)
+				rules = true;
+			off += (ssize_t)sizeof(*ev) + ev->len;
+		}
+	}
+	if (rules)
+		queue_rules_load(q);
+	flush_requests(q);
 }
 
 char *queue_flush_dir(const char *queue_dir)
@@ -638,17 +678,37 @@ int queue_flush_request(const char *queue_dir, const char *id, const char **erro
 	return 0;
 }
 
+/* flush/ (requests), answers/ and rules/ (hold rules), made here. */
+static void admin_dirs(struct queue_role *q, char **rules_dir_r)
+{
+	char *answers = queue_answer_dir(spool_path(q->spool));
+
+	*rules_dir_r = queue_hold_rules_dir(spool_path(q->spool));
+	q->flush_dir = queue_flush_dir(spool_path(q->spool));
+	if ((mkdir(q->flush_dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(answers, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(*rules_dir_r, 0700) < 0 && errno != EEXIST))
+		log_error(NULL, "event=queue.flush_dir_failed error=\"%s\"", strerror(errno));
+	free(answers);
+}
+
 static void flush_watch(struct queue_role *q)
 {
-	q->flush_dir = queue_flush_dir(spool_path(q->spool));
-	if (mkdir(q->flush_dir, 0700) < 0 && errno != EEXIST)
-		log_error(NULL, "event=queue.flush_dir_failed error=\"%s\"", strerror(errno));
+	char *rules_dir;
+
+	admin_dirs(q, &rules_dir);
 	q->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (q->inotify_fd < 0 ||
 	    inotify_add_watch(q->inotify_fd, q->flush_dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
 		log_error(NULL, "event=queue.flush_watch_failed error=\"%s\"", strerror(errno));
+		free(rules_dir);
 		return;
 	}
+	q->rules_wd = inotify_add_watch(q->inotify_fd, rules_dir,
+	                                IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM);
+	if (q->rules_wd < 0)
+		log_error(NULL, "event=queue.rules_watch_failed error=\"%s\"", strerror(errno));
+	free(rules_dir);
 	q->inotify_ev =
 	    event_new(q->role->base, q->inotify_fd, EV_READ | EV_PERSIST, inotify_cb, q);
 	event_add(q->inotify_ev, NULL);
@@ -753,6 +813,8 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	q->helo = queue_helo_name(q->set, role->settings->hostname);
 	q->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	q->inotify_fd = -1;
+	q->rules_wd = -1;
+	q->role_lock_fd = -1;
 	role->data = q;
 	if (setup(q, error_r) < 0)
 		return -1;
@@ -764,7 +826,12 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 
 	evtimer_add(q->scan_timer, &every);
 	flush_watch(q);
-	scan(q);
+	/* the CLI acts on the files itself only while nobody holds this */
+	q->role_lock_fd = queue_role_lock(spool_path(q->spool));
+	if (q->role_lock_fd < 0)
+		log_error(NULL, "event=queue.role_lock_failed error=\"%s\"", strerror(errno));
+	queue_rules_load(q);
+	queue_scan(q);
 	log_info(NULL, "event=queue.started entries=%zu port=%u", q->entries.count, q->set->port);
 	flush_requests(q);
 	run_due(q);
@@ -775,9 +842,9 @@ static void queue_message_queued(struct role_ctx *role, const char *id)
 {
 	struct queue_role *q = role->data;
 
-	if (q == NULL || q->stopping || !spool_id_valid(id) || entry_find(q, id) != NULL)
+	if (q == NULL || q->stopping || !spool_id_valid(id) || queue_entry_find(q, id) != NULL)
 		return;
-	if (entry_load(q, id) != NULL)
+	if (queue_entry_load(q, id) != NULL)
 		run_due(q);
 }
 
@@ -815,6 +882,9 @@ static void queue_deinit(struct role_ctx *role)
 		close(q->inotify_fd);
 	free(q->flush_dir);
 	tls_policy_free(&q->tls_policy);
+	queue_hold_rules_clear(&q->rules);
+	if (q->role_lock_fd >= 0)
+		close(q->role_lock_fd);
 	dns_resolver_free(&q->resolver);
 	tls_ctx_free(&q->client_tls);
 	queue_transport_free(&q->transport);

@@ -276,6 +276,10 @@ void queue_state_apply_record(struct queue_state *st, enum queue_record_kind kin
 		st->held = false;
 		st->held_since = 0;
 		st->released = t;
+		/* a released entry is due at once */
+		for (size_t i = 0; i < st->rcpts.count; i++)
+			if (st->rcpts.items[i].status == QUEUE_RCPT_PENDING)
+				st->rcpts.items[i].next = 0;
 		break;
 	case QUEUE_RECORD_WARNED:
 		st->warned = t;

@@ -30,8 +30,8 @@ def entries(inst):
     if not os.path.isdir(d):
         return found
     for name in os.listdir(d):
-        if os.path.isdir(os.path.join(d, name)):
-            continue  # flush/, the queue role's requests
+        if os.path.isdir(os.path.join(d, name)) or name == "role.lock":
+            continue  # flush/, answers/, rules/ and the lock of the queue role
         qid, _, ext = name.rpartition(".")
         found.setdefault(qid, set()).add(ext)
     return found

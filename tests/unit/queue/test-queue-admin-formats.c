@@ -38,6 +38,14 @@ static void test_state_records(void **state)
 	assert_int_equal(st.malformed, 1);
 	assert_int_equal(st.rcpts.items[0].next, 400);
 	queue_state_clear(&st);
+	/* a release alone makes the pending recipient due now */
+	buf_append_str(&b, text);
+	queue_state_format_record(QUEUE_RECORD_RELEASE, 200, &b);
+	queue_state_parse(b.data, b.len, 2, &st);
+	assert_false(st.held);
+	assert_int_equal(st.rcpts.items[0].next, 0);
+	queue_state_clear(&st);
+	buf_clear(&b);
 	/* release, then a flush makes the pending recipient due now */
 	buf_append_str(&b, text);
 	queue_state_format_record(QUEUE_RECORD_RELEASE, 200, &b);
