@@ -223,8 +223,6 @@ void imap_append_abort(struct imap_session *s);
 
 /* ---- cmd-folder.c ---- */
 
-/* The RFC 6154 attribute ("\\Sent") for a usual folder name, or NULL. */
-const char *imap_special_use(const char *name);
 /* The subscribed names (malloc'ed array of malloc'ed strings, free with
    imap_subs_free()): 0, or -1 if the file cannot be read. No subscription
    file yet means INBOX alone (docs/imap.md). */
