@@ -50,6 +50,7 @@ static const struct imap_cmd_def commands[] = {
     {"FETCH", cmd_fetch, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"STORE", cmd_store, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"SEARCH", cmd_search, IMAP_CMD_SELECTED | IMAP_CMD_UID},
+    {"REPLACE", cmd_replace, IMAP_CMD_SELECTED | IMAP_CMD_SYNC | IMAP_CMD_UID}, /* RFC 8508 */
 };
 
 static const struct imap_cmd_def *find_command(const char *name)

@@ -127,7 +127,9 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps,
 		               " IDLE UNSELECT NAMESPACE UIDPLUS MOVE SPECIAL-USE ENABLE BINARY"
 		               " CONDSTORE QRESYNC");
-		buf_append_str(caps, " LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE");
+		buf_append_str(caps,
+		               " LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE MULTIAPPEND"
+		               " REPLACE CATENATE");
 	}
 }
 
