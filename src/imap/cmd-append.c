@@ -221,6 +221,11 @@ struct append_job {
 	struct append_msg *msgs;
 	size_t count;
 	uint32_t replace_uid; /* REPLACE: the message to expunge; 0 for APPEND */
+	/* The message being committed: one at a time, each finished (given
+	   its UID) before the next file lands, so the UIDs follow the
+	   messages' order whatever their INTERNALDATEs. */
+	size_t next;
+	bool failed;
 };
 
 /* Build message m's delivery: the streamed literal (the next of
@@ -282,10 +287,8 @@ static void append_work(void *arg)
 {
 	struct append_job *job = arg;
 
-	for (size_t i = 0; i < job->count; i++) {
-		if (job->msgs[i].append != NULL)
-			mail_append_commit(job->msgs[i].append);
-	}
+	if (job->msgs[job->next].append != NULL)
+		mail_append_commit(job->msgs[job->next].append);
 }
 
 /* All or nothing: the messages stored before one failed are expunged
@@ -365,46 +368,59 @@ static void job_free(struct append_job *job)
 /* Back on the loop, the messages durable (or not stored): UIDs, flags, the
    answer. Finished even if the client went away meanwhile (the session
    lives until the release). */
+static void append_done(void *arg);
+
+/* The answer, all messages committed and finished (or failed). */
+static void append_answer(struct append_job *job, uint32_t uidvalidity)
+{
+	struct imap_session *s = job->s;
+	struct buf set = BUF_INIT;
+
+	if (job->failed) {
+		remove_stored(s, job);
+		imap_reply(s, job->tag, "NO", "[SERVERBUG] Cannot store the message.");
+		return;
+	}
+	append_uid_set(&set, job);
+	imap_notify_changed(s);
+	log_info(s->sid, "event=imap.append uid=%s count=%zu", set.data, job->count);
+	if (job->replace_uid != 0) {
+		imap_printf(s, "* OK [APPENDUID %u %s] Replacement stored.\r\n", uidvalidity,
+		            set.data);
+		replace_expunge(s, job->replace_uid);
+		imap_reply(s, job->tag, "OK", "Replace completed.");
+	} else {
+		imap_reply(s, job->tag, "OK", "[APPENDUID %u %s] Append completed.", uidvalidity,
+		           set.data);
+	}
+	buf_free(&set);
+}
+
+/* Back on the loop, message job->next durable (or not stored): its UID
+   and flags; then the next message's commit, or the answer. Finished even
+   if the client went away meanwhile (the session lives until the
+   release). A failed message does not stop the others (each begun append
+   must be finished): they are removed again at the end. */
 static void append_done(void *arg)
 {
 	struct append_job *job = arg;
 	struct imap_session *s = job->s;
+	struct append_msg *m = &job->msgs[job->next];
 	uint32_t uidvalidity = 0;
 	const char *error = NULL;
-	bool failed = false;
 
-	for (size_t i = 0; i < job->count; i++) {
-		struct append_msg *m = &job->msgs[i];
-
-		if (m->append == NULL) {
-			failed = true;
-		} else if (mail_user_append_finish(&m->append, m->flags,
-		                                   (const char *const *)m->keywords, m->kw_count,
-		                                   &uidvalidity, &m->uid, &error) < 0) {
-			log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
-			failed = true;
-		}
+	if (m->append == NULL) {
+		job->failed = true;
+	} else if (mail_user_append_finish(&m->append, m->flags, (const char *const *)m->keywords,
+	                                   m->kw_count, &uidvalidity, &m->uid, &error) < 0) {
+		log_error(s->sid, "event=imap.append_failed error=\"%s\"", error);
+		job->failed = true;
 	}
-	if (failed) {
-		remove_stored(s, job);
-		imap_reply(s, job->tag, "NO", "[SERVERBUG] Cannot store the message.");
-	} else {
-		struct buf set = BUF_INIT;
-
-		append_uid_set(&set, job);
-		imap_notify_changed(s);
-		log_info(s->sid, "event=imap.append uid=%s count=%zu", set.data, job->count);
-		if (job->replace_uid != 0) {
-			imap_printf(s, "* OK [APPENDUID %u %s] Replacement stored.\r\n",
-			            uidvalidity, set.data);
-			replace_expunge(s, job->replace_uid);
-			imap_reply(s, job->tag, "OK", "Replace completed.");
-		} else {
-			imap_reply(s, job->tag, "OK", "[APPENDUID %u %s] Append completed.",
-			           uidvalidity, set.data);
-		}
-		buf_free(&set);
+	if (++job->next < job->count) {
+		workpool_submit(s->server->pool, append_work, append_done, job);
+		return;
 	}
+	append_answer(job, uidvalidity);
 	job_free(job);
 	(void)imap_session_release(s);
 }
@@ -437,7 +453,12 @@ static void append_run(struct imap_session *s, const struct imap_cmd *cmd,
 		}
 	}
 	job = xcalloc(1, sizeof(*job));
-	*job = (struct append_job){s, xstrdup(cmd->tag), xstrdup(mailbox), msgs, n, replace_uid};
+	*job = (struct append_job){.s = s,
+	                           .tag = xstrdup(cmd->tag),
+	                           .mailbox = xstrdup(mailbox),
+	                           .msgs = msgs,
+	                           .count = n,
+	                           .replace_uid = replace_uid};
 	/* begin takes the delivery (on failure too); a message that could
 	   not begin makes the job fail and remove the others */
 	for (size_t i = 0; i < n; i++) {
