@@ -69,7 +69,7 @@ int imap_url_parse(const char *url, struct imap_url *u)
 	const char *p, *mb_end, *uid;
 
 	memset(u, 0, sizeof(*u));
-	if (url[0] != '/' || url[1] == '/' || (uid = strcasestr(url, "/;UID=")) == NULL)
+	if (url[0] != '/' || url[1] == '/' || (uid = strcasestr(url, "/;UID=")) == NULL || uid <= url + 1)
 		return -1;
 	mb_end = uid;
 	p = memchr(url, ';', uid - url);
@@ -81,7 +81,7 @@ int imap_url_parse(const char *url, struct imap_url *u)
 			return -1;
 		mb_end = p;
 	}
-	if (mb_end == url + 1 || (u->mailbox = pct_decode(url + 1, mb_end)) == NULL)
+	if (mb_end <= url + 1 || (u->mailbox = pct_decode(url + 1, mb_end)) == NULL)
 		goto bad;
 	p = uid + strlen("/;UID=");
 	if (nz_number(&p, &u->uid) < 0)
