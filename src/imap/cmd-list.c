@@ -118,6 +118,7 @@ struct list_entry {
 	bool exists, subscribed, matched;
 	bool has_children;     /* an existing mailbox below */
 	bool child_subscribed; /* a subscribed name below */
+	bool hidden_sub;       /* a subscribed name below that no pattern matches */
 	bool hidden_child;     /* an existing mailbox below that no pattern matches */
 };
 typedef ARRAY(struct list_entry) entry_array;
@@ -197,6 +198,7 @@ static void entries_relate(entry_array *e)
 				continue;
 			parent->has_children |= child->exists;
 			parent->child_subscribed |= child->subscribed;
+			parent->hidden_sub |= child->subscribed && !child->matched;
 			parent->hidden_child |= child->exists && !child->matched;
 		}
 		free(copy);
@@ -212,9 +214,16 @@ static bool entry_selected(const struct imap_list_params *p, const struct list_e
 		return false;
 	if (p->sel_special_use && (!e->exists || special == 0))
 		return false;
-	if (p->sel_subscribed) {
+	if (p->sel_subscribed && e->subscribed) {
 		*childinfo_r = p->sel_recursive && e->child_subscribed;
-		return e->subscribed || *childinfo_r;
+		return true;
+	}
+	if (p->sel_subscribed) {
+		/* RECURSIVEMATCH (RFC 5258 3): a parent that is not subscribed
+		   itself is shown for the subscribed names below it that the
+		   patterns do not show (Dovecot's reading as well). */
+		*childinfo_r = p->sel_recursive && e->hidden_sub;
+		return *childinfo_r;
 	}
 	if (p->sel_special_use)
 		return true;

@@ -170,3 +170,99 @@ def test_create_special_use_persists(instance):
     assert command(m, "CREATE Older")[1].split()[1] == b"OK"
     assert lst(m, '(SPECIAL-USE) "" Older') == []
     m.logout()
+
+
+# ---------------------------------------------------------------- Dovecot
+# The same tree on Dovecot (its Maildir with "/" as separator), the same
+# LIST commands, the answers compared once normalised: Dovecot sends
+# \HasChildren/\HasNoChildren only when asked (Tern always, RFC 3348),
+# lists in its own order, and writes the CHILDINFO tag as an atom (an
+# astring either way, RFC 5258 section 6).
+DOVECOT_COMMANDS = [
+    'LIST "" %',
+    'LIST "" *',
+    'LIST (SUBSCRIBED) "" *',
+    'LIST (SUBSCRIBED) "" %',
+    'LIST "" % RETURN (SUBSCRIBED)',
+    'LIST "" * RETURN (SUBSCRIBED CHILDREN)',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" %',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" *',
+    'LIST (SUBSCRIBED RECURSIVEMATCH) "" Fruit',
+    'LIST (SUBSCRIBED REMOTE) "" (Fruit/% Vegetable/%) RETURN (CHILDREN)',
+    'LIST "" (INBOX Tofu Fruit/Peach) RETURN (STATUS (MESSAGES UNSEEN UIDNEXT))',
+    'LIST (SUBSCRIBED) "" Fruit/* RETURN (STATUS (MESSAGES UIDNEXT))',
+    'LIST "Fruit/" %',
+    'LIST (RECURSIVEMATCH) "" %',
+]
+
+
+def normalise(untagged, tagged):
+    import re
+    entries, current = [], None
+    for l in untagged:
+        l = l.decode()
+        mo = re.match(r'\* LIST \(([^)]*)\) "/" ("?)([^"]*?)\2( \(.*\))?$', l)
+        if mo:
+            attrs = frozenset(a.lower() for a in mo.group(1).split()
+                              if a.lower() not in ("\\haschildren", "\\hasnochildren"))
+            ext = (mo.group(4) or "").replace('"CHILDINFO"', "CHILDINFO")
+            current = [mo.group(3), attrs, ext, None]
+            entries.append(current)
+            continue
+        mo = re.match(r'\* STATUS "?([^"]*?)"? \((.*)\)$', l)
+        assert mo and current is not None and current[0] == mo.group(1), l
+        items = mo.group(2).split()
+        current[3] = tuple(sorted(zip(items[::2], items[1::2])))
+    return tagged.split()[1], sorted((n, tuple(sorted(a)), e, s) for n, a, e, s in entries)
+
+
+def dovecot_answers(uid, gid, internal, group, login):
+    import imaplib
+    import shutil
+    import subprocess
+    import tempfile
+    import test_mime_dovecot as dv
+
+    d = tempfile.mkdtemp(prefix="tern-ldv-")
+    os.chmod(d, 0o755)
+    port = dv.free_port()
+    for sub in ("run", "state", "mail"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    os.chown(os.path.join(d, "mail"), uid, gid)
+    with open(os.path.join(d, "dovecot.conf"), "w") as f:
+        f.write(dv.CONF.format(d=d, port=port, internal=internal, group=group, login=login))
+        f.write("namespace inbox {\n  inbox = yes\n  separator = /\n}\n")
+    with open(os.path.join(d, "passwd"), "w") as f:
+        f.write("kw:{PLAIN}kw-pass:%d:%d::%s/mail::\n" % (uid, gid, d))
+    proc = subprocess.Popen([dv.DOVECOT, "-F", "-c", os.path.join(d, "dovecot.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        dv.wait_port(port, proc)
+        m = imaplib.IMAP4("127.0.0.1", port)
+        m.login("kw", "kw-pass")
+        for name in TREE + ["Fruit/Peach"]:
+            assert command(m, 'CREATE "%s"' % name)[1].split()[1] == b"OK"
+        for name in SUBSCRIBED:
+            assert command(m, 'SUBSCRIBE "%s"' % name)[1].split()[1] == b"OK"
+        assert command(m, "DELETE Fruit/Peach")[1].split()[1] == b"OK"
+        m.append("INBOX", None, None, b"Subject: x\r\n\r\nbody\r\n")
+        answers = [normalise(*command(m, c)) for c in DOVECOT_COMMANDS]
+        m.logout()
+        return answers
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_same_answers_as_dovecot(instance):
+    import pytest
+    import test_mime_dovecot as dv
+
+    if not os.path.exists(dv.DOVECOT):
+        pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
+    expected = dovecot_answers(*dv.mail_account())
+    m = make_tree(instance)
+    for c, want in zip(DOVECOT_COMMANDS, expected):
+        assert normalise(*command(m, c)) == want, c
+    m.logout()
