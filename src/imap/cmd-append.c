@@ -14,6 +14,7 @@
 #include "imap/imap-date.h"
 #include "imap/imap-fetch.h"
 #include "imap/imap-private.h"
+#include "imap/imap-settings.h"
 #include "lib/xalloc.h"
 #include "store/delivery.h"
 #include "store/mailbox.h"
@@ -278,6 +279,12 @@ static int build_delivery(struct imap_session *s, const char *tag, struct append
 	}
 	if (delivery_size(m->d) == 0) {
 		imap_reply(s, tag, "NO", "Empty message.");
+		return -1;
+	}
+	/* CATENATE's URL parts can make it bigger than any literal may be
+	   (RFC 4469 5: TOOBIG) */
+	if (delivery_size(m->d) > imap_settings(s->server->settings)->max_literal_size) {
+		imap_reply(s, tag, "NO", "[TOOBIG] Message too large.");
 		return -1;
 	}
 	return 0;

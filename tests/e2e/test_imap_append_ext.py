@@ -161,3 +161,42 @@ def test_catenate(instance):
         assert tagged.split(None, 1)[1].startswith(b'NO [BADURL "%s"]' % bad.encode()), tagged
     assert len(files(instance)) == count
     m.logout()
+
+
+def test_catenate_sync_literals_and_replace(instance):
+    setup_mail(instance)
+    m = connect_starttls(instance)
+    assert status(command(m, "CREATE Drafts2")[1]) == b"OK"
+    untagged, tagged = command(m, "APPEND Drafts2 {}", [MIME])
+    m.select("Drafts2")
+    # the usual draft edit: the old header, a new body, in place of the old
+    untagged, tagged = command(
+        m, 'UID REPLACE 1 Drafts2 CATENATE (URL "/Drafts2/;UID=1/;SECTION=HEADER" TEXT {})',
+        [b"edited\r\n"], sync=True)
+    assert status(tagged) == b"OK", tagged
+    assert b"* 1 EXPUNGE" in untagged
+    typ, data = m.uid("FETCH", "2", "(BODY.PEEK[])")
+    assert data[0][1] == MIME.split(b"\r\n\r\n")[0] + b"\r\n\r\nedited\r\n"
+    m.logout()
+
+
+def test_catenate_toobig(instance_dir):
+    from conftest import Instance
+
+    inst = Instance(instance_dir)
+    with open(inst.config, "a") as f:
+        f.write("imap {\n\tmax_literal_size = 1k\n}\n")
+    inst.start()
+    try:
+        setup_mail(inst)
+        m = connect_starttls(inst)
+        part = b"Subject: s\r\n\r\n" + b"y" * 900 + b"\r\n"
+        untagged, tagged = command(m, "APPEND INBOX {}", [part])
+        assert status(tagged) == b"OK"
+        uid = re.search(rb"APPENDUID \d+ (\d+)\]", tagged).group(1).decode()
+        url = '"/INBOX/;UID=%s"' % uid
+        untagged, tagged = command(m, "APPEND INBOX CATENATE (URL %s URL %s)" % (url, url))
+        assert b"NO [TOOBIG]" in tagged
+        m.logout()
+    finally:
+        inst.stop()
