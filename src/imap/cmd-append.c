@@ -23,14 +23,18 @@
    open until the command runs). */
 #define APPEND_MAX_MESSAGES 100
 
-/* APPEND or REPLACE (also as UID REPLACE), and not a CATENATE: its TEXT
-   parts are read into memory (bounded by IMAP_MAX_LITERALS_IN_MEMORY). */
+/* APPEND or REPLACE (also as UID REPLACE), and not inside CATENATE's
+   part list (the list being parsed is already the last argument, after
+   the atom CATENATE, its last element the TEXT of this literal: an odd
+   count, where a closed part list has pairs): TEXT parts are read into
+   memory (bounded by IMAP_MAX_LITERALS_IN_MEMORY). */
 static bool streams(const struct imap_command *partial)
 {
-	size_t first = 0;
+	size_t first = 0, n = partial->count;
+	const char *kw;
 
 	if (strcmp(partial->name, "UID") == 0) {
-		const char *sub = partial->count > 0 ? imap_arg_atom(&partial->args[0]) : NULL;
+		const char *sub = n > 0 ? imap_arg_atom(&partial->args[0]) : NULL;
 
 		if (sub == NULL || strcasecmp(sub, "REPLACE") != 0)
 			return false;
@@ -38,14 +42,16 @@ static bool streams(const struct imap_command *partial)
 	} else if (strcmp(partial->name, "APPEND") != 0 && strcmp(partial->name, "REPLACE") != 0) {
 		return false;
 	}
-	if (partial->count <= first)
+	/* REPLACE has its message number before the mailbox */
+	if (strcmp(partial->name, "APPEND") != 0)
+		first++;
+	if (n <= first)
 		return false;
-	for (size_t i = first; i < partial->count; i++) {
-		const char *a = imap_arg_atom(&partial->args[i]);
-
-		if (a != NULL && strcasecmp(a, "CATENATE") == 0)
-			return false;
-	}
+	/* args[first] is the mailbox: a mailbox named CATENATE is no part list */
+	if (n >= first + 3 && partial->args[n - 1].type == IMAP_ARG_LIST &&
+	    partial->args[n - 1].count % 2 == 1 &&
+	    (kw = imap_arg_atom(&partial->args[n - 2])) != NULL && strcasecmp(kw, "CATENATE") == 0)
+		return false;
 	return true;
 }
 

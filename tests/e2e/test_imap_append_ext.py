@@ -79,6 +79,13 @@ def test_multiappend(instance):
     # synchronising literals too
     untagged, tagged = command(m, "APPEND Box {} {}", [msg(4), msg(5)], sync=True)
     assert status(tagged) == b"OK" and b"APPENDUID %s 4:5]" % uv in tagged, tagged
+    # a CATENATE, then a message above the 1 MiB held in memory: it streams
+    big = b"Subject: big\r\n\r\n" + (b"z" * 78 + b"\r\n") * 20000
+    assert len(big) > 1024 * 1024
+    untagged, tagged = command(m, "APPEND Box CATENATE (TEXT {}) {}", [msg(6), big])
+    assert status(tagged) == b"OK" and b"APPENDUID %s 6:7]" % uv in tagged, tagged
+    m.select("Box")
+    assert m.uid("FETCH", "7", "(BODY.PEEK[])")[1][0][1] == big
     m.logout()
 
 
