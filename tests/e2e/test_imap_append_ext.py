@@ -207,3 +207,44 @@ def test_catenate_toobig(instance_dir):
         m.logout()
     finally:
         inst.stop()
+
+
+# Sections Dovecot and Tern both resolve: the catenated bytes must be the
+# same. Deliberate difference: a part that does not exist (3, 2.1) is
+# NO [BADURL] here (RFC 4469 5: the URL does not resolve), where Dovecot 2.3
+# catenates nothing.
+CATENATE_SECTIONS = ["", "/;SECTION=HEADER", "/;SECTION=TEXT", "/;SECTION=1",
+                     "/;SECTION=2.MIME", "/;SECTION=HEADER.FIELDS%20(Subject)",
+                     "/;SECTION=header.fields.not%20(subject%20from)"]
+
+
+def catenate_results(m):
+    untagged, tagged = command(m, "APPEND INBOX {}", [MIME])
+    assert status(tagged) == b"OK"
+    uid = re.search(rb"APPENDUID \d+ (\d+)\]", tagged).group(1).decode()
+    out = []
+    for sec in CATENATE_SECTIONS:
+        untagged, tagged = command(
+            m, 'APPEND INBOX CATENATE (URL "/INBOX/;UID=%s%s" TEXT {})' % (uid, sec), [b"X\r\n"])
+        assert status(tagged) == b"OK", (sec, tagged)
+        new = re.search(rb"APPENDUID \d+ (\d+)\]", tagged).group(1).decode()
+        m.select("INBOX")
+        out.append(m.uid("FETCH", new, "(BODY.PEEK[])")[1][0][1])
+    return out
+
+
+def test_catenate_same_as_dovecot(instance):
+    from dovecot_server import dovecot_session
+
+    with dovecot_session() as dm:
+        expected = catenate_results(dm)
+    setup_mail(instance)
+    m = connect_starttls(instance)
+    assert catenate_results(m) == expected
+    mime_uid = 2  # after the message setup_mail delivers
+    assert m.uid("FETCH", str(mime_uid), "(BODY.PEEK[])")[1][0][1] == MIME
+    for sec in ("/;SECTION=3", "/;SECTION=2.1"):
+        untagged, tagged = command(
+            m, 'APPEND INBOX CATENATE (URL "/INBOX/;UID=%d%s")' % (mime_uid, sec))
+        assert b"NO [BADURL" in tagged, (sec, tagged)
+    m.logout()

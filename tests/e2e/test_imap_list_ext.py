@@ -216,52 +216,17 @@ def normalise(untagged, tagged):
     return tagged.split()[1], sorted((n, tuple(sorted(a)), e, s) for n, a, e, s in entries)
 
 
-def dovecot_answers(uid, gid, internal, group, login):
-    import imaplib
-    import shutil
-    import subprocess
-    import tempfile
-    import test_mime_dovecot as dv
+def test_same_answers_as_dovecot(instance):
+    from dovecot_server import dovecot_session
 
-    d = tempfile.mkdtemp(prefix="tern-ldv-")
-    os.chmod(d, 0o755)
-    port = dv.free_port()
-    for sub in ("run", "state", "mail"):
-        os.makedirs(os.path.join(d, sub), exist_ok=True)
-    os.chown(os.path.join(d, "mail"), uid, gid)
-    with open(os.path.join(d, "dovecot.conf"), "w") as f:
-        f.write(dv.CONF.format(d=d, port=port, internal=internal, group=group, login=login))
-        f.write("namespace inbox {\n  inbox = yes\n  separator = /\n}\n")
-    with open(os.path.join(d, "passwd"), "w") as f:
-        f.write("kw:{PLAIN}kw-pass:%d:%d::%s/mail::\n" % (uid, gid, d))
-    proc = subprocess.Popen([dv.DOVECOT, "-F", "-c", os.path.join(d, "dovecot.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        dv.wait_port(port, proc)
-        m = imaplib.IMAP4("127.0.0.1", port)
-        m.login("kw", "kw-pass")
+    with dovecot_session() as m:
         for name in TREE + ["Fruit/Peach"]:
             assert command(m, 'CREATE "%s"' % name)[1].split()[1] == b"OK"
         for name in SUBSCRIBED:
             assert command(m, 'SUBSCRIBE "%s"' % name)[1].split()[1] == b"OK"
         assert command(m, "DELETE Fruit/Peach")[1].split()[1] == b"OK"
         m.append("INBOX", None, None, b"Subject: x\r\n\r\nbody\r\n")
-        answers = [normalise(*command(m, c)) for c in DOVECOT_COMMANDS]
-        m.logout()
-        return answers
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(d, ignore_errors=True)
-
-
-def test_same_answers_as_dovecot(instance):
-    import pytest
-    import test_mime_dovecot as dv
-
-    if not os.path.exists(dv.DOVECOT):
-        pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
-    expected = dovecot_answers(*dv.mail_account())
+        expected = [normalise(*command(m, c)) for c in DOVECOT_COMMANDS]
     m = make_tree(instance)
     for c, want in zip(DOVECOT_COMMANDS, expected):
         assert normalise(*command(m, c)) == want, c
