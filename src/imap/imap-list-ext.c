@@ -54,9 +54,9 @@ static int selection_parse(const struct imap_arg *list, struct imap_list_params 
 		else
 			goto bad;
 	}
-	/* RFC 5258 3: RECURSIVEMATCH alone (or with REMOTE) is BAD. */
-	if (p->sel_recursive && !p->sel_subscribed) {
-		*error_r = "RECURSIVEMATCH needs SUBSCRIBED";
+	/* RFC 5258 3: RECURSIVEMATCH alone (or with REMOTE only) is BAD. */
+	if (p->sel_recursive && !p->sel_subscribed && !p->sel_special_use) {
+		*error_r = "RECURSIVEMATCH needs another selection option";
 		return -1;
 	}
 	return 0;

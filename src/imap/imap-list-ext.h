@@ -54,7 +54,8 @@ struct imap_list_params {
 	size_t pattern_count;
 };
 /* Parse LIST's arguments args[0..count) (they stay the caller's: p points
-   into them). Unknown options, RECURSIVEMATCH without SUBSCRIBED, an empty
+   into them). Unknown options, RECURSIVEMATCH without SUBSCRIBED or
+   SPECIAL-USE (only SUBSCRIBED gives it CHILDINFO to report), an empty
    pattern list or a malformed RETURN are -1. */
 int imap_list_params_parse(const struct imap_arg *args, size_t count, struct imap_list_params *p,
                            const char **error_r);

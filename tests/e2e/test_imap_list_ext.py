@@ -193,6 +193,12 @@ DOVECOT_COMMANDS = [
     'LIST (SUBSCRIBED) "" Fruit/* RETURN (STATUS (MESSAGES UIDNEXT))',
     'LIST "Fruit/" %',
     'LIST (RECURSIVEMATCH) "" %',
+    'LIST (RECURSIVEMATCH REMOTE) "" %',
+    'LIST (SPECIAL-USE RECURSIVEMATCH) "" *',
+    'LIST "" "" RETURN (CHILDREN)',
+    'LIST (SUBSCRIBED) "" ""',
+    'LIST "" % RETURN (BOGUS)',
+    'LIST (SUBSCRIBED) "" inbox',
 ]
 
 

@@ -68,6 +68,9 @@ static void test_list_extended(void **state)
 	sel[1] = atom("SPECIAL-USE");
 	assert_int_equal(imap_list_params_parse(args, 5, &p, &error), 0);
 	assert_true(p.sel_remote && p.sel_special_use && !p.sel_subscribed && !p.ret_subscribed);
+	sel[0] = atom("RECURSIVEMATCH"); /* with SPECIAL-USE: allowed */
+	assert_int_equal(imap_list_params_parse(args, 5, &p, &error), 0);
+	sel[0] = atom("REMOTE");
 	sel[1] = atom("BOGUS");
 	assert_int_equal(imap_list_params_parse(args, 5, &p, &error), -1);
 	sel[1] = atom("REMOTE");
