@@ -442,7 +442,9 @@ void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
 	else if (mail_user_create_mailbox(s->user, name, &error) < 0)
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
-	else if (use != 0 && imap_special_use_set(s, name, use) < 0) {
+	/* use 0 drops a line a mailbox of that name deleted outside IMAP
+	   left (its failure is harmless then) */
+	else if (imap_special_use_set(s, name, use) < 0 && use != 0) {
 		/* all or nothing: the mailbox goes again */
 		(void)mail_user_delete_mailbox(s->user, name, &error);
 		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the special use.");
