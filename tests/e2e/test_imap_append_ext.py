@@ -248,3 +248,23 @@ def test_catenate_same_as_dovecot(instance):
             m, 'APPEND INBOX CATENATE (URL "/INBOX/;UID=%d%s")' % (mime_uid, sec))
         assert b"NO [BADURL" in tagged, (sec, tagged)
     m.logout()
+
+
+def test_multiappend_rollback_after_commit(instance):
+    """The second message is committed but cannot be finished (its new
+    keyword does not fit the mailbox's 64): the first, already stored and
+    numbered, is expunged again and the answer is NO."""
+    setup_mail(instance)
+    m = connect_starttls(instance)
+    assert status(command(m, "CREATE Box")[1]) == b"OK"
+    full = "(%s)" % " ".join("k%d" % i for i in range(64))
+    assert status(command(m, "APPEND Box %s {}" % full, [msg(0)])[1]) == b"OK"
+    untagged, tagged = command(m, "APPEND Box {} (one_too_many) {}", [msg(1), msg(2)])
+    assert status(tagged) == b"NO", tagged
+    assert m.select("Box")[1] == [b"1"]
+    assert fetch_all(m, "Box") == [msg(0)]
+    assert len(files(instance, ".Box")) == 1
+    # the UIDs given and taken back are not given again
+    untagged, tagged = command(m, "APPEND Box {}", [msg(3)])
+    assert status(tagged) == b"OK" and re.search(rb"APPENDUID \d+ 4\]", tagged), tagged
+    m.logout()
