@@ -69,7 +69,8 @@ int imap_url_parse(const char *url, struct imap_url *u)
 	const char *p, *mb_end, *uid;
 
 	memset(u, 0, sizeof(*u));
-	if (url[0] != '/' || url[1] == '/' || (uid = strcasestr(url, "/;UID=")) == NULL || uid <= url + 1)
+	if (url[0] != '/' || url[1] == '/' || (uid = strcasestr(url, "/;UID=")) == NULL ||
+	    uid <= url + 1)
 		return -1;
 	mb_end = uid;
 	p = memchr(url, ';', uid - url);
