@@ -8,6 +8,7 @@
 
 #include "imap/imap-private.h"
 #include "imap/imap-slice.h"
+#include "imap/imap-special-use.h"
 #include "lib/fsutil.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
@@ -19,29 +20,9 @@
 #define SUBS_MAX_BYTES (1024 * 1024)
 #define SUBS_MAX_NAMES 10000
 
-/* The usual folder names and their RFC 6154 attribute. */
-static const struct {
-	const char *name;
-	const char *attr;
-} special_names[] = {
-    {"Drafts", "\\Drafts"},          {"Sent", "\\Sent"},        {"Sent Items", "\\Sent"},
-    {"Sent Messages", "\\Sent"},     {"Trash", "\\Trash"},      {"Deleted Items", "\\Trash"},
-    {"Deleted Messages", "\\Trash"}, {"Junk", "\\Junk"},        {"Spam", "\\Junk"},
-    {"Archive", "\\Archive"},        {"Archives", "\\Archive"},
-};
-
 /* Created for an account that has no folder yet (as Dovecot's
    auto = create, but only once: a user who deletes one keeps it deleted). */
 static const char *const default_folders[] = {"Drafts", "Sent", "Trash", "Junk", "Archive"};
-
-const char *imap_special_use(const char *name)
-{
-	for (size_t i = 0; i < sizeof(special_names) / sizeof(special_names[0]); i++) {
-		if (strcasecmp(name, special_names[i].name) == 0)
-			return special_names[i].attr;
-	}
-	return NULL;
-}
 
 static char *subs_path(struct imap_session *s)
 {
@@ -209,6 +190,8 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	   message) go on a worker, not on the loop. */
 	workpool_submit(s->server->pool, trash_work, free, trash);
 	(void)subs_change(s, name, false);
+	if (imap_special_use_set(s, name, 0) < 0)
+		log_warn(s->sid, "event=imap.special_use_write_failed errno=%d", errno);
 	imap_reply(s, cmd->tag, "OK", "Delete completed.");
 }
 
@@ -354,5 +337,7 @@ void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	if (subs_change(s, from, false) == 0)
 		(void)subs_change(s, to, true);
+	if (imap_special_use_rename(s, from, to) < 0)
+		log_warn(s->sid, "event=imap.special_use_write_failed errno=%d", errno);
 	imap_reply(s, cmd->tag, "OK", "Rename completed.");
 }

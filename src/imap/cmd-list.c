@@ -5,7 +5,9 @@
 #include <strings.h>
 
 #include "imap/imap-fetch.h"
+#include "imap/imap-list-ext.h"
 #include "imap/imap-private.h"
+#include "imap/imap-special-use.h"
 #include "lib/array.h"
 #include "lib/xalloc.h"
 #include "store/mail-objects.h"
@@ -78,6 +80,10 @@ static bool listed(char **names, size_t count, const char *name)
 
 typedef ARRAY(char *) name_array;
 
+static bool status_items_valid(const struct imap_arg *items);
+static void status_line(struct imap_session *s, struct buf *out, const char *name,
+                        const struct imap_arg *items);
+
 /* LSUB (RFC 3501 6.3.9): a subscribed name the pattern does not match
    (hidden by '%') shows its unsubscribed parents that it does match, once
    each, as \Noselect. */
@@ -104,43 +110,243 @@ static void lsub_parents(struct imap_session *s, const char *pattern, const char
 	free(parent);
 }
 
-/* LIST: every mailbox; LSUB: the subscribed ones that exist (a
-   subscription to a deleted mailbox is not shown); nothing if the file
-   cannot be read. */
-static void list_names(struct imap_session *s, const char *kind, const char *pattern)
+/* ---- extended LIST (RFC 5258, 5819, 6154) ---- */
+
+/* One name LIST may answer for: a mailbox, a subscription, or a superior
+   name of either. */
+struct list_entry {
+	char *name;
+	bool exists, subscribed, matched;
+	bool has_children;     /* an existing mailbox below */
+	bool child_subscribed; /* a subscribed name below */
+	bool hidden_sub;       /* a subscribed name below that no pattern matches */
+	bool hidden_child;     /* an existing mailbox below that no pattern matches */
+};
+typedef ARRAY(struct list_entry) entry_array;
+
+/* INBOX first, then byte order (mail_user_list()'s order). */
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct list_entry *x = a, *y = b;
+	bool xi = strcmp(x->name, "INBOX") == 0, yi = strcmp(y->name, "INBOX") == 0;
+
+	if (xi != yi)
+		return xi ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* name and each of its superior names (not INBOX's case-folding: "inbox/x"
+   is a folder of its own). */
+static void entries_add(entry_array *entries, const char *name, bool exists, bool subscribed)
+{
+	char *copy = xstrdup(name);
+
+	array_append(entries,
+	             ((struct list_entry){
+	                 .name = xstrdup(name), .exists = exists, .subscribed = subscribed}));
+	for (char *p = strrchr(copy, HIERARCHY_SEP); p != NULL; p = strrchr(copy, HIERARCHY_SEP)) {
+		*p = '\0';
+		array_append(entries, ((struct list_entry){.name = xstrdup(copy)}));
+	}
+	free(copy);
+}
+
+/* Sort and merge the duplicates, ORing what each knew. */
+static void entries_merge(entry_array *e)
+{
+	size_t out = 0;
+
+	if (e->count == 0)
+		return;
+	qsort(e->items, e->count, sizeof(e->items[0]), entry_cmp);
+	for (size_t i = 1; i < e->count; i++) {
+		struct list_entry *last = &e->items[out];
+
+		if (strcmp(last->name, e->items[i].name) == 0) {
+			last->exists |= e->items[i].exists;
+			last->subscribed |= e->items[i].subscribed;
+			free(e->items[i].name);
+		} else {
+			e->items[++out] = e->items[i];
+		}
+	}
+	e->count = out + 1;
+}
+
+static bool matches_any(const struct imap_list_params *p, char **full, const char *name)
+{
+	for (size_t i = 0; i < p->pattern_count; i++) {
+		if (name_matches(full[i], name))
+			return true;
+	}
+	return false;
+}
+
+/* What each entry's inferiors make of it. */
+static void entries_relate(entry_array *e)
+{
+	for (size_t i = 0; i < e->count; i++) {
+		const struct list_entry *child = &e->items[i];
+		char *copy = xstrdup(child->name);
+
+		for (char *p = strrchr(copy, HIERARCHY_SEP); p != NULL;
+		     p = strrchr(copy, HIERARCHY_SEP)) {
+			struct list_entry key = {.name = copy}, *parent;
+
+			*p = '\0';
+			parent = bsearch(&key, e->items, e->count, sizeof(key), entry_cmp);
+			if (parent == NULL)
+				continue;
+			parent->has_children |= child->exists;
+			parent->child_subscribed |= child->subscribed;
+			parent->hidden_sub |= child->subscribed && !child->matched;
+			parent->hidden_child |= child->exists && !child->matched;
+		}
+		free(copy);
+	}
+}
+
+/* Whether LIST answers for e, and with CHILDINFO. */
+static bool entry_selected(const struct imap_list_params *p, const struct list_entry *e,
+                           unsigned special, bool *childinfo_r)
+{
+	*childinfo_r = false;
+	if (!e->matched)
+		return false;
+	if (p->sel_special_use && (!e->exists || special == 0))
+		return false;
+	if (p->sel_subscribed && e->subscribed) {
+		*childinfo_r = p->sel_recursive && e->child_subscribed;
+		return true;
+	}
+	if (p->sel_subscribed) {
+		/* RECURSIVEMATCH (RFC 5258 3): a parent that is not subscribed
+		   itself is shown for the subscribed names below it that the
+		   patterns do not show (Dovecot's reading as well). */
+		*childinfo_r = p->sel_recursive && e->hidden_sub;
+		return *childinfo_r;
+	}
+	if (p->sel_special_use)
+		return true;
+	/* A superior name that does not exist is shown when '%' hides the
+	   mailboxes below it (RFC 3501 6.3.8). */
+	return e->exists || e->hidden_child;
+}
+
+static void entry_write(struct imap_session *s, const struct imap_list_params *p,
+                        const struct list_entry *e, unsigned special, bool childinfo)
+{
+	struct buf b = BUF_INIT;
+
+	buf_append_str(&b, "* LIST (");
+	if (!e->exists)
+		buf_append_str(&b, p->extended ? "\\NonExistent " : "\\Noselect ");
+	if (p->ret_subscribed && e->subscribed)
+		buf_append_str(&b, "\\Subscribed ");
+	buf_append_str(&b, e->has_children ? "\\HasChildren" : "\\HasNoChildren");
+	if (e->exists && (!p->extended || p->ret_special_use || p->sel_special_use))
+		imap_special_use_append(&b, special);
+	buf_append_str(&b, ") \"/\" ");
+	imap_append_astring(&b, e->name);
+	if (childinfo)
+		buf_append_str(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	buf_append_str(&b, "\r\n");
+	if (p->ret_status != NULL && e->exists)
+		status_line(s, &b, e->name, p->ret_status);
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+static void entries_free(entry_array *e)
+{
+	for (size_t i = 0; i < e->count; i++)
+		free(e->items[i].name);
+	array_free(e);
+}
+
+/* Answer the LIST of p: -1 (nothing sent) if the mailboxes or the
+   subscriptions cannot be read. */
+static int imap_list_run(struct imap_session *s, const struct imap_list_params *p)
+{
+	char **names, **subs = NULL, *full[IMAP_LIST_MAX_PATTERNS];
+	size_t count, sub_count = 0;
+	entry_array e = ARRAY_INIT;
+	struct imap_special_map special;
+	const char *error;
+
+	if (mail_user_list(s->user, &names, &count, &error) < 0) {
+		log_error(s->sid, "event=imap.list_failed error=\"%s\"", error);
+		return -1;
+	}
+	if (imap_subs_read(s, &subs, &sub_count) < 0) {
+		log_error(s->sid, "event=imap.subscriptions_read_failed");
+		mail_user_list_free(names, count);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		entries_add(&e, names[i], true, false);
+	for (size_t i = 0; i < sub_count; i++)
+		entries_add(&e, subs[i], false, true);
+	mail_user_list_free(names, count);
+	imap_subs_free(subs, sub_count);
+	entries_merge(&e);
+	for (size_t i = 0; i < p->pattern_count; i++)
+		full[i] = xasprintf("%s%s", p->ref, p->patterns[i]);
+	for (size_t i = 0; i < e.count; i++)
+		e.items[i].matched = matches_any(p, full, e.items[i].name);
+	entries_relate(&e);
+	(void)imap_special_map_read(s, &special);
+	for (size_t i = 0; i < e.count; i++) {
+		unsigned mask = imap_special_map_get(&special, e.items[i].name);
+		bool childinfo;
+
+		if (entry_selected(p, &e.items[i], mask, &childinfo))
+			entry_write(s, p, &e.items[i], mask, childinfo);
+	}
+	imap_special_map_free(&special);
+	for (size_t i = 0; i < p->pattern_count; i++)
+		free(full[i]);
+	entries_free(&e);
+	return 0;
+}
+
+/* LSUB: the subscribed ones that exist (a subscription to a deleted
+   mailbox is not shown); nothing if the file cannot be read. */
+static void lsub_names(struct imap_session *s, const char *pattern)
 {
 	char **names, **subs = NULL;
 	size_t count, sub_count = 0;
-	bool lsub = strcmp(kind, "LSUB") == 0;
 	const char *error;
 	name_array shown = ARRAY_INIT;
+	struct imap_special_map special;
 
 	if (mail_user_list(s->user, &names, &count, &error) < 0) {
 		log_error(s->sid, "event=imap.list_failed error=\"%s\"", error);
 		return;
 	}
-	if (lsub && imap_subs_read(s, &subs, &sub_count) < 0)
+	if (imap_subs_read(s, &subs, &sub_count) < 0)
 		log_error(s->sid, "event=imap.subscriptions_read_failed");
+	(void)imap_special_map_read(s, &special);
 	for (size_t i = 0; i < count; i++) {
 		struct buf b = BUF_INIT;
-		const char *special = imap_special_use(names[i]);
 
-		if (lsub && !listed(subs, sub_count, names[i]))
+		if (!listed(subs, sub_count, names[i]))
 			continue;
 		if (!name_matches(pattern, names[i])) {
-			if (lsub)
-				lsub_parents(s, pattern, names[i], subs, sub_count, &shown);
+			lsub_parents(s, pattern, names[i], subs, sub_count, &shown);
 			continue;
 		}
-		buf_printf(&b, "* %s (%s%s%s) \"/\" ", kind,
+		buf_printf(&b, "* LSUB (%s",
 		           has_children(names, count, names[i]) ? "\\HasChildren"
-		                                                : "\\HasNoChildren",
-		           special != NULL ? " " : "", special != NULL ? special : "");
+		                                                : "\\HasNoChildren");
+		imap_special_use_append(&b, imap_special_map_get(&special, names[i]));
+		buf_append_str(&b, ") \"/\" ");
 		imap_append_astring(&b, names[i]);
 		buf_append_str(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
 	}
+	imap_special_map_free(&special);
 	mail_user_list_free(names, count);
 	imap_subs_free(subs, sub_count);
 	for (size_t i = 0; i < shown.count; i++)
@@ -150,23 +356,42 @@ static void list_names(struct imap_session *s, const char *kind, const char *pat
 
 void cmd_list(struct imap_session *s, const struct imap_cmd *cmd)
 {
+	struct imap_list_params p;
+	const char *error;
+	char *full;
+
+	if (strcmp(cmd->name, "LIST") == 0) {
+		if (imap_list_params_parse(cmd->args, cmd->count, &p, &error) < 0 ||
+		    (p.ret_status != NULL && !status_items_valid(p.ret_status))) {
+			imap_reply_bad(s, cmd->tag,
+			               p.ret_status != NULL ? "Invalid status item." : error);
+			return;
+		}
+		if (!p.extended && p.patterns[0][0] == '\0') {
+			/* RFC 3501 6.3.8: the hierarchy delimiter and root. */
+			imap_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
+		} else if (imap_list_run(s, &p) < 0) {
+			imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot list the mailboxes.");
+			return;
+		}
+		imap_reply(s, cmd->tag, "OK", "LIST completed.");
+		return;
+	}
 	const char *ref = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	const char *pattern = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
-	char *full;
 
 	if (ref == NULL || pattern == NULL) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
 	}
 	if (pattern[0] == '\0') {
-		/* RFC 3501 6.3.8: the hierarchy delimiter and root. */
-		imap_printf(s, "* %s (\\Noselect) \"/\" \"\"\r\n", cmd->name);
+		imap_printf(s, "* LSUB (\\Noselect) \"/\" \"\"\r\n");
 	} else {
 		full = xasprintf("%s%s", ref, pattern);
-		list_names(s, cmd->name, full);
+		lsub_names(s, full);
 		free(full);
 	}
-	imap_reply(s, cmd->tag, "OK", "%s completed.", cmd->name);
+	imap_reply(s, cmd->tag, "OK", "LSUB completed.");
 }
 
 /* RFC 3501 6.3.3: the superior names of "A/B/C" are created too, so the
@@ -205,15 +430,25 @@ static void reply_created(struct imap_session *s, const char *tag, const char *n
 	free(id);
 }
 
+/* RFC 6154 3: CREATE name (USE (\Archive ...)), the attributes kept in
+   tern-special-use (imap-special-use.h); one that cannot be kept is
+   refused before anything is created. */
 void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *arg = cmd->count >= 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
 	const char *error;
+	unsigned use = 0;
 	char *name;
 	size_t len;
+	int ret;
 
-	if (arg == NULL) {
+	if (arg == NULL || cmd->count > 2 ||
+	    (ret = imap_create_params_parse(cmd->args + 1, cmd->count - 1, &use, &error)) == -1) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
+		return;
+	}
+	if (ret == IMAP_CREATE_USEATTR) {
+		imap_reply(s, cmd->tag, "NO", "[USEATTR] %s.", error);
 		return;
 	}
 	/* RFC 3501 6.3.3: a trailing separator only says the name will have
@@ -228,7 +463,13 @@ void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists.");
 	else if (mail_user_create_mailbox(s->user, name, &error) < 0)
 		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
-	else {
+	/* use 0 drops a line a mailbox of that name deleted outside IMAP
+	   left (its failure is harmless then) */
+	else if (imap_special_use_set(s, name, use) < 0 && use != 0) {
+		/* all or nothing: the mailbox goes again */
+		(void)mail_user_delete_mailbox(s->user, name, &error);
+		imap_reply(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the special use.");
+	} else {
 		create_parents(s, name);
 		reply_created(s, cmd->tag, name);
 	}
@@ -282,6 +523,47 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 	else
 		return status_object_item(b, box, item);
 	return 0;
+}
+
+static const char *const status_names[] = {"MESSAGES",    "RECENT", "UIDNEXT",
+                                           "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"};
+
+static bool status_items_valid(const struct imap_arg *items)
+{
+	for (size_t i = 0; i < items->count; i++) {
+		const char *item = imap_arg_atom(&items->list[i]);
+		size_t k = 0;
+
+		while (item != NULL && k < sizeof(status_names) / sizeof(status_names[0]) &&
+		       strcasecmp(item, status_names[k]) != 0)
+			k++;
+		if (item == NULL || k == sizeof(status_names) / sizeof(status_names[0]))
+			return false;
+	}
+	return true;
+}
+
+/* LIST-STATUS (RFC 5819): "* STATUS name (...)" for the listed mailbox
+   (items already checked by status_items_valid()); nothing if it cannot be
+   opened. */
+static void status_line(struct imap_session *s, struct buf *out, const char *name,
+                        const struct imap_arg *items)
+{
+	struct mailbox *box;
+	const char *error;
+
+	if (mailbox_open(s->user, name, true, &box, &error) < 0)
+		return;
+	buf_append_str(out, "* STATUS ");
+	imap_append_astring(out, mailbox_name(box));
+	buf_append_str(out, " (");
+	for (size_t i = 0; i < items->count; i++) {
+		if (i > 0)
+			buf_append_char(out, ' ');
+		(void)status_item(out, box, imap_arg_atom(&items->list[i]));
+	}
+	buf_append_str(out, ")\r\n");
+	mailbox_close(&box);
 }
 
 void cmd_status(struct imap_session *s, const struct imap_cmd *cmd)

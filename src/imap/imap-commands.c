@@ -54,6 +54,7 @@ static const struct imap_cmd_def commands[] = {
     {"SEARCH", cmd_search, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"SORT", cmd_sort, IMAP_CMD_SELECTED | IMAP_CMD_UID},
     {"THREAD", cmd_thread, IMAP_CMD_SELECTED | IMAP_CMD_UID},
+    {"REPLACE", cmd_replace, IMAP_CMD_SELECTED | IMAP_CMD_SYNC | IMAP_CMD_UID}, /* RFC 8508 */
 };
 
 static const struct imap_cmd_def *find_command(const char *name)

@@ -134,9 +134,12 @@ struct imap_session {
 	   sent as VANISHED. */
 	bool condstore, qresync;
 
-	struct delivery *append; /* APPEND: the literal streaming to disk */
-	unsigned cmd_flags;      /* of the command running */
-	struct buf line;         /* scratch for conn_read_line() */
+	/* APPEND, REPLACE: the message literals streamed to disk, in order
+	   (MULTIAPPEND sends several) */
+	struct delivery **append;
+	size_t append_count;
+	unsigned cmd_flags; /* of the command running */
+	struct buf line;    /* scratch for conn_read_line() */
 
 	/* On server->idlers while in IDLE (cmd-idle.c). */
 	struct imap_session *idle_prev, *idle_next;
@@ -218,17 +221,15 @@ void imap_session_resumable(struct imap_session *s, const struct imap_resumable 
 
 /* ---- cmd-append.c ---- */
 
-/* Install the parser's literal sink that streams APPEND's message into a
-   delivery (s->append). */
+/* Install the parser's literal sink that streams the message literals of
+   APPEND and REPLACE into deliveries (s->append). */
 void imap_append_install_sink(struct imap_session *s);
-/* Drop a streamed APPEND literal that no command took (parse error, BAD
+/* Drop the streamed APPEND literals that no command took (parse error, BAD
    arguments, closed session). */
 void imap_append_abort(struct imap_session *s);
 
 /* ---- cmd-folder.c ---- */
 
-/* The RFC 6154 attribute ("\\Sent") for a usual folder name, or NULL. */
-const char *imap_special_use(const char *name);
 /* The subscribed names (malloc'ed array of malloc'ed strings, free with
    imap_subs_free()): 0, or -1 if the file cannot be read. No subscription
    file yet means INBOX alone (docs/imap.md). */
@@ -277,6 +278,8 @@ void cmd_sort(struct imap_session *s, const struct imap_cmd *cmd);   /* cmd-sort
 void cmd_thread(struct imap_session *s, const struct imap_cmd *cmd); /* cmd-sort.c */
 void cmd_idle(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_append(struct imap_session *s, const struct imap_cmd *cmd);
+/* REPLACE and UID REPLACE (RFC 8508) */
+void cmd_replace(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd); /* COPY and MOVE */
 void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd);

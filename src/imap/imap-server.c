@@ -134,6 +134,10 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		/* cmd-fetch.c, cmd-metadata.c, cmd-list.c */
 		buf_append_str(caps,
 		               " OBJECTID SAVEDATE STATUS=SIZE PREVIEW METADATA METADATA-SERVER");
+		/* cmd-list.c, cmd-folder.c, cmd-append.c */
+		buf_append_str(caps,
+		               " LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE MULTIAPPEND"
+		               " REPLACE CATENATE");
 	}
 }
 

@@ -307,7 +307,7 @@ def test_enable_id(instance):
     for c in (b"UIDPLUS", b"MOVE", b"ENABLE", b"ID", b"SPECIAL-USE", b"LITERAL+", b"CONDSTORE",
               b"QRESYNC"):
         assert c in caps
-    assert b"MULTIAPPEND" not in caps
+    assert b"COMPRESS=DEFLATE" not in caps
     m.logout()
     assert "event=imap.id name=pytest" in instance.log()
 
