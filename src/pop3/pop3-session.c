@@ -135,23 +135,37 @@ void pop3_session_close(struct pop3_session *s, bool ok, const char *text)
 	conn_close(s->conn);
 }
 
-bool pop3_session_count_error(struct pop3_session *s)
+/* Count an error; at the limit, true (the caller closes). */
+static bool error_limit(struct pop3_session *s)
 {
 	const struct tern_settings *set = s->server->settings;
 	unsigned limit = s->state == POP3_STATE_AUTHORIZATION ? set->limits.max_errors_prelogin
 	                                                      : set->limits.max_errors;
 
 	if (++s->errors < limit || limit == 0)
-		return true;
+		return false;
 	log_info(s->sid, "event=pop3.too_many_errors errors=%u", s->errors);
+	return true;
+}
+
+bool pop3_session_count_error(struct pop3_session *s)
+{
+	if (!error_limit(s))
+		return true;
 	pop3_session_close(s, false, "Too many bad commands.");
 	return false;
 }
 
 void pop3_reply_bad(struct pop3_session *s, const char *text)
 {
-	pop3_printf(s, "-ERR %s\r\n", text);
-	(void)pop3_session_count_error(s);
+	/* one reply per command, also for the last one (RFC 1939 3) */
+	if (!error_limit(s)) {
+		pop3_printf(s, "-ERR %s\r\n", text);
+		return;
+	}
+	pop3_printf(s, "-ERR %s Too many bad commands.\r\n", text);
+	s->state = POP3_STATE_CLOSING;
+	conn_close(s->conn);
 }
 
 /* Take the maildrop's lock (RFC 1939 8: one session per maildrop): 0,

@@ -2,8 +2,7 @@
 #include "pop3/pop3-settings.h"
 
 static const struct setting_def pop3_keys[] = {
-    SETTING(struct pop3_settings, "idle_timeout", SETTING_DURATION, idle_timeout, 600, 86400,
-            "10m"),
+    SETTING(struct pop3_settings, "idle_timeout", SETTING_DURATION, idle_timeout, 1, 86400, "10m"),
 };
 
 const struct settings_section pop3_settings_section = {

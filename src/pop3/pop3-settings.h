@@ -8,7 +8,7 @@
 
 struct pop3_settings {
 	/* Seconds a logged-in session may be silent; default 10 minutes
-	   (RFC 1939 3: "at least 10 minutes"). */
+	   (RFC 1939 3: "at least 10 minutes"; shorter values are for tests). */
 	unsigned idle_timeout;
 };
 
