@@ -387,3 +387,82 @@ read_all = true
     assert len(got) == 2, proc.stdout + proc.stderr
     assert any(b"first body" in g for g in got)
     assert imap_uids(inst)[0] == []
+
+
+def test_auth_scram_sha_256(inst):
+    from scram_client import ScramClient
+
+    inst.restart()  # SCRAM is offered once the directory has keys at start
+    p = pop_stls(inst)
+    caps = p.capa()
+    assert "SCRAM-SHA-256" in caps["SASL"] and "SCRAM-SHA-256-PLUS" in caps["SASL"]
+    scram = ScramClient(USER, PASSWORD)
+    p._putcmd("AUTH SCRAM-SHA-256 " + base64.b64encode(scram.first()).decode())
+    line = p._getline()[0]
+    assert line.startswith(b"+ "), line
+    p._putcmd(base64.b64encode(scram.final(base64.b64decode(line[2:]))).decode())
+    line = p._getline()[0]
+    assert line.startswith(b"+ ") and scram.verify(base64.b64decode(line[2:])), line
+    p._putcmd("")
+    assert p._getresp().startswith(b"+OK")
+    assert p.stat()[0] == 2
+    p.quit()
+
+
+def test_plaintext_on_loopback_setting(instance):
+    with open(instance.config) as f:
+        text = f.read()
+    with open(instance.config, "w") as f:
+        f.write(text.replace("plaintext_on_loopback = no", "plaintext_on_loopback = yes"))
+    instance.restart()
+    instance.add_user(USER, PASSWORD)
+    p = poplib.POP3("127.0.0.1", instance.port("pop3"), timeout=10)
+    caps = p.capa()
+    assert "USER" in caps and "PLAIN" in caps["SASL"]
+    login(p)  # no TLS
+    assert p.stat() == (0, 0)
+    p.quit()
+
+
+def test_big_message_streams_intact(inst):
+    body = b"".join(b"%07d ..line with a dot\r\n.%s\n" % (i, b"x" * (i % 50))
+                    for i in range(60000))
+    msg = b"From: big@remote.test\r\nSubject: big\r\n\r\n" + body
+    put_file(inst, "1002.M1P1.test", msg, 1002)
+    p = login(pop_ssl(inst))
+    size = int(p.list(3).split()[2])
+    resp, lines, octets = p.retr(3)
+    want = msg.replace(b"\r\n", b"\n").split(b"\n")[:-1]
+    assert lines == want
+    assert size == len(msg) + msg.count(b"\n") - msg.count(b"\r\n")
+    p.quit()
+
+
+def test_message_expunged_by_imap_meanwhile(inst):
+    p = login(pop_stls(inst))
+    m = imap(inst)
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "\\Deleted")
+    m.expunge()
+    m.logout()
+    with pytest.raises(poplib.error_proto, match="expunged"):
+        p.retr(1)
+    p.dele(1)
+    p.quit()  # the gone message is skipped, the other kept
+    assert len(imap_uids(inst)[0]) == 1
+
+
+def test_failed_logins_count_with_imap(inst):
+    p = pop_ssl(inst)
+    p.user(USER)
+    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+        p.pass_("wrong")
+    p.quit()
+    m = imaplib.IMAP4("127.0.0.1", inst.port("imap"))
+    m.starttls(client_tls_context())
+    with pytest.raises(imaplib.IMAP4.error):
+        m.login(USER, "wrong too")
+    # one table for every protocol: the IMAP failure is the IP's second
+    inst.wait_for_log("event=imap.login_failed")
+    assert "failures=2" in [l for l in inst.log().splitlines()
+                            if "event=imap.login_failed" in l][-1]
