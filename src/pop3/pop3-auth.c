@@ -98,10 +98,8 @@ static void pass_fail_done(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (pop3_session_release(job->s)) {
-		pop3_printf(job->s, "-ERR [AUTH] Authentication failed.\r\n");
-		(void)pop3_session_count_error(job->s);
-	}
+	if (pop3_session_release(job->s))
+		pop3_reply_bad(job->s, "[AUTH] Authentication failed.");
 	pass_job_free(job);
 }
 
@@ -195,12 +193,11 @@ static void sasl_final(struct pop3_session *s, const struct auth_sasl_reply *r)
 		return;
 	case AUTH_SASL_FAILED:
 		if (r->error == AUTH_SASL_CANCELLED)
-			pop3_printf(s, "-ERR Authentication aborted by client.\r\n");
+			pop3_reply_bad(s, "Authentication aborted by client.");
 		else if (r->error == SASL_ERR_MALFORMED)
-			pop3_printf(s, "-ERR Invalid AUTH response.\r\n");
+			pop3_reply_bad(s, "Invalid AUTH response.");
 		else
-			pop3_printf(s, "-ERR [AUTH] Authentication failed.\r\n");
-		(void)pop3_session_count_error(s);
+			pop3_reply_bad(s, "[AUTH] Authentication failed.");
 		return;
 	case AUTH_SASL_CHALLENGE:
 		break;

@@ -195,6 +195,8 @@ void pop3_retr_continue(struct pop3_session *s)
 	free(chunk);
 	buf_free(&b);
 	if (done) {
+		if (r->msg != NULL)
+			r->msg->retrieved = true;
 		pop3_retr_free(&s->retr);
 		pop3_session_resume(s);
 	}
@@ -217,6 +219,7 @@ static void retr_start(struct pop3_session *s, struct pop3_msg *m, int64_t body_
 		return;
 	}
 	r->total = mail_msg_size(r->reader);
+	r->msg = body_lines < 0 ? m : NULL; /* TOP does not make it seen */
 	pop3_stuff_init(&r->stuff, body_lines);
 	if (body_lines < 0)
 		pop3_printf(s, "+OK %llu octets\r\n", (unsigned long long)msg_size(s, m));
@@ -281,7 +284,7 @@ static void cmd_rset(struct pop3_session *s, const struct pop3_command *cmd)
 	(void)cmd;
 	for (uint32_t i = 0; i < s->count; i++)
 		s->msgs[i].deleted = false;
-	pop3_printf(s, "+OK\r\n");
+	pop3_printf(s, "+OK Maildrop has %u messages.\r\n", s->count);
 }
 
 static void cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
@@ -290,35 +293,42 @@ static void cmd_noop(struct pop3_session *s, const struct pop3_command *cmd)
 	pop3_printf(s, "+OK\r\n");
 }
 
-/* The deleted messages' UIDs (ascending, as the view's seqs are), each
-   flagged \Deleted so the store's expunge takes it. Returns the count. */
+/* One message at UPDATE: a deleted one gets \Deleted (so the store's
+   expunge takes it; its UID goes to uids[*n]), a retrieved one \Seen, as
+   Dovecot's POP3 does. */
+static void update_msg(struct pop3_session *s, const struct pop3_msg *m, uint32_t *uids, size_t *n,
+                       bool *failed_r)
+{
+	const char *error;
+	int r;
+
+	if (!m->deleted && !m->retrieved)
+		return;
+	r = mailbox_update_flags(s->box, m->seq, MAIL_FLAGS_ADD,
+	                         m->deleted ? MAIL_DELETED : MAIL_SEEN, &error);
+	if (r < 0) {
+		log_warn(s->sid, "event=pop3.update_failed uid=%u error=\"%s\"", m->uid, error);
+		*failed_r = true;
+	}
+	if (r == 1 && m->deleted) /* 0: gone already (expunged by another session) */
+		uids[(*n)++] = m->uid;
+}
+
+/* Flag the messages; returns the UIDs to expunge (ascending, as the view's
+   seqs are) in uids. */
 static size_t update_mark(struct pop3_session *s, uint32_t *uids, bool *failed_r)
 {
 	size_t n = 0;
-	const char *error;
 
-	for (uint32_t i = 0; i < s->count; i++) {
-		const struct pop3_msg *m = &s->msgs[i];
-		int r;
-
-		if (!m->deleted)
-			continue;
-		r = mailbox_update_flags(s->box, m->seq, MAIL_FLAGS_ADD, MAIL_DELETED, &error);
-		if (r < 0) {
-			log_warn(s->sid, "event=pop3.dele_failed uid=%u error=\"%s\"", m->uid,
-			         error);
-			*failed_r = true;
-		}
-		if (r == 1) /* 0: gone already (expunged by another session) */
-			uids[n++] = m->uid;
-	}
+	for (uint32_t i = 0; i < s->count; i++)
+		update_msg(s, &s->msgs[i], uids, &n, failed_r);
 	return n;
 }
 
 void pop3_update(struct pop3_session *s)
 {
 	uint32_t *uids = xcalloc(s->count + 1, sizeof(*uids)), *seqs = NULL;
-	bool failed = false;
+	bool failed = false, changed = false;
 	size_t n = update_mark(s, uids, &failed), count = 0;
 	const char *error;
 
@@ -329,8 +339,10 @@ void pop3_update(struct pop3_session *s)
 	free(seqs);
 	free(uids);
 	log_info(s->sid, "event=pop3.update deleted=%zu", count);
-	if (count > 0) {
-		/* IDLE sessions of every imap process see the expunges now */
+	for (uint32_t i = 0; i < s->count && !changed; i++)
+		changed = s->msgs[i].retrieved && !s->msgs[i].deleted;
+	if (changed || count > 0) {
+		/* IDLE sessions of every imap process see the changes now */
 		if (s->server->role != NULL)
 			role_notify_mailbox_changed(s->server->role, s->username);
 		else

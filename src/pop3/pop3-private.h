@@ -60,7 +60,8 @@ struct pop3_msg {
 	uint32_t uid;
 	uint64_t size; /* what RETR sends (pop3-msg.h), once size_known */
 	bool size_known;
-	bool deleted; /* DELE: expunged at QUIT */
+	bool deleted;   /* DELE: expunged at QUIT */
+	bool retrieved; /* all of it went out by RETR: \Seen at QUIT */
 };
 
 /* RETR / TOP streaming out. */
@@ -68,6 +69,7 @@ struct pop3_retr {
 	struct mail_msg_reader *reader;
 	uint64_t offset, total;
 	struct pop3_stuff stuff;
+	struct pop3_msg *msg; /* marked retrieved when RETR is all out */
 };
 
 struct pop3_session {
@@ -111,8 +113,9 @@ void pop3_session_start(struct pop3_server *server, int fd, const struct sockadd
 void pop3_printf(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void pop3_write(struct pop3_session *s, const void *data, size_t len);
-/* "-ERR text" for a bad command, counted; past the limit the session
-   says so and closes. */
+/* "-ERR text" for a bad command or a failed login, counted; at the limit
+   the same reply also says "Too many bad commands." and the session
+   closes. */
 void pop3_reply_bad(struct pop3_session *s, const char *text);
 /* Count a client error (as pop3_reply_bad() without the reply). Returns
    false if the session is closing. */

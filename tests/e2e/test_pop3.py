@@ -275,7 +275,10 @@ def test_imap_idle_sees_pop3_expunge(inst):
     p.dele(2)
     p.quit()
     m.sock.settimeout(10)
-    line = m.readline()  # woken by the notification, not the 30 s poll
+    try:
+        line = m.readline()  # woken by the notification, not the 30 s poll
+    except imaplib.IMAP4.abort as e:
+        raise AssertionError(f"{e}; log:\n{inst.log()[-6000:]}")
     assert line == b"* 2 EXPUNGE\r\n", line
     m.send(b"DONE\r\n")
     m.logout()
@@ -466,3 +469,27 @@ def test_failed_logins_count_with_imap(inst):
     inst.wait_for_log("event=imap.login_failed")
     assert "failures=2" in [l for l in inst.log().splitlines()
                             if "event=imap.login_failed" in l][-1]
+
+
+def imap_flags(inst):
+    m = imap(inst)
+    m.select("INBOX", readonly=True)
+    typ, data = m.fetch("1:*", "(FLAGS)")
+    m.logout()
+    return [b"\\Seen" in d for d in data]
+
+
+def test_retr_marks_seen_at_quit(inst):
+    p = login(pop_stls(inst))
+    p.retr(1)
+    p.top(2, 0)  # TOP does not
+    p.sock.shutdown(socket.SHUT_RDWR)  # dropped: no UPDATE, no flags
+    p.sock.close()
+    p.file.close()
+    inst.wait_for_log('event=pop3.disconnect reason="TLS error')
+    assert imap_flags(inst) == [False, False]
+    p = login(pop_stls(inst))
+    p.retr(1)
+    p.top(2, 0)
+    p.quit()
+    assert imap_flags(inst) == [True, False]
