@@ -228,9 +228,13 @@ def test_long_line_refused(inst):
 
 def test_pipelining(inst):
     p = login(pop_ssl(inst))
-    p.sock.sendall(b"STAT\r\nUIDL 1\r\nNOOP\r\nLIST 2\r\n")
-    for _ in range(4):
-        assert p._getline()[0].startswith(b"+OK")
+    p.sock.sendall(b"STAT\r\nRETR 1\r\nUIDL 1\r\nTOP 2 0\r\nNOOP\r\nLIST 2\r\n")
+    assert p._getresp().startswith(b"+OK")
+    assert p._getlongresp()[1][-1] == b"end"
+    assert p._getresp().startswith(b"+OK 1 ")
+    assert p._getlongresp()[1] == [b"From: carol@remote.test", b"Subject: two", b""]
+    assert p._getresp() == b"+OK"
+    assert p._getresp().startswith(b"+OK 2 ")
     p.quit()
 
 
