@@ -348,6 +348,7 @@ void pop3_update(struct pop3_session *s)
 		else
 			mail_user_registry_notify(s->server->users, s->username);
 	}
+	pop3_maildrop_release(s);
 	if (failed)
 		pop3_session_close(s, false, "[SYS/TEMP] Some deleted messages were not removed.");
 	else

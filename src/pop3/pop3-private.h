@@ -126,6 +126,10 @@ void pop3_session_close(struct pop3_session *s, bool ok, const char *text);
    INBOX and enter TRANSACTION, or answer "-ERR [IN-USE]" / "[SYS/TEMP]"
    and stay in AUTHORIZATION. method is for the log. */
 void pop3_session_login(struct pop3_session *s, char *username, const char *method);
+/* Give the maildrop back: the view, the lock, the user (again: nothing).
+   UPDATE calls it before its "+OK", so a client that logs in again at once
+   does not find the maildrop still locked by the closing session. */
+void pop3_maildrop_release(struct pop3_session *s);
 /* Hold the session for a worker job or timer (reading stops); release
    returns false if the session is gone meanwhile (do not touch it). */
 void pop3_session_hold(struct pop3_session *s);

@@ -82,8 +82,7 @@ void pop3_session_start(struct pop3_server *server, int fd, const struct sockadd
 		send_greeting(s);
 }
 
-/* Give the maildrop back: the view, the lock, the user. */
-static void maildrop_release(struct pop3_session *s)
+void pop3_maildrop_release(struct pop3_session *s)
 {
 	pop3_retr_free(&s->retr);
 	mailbox_close(&s->box);
@@ -98,7 +97,7 @@ static void maildrop_release(struct pop3_session *s)
 
 static void session_free(struct pop3_session *s)
 {
-	maildrop_release(s);
+	pop3_maildrop_release(s);
 	if (s->session_timer != NULL)
 		event_free(s->session_timer);
 	pop3_parser_free(&s->parser);
@@ -229,7 +228,7 @@ static int maildrop_open(struct pop3_session *s, const char *username, const cha
 			          user_log, error);
 			pop3_printf(s, "-ERR [SYS/TEMP] Mailbox cannot be opened.\r\n");
 		}
-		maildrop_release(s);
+		pop3_maildrop_release(s);
 		return -1;
 	}
 	maildrop_load(s);

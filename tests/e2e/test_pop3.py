@@ -497,3 +497,21 @@ def test_retr_marks_seen_at_quit(inst):
     p.top(2, 0)
     p.quit()
     assert imap_flags(inst) == [True, False]
+
+
+def test_login_again_right_after_quit(instance):
+    """The lock goes before QUIT's +OK: a client polling again at once (as
+    fetchmail's daemon mode can) never meets its own old session. Without
+    TLS (plaintext on loopback), so that nothing slows the next login."""
+    with open(instance.config) as f:
+        text = f.read()
+    with open(instance.config, "w") as f:
+        f.write(text.replace("plaintext_on_loopback = no", "plaintext_on_loopback = yes"))
+    instance.restart()
+    instance.add_user(USER, PASSWORD)
+    for _ in range(50):
+        with socket.create_connection(("127.0.0.1", instance.port("pop3")), timeout=10) as s:
+            s.sendall(f"USER {USER}\r\nPASS {PASSWORD}\r\nSTAT\r\nQUIT\r\n".encode())
+            f = s.makefile("rb")
+            replies = [f.readline() for _ in range(5)]
+        assert all(r.startswith(b"+OK") for r in replies), replies
