@@ -19,15 +19,9 @@ static const struct {
 	const char *service;
 	unsigned priority, port;
 } srv_records[] = {
-    {"_submissions._tcp", 0, 465},
-    {"_submission._tcp", 10, 587},
-    {"_imaps._tcp", 0, 993},
-    {"_imap._tcp", 10, 143},
+    {"_submissions._tcp", 0, 465}, {"_submission._tcp", 10, 587}, {"_imaps._tcp", 0, 993},
+    {"_imap._tcp", 10, 143},       {"_pop3s._tcp", 0, 995},       {"_pop3._tcp", 10, 110},
 };
-
-/* Services Tern does not offer yet: RFC 6186 section 3.4 says to publish a
-   target of "." so clients do not try them. */
-static const char *const srv_absent[] = {"_pop3s._tcp", "_pop3._tcp"};
 
 static void print_dkim(const char *data_dir, const char *domain)
 {
@@ -71,8 +65,6 @@ static void print_records(const char *domain, const char *host, const char *data
 	for (size_t i = 0; i < sizeof(srv_records) / sizeof(srv_records[0]); i++)
 		printf("%s.%s. IN SRV %u 1 %u %s.\n", srv_records[i].service, domain,
 		       srv_records[i].priority, srv_records[i].port, host);
-	for (size_t i = 0; i < sizeof(srv_absent) / sizeof(srv_absent[0]); i++)
-		printf("%s.%s. IN SRV 0 0 0 .\n", srv_absent[i], domain);
 	printf("autoconfig.%s. IN CNAME %s.\n", domain, host);
 	printf("autodiscover.%s. IN CNAME %s.\n", domain, host);
 }

@@ -66,6 +66,7 @@ struct imap_server {
 	   tests (the session fuzzer) may shorten it */
 	struct timeval auth_fail_delay;
 	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */
+	struct pop3_server *pop3;    /* the role's POP3 services (src/pop3) */
 };
 
 enum imap_state {

@@ -11,6 +11,8 @@
 #include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
+#include "pop3/pop3-server.h"
+#include "pop3/pop3-settings.h"
 #include "store/mailbox.h"
 
 /* A user whose sessions used its index for none of this long gives the
@@ -154,6 +156,9 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 	if (ctx->guard != NULL)
 		auth_set_guard(server->auth, ctx->guard, guard_settings(ctx->settings));
 	server->role = ctx;
+	/* POP3 lives in the imap role (DESIGN.md): same directory, same users */
+	server->pop3 =
+	    pop3_server_new(ctx->base, ctx->settings, ctx->tls, server->auth, server->users, ctx);
 	ctx->data = server;
 	return 0;
 }
@@ -161,7 +166,12 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 static void role_accept(struct role_ctx *ctx, int fd, const struct sockaddr *peer,
                         socklen_t peerlen, const struct service_def *service, enum tls_mode tls)
 {
-	imap_server_accept(ctx->data, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
+	struct imap_server *server = ctx->data;
+
+	if (service == &pop3_service_pop3 || service == &pop3_service_pop3s)
+		pop3_server_accept(server->pop3, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
+	else
+		imap_server_accept(server, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
 }
 
 static void role_mailbox_changed(struct role_ctx *ctx, const char *user)
@@ -173,11 +183,13 @@ static void role_deinit(struct role_ctx *ctx)
 {
 	struct imap_server *server = ctx->data;
 
+	pop3_server_free(&server->pop3);
 	imap_server_free(&server);
 	ctx->data = NULL;
 }
 
-static const struct service_def *const imap_services[] = {&imap_service_imap, &imap_service_imaps};
+static const struct service_def *const imap_services[] = {&imap_service_imap, &imap_service_imaps,
+                                                          &pop3_service_pop3, &pop3_service_pop3s};
 
 const struct role_ops imap_role_ops = {
     .name = "imap",

@@ -18,7 +18,7 @@
 #include "lib/workpool.h"
 #include "master/role.h"
 
-/* The imap role (services imap, imaps). */
+/* The imap role (services imap, imaps, and pop3, pop3s of src/pop3). */
 extern const struct role_ops imap_role_ops;
 
 struct imap_server;

@@ -22,7 +22,8 @@ SRCDIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 TERN_BIN = os.environ.get("TERN_BIN", os.path.join(SRCDIR, "build", "tern"))
 
 STANDARD_PORTS = {"smtp": 25, "submission": 587, "submissions": 465,
-                  "lmtp": 24, "imap": 143, "imaps": 993}
+                  "lmtp": 24, "imap": 143, "imaps": 993,
+                  "pop3": 110, "pop3s": 995}
 DOMAIN = "example.test"
 HOSTNAME = "mail.example.test"
 

@@ -171,12 +171,10 @@ def test_dns_records(instance_dir):
     assert 'e2e._domainkey.example.test. IN TXT "v=DKIM1; k=ed25519; p=' in out
     assert '_dmarc.example.test. IN TXT "v=DMARC1; p=quarantine' in out
     for srv, port in (("_submission", 587), ("_submissions", 465), ("_imap", 143),
-                      ("_imaps", 993)):
+                      ("_imaps", 993), ("_pop3", 110), ("_pop3s", 995)):
         assert re.search(r"%s\._tcp\.example\.test\. IN SRV \d+ 1 %d %s" %
                          (srv, port, re.escape(host)), out), srv
-    # POP3 is not offered yet: RFC 6186 3.4 "service not available" records.
-    assert "_pop3s._tcp.example.test. IN SRV 0 0 0 ." in out
-    assert "_pop3._tcp.example.test. IN SRV 0 0 0 ." in out
+    assert "IN SRV 0 0 0 ." not in out  # every RFC 6186 service is offered
     assert "autoconfig.example.test. IN CNAME %s" % host in out
     assert "autodiscover.example.test. IN CNAME %s" % host in out
     proc = inst.tern("dns", "not_a/domain", check=False)

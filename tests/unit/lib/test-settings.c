@@ -14,6 +14,7 @@
 #include "cli/cli-settings.h"
 #include "dns/dns-settings.h"
 #include "imap/imap-settings.h"
+#include "pop3/pop3-settings.h"
 #include "lib/fsutil.h"
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
@@ -244,12 +245,12 @@ static void test_errors(void **state)
 	     PATH ":4: bad value for tls: \"maybe\" (expected none, starttls or implicit)"},
 	    {"hostname = h\nlistener smtp {\n}\n",
 	     PATH ":2: listener smtp has no address (address = *:25)"},
-	    {"hostname = h\nlistener pop3 {\n}\n",
-	     PATH ":2: unknown service \"pop3\" (expected smtp, submission, submissions, imap, "
-	          "imaps or lmtp)"},
+	    {"hostname = h\nlistener sieve {\n}\n",
+	     PATH ":2: unknown service \"sieve\" (expected smtp, submission, submissions, imap, "
+	          "imaps, pop3, pop3s or lmtp)"},
 	    {"hostname = h\nlistener {\n}\n",
 	     PATH ":2: listener needs a service: listener smtp { ... } (one of smtp, "
-	          "submission, submissions, imap, imaps, lmtp)"},
+	          "submission, submissions, imap, imaps, pop3, pop3s, lmtp)"},
 	    {"hostname = h\nbogus {\n}\n", PATH ":2: unknown block \"bogus\""},
 	    {"hostname = h\ndns {\nforwarders = 192.0.2.1:53\n}\n",
 	     PATH ":3: bad value for forwarders: \"192.0.2.1:53\" (expected IP addresses like "
@@ -347,7 +348,12 @@ static void test_services(void **state)
 	const struct settings_schema *schema = &tern_settings_schema;
 
 	assert_ptr_equal(settings_find_service(schema, "submissions"), &smtp_service_submissions);
-	assert_null(settings_find_service(schema, "pop3"));
+	assert_null(settings_find_service(schema, "sieve"));
+	assert_ptr_equal(settings_find_service(schema, "pop3s"), &pop3_service_pop3s);
+	assert_int_equal(pop3_service_pop3.default_port, 110);
+	assert_int_equal(pop3_service_pop3s.default_port, 995);
+	assert_int_equal(pop3_service_pop3.default_tls, TLS_MODE_STARTTLS);
+	assert_int_equal(pop3_service_pop3s.default_tls, TLS_MODE_IMPLICIT);
 	assert_string_equal(imap_service_imaps.name, "imaps");
 	assert_int_equal(smtp_service_smtp.default_port, 25);
 	assert_int_equal(smtp_service_submission.default_port, 587);
