@@ -36,8 +36,8 @@ static bool same_mailbox(const char *a, const char *b)
 
 static const char *type_name(enum sieve_action_type t)
 {
-	static const char *const names[] = {"keep",    "fileinto", "redirect",
-	                                    "reject",  "ereject",  "vacation"};
+	static const char *const names[] = {"keep",   "fileinto", "redirect",
+	                                    "reject", "ereject",  "vacation"};
 	return names[t];
 }
 
@@ -47,7 +47,8 @@ static int check_conflicts(struct sieve_run *r, const struct sieve_node *n,
 {
 	for (size_t i = 0; i < r->actions.count; i++) {
 		const struct sieve_action *o = &r->actions.items[i];
-		bool clash = (is_reject(act) && !is_reject(o)) || (is_reject(o) && !is_reject(act)) ||
+		bool clash = (is_reject(act) && !is_reject(o)) ||
+		             (is_reject(o) && !is_reject(act)) ||
 		             (is_reject(act) && is_reject(o)) ||
 		             (act->type == SIEVE_ACT_VACATION && o->type == SIEVE_ACT_VACATION);
 		if (clash)

@@ -113,6 +113,17 @@ static bool header_is(struct sieve_run *r, const char *name, const char *const *
 	return hit;
 }
 
+/* a and b are the same address, ignoring case and a "+detail" (user+tag
+   delivers to user in Tern, RFC 5233). */
+static bool same_user(const char *a, const char *b)
+{
+	const char *aa = strrchr(a, '@'), *ba = strrchr(b, '@');
+	if (aa == NULL || ba == NULL)
+		return strcasecmp(a, b) == 0;
+	size_t al = strcspn(a, "+@"), bl = strcspn(b, "+@");
+	return al == bl && strncasecmp(a, b, al) == 0 && strcasecmp(aa, ba) == 0;
+}
+
 /* Is one of the user's addresses in To/Cc/Bcc (RFC 5230 section 4.5)? */
 static bool addressed_to_user(struct sieve_run *r, const struct sieve_node *n)
 {
@@ -133,17 +144,18 @@ static bool addressed_to_user(struct sieve_run *r, const struct sieve_node *n)
 			sieve_parse_addresses(hv[i], &as, &na);
 			for (size_t a = 0; a < na; a++) {
 				for (size_t m = 0; m < mine.count && !found; m++)
-					found = strcasecmp(as[a], mine.items[m]) == 0;
+					found = same_user(as[a], mine.items[m]);
 				free(as[a]);
 			}
 			free(as);
 		}
 		free(hv);
 	}
+	bool none = mine.count == 0;
 	for (size_t i = 0; i < mine.count; i++)
 		free(mine.items[i]);
 	array_free(&mine);
-	return found || mine.count == 0;
+	return found || none;
 }
 
 /* Why a vacation reply must not go out (RFC 5230 section 4.6, RFC 3834
@@ -333,8 +345,8 @@ static int cmd_deleteheader(struct sieve_run *r, const struct sieve_node *n)
 				continue;
 			for (size_t k = 0; k < n->o.pos[1]->sl.count; k++) {
 				char *key = sieve_expand(r, n->o.pos[1]->sl.items[k]);
-				int m = sieve_match_one(n->o.match, n->o.cmp, n->o.relop, hv[i], key,
-				                        NULL);
+				int m = sieve_match_one(n->o.match, n->o.cmp, n->o.relop, hv[i],
+				                        key, NULL);
 				free(key);
 				if (m == 1) {
 					e.values[e.nvalues++] = xstrdup(hv[i]);
@@ -377,8 +389,8 @@ static int cmd_include(struct sieve_run *r, const struct sieve_node *n)
 		                      r->limits->max_includes);
 		goto out;
 	}
-	if (r->msg->include == NULL || r->msg->include(r->msg->ctx, n->o.global, name, &inc,
-	                                               &why) < 0) {
+	if (r->msg->include == NULL ||
+	    r->msg->include(r->msg->ctx, n->o.global, name, &inc, &why) < 0) {
 		if (!n->o.optional)
 			ret = sieve_run_error(r, n, "include '%s': %s", name, why);
 		goto out;
@@ -437,8 +449,7 @@ static int cmd_simple(struct sieve_run *r, const struct sieve_node *c)
 	}
 }
 
-int sieve_eval_block(struct sieve_run *r, const struct sieve_node *cmds, size_t n,
-                     bool *returned)
+int sieve_eval_block(struct sieve_run *r, const struct sieve_node *cmds, size_t n, bool *returned)
 {
 	bool taken = false; /* an if/elsif of this chain ran its block */
 

@@ -19,10 +19,9 @@ void sieve_lexer_init(struct sieve_lexer *lx, const char *text, size_t len)
 
 const char *sieve_tok_name(enum sieve_tok type)
 {
-	static const char *const names[] = {"end of script", "identifier", "tag", "number",
-	                                    "string",        "'['",        "']'", "'('",
-	                                    "')'",           "'{'",        "'}'", "','",
-	                                    "';'"};
+	static const char *const names[] = {
+	    "end of script", "identifier", "tag", "number", "string", "'['", "']'",
+	    "'('",           "')'",        "'{'", "'}'",    "','",    "';'"};
 	return names[type];
 }
 
@@ -164,8 +163,7 @@ static int lex_quoted(struct sieve_lexer *lx, struct sieve_token *tok, struct si
 
 /* text: (SP / HTAB)* (hash-comment / CRLF) *(line) "." CRLF; lines
    starting with "." have it removed (dot-stuffing, section 2.4.2). */
-static int lex_multiline(struct sieve_lexer *lx, struct sieve_token *tok,
-                         struct sieve_error *err)
+static int lex_multiline(struct sieve_lexer *lx, struct sieve_token *tok, struct sieve_error *err)
 {
 	struct buf b = BUF_INIT;
 
@@ -253,8 +251,8 @@ static int lex_punct(struct sieve_lexer *lx, struct sieve_token *tok, struct sie
 		if (isprint((unsigned char)c))
 			return sieve_error_set(err, lx->line, lx->column,
 			                       "unexpected character '%c'", c);
-		return sieve_error_set(err, lx->line, lx->column,
-		                       "unexpected character 0x%02x", (unsigned char)c);
+		return sieve_error_set(err, lx->line, lx->column, "unexpected character 0x%02x",
+		                       (unsigned char)c);
 	}
 	advance(lx);
 	return 0;

@@ -276,8 +276,8 @@ static int match_regex(enum sieve_cmp cmp, const char *value, const char *key,
 		sieve_captures_clear(cap);
 		for (int i = 0; i < SIEVE_MATCH_VARS; i++) {
 			if (m[i].rm_so >= 0)
-				cap->v[i] = xstrndup(value + m[i].rm_so,
-				                     (size_t)(m[i].rm_eo - m[i].rm_so));
+				cap->v[i] =
+				    xstrndup(value + m[i].rm_so, (size_t)(m[i].rm_eo - m[i].rm_so));
 		}
 	}
 	return 1;

@@ -30,8 +30,8 @@ static int next(struct parser *ps)
 
 static int expected(struct parser *ps, const char *what)
 {
-	return sieve_error_set(ps->err, ps->tok.line, ps->tok.column, "expected %s, found %s",
-	                       what, sieve_tok_name(ps->tok.type));
+	return sieve_error_set(ps->err, ps->tok.line, ps->tok.column, "expected %s, found %s", what,
+	                       sieve_tok_name(ps->tok.type));
 }
 
 void sieve_strlist_free(struct sieve_strlist *sl)
@@ -163,6 +163,7 @@ static int parse_test_list(struct parser *ps, struct sieve_node *node)
 out:
 	node->tests = tests.items;
 	node->ntests = tests.count;
+	node->tests_is_list = true;
 	return ret;
 }
 

@@ -17,20 +17,37 @@ enum sieve_arg_type { SIEVE_ARG_TAG, SIEVE_ARG_NUMBER, SIEVE_ARG_STRINGS };
 struct sieve_arg {
 	enum sieve_arg_type type;
 	unsigned line, column;
-	bool is_list;             /* a [..] list rather than a single string */
-	char *tag;                /* TAG: the name without ':' */
-	uint64_t number;          /* NUMBER: with K/M/G applied */
-	struct sieve_strlist sl;  /* STRINGS */
-	bool used;                /* consumed by the validator */
+	bool is_list;            /* a [..] list rather than a single string */
+	char *tag;               /* TAG: the name without ':' */
+	uint64_t number;         /* NUMBER: with K/M/G applied */
+	struct sieve_strlist sl; /* STRINGS */
+	bool used;               /* consumed by the validator */
 };
 
-enum sieve_match { SIEVE_MATCH_IS, SIEVE_MATCH_CONTAINS, SIEVE_MATCH_MATCHES,
-	           SIEVE_MATCH_REGEX, SIEVE_MATCH_VALUE, SIEVE_MATCH_COUNT };
+enum sieve_match {
+	SIEVE_MATCH_IS,
+	SIEVE_MATCH_CONTAINS,
+	SIEVE_MATCH_MATCHES,
+	SIEVE_MATCH_REGEX,
+	SIEVE_MATCH_VALUE,
+	SIEVE_MATCH_COUNT
+};
 enum sieve_cmp { SIEVE_CMP_CASEMAP, SIEVE_CMP_OCTET, SIEVE_CMP_NUMERIC };
-enum sieve_relop { SIEVE_REL_GT, SIEVE_REL_GE, SIEVE_REL_LT, SIEVE_REL_LE,
-	           SIEVE_REL_EQ, SIEVE_REL_NE };
-enum sieve_addrpart { SIEVE_ADDR_ALL, SIEVE_ADDR_LOCAL, SIEVE_ADDR_DOMAIN,
-	              SIEVE_ADDR_USER, SIEVE_ADDR_DETAIL };
+enum sieve_relop {
+	SIEVE_REL_GT,
+	SIEVE_REL_GE,
+	SIEVE_REL_LT,
+	SIEVE_REL_LE,
+	SIEVE_REL_EQ,
+	SIEVE_REL_NE
+};
+enum sieve_addrpart {
+	SIEVE_ADDR_ALL,
+	SIEVE_ADDR_LOCAL,
+	SIEVE_ADDR_DOMAIN,
+	SIEVE_ADDR_USER,
+	SIEVE_ADDR_DETAIL
+};
 
 /* What the validator extracted from a node's arguments. */
 struct sieve_opts {
@@ -42,21 +59,28 @@ struct sieve_opts {
 	struct sieve_arg *content_types; /* body :content */
 	bool copy, create, last, once, optional, global, over, under, percent;
 	bool is_mime, zone_original, mod_set;
-	unsigned index;                  /* :index n (0 = none) */
-	struct sieve_arg *flags;         /* :flags */
-	struct sieve_arg *zone;          /* :zone */
-	struct sieve_arg *days;          /* vacation :days / :seconds */
+	unsigned index;          /* :index n (0 = none) */
+	struct sieve_arg *flags; /* :flags */
+	struct sieve_arg *zone;  /* :zone */
+	struct sieve_arg *days;  /* vacation :days / :seconds */
 	uint64_t seconds;
 	bool has_seconds;
 	struct sieve_arg *subject, *from, *addresses, *handle, *header_arg, *uniqueid;
-	unsigned modifiers;              /* set: bit per modifier */
-	struct sieve_arg *pos[4];        /* positional arguments in order */
+	unsigned modifiers;       /* set: bit per modifier */
+	struct sieve_arg *pos[4]; /* positional arguments in order */
 	size_t npos;
 };
 
-enum { SIEVE_MOD_LOWER = 1, SIEVE_MOD_UPPER = 2, SIEVE_MOD_LOWERFIRST = 4,
-       SIEVE_MOD_UPPERFIRST = 8, SIEVE_MOD_QUOTEWILDCARD = 16, SIEVE_MOD_LENGTH = 32,
-       SIEVE_MOD_QUOTEREGEX = 64, SIEVE_MOD_ENCODEURL = 128 };
+enum {
+	SIEVE_MOD_LOWER = 1,
+	SIEVE_MOD_UPPER = 2,
+	SIEVE_MOD_LOWERFIRST = 4,
+	SIEVE_MOD_UPPERFIRST = 8,
+	SIEVE_MOD_QUOTEWILDCARD = 16,
+	SIEVE_MOD_LENGTH = 32,
+	SIEVE_MOD_QUOTEREGEX = 64,
+	SIEVE_MOD_ENCODEURL = 128
+};
 
 /* A command or a test (they share the shape of RFC 5228 section 8.2). */
 struct sieve_node {
@@ -66,22 +90,42 @@ struct sieve_node {
 	size_t nargs;
 	struct sieve_node *tests; /* test / test-list */
 	size_t ntests;
+	bool tests_is_list; /* ( ... ) rather than a single test */
 	bool has_block;
 	struct sieve_node *block; /* commands of the { } block */
 	size_t nblock;
-	int id;                   /* the validator's command/test id */
+	int id; /* the validator's command/test id */
 	struct sieve_opts o;
 };
 
 /* extension bits */
 enum sieve_ext {
-	SIEVE_EXT_FILEINTO, SIEVE_EXT_REJECT, SIEVE_EXT_EREJECT, SIEVE_EXT_ENVELOPE,
-	SIEVE_EXT_ENCODED, SIEVE_EXT_IMAP4FLAGS, SIEVE_EXT_BODY, SIEVE_EXT_VARIABLES,
-	SIEVE_EXT_VACATION, SIEVE_EXT_VACATION_SECONDS, SIEVE_EXT_RELATIONAL,
-	SIEVE_EXT_NUMERIC, SIEVE_EXT_SUBADDRESS, SIEVE_EXT_COPY, SIEVE_EXT_DATE,
-	SIEVE_EXT_INDEX, SIEVE_EXT_EDITHEADER, SIEVE_EXT_MAILBOX, SIEVE_EXT_REGEX,
-	SIEVE_EXT_INCLUDE, SIEVE_EXT_DUPLICATE, SIEVE_EXT_SPAMTEST, SIEVE_EXT_SPAMTESTPLUS,
-	SIEVE_EXT_VIRUSTEST, SIEVE_EXT_ENVIRONMENT, SIEVE_EXT_COUNT
+	SIEVE_EXT_FILEINTO,
+	SIEVE_EXT_REJECT,
+	SIEVE_EXT_EREJECT,
+	SIEVE_EXT_ENVELOPE,
+	SIEVE_EXT_ENCODED,
+	SIEVE_EXT_IMAP4FLAGS,
+	SIEVE_EXT_BODY,
+	SIEVE_EXT_VARIABLES,
+	SIEVE_EXT_VACATION,
+	SIEVE_EXT_VACATION_SECONDS,
+	SIEVE_EXT_RELATIONAL,
+	SIEVE_EXT_NUMERIC,
+	SIEVE_EXT_SUBADDRESS,
+	SIEVE_EXT_COPY,
+	SIEVE_EXT_DATE,
+	SIEVE_EXT_INDEX,
+	SIEVE_EXT_EDITHEADER,
+	SIEVE_EXT_MAILBOX,
+	SIEVE_EXT_REGEX,
+	SIEVE_EXT_INCLUDE,
+	SIEVE_EXT_DUPLICATE,
+	SIEVE_EXT_SPAMTEST,
+	SIEVE_EXT_SPAMTESTPLUS,
+	SIEVE_EXT_VIRUSTEST,
+	SIEVE_EXT_ENVIRONMENT,
+	SIEVE_EXT_COUNT
 };
 
 struct sieve_script {
@@ -92,8 +136,8 @@ struct sieve_script {
 };
 
 /* Fill err with a formatted message at line:column. Always returns -1. */
-int sieve_error_set(struct sieve_error *err, unsigned line, unsigned column, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
+int sieve_error_set(struct sieve_error *err, unsigned line, unsigned column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Parse text into script->cmds (no validation). 0 or -1 with err. */
 int sieve_parse(const char *text, size_t len, const struct sieve_limits *limits,

@@ -43,7 +43,7 @@ struct sieve_run {
 
 /* Record a run-time error at node n; returns -1. */
 int sieve_run_error(struct sieve_run *r, const struct sieve_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* s with ${...} expanded when the current script requires variables
    (RFC 5229 section 3); malloc'ed. */
@@ -60,8 +60,7 @@ int sieve_eval_test(struct sieve_run *r, const struct sieve_node *t);
 
 /* Run commands; 0, or -1 on error. Stops early on stop (r->stopped) and
    return (*returned). */
-int sieve_eval_block(struct sieve_run *r, const struct sieve_node *cmds, size_t n,
-                     bool *returned);
+int sieve_eval_block(struct sieve_run *r, const struct sieve_node *cmds, size_t n, bool *returned);
 
 /* Run a whole script in a new variable scope: 0, or -1 on error. */
 int sieve_run_script(struct sieve_run *r, const struct sieve_script *s);

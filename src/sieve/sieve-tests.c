@@ -62,8 +62,8 @@ static int match_values(struct sieve_run *r, const struct sieve_node *t, const s
 			ret = sieve_match_one(o->match, o->cmp, o->relop, vals->v[i], keys.v[k],
 			                      capture ? &r->caps : NULL);
 			if (ret < 0)
-				ret = sieve_run_error(r, t, "bad regular expression '%s'",
-				                      keys.v[k]);
+				ret =
+				    sieve_run_error(r, t, "bad regular expression '%s'", keys.v[k]);
 		}
 	}
 	values_free(&keys);
@@ -71,8 +71,8 @@ static int match_values(struct sieve_run *r, const struct sieve_node *t, const s
 }
 
 /* The header occurrences :index/:last select (RFC 5260 section 6). */
-static void header_select(const struct sieve_opts *o, const char **hv, size_t nh,
-                          size_t *from, size_t *to)
+static void header_select(const struct sieve_opts *o, const char **hv, size_t nh, size_t *from,
+                          size_t *to)
 {
 	*from = 0;
 	*to = nh;
@@ -150,8 +150,7 @@ static void apply_address_part(const struct sieve_opts *o, struct values *vs)
 	*vs = out;
 }
 
-static void envelope_values(struct sieve_run *r, const struct sieve_arg *parts,
-                            struct values *out)
+static void envelope_values(struct sieve_run *r, const struct sieve_arg *parts, struct values *out)
 {
 	struct values pn = {0};
 
@@ -270,8 +269,8 @@ static int test_duplicate(struct sieve_run *r, const struct sieve_node *t)
 	if (o->uniqueid) {
 		id = sieve_expand(r, o->uniqueid->sl.items[0]);
 	} else {
-		char *name = sieve_expand(r, o->header_arg ? o->header_arg->sl.items[0]
-		                                           : "Message-ID");
+		char *name =
+		    sieve_expand(r, o->header_arg ? o->header_arg->sl.items[0] : "Message-ID");
 		const char **hv;
 		if (sieve_header_values(r, name, &hv) > 0)
 			id = xstrdup(hv[0]);

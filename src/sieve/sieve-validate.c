@@ -9,15 +9,31 @@
 #include <strings.h>
 
 static const char *const ext_names[SIEVE_EXT_COUNT] = {
-	"fileinto",        "reject",           "ereject",
-	"envelope",        "encoded-character", "imap4flags",
-	"body",            "variables",        "vacation",
-	"vacation-seconds", "relational",      "comparator-i;ascii-numeric",
-	"subaddress",      "copy",             "date",
-	"index",           "editheader",       "mailbox",
-	"regex",           "include",          "duplicate",
-	"spamtest",        "spamtestplus",     "virustest",
-	"environment",
+    "fileinto",
+    "reject",
+    "ereject",
+    "envelope",
+    "encoded-character",
+    "imap4flags",
+    "body",
+    "variables",
+    "vacation",
+    "vacation-seconds",
+    "relational",
+    "comparator-i;ascii-numeric",
+    "subaddress",
+    "copy",
+    "date",
+    "index",
+    "editheader",
+    "mailbox",
+    "regex",
+    "include",
+    "duplicate",
+    "spamtest",
+    "spamtestplus",
+    "virustest",
+    "environment",
 };
 
 const char *sieve_ext_name(enum sieve_ext ext)
@@ -59,72 +75,67 @@ enum {
 struct cmd_spec {
 	const char *name;
 	int id;
-	int ext;          /* required extension or NOEXT */
-	bool test;        /* a test rather than a command */
-	unsigned groups;  /* tag groups */
-	const char *pos;  /* positional types: s string, l string list, n number */
-	unsigned minpos;  /* how many of pos are mandatory */
-	char tests;       /* '0' none, '1' one test, 'L' test list */
-	bool block;       /* needs a block */
+	int ext;         /* required extension or NOEXT */
+	bool test;       /* a test rather than a command */
+	unsigned groups; /* tag groups */
+	const char *pos; /* positional types: s string, l string list, n number */
+	unsigned minpos; /* how many of pos are mandatory */
+	char tests;      /* '0' none, '1' one test, 'L' test list */
+	bool block;      /* needs a block */
 };
 
 static const struct cmd_spec specs[] = {
-	{"require", SIEVE_CMD_REQUIRE, NOEXT, false, 0, "l", 1, '0', false},
-	{"if", SIEVE_CMD_IF, NOEXT, false, 0, "", 0, '1', true},
-	{"elsif", SIEVE_CMD_ELSIF, NOEXT, false, 0, "", 0, '1', true},
-	{"else", SIEVE_CMD_ELSE, NOEXT, false, 0, "", 0, '0', true},
-	{"stop", SIEVE_CMD_STOP, NOEXT, false, 0, "", 0, '0', false},
-	{"keep", SIEVE_CMD_KEEP, NOEXT, false, G_FLAGS, "", 0, '0', false},
-	{"discard", SIEVE_CMD_DISCARD, NOEXT, false, 0, "", 0, '0', false},
-	{"redirect", SIEVE_CMD_REDIRECT, NOEXT, false, G_COPY, "s", 1, '0', false},
-	{"fileinto", SIEVE_CMD_FILEINTO, SIEVE_EXT_FILEINTO, false, G_COPY | G_CREATE | G_FLAGS,
-	 "s", 1, '0', false},
-	{"reject", SIEVE_CMD_REJECT, SIEVE_EXT_REJECT, false, 0, "s", 1, '0', false},
-	{"ereject", SIEVE_CMD_EREJECT, SIEVE_EXT_EREJECT, false, 0, "s", 1, '0', false},
-	{"vacation", SIEVE_CMD_VACATION, SIEVE_EXT_VACATION, false, G_VACATION, "s", 1, '0',
-	 false},
-	{"setflag", SIEVE_CMD_SETFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
-	{"addflag", SIEVE_CMD_ADDFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
-	{"removeflag", SIEVE_CMD_REMOVEFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
-	{"set", SIEVE_CMD_SET, SIEVE_EXT_VARIABLES, false, G_SETMOD, "ss", 2, '0', false},
-	{"addheader", SIEVE_CMD_ADDHEADER, SIEVE_EXT_EDITHEADER, false, G_LAST, "ss", 2, '0',
-	 false},
-	{"deleteheader", SIEVE_CMD_DELETEHEADER, SIEVE_EXT_EDITHEADER, false,
-	 G_INDEX | G_CMP | G_MATCH, "sl", 1, '0', false},
-	{"include", SIEVE_CMD_INCLUDE, SIEVE_EXT_INCLUDE, false, G_INCLUDE, "s", 1, '0', false},
-	{"return", SIEVE_CMD_RETURN, SIEVE_EXT_INCLUDE, false, 0, "", 0, '0', false},
-	{"global", SIEVE_CMD_GLOBAL, SIEVE_EXT_INCLUDE, false, 0, "l", 1, '0', false},
-	{"address", SIEVE_TEST_ADDRESS, NOEXT, true, G_ADDR | G_CMP | G_MATCH | G_INDEX, "ll", 2,
-	 '0', false},
-	{"envelope", SIEVE_TEST_ENVELOPE, SIEVE_EXT_ENVELOPE, true, G_ADDR | G_CMP | G_MATCH, "ll",
-	 2, '0', false},
-	{"header", SIEVE_TEST_HEADER, NOEXT, true, G_CMP | G_MATCH | G_INDEX, "ll", 2, '0', false},
-	{"exists", SIEVE_TEST_EXISTS, NOEXT, true, 0, "l", 1, '0', false},
-	{"size", SIEVE_TEST_SIZE, NOEXT, true, G_SIZE, "n", 1, '0', false},
-	{"true", SIEVE_TEST_TRUE, NOEXT, true, 0, "", 0, '0', false},
-	{"false", SIEVE_TEST_FALSE, NOEXT, true, 0, "", 0, '0', false},
-	{"not", SIEVE_TEST_NOT, NOEXT, true, 0, "", 0, '1', false},
-	{"allof", SIEVE_TEST_ALLOF, NOEXT, true, 0, "", 0, 'L', false},
-	{"anyof", SIEVE_TEST_ANYOF, NOEXT, true, 0, "", 0, 'L', false},
-	{"body", SIEVE_TEST_BODY, SIEVE_EXT_BODY, true, G_CMP | G_MATCH | G_BODY, "l", 1, '0',
-	 false},
-	{"date", SIEVE_TEST_DATE, SIEVE_EXT_DATE, true, G_ZONE | G_CMP | G_MATCH | G_INDEX, "ssl",
-	 3, '0', false},
-	{"currentdate", SIEVE_TEST_CURRENTDATE, SIEVE_EXT_DATE, true, G_ZONE | G_CMP | G_MATCH,
-	 "sl", 2, '0', false},
-	{"mailboxexists", SIEVE_TEST_MAILBOXEXISTS, SIEVE_EXT_MAILBOX, true, 0, "l", 1, '0',
-	 false},
-	{"duplicate", SIEVE_TEST_DUPLICATE, SIEVE_EXT_DUPLICATE, true, G_DUP, "", 0, '0', false},
-	{"spamtest", SIEVE_TEST_SPAMTEST, SIEVE_EXT_SPAMTEST, true, G_CMP | G_MATCH | G_SPAM, "s",
-	 1, '0', false},
-	{"virustest", SIEVE_TEST_VIRUSTEST, SIEVE_EXT_VIRUSTEST, true, G_CMP | G_MATCH, "s", 1,
-	 '0', false},
-	{"environment", SIEVE_TEST_ENVIRONMENT, SIEVE_EXT_ENVIRONMENT, true, G_CMP | G_MATCH, "sl",
-	 2, '0', false},
-	{"string", SIEVE_TEST_STRING, SIEVE_EXT_VARIABLES, true, G_CMP | G_MATCH, "ll", 2, '0',
-	 false},
-	{"hasflag", SIEVE_TEST_HASFLAG, SIEVE_EXT_IMAP4FLAGS, true, G_CMP | G_MATCH, "ll", 1, '0',
-	 false},
+    {"require", SIEVE_CMD_REQUIRE, NOEXT, false, 0, "l", 1, '0', false},
+    {"if", SIEVE_CMD_IF, NOEXT, false, 0, "", 0, '1', true},
+    {"elsif", SIEVE_CMD_ELSIF, NOEXT, false, 0, "", 0, '1', true},
+    {"else", SIEVE_CMD_ELSE, NOEXT, false, 0, "", 0, '0', true},
+    {"stop", SIEVE_CMD_STOP, NOEXT, false, 0, "", 0, '0', false},
+    {"keep", SIEVE_CMD_KEEP, NOEXT, false, G_FLAGS, "", 0, '0', false},
+    {"discard", SIEVE_CMD_DISCARD, NOEXT, false, 0, "", 0, '0', false},
+    {"redirect", SIEVE_CMD_REDIRECT, NOEXT, false, G_COPY, "s", 1, '0', false},
+    {"fileinto", SIEVE_CMD_FILEINTO, SIEVE_EXT_FILEINTO, false, G_COPY | G_CREATE | G_FLAGS, "s", 1,
+     '0', false},
+    {"reject", SIEVE_CMD_REJECT, SIEVE_EXT_REJECT, false, 0, "s", 1, '0', false},
+    {"ereject", SIEVE_CMD_EREJECT, SIEVE_EXT_EREJECT, false, 0, "s", 1, '0', false},
+    {"vacation", SIEVE_CMD_VACATION, SIEVE_EXT_VACATION, false, G_VACATION, "s", 1, '0', false},
+    {"setflag", SIEVE_CMD_SETFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
+    {"addflag", SIEVE_CMD_ADDFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
+    {"removeflag", SIEVE_CMD_REMOVEFLAG, SIEVE_EXT_IMAP4FLAGS, false, 0, "ll", 1, '0', false},
+    {"set", SIEVE_CMD_SET, SIEVE_EXT_VARIABLES, false, G_SETMOD, "ss", 2, '0', false},
+    {"addheader", SIEVE_CMD_ADDHEADER, SIEVE_EXT_EDITHEADER, false, G_LAST, "ss", 2, '0', false},
+    {"deleteheader", SIEVE_CMD_DELETEHEADER, SIEVE_EXT_EDITHEADER, false, G_INDEX | G_CMP | G_MATCH,
+     "sl", 1, '0', false},
+    {"include", SIEVE_CMD_INCLUDE, SIEVE_EXT_INCLUDE, false, G_INCLUDE, "s", 1, '0', false},
+    {"return", SIEVE_CMD_RETURN, SIEVE_EXT_INCLUDE, false, 0, "", 0, '0', false},
+    {"global", SIEVE_CMD_GLOBAL, SIEVE_EXT_INCLUDE, false, 0, "l", 1, '0', false},
+    {"address", SIEVE_TEST_ADDRESS, NOEXT, true, G_ADDR | G_CMP | G_MATCH | G_INDEX, "ll", 2, '0',
+     false},
+    {"envelope", SIEVE_TEST_ENVELOPE, SIEVE_EXT_ENVELOPE, true, G_ADDR | G_CMP | G_MATCH, "ll", 2,
+     '0', false},
+    {"header", SIEVE_TEST_HEADER, NOEXT, true, G_CMP | G_MATCH | G_INDEX, "ll", 2, '0', false},
+    {"exists", SIEVE_TEST_EXISTS, NOEXT, true, 0, "l", 1, '0', false},
+    {"size", SIEVE_TEST_SIZE, NOEXT, true, G_SIZE, "n", 1, '0', false},
+    {"true", SIEVE_TEST_TRUE, NOEXT, true, 0, "", 0, '0', false},
+    {"false", SIEVE_TEST_FALSE, NOEXT, true, 0, "", 0, '0', false},
+    {"not", SIEVE_TEST_NOT, NOEXT, true, 0, "", 0, '1', false},
+    {"allof", SIEVE_TEST_ALLOF, NOEXT, true, 0, "", 0, 'L', false},
+    {"anyof", SIEVE_TEST_ANYOF, NOEXT, true, 0, "", 0, 'L', false},
+    {"body", SIEVE_TEST_BODY, SIEVE_EXT_BODY, true, G_CMP | G_MATCH | G_BODY, "l", 1, '0', false},
+    {"date", SIEVE_TEST_DATE, SIEVE_EXT_DATE, true, G_ZONE | G_CMP | G_MATCH | G_INDEX, "ssl", 3,
+     '0', false},
+    {"currentdate", SIEVE_TEST_CURRENTDATE, SIEVE_EXT_DATE, true, G_ZONE | G_CMP | G_MATCH, "sl", 2,
+     '0', false},
+    {"mailboxexists", SIEVE_TEST_MAILBOXEXISTS, SIEVE_EXT_MAILBOX, true, 0, "l", 1, '0', false},
+    {"duplicate", SIEVE_TEST_DUPLICATE, SIEVE_EXT_DUPLICATE, true, G_DUP, "", 0, '0', false},
+    {"spamtest", SIEVE_TEST_SPAMTEST, SIEVE_EXT_SPAMTEST, true, G_CMP | G_MATCH | G_SPAM, "s", 1,
+     '0', false},
+    {"virustest", SIEVE_TEST_VIRUSTEST, SIEVE_EXT_VIRUSTEST, true, G_CMP | G_MATCH, "s", 1, '0',
+     false},
+    {"environment", SIEVE_TEST_ENVIRONMENT, SIEVE_EXT_ENVIRONMENT, true, G_CMP | G_MATCH, "sl", 2,
+     '0', false},
+    {"string", SIEVE_TEST_STRING, SIEVE_EXT_VARIABLES, true, G_CMP | G_MATCH, "ll", 2, '0', false},
+    {"hasflag", SIEVE_TEST_HASFLAG, SIEVE_EXT_IMAP4FLAGS, true, G_CMP | G_MATCH, "ll", 1, '0',
+     false},
 };
 
 struct vctx {
@@ -155,50 +166,50 @@ struct tag_spec {
 };
 
 static const struct tag_spec tags[] = {
-	{"comparator", G_CMP, NOEXT, 's'},
-	{"is", G_MATCH, NOEXT, 0},
-	{"contains", G_MATCH, NOEXT, 0},
-	{"matches", G_MATCH, NOEXT, 0},
-	{"regex", G_MATCH, SIEVE_EXT_REGEX, 0},
-	{"value", G_MATCH, SIEVE_EXT_RELATIONAL, 's'},
-	{"count", G_MATCH, SIEVE_EXT_RELATIONAL, 's'},
-	{"all", G_ADDR, NOEXT, 0},
-	{"localpart", G_ADDR, NOEXT, 0},
-	{"domain", G_ADDR, NOEXT, 0},
-	{"user", G_ADDR, SIEVE_EXT_SUBADDRESS, 0},
-	{"detail", G_ADDR, SIEVE_EXT_SUBADDRESS, 0},
-	{"index", G_INDEX, SIEVE_EXT_INDEX, 'n'},
-	{"last", G_INDEX | G_LAST | G_DUP, NOEXT, 0},
-	{"copy", G_COPY, SIEVE_EXT_COPY, 0},
-	{"create", G_CREATE, SIEVE_EXT_MAILBOX, 0},
-	{"flags", G_FLAGS, SIEVE_EXT_IMAP4FLAGS, 'l'},
-	{"raw", G_BODY, NOEXT, 0},
-	{"content", G_BODY, NOEXT, 'l'},
-	{"text", G_BODY, NOEXT, 0},
-	{"zone", G_ZONE, NOEXT, 's'},
-	{"originalzone", G_ZONE, NOEXT, 0},
-	{"days", G_VACATION, NOEXT, 'n'},
-	{"seconds", G_VACATION | G_DUP, NOEXT, 'n'},
-	{"subject", G_VACATION, NOEXT, 's'},
-	{"from", G_VACATION, NOEXT, 's'},
-	{"addresses", G_VACATION, NOEXT, 'l'},
-	{"mime", G_VACATION, NOEXT, 0},
-	{"handle", G_VACATION | G_DUP, NOEXT, 's'},
-	{"header", G_DUP, NOEXT, 's'},
-	{"uniqueid", G_DUP, NOEXT, 's'},
-	{"lower", G_SETMOD, NOEXT, 0},
-	{"upper", G_SETMOD, NOEXT, 0},
-	{"lowerfirst", G_SETMOD, NOEXT, 0},
-	{"upperfirst", G_SETMOD, NOEXT, 0},
-	{"quotewildcard", G_SETMOD, NOEXT, 0},
-	{"length", G_SETMOD, NOEXT, 0},
-	{"personal", G_INCLUDE, NOEXT, 0},
-	{"global", G_INCLUDE, NOEXT, 0},
-	{"once", G_INCLUDE, NOEXT, 0},
-	{"optional", G_INCLUDE, NOEXT, 0},
-	{"percent", G_SPAM, SIEVE_EXT_SPAMTESTPLUS, 0},
-	{"over", G_SIZE, NOEXT, 0},
-	{"under", G_SIZE, NOEXT, 0},
+    {"comparator", G_CMP, NOEXT, 's'},
+    {"is", G_MATCH, NOEXT, 0},
+    {"contains", G_MATCH, NOEXT, 0},
+    {"matches", G_MATCH, NOEXT, 0},
+    {"regex", G_MATCH, SIEVE_EXT_REGEX, 0},
+    {"value", G_MATCH, SIEVE_EXT_RELATIONAL, 's'},
+    {"count", G_MATCH, SIEVE_EXT_RELATIONAL, 's'},
+    {"all", G_ADDR, NOEXT, 0},
+    {"localpart", G_ADDR, NOEXT, 0},
+    {"domain", G_ADDR, NOEXT, 0},
+    {"user", G_ADDR, SIEVE_EXT_SUBADDRESS, 0},
+    {"detail", G_ADDR, SIEVE_EXT_SUBADDRESS, 0},
+    {"index", G_INDEX, SIEVE_EXT_INDEX, 'n'},
+    {"last", G_INDEX | G_LAST | G_DUP, NOEXT, 0},
+    {"copy", G_COPY, SIEVE_EXT_COPY, 0},
+    {"create", G_CREATE, SIEVE_EXT_MAILBOX, 0},
+    {"flags", G_FLAGS, SIEVE_EXT_IMAP4FLAGS, 'l'},
+    {"raw", G_BODY, NOEXT, 0},
+    {"content", G_BODY, NOEXT, 'l'},
+    {"text", G_BODY, NOEXT, 0},
+    {"zone", G_ZONE, NOEXT, 's'},
+    {"originalzone", G_ZONE, NOEXT, 0},
+    {"days", G_VACATION, NOEXT, 'n'},
+    {"seconds", G_VACATION | G_DUP, NOEXT, 'n'},
+    {"subject", G_VACATION, NOEXT, 's'},
+    {"from", G_VACATION, NOEXT, 's'},
+    {"addresses", G_VACATION, NOEXT, 'l'},
+    {"mime", G_VACATION, NOEXT, 0},
+    {"handle", G_VACATION | G_DUP, NOEXT, 's'},
+    {"header", G_DUP, NOEXT, 's'},
+    {"uniqueid", G_DUP, NOEXT, 's'},
+    {"lower", G_SETMOD, NOEXT, 0},
+    {"upper", G_SETMOD, NOEXT, 0},
+    {"lowerfirst", G_SETMOD, NOEXT, 0},
+    {"upperfirst", G_SETMOD, NOEXT, 0},
+    {"quotewildcard", G_SETMOD, NOEXT, 0},
+    {"length", G_SETMOD, NOEXT, 0},
+    {"personal", G_INCLUDE, NOEXT, 0},
+    {"global", G_INCLUDE, NOEXT, 0},
+    {"once", G_INCLUDE, NOEXT, 0},
+    {"optional", G_INCLUDE, NOEXT, 0},
+    {"percent", G_SPAM, SIEVE_EXT_SPAMTESTPLUS, 0},
+    {"over", G_SIZE, NOEXT, 0},
+    {"under", G_SIZE, NOEXT, 0},
 };
 
 static const struct tag_spec *find_tag(const char *name, unsigned groups)
@@ -257,8 +268,8 @@ static int set_zone(struct vctx *v, struct sieve_arg *a)
 static void tag_simple(struct sieve_node *n, const char *t)
 {
 	struct sieve_opts *o = &n->o;
-	static const char *const mods[] = {"lower",         "upper",  "lowerfirst", "upperfirst",
-	                                   "quotewildcard", "length"};
+	static const char *const mods[] = {"lower",      "upper",         "lowerfirst",
+	                                   "upperfirst", "quotewildcard", "length"};
 
 	if (strcasecmp(t, "is") == 0)
 		o->match = SIEVE_MATCH_IS;
@@ -487,8 +498,9 @@ static int check_specific(struct vctx *v, struct sieve_node *n)
 		break;
 	case SIEVE_TEST_DUPLICATE:
 		if (o->header_arg && o->uniqueid)
-			return sieve_error_set(v->err, n->line, n->column,
-			                       "duplicate: :header and :uniqueid exclude each other");
+			return sieve_error_set(
+			    v->err, n->line, n->column,
+			    "duplicate: :header and :uniqueid exclude each other");
 		if (o->days == NULL)
 			o->seconds = 7 * 86400;
 		break;
@@ -509,22 +521,22 @@ static int check_node(struct vctx *v, struct sieve_node *n, bool test);
 
 static int check_children(struct vctx *v, struct sieve_node *n, const struct cmd_spec *sp)
 {
+	for (size_t i = 0; i < n->ntests; i++) {
+		if (check_node(v, &n->tests[i], true) < 0)
+			return -1;
+	}
 	if (sp->tests == '0' && n->ntests > 0)
 		return sieve_error_set(v->err, n->tests[0].line, n->tests[0].column,
 		                       "%s takes no test", sp->name);
-	if (sp->tests == '1' && n->ntests != 1)
+	if (sp->tests == '1' && (n->ntests != 1 || n->tests_is_list))
 		return sieve_error_set(v->err, n->line, n->column, "%s needs one test", sp->name);
-	if (sp->tests == 'L' && n->ntests == 0)
+	if (sp->tests == 'L' && !n->tests_is_list)
 		return sieve_error_set(v->err, n->line, n->column, "%s needs a test list",
 		                       sp->name);
 	if (sp->block != n->has_block)
 		return sieve_error_set(v->err, n->line, n->column,
 		                       sp->block ? "%s needs a block" : "%s takes no block",
 		                       sp->name);
-	for (size_t i = 0; i < n->ntests; i++) {
-		if (check_node(v, &n->tests[i], true) < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -584,8 +596,8 @@ static int check_block(struct vctx *v, struct sieve_node *cmds, size_t n, bool t
 		} else {
 			past_require = true;
 		}
-		if ((c->id == SIEVE_CMD_ELSIF || c->id == SIEVE_CMD_ELSE) &&
-		    prev != SIEVE_CMD_IF && prev != SIEVE_CMD_ELSIF)
+		if ((c->id == SIEVE_CMD_ELSIF || c->id == SIEVE_CMD_ELSE) && prev != SIEVE_CMD_IF &&
+		    prev != SIEVE_CMD_ELSIF)
 			return sieve_error_set(v->err, c->line, c->column, "%s without if",
 			                       c->name);
 		prev = c->id;

@@ -143,7 +143,8 @@ void sieve_flags_remove(char ***flags, size_t *n, const char *s)
 		for (size_t i = 0; i < *n; i++) {
 			if (strlen((*flags)[i]) == len && strncasecmp((*flags)[i], s, len) == 0) {
 				free((*flags)[i]);
-				memmove(&(*flags)[i], &(*flags)[i + 1], (*n - i - 1) * sizeof(char *));
+				memmove(&(*flags)[i], &(*flags)[i + 1],
+				        (*n - i - 1) * sizeof(char *));
 				(*n)--;
 				break;
 			}

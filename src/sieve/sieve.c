@@ -10,13 +10,13 @@
 struct sieve_limits sieve_limits_default(void)
 {
 	struct sieve_limits l = {
-		.max_script_size = 1024 * 1024,
-		.max_nesting = 32,
-		.max_commands = 10000,
-		.max_actions = 64,
-		.max_redirects = 4,
-		.max_includes = 5,
-		.max_variable = 4096,
+	    .max_script_size = 1024 * 1024,
+	    .max_nesting = 32,
+	    .max_commands = 10000,
+	    .max_actions = 64,
+	    .max_redirects = 4,
+	    .max_includes = 5,
+	    .max_variable = 4096,
 	};
 	return l;
 }
@@ -68,8 +68,7 @@ int sieve_compile(const char *text, size_t len, const struct sieve_limits *limit
 		sieve_script_free(&s);
 		return sieve_error_set(error_r, line, col, "NUL byte in script");
 	}
-	if (sieve_parse(text, len, &s->limits, s, error_r) < 0 ||
-	    sieve_validate(s, error_r) < 0) {
+	if (sieve_parse(text, len, &s->limits, s, error_r) < 0 || sieve_validate(s, error_r) < 0) {
 		sieve_script_free(&s);
 		return -1;
 	}

@@ -121,8 +121,7 @@ struct sieve_message {
 	/* Vacation (RFC 5230 section 4.2): true if a reply to sender with
 	   handle was already sent within the last seconds. NULL: never. The
 	   caller records the reply when it sends it. */
-	bool (*vacation_seen)(void *ctx, const char *sender, const char *handle,
-	                      uint64_t seconds);
+	bool (*vacation_seen)(void *ctx, const char *sender, const char *handle, uint64_t seconds);
 	/* include (RFC 6609): the compiled script named name in the personal
 	   (global false) or global location. Returns 0 with *script_r (owned
 	   by the caller, valid until sieve_run() returns) or -1 with a static
@@ -145,20 +144,20 @@ struct sieve_action {
 	/* FILEINTO: mailbox; REDIRECT: address; REJECT/EREJECT: reason;
 	   VACATION: reason (the body); KEEP: "INBOX". */
 	char *target;
-	bool copy;     /* :copy (FILEINTO, REDIRECT) */
-	bool create;   /* :create (FILEINTO) */
-	char **flags;  /* IMAP flags for KEEP/FILEINTO (imap4flags) */
+	bool copy;    /* :copy (FILEINTO, REDIRECT) */
+	bool create;  /* :create (FILEINTO) */
+	char **flags; /* IMAP flags for KEEP/FILEINTO (imap4flags) */
 	size_t nflags;
 	/* Header edits (result edits[0..edits-1]) that apply to the message
 	   this action delivers or sends (RFC 5293 section 5). */
 	size_t edits;
 	/* VACATION only */
-	char *subject;   /* the Subject of the reply (default "Auto: " + subject) */
-	char *from;      /* :from, or NULL */
-	char *recipient; /* whom to answer: the envelope sender */
-	char *handle;    /* :handle, or derived from the parameters */
+	char *subject;    /* the Subject of the reply (default "Auto: " + subject) */
+	char *from;       /* :from, or NULL */
+	char *recipient;  /* whom to answer: the envelope sender */
+	char *handle;     /* :handle, or derived from the parameters */
 	uint64_t seconds; /* the period (:days * 86400 or :seconds) */
-	bool mime;       /* :mime: target is a MIME entity */
+	bool mime;        /* :mime: target is a MIME entity */
 	/* Why no reply must be sent (null sender, list mail, auto-submitted,
 	   not addressed to the user, already answered), or NULL: send it
 	   with "Auto-Submitted: auto-replied" (RFC 3834). */
@@ -167,10 +166,10 @@ struct sieve_action {
 
 /* One editheader change, in script order. */
 struct sieve_edit {
-	bool add;     /* addheader: true; deleteheader: false */
-	char *name;   /* field name */
-	char *value;  /* add: the value; delete: NULL (all) */
-	bool last;    /* add: append instead of prepend (:last) */
+	bool add;    /* addheader: true; deleteheader: false */
+	char *name;  /* field name */
+	char *value; /* add: the value; delete: NULL (all) */
+	bool last;   /* add: append instead of prepend (:last) */
 	/* deleteheader: which occurrences go. index 0 means all; else the
 	   index-th (1-based, from the end if last). When patterns is non-NULL
 	   only occurrences matching one of them go; the library applies this
