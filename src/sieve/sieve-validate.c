@@ -490,6 +490,14 @@ static int check_specific(struct vctx *v, struct sieve_node *n)
 			return arg_error(v, o->pos[0], "bad variable name '%s'",
 			                 o->pos[0]->sl.items[0]);
 		break;
+	case SIEVE_CMD_REDIRECT: {
+		/* a constant address is checked now (RFC 5228 section 4.2) */
+		const char *a = o->pos[0]->sl.items[0], *at = strrchr(a, '@');
+		bool var = has_ext(v, SIEVE_EXT_VARIABLES) && strstr(a, "${") != NULL;
+		if (!var && (at == NULL || at == a || at[1] == '\0' || strpbrk(a, " \t\r\n<>,")))
+			return arg_error(v, o->pos[0], "bad redirect address '%s'", a);
+		break;
+	}
 	case SIEVE_CMD_VACATION:
 		if (o->days == NULL)
 			o->seconds = 7;

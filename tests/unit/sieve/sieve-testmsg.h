@@ -30,7 +30,7 @@ struct testmsg {
 	struct sieve_message m;
 };
 
-static size_t testmsg_header(void *ctx, const char *name, const char *const **values_r)
+static inline size_t testmsg_header(void *ctx, const char *name, const char *const **values_r)
 {
 	struct testmsg *t = ctx;
 	size_t c = 0;
@@ -43,8 +43,8 @@ static size_t testmsg_header(void *ctx, const char *name, const char *const **va
 	return c;
 }
 
-static size_t testmsg_body(void *ctx, enum sieve_body_transform tr, const char *const *types,
-                           size_t ntypes, const char *const **parts_r)
+static inline size_t testmsg_body(void *ctx, enum sieve_body_transform tr, const char *const *types,
+                                  size_t ntypes, const char *const **parts_r)
 {
 	struct testmsg *t = ctx;
 
@@ -62,7 +62,7 @@ static size_t testmsg_body(void *ctx, enum sieve_body_transform tr, const char *
 	return t->found[0] ? 1 : 0;
 }
 
-static bool word_in(const char *list, const char *w)
+static inline bool word_in(const char *list, const char *w)
 {
 	size_t wl = strlen(w);
 
@@ -76,12 +76,12 @@ static bool word_in(const char *list, const char *w)
 	return false;
 }
 
-static bool testmsg_mailbox(void *ctx, const char *name)
+static inline bool testmsg_mailbox(void *ctx, const char *name)
 {
 	return word_in(((struct testmsg *)ctx)->mailboxes, name);
 }
 
-static bool testmsg_dup(void *ctx, const char *handle, const char *id, uint64_t seconds)
+static inline bool testmsg_dup(void *ctx, const char *handle, const char *id, uint64_t seconds)
 {
 	(void)handle;
 	(void)seconds;
@@ -105,8 +105,8 @@ static const char *testmsg_env(void *ctx, const char *name)
 	return strcasecmp(name, "domain") == 0 ? t->env_domain : NULL;
 }
 
-static bool testmsg_vacation_seen(void *ctx, const char *sender, const char *handle,
-                                  uint64_t seconds)
+static inline bool testmsg_vacation_seen(void *ctx, const char *sender, const char *handle,
+                                         uint64_t seconds)
 {
 	(void)sender;
 	(void)handle;
@@ -114,8 +114,8 @@ static bool testmsg_vacation_seen(void *ctx, const char *sender, const char *han
 	return ((struct testmsg *)ctx)->vacation_seen;
 }
 
-static int testmsg_include(void *ctx, bool global, const char *name,
-                           const struct sieve_script **script_r, const char **error_r)
+static inline int testmsg_include(void *ctx, bool global, const char *name,
+                                  const struct sieve_script **script_r, const char **error_r)
 {
 	struct testmsg *t = ctx;
 
@@ -129,8 +129,8 @@ static int testmsg_include(void *ctx, bool global, const char *name,
 }
 
 /* Set up t from a header block; from/to are the envelope. */
-static void testmsg_init(struct testmsg *t, const char *headers, const char *body, const char *from,
-                         const char *to)
+static inline void testmsg_init(struct testmsg *t, const char *headers, const char *body,
+                                const char *from, const char *to)
 {
 	memset(t, 0, sizeof(*t));
 	for (const char *p = headers; p && *p && t->n < TESTMSG_MAX;) {
@@ -166,7 +166,7 @@ static void testmsg_init(struct testmsg *t, const char *headers, const char *bod
 	t->m.include = testmsg_include;
 }
 
-static void testmsg_free(struct testmsg *t)
+static inline void testmsg_free(struct testmsg *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->names[i]);
@@ -177,7 +177,7 @@ static void testmsg_free(struct testmsg *t)
 
 /* The actions of a result as one line: "keep[\\Seen] fileinto:Junk:copy
    redirect:a@b vacation:...", or "error: ..." followed by the actions. */
-static void testmsg_summary(const struct sieve_result *res, char *out, size_t size)
+static inline void testmsg_summary(const struct sieve_result *res, char *out, size_t size)
 {
 	static const char *const names[] = {"keep",   "fileinto", "redirect",
 	                                    "reject", "ereject",  "vacation"};

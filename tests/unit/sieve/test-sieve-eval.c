@@ -535,7 +535,8 @@ static void test_include(void **state)
 static void test_runtime_errors(void **state)
 {
 	static const struct evcase cases[] = {
-	    {"redirect \"not an address\";", "error keep"},
+	    {"require \"variables\"; set \"a\" \"not an address\"; redirect \"${a}\";",
+	     "error keep"},
 	    {"redirect \"a@b.c\"; redirect \"b@b.c\"; redirect \"c@b.c\"; "
 	     "redirect \"d@b.c\"; redirect \"e@b.c\";",
 	     "error keep"},
@@ -549,7 +550,7 @@ static void test_runtime_errors(void **state)
 
 static void test_error_text(void **state)
 {
-	const char *src = "keep;\nredirect \"bad\";";
+	const char *src = "require \"variables\"; set \"a\" \"bad\";\nredirect \"${a}\";";
 	struct sieve_script *s;
 	struct sieve_error err;
 	struct sieve_result res;

@@ -1,0 +1,126 @@
+/* sieve-dump SCRIPT MESSAGE FROM TO: compile SCRIPT and run it against the
+   message file (header lines, folded lines joined, then the body), printing
+   the actions one a line in the form tests/e2e/test_sieve_pigeonhole.py
+   compares with Pigeonhole's sieve-test:
+
+     store MAILBOX [flag ...]   (keep, fileinto, implicit keep; flags lower-cased)
+     redirect ADDRESS
+     reject
+     vacation                   (only when a reply would be sent)
+     error TEXT                 (compile or run-time error)
+
+   Not a unit test. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "sieve-testmsg.h"
+#include "sieve/sieve.h"
+
+static char *slurp(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL) {
+		perror(path);
+		exit(2);
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	*len_r = b.len;
+	return buf_steal(&b);
+}
+
+/* The header block with CR removed and folded lines joined (RFC 5322
+   section 2.2.3); the body is what follows the empty line. */
+static char *split_message(char *msg, char **body_r)
+{
+	struct buf h = BUF_INIT;
+	char *p = msg;
+
+	*body_r = "";
+	while (*p) {
+		char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0) {
+			*body_r = eol ? eol + 1 : p + strlen(p);
+			break;
+		}
+		if ((*p == ' ' || *p == '\t') && h.len > 0)
+			h.len--; /* join with the line before: drop its '\n' */
+		buf_append(&h, p, l);
+		buf_append_char(&h, '\n');
+		p = eol ? eol + 1 : p + strlen(p);
+	}
+	return buf_steal(&h);
+}
+
+static void print_action(const struct sieve_action *a)
+{
+	switch (a->type) {
+	case SIEVE_ACT_KEEP:
+	case SIEVE_ACT_FILEINTO:
+		printf("store %s", a->target);
+		for (size_t i = 0; i < a->nflags; i++) {
+			putchar(' ');
+			for (const char *c = a->flags[i]; *c; c++)
+				putchar(tolower((unsigned char)*c));
+		}
+		putchar('\n');
+		break;
+	case SIEVE_ACT_REDIRECT:
+		printf("redirect %s\n", a->target);
+		break;
+	case SIEVE_ACT_REJECT:
+	case SIEVE_ACT_EREJECT:
+		printf("reject\n");
+		break;
+	case SIEVE_ACT_VACATION:
+		if (a->skip == NULL)
+			printf("vacation\n");
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	size_t slen, mlen;
+	struct sieve_script *s;
+	struct sieve_error err;
+	struct sieve_result res;
+	struct testmsg t;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: sieve-dump SCRIPT MESSAGE FROM TO\n");
+		return 2;
+	}
+	char *script = slurp(argv[1], &slen);
+	char *msg = slurp(argv[2], &mlen);
+	if (sieve_compile(script, slen, NULL, &s, &err) < 0) {
+		printf("error %u:%u: %s\n", err.line, err.column, err.message);
+		return 0;
+	}
+	char *body;
+	char *headers = split_message(msg, &body);
+	testmsg_init(&t, headers, body, argv[3], argv[4]);
+	t.m.size = mlen;
+	if (sieve_run(s, &t.m, &res) < 0)
+		printf("error %s\n", res.error);
+	for (size_t i = 0; i < res.nactions; i++)
+		print_action(&res.actions[i]);
+	sieve_result_free(&res);
+	testmsg_free(&t);
+	sieve_script_free(&s);
+	free(headers);
+	free(script);
+	free(msg);
+	return 0;
+}
