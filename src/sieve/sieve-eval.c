@@ -384,6 +384,10 @@ static int cmd_include(struct sieve_run *r, const struct sieve_node *n)
 
 	if (n->o.once && already_included(r, key))
 		goto out;
+	if (++r->includes_run > SIEVE_INCLUDES_MAX) {
+		ret = sieve_run_error(r, n, "too many includes (limit %u)", SIEVE_INCLUDES_MAX);
+		goto out;
+	}
 	if (r->include_depth >= r->limits->max_includes) {
 		ret = sieve_run_error(r, n, "include nested too deep (limit %u)",
 		                      r->limits->max_includes);

@@ -38,12 +38,20 @@ struct sieve_run {
 	bool implicit_keep;
 	bool stopped;
 	unsigned include_depth;
+	unsigned includes_run; /* include commands carried out so far */
 	char *error;
 };
 
 /* Record a run-time error at node n; returns -1. */
 int sieve_run_error(struct sieve_run *r, const struct sieve_node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The most bytes one string expands to; the rest is cut off. */
+#define SIEVE_EXPAND_MAX (256 * 1024)
+/* The most include commands one run carries out, so that a script that
+   includes itself many times cannot multiply its work (depth alone is
+   not enough: n includes per level make n^depth runs). */
+#define SIEVE_INCLUDES_MAX 64
 
 /* s with ${...} expanded when the current script requires variables
    (RFC 5229 section 3); malloc'ed. */

@@ -91,7 +91,9 @@ char *sieve_expand(struct sieve_run *r, const char *s)
 
 	if (!r->scope->variables || strstr(s, "${") == NULL)
 		return xstrdup(s);
-	while (*s) {
+	/* a short script can name a long variable many times: the expansion
+	   is bounded, the rest cut off */
+	while (*s && b.len < SIEVE_EXPAND_MAX) {
 		const char *close;
 		if (s[0] == '$' && s[1] == '{' && (close = strchr(s + 2, '}')) != NULL) {
 			size_t len = (size_t)(close - (s + 2));
@@ -101,13 +103,17 @@ char *sieve_expand(struct sieve_run *r, const char *s)
 				name[len] = '\0';
 				const char *v = sieve_var_get(r, name);
 				if (v != NULL) {
-					buf_append_str(&b, v);
+					buf_append(&b, v, strnlen(v, SIEVE_EXPAND_MAX));
 					s = close + 1;
 					continue;
 				}
 			}
 		}
 		buf_append_char(&b, *s++);
+	}
+	if (b.len > SIEVE_EXPAND_MAX) {
+		b.len = SIEVE_EXPAND_MAX;
+		b.data[b.len] = '\0';
 	}
 	return buf_steal(&b);
 }

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "lib/buf.h"
 #include "sieve-testmsg.h"
 #include "sieve/sieve.h"
 
@@ -530,6 +531,13 @@ static void test_include(void **state)
 	RUN(globals, setup_include);
 	inc_src = "require \"include\"; include \"a\";";
 	RUN(recursive, setup_include);
+	/* fan-out: 3 includes per level would be 3^5 runs; the total is capped */
+	static const struct evcase fanout[] = {
+	    {"require \"include\"; include \"a\";", "error keep"},
+	};
+	inc_src = "require [\"include\", \"fileinto\"]; include :optional \"a\"; "
+	          "include :optional \"a\"; include :optional \"a\"; fileinto \"x\";";
+	RUN(fanout, setup_include);
 }
 
 static void test_runtime_errors(void **state)
@@ -546,6 +554,23 @@ static void test_runtime_errors(void **state)
 	};
 	(void)state;
 	RUN(cases, NULL);
+}
+
+/* One string naming a long variable many times expands to at most 256 KiB. */
+static void test_expand_limit(void **state)
+{
+	struct buf src = BUF_INIT;
+	(void)state;
+	buf_append_str(&src, "require \"variables\"; set \"a\" \"");
+	for (int i = 0; i < 4000; i++)
+		buf_append_char(&src, 'x');
+	buf_append_str(&src, "\"; set :length \"n\" \"");
+	for (int i = 0; i < 100; i++)
+		buf_append_str(&src, "${a}");
+	buf_append_str(&src, "\"; if string :is \"${n}\" \"262144\" { discard; }");
+	struct evcase c = {buf_cstr(&src), ""};
+	run_case(HDRS, "", "a@b.c", "u@d.e", &c, NULL);
+	buf_free(&src);
 }
 
 static void test_error_text(void **state)
@@ -724,8 +749,8 @@ int main(void)
 	    cmocka_unit_test(test_editheader),     cmocka_unit_test(test_body),
 	    cmocka_unit_test(test_dup_spam_env),   cmocka_unit_test(test_duplicate_ids),
 	    cmocka_unit_test(test_include),        cmocka_unit_test(test_runtime_errors),
-	    cmocka_unit_test(test_error_text),     cmocka_unit_test(test_rfc_examples),
-	    cmocka_unit_test(test_rfc_examples2),
+	    cmocka_unit_test(test_error_text),     cmocka_unit_test(test_expand_limit),
+	    cmocka_unit_test(test_rfc_examples),   cmocka_unit_test(test_rfc_examples2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
