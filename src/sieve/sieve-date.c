@@ -114,6 +114,10 @@ char *sieve_date_part(time_t t, int zone, const char *part)
 		return xasprintf("%02d", tm.tm_sec);
 	if (strcasecmp(part, "time") == 0)
 		return xasprintf("%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* RFC 3339 time-offset: "Z" for UTC, as Pigeonhole writes it */
+	if (strcasecmp(part, "iso8601") == 0 && zone == 0)
+		return xasprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	if (strcasecmp(part, "iso8601") == 0)
 		return xasprintf("%04d-%02d-%02dT%02d:%02d:%02d%.3s:%s", tm.tm_year + 1900,
 		                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, z,

@@ -166,6 +166,111 @@ CASES = [
     ("environment",
      'require ["environment", "fileinto"]; if environment :matches "name" "*" '
      '{ fileinto "P"; }', MSG),
+    # trickier corners
+    ("matches-escape",
+     'require "fileinto"; if header :matches "subject" "\\\\[acme*" { fileinto "E"; }', MSG),
+    ("matches-star-only",
+     'require ["fileinto", "variables"]; if header :matches "subject" "*" '
+     '{ fileinto "${1}"; }', MSG_PLAIN),
+    ("matches-greedy",
+     'require ["fileinto", "variables"]; if header :matches "from" "*@*.*" '
+     '{ fileinto "${1}-${2}-${3}"; }', MSG_PLAIN),
+    ("matches-q-vars",
+     'require ["fileinto", "variables"]; if header :matches "subject" "?u*?" '
+     '{ fileinto "${1}.${2}.${3}"; }', MSG_PLAIN),
+    ("matches-zero",
+     'require ["fileinto", "variables"]; if header :matches "subject" "l*" '
+     '{ fileinto "${0}"; }', MSG_PLAIN),
+    ("count-received",
+     'require ["relational", "comparator-i;ascii-numeric", "fileinto"]; '
+     'if header :count "eq" :comparator "i;ascii-numeric" "received" "1" '
+     '{ fileinto "One"; }', MSG),
+    ("count-none",
+     'require ["relational", "comparator-i;ascii-numeric", "fileinto"]; '
+     'if header :count "eq" :comparator "i;ascii-numeric" "x-none" "0" '
+     '{ fileinto "Zero"; }', MSG),
+    ("value-casemap",
+     'require ["relational", "fileinto"]; if header :value "gt" "subject" "L" '
+     '{ fileinto "G"; }', MSG_PLAIN),
+    ("numeric-inf",
+     'require ["relational", "comparator-i;ascii-numeric", "fileinto"]; '
+     'if header :value "gt" :comparator "i;ascii-numeric" "subject" "99999" '
+     '{ fileinto "Inf"; }', MSG_PLAIN),
+    ("flags-var",
+     'require ["imap4flags", "variables", "fileinto"]; set "f" ""; addflag "f" "A B"; '
+     'addflag "f" "b c"; removeflag "f" "a"; fileinto :flags "${f}" "V";', MSG),
+    ("flags-keep-and-fileinto",
+     'require ["imap4flags", "fileinto"]; addflag "x"; fileinto "F"; removeflag "x"; '
+     'addflag "y"; keep;', MSG),
+    ("address-group",
+     'require "fileinto"; if address :is "to" "other@example.net" { fileinto "G"; }', MSG),
+    ("address-all-case",
+     'require "fileinto"; if address :is :all "from" "JOE+LISTS@EXAMPLE.COM" '
+     '{ fileinto "C"; }', MSG),
+    ("envelope-detail",
+     'require ["envelope", "subaddress", "fileinto"]; if envelope :detail "from" "" '
+     '{ fileinto "NoDet"; }', MSG),
+    ("header-multiple-names",
+     'require "fileinto"; if header :contains ["x-none", "from"] "joe" { fileinto "M"; }',
+     MSG),
+    ("header-key-list",
+     'require "fileinto"; if header :contains "subject" ["zzz", "fast"] { fileinto "K"; }',
+     MSG),
+    ("regex-icase",
+     'require ["regex", "fileinto"]; if header :regex "subject" "MONEY" { fileinto "R"; }',
+     MSG),
+    ("regex-octet",
+     'require ["regex", "fileinto"]; if header :regex :comparator "i;octet" "subject" '
+     '"MONEY" { fileinto "R"; }', MSG),
+    ("body-raw",
+     'require ["body", "fileinto"]; if body :raw :contains "Buy now" { fileinto "Raw"; }',
+     MSG),
+    ("body-matches",
+     'require ["body", "fileinto"]; if body :matches "*Buy*" { fileinto "BM"; }', MSG),
+    ("set-quotewildcard",
+     'require ["variables", "fileinto"]; set :quotewildcard "q" "a*b"; '
+     'if string :matches "a*b" "${q}" { fileinto "Q"; }', MSG),
+    ("string-empty",
+     'require ["variables", "fileinto"]; if string :is "${nothing}" "" { fileinto "E"; }',
+     MSG),
+    ("discard-then-keep", "discard; keep;", MSG),
+    ("redirect-copy",
+     'require "copy"; redirect :copy "a@example.net";', MSG),
+    ("redirect-and-fileinto-copy",
+     'require ["copy", "fileinto"]; redirect "a@example.net"; fileinto :copy "C";', MSG),
+    ("deleteheader-value",
+     'require ["editheader", "fileinto"]; deleteheader :matches "to" "*other*"; '
+     'if not exists "to" { fileinto "Gone"; }', MSG),
+    ("addheader-index",
+     'require ["editheader", "index", "fileinto"]; addheader "X-A" "1"; '
+     'addheader :last "X-A" "2"; if header :index 1 :last "x-a" "2" { fileinto "L"; }', MSG),
+    ("date-iso",
+     'require ["date", "fileinto"]; if date :zone "+0000" "date" "iso8601" '
+     '"2023-11-14T15:30:00Z" { fileinto "I"; }', MSG),
+    ("date-iso-zone",
+     'require ["date", "fileinto"]; if date :zone "+0130" "date" "iso8601" '
+     '"2023-11-14T17:00:00+01:30" { fileinto "I"; }', MSG),
+    ("date-std11",
+     'require ["date", "fileinto"]; if date :zone "-0800" "date" "std11" '
+     '"Tue, 14 Nov 2023 07:30:00 -0800" { fileinto "S"; }', MSG),
+    ("date-julian",
+     'require ["date", "fileinto"]; if date :zone "+0000" "date" "julian" "60262" '
+     '{ fileinto "J"; }', MSG),
+    ("date-received",
+     'require ["date", "fileinto"]; if date :zone "+0000" "received" "time" "15:31:00" '
+     '{ fileinto "R"; }', MSG),
+    ("vacation-addresses",
+     'require "vacation"; vacation :addresses "ann@example.com" "away";', MSG_PLAIN),
+    ("vacation-subject-var",
+     'require ["vacation", "variables"]; if header :matches "subject" "*" '
+     '{ vacation :subject "Re: ${1}" "away"; }', MSG_PLAIN),
+    ("conflict-reject-fileinto",
+     'require ["reject", "fileinto"]; fileinto "A"; reject "x";', MSG),
+    ("err-number-string", 'if size :over "1" { keep; }', MSG),
+    ("err-else-alone", "else { keep; }", MSG),
+    ("err-bad-comparator", 'if header :comparator "i;foo" "a" "b" { keep; }', MSG),
+    ("err-set-name", 'require "variables"; set "1x" "y";', MSG),
+    ("err-test-as-command", "true;", MSG),
     # compile errors: both must refuse
     ("err-unknown", "frobnicate;", MSG),
     ("err-unrequired", 'fileinto "x";', MSG),
