@@ -259,18 +259,11 @@ static int match_glob(enum sieve_cmp cmp, const char *value, const char *key,
 	return ok;
 }
 
-static int match_regex(enum sieve_cmp cmp, const char *value, const char *key,
-                       struct sieve_captures *cap)
+static int regex_exec(const regex_t *re, const char *value, struct sieve_captures *cap)
 {
-	regex_t re;
 	regmatch_t m[SIEVE_MATCH_VARS];
-	int flags = REG_EXTENDED | (cmp == SIEVE_CMP_CASEMAP ? REG_ICASE : 0);
 
-	if (regcomp(&re, key, flags) != 0)
-		return -1;
-	int rc = regexec(&re, value, SIEVE_MATCH_VARS, m, 0);
-	regfree(&re);
-	if (rc != 0)
+	if (regexec(re, value, SIEVE_MATCH_VARS, m, 0) != 0)
 		return 0;
 	if (cap) {
 		sieve_captures_clear(cap);
@@ -281,6 +274,24 @@ static int match_regex(enum sieve_cmp cmp, const char *value, const char *key,
 		}
 	}
 	return 1;
+}
+
+int sieve_match_compiled(const void *regex, const char *value, struct sieve_captures *cap)
+{
+	return regex_exec(regex, value, cap);
+}
+
+static int match_regex(enum sieve_cmp cmp, const char *value, const char *key,
+                       struct sieve_captures *cap)
+{
+	regex_t re;
+	int flags = REG_EXTENDED | (cmp == SIEVE_CMP_CASEMAP ? REG_ICASE : 0);
+
+	if (regcomp(&re, key, flags) != 0)
+		return -1;
+	int rc = regex_exec(&re, value, cap);
+	regfree(&re);
+	return rc;
 }
 
 int sieve_match_one(enum sieve_match m, enum sieve_cmp cmp, enum sieve_relop relop,

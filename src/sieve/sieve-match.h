@@ -30,6 +30,10 @@ bool sieve_relop_holds(enum sieve_relop relop, int o);
 int sieve_match_one(enum sieve_match m, enum sieve_cmp cmp, enum sieve_relop relop,
                     const char *value, const char *key, struct sieve_captures *cap);
 
+/* Match value against a compiled regex (from the validator); the
+   captures as sieve_match_one. Returns 1 or 0. */
+int sieve_match_compiled(const void *regex, const char *value, struct sieve_captures *cap);
+
 /* Quote the wildcards * ? \ of s with a backslash (set :quotewildcard). A
    malloc'ed string. */
 char *sieve_quote_wildcards(const char *s);

@@ -5,6 +5,7 @@
 #include "lib/array.h"
 #include "lib/xalloc.h"
 
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,12 @@ static void args_free(struct sieve_arg *args, size_t n)
 void sieve_nodes_free(struct sieve_node *nodes, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
+		for (size_t r = 0; r < nodes[i].o.nregexes; r++) {
+			if (nodes[i].o.regexes[r] != NULL)
+				regfree(nodes[i].o.regexes[r]);
+			free(nodes[i].o.regexes[r]);
+		}
+		free(nodes[i].o.regexes);
 		free(nodes[i].name);
 		args_free(nodes[i].args, nodes[i].nargs);
 		sieve_nodes_free(nodes[i].tests, nodes[i].ntests);

@@ -66,7 +66,9 @@ struct sieve_opts {
 	uint64_t seconds;
 	bool has_seconds;
 	struct sieve_arg *subject, *from, *addresses, *handle, *header_arg, *uniqueid;
-	unsigned modifiers;       /* set: bit per modifier */
+	unsigned modifiers; /* set: bit per modifier */
+	void **regexes;     /* :regex: a compiled regex_t per constant key, or NULL */
+	size_t nregexes;
 	struct sieve_arg *pos[4]; /* positional arguments in order */
 	size_t npos;
 };

@@ -59,8 +59,12 @@ static int match_values(struct sieve_run *r, const struct sieve_node *t, const s
 	               (o->match == SIEVE_MATCH_MATCHES || o->match == SIEVE_MATCH_REGEX);
 	for (size_t i = 0; i < vals->n && ret == 0; i++) {
 		for (size_t k = 0; k < keys.n && ret == 0; k++) {
-			ret = sieve_match_one(o->match, o->cmp, o->relop, vals->v[i], keys.v[k],
-			                      capture ? &r->caps : NULL);
+			struct sieve_captures *cap = capture ? &r->caps : NULL;
+			if (k < o->nregexes && o->regexes[k] != NULL)
+				ret = sieve_match_compiled(o->regexes[k], vals->v[i], cap);
+			else
+				ret = sieve_match_one(o->match, o->cmp, o->relop, vals->v[i],
+				                      keys.v[k], cap);
 			if (ret < 0)
 				ret =
 				    sieve_run_error(r, t, "bad regular expression '%s'", keys.v[k]);

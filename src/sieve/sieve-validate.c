@@ -443,6 +443,10 @@ static int check_args(struct vctx *v, struct sieve_node *n, const struct cmd_spe
 
 static bool valid_var_name(const char *s)
 {
+	/* names up to 32 characters must work (RFC 5229 section 3); longer
+	   than the expander reads is refused */
+	if (strlen(s) > 100)
+		return false;
 	if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return false;
 	for (const char *p = s; *p; p++) {
@@ -453,22 +457,27 @@ static bool valid_var_name(const char *s)
 	return true;
 }
 
+/* Compile the constant keys of a :regex match once, here, so runs
+   only execute them (a key with variables is compiled at run time). The
+   last positional argument is the key list. */
 static int check_regex(struct vctx *v, struct sieve_node *n)
 {
-	for (size_t i = 0; i < n->o.npos; i++) {
-		struct sieve_arg *a = n->o.pos[i];
-		/* the key list is the last positional argument */
-		if (i + 1 != n->o.npos)
+	struct sieve_arg *a = n->o.pos[n->o.npos - 1];
+	int flags = REG_EXTENDED | (n->o.cmp == SIEVE_CMP_CASEMAP ? REG_ICASE : 0);
+
+	if (n->id == SIEVE_CMD_DELETEHEADER && n->o.npos < 2)
+		return 0;
+	n->o.regexes = calloc(a->sl.count, sizeof(regex_t *));
+	n->o.nregexes = a->sl.count;
+	for (size_t k = 0; k < a->sl.count; k++) {
+		if (has_ext(v, SIEVE_EXT_VARIABLES) && strstr(a->sl.items[k], "${"))
 			continue;
-		for (size_t k = 0; k < a->sl.count; k++) {
-			regex_t re;
-			if (has_ext(v, SIEVE_EXT_VARIABLES) && strstr(a->sl.items[k], "${"))
-				continue;
-			if (regcomp(&re, a->sl.items[k], REG_EXTENDED | REG_NOSUB) != 0)
-				return arg_error(v, a, "bad regular expression '%s'",
-				                 a->sl.items[k]);
-			regfree(&re);
+		regex_t *re = malloc(sizeof(*re));
+		if (re == NULL || regcomp(re, a->sl.items[k], flags) != 0) {
+			free(re);
+			return arg_error(v, a, "bad regular expression '%s'", a->sl.items[k]);
 		}
+		n->o.regexes[k] = re;
 	}
 	return 0;
 }
@@ -479,6 +488,14 @@ static int check_specific(struct vctx *v, struct sieve_node *n)
 
 	if (o->match == SIEVE_MATCH_REGEX && check_regex(v, n) < 0)
 		return -1;
+	if (o->last && o->index == 0 &&
+	    (n->id == SIEVE_TEST_HEADER || n->id == SIEVE_TEST_ADDRESS ||
+	     n->id == SIEVE_TEST_DATE || n->id == SIEVE_CMD_DELETEHEADER))
+		return sieve_error_set(v->err, n->line, n->column,
+		                       ":last needs :index (RFC 5260 section 6)");
+	if (o->zone_original && n->id == SIEVE_TEST_CURRENTDATE)
+		return sieve_error_set(v->err, n->line, n->column,
+		                       "currentdate takes no :originalzone");
 	switch (n->id) {
 	case SIEVE_TEST_SIZE:
 		if (o->over == o->under)
