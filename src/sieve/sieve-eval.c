@@ -417,6 +417,43 @@ static int cmd_global(struct sieve_run *r, const struct sieve_node *n)
 	return 0;
 }
 
+/* vnd.dovecot.testsuite: `test "name" { ... }` runs its block with a
+   fresh result; test_fail or a run-time error fails it. */
+static int cmd_test(struct sieve_run *r, const struct sieve_node *c)
+{
+	char *name = arg_str(r, c->o.pos[0]);
+	bool returned = false;
+
+	sieve_run_reset(r);
+	int ret = sieve_eval_block(r, c->block, c->nblock, &returned);
+	const char *failure = NULL;
+	if (ret < 0)
+		failure = r->test_failure ? r->test_failure : r->error ? r->error : "error";
+	if (r->ts && r->ts->test_end)
+		r->ts->test_end(r->ts->ctx, name, failure);
+	free(r->test_failure);
+	r->test_failure = NULL;
+	free(r->error);
+	r->error = NULL;
+	r->stopped = false;
+	sieve_run_reset(r);
+	free(name);
+	return 0;
+}
+
+static int cmd_test_set(struct sieve_run *r, const struct sieve_node *c)
+{
+	char *item = arg_str(r, c->o.pos[0]), *value = arg_str(r, c->o.pos[1]);
+	const char *why = "no testsuite";
+	int ret = 0;
+
+	if (r->ts == NULL || r->ts->set == NULL || r->ts->set(r->ts->ctx, item, value, &why) < 0)
+		ret = sieve_run_error(r, c, "test_set %s: %s", item, why);
+	free(item);
+	free(value);
+	return ret;
+}
+
 static int cmd_simple(struct sieve_run *r, const struct sieve_node *c)
 {
 	switch (c->id) {
@@ -448,6 +485,14 @@ static int cmd_simple(struct sieve_run *r, const struct sieve_node *c)
 		return cmd_include(r, c);
 	case SIEVE_CMD_GLOBAL:
 		return cmd_global(r, c);
+	case SIEVE_CMD_TEST:
+		return cmd_test(r, c);
+	case SIEVE_CMD_TEST_SET:
+		return cmd_test_set(r, c);
+	case SIEVE_CMD_TEST_FAIL:
+		free(r->test_failure);
+		r->test_failure = arg_str(r, c->o.pos[0]);
+		return -1;
 	default:
 		return 0; /* require: done at compile time */
 	}

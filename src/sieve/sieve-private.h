@@ -127,6 +127,7 @@ enum sieve_ext {
 	SIEVE_EXT_SPAMTESTPLUS,
 	SIEVE_EXT_VIRUSTEST,
 	SIEVE_EXT_ENVIRONMENT,
+	SIEVE_EXT_TESTSUITE, /* vnd.dovecot.testsuite: only with sieve_compile_testsuite() */
 	SIEVE_EXT_COUNT
 };
 
@@ -135,7 +136,29 @@ struct sieve_script {
 	size_t ncmds;
 	uint32_t exts; /* bit per enum sieve_ext required */
 	struct sieve_limits limits;
+	bool testsuite; /* vnd.dovecot.testsuite may be required */
 };
+
+/* The hooks of the vnd.dovecot.testsuite commands, for the .svtest
+   runner (tests/unit/sieve/). */
+struct sieve_testsuite {
+	void *ctx;
+	/* `test "name" { ... }` ends: failure is NULL when it passed, else
+	   the test_fail reason or the run-time error. */
+	void (*test_end)(void *ctx, const char *name, const char *failure);
+	/* `test_set "item" "value"`: item is "message", "envelope.from",
+	   "envelope.to" ...; 0 or -1 with *error_r. */
+	int (*set)(void *ctx, const char *item, const char *value, const char **error_r);
+};
+
+/* sieve_compile(), with the vnd.dovecot.testsuite extension available. */
+int sieve_compile_testsuite(const char *text, size_t len, struct sieve_script **script_r,
+                            struct sieve_error *error_r);
+
+/* sieve_run() with the testsuite hooks: each `test` block runs with a
+   fresh result and reports to ts. */
+int sieve_run_testsuite(const struct sieve_script *script, const struct sieve_message *msg,
+                        const struct sieve_testsuite *ts, struct sieve_result *result_r);
 
 /* Fill err with a formatted message at line:column. Always returns -1. */
 int sieve_error_set(struct sieve_error *err, unsigned line, unsigned column, const char *fmt, ...)

@@ -38,7 +38,9 @@ struct sieve_run {
 	bool implicit_keep;
 	bool stopped;
 	unsigned include_depth;
-	unsigned includes_run; /* include commands carried out so far */
+	unsigned includes_run;            /* include commands carried out so far */
+	const struct sieve_testsuite *ts; /* vnd.dovecot.testsuite hooks, or NULL */
+	char *test_failure;               /* the reason test_fail gave */
 	char *error;
 };
 
@@ -69,6 +71,10 @@ int sieve_eval_test(struct sieve_run *r, const struct sieve_node *t);
 /* Run commands; 0, or -1 on error. Stops early on stop (r->stopped) and
    return (*returned). */
 int sieve_eval_block(struct sieve_run *r, const struct sieve_node *cmds, size_t n, bool *returned);
+
+/* Forget the actions, edits and flags so far (a testsuite `test` block
+   starts afresh). */
+void sieve_run_reset(struct sieve_run *r);
 
 /* Run a whole script in a new variable scope: 0, or -1 on error. */
 int sieve_run_script(struct sieve_run *r, const struct sieve_script *s);

@@ -34,6 +34,7 @@ static const char *const ext_names[SIEVE_EXT_COUNT] = {
     "spamtestplus",
     "virustest",
     "environment",
+    "vnd.dovecot.testsuite",
 };
 
 const char *sieve_ext_name(enum sieve_ext ext)
@@ -108,6 +109,9 @@ static const struct cmd_spec specs[] = {
     {"include", SIEVE_CMD_INCLUDE, SIEVE_EXT_INCLUDE, false, G_INCLUDE, "s", 1, '0', false},
     {"return", SIEVE_CMD_RETURN, SIEVE_EXT_INCLUDE, false, 0, "", 0, '0', false},
     {"global", SIEVE_CMD_GLOBAL, SIEVE_EXT_INCLUDE, false, 0, "l", 1, '0', false},
+    {"test", SIEVE_CMD_TEST, SIEVE_EXT_TESTSUITE, false, 0, "s", 1, '0', true},
+    {"test_set", SIEVE_CMD_TEST_SET, SIEVE_EXT_TESTSUITE, false, 0, "ss", 2, '0', false},
+    {"test_fail", SIEVE_CMD_TEST_FAIL, SIEVE_EXT_TESTSUITE, false, 0, "s", 1, '0', false},
     {"address", SIEVE_TEST_ADDRESS, NOEXT, true, G_ADDR | G_CMP | G_MATCH | G_INDEX, "ll", 2, '0',
      false},
     {"envelope", SIEVE_TEST_ENVELOPE, SIEVE_EXT_ENVELOPE, true, G_ADDR | G_CMP | G_MATCH, "ll", 2,
@@ -590,7 +594,9 @@ static int do_require(struct vctx *v, struct sieve_node *n)
 
 	for (size_t i = 0; i < a->sl.count; i++) {
 		int e = sieve_ext_lookup(a->sl.items[i]);
-		if (e == SIEVE_EXT_COUNT || e < 0) {
+		if (e == SIEVE_EXT_TESTSUITE && !v->script->testsuite)
+			e = -1;
+		if (e < 0) {
 			if (strcmp(a->sl.items[i], "comparator-i;octet") == 0 ||
 			    strcmp(a->sl.items[i], "comparator-i;ascii-casemap") == 0)
 				continue;

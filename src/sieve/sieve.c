@@ -50,11 +50,12 @@ const char *sieve_extensions(void)
 	       "virustest environment";
 }
 
-int sieve_compile(const char *text, size_t len, const struct sieve_limits *limits,
-                  struct sieve_script **script_r, struct sieve_error *error_r)
+static int compile(const char *text, size_t len, const struct sieve_limits *limits, bool testsuite,
+                   struct sieve_script **script_r, struct sieve_error *error_r)
 {
 	struct sieve_script *s = xcalloc(1, sizeof(*s));
 
+	s->testsuite = testsuite;
 	memset(error_r, 0, sizeof(*error_r));
 	limits_fill(&s->limits, limits);
 	*script_r = NULL;
@@ -74,6 +75,18 @@ int sieve_compile(const char *text, size_t len, const struct sieve_limits *limit
 	}
 	*script_r = s;
 	return 0;
+}
+
+int sieve_compile(const char *text, size_t len, const struct sieve_limits *limits,
+                  struct sieve_script **script_r, struct sieve_error *error_r)
+{
+	return compile(text, len, limits, false, script_r, error_r);
+}
+
+int sieve_compile_testsuite(const char *text, size_t len, struct sieve_script **script_r,
+                            struct sieve_error *error_r)
+{
+	return compile(text, len, NULL, true, script_r, error_r);
 }
 
 void sieve_script_free(struct sieve_script **script)
@@ -100,7 +113,7 @@ static void edit_clear(struct sieve_edit *e)
 	free(e->values);
 }
 
-static void run_free(struct sieve_run *r)
+void sieve_run_reset(struct sieve_run *r)
 {
 	for (size_t i = 0; i < r->actions.count; i++)
 		sieve_action_clear(&r->actions.items[i]);
@@ -108,6 +121,13 @@ static void run_free(struct sieve_run *r)
 	for (size_t i = 0; i < r->edits.count; i++)
 		edit_clear(&r->edits.items[i]);
 	array_free(&r->edits);
+	sieve_flags_free(&r->flags, &r->nflags);
+	r->implicit_keep = true;
+}
+
+static void run_free(struct sieve_run *r)
+{
+	sieve_run_reset(r);
 	for (size_t i = 0; i < r->dup_ids.count; i++)
 		free(r->dup_ids.items[i]);
 	array_free(&r->dup_ids);
@@ -120,9 +140,9 @@ static void run_free(struct sieve_run *r)
 		free(r->global_vars.items[i].value);
 	}
 	array_free(&r->global_vars);
-	sieve_flags_free(&r->flags, &r->nflags);
 	sieve_captures_clear(&r->caps);
 	free(r->error);
+	free(r->test_failure);
 }
 
 /* The implicit keep (RFC 5228 section 2.10.2) with the final flags. */
@@ -151,10 +171,11 @@ static void result_take(struct sieve_run *r, struct sieve_result *res)
 	memset(&r->dup_secs, 0, sizeof(r->dup_secs));
 }
 
-int sieve_run(const struct sieve_script *script, const struct sieve_message *msg,
-              struct sieve_result *result_r)
+static int run(const struct sieve_script *script, const struct sieve_message *msg,
+               const struct sieve_testsuite *ts, struct sieve_result *result_r)
 {
-	struct sieve_run r = {.msg = msg, .limits = &script->limits, .implicit_keep = true};
+	struct sieve_run r = {
+	    .msg = msg, .limits = &script->limits, .implicit_keep = true, .ts = ts};
 	int ret = sieve_run_script(&r, script);
 
 	memset(result_r, 0, sizeof(*result_r));
@@ -174,6 +195,18 @@ int sieve_run(const struct sieve_script *script, const struct sieve_message *msg
 	result_take(&r, result_r);
 	run_free(&r);
 	return 0;
+}
+
+int sieve_run(const struct sieve_script *script, const struct sieve_message *msg,
+              struct sieve_result *result_r)
+{
+	return run(script, msg, NULL, result_r);
+}
+
+int sieve_run_testsuite(const struct sieve_script *script, const struct sieve_message *msg,
+                        const struct sieve_testsuite *ts, struct sieve_result *result_r)
+{
+	return run(script, msg, ts, result_r);
 }
 
 void sieve_result_free(struct sieve_result *res)

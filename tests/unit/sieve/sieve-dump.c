@@ -37,32 +37,6 @@ static char *slurp(const char *path, size_t *len_r)
 	return buf_steal(&b);
 }
 
-/* The header block with CR removed and folded lines joined (RFC 5322
-   section 2.2.3); the body is what follows the empty line. */
-static char *split_message(char *msg, char **body_r)
-{
-	struct buf h = BUF_INIT;
-	char *p = msg;
-
-	*body_r = "";
-	while (*p) {
-		char *eol = strchr(p, '\n');
-		size_t l = eol ? (size_t)(eol - p) : strlen(p);
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		if (l == 0) {
-			*body_r = eol ? eol + 1 : p + strlen(p);
-			break;
-		}
-		if ((*p == ' ' || *p == '\t') && h.len > 0)
-			h.len--; /* join with the line before: drop its '\n' */
-		buf_append(&h, p, l);
-		buf_append_char(&h, '\n');
-		p = eol ? eol + 1 : p + strlen(p);
-	}
-	return buf_steal(&h);
-}
-
 static void print_action(const struct sieve_action *a)
 {
 	switch (a->type) {
@@ -108,8 +82,8 @@ int main(int argc, char **argv)
 		printf("error %u:%u: %s\n", err.line, err.column, err.message);
 		return 0;
 	}
-	char *body;
-	char *headers = split_message(msg, &body);
+	const char *body;
+	char *headers = testmsg_unfold(msg, &body);
 	testmsg_init(&t, headers, body, argv[3], argv[4]);
 	t.m.size = mlen;
 	if (sieve_run(s, &t.m, &res) < 0)

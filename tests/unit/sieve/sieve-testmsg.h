@@ -27,6 +27,7 @@ struct testmsg {
 	const char *env_domain;
 	bool vacation_seen;
 	struct sieve_script *inc_script; /* what include returns */
+	char *owned_body;                /* set by testmsg_set_text() */
 	struct sieve_message m;
 };
 
@@ -129,10 +130,8 @@ static inline int testmsg_include(void *ctx, bool global, const char *name,
 }
 
 /* Set up t from a header block; from/to are the envelope. */
-static inline void testmsg_init(struct testmsg *t, const char *headers, const char *body,
-                                const char *from, const char *to)
+static inline void testmsg_parse_headers(struct testmsg *t, const char *headers)
 {
-	memset(t, 0, sizeof(*t));
 	for (const char *p = headers; p && *p && t->n < TESTMSG_MAX;) {
 		size_t l = strcspn(p, "\n");
 		const char *colon = memchr(p, ':', l);
@@ -148,6 +147,13 @@ static inline void testmsg_init(struct testmsg *t, const char *headers, const ch
 		if (*p == '\n')
 			p++;
 	}
+}
+
+static inline void testmsg_init(struct testmsg *t, const char *headers, const char *body,
+                                const char *from, const char *to)
+{
+	memset(t, 0, sizeof(*t));
+	testmsg_parse_headers(t, headers);
 	t->body = body;
 	t->m.ctx = t;
 	t->m.header = testmsg_header;
@@ -166,13 +172,65 @@ static inline void testmsg_init(struct testmsg *t, const char *headers, const ch
 	t->m.include = testmsg_include;
 }
 
-static inline void testmsg_free(struct testmsg *t)
+static inline void testmsg_clear_headers(struct testmsg *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->names[i]);
 		free(t->values[i]);
 	}
+	t->n = 0;
+}
+
+static inline void testmsg_free(struct testmsg *t)
+{
+	testmsg_clear_headers(t);
+	free(t->owned_body);
 	sieve_script_free(&t->inc_script);
+}
+
+/* The header block of a whole message text with CR removed and folded
+   lines joined (RFC 5322 section 2.2.3), malloc'ed; *body_r points to
+   what follows the empty line. */
+static inline char *testmsg_unfold(const char *msg, const char **body_r)
+{
+	size_t len = strlen(msg), off = 0;
+	char *h = malloc(len + 1);
+	const char *p = msg;
+
+	*body_r = msg + len;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0) {
+			*body_r = eol ? eol + 1 : p + strlen(p);
+			break;
+		}
+		if ((*p == ' ' || *p == '\t') && off > 0)
+			off--; /* join with the line before: drop its '\n' */
+		memcpy(h + off, p, l);
+		off += l;
+		h[off++] = '\n';
+		p = eol ? eol + 1 : p + strlen(p);
+	}
+	h[off] = '\0';
+	return h;
+}
+
+/* Replace the message by a whole message text (test_set "message"). */
+static inline void testmsg_set_text(struct testmsg *t, const char *text)
+{
+	const char *body;
+	char *h = testmsg_unfold(text, &body);
+
+	testmsg_clear_headers(t);
+	testmsg_parse_headers(t, h);
+	free(h);
+	free(t->owned_body);
+	t->owned_body = strdup(body);
+	t->body = t->owned_body;
+	t->m.size = strlen(text);
 }
 
 /* The actions of a result as one line: "keep[\\Seen] fileinto:Junk:copy
