@@ -59,7 +59,7 @@ static int compile(const char *text, size_t len, const struct sieve_limits *limi
 	memset(error_r, 0, sizeof(*error_r));
 	limits_fill(&s->limits, limits);
 	*script_r = NULL;
-	if (memchr(text, '\0', len) != NULL) {
+	if (len > 0 && memchr(text, '\0', len) != NULL) {
 		const char *z = memchr(text, '\0', len);
 		unsigned line = 1, col = 1;
 		for (const char *p = text; p < z; p++) {

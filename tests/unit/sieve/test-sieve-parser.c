@@ -186,6 +186,10 @@ static void test_nul(void **state)
 	assert_int_equal(err.line, 2);
 	assert_int_equal(err.column, 3);
 	assert_string_equal(err.message, "NUL byte in script");
+	/* an empty script (even without a buffer) compiles to nothing */
+	assert_int_equal(sieve_compile(NULL, 0, NULL, &s, &err), 0);
+	assert_int_equal(s->ncmds, 0);
+	sieve_script_free(&s);
 }
 
 static void test_limits(void **state)
