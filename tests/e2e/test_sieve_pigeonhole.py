@@ -271,6 +271,23 @@ CASES = [
     ("err-bad-comparator", 'if header :comparator "i;foo" "a" "b" { keep; }', MSG),
     ("err-set-name", 'require "variables"; set "1x" "y";', MSG),
     ("err-test-as-command", "true;", MSG),
+    # include (RFC 6609): scripts from INCLUDES below
+    ("include", 'require "include"; include "filer"; include :global "spam";', MSG),
+    ("include-once",
+     'require "include"; include :once "filer"; include :once "filer";', MSG),
+    ("include-return",
+     'require ["include", "fileinto"]; include "early-return"; fileinto "After";', MSG),
+    ("include-optional",
+     'require "include"; include :optional "missing"; keep;', MSG),
+    ("include-global-var",
+     'require ["include", "variables", "fileinto"]; global "box"; set "box" "Shared"; '
+     'include "uses-global"; fileinto "${box}.2";', MSG),
+    ("include-local-var",
+     'require ["include", "variables", "fileinto"]; set "box" "Mine"; '
+     'include "sets-local"; fileinto "${box}";', MSG),
+    ("include-stop",
+     'require ["include", "fileinto"]; include "stops"; fileinto "Never";', MSG),
+    ("err-include-missing", 'require "include"; include "missing";', MSG),
     # compile errors: both must refuse
     ("err-unknown", "frobnicate;", MSG),
     ("err-unrequired", 'fileinto "x";', MSG),
@@ -281,6 +298,19 @@ CASES = [
     # run-time conflicts: both keep the message
     ("conflict-reject-keep", 'require "reject"; keep; reject "x";', MSG),
 ]
+
+INCLUDES = {
+    "personal/filer.sieve": 'require "fileinto"; fileinto "Filed";',
+    "global/spam.sieve":
+        'require "fileinto"; if header :contains "subject" "money" { fileinto "Junk"; }',
+    "personal/early-return.sieve":
+        'require ["include", "fileinto"]; fileinto "Before"; return; fileinto "Not";',
+    "personal/uses-global.sieve":
+        'require ["include", "variables", "fileinto"]; global "box"; fileinto "${box}";',
+    "personal/sets-local.sieve":
+        'require ["variables", "fileinto"]; set "box" "Theirs"; fileinto "${box}";',
+    "personal/stops.sieve": 'require "fileinto"; fileinto "Stopped"; stop;',
+}
 
 # Deliberate differences: case -> (the line Pigeonhole has and Tern has
 # not, why Tern is right).
@@ -347,9 +377,23 @@ def workdir():
     home = os.path.join(d, "home")
     os.mkdir(home)
     os.chmod(home, 0o777)
+    inc = os.path.join(d, "inc")
+    for rel, text in INCLUDES.items():
+        path = os.path.join(inc, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    for root, dirs, files in os.walk(inc):
+        os.chmod(root, 0o777)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+    os.environ["SIEVE_DUMP_INCLUDE_DIR"] = inc
     with open(os.path.join(d, "dovecot.conf"), "w") as f:
         f.write(f"mail_home = {home}\nmail_location = maildir:{home}/Maildir\n"
-                "plugin {\n  sieve_extensions = +vacation-seconds +editheader +ereject\n}\n")
+                "plugin {\n"
+                f"  sieve = file:{inc}/personal;active={inc}/active.sieve\n"
+                f"  sieve_global = {inc}/global\n"
+                "  sieve_extensions = +vacation-seconds +editheader\n}\n")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 

@@ -9,6 +9,9 @@
      vacation                   (only when a reply would be sent)
      error TEXT                 (compile or run-time error)
 
+   With SIEVE_DUMP_INCLUDE_DIR set, include resolves NAME to
+   DIR/personal/NAME.sieve (or DIR/global/NAME.sieve for :global).
+
    Not a unit test. */
 #include <ctype.h>
 #include <stdio.h>
@@ -35,6 +38,41 @@ static char *slurp(const char *path, size_t *len_r)
 	fclose(f);
 	*len_r = b.len;
 	return buf_steal(&b);
+}
+
+/* Scripts compiled for include, freed at exit. */
+static struct sieve_script *included[64];
+static size_t nincluded;
+
+static int dump_include(void *ctx, bool global, const char *name,
+                        const struct sieve_script **script_r, const char **error_r)
+{
+	const char *dir = getenv("SIEVE_DUMP_INCLUDE_DIR");
+	char path[4096];
+	size_t len;
+	struct sieve_error err;
+
+	(void)ctx;
+	if (dir == NULL || strchr(name, '/') != NULL || nincluded == 64) {
+		*error_r = "no such script";
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s.sieve", dir, global ? "global" : "personal", name);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		*error_r = "no such script";
+		return -1;
+	}
+	fclose(f);
+	char *text = slurp(path, &len);
+	int rc = sieve_compile(text, len, NULL, &included[nincluded], &err);
+	free(text);
+	if (rc < 0) {
+		*error_r = "included script does not compile";
+		return -1;
+	}
+	*script_r = included[nincluded++];
+	return 0;
 }
 
 static void print_action(const struct sieve_action *a)
@@ -86,6 +124,7 @@ int main(int argc, char **argv)
 	char *headers = testmsg_unfold(msg, &body);
 	testmsg_init(&t, headers, body, argv[3], argv[4]);
 	t.m.size = mlen;
+	t.m.include = dump_include;
 	if (sieve_run(s, &t.m, &res) < 0)
 		printf("error %s\n", res.error);
 	for (size_t i = 0; i < res.nactions; i++)
@@ -93,6 +132,8 @@ int main(int argc, char **argv)
 	sieve_result_free(&res);
 	testmsg_free(&t);
 	sieve_script_free(&s);
+	for (size_t i = 0; i < nincluded; i++)
+		sieve_script_free(&included[i]);
 	free(headers);
 	free(script);
 	free(msg);
