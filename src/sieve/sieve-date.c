@@ -151,7 +151,7 @@ static const char *skip_comment(const char *s)
 
 static void push_addr(struct buf *cur, char ***out, size_t *n)
 {
-	char *a = cur->data ? cur->data : "";
+	const char *a = cur->data ? cur->data : "";
 	size_t len = cur->len;
 
 	while (len > 0 && isspace((unsigned char)a[len - 1]))
@@ -159,6 +159,13 @@ static void push_addr(struct buf *cur, char ***out, size_t *n)
 	while (len > 0 && isspace((unsigned char)*a)) {
 		a++;
 		len--;
+	}
+	/* an obsolete source route "@relay:" before the address (RFC 5322
+	   section 4.4) is not part of it */
+	if (len > 0 && *a == '@' && memchr(a, ':', len) != NULL) {
+		const char *colon = memchr(a, ':', len);
+		len -= (size_t)(colon + 1 - a);
+		a = colon + 1;
 	}
 	if (len > 0) {
 		*out = xreallocarray(*out, *n + 1, sizeof(char *));
@@ -174,6 +181,7 @@ void sieve_parse_addresses(const char *value, char ***out, size_t *n)
 {
 	struct buf cur = BUF_INIT, angle = BUF_INIT;
 	bool in_angle = false, had_angle = false;
+	size_t before = *n;
 
 	for (const char *s = value; *s;) {
 		char c = *s;
@@ -215,4 +223,18 @@ void sieve_parse_addresses(const char *value, char ***out, size_t *n)
 	push_addr(had_angle ? &angle : &cur, out, n);
 	buf_free(&cur);
 	buf_free(&angle);
+	/* a value with no address in it (only an empty group, or garbage) is
+	   compared as it stands, as Pigeonhole does; RFC 5228 section 2.7.4
+	   leaves invalid addresses to the implementation */
+	if (*n == before) {
+		while (isspace((unsigned char)*value))
+			value++;
+		size_t len = strlen(value);
+		while (len > 0 && isspace((unsigned char)value[len - 1]))
+			len--;
+		if (len > 0) {
+			*out = xreallocarray(*out, *n + 1, sizeof(char *));
+			(*out)[(*n)++] = xstrndup(value, len);
+		}
+	}
 }

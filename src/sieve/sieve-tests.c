@@ -125,6 +125,9 @@ static char *address_part(enum sieve_addrpart part, const char *addr)
 	size_t llen = at ? (size_t)(at - addr) : strlen(addr);
 	const char *plus;
 
+	/* an invalid address has only :all (RFC 5228 section 2.7.4) */
+	if (at == NULL && part != SIEVE_ADDR_ALL)
+		return NULL;
 	switch (part) {
 	case SIEVE_ADDR_LOCAL:
 		return xstrndup(addr, llen);

@@ -50,6 +50,16 @@ MSG = (
     "Buy now!\r\n"
 )
 
+MSG_ADDR = (
+    "From: (comment) Ann (x) <ann@example.com> (trailing)\r\n"
+    "To: team: a@example.org, \"B, Bee\" <b@example.org>;, c@example.org\r\n"
+    "Cc: <@relay.example:d@example.org>, e@EXAMPLE.org (E)\r\n"
+    "Bcc: undisclosed-recipients:;\r\n"
+    "Subject: addresses\r\n"
+    "\r\n"
+    "x\r\n"
+)
+
 MSG_PLAIN = (
     "From: Ann <ann@example.com>\r\n"
     "To: user@example.org\r\n"
@@ -271,6 +281,25 @@ CASES = [
     ("err-bad-comparator", 'if header :comparator "i;foo" "a" "b" { keep; }', MSG),
     ("err-set-name", 'require "variables"; set "1x" "y";', MSG),
     ("err-test-as-command", "true;", MSG),
+    # addresses in odd forms
+    ("addr-comment",
+     'require "fileinto"; if address :is "from" "ann@example.com" { fileinto "A"; }',
+     MSG_ADDR),
+    ("addr-group",
+     'require "fileinto"; if address :is "to" "a@example.org" { fileinto "G1"; } '
+     'if address :is "to" "b@example.org" { fileinto "G2"; } '
+     'if address :is "to" "c@example.org" { fileinto "G3"; }', MSG_ADDR),
+    ("addr-route",
+     'require "fileinto"; if address :is "cc" "d@example.org" { fileinto "R"; }', MSG_ADDR),
+    ("addr-domain-case",
+     'require "fileinto"; if address :domain :is :comparator "i;octet" "cc" "EXAMPLE.org" '
+     '{ fileinto "D"; }', MSG_ADDR),
+    ("addr-count",
+     'require ["relational", "comparator-i;ascii-numeric", "fileinto"]; '
+     'if address :count "eq" :comparator "i;ascii-numeric" ["to", "cc", "bcc"] "6" '
+     '{ fileinto "Five"; }', MSG_ADDR),
+    ("addr-empty-group",
+     'require "fileinto"; if address :matches "bcc" "*" { fileinto "Any"; }', MSG_ADDR),
     # include (RFC 6609): scripts from INCLUDES below
     ("include", 'require "include"; include "filer"; include :global "spam";', MSG),
     ("include-once",
