@@ -281,6 +281,36 @@ CASES = [
     ("err-bad-comparator", 'if header :comparator "i;foo" "a" "b" { keep; }', MSG),
     ("err-set-name", 'require "variables"; set "1x" "y";', MSG),
     ("err-test-as-command", "true;", MSG),
+    # match variables
+    ("vars-kept-on-failure",
+     'require ["variables", "fileinto"]; if header :matches "subject" "[*]*" {} '
+     'if header :matches "subject" "nothing*" {} fileinto "${1}";', MSG),
+    ("vars-second-key",
+     'require ["variables", "fileinto"]; if header :matches "subject" ["x*", "*money*"] '
+     '{ fileinto "${1}|${2}"; }', MSG),
+    ("vars-second-header",
+     'require ["variables", "fileinto"]; if header :matches ["x-none", "from"] "*<*>" '
+     '{ fileinto "${2}"; }', MSG),
+    ("vars-string-matches",
+     'require ["variables", "fileinto"]; set "a" "one.two.three"; '
+     'if string :matches "${a}" "*.*" { fileinto "${1}+${2}"; }', MSG),
+    ("vars-regex-groups",
+     'require ["variables", "regex", "fileinto"]; '
+     'if header :regex "from" "([a-z]+)\\+([a-z]+)@(.*)>" { fileinto "${3}-${2}-${1}"; }',
+     MSG),
+    ("vars-numeric-beyond",
+     'require ["variables", "fileinto"]; if header :matches "subject" "*" '
+     '{ fileinto "x${9}y"; }', MSG),
+    ("vars-set-from-match",
+     'require ["variables", "fileinto"]; if address :matches "from" "*@*" '
+     '{ set :upper "d" "${2}"; } fileinto "${d}";', MSG),
+    ("hasflag-var-count",
+     'require ["imap4flags", "variables", "relational", "comparator-i;ascii-numeric", '
+     '"fileinto"]; set "f" "a b"; addflag "f" "c"; '
+     'if hasflag :count "eq" :comparator "i;ascii-numeric" "f" "3" { fileinto "Three"; }',
+     MSG),
+    ("keep-flags",
+     'require "imap4flags"; addflag "x"; keep :flags "y";', MSG),
     # addresses in odd forms
     ("addr-comment",
      'require "fileinto"; if address :is "from" "ann@example.com" { fileinto "A"; }',
@@ -366,7 +396,7 @@ def parse_pigeonhole(out, rc):
             continue
         m = FLAGS.match(line)
         if m and last_store is not None:
-            lines[last_store] += " " + " ".join(sorted(m.group(1).lower().split()))
+            lines[last_store] += "\t" + " ".join(sorted(m.group(1).lower().split()))
             continue
         s = line.strip()
         if s.startswith("* redirect message to: "):
@@ -387,9 +417,9 @@ def parse_tern(out):
     for line in out.splitlines():
         if line.startswith("error"):
             lines.append("error")
-        elif line.startswith("store "):
-            parts = line.split(" ")
-            lines.append(" ".join(parts[:2] + sorted(parts[2:])))
+        elif line.startswith("store ") and "\t" in line:
+            box, flags = line.split("\t", 1)
+            lines.append(box + "\t" + " ".join(sorted(flags.split())))
         else:
             lines.append(line)
     return sorted(set(lines))

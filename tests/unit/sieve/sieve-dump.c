@@ -3,7 +3,7 @@
    the actions one a line in the form tests/e2e/test_sieve_pigeonhole.py
    compares with Pigeonhole's sieve-test:
 
-     store MAILBOX [flag ...]   (keep, fileinto, implicit keep; flags lower-cased)
+     store MAILBOX[<TAB>flag ...]  (keep, fileinto, implicit keep; flags lower-cased)
      redirect ADDRESS
      reject
      vacation                   (only when a reply would be sent)
@@ -82,7 +82,7 @@ static void print_action(const struct sieve_action *a)
 	case SIEVE_ACT_FILEINTO:
 		printf("store %s", a->target);
 		for (size_t i = 0; i < a->nflags; i++) {
-			putchar(' ');
+			putchar(i == 0 ? '\t' : ' ');
 			for (const char *c = a->flags[i]; *c; c++)
 				putchar(tolower((unsigned char)*c));
 		}
