@@ -74,6 +74,12 @@ enum sieve_body_transform {
 	SIEVE_BODY_CONTENT, /* :content types, decoded parts of those types */
 };
 
+/* For body callbacks: true if a part of content type ctype ("text/html",
+   parameters allowed and ignored) is selected by the :content types of
+   RFC 5173 section 5.2: "" selects every part, a major type ("text")
+   every subtype of it, "text/html" exactly that type; case-insensitive. */
+bool sieve_body_type_selected(const char *ctype, const char *const *types, size_t ntypes);
+
 /*
  * The message as a run sees it. Every callback may be NULL, which reads as
  * "nothing there" (no header, no envelope, empty body, no environment item,

@@ -474,6 +474,54 @@ static void test_dup_spam_env(void **state)
 	RUN(cases, setup_mailboxes);
 }
 
+static void test_body_types(void **state)
+{
+	const char *const text[] = {"text"}, *const html[] = {"text/html"};
+	const char *const all[] = {""}, *const two[] = {"image", "TEXT/Plain"};
+
+	(void)state;
+	assert_true(sieve_body_type_selected("text/plain; charset=utf-8", text, 1));
+	assert_true(sieve_body_type_selected("Text/HTML", html, 1));
+	assert_false(sieve_body_type_selected("text/plain", html, 1));
+	assert_false(sieve_body_type_selected("texts/plain", text, 1));
+	assert_true(sieve_body_type_selected("application/pdf", all, 1));
+	assert_true(sieve_body_type_selected("text/plain", two, 2));
+	assert_true(sieve_body_type_selected("image/png", two, 2));
+	assert_false(sieve_body_type_selected("text/html", two, 2));
+	assert_false(sieve_body_type_selected("text/plain", two, 0));
+}
+
+/* More actions than max_actions is a run-time error: the message is kept. */
+static void test_action_limit(void **state)
+{
+	struct buf src = BUF_INIT;
+	struct sieve_limits lim = {.max_actions = 10};
+	struct sieve_script *s;
+	struct sieve_error err;
+	struct sieve_result res;
+	struct testmsg t;
+
+	(void)state;
+	buf_append_str(&src, "require \"fileinto\";");
+	for (int i = 0; i < 10; i++)
+		buf_printf(&src, " fileinto \"F%d\";", i);
+	assert_int_equal(sieve_compile(src.data, src.len, &lim, &s, &err), 0);
+	testmsg_init(&t, HDRS, "", "a@b.c", "u@d.e");
+	assert_int_equal(sieve_run(s, &t.m, &res), 0);
+	assert_int_equal(res.nactions, 10);
+	sieve_result_free(&res);
+	sieve_script_free(&s);
+	buf_append_str(&src, " fileinto \"F10\";");
+	assert_int_equal(sieve_compile(src.data, src.len, &lim, &s, &err), 0);
+	assert_int_equal(sieve_run(s, &t.m, &res), -1);
+	assert_string_equal(res.error, "1:171: too many actions (limit 10)");
+	assert_int_equal(res.nactions, 1);
+	sieve_result_free(&res);
+	sieve_script_free(&s);
+	testmsg_free(&t);
+	buf_free(&src);
+}
+
 static void test_duplicate_ids(void **state)
 {
 	const char *src = "require \"duplicate\"; if duplicate :handle \"h\" :seconds 60 "
@@ -748,6 +796,7 @@ int main(void)
 	    cmocka_unit_test(test_subaddress),     cmocka_unit_test(test_date_index),
 	    cmocka_unit_test(test_editheader),     cmocka_unit_test(test_body),
 	    cmocka_unit_test(test_dup_spam_env),   cmocka_unit_test(test_duplicate_ids),
+	    cmocka_unit_test(test_body_types),     cmocka_unit_test(test_action_limit),
 	    cmocka_unit_test(test_include),        cmocka_unit_test(test_runtime_errors),
 	    cmocka_unit_test(test_error_text),     cmocka_unit_test(test_expand_limit),
 	    cmocka_unit_test(test_rfc_examples),   cmocka_unit_test(test_rfc_examples2),
