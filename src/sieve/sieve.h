@@ -85,7 +85,9 @@ bool sieve_body_type_selected(const char *ctype, const char *const *types, size_
  * "nothing there" (no header, no envelope, empty body, no environment item,
  * mailbox does not exist, not a duplicate, no score). Strings returned by
  * the callbacks stay owned by the message and must stay valid until
- * sieve_run() returns.
+ * sieve_run() returns; an array returned in *values_r or *parts_r need
+ * only stay valid until the next call of a callback (the library copies
+ * what it keeps). Callbacks are called from the thread of sieve_run().
  */
 struct sieve_message {
 	void *ctx;
