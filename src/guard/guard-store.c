@@ -21,15 +21,15 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[STMT_COUNT] = {
-    [STMT_PUT] = "INSERT INTO guard_bans(key, until, offences, reason) VALUES (?1, ?2, ?3, ?4)"
-                 " ON CONFLICT(key) DO UPDATE SET until = max(until, excluded.until),"
-                 " offences = max(offences, excluded.offences), reason = excluded.reason,"
-                 " lifted = 0",
+    [STMT_PUT] = ("INSERT INTO guard_bans(key, until, offences, reason) VALUES (?1, ?2, ?3, ?4)"
+                  " ON CONFLICT(key) DO UPDATE SET until = max(until, excluded.until),"
+                  " offences = max(offences, excluded.offences), reason = excluded.reason,"
+                  " lifted = 0"),
     [STMT_ALL] = "SELECT key, until, offences, lifted FROM guard_bans",
     [STMT_PURGE] = "DELETE FROM guard_bans WHERE lifted = 1 OR until < ?1",
     [STMT_LIFT] = "UPDATE guard_bans SET lifted = 1 WHERE key = ?1 AND lifted = 0",
-    [STMT_LIST] = "SELECT key, until, offences, reason FROM guard_bans"
-                  " WHERE lifted = 0 AND until > ?1 ORDER BY until, key",
+    [STMT_LIST] = ("SELECT key, until, offences, reason FROM guard_bans"
+                   " WHERE lifted = 0 AND until > ?1 ORDER BY until, key"),
     [STMT_DATA_VERSION] = "PRAGMA data_version",
 };
 
