@@ -80,6 +80,8 @@ static const struct setting_def listener_keys[] = {
     SETTING_LIST(struct listener_settings, "address", SETTING_ADDRESS_LIST, addresses,
                  address_count),
     SETTING_ENUM_OF(struct listener_settings, "tls", tls, tls_modes, NULL),
+    SETTING_LIST(struct listener_settings, "proxy_protocol", SETTING_CIDR_LIST, proxy_protocol,
+                 proxy_protocol_count),
 };
 
 #define SECTION(name, keys)                                                                        \

@@ -42,6 +42,11 @@ struct listener_settings {
 	char **addresses;
 	size_t address_count;
 	enum tls_mode tls;
+	/* Peers that must send a PROXY protocol header first (a load balancer
+	   in front); their header's client address is the connection's.
+	   Others connect as they are. Default none. */
+	char **proxy_protocol;
+	size_t proxy_protocol_count;
 };
 
 /* ---- declaring a section ---- */

@@ -13,8 +13,10 @@
 
 #include "guard/guard-sync.h"
 #include "guard/guard.h"
+#include "lib/cidr.h"
 #include "lib/xalloc.h"
 #include "master/channel.h"
+#include "master/role-proxy.h"
 #include "master/sandbox.h"
 #include "net/conn-set.h"
 #include "net/conn.h"
@@ -203,6 +205,31 @@ static bool accept_failed(struct role_state *rs, int err)
 	}
 }
 
+static void admit_and_accept(struct role_state *rs, int fd, const struct sockaddr *peer,
+                             socklen_t peerlen, struct listener *l)
+{
+	if (role_admit(rs, fd, peer, peerlen))
+		rs->ops->accept(&rs->ctx, fd, peer, peerlen, l->service, l->tls);
+}
+
+/* A PROXY header arrived: the connection is the client's from now on. */
+static void proxied(void *context, int fd, const struct sockaddr *peer, socklen_t peerlen,
+                    struct listener *l)
+{
+	admit_and_accept(context, fd, peer, peerlen, l);
+}
+
+/* Must peer send a PROXY header first (listener { proxy_protocol })? */
+static bool from_proxy(const struct listener *l, const struct sockaddr *peer)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (l->proxy_from_count == 0)
+		return false;
+	conn_addr_text(peer, ip, sizeof(ip));
+	return ip_in_networks(ip, l->proxy_from, l->proxy_from_count);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct role_listener *rl = arg;
@@ -218,10 +245,12 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 				return;
 			continue;
 		}
-		if (!role_admit(rs, fd, (struct sockaddr *)&ss, len))
+		if (from_proxy(rl->l, (struct sockaddr *)&ss)) {
+			role_proxy_wait(rs->ctx.base, fd, (struct sockaddr *)&ss, len, rl->l,
+			                proxied, rs);
 			continue;
-		rs->ops->accept(&rs->ctx, fd, (struct sockaddr *)&ss, len, rl->l->service,
-		                rl->l->tls);
+		}
+		admit_and_accept(rs, fd, (struct sockaddr *)&ss, len, rl->l);
 	}
 }
 
@@ -445,6 +474,7 @@ void role_run(const struct role_ops *ops, const struct role_start *start)
 	         rs.listener_count, start->process_index);
 	event_base_dispatch(rs.ctx.base);
 	conn_abort_all("server stopping");
+	role_proxy_abort_all();
 	guard_sync_stop(&rs.guard_sync);
 	/* Jobs still running get their done() before the role's state goes. */
 	workpool_free(&rs.ctx.pool);

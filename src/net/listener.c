@@ -312,6 +312,26 @@ static bool already_open(const struct open_state *st, const struct sockaddr_stor
 	return false;
 }
 
+static void proxy_from_free(struct listener *l)
+{
+	for (size_t i = 0; i < l->proxy_from_count; i++)
+		free(l->proxy_from[i]);
+	free(l->proxy_from);
+	l->proxy_from = NULL;
+	l->proxy_from_count = 0;
+}
+
+static void proxy_from_set(struct listener *l, const struct listener_settings *ls)
+{
+	proxy_from_free(l);
+	if (ls->proxy_protocol_count == 0)
+		return;
+	l->proxy_from = xcalloc(ls->proxy_protocol_count, sizeof(char *));
+	for (size_t i = 0; i < ls->proxy_protocol_count; i++)
+		l->proxy_from[i] = xstrdup(ls->proxy_protocol[i]);
+	l->proxy_from_count = ls->proxy_protocol_count;
+}
+
 static int open_one(struct open_state *st, const struct listener_settings *ls,
                     const struct sockaddr_storage *ss, socklen_t len, char **error_r)
 {
@@ -343,6 +363,7 @@ static int open_one(struct open_state *st, const struct listener_settings *ls,
 	}
 	l->service = ls->service;
 	l->tls = ls->tls;
+	proxy_from_set(l, ls);
 	st->list[st->count] = l;
 	st->reused_from[st->count] = from;
 	st->count++;
@@ -436,6 +457,7 @@ void listener_free(struct listener **lp)
 	*lp = NULL;
 	if (l->fd >= 0)
 		close(l->fd);
+	proxy_from_free(l);
 	free(l->name);
 	free(l);
 }

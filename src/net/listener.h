@@ -31,6 +31,9 @@ struct listener {
 	char *name; /* "127.0.0.1:25", "[::]:25" */
 	const struct service_def *service;
 	enum tls_mode tls;
+	/* The listener block's proxy_protocol networks (an own copy). */
+	char **proxy_from;
+	size_t proxy_from_count;
 };
 
 /* Parse a listener spec into up to two socket addresses (two for "*").
