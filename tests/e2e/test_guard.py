@@ -35,11 +35,11 @@ def inst(instance_dir):
     i.check_sanitizers()
 
 
-def imaps_login(inst, source, password):
-    """One IMAPS connection from source: LOGIN; returns the tagged reply
-    line, or None when the server closed the connection at once (no
-    greeting: banned)."""
-    raw = socket.create_connection(("127.0.0.1", inst.port("imaps")), timeout=30,
+def imaps_login(inst, source, password, port=None):
+    """One IMAPS connection from source (to port, default the instance's
+    imaps): LOGIN; returns the tagged reply line, or None when the server
+    closed the connection at once (no greeting: banned)."""
+    raw = socket.create_connection(("127.0.0.1", port or inst.port("imaps")), timeout=30,
                                    source_address=(source, 0))
     try:
         s = client_tls_context().wrap_socket(raw, server_hostname="mail.example.test")
