@@ -107,7 +107,7 @@ static int subs_change(struct imap_session *s, const char *name, bool subscribe)
 
 void cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *arg = cmd->count == 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	bool subscribe = strcmp(cmd->name, "SUBSCRIBE") == 0;
 	char *dirname;
 	const char *error;
@@ -162,7 +162,7 @@ static void trash_work(void *trash)
 
 void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *name = cmd->count == 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	const char *error;
 	char *trash;
 
@@ -311,8 +311,8 @@ static void rename_inbox(struct imap_session *s, const char *tag, const char *to
 
 void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *from = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL;
-	const char *to = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	const char *from = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
+	const char *to = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[1]) : NULL;
 	const char *error;
 
 	if (from == NULL || to == NULL) {

@@ -22,7 +22,9 @@ static const struct {
     /* RFC 3501 5.1.3's example: ~peter/mail/台北/日本語 */
     {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
      "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
-    {"Entw\xc3\xbc" "rfe", "Entw&APw-rfe"},
+    {"Entw\xc3\xbc"
+     "rfe",
+     "Entw&APw-rfe"},
     {"\xc3\xa9-", "&AOk--"},
     {"\xc3\xa9&\xc3\xa9", "&AOk-&-&AOk-"},
     /* U+1F600 as a surrogate pair */
@@ -48,16 +50,16 @@ static void test_both_ways(void **state)
 static void test_bad_mutf7(void **state)
 {
 	static const char *const bad[] = {
-	    "&",            /* unterminated */
-	    "&AOk",         /* unterminated */
-	    "&AOl-",        /* leftover bits not zero */
-	    "&AOkA-",       /* 6 leftover bits */
-	    "&AGE-",        /* 'a' shifted */
-	    "&2D0-",        /* lone high surrogate */
-	    "&3gA-",        /* lone low surrogate */
-	    "&AO*-",        /* not base64 */
-	    "caf\xc3\xa9",  /* 8-bit */
-	    "a\tb",         /* control */
+	    "&",           /* unterminated */
+	    "&AOk",        /* unterminated */
+	    "&AOl-",       /* leftover bits not zero */
+	    "&AOkA-",      /* 6 leftover bits */
+	    "&AGE-",       /* 'a' shifted */
+	    "&2D0-",       /* lone high surrogate */
+	    "&3gA-",       /* lone low surrogate */
+	    "&AO*-",       /* not base64 */
+	    "caf\xc3\xa9", /* 8-bit */
+	    "a\tb",        /* control */
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
