@@ -257,3 +257,18 @@ def test_smtputf8_message_fetched_unchanged(instance):
     typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     assert data[0][1] == "Subject: Grüße aus Köln\r\n\r\n".encode()
     m.logout()
+
+
+def test_rev2_append_literal8(instance):
+    """RFC 9051's APPEND takes a literal8 (~{n}) for the message."""
+    instance.add_user(USER, PASSWORD)
+    msg = b"Subject: bin\r\n\r\nraw\x01bytes\r\n"
+    m = connect_starttls(instance)
+    raw(m, "ENABLE IMAP4rev2")
+    m.send(b"a1 APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+    t = m.readline()
+    assert t.startswith(b"a1 OK [APPENDUID"), t
+    raw(m, "SELECT INBOX")
+    u, t = raw(m, "FETCH 1 (BODY.PEEK[])")
+    assert msg in b"\r\n".join(u) + b"\r\n"
+    m.logout()
