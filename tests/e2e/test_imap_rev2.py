@@ -53,6 +53,8 @@ def scenario(instance, rev2):
     out["nomatch"] = raw(m, "SEARCH SUBJECT nothing-like-this")
     out["status"] = raw(m, "STATUS INBOX (MESSAGES DELETED)")[0]
     out["list"] = raw(m, 'LIST "" %')[0]
+    assert b"OK" in raw(m, "CREATE Top/Kid")[1]
+    out["delete"] = raw(m, "DELETE Top")[1]
     deliver(instance)
     out["noop"] = raw(m, "NOOP")[0]
     out["reselect"] = raw(m, "SELECT INBOX")[0]
@@ -73,6 +75,7 @@ def test_rev1_session(instance):
     assert o["status"] == [b'* STATUS "INBOX" (MESSAGES 2 DELETED 1)']
     assert b'* LIST (\\Noselect \\HasChildren) "/" "P"' in o["list"]
     assert b"* 3 RECENT" in o["noop"]
+    assert b"NO [CANNOT]" in o["delete"]
     assert not any(b"[CLOSED]" in l for l in o["reselect"])
     assert b"* 0 RECENT" in o["reselect"]  # this session took them
     # rev1 sessions may enable it in the authenticated state only
@@ -101,6 +104,7 @@ def test_rev2_session(instance):
     assert b'* LIST (\\NonExistent \\HasChildren) "/" "P"' in o["list"]
     assert not any(b"RECENT" in l for l in o["noop"])
     assert b"* 3 EXISTS" in o["noop"]
+    assert b"NO [HASCHILDREN]" in o["delete"]
     # SELECT while selected: OK [CLOSED] first (RFC 9051 6.3.2)
     assert o["reselect"][0].startswith(b"* OK [CLOSED]")
     assert not any(b"RECENT" in l for l in o["reselect"])
