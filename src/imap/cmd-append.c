@@ -17,6 +17,7 @@
 #include "imap/imap-settings.h"
 #include "lib/xalloc.h"
 #include "store/delivery.h"
+#include "lib/mutf7.h"
 #include "store/mailbox.h"
 
 /* Messages of one APPEND at most (each streamed one holds a spool file
@@ -244,6 +245,23 @@ struct append_job {
 	bool failed;
 };
 
+/* RFC 5092 3.2: an IMAP URL names the mailbox in UTF-8; the store's
+   name is modified UTF-7. A name of ASCII only is taken as it is. */
+static int url_mailbox_mutf7(struct imap_url *u)
+{
+	struct buf b = BUF_INIT;
+
+	if (!mutf7_has_8bit(u->mailbox))
+		return 0;
+	if (mutf7_from_utf8(u->mailbox, &b) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	free(u->mailbox);
+	u->mailbox = buf_steal(&b);
+	return 0;
+}
+
 /* Build message m's delivery: the streamed literal (the next of
    s->append), one for a literal held in memory, or CATENATE's parts. 0;
    -1 after replying. */
@@ -271,7 +289,7 @@ static int build_delivery(struct imap_session *s, const char *tag, struct append
 				delivery_abort(&m->d);
 			continue;
 		}
-		ret = imap_url_parse(imap_arg_astring(v), &u) < 0
+		ret = imap_url_parse(imap_arg_astring(v), &u) < 0 || url_mailbox_mutf7(&u) < 0
 		          ? -1
 		          : imap_url_write(s->user, &u, m->d, &error);
 		imap_url_free(&u);

@@ -231,6 +231,15 @@ def test_utf8_append_literal8(instance):
     u, t = raw(a, "FETCH 1 (BODY.PEEK[] FLAGS)")
     assert msg in u[0] + b"\r\n" + b"\r\n".join(u[1:])
     assert b"\\Seen" in b"".join(u)
+    # CATENATE's URL names a UTF-8 mailbox %-encoded UTF-8 (RFC 5092)
+    assert b"OK" in raw(a, f'CREATE "{UTF8_NAME}"')[1]
+    assert b"OK" in raw(a, f'COPY 1 "{UTF8_NAME}"')[1]
+    u, t = raw(b, 'APPEND INBOX CATENATE (URL "/Entw%C3%BCrfe/;UID=1" TEXT {})',
+               [b"tail\r\n"])
+    assert t.split()[1] == b"OK", t
+    u, t = raw(a, "NOOP")
+    u, t = raw(a, "FETCH 2 (BODY.PEEK[])")
+    assert msg + b"tail\r\n" in b"\r\n".join(u)
     a.logout()
     b.logout()
 
