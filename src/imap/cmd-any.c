@@ -43,9 +43,27 @@ void cmd_namespace(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_reply(s, cmd->tag, "OK", "Namespace completed.");
 }
 
+/* ENABLE IMAP4rev2 (RFC 9051) and UTF8=ACCEPT (RFC 6855): both make
+   mailbox names UTF-8 on the wire. Appends the name if newly enabled. */
+static void enable_rev2_utf8(struct imap_session *s, const char *name, struct buf *b)
+{
+	if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2) {
+		s->rev2 = true;
+		s->utf8 = true;
+		buf_append_str(b, " IMAP4rev2");
+	} else if (strcasecmp(name, "UTF8=ACCEPT") == 0 && !s->utf8_accept) {
+		s->utf8_accept = true;
+		s->utf8 = true;
+		buf_append_str(b, " UTF8=ACCEPT");
+	}
+}
+
 /* ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC
-   implies CONDSTORE); the ENABLED response lists only what this command
-   newly enabled. Unknown names are ignored. */
+   implies CONDSTORE), IMAP4rev2 and UTF8=ACCEPT; the ENABLED response
+   lists only what this command newly enabled. Unknown names are ignored.
+   IMAP4rev2 and UTF8=ACCEPT change how mailbox names are written, so they
+   are refused (BAD) with a mailbox selected (RFC 6855 3: authenticated
+   state only). */
 void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	struct buf b = BUF_INIT;
@@ -60,10 +78,20 @@ void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply_bad(s, cmd->tag, "Missing capability.");
 		return;
 	}
+	for (size_t i = 0; i < cmd->count && s->state == IMAP_STATE_SELECTED; i++) {
+		const char *name = imap_arg_atom(&cmd->args[i]);
+
+		if (strcasecmp(name, "IMAP4rev2") == 0 || strcasecmp(name, "UTF8=ACCEPT") == 0) {
+			imap_reply_bad(s, cmd->tag, "ENABLE UTF8=ACCEPT/IMAP4rev2 before SELECT.");
+			return;
+		}
+	}
 	buf_append_str(&b, "* ENABLED");
 	for (size_t i = 0; i < cmd->count; i++) {
 		const char *name = imap_arg_atom(&cmd->args[i]);
 		bool qresync = strcasecmp(name, "QRESYNC") == 0;
+
+		enable_rev2_utf8(s, name, &b);
 
 		if ((qresync || strcasecmp(name, "CONDSTORE") == 0) && !s->condstore) {
 			s->condstore = true;

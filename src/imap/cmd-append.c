@@ -17,6 +17,7 @@
 #include "imap/imap-settings.h"
 #include "lib/xalloc.h"
 #include "store/delivery.h"
+#include "lib/mutf7.h"
 #include "store/mailbox.h"
 
 /* Messages of one APPEND at most (each streamed one holds a spool file
@@ -173,8 +174,10 @@ static bool catenate_valid(const struct imap_arg *parts)
 }
 
 /* One append-message at args[*i]: [flags] [date-time] (literal | CATENATE
-   (parts)); *i is moved past it. */
-static int parse_msg(const struct imap_arg *args, size_t count, size_t *i, struct append_msg *m)
+   (parts) | UTF8 (literal8), the last with utf8 only: RFC 6855 4); *i is
+   moved past it. */
+static int parse_msg(const struct imap_arg *args, size_t count, size_t *i, struct append_msg *m,
+                     bool utf8)
 {
 	const char *kw;
 
@@ -195,6 +198,13 @@ static int parse_msg(const struct imap_arg *args, size_t count, size_t *i, struc
 		return 0;
 	}
 	kw = imap_arg_atom(&args[*i]);
+	if (utf8 && kw != NULL && strcasecmp(kw, "UTF8") == 0 && *i + 1 < count &&
+	    args[*i + 1].type == IMAP_ARG_LIST && args[*i + 1].count == 1 &&
+	    args[*i + 1].list[0].type == IMAP_ARG_LITERAL && args[*i + 1].list[0].literal8) {
+		m->literal = &args[*i + 1].list[0];
+		*i += 2;
+		return 0;
+	}
 	if (kw == NULL || strcasecmp(kw, "CATENATE") != 0 || *i + 1 >= count ||
 	    !catenate_valid(&args[*i + 1]))
 		return -1;
@@ -204,7 +214,7 @@ static int parse_msg(const struct imap_arg *args, size_t count, size_t *i, struc
 }
 
 /* The messages of args[0..count) (at least one; one only if single). */
-static int parse_msgs(const struct imap_arg *args, size_t count, bool single,
+static int parse_msgs(const struct imap_arg *args, size_t count, bool single, bool utf8,
                       struct append_msg **msgs_r, size_t *count_r)
 {
 	struct append_msg *msgs = NULL;
@@ -213,7 +223,7 @@ static int parse_msgs(const struct imap_arg *args, size_t count, bool single,
 	while (i < count && n < APPEND_MAX_MESSAGES && (!single || n == 0)) {
 		msgs = xrealloc(msgs, (n + 1) * sizeof(*msgs));
 		memset(&msgs[n], 0, sizeof(*msgs));
-		if (parse_msg(args, count, &i, &msgs[n++]) < 0)
+		if (parse_msg(args, count, &i, &msgs[n++], utf8) < 0)
 			break;
 	}
 	*msgs_r = msgs;
@@ -234,6 +244,23 @@ struct append_job {
 	size_t next;
 	bool failed;
 };
+
+/* RFC 5092 3.2: an IMAP URL names the mailbox in UTF-8; the store's
+   name is modified UTF-7. A name of ASCII only is taken as it is. */
+static int url_mailbox_mutf7(struct imap_url *u)
+{
+	struct buf b = BUF_INIT;
+
+	if (!mutf7_has_8bit(u->mailbox))
+		return 0;
+	if (mutf7_from_utf8(u->mailbox, &b) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	free(u->mailbox);
+	u->mailbox = buf_steal(&b);
+	return 0;
+}
 
 /* Build message m's delivery: the streamed literal (the next of
    s->append), one for a literal held in memory, or CATENATE's parts. 0;
@@ -262,7 +289,7 @@ static int build_delivery(struct imap_session *s, const char *tag, struct append
 				delivery_abort(&m->d);
 			continue;
 		}
-		ret = imap_url_parse(imap_arg_astring(v), &u) < 0
+		ret = imap_url_parse(imap_arg_astring(v), &u) < 0 || url_mailbox_mutf7(&u) < 0
 		          ? -1
 		          : imap_url_write(s->user, &u, m->d, &error);
 		imap_url_free(&u);
@@ -443,13 +470,14 @@ static void append_done(void *arg)
 static void append_run(struct imap_session *s, const struct imap_cmd *cmd,
                        const struct imap_arg *args, size_t count, uint32_t replace_uid)
 {
-	const char *mailbox = count > 0 ? imap_arg_astring(&args[0]) : NULL;
+	const char *mailbox = count > 0 ? imap_mailbox_arg(s, &args[0]) : NULL;
 	struct append_job *job;
 	struct append_msg *msgs = NULL;
 	size_t n = 0, streamed = 0;
 	const char *error;
 
-	if (mailbox == NULL || parse_msgs(args + 1, count - 1, replace_uid != 0, &msgs, &n) < 0) {
+	if (mailbox == NULL ||
+	    parse_msgs(args + 1, count - 1, replace_uid != 0, s->utf8_accept, &msgs, &n) < 0) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		msgs_free(msgs, n);
 		return;

@@ -155,7 +155,7 @@ static void copy_start(struct imap_session *s, const struct imap_cmd *cmd, bool 
 void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	bool move = strcmp(cmd->name, "MOVE") == 0;
-	const char *dest = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	const char *dest = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[1]) : NULL;
 	struct imap_seqset set;
 	uint32_t *seqs;
 	size_t count;

@@ -547,7 +547,7 @@ static void fetch_one(struct imap_session *s, struct fetch_ctx *ctx, uint32_t se
 	}
 	if (flags) {
 		buf_printf(&b, "%sFLAGS ", sep);
-		imap_append_msg_flags(&b, s->box, msg);
+		imap_session_msg_flags(s, &b, msg);
 		sep = " ";
 	}
 	/* MODSEQ asked for, or with CONDSTORE on beside FLAGS (3.1.4.1) */

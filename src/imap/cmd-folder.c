@@ -107,7 +107,7 @@ static int subs_change(struct imap_session *s, const char *name, bool subscribe)
 
 void cmd_subscribe(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *arg = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *arg = cmd->count == 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	bool subscribe = strcmp(cmd->name, "SUBSCRIBE") == 0;
 	char *dirname;
 	const char *error;
@@ -160,9 +160,25 @@ static void trash_work(void *trash)
 	mail_trash_remove(trash);
 }
 
+/* True if some mailbox is below name ("name/..."). */
+static bool has_inferiors(struct imap_session *s, const char *name)
+{
+	size_t len = strlen(name), count;
+	const char *error;
+	bool found = false;
+	char **names;
+
+	if (mail_user_list(s->user, &names, &count, &error) < 0)
+		return false;
+	for (size_t i = 0; i < count && !found; i++)
+		found = strncmp(names[i], name, len) == 0 && names[i][len] == '/';
+	mail_user_list_free(names, count);
+	return found;
+}
+
 void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *name = cmd->count == 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *name = cmd->count == 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	const char *error;
 	char *trash;
 
@@ -183,7 +199,9 @@ void cmd_delete(struct imap_session *s, const struct imap_cmd *cmd)
 	if (s->box != NULL && strcmp(mailbox_name(s->box), name) == 0)
 		imap_session_unselect(s);
 	if (mail_user_delete_mailbox_begin(s->user, name, &trash, &error) < 0) {
-		imap_reply(s, cmd->tag, "NO", "[CANNOT] %s", error);
+		/* RFC 9051 7.1: the code for a mailbox with inferiors */
+		imap_reply(s, cmd->tag, "NO", "[%s] %s",
+		           s->rev2 && has_inferiors(s, name) ? "HASCHILDREN" : "CANNOT", error);
 		return;
 	}
 	/* The folder is out of the tree already; its files (one unlink per
@@ -311,8 +329,8 @@ static void rename_inbox(struct imap_session *s, const char *tag, const char *to
 
 void cmd_rename(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *from = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL;
-	const char *to = cmd->count == 2 ? imap_arg_astring(&cmd->args[1]) : NULL;
+	const char *from = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
+	const char *to = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[1]) : NULL;
 	const char *error;
 
 	if (from == NULL || to == NULL) {

@@ -44,7 +44,7 @@ static bool pattern_match(const char *pat, const char *name)
 }
 
 /* INBOX is case-insensitive (RFC 3501 5.1): match it as "INBOX". */
-static bool name_matches(const char *pattern, const char *name)
+static bool name_matches_raw(const char *pattern, const char *name)
 {
 	if (strncasecmp(pattern, "INBOX", 5) == 0 && maildir_is_inbox(name)) {
 		char *p = xstrdup(pattern);
@@ -56,6 +56,19 @@ static bool name_matches(const char *pattern, const char *name)
 		return match;
 	}
 	return pattern_match(pattern, name);
+}
+
+/* Patterns are written as the session writes names (UTF-8 once UTF8=ACCEPT
+   or IMAP4rev2 is on), so they match the stored name's display form:
+   '*' and '%' next to non-ASCII characters could not match inside a
+   modified UTF-7 run. */
+static bool name_matches(struct imap_session *s, const char *pattern, const char *stored)
+{
+	char *shown = imap_mailbox_display(s, stored);
+	bool match = name_matches_raw(pattern, shown);
+
+	free(shown);
+	return match;
 }
 
 static bool has_children(char **names, size_t count, const char *name)
@@ -96,11 +109,11 @@ static void lsub_parents(struct imap_session *s, const char *pattern, const char
 		struct buf b = BUF_INIT;
 
 		*p = '\0';
-		if (name_matches(pattern, parent) && !listed(subs, sub_count, parent) &&
+		if (name_matches(s, pattern, parent) && !listed(subs, sub_count, parent) &&
 		    !listed(shown->items, shown->count, parent)) {
 			array_append(shown, xstrdup(parent));
 			buf_append_str(&b, "* LSUB (\\Noselect) \"/\" ");
-			imap_append_astring(&b, parent);
+			imap_append_mailbox(s, &b, parent);
 			buf_append_str(&b, "\r\n");
 			imap_write(s, b.data, b.len);
 			buf_free(&b);
@@ -173,10 +186,11 @@ static void entries_merge(entry_array *e)
 	e->count = out + 1;
 }
 
-static bool matches_any(const struct imap_list_params *p, char **full, const char *name)
+static bool matches_any(struct imap_session *s, const struct imap_list_params *p, char **full,
+                        const char *name)
 {
 	for (size_t i = 0; i < p->pattern_count; i++) {
-		if (name_matches(full[i], name))
+		if (name_matches(s, full[i], name))
 			return true;
 	}
 	return false;
@@ -240,14 +254,15 @@ static void entry_write(struct imap_session *s, const struct imap_list_params *p
 
 	buf_append_str(&b, "* LIST (");
 	if (!e->exists)
-		buf_append_str(&b, p->extended ? "\\NonExistent " : "\\Noselect ");
+		/* IMAP4rev2 includes LIST-EXTENDED's \NonExistent (RFC 9051 7.3.1) */
+		buf_append_str(&b, p->extended || s->rev2 ? "\\NonExistent " : "\\Noselect ");
 	if (p->ret_subscribed && e->subscribed)
 		buf_append_str(&b, "\\Subscribed ");
 	buf_append_str(&b, e->has_children ? "\\HasChildren" : "\\HasNoChildren");
 	if (e->exists && (!p->extended || p->ret_special_use || p->sel_special_use))
 		imap_special_use_append(&b, special);
 	buf_append_str(&b, ") \"/\" ");
-	imap_append_astring(&b, e->name);
+	imap_append_mailbox(s, &b, e->name);
 	if (childinfo)
 		buf_append_str(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_append_str(&b, "\r\n");
@@ -293,7 +308,7 @@ static int imap_list_run(struct imap_session *s, const struct imap_list_params *
 	for (size_t i = 0; i < p->pattern_count; i++)
 		full[i] = xasprintf("%s%s", p->ref, p->patterns[i]);
 	for (size_t i = 0; i < e.count; i++)
-		e.items[i].matched = matches_any(p, full, e.items[i].name);
+		e.items[i].matched = matches_any(s, p, full, e.items[i].name);
 	entries_relate(&e);
 	(void)imap_special_map_read(s, &special);
 	for (size_t i = 0; i < e.count; i++) {
@@ -332,7 +347,7 @@ static void lsub_names(struct imap_session *s, const char *pattern)
 
 		if (!listed(subs, sub_count, names[i]))
 			continue;
-		if (!name_matches(pattern, names[i])) {
+		if (!name_matches(s, pattern, names[i])) {
 			lsub_parents(s, pattern, names[i], subs, sub_count, &shown);
 			continue;
 		}
@@ -341,7 +356,7 @@ static void lsub_names(struct imap_session *s, const char *pattern)
 		                                                : "\\HasNoChildren");
 		imap_special_use_append(&b, imap_special_map_get(&special, names[i]));
 		buf_append_str(&b, ") \"/\" ");
-		imap_append_astring(&b, names[i]);
+		imap_append_mailbox(s, &b, names[i]);
 		buf_append_str(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
@@ -435,7 +450,7 @@ static void reply_created(struct imap_session *s, const char *tag, const char *n
    refused before anything is created. */
 void cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *arg = cmd->count >= 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *arg = cmd->count >= 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	const char *error;
 	unsigned use = 0;
 	char *name;
@@ -485,6 +500,16 @@ static unsigned count_unseen(struct mailbox *box)
 	return unseen;
 }
 
+/* The messages with flag set (STATUS DELETED). */
+static unsigned count_flag(struct mailbox *box, unsigned flag)
+{
+	unsigned n = 0;
+
+	for (uint32_t seq = 1; seq <= mailbox_count(box); seq++)
+		n += (mailbox_msg(box, seq)->flags & flag) != 0;
+	return n;
+}
+
 /* STATUS SIZE (RFC 8438), MAILBOXID (RFC 8474 4.2); -1 if item is none. */
 static int status_object_item(struct buf *b, struct mailbox *box, const char *item)
 {
@@ -518,6 +543,8 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 		buf_printf(b, "UIDVALIDITY %u", mailbox_uidvalidity(box));
 	else if (strcasecmp(item, "UNSEEN") == 0)
 		buf_printf(b, "UNSEEN %u", count_unseen(box));
+	else if (strcasecmp(item, "DELETED") == 0) /* RFC 9051 6.3.11 */
+		buf_printf(b, "DELETED %u", count_flag(box, MAIL_DELETED));
 	else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) /* RFC 7162 3.1.2.3 */
 		buf_printf(b, "HIGHESTMODSEQ %llu", (unsigned long long)mailbox_highestmodseq(box));
 	else
@@ -525,8 +552,8 @@ static int status_item(struct buf *b, struct mailbox *box, const char *item)
 	return 0;
 }
 
-static const char *const status_names[] = {"MESSAGES",    "RECENT", "UIDNEXT",
-                                           "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"};
+static const char *const status_names[] = {"MESSAGES", "RECENT",        "UIDNEXT", "UIDVALIDITY",
+                                           "UNSEEN",   "HIGHESTMODSEQ", "DELETED"};
 
 static bool status_items_valid(const struct imap_arg *items)
 {
@@ -555,7 +582,7 @@ static void status_line(struct imap_session *s, struct buf *out, const char *nam
 	if (mailbox_open(s->user, name, true, &box, &error) < 0)
 		return;
 	buf_append_str(out, "* STATUS ");
-	imap_append_astring(out, mailbox_name(box));
+	imap_append_mailbox(s, out, mailbox_name(box));
 	buf_append_str(out, " (");
 	for (size_t i = 0; i < items->count; i++) {
 		if (i > 0)
@@ -568,7 +595,7 @@ static void status_line(struct imap_session *s, struct buf *out, const char *nam
 
 void cmd_status(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *name = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *name = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	const struct imap_arg *items = cmd->count == 2 ? &cmd->args[1] : NULL;
 	struct mailbox *box;
 	struct buf b = BUF_INIT;
@@ -583,7 +610,7 @@ void cmd_status(struct imap_session *s, const struct imap_cmd *cmd)
 		return;
 	}
 	buf_append_str(&b, "* STATUS ");
-	imap_append_astring(&b, mailbox_name(box));
+	imap_append_mailbox(s, &b, mailbox_name(box));
 	buf_append_str(&b, " (");
 	for (size_t i = 0; i < items->count; i++) {
 		const char *item = imap_arg_atom(&items->list[i]);

@@ -144,7 +144,7 @@ void cmd_getmetadata(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	pos = cmd->count == 3 ? 1 : 0;
 	if ((cmd->count != 2 && cmd->count != 3) ||
-	    (mailbox = imap_arg_astring(&cmd->args[pos])) == NULL ||
+	    (mailbox = imap_mailbox_arg(s, &cmd->args[pos])) == NULL ||
 	    parse_entries(&cmd->args[pos + 1], names, &count) < 0) {
 		imap_reply_bad(s, cmd->tag, "Invalid arguments.");
 		return;
@@ -154,7 +154,7 @@ void cmd_getmetadata(struct imap_session *s, const struct imap_cmd *cmd)
 		return;
 	}
 	buf_append_str(&b, "* METADATA ");
-	imap_append_astring(&b, mailbox);
+	imap_append_mailbox(s, &b, mailbox);
 	buf_append_str(&b, " (");
 	for (size_t i = 0; i < count && ret == 0; i++)
 		ret = get_one(s, mailbox, names[i], &o, &b, &longest, &first);
@@ -206,7 +206,7 @@ static int parse_changes(const struct imap_arg *list, struct mail_meta_change *c
 void cmd_setmetadata(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	struct mail_meta_change changes[META_MAX_ARGS];
-	const char *mailbox = cmd->count == 2 ? imap_arg_astring(&cmd->args[0]) : NULL, *error;
+	const char *mailbox = cmd->count == 2 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL, *error;
 	size_t count;
 	int ret;
 

@@ -969,6 +969,10 @@ void cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		}
 		pos = 2;
 	}
+	/* RFC 9051 6.4.4, Appendix E: IMAP4rev2 answers ESEARCH only; no
+	   RETURN is RETURN (ALL) */
+	if (a->opts == 0 && s->rev2)
+		a->opts = IMAP_RETURN_ALL;
 	/* RFC 3501 6.4.4: CHARSET; US-ASCII and UTF-8 strings are both
 	   matched against the stored bytes. */
 	if (cmd->count >= pos + 2 && (word = imap_arg_atom(&cmd->args[pos])) != NULL &&

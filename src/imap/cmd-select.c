@@ -60,18 +60,31 @@ static void send_mailboxid(struct imap_session *s, struct mailbox *box)
 	free(id);
 }
 
-/* The untagged responses of SELECT (RFC 3501 6.3.1). */
+/* The untagged responses of SELECT (RFC 3501 6.3.1). With IMAP4rev2
+   (RFC 9051 6.3.2, Appendix E): no RECENT, no UNSEEN response code, and a
+   LIST response of the mailbox. */
 static void send_select_info(struct imap_session *s)
 {
 	struct mailbox *box = s->box;
-	uint32_t unseen = first_unseen(box);
+	uint32_t unseen = s->rev2 ? 0 : first_unseen(box);
 
 	s->exists = mailbox_count(box);
 	s->recent = mailbox_recent_count(box);
 	imap_send_flags(s);
-	imap_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n", s->exists, s->recent);
+	imap_printf(s, "* %u EXISTS\r\n", s->exists);
+	if (!s->rev2)
+		imap_printf(s, "* %u RECENT\r\n", s->recent);
 	if (unseen != 0)
 		imap_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);
+	if (s->rev2) {
+		struct buf b = BUF_INIT;
+
+		buf_append_str(&b, "* LIST () \"/\" ");
+		imap_append_mailbox(s, &b, mailbox_name(box));
+		buf_append_str(&b, "\r\n");
+		imap_write(s, b.data, b.len);
+		buf_free(&b);
+	}
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", mailbox_uidvalidity(box));
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", mailbox_uidnext(box));
 	send_mailboxid(s, box);
@@ -119,7 +132,7 @@ static void send_qresync(struct imap_session *s, const struct imap_select_params
 		    (known != NULL && !imap_seqset_contains(known, msg->uid)))
 			continue;
 		buf_printf(&b, "* %u FETCH (UID %u FLAGS ", seq, msg->uid);
-		imap_append_msg_flags(&b, s->box, msg);
+		imap_session_msg_flags(s, &b, msg);
 		buf_printf(&b, " MODSEQ (%llu))\r\n", (unsigned long long)msg->modseq);
 		imap_write(s, b.data, b.len);
 		buf_free(&b);
@@ -180,7 +193,7 @@ static void select_run_free(void *arg)
 
 void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 {
-	const char *name = cmd->count >= 1 ? imap_arg_astring(&cmd->args[0]) : NULL;
+	const char *name = cmd->count >= 1 ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	bool readonly = strcmp(cmd->name, "EXAMINE") == 0;
 	struct imap_select_params params;
 	struct select_run *run;
@@ -202,7 +215,11 @@ void cmd_select(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	if (params.condstore)
 		s->condstore = true;
-	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. */
+	/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected. RFC
+	   9051 6.3.2 and RFC 7162 3.2.11: the end of the previous one is told
+	   by OK [CLOSED]. */
+	if (s->box != NULL && (s->rev2 || s->qresync))
+		imap_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	imap_session_unselect(s);
 	run = xcalloc(1, sizeof(*run));
 	run->s = s;

@@ -98,7 +98,7 @@ static int store_one(struct imap_session *s, struct store_run *run, uint32_t seq
 		buf_printf(&b, "UID %u ", msg->uid);
 	if (!run->silent) {
 		buf_append_str(&b, "FLAGS ");
-		imap_append_msg_flags(&b, s->box, msg);
+		imap_session_msg_flags(s, &b, msg);
 		imap_append_modseq(s, &b, seq);
 	} else {
 		buf_printf(&b, "MODSEQ (%llu)", (unsigned long long)msg->modseq);

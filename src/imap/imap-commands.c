@@ -111,6 +111,7 @@ void imap_command_dispatch(struct imap_session *s, const struct imap_command *co
 	}
 	cmd.flags = def->flags;
 	s->cmd_flags = def->flags;
+	imap_mailbox_args_clear(s);
 	def->handler(s, &cmd);
 }
 

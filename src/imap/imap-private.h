@@ -46,6 +46,7 @@
 struct auth;
 struct auth_sasl;
 struct delivery;
+struct mail_msg;
 struct mail_user;
 struct mail_user_registry;
 struct mailbox;
@@ -134,6 +135,16 @@ struct imap_session {
 	   responses carry MODSEQ; QRESYNC enabled (ENABLE only): expunges are
 	   sent as VANISHED. */
 	bool condstore, qresync;
+	/* RFC 9051: ENABLE IMAP4rev2 switches the Appendix E behaviours (no
+	   RECENT or \Recent, SEARCH answered as ESEARCH, SELECT's LIST and
+	   CLOSED, LIST's \NonExistent). utf8: mailbox names are UTF-8 on the
+	   wire, not modified UTF-7 (ENABLE UTF8=ACCEPT, RFC 6855 3, or
+	   IMAP4rev2, RFC 9051 5.1); utf8_accept: UTF8=ACCEPT itself (APPEND's
+	   UTF8 data item). */
+	bool rev2, utf8, utf8_accept;
+	/* imap_mailbox_arg() results, freed when the next command starts */
+	char **names;
+	size_t names_count;
 
 	/* APPEND, REPLACE: the message literals streamed to disk, in order
 	   (MULTIAPPEND sends several) */
@@ -200,6 +211,28 @@ void imap_send_vanished(struct imap_session *s, const uint32_t *uids, size_t cou
 /* Append " MODSEQ (n)" of message seq when CONDSTORE is enabled (the
    FETCH responses the server sends on its own: RFC 7162 3.1.4.1). */
 void imap_append_modseq(struct imap_session *s, struct buf *out, uint32_t seq);
+/* ---- imap-names.c ---- */
+
+/* The stored (modified UTF-7) form of the mailbox name in arg, as the
+   session's client writes names: UTF-8 converted when s->utf8, as given
+   otherwise. NULL if arg is no astring or, in a UTF-8 session, not
+   well-formed UTF-8. Valid until the next command starts. */
+const char *imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg);
+/* The same for a name already read from the command (NULL if invalid). */
+const char *imap_mailbox_from_client(struct imap_session *s, const char *name);
+/* The name as the client sees it (malloc'ed): the stored name converted
+   to UTF-8 when s->utf8; for other sessions the stored name, or its
+   modified UTF-7 form if it holds 8-bit bytes (made by some other
+   program). */
+char *imap_mailbox_display(struct imap_session *s, const char *stored);
+/* Append imap_mailbox_display() of stored as a string (quoted UTF-8 when
+   it fits a quoted string, else a literal). */
+void imap_append_mailbox(struct imap_session *s, struct buf *out, const char *stored);
+/* Forget the imap_mailbox_arg() results (the command is over). */
+void imap_mailbox_args_clear(struct imap_session *s);
+/* Append msg's FLAGS list as the session shows it: no \Recent once
+   IMAP4rev2 is enabled (RFC 9051 Appendix E). */
+void imap_session_msg_flags(struct imap_session *s, struct buf *out, const struct mail_msg *msg);
 /* Sync the selected mailbox and send EXISTS / RECENT / EXPUNGE / FETCH FLAGS
    updates. allow_expunge false: sync only if no expunge can be reported
    (RFC 3501 7.4.1: not during FETCH, STORE, SEARCH). Returns 0 or -1. */

@@ -121,7 +121,7 @@ static void imap_capability_auth(struct imap_session *s, struct buf *caps)
 
 void imap_capability(struct imap_session *s, struct buf *caps)
 {
-	buf_append_str(caps, "IMAP4rev1 LITERAL+ SASL-IR ID");
+	buf_append_str(caps, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID");
 	if (s->state == IMAP_STATE_NOAUTH) {
 		if (!conn_is_tls(s->conn) && s->server->tls != NULL)
 			buf_append_str(caps, " STARTTLS");
@@ -140,6 +140,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps,
 		               " LIST-EXTENDED LIST-STATUS CHILDREN CREATE-SPECIAL-USE MULTIAPPEND"
 		               " REPLACE CATENATE");
+		/* imap-names.c, cmd-any.c (ENABLE) */
+		buf_append_str(caps, " UTF8=ACCEPT");
 	}
 }
 

@@ -128,6 +128,7 @@ static void session_free(struct imap_session *s)
 	imap_parser_free(&s->parser);
 	free(s->username);
 	free(s->searchres);
+	imap_mailbox_args_clear(s);
 	free(s->pending_tag);
 	auth_sasl_free(&s->sasl);
 	buf_free(&s->line);
@@ -248,7 +249,7 @@ static void send_changes(struct imap_session *s, const struct mailbox_changes *c
 		imap_printf(s, "* %u EXISTS\r\n", ch->count);
 		s->exists = ch->count;
 	}
-	if (ch->recent != s->recent) {
+	if (ch->recent != s->recent && !s->rev2) { /* RFC 9051: no RECENT */
 		imap_printf(s, "* %u RECENT\r\n", ch->recent);
 		s->recent = ch->recent;
 	}
@@ -264,7 +265,7 @@ static void send_changes(struct imap_session *s, const struct mailbox_changes *c
 		if (s->condstore) /* the client resyncs by UID (RFC 7162 3.2.4) */
 			buf_printf(&b, "UID %u ", mailbox_msg(s->box, seq)->uid);
 		buf_append_str(&b, "FLAGS ");
-		imap_append_msg_flags(&b, s->box, mailbox_msg(s->box, seq));
+		imap_session_msg_flags(s, &b, mailbox_msg(s->box, seq));
 		imap_append_modseq(s, &b, seq);
 		buf_append_str(&b, ")\r\n");
 		imap_write(s, b.data, b.len);
