@@ -446,8 +446,8 @@ static void test_schema_of_its_own(void **state)
 	                       "\ntoy {\n\tcount = 9\n\tsize = 2M\n\tflag = yes\n\tmode = slow\n"
 	                       "\tfile = /d/toy/file.txt\n\tspool = /etc/tern/s\n"
 	                       "\tpeers = 192.0.2.1, ::1@53\n}\n"));
-	assert_non_null(
-	    strstr(dump, "\nlistener toy {\n\taddress = *:7000\n\ttls = implicit\n}\n"));
+	assert_non_null(strstr(dump, "\nlistener toy {\n\taddress = *:7000\n\ttls = implicit\n"
+	                             "\tproxy_protocol =\n}\n"));
 	assert_null(strstr(dump, "smtp"));
 	free(dump);
 	settings_free(&set);
