@@ -285,6 +285,8 @@ void cmd_id(struct imap_session *s, const struct imap_cmd *cmd);
 /* cmd-metadata.c (RFC 5464) */
 void cmd_getmetadata(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_setmetadata(struct imap_session *s, const struct imap_cmd *cmd);
+/* cmd-compress.c (RFC 4978) */
+void cmd_compress(struct imap_session *s, const struct imap_cmd *cmd);
 /* A line arrived while IDLE. */
 void cmd_idle_line(struct imap_session *s, const char *line);
 

@@ -134,6 +134,7 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		/* cmd-fetch.c, cmd-metadata.c, cmd-list.c */
 		buf_append_str(caps,
 		               " OBJECTID SAVEDATE STATUS=SIZE PREVIEW METADATA METADATA-SERVER");
+		buf_append_str(caps, " COMPRESS=DEFLATE"); /* cmd-compress.c */
 	}
 }
 
