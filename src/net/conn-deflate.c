@@ -36,31 +36,35 @@ void conn_deflate_free(struct conn_deflate *z)
 }
 
 /* One inflate call over src's first chunk into at most room bytes of dst.
-   Returns bytes produced or -1; *stuck_r when no progress was possible. */
+   Output goes through a stack buffer and is added as produced: reserving
+   space in dst would leave an empty 16 KiB chain there when nothing comes
+   out (a sync flush marker), held by an idle session. Returns bytes
+   produced or -1; *stuck_r when no progress was possible. */
 static ssize_t inflate_step(struct conn_deflate *z, struct evbuffer *src, struct evbuffer *dst,
                             size_t room, bool *stuck_r, const char **error_r)
 {
-	struct evbuffer_iovec in, out;
+	unsigned char out[ZCHUNK];
+	struct evbuffer_iovec in;
 	size_t used_in, made;
 	int ret;
 
-	if (evbuffer_peek(src, -1, NULL, &in, 1) < 1)
-		in.iov_len = 0, in.iov_base = NULL;
-	if (evbuffer_reserve_space(dst, (ev_ssize_t)room, &out, 1) < 1) {
+	if (evbuffer_peek(src, -1, NULL, &in, 1) < 1) {
+		in.iov_len = 0;
+		in.iov_base = NULL;
+	}
+	if (room > sizeof(out))
+		room = sizeof(out);
+	z->in.next_in = in.iov_base;
+	z->in.avail_in = (uInt)in.iov_len;
+	z->in.next_out = out;
+	z->in.avail_out = (uInt)room;
+	ret = inflate(&z->in, Z_SYNC_FLUSH);
+	used_in = in.iov_len - z->in.avail_in;
+	made = room - z->in.avail_out;
+	if (made > 0 && evbuffer_add(dst, out, made) < 0) {
 		*error_r = "out of memory";
 		return -1;
 	}
-	if (out.iov_len > room)
-		out.iov_len = room;
-	z->in.next_in = in.iov_base;
-	z->in.avail_in = (uInt)in.iov_len;
-	z->in.next_out = out.iov_base;
-	z->in.avail_out = (uInt)out.iov_len;
-	ret = inflate(&z->in, Z_SYNC_FLUSH);
-	used_in = in.iov_len - z->in.avail_in;
-	made = out.iov_len - z->in.avail_out;
-	out.iov_len = made;
-	evbuffer_commit_space(dst, &out, 1);
 	evbuffer_drain(src, used_in);
 	z->in_raw += made;
 	z->in_z += used_in;
