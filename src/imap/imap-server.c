@@ -82,6 +82,7 @@ void imap_server_mailbox_changed(struct imap_server *server, const char *user)
 	struct imap_session *next;
 
 	mail_user_registry_notify(server->users, user);
+	imap_notify_wake(server, user);
 	for (struct imap_session *s = server->idlers; s != NULL; s = next) {
 		next = s->idle_next; /* a sync that fails may end the session */
 		if (s->username != NULL && strcasecmp(s->username, user) == 0 &&
@@ -135,6 +136,7 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps,
 		               " OBJECTID SAVEDATE STATUS=SIZE PREVIEW METADATA METADATA-SERVER");
 		buf_append_str(caps, " COMPRESS=DEFLATE"); /* cmd-compress.c */
+		buf_append_str(caps, " NOTIFY");           /* cmd-notify.c */
 	}
 }
 
