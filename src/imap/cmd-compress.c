@@ -30,5 +30,5 @@ void cmd_compress(struct imap_session *s, const struct imap_cmd *cmd)
 		conn_close(s->conn);
 		return;
 	}
-	log_debug(s->sid, "event=imap.compress mech=DEFLATE");
+	log_info(s->sid, "event=imap.compress mech=DEFLATE");
 }

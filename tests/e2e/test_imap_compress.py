@@ -212,3 +212,33 @@ def test_corrupt_stream_closes(instance):
             break
         data += chunk
     assert instance.wait_for_log("corrupt compressed input") is None
+
+
+def test_mbsync_uses_compress(instance, tmp_path):
+    """A real client: isync 1.4 asks for COMPRESS DEFLATE by itself when it
+    is advertised; 200 messages go down through it."""
+    import glob
+    import os
+    import subprocess
+
+    import pytest
+    from test_imap_mbsync import MBSYNC, write_config
+
+    if MBSYNC is None:
+        pytest.skip("mbsync (isync) is not installed")
+    instance.add_user(USER, PASSWORD)
+    m = connect_starttls(instance)
+    for i in range(200):
+        body = (b"From: bob@remote.test\r\nSubject: z %d\r\n\r\n" % i +
+                b"compressible body line\r\n" * 3)
+        assert m.append("INBOX", None, None, body)[0] == "OK"
+    m.logout()
+    local = str(tmp_path / "mail")
+    os.makedirs(local)
+    config = write_config(instance, str(tmp_path), local)
+    r = subprocess.run([MBSYNC, "-c", config, "-a"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = glob.glob(os.path.join(local, "INBOX", "cur", "*")) + \
+        glob.glob(os.path.join(local, "INBOX", "new", "*"))
+    assert len(got) == 200
+    assert "event=imap.compress mech=DEFLATE" in instance.log()
