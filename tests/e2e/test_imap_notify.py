@@ -4,6 +4,7 @@ delivery arrives; the first session gets, without sending a command, the
 `* STATUS` of other mailboxes, `* LIST` for names and subscriptions, and
 for its selected mailbox EXISTS/EXPUNGE and MessageNew's FETCH items."""
 import re
+import select
 import socket
 import time
 
@@ -49,14 +50,20 @@ class Raw:
         raise AssertionError(f"{pattern!r} not seen; got {got!r}")
 
     def quiet(self, seconds=0.7):
-        """Lines that arrive within seconds (expected: none)."""
-        self.m.sock.settimeout(seconds)
+        """Lines that arrive within seconds (expected: none). Waits with
+        select, so the file never times out (imaplib's file is unusable
+        after a timeout)."""
         got = []
-        try:
-            for _ in range(100):
-                got.append(self.m.readline())
-        except (socket.timeout, TimeoutError):
-            pass
+        self.m.sock.settimeout(10)
+        deadline = time.monotonic() + seconds
+        for _ in range(100):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            ready, _, _ = select.select([self.m.sock], [], [], remaining)
+            if not ready and not self.m.sock.pending():
+                break
+            got.append(self.m.readline())
         return got
 
 
@@ -173,3 +180,27 @@ def test_notify_syntax_and_badevent(instance):
     assert b" NO [BADEVENT (" in tagged, tagged
     _, tagged = w.command(b"NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge))")
     assert b" OK " in tagged, tagged
+
+
+def test_notify_overflow(instance):
+    """More than the server sends in one go (1000 notification lines): one
+    `* OK [NOTIFICATIONOVERFLOW]`, then NOTIFY is off (RFC 5465 5.8)."""
+    import os
+    instance.add_user(USER, PASSWORD)
+    w = watcher(instance)
+    _, tagged = w.command(b"NOTIFY SET (PERSONAL (MailboxName))")
+    assert tagged.startswith(b"N1 OK")
+    # 1100 folders appear at once (another program writing the Maildir),
+    # then one change tells the server to look
+    md = instance.maildir(USER)
+    for i in range(1100):
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, ".Bulk%04d" % i, sub))
+    other = connect_starttls(instance)
+    assert other.create("Trigger")[0] == "OK"
+    got = w.wait_for(rb"^\* OK \[NOTIFICATIONOVERFLOW\]", timeout=20)
+    assert len(got) > 1000
+    assert other.create("After")[0] == "OK"
+    assert not any(b"After" in l for l in w.quiet(1.0))
+    _, tagged = w.command(b"NOOP")
+    assert tagged.startswith(b"N2 OK")
