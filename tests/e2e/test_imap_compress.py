@@ -242,3 +242,20 @@ def test_mbsync_uses_compress(instance, tmp_path):
         glob.glob(os.path.join(local, "INBOX", "new", "*"))
     assert len(got) == 200
     assert "event=imap.compress mech=DEFLATE" in instance.log()
+
+
+def test_compress_plaintext(instance):
+    """No TLS below (auth { plaintext_on_loopback = yes }): the deflate
+    stream is straight on the TCP socket."""
+    with open(instance.config) as f:
+        text = f.read()
+    with open(instance.config, "w") as f:
+        f.write(text.replace("plaintext_on_loopback = no", "plaintext_on_loopback = yes"))
+    instance.restart()
+    instance.add_user(USER, PASSWORD)
+    deliver(instance)
+    m = imaplib.IMAP4("127.0.0.1", instance.port("imap"))
+    m.login(USER, PASSWORD)
+    z = start_compress(m)
+    assert isinstance(z.sock, socket.socket) and not hasattr(z.sock, "cipher")
+    check_session(z)
