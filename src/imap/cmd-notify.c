@@ -16,6 +16,7 @@
 #include "imap/imap-notify.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
+#include "store/mail-objects.h"
 #include "store/mailbox.h"
 
 /* Output queued for the client beyond which notifications overflow
@@ -27,12 +28,23 @@
 #define NOTIFY_RETRY_USEC 200000
 
 /* What the delivered events cover. */
-#define NOTIFY_SUPPORTED (NOTIFY_MESSAGE_EVENTS | NOTIFY_MAILBOX_NAME | NOTIFY_SUBSCRIPTION_CHANGE)
+#define NOTIFY_SUPPORTED                                                                           \
+	(NOTIFY_MESSAGE_EVENTS | NOTIFY_MAILBOX_NAME | NOTIFY_SUBSCRIPTION_CHANGE |                \
+	 NOTIFY_MAILBOX_METADATA | NOTIFY_SERVER_METADATA)
 
 struct box_status {
 	char *name;
 	uint32_t messages, uidnext, unseen, uidvalidity;
 	uint64_t modseq;
+};
+
+/* The metadata entries of a mailbox ("" for the server): names and a hash
+   of each value (enough to tell which changed, without keeping values). */
+struct meta_state {
+	char *mailbox;
+	char **names; /* sorted, as mail_meta_get gives them */
+	uint64_t *hashes;
+	size_t count;
 };
 
 struct notify_snap {
@@ -42,6 +54,8 @@ struct notify_snap {
 	size_t sub_count;
 	struct box_status *boxes; /* mailboxes with message events, sorted */
 	size_t box_count;
+	struct meta_state *metas; /* mailboxes with MailboxMetadataChange, the server */
+	size_t meta_count;
 };
 
 struct imap_notify {
@@ -69,6 +83,14 @@ static void snap_free(struct notify_snap *snap)
 	for (size_t i = 0; i < snap->box_count; i++)
 		free(snap->boxes[i].name);
 	free(snap->boxes);
+	for (size_t i = 0; i < snap->meta_count; i++) {
+		for (size_t j = 0; j < snap->metas[i].count; j++)
+			free(snap->metas[i].names[j]);
+		free(snap->metas[i].names);
+		free(snap->metas[i].hashes);
+		free(snap->metas[i].mailbox);
+	}
+	free(snap->metas);
 	memset(snap, 0, sizeof(*snap));
 }
 
@@ -89,6 +111,47 @@ static int box_read(struct imap_session *s, const char *name, struct box_status 
 		b->unseen += (mailbox_msg(box, seq)->flags & MAIL_SEEN) == 0;
 	mailbox_close(&box);
 	return 0;
+}
+
+static uint64_t value_hash(const char *value, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)value[i]) * 1099511628211ULL;
+	return h ^ len;
+}
+
+/* The /private and /shared entries of mailbox ("" : the server). */
+static void meta_read(struct imap_session *s, const char *mailbox, struct meta_state *m)
+{
+	static const char *const roots[] = {"/private", "/shared"};
+	const char *error;
+
+	m->mailbox = xstrdup(mailbox);
+	for (size_t r = 0; r < 2; r++) {
+		struct mail_meta_entry *e;
+		size_t n;
+
+		if (mail_meta_get(s->user, mailbox, roots[r], -1, &e, &n, &error) < 0)
+			continue;
+		m->names = xreallocarray(m->names, m->count + n, sizeof(char *));
+		m->hashes = xreallocarray(m->hashes, m->count + n, sizeof(uint64_t));
+		for (size_t i = 0; i < n; i++) {
+			m->names[m->count] = xstrdup(e[i].name);
+			m->hashes[m->count++] = value_hash(e[i].value, e[i].len);
+		}
+		mail_meta_free(e, n);
+	}
+}
+
+static bool any_group_has(const struct notify_spec *spec, unsigned event)
+{
+	for (size_t i = 0; i < spec->group_count; i++) {
+		if (spec->groups[i].events & event)
+			return true;
+	}
+	return false;
 }
 
 static bool is_selected(struct imap_session *s, const char *name)
@@ -121,6 +184,16 @@ static int snap_take(struct imap_session *s, const struct notify_spec *spec,
 			continue;
 		if (box_read(s, name, &snap->boxes[snap->box_count]) == 0)
 			snap->box_count++;
+	}
+	snap->metas = xcalloc(snap->name_count + 1, sizeof(*snap->metas));
+	if (any_group_has(spec, NOTIFY_SERVER_METADATA))
+		meta_read(s, "", &snap->metas[snap->meta_count++]);
+	for (size_t i = 0; i < snap->name_count; i++) {
+		const char *name = snap->names[i];
+		bool sub = has_name(snap->subs, snap->sub_count, name);
+
+		if (notify_spec_events(spec, name, sub) & NOTIFY_MAILBOX_METADATA)
+			meta_read(s, name, &snap->metas[snap->meta_count++]);
 	}
 	return 0;
 }
@@ -216,6 +289,67 @@ static void diff_boxes(struct imap_session *s, const struct notify_snap *old,
 	}
 }
 
+static const struct meta_state *find_meta(const struct notify_snap *snap, const char *mailbox)
+{
+	for (size_t i = 0; i < snap->meta_count; i++) {
+		if (strcmp(snap->metas[i].mailbox, mailbox) == 0)
+			return &snap->metas[i];
+	}
+	return NULL;
+}
+
+/* Is entry i of a in b with the same value? */
+static bool meta_same(const struct meta_state *a, size_t i, const struct meta_state *b)
+{
+	for (size_t j = 0; j < b->count; j++) {
+		if (strcmp(a->names[i], b->names[j]) == 0)
+			return a->hashes[i] == b->hashes[j];
+	}
+	return false;
+}
+
+static bool meta_has(const struct meta_state *m, const char *name)
+{
+	for (size_t j = 0; j < m->count; j++) {
+		if (strcmp(m->names[j], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* MailboxMetadataChange / ServerMetadataChange: `* METADATA mailbox
+   entry ...` with the names of the entries set, changed or removed
+   (RFC 5464 4.4.2's unsolicited form, RFC 5465 5.6). */
+static void diff_metas(struct imap_session *s, const struct notify_snap *old,
+                       const struct notify_snap *now)
+{
+	for (size_t i = 0; i < now->meta_count; i++) {
+		const struct meta_state *m = &now->metas[i], *was = find_meta(old, m->mailbox);
+		struct buf out = BUF_INIT;
+		size_t head;
+
+		if (was == NULL)
+			continue; /* newly watched: this is its baseline */
+		buf_append_str(&out, "* METADATA ");
+		imap_append_astring(&out, m->mailbox);
+		head = out.len;
+		for (size_t j = 0; j < m->count; j++) { /* set or changed */
+			if (!meta_same(m, j, was))
+				buf_printf(&out, " %s", m->names[j]);
+		}
+		for (size_t j = 0; j < was->count; j++) { /* removed */
+			if (!meta_has(m, was->names[j]))
+				buf_printf(&out, " %s", was->names[j]);
+		}
+		if (out.len > head) {
+			buf_append_str(&out, "\r\n");
+			imap_write(s, out.data, out.len);
+			s->notify->lines++;
+		}
+		buf_free(&out);
+	}
+}
+
 /* MessageNew with fetch attributes: FETCH the messages after UID last in
    the selected mailbox. The tag "*" (no client tag can be one) makes the
    closing reply an untagged "* OK". */
@@ -286,6 +420,7 @@ static void notify_check(struct imap_session *s)
 	if (snap_take(s, &n->spec, &now) == 0) {
 		diff_names(s, &n->snap, &now);
 		diff_boxes(s, &n->snap, &now);
+		diff_metas(s, &n->snap, &now);
 		snap_free(&n->snap);
 		n->snap = now;
 	}

@@ -33,7 +33,8 @@ static const struct {
 
 const char *notify_supported_text(void)
 {
-	return "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange";
+	return "MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange "
+	       "MailboxMetadataChange ServerMetadataChange";
 }
 
 static struct imap_arg arg_copy(const struct imap_arg *a)

@@ -176,8 +176,8 @@ def test_notify_syntax_and_badevent(instance):
                 b"NOTIFY SET (SUBTREE (MessageNew MessageExpunge))"):
         _, tagged = w.command(bad)
         assert b" BAD " in tagged, (bad, tagged)
-    _, tagged = w.command(b"NOTIFY SET (PERSONAL (MailboxMetadataChange))")
-    assert b" NO [BADEVENT (" in tagged, tagged
+    _, tagged = w.command(b"NOTIFY SET (PERSONAL (AnnotationChange MessageNew MessageExpunge))")
+    assert b" NO [BADEVENT (" in tagged and b"ServerMetadataChange)]" in tagged, tagged
     _, tagged = w.command(b"NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge))")
     assert b" OK " in tagged, tagged
 
@@ -204,3 +204,23 @@ def test_notify_overflow(instance):
     assert not any(b"After" in l for l in w.quiet(1.0))
     _, tagged = w.command(b"NOOP")
     assert tagged.startswith(b"N2 OK")
+
+
+def test_notify_metadata(instance):
+    instance.add_user(USER, PASSWORD)
+    w = watcher(instance)
+    _, tagged = w.command(b"NOTIFY SET (INBOXES (MailboxMetadataChange ServerMetadataChange))")
+    assert tagged.startswith(b"N1 OK"), tagged
+    other = connect_starttls(instance)
+    meta = lambda *a: other._simple_command("SETMETADATA", *a)
+    import imaplib
+    imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
+    assert meta("INBOX", '(/private/comment "one")')[0] == "OK"
+    w.wait_for(rb'^\* METADATA "INBOX" /private/comment\r')
+    assert meta('""', '(/private/vendor/x "1" /private/vendor/y "2")')[0] == "OK"
+    w.wait_for(rb'^\* METADATA "" /private/vendor/x /private/vendor/y\r')
+    assert meta('""', '(/private/vendor/x NIL /private/vendor/y "3")')[0] == "OK"
+    w.wait_for(rb'^\* METADATA "" /private/vendor/y /private/vendor/x\r')
+    # the same value again changes nothing
+    assert meta("INBOX", '(/private/comment "one")')[0] == "OK"
+    assert w.quiet(1.0) == []
