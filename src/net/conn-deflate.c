@@ -133,28 +133,44 @@ static int deflate_run(struct conn_deflate *z, z_stream *d, int flush, struct ev
 	}
 }
 
+/* The compressor of this thread, shared by its conns: a batch is
+   compressed in one call (conns belong to one loop thread), so one state
+   reset per batch serves them all, and no conn holds a compressor. Never
+   freed (reachable until exit). */
+static _Thread_local z_stream shared_out;
+static _Thread_local bool shared_out_ready;
+
+static z_stream *compressor(void)
+{
+	if (shared_out_ready)
+		return deflateReset(&shared_out) == Z_OK ? &shared_out : NULL;
+	memset(&shared_out, 0, sizeof(shared_out));
+	if (deflateInit2(&shared_out, CONN_DEFLATE_LEVEL, Z_DEFLATED, -CONN_DEFLATE_WBITS,
+	                 CONN_DEFLATE_MEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	shared_out_ready = true;
+	return &shared_out;
+}
+
 int conn_deflate_flush(struct conn_deflate *z, struct evbuffer *src, struct evbuffer *dst)
 {
-	z_stream d;
+	z_stream *d = compressor();
 	struct evbuffer_iovec v;
 	int ret = 0;
 
-	memset(&d, 0, sizeof(d));
-	if (deflateInit2(&d, CONN_DEFLATE_LEVEL, Z_DEFLATED, -CONN_DEFLATE_WBITS,
-	                 CONN_DEFLATE_MEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (d == NULL)
 		return -1;
 	while (ret == 0 && evbuffer_peek(src, -1, NULL, &v, 1) >= 1 && v.iov_len > 0) {
-		d.next_in = v.iov_base;
-		d.avail_in = (uInt)v.iov_len;
-		ret = deflate_run(z, &d, Z_NO_FLUSH, dst);
+		d->next_in = v.iov_base;
+		d->avail_in = (uInt)v.iov_len;
+		ret = deflate_run(z, d, Z_NO_FLUSH, dst);
 		z->out_raw += v.iov_len;
 		evbuffer_drain(src, v.iov_len);
 	}
-	d.next_in = NULL;
-	d.avail_in = 0;
+	d->next_in = NULL;
+	d->avail_in = 0;
 	if (ret == 0)
-		ret = deflate_run(z, &d, Z_SYNC_FLUSH, dst);
-	deflateEnd(&d);
+		ret = deflate_run(z, d, Z_SYNC_FLUSH, dst);
 	return ret;
 }
 

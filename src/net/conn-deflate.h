@@ -13,12 +13,13 @@
  * the transport's buffer (itself bounded) until the session consumes.
  *
  * Output: each batch of output is compressed and ended with Z_SYNC_FLUSH,
- * so the peer can decode all of it at once. The compressor exists only
- * while a batch is being compressed (CONN_DEFLATE_WBITS, CONN_DEFLATE_MEMLEVEL:
- * about 32 KiB for that moment): a raw deflate stream cut at a sync flush
- * may go on with blocks from a new compressor, since nothing after the
- * flush refers back to bytes before it, so an idle session holds only the
- * decompressor (about 39 KiB once the peer has sent its first bytes).
+ * so the peer can decode all of it at once. Each batch starts from a reset
+ * compressor (one per thread, shared by its conns: CONN_DEFLATE_WBITS,
+ * CONN_DEFLATE_MEMLEVEL, about 38 KiB once): a raw deflate stream cut at a
+ * sync flush may go on with blocks from a fresh compressor, since nothing
+ * after the flush refers back to bytes before it. So no conn holds a
+ * compressor; an idle session holds only its decompressor (7 KiB of state
+ * plus the part of its 32 KiB window the peer's bytes have filled).
  */
 
 #include <stdbool.h>
