@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config meson ninja-build libevent-dev libssl-dev publicsuffix
-	libsqlite3-dev libcrypt-dev libsodium-dev libunbound-dev libidn2-dev libcurl4-openssl-dev dns-root-data openssl
+	libsqlite3-dev libcrypt-dev libsodium-dev libunbound-dev libidn2-dev libcurl4-openssl-dev zlib1g-dev dns-root-data openssl
 	ca-certificates)
 test_pkgs=(libcmocka-dev python3-pytest fetchmail getmail6 python3-pytest-timeout python3-dnspython
 	python3-dkim python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks

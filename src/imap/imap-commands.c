@@ -24,21 +24,23 @@ static const struct imap_cmd_def commands[] = {
     /* Authenticated (6.3). */
     {"SELECT", cmd_select, IMAP_CMD_AUTH},
     {"EXAMINE", cmd_select, IMAP_CMD_AUTH},
-    {"CREATE", cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"CREATE", cmd_create, IMAP_CMD_AUTH | IMAP_CMD_SYNC | IMAP_CMD_CHANGES},
     {"LIST", cmd_list, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
     {"LSUB", cmd_list, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
     {"STATUS", cmd_status, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
-    {"SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH},
-    {"UNSUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH},
+    {"SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_CHANGES},
+    {"UNSUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH | IMAP_CMD_CHANGES},
     {"NAMESPACE", cmd_namespace, IMAP_CMD_AUTH},
     {"IDLE", cmd_idle, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
-    {"DELETE", cmd_delete, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
-    {"RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
+    {"DELETE", cmd_delete, IMAP_CMD_AUTH | IMAP_CMD_SYNC | IMAP_CMD_CHANGES},
+    {"RENAME", cmd_rename, IMAP_CMD_AUTH | IMAP_CMD_SYNC | IMAP_CMD_CHANGES},
     {"APPEND", cmd_append, IMAP_CMD_AUTH | IMAP_CMD_SYNC},
     {"ENABLE", cmd_enable, IMAP_CMD_AUTH},
     {"ID", cmd_id, 0},                               /* RFC 2971: any state */
     {"GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH}, /* RFC 5464 */
-    {"SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH},
+    {"SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH | IMAP_CMD_CHANGES},
+    {"COMPRESS", cmd_compress, IMAP_CMD_AUTH}, /* RFC 4978 */
+    {"NOTIFY", cmd_notify, IMAP_CMD_AUTH},     /* RFC 5465 */
     /* Selected (6.4). */
     {"CHECK", cmd_noop, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
     {"CLOSE", cmd_close, IMAP_CMD_SELECTED},
@@ -113,6 +115,8 @@ void imap_command_dispatch(struct imap_session *s, const struct imap_command *co
 	s->cmd_flags = def->flags;
 	imap_mailbox_args_clear(s);
 	def->handler(s, &cmd);
+	if (def->flags & IMAP_CMD_CHANGES)
+		imap_notify_changed(s);
 }
 
 /* The largest UID of the view, for "*" in UID sets. */

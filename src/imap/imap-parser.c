@@ -384,15 +384,16 @@ static size_t on_arg_sep(struct imap_parser *p, unsigned char c, bool *done)
 }
 
 /* Does a '[' after the atom read so far open a section with spaces,
-   lists and quoted strings inside? Only after a fetch-att name of FETCH or
-   UID FETCH (RFC 3501 section, RFC 3516 section-binary); elsewhere '[' is
+   lists and quoted strings inside? Only after a fetch-att name of FETCH,
+   UID FETCH or NOTIFY (RFC 3501 section, RFC 3516 section-binary); elsewhere '[' is
    an ordinary atom char (SELECT a[b, LIST "" a[b%). */
 static bool section_opens(const struct imap_parser *p)
 {
 	static const char *const names[] = {"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
 	                                    "BINARY.SIZE"};
 	const struct imap_arg *first = p->root.count > 0 ? &p->root.list[0] : NULL;
-	bool fetch = strcmp(p->cmd.name, "FETCH") == 0 ||
+	/* NOTIFY: MessageNew's fetch attributes (RFC 5465 8) */
+	bool fetch = strcmp(p->cmd.name, "FETCH") == 0 || strcmp(p->cmd.name, "NOTIFY") == 0 ||
 	             (strcmp(p->cmd.name, "UID") == 0 && first != NULL &&
 	              first->type == IMAP_ARG_ATOM && strcasecmp(first->str, "FETCH") == 0);
 

@@ -11,10 +11,10 @@
  * with * and % are atoms too), quoted strings, literals {n} and {n+},
  * literal8 ~{n} and ~{n+} (RFC 3516), NIL and parenthesised lists. '[' and
  * ']' are atom chars (SELECT a[b is the mailbox "a[b"), except that in
- * FETCH and UID FETCH an atom BODY, BODY.PEEK, BINARY, BINARY.PEEK or
- * BINARY.SIZE followed by '[' holds a section with spaces, nested lists and
- * quoted strings inside up to the matching ']', as
- * BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100> needs (RFC 3501 fetch-att).
+ * FETCH, UID FETCH and NOTIFY (MessageNew's attributes) an atom BODY, BODY.PEEK, BINARY,
+ * BINARY.PEEK or BINARY.SIZE followed by '[' holds a section with spaces, nested lists and quoted
+ * strings inside up to the matching ']', as BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100> needs (RFC
+ * 3501 fetch-att).
  *
  * After an error the rest of the line is skipped (a non-synchronising
  * literal announced on it is skipped too), so the next command parses

@@ -51,6 +51,7 @@ struct mail_user;
 struct mail_user_registry;
 struct mailbox;
 struct imap_session;
+struct imap_notify;
 
 struct imap_server {
 	struct event_base *base;
@@ -66,8 +67,9 @@ struct imap_server {
 	/* before a failed login is answered: IMAP_AUTH_FAIL_DELAY seconds;
 	   tests (the session fuzzer) may shorten it */
 	struct timeval auth_fail_delay;
-	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */
-	struct pop3_server *pop3;    /* the role's POP3 services (src/pop3) */
+	struct imap_session *idlers;    /* sessions in IDLE (cmd-idle.c) */
+	struct imap_session *notifiers; /* sessions with NOTIFY SET (cmd-notify.c) */
+	struct pop3_server *pop3;       /* the role's POP3 services (src/pop3) */
 };
 
 enum imap_state {
@@ -156,6 +158,8 @@ struct imap_session {
 	/* On server->idlers while in IDLE (cmd-idle.c). */
 	struct imap_session *idle_prev, *idle_next;
 	bool idle_listed;
+	/* NOTIFY SET (RFC 5465, cmd-notify.c); NULL: none */
+	struct imap_notify *notify;
 };
 
 /* ---- imap-server.c ---- */
@@ -281,6 +285,9 @@ enum imap_cmd_flags {
 	IMAP_CMD_SELECTED = 1u << 2, /* needs a selected mailbox */
 	IMAP_CMD_SYNC = 1u << 3,     /* send mailbox updates before the tagged OK */
 	IMAP_CMD_UID = 1u << 4,      /* may follow "UID" */
+	/* changes the user's folders, subscriptions or metadata: wake the
+	   NOTIFY sessions (imap_notify_changed) once it has run */
+	IMAP_CMD_CHANGES = 1u << 5,
 };
 
 /* Run one parsed command. */
@@ -322,6 +329,16 @@ void cmd_id(struct imap_session *s, const struct imap_cmd *cmd);
 /* cmd-metadata.c (RFC 5464) */
 void cmd_getmetadata(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_setmetadata(struct imap_session *s, const struct imap_cmd *cmd);
+/* cmd-notify.c (RFC 5465) */
+void cmd_notify(struct imap_session *s, const struct imap_cmd *cmd);
+/* Something of user's mail changed: every NOTIFY session of the user
+   compares and sends what it watches, now or once its command is done. */
+void imap_notify_wake(struct imap_server *server, const char *user);
+/* Drop the session's NOTIFY state (NOTIFY NONE, overflow, session end);
+   harmless without one. */
+void imap_notify_free(struct imap_session *s);
+/* cmd-compress.c (RFC 4978) */
+void cmd_compress(struct imap_session *s, const struct imap_cmd *cmd);
 /* A line arrived while IDLE. */
 void cmd_idle_line(struct imap_session *s, const char *line);
 

@@ -84,6 +84,7 @@ void imap_server_mailbox_changed(struct imap_server *server, const char *user)
 	struct imap_session *next;
 
 	mail_user_registry_notify(server->users, user);
+	imap_notify_wake(server, user);
 	for (struct imap_session *s = server->idlers; s != NULL; s = next) {
 		next = s->idle_next; /* a sync that fails may end the session */
 		if (s->username != NULL && strcasecmp(s->username, user) == 0 &&
@@ -142,6 +143,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		               " REPLACE CATENATE");
 		/* imap-names.c, cmd-any.c (ENABLE) */
 		buf_append_str(caps, " UTF8=ACCEPT");
+		buf_append_str(caps, " COMPRESS=DEFLATE"); /* cmd-compress.c */
+		buf_append_str(caps, " NOTIFY");           /* cmd-notify.c */
 	}
 }
 

@@ -118,6 +118,7 @@ static void session_free(struct imap_session *s)
 	if (s->resumable.free != NULL)
 		s->resumable.free(s->resumable.ctx);
 	imap_idle_leave(s);
+	imap_notify_free(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->session_timer != NULL)

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/xalloc.h"
+#include "net/conn-deflate.h"
 #include "net/conn-set.h"
 #include "net/tls.h"
 
@@ -45,6 +46,12 @@ struct conn {
 	const char *close_reason;
 	unsigned idle_timeout;
 
+	/* COMPRESS (conn_start_deflate): the peer's bytes inflated into zin
+	   (what conn_input() gives), the session's output gathered in zout
+	   and compressed once per loop pass. NULL while not compressed. */
+	struct conn_deflate *z;
+	struct evbuffer *zin, *zout;
+
 	/* Outgoing connections (conn_connect). */
 	char *server_name; /* SNI and name to verify; NULL: none */
 	enum conn_verify verify;
@@ -64,6 +71,7 @@ struct conn {
 	bool want_read;    /* deferred: offer buffered input to on_read */
 	bool want_finish;  /* deferred: call on_close and free */
 	bool want_upgrade; /* deferred: start the STARTTLS handshake */
+	bool want_zflush;  /* deferred: compress zout into the transport */
 };
 
 static struct conn *live_head;
@@ -75,6 +83,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_handshake_done(struct conn *conn);
+static void conn_zflush(struct conn *conn);
+static void conn_feed(struct conn *conn);
 
 /* ---- the live list ---- */
 
@@ -260,6 +270,11 @@ static struct conn *conn_alloc(struct event_base *base, int fd, const struct soc
 
 static void conn_dealloc(struct conn *conn)
 {
+	conn_deflate_free(conn->z);
+	if (conn->zin != NULL)
+		evbuffer_free(conn->zin);
+	if (conn->zout != NULL)
+		evbuffer_free(conn->zout);
 	event_free(conn->deferred);
 	evbuffer_free(conn->held_out);
 	free(conn->tls_desc);
@@ -390,6 +405,11 @@ static void conn_schedule(struct conn *conn)
 static void conn_finish(struct conn *conn, const char *reason)
 {
 	log_debug(conn->sid, "event=conn.close ip=%s reason=\"%s\"", conn->peer_ip, reason);
+	if (conn->z != NULL) {
+		size_t ir, iz, or, oz;
+		conn_deflate_counts(conn->z, &ir, &iz, & or, &oz);
+		log_debug(conn->sid, "event=conn.deflate in=%zu/%zu out=%zu/%zu", iz, ir, oz, or);
+	}
 	conn->handler->on_close(conn, conn->ctx, reason);
 	bufferevent_free(conn->bev);
 	/* A TLS bufferevent closes the fd itself (BEV_OPT_CLOSE_ON_FREE); a
@@ -407,6 +427,7 @@ static void conn_start_close(struct conn *conn, const char *reason)
 {
 	if (conn->closing)
 		return;
+	conn_zflush(conn);
 	conn->closing = true;
 	conn->close_reason = reason;
 	bufferevent_disable(conn->bev, EV_READ);
@@ -450,7 +471,11 @@ static void conn_check_eof(struct conn *conn)
 {
 	if (!conn->peer_eof || conn->paused || conn->closing)
 		return;
-	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 && !conn->discarding) {
+	if (conn->z != NULL) {
+		conn_feed(conn);
+		if (conn->paused || conn->closing)
+			return;
+	} else if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 && !conn->discarding) {
 		conn->handler->on_read(conn, conn->ctx);
 		if (conn->paused || conn->closing)
 			return;
@@ -464,7 +489,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (conn->paused || conn->closing || conn->upgrading)
 		return;
-	conn->handler->on_read(conn, conn->ctx);
+	if (conn->z != NULL)
+		conn_feed(conn);
+	else
+		conn->handler->on_read(conn, conn->ctx);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -555,7 +583,7 @@ int conn_starttls(struct conn *conn)
 {
 	struct evbuffer *in;
 
-	if (conn->tls_ctx == NULL || conn->tls || conn->closing)
+	if (conn->tls_ctx == NULL || conn->tls || conn->closing || conn->z != NULL)
 		return -1;
 	in = bufferevent_get_input(conn->bev);
 	/* RFC 3207 section 6: anything the client pipelined after STARTTLS
@@ -607,6 +635,8 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *conn = arg;
 
+	if (conn->want_zflush)
+		conn_zflush(conn);
 	if (conn->want_upgrade) {
 		conn->want_upgrade = false;
 		conn_upgrade(conn);
@@ -620,17 +650,127 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 		conn->want_read = false;
 		if (conn->paused || conn->closing || conn->upgrading)
 			return;
-		if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+		if (conn->z != NULL)
+			conn_feed(conn);
+		else if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
 			conn->handler->on_read(conn, conn->ctx);
 		conn_check_eof(conn);
 	}
+}
+
+/* ---- COMPRESS=DEFLATE ---- */
+
+/* Rounds of inflate + on_read in one loop callback before the rest waits
+   for the next pass (fairness between conns). */
+#define CONN_FEED_ROUNDS 16
+
+/* Queue output for the next compression pass (data may be NULL: it is
+   already in zout). */
+static void conn_zqueue(struct conn *conn, const void *data, size_t len)
+{
+	if (data != NULL)
+		evbuffer_add(conn->zout, data, len);
+	if (!conn->want_zflush) {
+		conn->want_zflush = true;
+		conn_schedule(conn);
+	}
+}
+
+/* Compress what the session wrote since the last pass, sync-flushed. */
+static void conn_zflush(struct conn *conn)
+{
+	conn->want_zflush = false;
+	if (conn->z == NULL || evbuffer_get_length(conn->zout) == 0)
+		return;
+	if (conn_deflate_flush(conn->z, conn->zout, bufferevent_get_output(conn->bev)) < 0) {
+		evbuffer_drain(conn->zout, evbuffer_get_length(conn->zout));
+		log_warn(conn->sid, "event=conn.deflate_failed ip=%s", conn->peer_ip);
+		conn_start_close(conn, "compression failed");
+	}
+}
+
+/* Inflate the transport's bytes into zin up to the input limit. Returns 0,
+   or -1 when the peer's stream is corrupt (the conn is closing then). */
+static int conn_inflate(struct conn *conn)
+{
+	size_t have = evbuffer_get_length(conn->zin);
+	const char *error;
+
+	if (have >= CONN_MAX_INPUT_BUFFER)
+		return 0;
+	if (conn_deflate_inflate(conn->z, bufferevent_get_input(conn->bev), conn->zin,
+	                         CONN_MAX_INPUT_BUFFER - have, &error) < 0) {
+		log_info(conn->sid, "event=conn.inflate_failed ip=%s reason=\"%s\"", conn->peer_ip,
+		         error);
+		conn_start_close(conn, "corrupt compressed input");
+		return -1;
+	}
+	return 0;
+}
+
+/* Offer the peer's inflated input to on_read, inflating more as the
+   session consumes, until nothing more can be inflated now. */
+static void conn_feed(struct conn *conn)
+{
+	for (unsigned i = 0; i < CONN_FEED_ROUNDS; i++) {
+		size_t before;
+
+		if (conn_inflate(conn) < 0)
+			return;
+		before = evbuffer_get_length(conn->zin);
+		if (before == 0)
+			return;
+		conn->handler->on_read(conn, conn->ctx);
+		if (conn->paused || conn->closing || conn->upgrading)
+			return;
+		if (evbuffer_get_length(conn->zin) >= before)
+			return; /* the session waits for more than there is room for */
+		if (evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0 &&
+		    !conn_deflate_inflate_pending(conn->z))
+			return;
+	}
+	conn->want_read = true;
+	conn_schedule(conn);
+}
+
+int conn_start_deflate(struct conn *conn, const char **error_r)
+{
+	if (conn->z != NULL) {
+		*error_r = "compression already active";
+		return -1;
+	}
+	if (conn->closing || conn->upgrading || conn->handshaking) {
+		*error_r = "connection not ready";
+		return -1;
+	}
+	conn->z = conn_deflate_new();
+	if (conn->z == NULL) {
+		*error_r = "out of memory";
+		return -1;
+	}
+	conn->zin = evbuffer_new();
+	conn->zout = evbuffer_new();
+	if (conn->zin == NULL || conn->zout == NULL)
+		log_fatal("event=conn.alloc_failed");
+	conn->discarding = false;
+	/* Bytes the peer sent after its command are already compressed. */
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0) {
+		conn->want_read = true;
+		conn_schedule(conn);
+	}
+	return 0;
+}
+
+bool conn_is_compressed(const struct conn *conn)
+{
+	return conn->z != NULL;
 }
 
 /* ---- the session's calls ---- */
 
 struct evbuffer *conn_input(struct conn *conn)
 {
-	return bufferevent_get_input(conn->bev);
+	return conn->z != NULL ? conn->zin : bufferevent_get_input(conn->bev);
 }
 
 /* Skip input through the next LF. Returns true once the LF is consumed. */
@@ -648,7 +788,7 @@ static bool conn_skip_line(struct evbuffer *in)
 
 int conn_read_line(struct conn *conn, size_t max, struct buf *line_r)
 {
-	struct evbuffer *in = bufferevent_get_input(conn->bev);
+	struct evbuffer *in = conn_input(conn);
 	struct evbuffer_ptr p;
 	size_t len;
 
@@ -687,6 +827,8 @@ void conn_write(struct conn *conn, const void *data, size_t len)
 		return;
 	if (conn->upgrading)
 		evbuffer_add(conn->held_out, data, len);
+	else if (conn->z != NULL)
+		conn_zqueue(conn, data, len);
 	else
 		bufferevent_write(conn->bev, data, len);
 }
@@ -698,15 +840,21 @@ void conn_printf(struct conn *conn, const char *fmt, ...)
 	if (conn->closing)
 		return;
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(conn->upgrading ? conn->held_out : bufferevent_get_output(conn->bev),
-	                     fmt, ap);
+	if (conn->z != NULL) {
+		evbuffer_add_vprintf(conn->zout, fmt, ap);
+		conn_zqueue(conn, NULL, 0);
+	} else {
+		evbuffer_add_vprintf(
+		    conn->upgrading ? conn->held_out : bufferevent_get_output(conn->bev), fmt, ap);
+	}
 	va_end(ap);
 }
 
 size_t conn_output_pending(struct conn *conn)
 {
 	return evbuffer_get_length(bufferevent_get_output(conn->bev)) +
-	       evbuffer_get_length(conn->held_out);
+	       evbuffer_get_length(conn->held_out) +
+	       (conn->zout != NULL ? evbuffer_get_length(conn->zout) : 0);
 }
 
 bool conn_is_tls(const struct conn *conn)
@@ -775,7 +923,9 @@ void conn_resume_reading(struct conn *conn)
 		return;
 	if (!conn->peer_eof)
 		bufferevent_enable(conn->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 || conn->peer_eof) {
+	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0 || conn->peer_eof ||
+	    (conn->z != NULL && evbuffer_get_length(conn->zin) > 0) ||
+	    (conn->z != NULL && conn_deflate_inflate_pending(conn->z))) {
 		conn->want_read = true;
 		conn_schedule(conn);
 	}

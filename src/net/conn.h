@@ -165,6 +165,23 @@ size_t conn_output_pending(struct conn *conn);
    on (nothing is changed then; the session answers with an error). */
 int conn_starttls(struct conn *conn);
 
+/* COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw deflate
+   (RFC 1951, no header) above the transport (TLS stays below). Call right
+   after queueing the last uncompressed reply (IMAP: the tagged OK of
+   COMPRESS): that reply goes out as is, everything written later is
+   compressed, and every input byte not yet consumed, including any already
+   received, is taken as compressed. Each loop pass's output is
+   compressed together and sync-flushed, so nothing is held back. The peer's
+   stream is inflated only as far as CONN_MAX_INPUT_BUFFER allows (a
+   decompression bomb cannot grow memory); a corrupt stream closes the conn
+   with reason "corrupt compressed input". conn_starttls() is refused
+   afterwards. Returns 0, or -1 with a static reason in *error_r when
+   compression is already on ("compression already active"), the conn is
+   closing or in a TLS handshake, or out of memory; nothing changes then. */
+int conn_start_deflate(struct conn *conn, const char **error_r);
+/* True after a successful conn_start_deflate(). */
+bool conn_is_compressed(const struct conn *conn);
+
 /* True once TLS is on (implicit, or STARTTLS was called, even while the
    handshake is still running). */
 bool conn_is_tls(const struct conn *conn);
