@@ -8,23 +8,33 @@
 
 #include "lib/xalloc.h"
 #include "smtp/smtp-command.h"
+#include "smtp/smtp-sieve.h"
 #include "store/delivery.h"
 
-/* Deliver to the local users, all or nothing; the results' paths stay
-   the caller's (removed again if the spool commit fails). */
+/* Deliver to the local users, all or nothing, through their Sieve scripts
+   (sieve: smtp-sieve.h); the results' paths stay the caller's (removed
+   again if the spool commit fails). */
 static int commit_local(struct smtp_commit *c, struct delivery_result *results)
 {
 	size_t n = c->user_count;
-	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	struct smtp_sieve_rcpt *rcpts = xcalloc(n, sizeof(*rcpts));
 	int ret;
 
+	(void)results;
 	for (size_t i = 0; i < n; i++) {
-		targets[i].user = c->users[i].name;
-		targets[i].mailbox = c->mailbox;
+		rcpts[i].user = c->users[i].name;
+		rcpts[i].mailbox = c->mailbox;
+		/* one reply for the message: a 550 only for a lone recipient */
+		rcpts[i].can_refuse = n == 1 && c->env.rcpts.count == 0;
 	}
-	ret = delivery_commit(c->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results, &c->error);
+	ret = smtp_sieve_commit(c->settings, c->delivery, c->sender != NULL ? c->sender : "", rcpts,
+	                        n, DELIVERY_ALL_OR_NOTHING, &c->error);
 	c->delivery = NULL;
-	free(targets);
+	if (ret == 0 && n == 1)
+		c->reject = rcpts[0].reject;
+	else if (n > 0)
+		free(rcpts[0].reject);
+	free(rcpts);
 	return ret;
 }
 
@@ -140,4 +150,6 @@ void smtp_commit_clear(struct smtp_commit *c)
 {
 	delivery_abort(&c->delivery);
 	spool_envelope_clear(&c->env);
+	free(c->reject);
+	c->reject = NULL;
 }

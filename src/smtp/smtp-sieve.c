@@ -1,6 +1,7 @@
 /* Sieve at local delivery: see smtp-sieve.h. */
 #include "smtp/smtp-sieve.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,15 +18,14 @@
 
 struct smtp_sieve_env smtp_sieve_env;
 static bool sieve_ready;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int smtp_sieve_init(const struct tern_settings *settings, const char **error_r)
+/* The state of smtp_sieve_init(), under init_lock. */
+static void init_locked(const struct tern_settings *settings)
 {
 	char *dir, *secret;
 	const char *error;
 
-	(void)error_r;
-	if (sieve_ready)
-		return 0;
 	smtp_sieve_env.mail_dir = settings->mail_dir;
 	smtp_sieve_env.hostname = settings->hostname;
 	smtp_sieve_env.set = sieve_settings(settings);
@@ -38,7 +38,14 @@ int smtp_sieve_init(const struct tern_settings *settings, const char **error_r)
 		log_warn(NULL, "event=sieve.srs_unavailable error=\"%s\"", error);
 	free(secret);
 	sieve_ready = true;
-	return 0;
+}
+
+void smtp_sieve_init(const struct tern_settings *settings)
+{
+	pthread_mutex_lock(&init_lock);
+	if (!sieve_ready)
+		init_locked(settings);
+	pthread_mutex_unlock(&init_lock);
 }
 
 /* What the scripts decided for one recipient. */
@@ -238,8 +245,14 @@ static void plan_finish(struct plan *p, struct smtp_sieve_msg *m, struct smtp_si
 		(void)smtp_sieve_send_rejection(m, r->user, p->reject);
 	} else if (p->reject != NULL) {
 		log_info(NULL, "event=sieve.reject user=%s reason=\"%s\"", r->user, p->reject);
-		r->reject = p->reject;
+		r->reject = p->reject; /* one reply line: no control bytes, capped */
 		p->reject = NULL;
+		for (char *c = r->reject; *c != '\0'; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
+		}
+		if (strlen(r->reject) > 200)
+			r->reject[200] = '\0';
 	}
 	if (p->targets.count == 0 && r->reject == NULL)
 		log_info(NULL, "event=sieve.discard user=%s", r->user);
@@ -337,8 +350,9 @@ static int commit_plans(struct delivery *d, struct plan *plans, struct smtp_siev
 	return ret;
 }
 
-int smtp_sieve_commit(struct delivery *d, const char *sender, struct smtp_sieve_rcpt *rcpts,
-                      size_t count, enum delivery_mode mode, const char **error_r)
+int smtp_sieve_commit(const struct tern_settings *settings, struct delivery *d, const char *sender,
+                      struct smtp_sieve_rcpt *rcpts, size_t count, enum delivery_mode mode,
+                      const char **error_r)
 {
 	struct smtp_sieve_msg m;
 	struct plan *plans;
@@ -346,6 +360,8 @@ int smtp_sieve_commit(struct delivery *d, const char *sender, struct smtp_sieve_
 
 	for (size_t i = 0; i < count; i++)
 		rcpts[i].reject = NULL;
+	if (settings != NULL)
+		smtp_sieve_init(settings);
 	if (!sieve_ready || !smtp_sieve_env.set->enabled || count == 0)
 		return plain_commit(d, rcpts, count, mode, error_r);
 	if (smtp_sieve_msg_load(&m, d, sender, error_r) < 0) {

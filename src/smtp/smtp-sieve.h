@@ -10,7 +10,7 @@
  * carries out the rest (redirect, vacation, reject) only once the message
  * is durable: either every action of a recipient happens or, when a script
  * fails at run time, the message is kept in INBOX (event=sieve.error).
- * Without smtp_sieve_init(), or with sieve { enabled = no }, it is a plain
+ * With settings NULL (and no earlier init), or with sieve { enabled = no }, it is a plain
  * delivery_commit() into each recipient's default mailbox.
  */
 
@@ -20,11 +20,12 @@
 #include "lib/settings.h"
 #include "store/delivery.h"
 
-/* Once per process, before the first commit: read the sieve { } section,
-   open the outbound spool and the SRS secret (for redirect and vacation;
-   without them those actions are logged and the message kept). Returns 0,
-   or -1 with *error_r when settings has no sieve section. Idempotent. */
-int smtp_sieve_init(const struct tern_settings *settings, const char **error_r);
+/* Once per process (the first smtp_sieve_commit() does it; thread-safe,
+   idempotent): read the sieve { } section (settings must be loaded with a
+   schema that holds it), open the outbound spool and the SRS secret (for
+   redirect and vacation; without them those actions are logged as
+   failed, the copies in the mailboxes stay). */
+void smtp_sieve_init(const struct tern_settings *settings);
 
 /* One local recipient of a commit. */
 struct smtp_sieve_rcpt {
@@ -43,12 +44,14 @@ struct smtp_sieve_rcpt {
 
 /* Deliver d to the count recipients (count > 0) in mode (as
    delivery_commit()): the targets of every recipient's scripts in one
-   delivery_commit(); sender is the reverse path ("" for <>). Always takes
-   d. Returns 0 when every recipient's ret is 0; -1 with *error_r (static
-   or the store's) otherwise. In DELIVERY_ALL_OR_NOTHING a failure leaves
-   nothing delivered and nothing sent. Blocking: on a worker thread. */
-int smtp_sieve_commit(struct delivery *d, const char *sender, struct smtp_sieve_rcpt *rcpts,
-                      size_t count, enum delivery_mode mode, const char **error_r);
+   delivery_commit(); settings: for the first call's smtp_sieve_init()
+   (NULL: none, plain delivery unless already initialised); sender is the reverse path ("" for <>).
+   Always takes d. Returns 0 when every recipient's ret is 0; -1 with *error_r (static or the
+   store's) otherwise. In DELIVERY_ALL_OR_NOTHING a failure leaves nothing delivered and nothing
+   sent. Blocking: on a worker thread. */
+int smtp_sieve_commit(const struct tern_settings *settings, struct delivery *d, const char *sender,
+                      struct smtp_sieve_rcpt *rcpts, size_t count, enum delivery_mode mode,
+                      const char **error_r);
 
 /* Compiled-cache figures of this process: scripts compiled, and runs that
    reused a compiled script (docs/sieve.md: cached per path, mtime and
