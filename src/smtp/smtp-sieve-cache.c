@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -90,7 +91,8 @@ static int compile(const char *path, const struct stat *st, struct sieve_script 
 		return -1;
 	}
 	free(text);
-	log_info(NULL, "event=sieve.compile path=\"%s\" size=%zu", path, len);
+	log_info(NULL, "event=sieve.compile path=\"%s\" size=%zu pid=%ld", path, len,
+	         (long)getpid());
 	return 0;
 }
 

@@ -64,9 +64,15 @@ static void log_script_error(const char *user, const char *path, const char *err
 {
 	unsigned line = (unsigned)strtoul(error, NULL, 10);
 	const char *why = strstr(error, ": ");
+	char *reason = xstrdup(why != NULL ? why + 2 : error);
 
+	for (char *c = reason; *c != '\0'; c++) {
+		if (*c == '"' || (unsigned char)*c < 0x20)
+			*c = '\'';
+	}
 	log_warn(NULL, "event=sieve.error user=%s script=\"%s\" line=%u reason=\"%s\"", user, path,
-	         line, why != NULL ? why + 2 : error);
+	         line, reason);
+	free(reason);
 }
 
 /* Run the script at path (if it exists) into the plan's next result. */

@@ -4,6 +4,7 @@ global before/after scripts run at every local delivery, over SMTP port 25
 and LMTP; redirect leaves through the queue and arrives at a second Tern
 instance."""
 import os
+import re
 import smtplib
 import time
 
@@ -94,8 +95,15 @@ def test_fileinto_create_flags_and_cache(server):
     assert kept[0].split(":2,")[1].startswith("aF") or "F" in kept[0].split(":2,")[1]
     with open(os.path.join(server.maildir(ALICE), "dovecot-keywords")) as f:
         assert "urgent" in f.read()
-    # compiled once, reused for the next two deliveries
-    assert log_count(server, "event=sieve.compile") == 1
+    # compiled at most once per smtp process, reused for the other deliveries
+    pids = re.findall(r"event=sieve\.compile path=\S+ size=\d+ pid=(\d+)", server.log())
+    assert 1 <= len(pids) <= 2 and len(set(pids)) == len(pids)
+    # a changed script (size, mtime) is compiled again
+    put_script(server, ALICE, 'keep;\n')
+    smtp_send(server, [ALICE], message("after change"))
+    smtp_send(server, [ALICE], message("after change 2"))
+    assert len(with_subject(server, ALICE, "after change 2")) == 1
+    assert log_count(server, "size=6 pid=") in (1, 2)
 
 
 def test_fileinto_without_create_keeps(server):
@@ -170,8 +178,8 @@ def test_global_before_and_after(server):
     with open(before, "w") as f:
         f.write('require "imap4flags";\nif header :is "X-Seen" "yes" { addflag "\\\\Seen"; }\n')
     with open(after, "w") as f:
-        f.write('require "fileinto";\n'
-                'if header :contains "X-Spam" "yes" { fileinto "Junk"; }\n')
+        f.write('require ["fileinto", "mailbox"];\n'
+                'if header :contains "X-Spam" "yes" { fileinto :create "Junk"; }\n')
     with open(server.config, "a") as f:
         f.write(f"\nsieve {{\n\tbefore = {before}\n\tafter = {after}\n}}\n")
     server.stop()
@@ -183,8 +191,8 @@ def test_global_before_and_after(server):
     assert with_subject(server, BOB, "spammy") == []
     assert len(with_subject(server, BOB, "clean")) == 1
     # alice's own script files into a folder; the after script still sees spam
-    put_script(server, ALICE, 'require "fileinto";\n'
-               'if header :contains "Subject" "list" { fileinto "Lists"; }\n')
+    put_script(server, ALICE, 'require ["fileinto", "mailbox"];\n'
+               'if header :contains "Subject" "list" { fileinto :create "Lists"; }\n')
     smtp_send(server, [ALICE], message("list post"))
     smtp_send(server, [ALICE], message("spam post", "X-Spam: yes\r\n"))
     assert len(with_subject(server, ALICE, "list post", "Lists")) == 1
@@ -242,7 +250,7 @@ def test_redirect_through_queue(instance_dir, _pair_dirs):
                               queue_extra=lambda a, b: "\tscan_interval = 1s\n")
     try:
         first.add_user(ALICE, PASSWORD)
-        put_script(first, ALICE, f'redirect :copy "{REMOTE}";\n')
+        put_script(first, ALICE, f'require "copy";\nredirect :copy "{REMOTE}";\n')
         smtp_send(first, [ALICE], message("forward me"))
         assert len(with_subject(first, ALICE, "forward me")) == 1
         assert wait_delivered(second, REMOTE, "forward me", timeout=30) == 1
