@@ -85,8 +85,7 @@ static void commit_users(struct queue_role *q, struct queue_job *job,
 		for (size_t i = 0; i < res->local_count; i++)
 			role_notify_mailbox_changed(q->role, res->local[i]);
 	}
-	for (size_t i = 0; i < res->local_count; i++)
-		free(rcpts[i].reject);
+	smtp_sieve_rcpt_clear(rcpts, res->local_count);
 	free(rcpts);
 }
 

@@ -12,15 +12,14 @@
 #include "store/delivery.h"
 
 /* Deliver to the local users, all or nothing, through their Sieve scripts
-   (sieve: smtp-sieve.h); the results' paths stay the caller's (removed
-   again if the spool commit fails). */
-static int commit_local(struct smtp_commit *c, struct delivery_result *results)
+   (sieve: smtp-sieve.h); *rcpts_r (count user_count) keeps the delivered
+   paths, for the caller to remove again if the spool commit fails. */
+static int commit_local(struct smtp_commit *c, struct smtp_sieve_rcpt **rcpts_r)
 {
 	size_t n = c->user_count;
 	struct smtp_sieve_rcpt *rcpts = xcalloc(n, sizeof(*rcpts));
 	int ret;
 
-	(void)results;
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].user = c->users[i].name;
 		rcpts[i].mailbox = c->mailbox;
@@ -30,11 +29,11 @@ static int commit_local(struct smtp_commit *c, struct delivery_result *results)
 	ret = smtp_sieve_commit(c->settings, c->delivery, c->sender != NULL ? c->sender : "", rcpts,
 	                        n, DELIVERY_ALL_OR_NOTHING, &c->error);
 	c->delivery = NULL;
-	if (ret == 0 && n == 1)
+	if (ret == 0 && n == 1) {
 		c->reject = rcpts[0].reject;
-	else if (n > 0)
-		free(rcpts[0].reject);
-	free(rcpts);
+		rcpts[0].reject = NULL;
+	}
+	*rcpts_r = rcpts;
 	return ret;
 }
 
@@ -42,7 +41,7 @@ void smtp_commit_work(void *ctx)
 {
 	struct smtp_commit *c = ctx;
 	size_t n = c->user_count;
-	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
+	struct smtp_sieve_rcpt *rcpts = NULL;
 	struct spool_entry *entry = NULL;
 
 	c->ret = 0;
@@ -52,21 +51,22 @@ void smtp_commit_work(void *ctx)
 	} else if (c->env.rcpts.count > 0 &&
 	           spool_prepare(c->spool, c->delivery, &c->env, &entry, &c->error) < 0)
 		c->ret = -1;
-	if (c->ret == 0 && n > 0 && commit_local(c, results) < 0) {
+	if (c->ret == 0 && n > 0 && commit_local(c, &rcpts) < 0) {
 		spool_abort(&entry);
 		c->ret = -1;
 	}
 	delivery_abort(&c->delivery);
 	if (c->ret == 0 && entry != NULL && spool_commit(&entry, &c->error) < 0) {
 		/* best effort: the local copies go too, for the 451 */
-		for (size_t i = 0; i < n; i++) {
-			if (results[i].path != NULL)
-				unlink(results[i].path);
+		for (size_t i = 0; rcpts != NULL && i < n; i++) {
+			for (size_t j = 0; j < rcpts[i].path_count; j++)
+				unlink(rcpts[i].paths[j]);
 		}
 		c->ret = -1;
 	}
-	delivery_results_clear(results, n);
-	free(results);
+	if (rcpts != NULL)
+		smtp_sieve_rcpt_clear(rcpts, n);
+	free(rcpts);
 }
 
 /* The DSN parameters of the RCPT a remote recipient came from. */

@@ -162,7 +162,9 @@ static void commit_work(void *ctx)
 	for (size_t i = 0; i < n; i++) {
 		ls->delivered[i] = rcpts[i].ret == 0;
 		ls->rejected[i] = rcpts[i].reject;
+		rcpts[i].reject = NULL;
 	}
+	smtp_sieve_rcpt_clear(rcpts, n);
 	free(rcpts);
 }
 

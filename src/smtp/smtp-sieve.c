@@ -297,6 +297,29 @@ static void plan_all(struct plan *plans, struct smtp_sieve_msg *m, struct smtp_s
 	}
 }
 
+/* Hand the path of a delivered result to its recipient. */
+static void add_path(struct smtp_sieve_rcpt *r, struct delivery_result *res)
+{
+	if (res->ret != 0 || res->path == NULL)
+		return;
+	r->paths = xreallocarray(r->paths, r->path_count + 1, sizeof(*r->paths));
+	r->paths[r->path_count++] = res->path;
+	res->path = NULL;
+}
+
+void smtp_sieve_rcpt_clear(struct smtp_sieve_rcpt *rcpts, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		for (size_t j = 0; j < rcpts[i].path_count; j++)
+			free(rcpts[i].paths[j]);
+		free(rcpts[i].paths);
+		free(rcpts[i].reject);
+		rcpts[i].paths = NULL;
+		rcpts[i].path_count = 0;
+		rcpts[i].reject = NULL;
+	}
+}
+
 /* Without scripts: each recipient's default mailbox. */
 static int plain_commit(struct delivery *d, struct smtp_sieve_rcpt *rcpts, size_t count,
                         enum delivery_mode mode, const char **error_r)
@@ -310,8 +333,10 @@ static int plain_commit(struct delivery *d, struct smtp_sieve_rcpt *rcpts, size_
 		targets[i].mailbox = rcpts[i].mailbox;
 	}
 	ret = delivery_commit(d, targets, count, mode, results, error_r);
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		rcpts[i].ret = results[i].ret;
+		add_path(&rcpts[i], &results[i]);
+	}
 	delivery_results_clear(results, count);
 	free(results);
 	free(targets);
@@ -348,6 +373,7 @@ static int commit_plans(struct delivery *d, struct plan *plans, struct smtp_siev
 	for (size_t k = 0; k < all.count; k++) {
 		if (results[k].ret < 0)
 			rcpts[owner.items[k]].ret = -1;
+		add_path(&rcpts[owner.items[k]], &results[k]);
 	}
 	delivery_results_clear(results, all.count);
 	free(results);
@@ -364,8 +390,11 @@ int smtp_sieve_commit(const struct tern_settings *settings, struct delivery *d, 
 	struct plan *plans;
 	int ret;
 
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
 		rcpts[i].reject = NULL;
+		rcpts[i].paths = NULL;
+		rcpts[i].path_count = 0;
+	}
 	if (settings != NULL)
 		smtp_sieve_init(settings);
 	if (!sieve_ready || !smtp_sieve_env.set->enabled || count == 0)

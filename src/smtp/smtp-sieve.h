@@ -40,7 +40,14 @@ struct smtp_sieve_rcpt {
 	/* out: the script rejected the message for this recipient (only with
 	   can_refuse): the reason (malloc'ed, the caller frees it) */
 	char *reject;
+	/* out: the delivered files of this recipient (malloc'ed; free with
+	   smtp_sieve_rcpt_clear()), for a caller that must take them back */
+	char **paths;
+	size_t path_count;
 };
+
+/* Free what the outs of count rcpts hold (reject, paths) and zero them. */
+void smtp_sieve_rcpt_clear(struct smtp_sieve_rcpt *rcpts, size_t count);
 
 /* Deliver d to the count recipients (count > 0) in mode (as
    delivery_commit()): the targets of every recipient's scripts in one

@@ -113,6 +113,11 @@ static int deliver(const char *msg, bool can_refuse, struct smtp_sieve_rcpt *r)
 	ret = smtp_sieve_commit(settings, d, "sender@elsewhere.test", r, 1, DELIVERY_PER_TARGET,
 	                        &error);
 	free(mail_dir);
+	for (size_t i = 0; i < r->path_count; i++)
+		free(r->paths[i]);
+	free(r->paths);
+	r->paths = NULL;
+	r->path_count = 0;
 	return ret;
 }
 
