@@ -82,8 +82,11 @@ static void commit_users(struct queue_role *q, struct queue_job *job,
 			smtp_client_result_set(r, 550, "5.7.1", reject);
 		else
 			smtp_client_result_set(r, 250, "2.0.0", "delivered locally");
-		for (size_t i = 0; i < res->local_count; i++)
+		for (size_t i = 0; i < res->local_count; i++) {
 			role_notify_mailbox_changed(q->role, res->local[i]);
+			for (size_t j = 0; j < rcpts[i].queued_count; j++)
+				role_notify_message_queued(q->role, rcpts[i].queued[j]);
+		}
 	}
 	smtp_sieve_rcpt_clear(rcpts, res->local_count);
 	free(rcpts);

@@ -33,6 +33,14 @@ static int commit_local(struct smtp_commit *c, struct smtp_sieve_rcpt **rcpts_r)
 		c->reject = rcpts[0].reject;
 		rcpts[0].reject = NULL;
 	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < rcpts[i].queued_count; j++) {
+			c->queued =
+			    xreallocarray(c->queued, c->queued_count + 1, sizeof(*c->queued));
+			c->queued[c->queued_count++] = rcpts[i].queued[j];
+		}
+		rcpts[i].queued_count = 0;
+	}
 	*rcpts_r = rcpts;
 	return ret;
 }
@@ -152,4 +160,9 @@ void smtp_commit_clear(struct smtp_commit *c)
 	spool_envelope_clear(&c->env);
 	free(c->reject);
 	c->reject = NULL;
+	for (size_t i = 0; i < c->queued_count; i++)
+		free(c->queued[i]);
+	free(c->queued);
+	c->queued = NULL;
+	c->queued_count = 0;
 }

@@ -196,6 +196,8 @@ static void commit_done(void *ctx)
 	const struct smtp_message *msg = is->msg;
 	const char *sid = smtp_session_sid(is->s);
 
+	for (size_t i = 0; i < job->queued_count; i++) /* sieve: redirect, vacation */
+		role_notify_message_queued(is->in->role, job->queued[i]);
 	is->msg = NULL;
 	if (job->ret < 0) {
 		log_error(sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"", msg->id,

@@ -44,6 +44,7 @@ struct lmtp_session {
 
 struct commit_job {
 	struct lmtp_session *ls;
+	ARRAY(char *) queued; /* sieve: queue ids of what the scripts sent */
 	struct delivery *delivery;
 	const char *error;
 	int ret;
@@ -163,6 +164,9 @@ static void commit_work(void *ctx)
 		ls->delivered[i] = rcpts[i].ret == 0;
 		ls->rejected[i] = rcpts[i].reject;
 		rcpts[i].reject = NULL;
+		for (size_t j = 0; j < rcpts[i].queued_count; j++)
+			array_append(&job->queued, rcpts[i].queued[j]);
+		rcpts[i].queued_count = 0;
 	}
 	smtp_sieve_rcpt_clear(rcpts, n);
 	free(rcpts);
@@ -255,6 +259,11 @@ static void commit_done(void *ctx)
 	log_info(sid, "event=lmtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 	         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count, delivered);
 	free(from);
+	for (size_t i = 0; i < job->queued.count; i++) { /* sieve: redirect, vacation */
+		role_notify_message_queued(ls->lm->role, job->queued.items[i]);
+		free(job->queued.items[i]);
+	}
+	array_free(&job->queued);
 	free(job);
 	ls->msg = NULL;
 	reply_each(ls, msg->id);

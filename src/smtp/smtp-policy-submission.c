@@ -328,6 +328,8 @@ static void commit_done(void *ctx)
 	const char *user = smtp_session_auth_user(ss->s);
 	time_t now = time(NULL);
 
+	for (size_t i = 0; i < job->queued_count; i++) /* sieve: redirect, vacation */
+		role_notify_message_queued(ss->sub->role, job->queued[i]);
 	ss->msg = NULL;
 	if (job->ret < 0) {
 		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",

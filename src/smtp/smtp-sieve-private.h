@@ -70,10 +70,13 @@ void smtp_sieve_cache_put(void *ref);
 bool smtp_sieve_state_seen(const char *dir, const char *file, const char *key);
 void smtp_sieve_state_record(const char *dir, const char *file, const char *key, uint64_t seconds);
 
-/* Messages through the outbound spool; each returns 0 or -1 (logged). */
-int smtp_sieve_send_redirect(const struct smtp_sieve_msg *m, const char *user, const char *to);
+/* Messages through the outbound spool; each returns 0 with the new
+   entry's id in *id_r (malloc'ed) or -1 (logged). */
+int smtp_sieve_send_redirect(const struct smtp_sieve_msg *m, const char *user, const char *to,
+                             char **id_r);
 int smtp_sieve_send_vacation(const struct smtp_sieve_msg *m, const char *user,
-                             const struct sieve_action *a);
-int smtp_sieve_send_rejection(const struct smtp_sieve_msg *m, const char *user, const char *reason);
+                             const struct sieve_action *a, char **id_r);
+int smtp_sieve_send_rejection(const struct smtp_sieve_msg *m, const char *user, const char *reason,
+                              char **id_r);
 
 #endif

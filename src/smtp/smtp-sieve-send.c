@@ -15,7 +15,7 @@
 
 /* Write data for one recipient with sender; logs what happened. */
 static int queue(const char *what, const char *user, const char *sender, const char *to,
-                 const char *data, size_t len)
+                 const char *data, size_t len, char **id_r)
 {
 	struct spool_envelope env = {0};
 	const char *error;
@@ -56,10 +56,11 @@ static char *redirect_sender(const struct smtp_sieve_msg *m, const char *user)
 	return out;
 }
 
-int smtp_sieve_send_redirect(const struct smtp_sieve_msg *m, const char *user, const char *to)
+int smtp_sieve_send_redirect(const struct smtp_sieve_msg *m, const char *user, const char *to,
+                             char **id_r)
 {
 	char *sender = redirect_sender(m, user);
-	int ret = queue("redirect", user, sender, to, m->data + m->skip, m->len - m->skip);
+	int ret = queue("redirect", user, sender, to, m->data + m->skip, m->len - m->skip, id_r);
 
 	free(sender);
 	return ret;
@@ -91,7 +92,7 @@ static void append_crlf(struct buf *b, const char *text)
 }
 
 int smtp_sieve_send_vacation(const struct smtp_sieve_msg *m, const char *user,
-                             const struct sieve_action *a)
+                             const struct sieve_action *a, char **id_r)
 {
 	struct buf b = BUF_INIT;
 	char *msgid = smtp_sieve_msg_header(m, "Message-ID");
@@ -111,13 +112,14 @@ int smtp_sieve_send_vacation(const struct smtp_sieve_msg *m, const char *user,
 	append_crlf(&b, a->target != NULL ? a->target : "");
 	buf_append_str(&b, "\r\n");
 	/* RFC 3834 section 3.3: the reply goes from the null sender */
-	ret = queue("vacation", user, "", a->recipient, b.data, b.len);
+	ret = queue("vacation", user, "", a->recipient, b.data, b.len, id_r);
 	free(msgid);
 	buf_free(&b);
 	return ret;
 }
 
-int smtp_sieve_send_rejection(const struct smtp_sieve_msg *m, const char *user, const char *reason)
+int smtp_sieve_send_rejection(const struct smtp_sieve_msg *m, const char *user, const char *reason,
+                              char **id_r)
 {
 	struct buf b = BUF_INIT;
 	char *subject = smtp_sieve_msg_header(m, "Subject");
@@ -143,7 +145,7 @@ int smtp_sieve_send_rejection(const struct smtp_sieve_msg *m, const char *user, 
 	           user);
 	append_crlf(&b, reason);
 	buf_append_str(&b, "\r\n");
-	ret = queue("reject", user, "", m->sender, b.data, b.len);
+	ret = queue("reject", user, "", m->sender, b.data, b.len, id_r);
 	free(subject);
 	free(msgid);
 	buf_free(&b);

@@ -212,6 +212,15 @@ static void plan_actions(struct plan *p, struct smtp_sieve_msg *m, const struct 
 	}
 }
 
+/* Keep a queue id for the caller's notification (NULL: none). */
+static void add_queued(struct smtp_sieve_rcpt *r, char *id)
+{
+	if (id == NULL)
+		return;
+	r->queued = xreallocarray(r->queued, r->queued_count + 1, sizeof(*r->queued));
+	r->queued[r->queued_count++] = id;
+}
+
 /* The side effects once the user's copies are durable: redirects,
    vacation replies, duplicate records, a rejection message. */
 static void plan_finish(struct plan *p, struct smtp_sieve_msg *m, struct smtp_sieve_rcpt *r)
@@ -227,13 +236,15 @@ static void plan_finish(struct plan *p, struct smtp_sieve_msg *m, struct smtp_si
 		for (size_t j = 0; j < res->nactions; j++) {
 			const struct sieve_action *a = &res->actions[j];
 
+			char *id = NULL;
+
 			if (a->type == SIEVE_ACT_REDIRECT)
-				(void)smtp_sieve_send_redirect(m, r->user, a->target);
+				(void)smtp_sieve_send_redirect(m, r->user, a->target, &id);
 			else if (a->type == SIEVE_ACT_VACATION && a->skip != NULL)
 				log_info(NULL, "event=sieve.vacation_skipped user=%s reason=\"%s\"",
 				         r->user, a->skip);
 			else if (a->type == SIEVE_ACT_VACATION &&
-			         smtp_sieve_send_vacation(m, r->user, a) == 0 &&
+			         smtp_sieve_send_vacation(m, r->user, a, &id) == 0 &&
 			         m->user_sieve_dir != NULL) {
 				char *key = xasprintf("%s:%s", a->handle != NULL ? a->handle : "",
 				                      a->recipient);
@@ -242,13 +253,17 @@ static void plan_finish(struct plan *p, struct smtp_sieve_msg *m, struct smtp_si
 				                        a->seconds);
 				free(key);
 			}
+			add_queued(r, id);
 		}
 		for (size_t j = 0; j < res->nduplicates && m->user_sieve_dir != NULL; j++)
 			smtp_sieve_state_record(m->user_sieve_dir, ".duplicate",
 			                        res->duplicate_ids[j], res->duplicate_seconds[j]);
 	}
 	if (p->reject != NULL && !r->can_refuse) {
-		(void)smtp_sieve_send_rejection(m, r->user, p->reject);
+		char *id = NULL;
+
+		(void)smtp_sieve_send_rejection(m, r->user, p->reject, &id);
+		add_queued(r, id);
 	} else if (p->reject != NULL) {
 		log_info(NULL, "event=sieve.reject user=%s reason=\"%s\"", r->user, p->reject);
 		r->reject = p->reject; /* one reply line: no control bytes, capped */
@@ -313,6 +328,11 @@ void smtp_sieve_rcpt_clear(struct smtp_sieve_rcpt *rcpts, size_t count)
 		for (size_t j = 0; j < rcpts[i].path_count; j++)
 			free(rcpts[i].paths[j]);
 		free(rcpts[i].paths);
+		for (size_t j = 0; j < rcpts[i].queued_count; j++)
+			free(rcpts[i].queued[j]);
+		free(rcpts[i].queued);
+		rcpts[i].queued = NULL;
+		rcpts[i].queued_count = 0;
 		free(rcpts[i].reject);
 		rcpts[i].paths = NULL;
 		rcpts[i].path_count = 0;
@@ -394,6 +414,8 @@ int smtp_sieve_commit(const struct tern_settings *settings, struct delivery *d, 
 		rcpts[i].reject = NULL;
 		rcpts[i].paths = NULL;
 		rcpts[i].path_count = 0;
+		rcpts[i].queued = NULL;
+		rcpts[i].queued_count = 0;
 	}
 	if (settings != NULL)
 		smtp_sieve_init(settings);

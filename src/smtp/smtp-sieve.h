@@ -44,9 +44,15 @@ struct smtp_sieve_rcpt {
 	   smtp_sieve_rcpt_clear()), for a caller that must take them back */
 	char **paths;
 	size_t path_count;
+	/* out: the queue ids of the messages the scripts sent (redirect,
+	   vacation, rejection; malloc'ed, smtp_sieve_rcpt_clear()): the
+	   caller tells the queue role (role_notify_message_queued()) */
+	char **queued;
+	size_t queued_count;
 };
 
-/* Free what the outs of count rcpts hold (reject, paths) and zero them. */
+/* Free what the outs of count rcpts hold (reject, paths, queued) and zero
+   them. */
 void smtp_sieve_rcpt_clear(struct smtp_sieve_rcpt *rcpts, size_t count);
 
 /* Deliver d to the count recipients (count > 0) in mode (as
