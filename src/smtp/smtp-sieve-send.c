@@ -35,9 +35,11 @@ static int queue(const char *what, const char *user, const char *sender, const c
 	if (ret < 0)
 		log_warn(NULL, "event=sieve.%s_failed user=%s to=<%s> error=\"%s\"", what, user, to,
 		         error);
-	else
+	else {
 		log_info(NULL, "event=sieve.%s user=%s to=<%s> queue_id=%s", what, user, to,
 		         env.id);
+		*id_r = xstrdup(env.id);
+	}
 	spool_envelope_clear(&env);
 	return ret;
 }

@@ -275,7 +275,7 @@ static void plan_finish(struct plan *p, struct smtp_sieve_msg *m, struct smtp_si
 		if (strlen(r->reject) > 200)
 			r->reject[200] = '\0';
 	}
-	if (p->targets.count == 0 && r->reject == NULL)
+	if (p->targets.count == 0 && r->reject == NULL && r->queued_count == 0)
 		log_info(NULL, "event=sieve.discard user=%s", r->user);
 }
 
