@@ -148,11 +148,15 @@ def lmtp_transaction(inst, rcpts, data):
 
 def test_reject_lmtp_per_recipient(server):
     put_script(server, ALICE, 'require "ereject";\nereject "not for alice";\n')
+    put_script(server, BOB, 'require ["fileinto", "mailbox"];\n'
+               'if header :contains "Subject" "lmtp" { fileinto :create "Via LMTP"; }\n')
     replies = lmtp_transaction(server, [ALICE, BOB], message("by lmtp"))
-    assert replies[0][0] == 550 and b"not for alice" in replies[0][1]
+    assert replies[0][0] == 550 and b"5.7.1" in replies[0][1]
+    assert b"not for alice" in replies[0][1]
     assert replies[1][0] == 250
     assert with_subject(server, ALICE, "by lmtp") == []
-    assert len(with_subject(server, BOB, "by lmtp")) == 1
+    assert with_subject(server, BOB, "by lmtp") == []
+    assert len(with_subject(server, BOB, "by lmtp", "Via LMTP")) == 1
 
 
 def test_runtime_error_keeps_in_inbox(server):

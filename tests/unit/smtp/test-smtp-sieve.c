@@ -194,6 +194,26 @@ static void test_runtime_error_keeps(void **state)
 	assert_int_equal(queued(), q);
 }
 
+static void test_redirect_limit(void **state)
+{
+	struct smtp_sieve_rcpt r;
+	int before = stored(""), q = queued();
+
+	(void)state;
+	/* sieve.max_redirects (4): the fifth is a run-time error, kept */
+	put_script("redirect \"a@x.test\";\nredirect \"b@x.test\";\nredirect \"c@x.test\";\n"
+	           "redirect \"d@x.test\";\nredirect \"e@x.test\";\n");
+	assert_int_equal(deliver(MSG("many", ""), false, &r), 0);
+	assert_int_equal(stored(""), before + 1);
+	assert_int_equal(queued(), q);
+	/* four: all four leave, nothing kept */
+	put_script("redirect \"a@x.test\";\nredirect \"b@x.test\";\nredirect \"c@x.test\";\n"
+	           "redirect \"d@x.test\";\n");
+	assert_int_equal(deliver(MSG("four", ""), false, &r), 0);
+	assert_int_equal(stored(""), before + 1);
+	assert_int_equal(queued(), q + 4);
+}
+
 static void test_after_script_and_cache(void **state)
 {
 	struct smtp_sieve_rcpt r;
@@ -324,6 +344,7 @@ int main(void)
 	    cmocka_unit_test(test_fileinto),
 	    cmocka_unit_test(test_discard_and_reject),
 	    cmocka_unit_test(test_runtime_error_keeps),
+	    cmocka_unit_test(test_redirect_limit),
 	    cmocka_unit_test(test_after_script_and_cache),
 	    cmocka_unit_test(test_vacation_once),
 	    cmocka_unit_test(test_state),
