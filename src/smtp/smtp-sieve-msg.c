@@ -15,6 +15,10 @@
 #include "smtp/smtp-sieve-private.h"
 #include "store/maildir.h"
 
+/* A bigger message is delivered without running the scripts (logged as
+   event=sieve.error): the scripts see the whole message in memory. */
+#define MSG_MAX ((size_t)64 * 1024 * 1024)
+
 /* The body test reads at most this much decoded text. */
 #define BODY_TEXT_MAX (1024 * 1024)
 
@@ -44,8 +48,10 @@ int smtp_sieve_msg_load(struct smtp_sieve_msg *m, struct delivery *d, const char
 	m->sender = sender;
 	(void)unlink(path);
 	ret = delivery_link_file(d, path, &size, error_r);
-	if (ret == 0)
-		ret = sieve_store_read(path, (size_t)-1 / 2, &m->data, &len, error_r);
+	if (ret == 0 && sieve_store_read(path, MSG_MAX, &m->data, &len, error_r) < 0) {
+		*error_r = "the message is too large for Sieve or unreadable";
+		ret = -1;
+	}
 	(void)unlink(path);
 	free(path);
 	if (ret < 0)
