@@ -68,8 +68,18 @@ int smtp_sieve_msg_load(struct smtp_sieve_msg *m, struct delivery *d, const char
 	return 0;
 }
 
+void smtp_sieve_msg_release_includes(struct smtp_sieve_msg *m)
+{
+	for (size_t i = 0; i < m->include_refs.count; i++)
+		smtp_sieve_cache_put(m->include_refs.items[i]);
+	m->include_refs.count = 0;
+}
+
 void smtp_sieve_msg_free(struct smtp_sieve_msg *m)
 {
+	smtp_sieve_msg_release_includes(m);
+	array_free(&m->include_refs);
+	free(m->include_error);
 	for (size_t i = 0; i < m->values.count; i++)
 		free(m->values.items[i]);
 	array_free(&m->values);
@@ -281,6 +291,33 @@ static const char *cb_environment(void *ctx, const char *name)
 	return NULL;
 }
 
+/* include :personal (RFC 6609): NAME.sieve beside the user's scripts,
+   compiled through the cache. :global has no location yet. */
+static int cb_include(void *ctx, bool global, const char *name,
+                      const struct sieve_script **script_r, const char **error_r)
+{
+	struct smtp_sieve_msg *m = ctx;
+	char *path, *error = NULL;
+	void *ref;
+	int ret;
+
+	if (global || m->user_sieve_dir == NULL || !sieve_store_name_valid(name)) {
+		*error_r = global ? "no global scripts at delivery" : "invalid script name";
+		return -1;
+	}
+	path = xasprintf("%s/%s.sieve", m->user_sieve_dir, name);
+	ret = smtp_sieve_cache_get(path, script_r, &ref, &error);
+	free(path);
+	if (ret == 1) {
+		array_append(&m->include_refs, ref);
+		return 0;
+	}
+	free(m->include_error);
+	m->include_error = error != NULL ? error : xstrdup("no such script");
+	*error_r = m->include_error;
+	return -1;
+}
+
 void smtp_sieve_msg_callbacks(struct smtp_sieve_msg *m, const char *user, struct sieve_message *msg)
 {
 	const char *error;
@@ -304,4 +341,5 @@ void smtp_sieve_msg_callbacks(struct smtp_sieve_msg *m, const char *user, struct
 	msg->duplicate_seen = cb_duplicate;
 	msg->spamtest = cb_spamtest;
 	msg->vacation_seen = cb_vacation_seen;
+	msg->include = cb_include;
 }

@@ -37,9 +37,11 @@ struct smtp_sieve_msg {
 	const char *rcpt;   /* envelope to: the user being run for */
 	const char *user;   /* user being run for (mailboxexists, state) */
 	char *user_sieve_dir;
-	struct buf tmp;       /* callback scratch */
-	ARRAY(char *) values; /* header callback answers */
-	char *text;           /* the decoded text for body :text */
+	struct buf tmp;             /* callback scratch */
+	ARRAY(char *) values;       /* header callback answers */
+	char *text;                 /* the decoded text for body :text */
+	ARRAY(void *) include_refs; /* cache refs of included scripts */
+	char *include_error;        /* the last include failure */
 	const char *parts[1];
 };
 
@@ -52,6 +54,9 @@ void smtp_sieve_msg_free(struct smtp_sieve_msg *m);
 /* The callbacks of msg for a run for user (m->user set by this). */
 void smtp_sieve_msg_callbacks(struct smtp_sieve_msg *m, const char *user,
                               struct sieve_message *msg);
+
+/* Release the scripts the last run included (after sieve_run()). */
+void smtp_sieve_msg_release_includes(struct smtp_sieve_msg *m);
 
 /* The first value of header name in m (raw, unfolded, leading space
    dropped), malloc'ed; NULL if none. */

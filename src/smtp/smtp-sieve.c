@@ -98,6 +98,7 @@ static void run_one(struct plan *p, struct smtp_sieve_msg *m, const char *user, 
 		log_script_error(user, path, p->results[p->nresults].error);
 		p->failed = true;
 	}
+	smtp_sieve_msg_release_includes(m);
 	p->nresults++;
 }
 

@@ -194,6 +194,27 @@ static void test_runtime_error_keeps(void **state)
 	assert_int_equal(queued(), q);
 }
 
+static void test_include_personal(void **state)
+{
+	struct smtp_sieve_rcpt r;
+	char *lib = xasprintf("%s/mail/example.test/alice/sieve/lib.sieve", dir);
+	int before;
+
+	(void)state;
+	put_script("require \"include\";\ninclude :personal \"lib\";\n");
+	write_file(lib, "require [\"fileinto\", \"mailbox\"];\nfileinto :create \"Inc\";\n");
+	assert_int_equal(deliver(MSG("inc", ""), false, &r), 0);
+	assert_int_equal(stored(".Inc"), 1);
+	/* a missing include is a run-time error: kept */
+	unlink(lib);
+	put_script("require \"include\";\ninclude :personal \"lib\";\ndiscard;\n");
+	before = stored("");
+	assert_int_equal(deliver(MSG("inc2", ""), false, &r), 0);
+	assert_int_equal(stored(".Inc"), 1);
+	assert_int_equal(stored(""), before + 1);
+	free(lib);
+}
+
 static void test_redirect_limit(void **state)
 {
 	struct smtp_sieve_rcpt r;
@@ -345,6 +366,7 @@ int main(void)
 	    cmocka_unit_test(test_discard_and_reject),
 	    cmocka_unit_test(test_runtime_error_keeps),
 	    cmocka_unit_test(test_redirect_limit),
+	    cmocka_unit_test(test_include_personal),
 	    cmocka_unit_test(test_after_script_and_cache),
 	    cmocka_unit_test(test_vacation_once),
 	    cmocka_unit_test(test_state),
