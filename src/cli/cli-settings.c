@@ -10,6 +10,7 @@
 #include "mailauth/mailauth-settings.h"
 #include "pop3/pop3-settings.h"
 #include "queue/queue-settings.h"
+#include "sieve/sieve-settings.h"
 #include "smtp/smtp-settings.h"
 #include "smtp/smtp-submission-settings.h"
 
@@ -20,7 +21,7 @@ static const struct settings_section *const sections[] = {
     &auth_settings_section,     &smtp_settings_section,  &submission_settings_section,
     &lmtp_settings_section,     &imap_settings_section,  &dns_settings_section,
     &mailauth_settings_section, &queue_settings_section, &guard_settings_section,
-    &pop3_settings_section,
+    &pop3_settings_section,     &sieve_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "outbound/queue-private.h"
+#include "smtp/smtp-sieve.h"
 #include "store/delivery.h"
 
 bool queue_local_domain(struct directory *dir, const char *domain)
@@ -58,14 +59,45 @@ static int fill(struct delivery *d, const struct queue_entry *e, const char **er
 	return ret;
 }
 
+/* sieve: the users' scripts run (smtp-sieve.h); a script's reject is a
+   550 5.7.1 for this recipient, which the queue bounces as a DSN. */
+static void commit_users(struct queue_role *q, struct queue_job *job,
+                         const struct directory_resolution *res, struct delivery *d,
+                         struct smtp_client_result *r)
+{
+	struct smtp_sieve_rcpt *rcpts = xcalloc(res->local_count, sizeof(*rcpts));
+	const char *reject = NULL, *error;
+
+	for (size_t i = 0; i < res->local_count; i++) {
+		rcpts[i].user = res->local[i];
+		rcpts[i].can_refuse = true;
+	}
+	if (smtp_sieve_commit(q->settings, d, job->entry->env.sender, rcpts, res->local_count,
+	                      DELIVERY_ALL_OR_NOTHING, &error) < 0) {
+		smtp_client_result_set(r, 451, "4.3.0", error);
+	} else {
+		for (size_t i = 0; i < res->local_count && reject == NULL; i++)
+			reject = rcpts[i].reject;
+		if (reject != NULL)
+			smtp_client_result_set(r, 550, "5.7.1", reject);
+		else
+			smtp_client_result_set(r, 250, "2.0.0", "delivered locally");
+		for (size_t i = 0; i < res->local_count; i++) {
+			role_notify_mailbox_changed(q->role, res->local[i]);
+			for (size_t j = 0; j < rcpts[i].queued_count; j++)
+				role_notify_message_queued(q->role, rcpts[i].queued[j]);
+		}
+	}
+	smtp_sieve_rcpt_clear(rcpts, res->local_count);
+	free(rcpts);
+}
+
 /* One recipient: resolve, deliver to its users. Sets *r. */
 static void deliver_one(struct queue_role *q, struct queue_job *job, const char *address,
                         struct smtp_client_result *r)
 {
 	struct directory_resolution res;
 	struct delivery *d = NULL;
-	struct delivery_target *targets;
-	struct delivery_result *results;
 	const char *error;
 
 	if (directory_resolve(q->dir, address, &res, &error) < 0) {
@@ -81,25 +113,13 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 		directory_resolution_free(&res);
 		return;
 	}
-	targets = xcalloc(res.local_count, sizeof(*targets));
-	results = xcalloc(res.local_count, sizeof(*results));
-	for (size_t i = 0; i < res.local_count; i++)
-		targets[i].user = res.local[i];
 	if (delivery_begin(q->settings->mail_dir, &d, &error) < 0 ||
 	    fill(d, job->entry, &error) < 0) {
 		delivery_abort(&d);
 		smtp_client_result_set(r, 451, "4.3.0", error);
-	} else if (delivery_commit(d, targets, res.local_count, DELIVERY_ALL_OR_NOTHING, results,
-	                           &error) < 0) {
-		smtp_client_result_set(r, 451, "4.3.0", error);
 	} else {
-		smtp_client_result_set(r, 250, "2.0.0", "delivered locally");
-		for (size_t i = 0; i < res.local_count; i++)
-			role_notify_mailbox_changed(q->role, res.local[i]);
+		commit_users(q, job, &res, d, r);
 	}
-	delivery_results_clear(results, res.local_count);
-	free(results);
-	free(targets);
 	directory_resolution_free(&res);
 }
 

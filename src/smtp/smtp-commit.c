@@ -8,23 +8,40 @@
 
 #include "lib/xalloc.h"
 #include "smtp/smtp-command.h"
+#include "smtp/smtp-sieve.h"
 #include "store/delivery.h"
 
-/* Deliver to the local users, all or nothing; the results' paths stay
-   the caller's (removed again if the spool commit fails). */
-static int commit_local(struct smtp_commit *c, struct delivery_result *results)
+/* Deliver to the local users, all or nothing, through their Sieve scripts
+   (sieve: smtp-sieve.h); *rcpts_r (count user_count) keeps the delivered
+   paths, for the caller to remove again if the spool commit fails. */
+static int commit_local(struct smtp_commit *c, struct smtp_sieve_rcpt **rcpts_r)
 {
 	size_t n = c->user_count;
-	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
+	struct smtp_sieve_rcpt *rcpts = xcalloc(n, sizeof(*rcpts));
 	int ret;
 
 	for (size_t i = 0; i < n; i++) {
-		targets[i].user = c->users[i].name;
-		targets[i].mailbox = c->mailbox;
+		rcpts[i].user = c->users[i].name;
+		rcpts[i].mailbox = c->mailbox;
+		/* one reply for the message: a 550 only for a lone recipient */
+		rcpts[i].can_refuse = n == 1 && c->env.rcpts.count == 0;
 	}
-	ret = delivery_commit(c->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results, &c->error);
+	ret = smtp_sieve_commit(c->settings, c->delivery, c->sender != NULL ? c->sender : "", rcpts,
+	                        n, DELIVERY_ALL_OR_NOTHING, &c->error);
 	c->delivery = NULL;
-	free(targets);
+	if (ret == 0 && n == 1) {
+		c->reject = rcpts[0].reject;
+		rcpts[0].reject = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < rcpts[i].queued_count; j++) {
+			c->queued =
+			    xreallocarray(c->queued, c->queued_count + 1, sizeof(*c->queued));
+			c->queued[c->queued_count++] = rcpts[i].queued[j];
+		}
+		rcpts[i].queued_count = 0;
+	}
+	*rcpts_r = rcpts;
 	return ret;
 }
 
@@ -32,7 +49,7 @@ void smtp_commit_work(void *ctx)
 {
 	struct smtp_commit *c = ctx;
 	size_t n = c->user_count;
-	struct delivery_result *results = xcalloc(n > 0 ? n : 1, sizeof(*results));
+	struct smtp_sieve_rcpt *rcpts = NULL;
 	struct spool_entry *entry = NULL;
 
 	c->ret = 0;
@@ -42,21 +59,22 @@ void smtp_commit_work(void *ctx)
 	} else if (c->env.rcpts.count > 0 &&
 	           spool_prepare(c->spool, c->delivery, &c->env, &entry, &c->error) < 0)
 		c->ret = -1;
-	if (c->ret == 0 && n > 0 && commit_local(c, results) < 0) {
+	if (c->ret == 0 && n > 0 && commit_local(c, &rcpts) < 0) {
 		spool_abort(&entry);
 		c->ret = -1;
 	}
 	delivery_abort(&c->delivery);
 	if (c->ret == 0 && entry != NULL && spool_commit(&entry, &c->error) < 0) {
 		/* best effort: the local copies go too, for the 451 */
-		for (size_t i = 0; i < n; i++) {
-			if (results[i].path != NULL)
-				unlink(results[i].path);
+		for (size_t i = 0; rcpts != NULL && i < n; i++) {
+			for (size_t j = 0; j < rcpts[i].path_count; j++)
+				unlink(rcpts[i].paths[j]);
 		}
 		c->ret = -1;
 	}
-	delivery_results_clear(results, n);
-	free(results);
+	if (rcpts != NULL)
+		smtp_sieve_rcpt_clear(rcpts, n);
+	free(rcpts);
 }
 
 /* The DSN parameters of the RCPT a remote recipient came from. */
@@ -140,4 +158,11 @@ void smtp_commit_clear(struct smtp_commit *c)
 {
 	delivery_abort(&c->delivery);
 	spool_envelope_clear(&c->env);
+	free(c->reject);
+	c->reject = NULL;
+	for (size_t i = 0; i < c->queued_count; i++)
+		free(c->queued[i]);
+	free(c->queued);
+	c->queued = NULL;
+	c->queued_count = 0;
 }

@@ -36,6 +36,18 @@ struct smtp_commit {
 	   queue id after a commit that made one */
 	struct spool_envelope env;
 	void *owner; /* the caller's, untouched */
+	/* sieve (smtp-sieve.h): the settings for the glue (NULL: no Sieve)
+	   and the envelope sender the scripts see */
+	const struct tern_settings *settings;
+	const char *sender;
+	/* out, sieve: the script of the only local recipient rejected the
+	   message (ret 0, nothing delivered): 550 5.7.1 with this reason
+	   (freed by smtp_commit_clear()) */
+	char *reject;
+	/* out, sieve: queue ids of what the scripts sent (redirect, vacation),
+	   for role_notify_message_queued() in done; freed by clear */
+	char **queued;
+	size_t queued_count;
 	/* out: 0 when the message is durable everywhere, -1 with error
 	   (static or the delivery's/spool's, valid until clear) */
 	int ret;

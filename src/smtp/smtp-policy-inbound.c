@@ -196,12 +196,17 @@ static void commit_done(void *ctx)
 	const struct smtp_message *msg = is->msg;
 	const char *sid = smtp_session_sid(is->s);
 
+	for (size_t i = 0; i < job->queued_count; i++) /* sieve: redirect, vacation */
+		role_notify_message_queued(is->in->role, job->queued[i]);
 	is->msg = NULL;
 	if (job->ret < 0) {
 		log_error(sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"", msg->id,
 		          job->error);
 		smtp_stage_reply(is->s, 451, "4.3.0",
 		                 "Error: local delivery failed, try again later");
+	} else if (job->reject != NULL) { /* sieve: the only recipient's script refused it */
+		log_info(sid, "event=smtp.message_refused id=%s reason=sieve", msg->id);
+		smtp_stage_reply(is->s, 550, "5.7.1", "%s", job->reject);
 	} else {
 		char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
 
@@ -270,6 +275,8 @@ static void commit(struct inbound_session *is)
 	job->users = is->rcpts.users.items;
 	job->user_count = is->rcpts.users.count;
 	job->mailbox = is->junk ? "Junk" : NULL;
+	job->settings = is->in->settings; /* sieve: the recipients' scripts */
+	job->sender = is->msg->mail_from;
 	if (is->rcpts.remotes.count > 0) {
 		/* the spool envelope, filled on the loop thread */
 		smtp_commit_fill_envelope(&job->env, is->s, is->msg, &is->rcpts,

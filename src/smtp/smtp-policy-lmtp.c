@@ -14,6 +14,7 @@
 #include "lib/cidr.h"
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-settings.h"
+#include "smtp/smtp-sieve.h"
 #include "store/delivery.h"
 
 struct smtp_lmtp {
@@ -36,12 +37,14 @@ struct lmtp_session {
 	struct smtp_rcpts targets; /* the users (once each), the RCPT being answered */
 	ARRAY(struct lmtp_rcpt) rcpts;
 	bool *delivered; /* per user, after the commit */
+	char **rejected; /* sieve: per user, the script's reject reason or NULL */
 	struct smtp_message *msg;
 	struct delivery *delivery;
 };
 
 struct commit_job {
 	struct lmtp_session *ls;
+	ARRAY(char *) queued; /* sieve: queue ids of what the scripts sent */
 	struct delivery *delivery;
 	const char *error;
 	int ret;
@@ -147,19 +150,45 @@ static void commit_work(void *ctx)
 	struct commit_job *job = ctx;
 	struct lmtp_session *ls = job->ls;
 	size_t n = ls->targets.users.count;
-	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
-	struct delivery_result *results = xcalloc(n, sizeof(*results));
+	struct smtp_sieve_rcpt *rcpts = xcalloc(n, sizeof(*rcpts));
 
-	for (size_t i = 0; i < n; i++)
-		targets[i].user = ls->targets.users.items[i].name;
-	/* one reply per recipient: each mailbox on its own */
-	job->ret =
-	    delivery_commit(job->delivery, targets, n, DELIVERY_PER_TARGET, results, &job->error);
-	for (size_t i = 0; i < n; i++)
-		ls->delivered[i] = results[i].ret == 0;
-	delivery_results_clear(results, n);
-	free(results);
-	free(targets);
+	for (size_t i = 0; i < n; i++) {
+		rcpts[i].user = ls->targets.users.items[i].name;
+		rcpts[i].can_refuse = true; /* LMTP replies per recipient */
+	}
+	/* one reply per recipient: each mailbox on its own; sieve runs each
+	   user's scripts (smtp-sieve.h) */
+	job->ret = smtp_sieve_commit(ls->lm->settings, job->delivery, ls->msg->mail_from, rcpts, n,
+	                             DELIVERY_PER_TARGET, &job->error);
+	for (size_t i = 0; i < n; i++) {
+		ls->delivered[i] = rcpts[i].ret == 0;
+		ls->rejected[i] = rcpts[i].reject;
+		rcpts[i].reject = NULL;
+		for (size_t j = 0; j < rcpts[i].queued_count; j++)
+			array_append(&job->queued, rcpts[i].queued[j]);
+		rcpts[i].queued_count = 0;
+	}
+	smtp_sieve_rcpt_clear(rcpts, n);
+	free(rcpts);
+}
+
+/* sieve: free the per-user reject reasons (the users are still there). */
+static void free_rejected(struct lmtp_session *ls)
+{
+	for (size_t i = 0; ls->rejected != NULL && i < ls->targets.users.count; i++)
+		free(ls->rejected[i]);
+	free(ls->rejected);
+	ls->rejected = NULL;
+}
+
+/* sieve: the reject reason of one of r's users, or NULL. */
+static const char *rcpt_rejected(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
+{
+	for (size_t i = 0; i < r->users.count; i++) {
+		if (ls->rejected[r->users.items[i]] != NULL)
+			return ls->rejected[r->users.items[i]];
+	}
+	return NULL;
 }
 
 static bool rcpt_delivered(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
@@ -179,14 +208,20 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 	size_t n = ls->rcpts.count;
 	bool *ok = xcalloc(n > 0 ? n : 1, sizeof(*ok));
 	char **addrs = xcalloc(n > 0 ? n : 1, sizeof(*addrs));
+	char **rejects = xcalloc(n > 0 ? n : 1, sizeof(*rejects)); /* sieve */
 	char *msg_id = xstrdup(id);
 
 	for (size_t i = 0; i < n; i++) {
+		const char *why = rcpt_rejected(ls, &ls->rcpts.items[i]);
+
 		ok[i] = rcpt_delivered(ls, &ls->rcpts.items[i]);
 		addrs[i] = xstrdup(ls->rcpts.items[i].address);
+		rejects[i] = why != NULL ? xstrdup(why) : NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (ok[i])
+		if (rejects[i] != NULL)
+			smtp_stage_reply(s, 550, "5.7.1", "<%s> %s", addrs[i], rejects[i]);
+		else if (ok[i])
 			smtp_stage_reply(s, 250, "2.0.0", "<%s> Ok: delivered as %s", addrs[i],
 			                 msg_id);
 		else
@@ -194,8 +229,10 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 			                 "<%s> Error: local delivery failed, try again later",
 			                 addrs[i]);
 		free(addrs[i]);
+		free(rejects[i]);
 	}
 	free(addrs);
+	free(rejects);
 	free(ok);
 	free(msg_id);
 }
@@ -222,6 +259,11 @@ static void commit_done(void *ctx)
 	log_info(sid, "event=lmtp.message id=%s from=<%s> size=%llu rcpts=%zu maildirs=%zu",
 	         msg->id, from, (unsigned long long)msg->size, msg->rcpt_count, delivered);
 	free(from);
+	for (size_t i = 0; i < job->queued.count; i++) { /* sieve: redirect, vacation */
+		role_notify_message_queued(ls->lm->role, job->queued.items[i]);
+		free(job->queued.items[i]);
+	}
+	array_free(&job->queued);
 	free(job);
 	ls->msg = NULL;
 	reply_each(ls, msg->id);
@@ -258,6 +300,8 @@ static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message
 	set_prefix(ls, msg);
 	free(ls->delivered);
 	ls->delivered = xcalloc(ls->targets.users.count + 1, sizeof(*ls->delivered));
+	free_rejected(ls);
+	ls->rejected = xcalloc(ls->targets.users.count + 1, sizeof(*ls->rejected));
 	/* fsync is slow: commit on the workpool (the stage is pending) */
 	job = xcalloc(1, sizeof(*job));
 	job->ls = ls;
@@ -272,6 +316,7 @@ static void lmtp_reset(void *ctx)
 {
 	struct lmtp_session *ls = ctx;
 
+	free_rejected(ls);
 	smtp_rcpts_reset(&ls->targets);
 	free(ls->delivered);
 	ls->delivered = NULL;

@@ -328,6 +328,8 @@ static void commit_done(void *ctx)
 	const char *user = smtp_session_auth_user(ss->s);
 	time_t now = time(NULL);
 
+	for (size_t i = 0; i < job->queued_count; i++) /* sieve: redirect, vacation */
+		role_notify_message_queued(ss->sub->role, job->queued[i]);
 	ss->msg = NULL;
 	if (job->ret < 0) {
 		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
@@ -336,6 +338,12 @@ static void commit_done(void *ctx)
 		free(job);
 		smtp_stage_reply(ss->s, 451, "4.3.0",
 		                 "Error: local delivery failed, try again later");
+		return;
+	}
+	if (job->reject != NULL) { /* sieve: the only recipient's script refused it */
+		smtp_stage_reply(ss->s, 550, "5.7.1", "%s", job->reject);
+		smtp_commit_clear(job);
+		free(job);
 		return;
 	}
 	smtp_rate_add(ss->sub->per_user, user, now);
@@ -412,6 +420,8 @@ static void commit(struct sub_session *ss)
 	ss->delivery = NULL;
 	job->users = ss->rcpts.users.items;
 	job->user_count = ss->rcpts.users.count;
+	job->settings = ss->sub->settings; /* sieve: the recipients' scripts */
+	job->sender = ss->msg->mail_from;
 	if (ss->rcpts.remotes.count > 0)
 		smtp_commit_fill_envelope(&job->env, ss->s, ss->msg, &ss->rcpts, skip);
 	workpool_submit(ss->sub->role->pool, smtp_commit_work, commit_done, job);
