@@ -1,0 +1,236 @@
+/* Quota arithmetic and the usage of the per-user index (quota.h). */
+#include "store/quota.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/index-private.h"
+#include "store/index.h"
+#include "store/mailbox-private.h"
+#include "store/mailbox.h"
+
+bool quota_limited(const struct quota_limit *limit)
+{
+	return limit->bytes != 0 || limit->messages != 0;
+}
+
+bool quota_full(const struct quota_limit *limit, const struct quota_usage *usage)
+{
+	return (limit->bytes != 0 && usage->bytes >= limit->bytes) ||
+	       (limit->messages != 0 && usage->messages >= limit->messages);
+}
+
+bool quota_fits(const struct quota_limit *limit, const struct quota_usage *usage, uint64_t size)
+{
+	if (limit->bytes != 0 &&
+	    (usage->bytes > limit->bytes || size > limit->bytes - usage->bytes))
+		return false;
+	return limit->messages == 0 || usage->messages < limit->messages;
+}
+
+/* Whether used is at least percent % of max (max > 0), without overflow. */
+static bool reached(uint64_t used, uint64_t max, unsigned percent)
+{
+	return (unsigned __int128)used * 100 >= (unsigned __int128)max * percent;
+}
+
+unsigned quota_level(const struct quota_limit *limit, const struct quota_usage *usage,
+                     const unsigned *percents, size_t count)
+{
+	unsigned level = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		unsigned p = percents[i];
+
+		if (p <= level)
+			continue;
+		if ((limit->bytes != 0 && reached(usage->bytes, limit->bytes, p)) ||
+		    (limit->messages != 0 && reached(usage->messages, limit->messages, p)))
+			level = p;
+	}
+	return level;
+}
+
+int quota_percent_parse(const char *text, unsigned *percent_r)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || strcmp(end, "%") != 0 || v < 1 || v > 100)
+		return -1;
+	*percent_r = (unsigned)v;
+	return 0;
+}
+
+/* The usage row plus the pending deliveries. */
+static const char usage_sql[] =
+    "SELECT u.bytes + coalesce((SELECT sum(size) FROM usage_pending), 0),"
+    " u.messages + (SELECT count(*) FROM usage_pending), u.warned FROM usage u WHERE id = 1";
+
+static int index_usage(struct mail_index *index, struct quota_usage *usage_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(usage_r, 0, sizeof(*usage_r));
+	if (sqlite3_prepare_v2(mail_index_db(index), usage_sql, -1, &stmt, NULL) != SQLITE_OK)
+		return mail_index_ext_fail(index, "usage", error_r);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(stmt, 0), m = sqlite3_column_int64(stmt, 1);
+
+		usage_r->bytes = b > 0 ? (uint64_t)b : 0;
+		usage_r->messages = m > 0 ? (uint64_t)m : 0;
+		usage_r->warned = (unsigned)sqlite3_column_int(stmt, 2);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return mail_index_ext_fail(index, "usage", error_r);
+	return 0;
+}
+
+/* Run sql with up to two bindings (text a, integer b) in its own
+   statement. */
+static int index_run(struct mail_index *index, const char *sql, const char *a, int64_t b,
+                     const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(mail_index_db(index), sql, -1, &stmt, NULL) != SQLITE_OK)
+		return mail_index_ext_fail(index, "usage update", error_r);
+	if (a != NULL)
+		sqlite3_bind_text(stmt, 1, a, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(stmt) >= 2)
+		sqlite3_bind_int64(stmt, 2, b);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : mail_index_ext_fail(index, "usage update", error_r);
+}
+
+/* Open the index of maildir; 0 with *index_r NULL when the Maildir does
+   not exist. */
+static int open_index(const char *maildir, struct mail_index **index_r, const char **error_r)
+{
+	struct stat st;
+	char *path;
+	int ret;
+
+	*index_r = NULL;
+	if (stat(maildir, &st) < 0 && errno == ENOENT)
+		return 0;
+	path = xasprintf("%s/" INDEX_FILE, maildir);
+	ret = mail_index_open(path, index_r, error_r);
+	free(path);
+	return ret;
+}
+
+int quota_usage_read(const char *maildir, struct quota_usage *usage_r, const char **error_r)
+{
+	struct mail_index *index;
+	int ret;
+
+	memset(usage_r, 0, sizeof(*usage_r));
+	if (open_index(maildir, &index, error_r) < 0)
+		return -1;
+	if (index == NULL)
+		return 0;
+	ret = index_usage(index, usage_r, error_r);
+	if (ret < 0)
+		*error_r = "cannot read the quota usage";
+	mail_index_close(&index);
+	return ret;
+}
+
+int quota_usage_add_pending(const char *maildir, const char *path, uint64_t size,
+                            const char **error_r)
+{
+	const char *slash = strrchr(path, '/'), *name = slash != NULL ? slash + 1 : path;
+	const char *info = strstr(name, ":2,");
+	char *base = info != NULL ? xstrndup(name, (size_t)(info - name)) : xstrdup(name);
+	struct mail_index *index;
+	int ret = -1;
+
+	if (open_index(maildir, &index, error_r) == 0 && index != NULL) {
+		ret = index_run(index,
+		                "INSERT OR IGNORE INTO usage_pending (base, size) VALUES (?1, ?2)",
+		                base, (int64_t)size, error_r);
+		mail_index_close(&index);
+	}
+	if (ret < 0)
+		*error_r = "cannot count the delivery in the quota usage";
+	free(base);
+	return ret;
+}
+
+int quota_usage_set_warned(const char *maildir, unsigned warned, const char **error_r)
+{
+	struct mail_index *index;
+	int ret = -1;
+
+	if (open_index(maildir, &index, error_r) == 0 && index != NULL) {
+		ret = index_run(index, "UPDATE usage SET warned = ?2 WHERE id = 1", NULL, warned,
+		                error_r);
+		mail_index_close(&index);
+	}
+	if (ret < 0)
+		*error_r = "cannot store the quota warning level";
+	return ret;
+}
+
+int quota_user_usage(struct mail_user *user, struct quota_usage *usage_r, const char **error_r)
+{
+	struct mail_index *index;
+
+	if (mail_user_index(user, &index, error_r) < 0)
+		return -1;
+	return index_usage(index, usage_r, error_r);
+}
+
+/* Open (and so sync) every mailbox of user. */
+static int sync_all(struct mail_user *user, const char **error_r)
+{
+	char **names;
+	size_t count;
+	int ret = 0;
+
+	if (mail_user_list(user, &names, &count, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < count && ret == 0; i++) {
+		struct mailbox *box;
+
+		ret = mailbox_open(user, names[i], true, &box, error_r);
+		if (ret == 0)
+			mailbox_close(&box);
+	}
+	mail_user_list_free(names, count);
+	return ret;
+}
+
+int quota_recalc(struct mail_user *user, struct quota_usage *usage_r, const char **error_r)
+{
+	struct mail_index *index;
+
+	if (sync_all(user, error_r) < 0 || mail_user_index(user, &index, error_r) < 0)
+		return -1;
+	if (mail_index_begin(index, error_r) < 0)
+		return -1;
+	if (index_run(index, "DELETE FROM usage_pending", NULL, 0, error_r) < 0 ||
+	    index_run(index,
+	              "UPDATE usage SET bytes = (SELECT coalesce(sum(size), 0) FROM messages),"
+	              " messages = (SELECT count(*) FROM messages) WHERE id = 1",
+	              NULL, 0, error_r) < 0 ||
+	    mail_index_commit(index, error_r) < 0) {
+		mail_index_rollback(index);
+		return -1;
+	}
+	return index_usage(index, usage_r, error_r);
+}
