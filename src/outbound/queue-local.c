@@ -12,6 +12,7 @@
 #include "lib/xalloc.h"
 #include "outbound/queue-private.h"
 #include "store/delivery.h"
+#include "store/quota.h"
 
 bool queue_local_domain(struct directory *dir, const char *domain)
 {
@@ -58,6 +59,16 @@ static int fill(struct delivery *d, const struct queue_entry *e, const char **er
 	return ret;
 }
 
+/* quota: whether a target was refused by its user's quota */
+static bool any_over_quota(const struct delivery_result *results, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (results[i].over_quota)
+			return true;
+	}
+	return false;
+}
+
 /* One recipient: resolve, deliver to its users. Sets *r. */
 static void deliver_one(struct queue_role *q, struct queue_job *job, const char *address,
                         struct smtp_client_result *r)
@@ -66,6 +77,7 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 	struct delivery *d = NULL;
 	struct delivery_target *targets;
 	struct delivery_result *results;
+	struct quota_limit *quotas; /* quota (docs/quota.md) */
 	const char *error;
 
 	if (directory_resolve(q->dir, address, &res, &error) < 0) {
@@ -83,15 +95,25 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 	}
 	targets = xcalloc(res.local_count, sizeof(*targets));
 	results = xcalloc(res.local_count, sizeof(*results));
-	for (size_t i = 0; i < res.local_count; i++)
+	quotas = xcalloc(res.local_count, sizeof(*quotas));
+	for (size_t i = 0; i < res.local_count; i++) {
 		targets[i].user = res.local[i];
+		/* quota: a user over it is a permanent failure (552 5.2.2,
+		   bounced), as Postfix makes of Dovecot's LMTP 552 */
+		quotas[i].bytes = res.local_quota != NULL ? res.local_quota[i].bytes : 0;
+		quotas[i].messages = res.local_quota != NULL ? res.local_quota[i].messages : 0;
+		targets[i].quota = &quotas[i];
+	}
 	if (delivery_begin(q->settings->mail_dir, &d, &error) < 0 ||
 	    fill(d, job->entry, &error) < 0) {
 		delivery_abort(&d);
 		smtp_client_result_set(r, 451, "4.3.0", error);
 	} else if (delivery_commit(d, targets, res.local_count, DELIVERY_ALL_OR_NOTHING, results,
 	                           &error) < 0) {
-		smtp_client_result_set(r, 451, "4.3.0", error);
+		if (any_over_quota(results, res.local_count)) /* quota */
+			smtp_client_result_set(r, 552, "5.2.2", "mailbox full: over quota");
+		else
+			smtp_client_result_set(r, 451, "4.3.0", error);
 	} else {
 		smtp_client_result_set(r, 250, "2.0.0", "delivered locally");
 		for (size_t i = 0; i < res.local_count; i++)
@@ -100,6 +122,7 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 	delivery_results_clear(results, res.local_count);
 	free(results);
 	free(targets);
+	free(quotas);
 	directory_resolution_free(&res);
 }
 

@@ -21,8 +21,12 @@ static int commit_local(struct smtp_commit *c, struct delivery_result *results)
 	for (size_t i = 0; i < n; i++) {
 		targets[i].user = c->users[i].name;
 		targets[i].mailbox = c->mailbox;
+		targets[i].quota = &c->users[i].quota; /* quota (docs/quota.md) */
 	}
 	ret = delivery_commit(c->delivery, targets, n, DELIVERY_ALL_OR_NOTHING, results, &c->error);
+	/* quota: one user over it refuses the whole message (one reply) */
+	for (size_t i = 0; i < n && ret < 0; i++)
+		c->over_quota = c->over_quota || results[i].over_quota;
 	c->delivery = NULL;
 	free(targets);
 	return ret;

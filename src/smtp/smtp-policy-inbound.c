@@ -200,8 +200,11 @@ static void commit_done(void *ctx)
 	if (job->ret < 0) {
 		log_error(sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"", msg->id,
 		          job->error);
-		smtp_stage_reply(is->s, 451, "4.3.0",
-		                 "Error: local delivery failed, try again later");
+		if (job->over_quota) /* quota (docs/quota.md) */
+			smtp_stage_reply(is->s, 552, "5.2.2", "Mailbox full: over quota");
+		else
+			smtp_stage_reply(is->s, 451, "4.3.0",
+			                 "Error: local delivery failed, try again later");
 	} else {
 		char *from = log_value(msg->mail_from, strlen(msg->mail_from), 300);
 

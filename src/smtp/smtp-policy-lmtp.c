@@ -35,7 +35,8 @@ struct lmtp_session {
 	bool trusted;
 	struct smtp_rcpts targets; /* the users (once each), the RCPT being answered */
 	ARRAY(struct lmtp_rcpt) rcpts;
-	bool *delivered; /* per user, after the commit */
+	bool *delivered;  /* per user, after the commit */
+	bool *over_quota; /* per user, after the commit (docs/quota.md) */
 	struct smtp_message *msg;
 	struct delivery *delivery;
 };
@@ -150,16 +151,31 @@ static void commit_work(void *ctx)
 	struct delivery_target *targets = xcalloc(n, sizeof(*targets));
 	struct delivery_result *results = xcalloc(n, sizeof(*results));
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		targets[i].user = ls->targets.users.items[i].name;
+		targets[i].quota = &ls->targets.users.items[i].quota; /* quota */
+	}
 	/* one reply per recipient: each mailbox on its own */
 	job->ret =
 	    delivery_commit(job->delivery, targets, n, DELIVERY_PER_TARGET, results, &job->error);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ls->delivered[i] = results[i].ret == 0;
+		ls->over_quota[i] = results[i].over_quota; /* quota */
+	}
 	delivery_results_clear(results, n);
 	free(results);
 	free(targets);
+}
+
+/* quota: whether a user of r was refused by its quota (552 5.2.2, which
+   Postfix takes as permanent, as with Dovecot's LMTP) */
+static bool rcpt_over_quota(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
+{
+	for (size_t i = 0; i < r->users.count; i++) {
+		if (ls->over_quota[r->users.items[i]])
+			return true;
+	}
+	return false;
 }
 
 static bool rcpt_delivered(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
@@ -178,17 +194,22 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 	struct smtp_session *s = ls->s;
 	size_t n = ls->rcpts.count;
 	bool *ok = xcalloc(n > 0 ? n : 1, sizeof(*ok));
+	bool *full = xcalloc(n > 0 ? n : 1, sizeof(*full)); /* quota */
 	char **addrs = xcalloc(n > 0 ? n : 1, sizeof(*addrs));
 	char *msg_id = xstrdup(id);
 
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = rcpt_delivered(ls, &ls->rcpts.items[i]);
+		full[i] = !ok[i] && rcpt_over_quota(ls, &ls->rcpts.items[i]);
 		addrs[i] = xstrdup(ls->rcpts.items[i].address);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (ok[i])
 			smtp_stage_reply(s, 250, "2.0.0", "<%s> Ok: delivered as %s", addrs[i],
 			                 msg_id);
+		else if (full[i]) /* quota */
+			smtp_stage_reply(s, 552, "5.2.2", "<%s> Mailbox full: over quota",
+			                 addrs[i]);
 		else
 			smtp_stage_reply(s, 451, "4.3.0",
 			                 "<%s> Error: local delivery failed, try again later",
@@ -197,6 +218,7 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 	}
 	free(addrs);
 	free(ok);
+	free(full);
 	free(msg_id);
 }
 
@@ -258,6 +280,8 @@ static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message
 	set_prefix(ls, msg);
 	free(ls->delivered);
 	ls->delivered = xcalloc(ls->targets.users.count + 1, sizeof(*ls->delivered));
+	free(ls->over_quota); /* quota */
+	ls->over_quota = xcalloc(ls->targets.users.count + 1, sizeof(*ls->over_quota));
 	/* fsync is slow: commit on the workpool (the stage is pending) */
 	job = xcalloc(1, sizeof(*job));
 	job->ls = ls;
@@ -275,6 +299,8 @@ static void lmtp_reset(void *ctx)
 	smtp_rcpts_reset(&ls->targets);
 	free(ls->delivered);
 	ls->delivered = NULL;
+	free(ls->over_quota); /* quota */
+	ls->over_quota = NULL;
 	for (size_t i = 0; i < ls->rcpts.count; i++) {
 		free(ls->rcpts.items[i].address);
 		array_free(&ls->rcpts.items[i].users);
