@@ -39,6 +39,9 @@ static const struct imap_cmd_def commands[] = {
     {"ID", cmd_id, 0},                               /* RFC 2971: any state */
     {"GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH}, /* RFC 5464 */
     {"SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH},
+    {"GETQUOTA", cmd_getquota, IMAP_CMD_AUTH}, /* RFC 9208 */
+    {"GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH},
+    {"SETQUOTA", cmd_setquota, IMAP_CMD_AUTH},
     /* Selected (6.4). */
     {"CHECK", cmd_noop, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
     {"CLOSE", cmd_close, IMAP_CMD_SELECTED},
