@@ -164,7 +164,7 @@ static int user_list(struct directory *dir, const char *domain)
 static int print_usage(const struct tern_settings *settings, const struct directory_user *user,
                        const struct quota_usage *known)
 {
-	struct quota_limit limit = {user->quota_bytes, user->quota_messages};
+	struct quota_limit limit = {user->quota_bytes, user->quota_messages, NULL};
 	struct quota_usage usage;
 	const char *error;
 	char *path;

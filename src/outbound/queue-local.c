@@ -12,6 +12,7 @@
 #include "lib/xalloc.h"
 #include "outbound/queue-private.h"
 #include "store/delivery.h"
+#include "store/quota-settings.h"
 #include "store/quota.h"
 
 bool queue_local_domain(struct directory *dir, const char *domain)
@@ -78,6 +79,7 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 	struct delivery_target *targets;
 	struct delivery_result *results;
 	struct quota_limit *quotas; /* quota (docs/quota.md) */
+	struct quota_warnings warn;
 	const char *error;
 
 	if (directory_resolve(q->dir, address, &res, &error) < 0) {
@@ -96,12 +98,14 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 	targets = xcalloc(res.local_count, sizeof(*targets));
 	results = xcalloc(res.local_count, sizeof(*results));
 	quotas = xcalloc(res.local_count, sizeof(*quotas));
+	quota_warnings_of(q->settings, &warn);
 	for (size_t i = 0; i < res.local_count; i++) {
 		targets[i].user = res.local[i];
 		/* quota: a user over it is a permanent failure (552 5.2.2,
 		   bounced), as Postfix makes of Dovecot's LMTP 552 */
 		quotas[i].bytes = res.local_quota != NULL ? res.local_quota[i].bytes : 0;
 		quotas[i].messages = res.local_quota != NULL ? res.local_quota[i].messages : 0;
+		quotas[i].warn = &warn;
 		targets[i].quota = &quotas[i];
 	}
 	if (delivery_begin(q->settings->mail_dir, &d, &error) < 0 ||

@@ -11,6 +11,7 @@
 #include "smtp/smtp-policy.h"
 #include "smtp/smtp-settings.h"
 #include "store/maildir.h"
+#include "store/quota-settings.h"
 
 int smtp_rcpt_env_open(struct smtp_rcpt_env *env, const struct tern_settings *settings,
                        struct workpool *pool, const char *event, const char **error_r)
@@ -22,6 +23,7 @@ int smtp_rcpt_env_open(struct smtp_rcpt_env *env, const struct tern_settings *se
 	env->mail_dir = settings->mail_dir;
 	env->hostname = settings->hostname;
 	env->event = event;
+	quota_warnings_of(settings, &env->quota_warnings);
 	return 0;
 }
 
@@ -176,7 +178,7 @@ static void remember_quotas(struct smtp_rcpts *r, const struct directory_resolut
 	for (size_t i = 0; i < res->local_count && res->local_quota != NULL; i++) {
 		struct smtp_rcpt_quota q = {
 		    xstrdup(res->local[i]),
-		    {res->local_quota[i].bytes, res->local_quota[i].messages}};
+		    {res->local_quota[i].bytes, res->local_quota[i].messages, NULL}};
 
 		array_append(&r->quotas, q);
 	}
@@ -191,7 +193,7 @@ static bool rcpt_over_quota(struct smtp_rcpts *r, const struct directory_resolut
 
 	for (size_t i = 0; i < res->local_count && res->local_quota != NULL; i++) {
 		const struct directory_quota *q = &res->local_quota[i];
-		struct quota_limit limit = {q->bytes, q->messages};
+		struct quota_limit limit = {q->bytes, q->messages, NULL};
 		struct quota_usage usage;
 		const char *error, *enhanced, *text;
 		char *path;
@@ -268,11 +270,13 @@ int smtp_rcpts_add_user(struct smtp_rcpts *r, const char *name, size_t *index_r)
 			return 0;
 		}
 	}
-	struct quota_limit quota = {0, 0};
+	struct quota_limit quota = {0, 0, &r->env->quota_warnings};
 
 	for (size_t i = 0; i < r->quotas.count; i++) {
-		if (strcmp(r->quotas.items[i].name, name) == 0)
-			quota = r->quotas.items[i].limit;
+		if (strcmp(r->quotas.items[i].name, name) == 0) {
+			quota.bytes = r->quotas.items[i].limit.bytes;
+			quota.messages = r->quotas.items[i].limit.messages;
+		}
 	}
 	array_append(&r->users, ((struct smtp_rcpt_user){xstrdup(name), path, quota}));
 	if (index_r != NULL)

@@ -26,6 +26,7 @@
 #include "lib/array.h"
 #include "lib/settings.h"
 #include "lib/workpool.h"
+#include "store/quota-settings.h"
 #include "store/quota.h"
 
 struct smtp_session;
@@ -36,6 +37,8 @@ struct smtp_rcpt_env {
 	const char *mail_dir; /* the settings' */
 	const char *hostname; /* the settings' */
 	const char *event;    /* log prefix: "smtp", "submission", "lmtp" */
+	/* quota { warning } of the settings (docs/quota.md) */
+	struct quota_warnings quota_warnings;
 };
 
 /* Open env->dir on the pool with the postmaster fallback of smtp {

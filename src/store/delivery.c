@@ -413,6 +413,8 @@ static void delivery_count_usage(const struct delivery *d, const struct delivery
 			continue;
 		if (quota_usage_add_pending(root, results[i].path, d->size, &error) < 0)
 			log_warn(NULL, "event=store.quota_count_failed error=\"%s\"", error);
+		else if (quota_warn(d->mail_dir, t->user, root, t->quota, &error) < 0)
+			log_warn(NULL, "event=store.quota_warning_failed error=\"%s\"", error);
 		free(root);
 	}
 }

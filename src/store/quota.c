@@ -5,15 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "store/delivery.h"
 #include "store/index-private.h"
 #include "store/index.h"
 #include "store/mailbox-private.h"
 #include "store/mailbox.h"
+#include "store/quota-settings.h"
 
 bool quota_limited(const struct quota_limit *limit)
 {
@@ -233,4 +237,98 @@ int quota_recalc(struct mail_user *user, struct quota_usage *usage_r, const char
 		return -1;
 	}
 	return index_usage(index, usage_r, error_r);
+}
+
+/* Raise the stored level from below level to level: 1 if this call did,
+   0 if another had already, -1. */
+static int raise_warned(const char *maildir, unsigned level, const char **error_r)
+{
+	struct mail_index *index;
+	int ret = -1;
+
+	if (open_index(maildir, &index, error_r) == 0 && index != NULL) {
+		ret = index_run(index, "UPDATE usage SET warned = ?2 WHERE id = 1 AND warned < ?2",
+		                NULL, level, error_r);
+		if (ret == 0)
+			ret = sqlite3_changes(mail_index_db(index)) > 0;
+		mail_index_close(&index);
+	}
+	return ret;
+}
+
+/* The warning message (RFC 5322) for level. */
+static void warning_text(struct buf *b, const char *user, unsigned level,
+                         const struct quota_limit *limit, const struct quota_usage *usage)
+{
+	const char *at = strrchr(user, '@');
+	const char *domain = at != NULL ? at + 1 : "localhost";
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_printf(b,
+	           "From: Mail System <postmaster@%s>\r\nTo: <%s>\r\n"
+	           "Subject: Quota warning: %u%% of your mailbox is used\r\n"
+	           "Date: %s\r\nMessage-ID: <quota.%lld.%u@%s>\r\n"
+	           "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+	           "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+	           "Your mailbox has reached %u%% of its quota.\r\n\r\n",
+	           domain, user, level, date, (long long)now, level, domain, level);
+	if (limit->bytes != 0)
+		buf_printf(b, "Storage: %llu of %llu bytes\r\n", (unsigned long long)usage->bytes,
+		           (unsigned long long)limit->bytes);
+	if (limit->messages != 0)
+		buf_printf(b, "Messages: %llu of %llu\r\n", (unsigned long long)usage->messages,
+		           (unsigned long long)limit->messages);
+	buf_append_str(b, "\r\nDelete messages you no longer need, or mail will be refused\r\n"
+	                  "once the quota is full.\r\n");
+}
+
+/* Deliver the warning into user's INBOX, counted but not checked. */
+static int deliver_warning(const char *mail_dir, const char *user, unsigned level,
+                           const struct quota_limit *limit, const struct quota_usage *usage,
+                           const char **error_r)
+{
+	static const struct quota_limit unchecked = {0, 0, NULL};
+	struct delivery_target t = {.user = user, .quota = &unchecked};
+	struct delivery_result r;
+	struct delivery *d;
+	struct buf b = BUF_INIT;
+	int ret;
+
+	warning_text(&b, user, level, limit, usage);
+	ret = delivery_begin(mail_dir, &d, error_r);
+	if (ret == 0 && (ret = delivery_write(d, b.data, b.len, error_r)) < 0)
+		delivery_abort(&d);
+	if (ret == 0) {
+		ret = delivery_commit(d, &t, 1, DELIVERY_PER_TARGET, &r, error_r);
+		delivery_results_clear(&r, 1);
+	}
+	buf_free(&b);
+	return ret;
+}
+
+int quota_warn(const char *mail_dir, const char *user, const char *maildir,
+               const struct quota_limit *limit, const char **error_r)
+{
+	struct quota_usage usage;
+	unsigned level;
+	int ret;
+
+	if (limit->warn == NULL || limit->warn->count == 0 || !quota_limited(limit))
+		return 0;
+	if (quota_usage_read(maildir, &usage, error_r) < 0)
+		return -1;
+	level = quota_level(limit, &usage, limit->warn->percent, limit->warn->count);
+	if (level < usage.warned)
+		return quota_usage_set_warned(maildir, level, error_r);
+	if (level == usage.warned || (ret = raise_warned(maildir, level, error_r)) <= 0)
+		return level == usage.warned ? 0 : ret;
+	log_info(NULL, "event=store.quota_warning level=%u bytes=%llu messages=%llu", level,
+	         (unsigned long long)usage.bytes, (unsigned long long)usage.messages);
+	if (deliver_warning(mail_dir, user, level, limit, &usage, error_r) < 0)
+		return -1;
+	return 1;
 }

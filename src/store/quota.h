@@ -15,11 +15,14 @@
 #include <stdint.h>
 
 struct mail_user;
+struct quota_warnings;
 
-/* A user's limits; 0 means unlimited for each. */
+/* A user's limits; 0 means unlimited for each. warn: the warning levels
+   (quota-settings.h) a delivery checks after it, NULL for none. */
 struct quota_limit {
 	uint64_t bytes;
 	uint64_t messages;
+	const struct quota_warnings *warn;
 };
 
 /* What a user stores: every message of every mailbox, in file bytes (the
@@ -59,6 +62,16 @@ int quota_usage_read(const char *maildir, struct quota_usage *usage_r, const cha
    message stays delivered; the next sync counts it). */
 int quota_usage_add_pending(const char *maildir, const char *path, uint64_t size,
                             const char **error_r);
+
+/* After a delivery to user (Maildir root maildir, under mail_dir): when
+   its usage has crossed a level of limit->warn upwards since the last
+   warning, deliver one warning message into its INBOX (not counted against
+   the quota) and store the level; when the usage fell below the stored
+   level, lower it, so the next crossing warns again. Two deliveries at once
+   warn once (the level is raised by one conditional UPDATE). 1 warned, 0
+   nothing to do, -1. */
+int quota_warn(const char *mail_dir, const char *user, const char *maildir,
+               const struct quota_limit *limit, const char **error_r);
 
 /* Store warned as the user's last warning level. 0, or -1. */
 int quota_usage_set_warned(const char *maildir, unsigned warned, const char **error_r);

@@ -18,6 +18,7 @@
 #include "lib/xalloc.h"
 #include "store/delivery.h"
 #include "store/mailbox.h"
+#include "store/quota-settings.h"
 #include "store/quota.h"
 
 #define ADDR "bob@example.org"
@@ -26,7 +27,7 @@
 
 static void test_full_at_limits(void **state)
 {
-	struct quota_limit l = {1000, 0};
+	struct quota_limit l = {1000, 0, NULL};
 	struct quota_usage u = {999, 5, 0};
 
 	(void)state;
@@ -50,7 +51,7 @@ static void test_full_at_limits(void **state)
 
 static void test_fits_at_limits(void **state)
 {
-	struct quota_limit l = {1000, 0};
+	struct quota_limit l = {1000, 0, NULL};
 	struct quota_usage u = {900, 0, 0};
 
 	(void)state;
@@ -76,7 +77,7 @@ static void test_fits_at_limits(void **state)
 static void test_levels(void **state)
 {
 	const unsigned p[] = {95, 80};
-	struct quota_limit l = {1000, 0};
+	struct quota_limit l = {1000, 0, NULL};
 	struct quota_usage u = {799, 0, 0};
 	unsigned v;
 
@@ -210,7 +211,7 @@ static void test_usage_append_copy_expunge(void **state)
 static void test_usage_delivery(void **state)
 {
 	struct fixture *f = *state;
-	struct quota_limit limit = {30, 0};
+	struct quota_limit limit = {30, 0, NULL};
 	struct delivery_target t = {.user = ADDR, .quota = &limit};
 	struct delivery_result r;
 	struct delivery *d;
@@ -336,6 +337,96 @@ static void test_migration_v6(void **state)
 	assert_int_equal(usage_of(f).warned, 80);
 }
 
+/* Deliver len bytes to ADDR with limit: the delivery's return. */
+static int deliver_bytes(struct fixture *f, const struct quota_limit *limit, size_t len)
+{
+	struct delivery_target t = {.user = ADDR, .quota = limit};
+	struct delivery_result r;
+	struct delivery *d;
+	const char *error;
+	char *data = xmalloc(len);
+	int ret;
+
+	memset(data, 'x', len);
+	assert_int_equal(delivery_begin(f->root, &d, &error), 0);
+	assert_int_equal(delivery_write(d, data, len, &error), 0);
+	free(data);
+	ret = delivery_commit(d, &t, 1, DELIVERY_PER_TARGET, &r, &error);
+	delivery_results_clear(&r, 1);
+	return ret;
+}
+
+/* The messages in sub (new or cur) whose text holds needle. */
+static int count_in(struct fixture *f, const char *sub, const char *needle)
+{
+	char *subdir = xasprintf("%s/%s", mail_user_path(f->user), sub), buf[4096];
+	DIR *dir = opendir(subdir);
+	int n = 0;
+
+	assert_non_null(dir);
+	for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+		char *path = xasprintf("%s/%s", subdir, de->d_name);
+		FILE *fp = de->d_name[0] != '.' ? fopen(path, "r") : NULL;
+		size_t len = fp != NULL ? fread(buf, 1, sizeof(buf) - 1, fp) : 0;
+
+		buf[len] = '\0';
+		n += fp != NULL && strstr(buf, needle) != NULL;
+		if (fp != NULL)
+			fclose(fp);
+		free(path);
+	}
+	closedir(dir);
+	free(subdir);
+	return n;
+}
+
+/* The messages of INBOX whose text holds needle. */
+static int count_with(struct fixture *f, const char *needle)
+{
+	return count_in(f, "new", needle) + count_in(f, "cur", needle);
+}
+
+/* One warning per upward crossing, not per delivery; again after the
+   usage fell below the level and crossed it again. */
+static void test_warnings(void **state)
+{
+	struct fixture *f = *state;
+	struct quota_warnings w;
+	struct quota_limit limit = {10000, 0, &w};
+	struct mailbox *box;
+	uint32_t *gone;
+	size_t n;
+	const char *error;
+
+	assert_int_equal(quota_warnings_parse("80%, 95%", &w), 0);
+	assert_int_equal(w.count, 2);
+	assert_int_equal(quota_warnings_parse("80% 120%", &w), -1);
+	assert_int_equal(quota_warnings_parse("80%,95%", &w), 0);
+	assert_int_equal(deliver_bytes(f, &limit, 7000), 0); /* 70 % */
+	assert_int_equal(count_with(f, "Quota warning"), 0);
+	assert_int_equal(deliver_bytes(f, &limit, 1000), 0); /* 80 % */
+	assert_int_equal(count_with(f, "Quota warning: 80%"), 1);
+	assert_int_equal(usage_by_path(f).warned, 80);
+	assert_int_equal(deliver_bytes(f, &limit, 100), 0); /* still 80-95 */
+	assert_int_equal(count_with(f, "Quota warning"), 1);
+	assert_int_equal(deliver_bytes(f, &limit, 1000), 0); /* 95.7 % with the warning */
+	assert_int_equal(count_with(f, "Quota warning: 95%"), 1);
+	assert_int_equal(count_with(f, "Quota warning"), 2);
+	/* expunge the big one: below 80 %, then cross again */
+	assert_int_equal(mailbox_open(f->user, "INBOX", false, &box, &error), 0);
+	for (uint32_t seq = 1; seq <= mailbox_count(box); seq++) {
+		if (mailbox_msg(box, seq)->size == 7000)
+			assert_int_equal(mailbox_set_flags(box, seq, MAIL_DELETED, &error), 0);
+	}
+	assert_int_equal(mailbox_expunge(box, &gone, &n, &error), 0);
+	free(gone);
+	mailbox_close(&box);
+	assert_int_equal(deliver_bytes(f, &limit, 10), 0); /* lowers the level */
+	assert_int_equal(usage_by_path(f).warned, 0);
+	assert_int_equal(deliver_bytes(f, &limit, 5000), 0); /* 80.4 % */
+	assert_int_equal(count_with(f, "Quota warning: 80%"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +437,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_usage_delivery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recalc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_v6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
