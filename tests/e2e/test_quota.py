@@ -198,3 +198,30 @@ def test_recalc_after_files_deleted(server):
     assert usage(server) == (used - size, 2)
     out = server.tern("user", "quota", ALICE, "2G", "--messages", "5").stdout
     assert "quota: 2G" in out and "quota-messages: 5" in out
+
+
+def warnings(inst, user=ALICE):
+    out = []
+    for path in files(inst, user, "new") + files(inst, user, "cur"):
+        with open(path, "rb") as f:
+            head = f.read(2000)
+        if b"Subject: Quota warning" in head:
+            out.append(head)
+    return out
+
+
+def test_one_warning_per_crossing(server):
+    server.tern("user", "quota", ALICE, "20000")
+    deliver(server, data=message(10000))   # about 50 %
+    assert warnings(server) == []
+    deliver(server, data=message(6000))    # past 80 %
+    got = warnings(server)
+    assert len(got) == 1 and b"80%" in got[0]
+    assert b"Auto-Submitted: auto-generated" in got[0]
+    deliver(server, data=message(300))     # still between 80 and 95: no new one
+    deliver(server, data=message(300))
+    assert len(warnings(server)) == 1
+    used, _ = usage(server)
+    deliver(server, data=message(19300 - used))  # past 95 %, under 100 %
+    got = warnings(server)
+    assert len(got) == 2 and any(b"95%" in w for w in got)
