@@ -225,3 +225,15 @@ def test_one_warning_per_crossing(server):
     deliver(server, data=message(19300 - used))  # past 95 %, under 100 %
     got = warnings(server)
     assert len(got) == 2 and any(b"95%" in w for w in got)
+
+
+def test_domain_default_quota(instance):
+    out = instance.tern("domain", "quota", "example.test", "3G").stdout
+    assert "default-quota: 3G" in out
+    instance.add_user("dora@example.test", PASSWORD)
+    assert "quota: 3G" in instance.tern("user", "show", "dora@example.test").stdout
+    # an explicit --quota wins; removing the default gives 1G again
+    instance.tern("domain", "quota", "example.test", "default")
+    instance.add_user("eve@example.test", PASSWORD)
+    assert "quota: 1G" in instance.tern("user", "show", "eve@example.test").stdout
+    assert "quota: 3G" in instance.tern("user", "show", "dora@example.test").stdout
