@@ -173,6 +173,9 @@ def test_imap_quota(server):
     # expunge frees at once
     m.select("INBOX")
     m.store("1:*", "+FLAGS", "\\Deleted")
+    total, _ = usage(server)
+    typ, data = m.status("INBOX", "(DELETED-STORAGE)")
+    assert typ == "OK" and b"DELETED-STORAGE %d" % (total // 1024) in data[0], data
     m.expunge()
     assert usage(server) == (0, 0)
     typ, data = m.getquota('""')
