@@ -13,6 +13,10 @@
 
 struct mail_index;
 
+/* The schema version (index.c); quota.c's read-only fast path reads only
+   an index of this version. */
+#define MAIL_INDEX_SCHEMA_VERSION 7
+
 /* Statement id of the table sql[0..count) (a static table: every caller
    passes the same one), prepared at its first use and kept with the
    connection; reset, bindings cleared. NULL with *error_r on error. */

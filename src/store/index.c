@@ -15,8 +15,9 @@
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
-/* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 7
+/* Bump when the schema changes (index-private.h): an index of another
+   version is rebuilt. */
+#define INDEX_SCHEMA_VERSION MAIL_INDEX_SCHEMA_VERSION
 /* Another connection (another imap process, the CLI) may hold the write
    lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
    (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
