@@ -13,6 +13,7 @@
 #include "sieve/sieve-settings.h"
 #include "smtp/smtp-settings.h"
 #include "smtp/smtp-submission-settings.h"
+#include "store/quota-settings.h"
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -21,7 +22,7 @@ static const struct settings_section *const sections[] = {
     &auth_settings_section,     &smtp_settings_section,  &submission_settings_section,
     &lmtp_settings_section,     &imap_settings_section,  &dns_settings_section,
     &mailauth_settings_section, &queue_settings_section, &guard_settings_section,
-    &pop3_settings_section,     &sieve_settings_section,
+    &pop3_settings_section,     &sieve_settings_section, &quota_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list

@@ -1,4 +1,4 @@
-/* tern domain add|del|list: the mail domains of the directory. */
+/* tern domain add|del|list|quota: the mail domains of the directory. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,13 +6,18 @@
 
 #include "cli/cli.h"
 #include "directory/directory.h"
+#include "lib/size.h"
 
 static const char usage_text[] = "usage: tern domain add DOMAIN\n"
                                  "       tern domain del DOMAIN [--force]\n"
                                  "       tern domain list\n"
+                                 "       tern domain quota DOMAIN [SIZE|default]\n"
                                  "\n"
                                  "del refuses while the domain has users or aliases;\n"
-                                 "--force deletes them with it.\n";
+                                 "--force deletes them with it. quota sets (or with\n"
+                                 "default removes) the quota users added to the domain\n"
+                                 "without --quota get (0: unlimited), and prints it\n"
+                                 "(docs/quota.md).\n";
 
 static int usage_error(void)
 {
@@ -83,6 +88,32 @@ static int parse_args(int argc, char **argv, const char **name_r, bool *force_r)
 	return *name_r != NULL ? 0 : -1;
 }
 
+/* quota DOMAIN [SIZE|default]: set (argc 4), then print. */
+static int domain_quota(struct directory *dir, int argc, char **argv)
+{
+	char buf[SIZE_STR_MAX];
+	const char *error;
+	uint64_t bytes = DIRECTORY_QUOTA_DEFAULT;
+	int ret = 0;
+
+	if (argc == 4 && strcmp(argv[3], "default") != 0 && size_parse(argv[3], &bytes) < 0) {
+		cli_error("invalid size %s (bytes, or a number with K, M, G, T)", argv[3]);
+		return 1;
+	}
+	if (argc == 4)
+		ret = directory_domain_set_quota(dir, argv[2], bytes, &error);
+	if (ret == 0)
+		ret = directory_domain_quota(dir, argv[2], &bytes, &error);
+	if (ret < 0) {
+		cli_error("%s", error);
+		return 1;
+	}
+	printf("default-quota: %s\n", ret == 0     ? "none (1G)"
+	                              : bytes == 0 ? "unlimited"
+	                                           : size_format(bytes, buf));
+	return 0;
+}
+
 int cmd_domain(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct tern_settings *settings = NULL;
@@ -95,11 +126,13 @@ int cmd_domain(const struct cli_ctx *ctx, int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (argc < 2 || parse_args(argc, argv, &name, &force) < 0)
+	bool quota = argc >= 3 && argc <= 4 && strcmp(argv[1], "quota") == 0;
+
+	if (!quota && (argc < 2 || parse_args(argc, argv, &name, &force) < 0))
 		return usage_error();
 	if (cli_open_directory(ctx, &settings, &dir) < 0)
 		return 1;
-	ret = domain_run(dir, argv[1], name, force);
+	ret = quota ? domain_quota(dir, argc, argv) : domain_run(dir, argv[1], name, force);
 	directory_close(&dir);
 	settings_free(&settings);
 	return ret;

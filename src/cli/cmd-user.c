@@ -1,4 +1,4 @@
-/* tern user add|del|list|passwd|disable|enable: mail users. Passwords are
+/* tern user add|del|list|passwd|disable|enable|show|quota: mail users. Passwords are
    read from standard input, never taken from the command line. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,9 +13,13 @@
 #include "directory/directory-sender.h"
 #include "directory/directory.h"
 #include "lib/size.h"
+#include "store/maildir.h"
+#include "store/mailbox.h"
+#include "store/quota.h"
 
 static const char usage_text[] =
-    "usage: tern user add ADDRESS [--quota SIZE]\n"
+    "usage: tern user add ADDRESS [--quota SIZE] [--messages N]\n"
+    "       tern user quota ADDRESS [SIZE] [--messages N] [--recalc]\n"
     "       tern user del ADDRESS\n"
     "       tern user list [DOMAIN]\n"
     "       tern user passwd ADDRESS\n"
@@ -27,7 +31,11 @@ static const char usage_text[] =
     "\n"
     "The password is read from standard input (one line; not echoed on a\n"
     "terminal). SIZE is bytes, or a number with K, M, G or T (powers of 1024);\n"
-    "0 is unlimited; the default is 1G. A disabled user cannot log in but\n"
+    "0 is unlimited; the default is the domain's (tern domain quota) or 1G.\n"
+    "--messages N limits the number of messages (0: unlimited, the default).\n"
+    "quota sets the limits given and prints the limits and the usage;\n"
+    "--recalc first recomputes the usage from the files (docs/quota.md).\n"
+    "A disabled user cannot log in but\n"
     "still receives mail. list prints address, quota and state, tab-separated.\n"
     "allow-sender lets the user send (on submission) as SENDER, an address or\n"
     "@domain for every address of a domain; the user's own address and the\n"
@@ -39,6 +47,10 @@ struct user_args {
 	const char *arg;    /* the address, or the domain for list (may be NULL) */
 	const char *sender; /* allow-sender, deny-sender */
 	uint64_t quota;
+	uint64_t messages; /* --messages */
+	bool messages_set; /* --messages given */
+	bool quota_set;    /* quota: SIZE given */
+	bool recalc;       /* quota --recalc */
 };
 
 static int usage_error(void)
@@ -101,6 +113,8 @@ static int user_add(const struct tern_settings *settings, struct directory *dir,
 		return 1;
 	ret = directory_admin_user_add(dir, &policy, args->arg, pw, args->quota, &error);
 	sasl_secret_free(&pw);
+	if (ret == 0 && args->messages_set)
+		ret = directory_user_set_quota_messages(dir, args->arg, args->messages, &error);
 	if (ret < 0)
 		cli_error("%s", error);
 	return ret < 0 ? 1 : 0;
@@ -146,7 +160,89 @@ static int user_list(struct directory *dir, const char *domain)
 	return 0;
 }
 
-static int user_show(struct directory *dir, const char *address)
+/* The "usage:" lines of a user (its index; the Maildir may not exist). */
+static int print_usage(const struct tern_settings *settings, const struct directory_user *user,
+                       const struct quota_usage *known)
+{
+	struct quota_limit limit = {user->quota_bytes, user->quota_messages, NULL};
+	struct quota_usage usage;
+	const char *error;
+	char *path;
+
+	if (known != NULL) {
+		usage = *known;
+	} else {
+		if (maildir_user_path(settings->mail_dir, user->address, &path, &error) < 0) {
+			cli_error("%s", error);
+			return -1;
+		}
+		if (quota_usage_read(path, &usage, &error) < 0) {
+			cli_error("%s", error);
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	printf("usage: %llu", (unsigned long long)usage.bytes);
+	if (limit.bytes != 0)
+		printf(" (%llu%%)",
+		       (unsigned long long)((unsigned __int128)usage.bytes * 100 / limit.bytes));
+	printf("\nusage-messages: %llu\n", (unsigned long long)usage.messages);
+	return 0;
+}
+
+static void print_limits(const struct directory_user *user)
+{
+	printf("quota: ");
+	print_size(user->quota_bytes);
+	printf("\nquota-messages: ");
+	if (user->quota_messages == 0)
+		fputs("unlimited", stdout);
+	else
+		printf("%llu", (unsigned long long)user->quota_messages);
+	putchar('\n');
+}
+
+/* tern user quota: set what was given, recompute with --recalc, print. */
+static int user_quota(const struct tern_settings *settings, struct directory *dir,
+                      const struct user_args *args)
+{
+	struct directory_user *user = NULL;
+	struct quota_usage usage;
+	struct mail_user *mu = NULL;
+	const char *error;
+	int ret = 0;
+
+	if (args->quota_set)
+		ret = directory_user_set_quota(dir, args->arg, args->quota, &error);
+	if (ret == 0 && args->messages_set)
+		ret = directory_user_set_quota_messages(dir, args->arg, args->messages, &error);
+	if (ret == 0 && (ret = directory_user_lookup(dir, args->arg, &user, &error)) == 0)
+		error = "unknown user";
+	if (ret <= 0) {
+		cli_error("%s", error);
+		return 1;
+	}
+	if (args->recalc) {
+		ret = mail_user_open(settings->mail_dir, user->address, &mu, &error);
+		if (ret == 0)
+			ret = quota_recalc(mu, &usage, &error);
+		mail_user_close(&mu);
+		if (ret < 0) {
+			cli_error("%s", error);
+			directory_user_free(&user);
+			return 1;
+		}
+	}
+	printf("address: %s\n", user->address);
+	print_limits(user);
+	ret = print_usage(settings, user, args->recalc ? &usage : NULL);
+	directory_user_free(&user);
+	return ret < 0 ? 1 : 0;
+}
+
+static int user_show(const struct tern_settings *settings, struct directory *dir,
+                     const char *address)
 {
 	struct directory_user *user = NULL;
 	const char *error;
@@ -163,9 +259,14 @@ static int user_show(struct directory *dir, const char *address)
 		directory_user_free(&user);
 		return 1;
 	}
-	printf("address: %s\nquota: ", user->address);
-	print_size(user->quota_bytes);
-	printf("\nstate: %s\n", user->enabled ? "enabled" : "disabled");
+	printf("address: %s\n", user->address);
+	print_limits(user);
+	if (print_usage(settings, user, NULL) < 0) {
+		directory_names_free(&senders, count);
+		directory_user_free(&user);
+		return 1;
+	}
+	printf("state: %s\n", user->enabled ? "enabled" : "disabled");
 	for (size_t i = 0; i < count; i++)
 		printf("allowed-sender: %s\n", senders[i]);
 	directory_names_free(&senders, count);
@@ -198,7 +299,9 @@ static int user_run(const struct tern_settings *settings, struct directory *dir,
 	if (strcmp(sub, "list") == 0)
 		return user_list(dir, args->arg);
 	if (strcmp(sub, "show") == 0)
-		return user_show(dir, args->arg);
+		return user_show(settings, dir, args->arg);
+	if (strcmp(sub, "quota") == 0)
+		return user_quota(settings, dir, args);
 	if (args->sender != NULL)
 		return user_sender(dir, args);
 	if (strcmp(sub, "del") == 0)
@@ -211,10 +314,52 @@ static int user_run(const struct tern_settings *settings, struct directory *dir,
 	return ret < 0 ? 1 : 0;
 }
 
+/* --messages N: 0, or -1 (reported). */
+static int parse_messages(const char *text, struct user_args *args)
+{
+	char *end;
+
+	args->messages = strtoull(text, &end, 10);
+	if (end == text || *end != '\0' || text[0] == '-') {
+		cli_error("invalid message count %s", text);
+		return -1;
+	}
+	args->messages_set = true;
+	return 0;
+}
+
+/* quota ADDRESS [SIZE] [--messages N] [--recalc] */
+static int parse_quota_args(int argc, char **argv, struct user_args *args)
+{
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc) {
+			if (parse_messages(argv[++i], args) < 0)
+				return -1;
+		} else if (strcmp(argv[i], "--recalc") == 0) {
+			args->recalc = true;
+		} else if (args->arg == NULL && argv[i][0] != '-') {
+			args->arg = argv[i];
+		} else if (!args->quota_set && argv[i][0] != '-') {
+			if (size_parse(argv[i], &args->quota) < 0) {
+				cli_error("invalid size %s (bytes, or a number with K, M, G, T)",
+				          argv[i]);
+				return -1;
+			}
+			args->quota_set = true;
+		} else {
+			return -1;
+		}
+	}
+	return args->arg != NULL ? 0 : -1;
+}
+
 static int parse_add_args(int argc, char **argv, struct user_args *args)
 {
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
+		if (strcmp(argv[i], "--messages") == 0 && i + 1 < argc) {
+			if (parse_messages(argv[++i], args) < 0)
+				return -1;
+		} else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc) {
 			if (size_parse(argv[++i], &args->quota) < 0) {
 				cli_error("invalid size %s (bytes, or a number with K, M, G, T)",
 				          argv[i]);
@@ -243,8 +388,12 @@ static int parse_args(int argc, char **argv, struct user_args *args)
 		return 0;
 	}
 	args->quota = DIRECTORY_QUOTA_DEFAULT;
+	args->messages = 0;
+	args->messages_set = args->quota_set = args->recalc = false;
 	if (strcmp(args->sub, "add") == 0)
 		return parse_add_args(argc, argv, args);
+	if (strcmp(args->sub, "quota") == 0)
+		return parse_quota_args(argc, argv, args);
 	if (strcmp(args->sub, "list") == 0 && argc <= 3) {
 		args->arg = argc == 3 ? argv[2] : NULL;
 		return 0;

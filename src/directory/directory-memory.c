@@ -63,6 +63,7 @@ static void user_copy(const struct directory_user *from, struct directory_user *
 	to->quota_bytes = from->quota_bytes;
 	to->enabled = from->enabled;
 	to->scram = from->scram != NULL ? xstrdup(from->scram) : NULL;
+	to->quota_messages = from->quota_messages;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -204,8 +205,8 @@ static int mem_user_add(struct directory *dir, const char *domain, const char *a
                         const char *password_hash, uint64_t quota_bytes)
 {
 	struct mem_be *be = be_of(dir);
-	struct directory_user user = {(char *)address, (char *)password_hash, quota_bytes, true,
-	                              NULL};
+	struct directory_user user = {
+	    (char *)address, (char *)password_hash, quota_bytes, true, NULL, 0};
 	struct mem_user *u;
 
 	if (find_user(be, address) >= 0)
@@ -245,6 +246,8 @@ static int mem_user_update(struct directory *dir, const char *address,
 		user->scram = text[0] != '\0' ? xstrdup(text) : NULL;
 	} else if (field == DIRECTORY_FIELD_ENABLED) {
 		user->enabled = num != 0;
+	} else if (field == DIRECTORY_FIELD_QUOTA_MESSAGES) {
+		user->quota_messages = num;
 	} else {
 		user->quota_bytes = num;
 	}

@@ -21,10 +21,11 @@
 #include "directory/directory.h"
 
 enum directory_user_field {
-	DIRECTORY_FIELD_PASSWORD, /* text */
-	DIRECTORY_FIELD_ENABLED,  /* num: 0 or 1 */
-	DIRECTORY_FIELD_QUOTA,    /* num: bytes, 0 = unlimited */
-	DIRECTORY_FIELD_SCRAM,    /* text: SCRAM keys; "" removes them */
+	DIRECTORY_FIELD_PASSWORD,       /* text */
+	DIRECTORY_FIELD_ENABLED,        /* num: 0 or 1 */
+	DIRECTORY_FIELD_QUOTA,          /* num: bytes, 0 = unlimited */
+	DIRECTORY_FIELD_SCRAM,          /* text: SCRAM keys; "" removes them */
+	DIRECTORY_FIELD_QUOTA_MESSAGES, /* num: messages, 0 = unlimited */
 };
 
 struct directory_backend_ops {
@@ -40,6 +41,12 @@ struct directory_backend_ops {
 	int (*domain_usage)(struct directory *dir, const char *domain, uint64_t *count_r);
 	/* Delete domain with its users and aliases: 1, 0 if not there, -1. */
 	int (*domain_del)(struct directory *dir, const char *domain);
+	/* A domain's default quota: 1 with *bytes_r, 0 none set, -1. Set it
+	   (clear: remove it): 1 done, 0 no such domain, -1. Both optional
+	   (NULL: the backend has no domain defaults). */
+	int (*domain_quota_get)(struct directory *dir, const char *domain, uint64_t *bytes_r);
+	int (*domain_quota_set)(struct directory *dir, const char *domain, uint64_t bytes,
+	                        bool clear);
 	/* Every domain sorted (ASCII case folded), malloc'ed; 0 or -1. */
 	int (*domain_list)(struct directory *dir, char ***names_r, size_t *count_r);
 

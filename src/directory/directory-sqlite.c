@@ -16,8 +16,10 @@
 
 /* 1: the first schema; 2: users.scram (SCRAM-SHA-256 keys); 3: the
    sender_allow table (directory-sender.h); 4: guard_bans (the guard's
-   bans, read and written by src/guard/guard-store.c). */
-#define SCHEMA_VERSION 4
+   bans, read and written by src/guard/guard-store.c); 5: quotas
+   (users.quota_messages, domains.quota_bytes: the domain default,
+   docs/quota.md). */
+#define SCHEMA_VERSION 5
 
 #define SENDER_ALLOW_SQL                                                                           \
 	"CREATE TABLE IF NOT EXISTS sender_allow ("                                                \
@@ -42,7 +44,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS domains ("
     " id INTEGER PRIMARY KEY,"
     " name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
-    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+    " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+    " quota_bytes INTEGER);" /* version 5: default quota, NULL: none */
     "CREATE TABLE IF NOT EXISTS users ("
     " id INTEGER PRIMARY KEY,"
     " domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
@@ -51,7 +54,8 @@ static const char schema_sql[] =
     " quota_bytes INTEGER NOT NULL DEFAULT 1073741824,"
     " enabled INTEGER NOT NULL DEFAULT 1,"
     " created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
-    " scram TEXT);"
+    " scram TEXT,"
+    " quota_messages INTEGER NOT NULL DEFAULT 0);" /* version 5 */
     "CREATE INDEX IF NOT EXISTS users_domain ON users(domain_id);"
     "CREATE TABLE IF NOT EXISTS aliases ("
     " id INTEGER PRIMARY KEY,"
@@ -74,6 +78,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
     [2] = SENDER_ALLOW_SQL,
     /* 4: the guard's bans (docs/guard.md) */
     [3] = GUARD_BANS_SQL,
+    /* 5: the message-count quota (none for existing users) and the
+       domain default quota (none: users get 1 GiB) */
+    [4] = "ALTER TABLE users ADD COLUMN quota_messages INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE domains ADD COLUMN quota_bytes INTEGER;",
 };
 
 enum stmt_id {
@@ -89,6 +97,9 @@ enum stmt_id {
 	STMT_USER_SET_ENABLED,
 	STMT_USER_SET_QUOTA,
 	STMT_USER_SET_SCRAM,
+	STMT_USER_SET_QUOTA_MESSAGES,
+	STMT_DOMAIN_QUOTA_GET,
+	STMT_DOMAIN_QUOTA_SET,
 	STMT_SCRAM_ANY,
 	STMT_USER_LIST_ALL,
 	STMT_USER_LIST_DOMAIN,
@@ -104,7 +115,7 @@ enum stmt_id {
 	STMT_COUNT
 };
 
-#define USER_COLUMNS "address, password_hash, quota_bytes, enabled, scram"
+#define USER_COLUMNS "address, password_hash, quota_bytes, enabled, scram, quota_messages"
 #define DOMAIN_ID    "(SELECT id FROM domains WHERE name = ?1)"
 #define USER_ID      "(SELECT id FROM users WHERE address = ?1)"
 
@@ -124,6 +135,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_USER_SET_ENABLED] = "UPDATE users SET enabled = ?2 WHERE address = ?1",
     [STMT_USER_SET_QUOTA] = "UPDATE users SET quota_bytes = ?2 WHERE address = ?1",
     [STMT_USER_SET_SCRAM] = "UPDATE users SET scram = NULLIF(?2, '') WHERE address = ?1",
+    [STMT_USER_SET_QUOTA_MESSAGES] = "UPDATE users SET quota_messages = ?2 WHERE address = ?1",
+    [STMT_DOMAIN_QUOTA_GET] = "SELECT quota_bytes FROM domains WHERE name = ?1",
+    /* ?2 NULL removes the default */
+    [STMT_DOMAIN_QUOTA_SET] = "UPDATE domains SET quota_bytes = ?2 WHERE name = ?1",
     [STMT_SCRAM_ANY] = "SELECT 1 FROM users WHERE scram IS NOT NULL LIMIT 1",
     [STMT_USER_LIST_ALL] = "SELECT " USER_COLUMNS " FROM users ORDER BY address",
     [STMT_USER_LIST_DOMAIN] =
@@ -261,6 +276,34 @@ static int sq_domain_del(struct directory *dir, const char *domain)
 	return changes < 0 ? -1 : changes > 0;
 }
 
+static int sq_domain_quota_get(struct directory *dir, const char *domain, uint64_t *bytes_r)
+{
+	sqlite3_stmt *st = stmt(dir, STMT_DOMAIN_QUOTA_GET, domain, NULL, NULL);
+	int ret = step_row(dir, st);
+
+	if (ret != 1)
+		return ret;
+	ret = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (ret)
+		*bytes_r = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int sq_domain_quota_set(struct directory *dir, const char *domain, uint64_t bytes,
+                               bool clear)
+{
+	sqlite3_stmt *st = stmt(dir, STMT_DOMAIN_QUOTA_SET, domain, NULL, NULL);
+	int changes;
+
+	if (st != NULL && !clear)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)bytes);
+	else if (st != NULL)
+		sqlite3_bind_null(st, 2);
+	changes = run(dir, st);
+	return changes < 0 ? -1 : changes > 0;
+}
+
 /* Column 0 of every row of st, as a malloc'ed array. */
 static int collect_strings(struct directory *dir, sqlite3_stmt *st, char ***items_r,
                            size_t *count_r)
@@ -300,6 +343,7 @@ static void row_to_user(sqlite3_stmt *st, struct directory_user *user)
 	user->quota_bytes = (uint64_t)sqlite3_column_int64(st, 2);
 	user->enabled = sqlite3_column_int(st, 3) != 0;
 	user->scram = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : column_dup(st, 4);
+	user->quota_messages = (uint64_t)sqlite3_column_int64(st, 5);
 }
 
 static int sq_user_get(struct directory *dir, const char *address, struct directory_user *user_r)
@@ -340,6 +384,7 @@ static int sq_user_update(struct directory *dir, const char *address,
 	    [DIRECTORY_FIELD_ENABLED] = STMT_USER_SET_ENABLED,
 	    [DIRECTORY_FIELD_QUOTA] = STMT_USER_SET_QUOTA,
 	    [DIRECTORY_FIELD_SCRAM] = STMT_USER_SET_SCRAM,
+	    [DIRECTORY_FIELD_QUOTA_MESSAGES] = STMT_USER_SET_QUOTA_MESSAGES,
 	};
 	sqlite3_stmt *st = stmt(dir, ids[field], address, text, NULL);
 	int changes;
@@ -472,6 +517,8 @@ static const struct directory_backend_ops sqlite_ops = {
     .domain_usage = sq_domain_usage,
     .domain_del = sq_domain_del,
     .domain_list = sq_domain_list,
+    .domain_quota_get = sq_domain_quota_get,
+    .domain_quota_set = sq_domain_quota_set,
     .user_get = sq_user_get,
     .user_add = sq_user_add,
     .user_del = sq_user_del,

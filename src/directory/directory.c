@@ -295,6 +295,23 @@ static int quota_value(struct directory *dir, uint64_t quota, uint64_t *value_r,
 	return 0;
 }
 
+/* Replace *quota_r by the domain's default when it has one. 0, or -1. */
+static int domain_default_quota(struct directory *dir, const char *domain, uint64_t *quota_r,
+                                const char **error_r)
+{
+	uint64_t bytes;
+	int ret;
+
+	if (dir->ops->domain_quota_get == NULL)
+		return 0;
+	ret = dir->ops->domain_quota_get(dir, domain, &bytes);
+	if (ret < 0)
+		return failed(dir, error_r);
+	if (ret == 1)
+		*quota_r = bytes;
+	return 0;
+}
+
 static int check_hash(struct directory *dir, const char *password_hash, const char **error_r)
 {
 	if (password_hash != NULL && password_hash[0] != '\0')
@@ -314,7 +331,9 @@ int directory_user_add(struct directory *dir, const char *address, const char *p
 	    quota_value(dir, quota_bytes, &quota, error_r) < 0 ||
 	    normalize_mailbox(dir, address, &na, error_r) < 0)
 		return -1;
-	if (domain_known(dir, na.domain, error_r) == 0) {
+	if (domain_known(dir, na.domain, error_r) == 0 &&
+	    (quota_bytes != DIRECTORY_QUOTA_DEFAULT ||
+	     domain_default_quota(dir, na.domain, &quota, error_r) == 0)) {
 		ret = dir->ops->user_add(dir, na.domain, na.text, password_hash, quota);
 		if (ret < 0)
 			fail_exists(dir, error_r, "user %s already exists", na.text);
@@ -400,6 +419,62 @@ int directory_user_set_quota(struct directory *dir, const char *address, uint64_
 	if (quota_value(dir, quota_bytes, &value, error_r) < 0)
 		return -1;
 	return user_update(dir, address, DIRECTORY_FIELD_QUOTA, NULL, value, error_r);
+}
+
+int directory_user_set_quota_messages(struct directory *dir, const char *address, uint64_t messages,
+                                      const char **error_r)
+{
+	if (messages > (uint64_t)INT64_MAX) {
+		directory_fail(dir, DIRECTORY_ERR_INVALID, "quota too large");
+		return failed(dir, error_r);
+	}
+	return user_update(dir, address, DIRECTORY_FIELD_QUOTA_MESSAGES, NULL, messages, error_r);
+}
+
+int directory_domain_quota(struct directory *dir, const char *domain, uint64_t *bytes_r,
+                           const char **error_r)
+{
+	char *norm;
+	int ret = 0;
+
+	if (normalize_domain(dir, domain, &norm, error_r) < 0)
+		return -1;
+	if (domain_known(dir, norm, error_r) < 0)
+		ret = -1;
+	else if (dir->ops->domain_quota_get != NULL &&
+	         (ret = dir->ops->domain_quota_get(dir, norm, bytes_r)) < 0)
+		ret = failed(dir, error_r);
+	free(norm);
+	return ret;
+}
+
+int directory_domain_set_quota(struct directory *dir, const char *domain, uint64_t bytes,
+                               const char **error_r)
+{
+	bool clear = bytes == DIRECTORY_QUOTA_DEFAULT;
+	char *norm;
+	int ret;
+
+	if (dir->ops->domain_quota_set == NULL) {
+		directory_fail(dir, DIRECTORY_ERR_INVALID, "no domain quotas in this backend");
+		return failed(dir, error_r);
+	}
+	if (!clear && bytes > (uint64_t)INT64_MAX) {
+		directory_fail(dir, DIRECTORY_ERR_INVALID, "quota too large");
+		return failed(dir, error_r);
+	}
+	if (normalize_domain(dir, domain, &norm, error_r) < 0)
+		return -1;
+	ret = dir->ops->domain_quota_set(dir, norm, bytes, clear);
+	if (ret < 0)
+		ret = failed(dir, error_r);
+	else if (ret == 0) {
+		directory_fail(dir, DIRECTORY_ERR_NOT_FOUND, "unknown domain %s", norm);
+		ret = failed(dir, error_r);
+	} else
+		ret = 0;
+	free(norm);
+	return ret;
 }
 
 /* The normalised domain of a list call (NULL for all), which must be ours. */
@@ -607,7 +682,8 @@ void directory_alias_list_free(struct directory_alias **aliases, size_t count)
 struct resolve_ctx {
 	struct directory *dir;
 	struct strlist local, remote;
-	struct strlist expanded; /* alias sources already expanded: cuts loops */
+	ARRAY(struct directory_quota) quota; /* of each local user */
+	struct strlist expanded;             /* alias sources already expanded: cuts loops */
 	const char **error_r;
 };
 
@@ -673,8 +749,11 @@ static int resolve_local(struct resolve_ctx *ctx, const char *addr, const char *
 	if (ret < 0) {
 		failed(ctx->dir, ctx->error_r);
 	} else if (ret == 1) {
-		if (!strlist_contains(&ctx->local, user.address))
+		if (!strlist_contains(&ctx->local, user.address)) {
 			strlist_add(&ctx->local, user.address);
+			array_append(&ctx->quota, ((struct directory_quota){user.quota_bytes,
+			                                                    user.quota_messages}));
+		}
 		directory_user_clear(&user);
 	} else if (dests.count == 0) {
 		ret = resolve_catchall(ctx, domain, depth);
@@ -720,6 +799,7 @@ int directory_resolve(struct directory *dir, const char *address,
 	if (ret < 0) {
 		strlist_free(&ctx.local);
 		strlist_free(&ctx.remote);
+		array_free(&ctx.quota);
 		return -1;
 	}
 	if (ours == 0)
@@ -729,6 +809,7 @@ int directory_resolve(struct directory *dir, const char *address,
 	else
 		res_r->result = DIRECTORY_LOCAL;
 	res_r->local = array_steal(&ctx.local, &res_r->local_count);
+	res_r->local_quota = array_steal(&ctx.quota, &res_r->local_count);
 	res_r->remote = array_steal(&ctx.remote, &res_r->remote_count);
 	return 0;
 }
@@ -792,6 +873,7 @@ void directory_resolution_free(struct directory_resolution *res)
 	if (res == NULL)
 		return;
 	directory_names_free(&res->local, res->local_count);
+	free(res->local_quota);
 	directory_names_free(&res->remote, res->remote_count);
 	memset(res, 0, sizeof(*res));
 }

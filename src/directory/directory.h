@@ -66,6 +66,8 @@ struct directory_user {
 	   the user has none (a hash imported without its password). Set with
 	   the password by directory-admin.h; never the password itself. */
 	char *scram;
+	/* Message-count quota (schema version 5): 0 = unlimited. */
+	uint64_t quota_messages;
 };
 
 struct directory_alias {
@@ -79,6 +81,12 @@ enum directory_result {
 	DIRECTORY_LOCAL,     /* ours: deliver to local[] and forward to remote[] */
 };
 
+/* A local user's limits, 0 = unlimited (docs/quota.md). */
+struct directory_quota {
+	uint64_t bytes;
+	uint64_t messages;
+};
+
 struct directory_resolution {
 	enum directory_result result;
 	/* DIRECTORY_LOCAL only: user addresses (as stored) to deliver to and
@@ -86,6 +94,8 @@ struct directory_resolution {
 	   folded) and at least one of them is non-empty. */
 	char **local;
 	size_t local_count;
+	/* The quota of each local[i] (local_count entries, NULL when 0). */
+	struct directory_quota *local_quota;
 	char **remote;
 	size_t remote_count;
 };
@@ -134,8 +144,9 @@ void directory_names_free(char ***names, size_t count);
 /* --- users --- */
 
 /* Add a user with a password hash made by password_hash() (or an imported
-   Dovecot hash) and a quota in bytes (DIRECTORY_QUOTA_DEFAULT for 1 GiB, 0
-   for unlimited). The user starts enabled. Returns 0, or -1: malformed
+   Dovecot hash) and a quota in bytes (DIRECTORY_QUOTA_DEFAULT for the
+   domain's default, see directory_domain_quota(), else 1 GiB; 0 for
+   unlimited). The user starts enabled. Returns 0, or -1: malformed
    address, "unknown domain example.org", "user a@example.org already
    exists", empty hash, database error. */
 int directory_user_add(struct directory *dir, const char *address, const char *password_hash,
@@ -170,6 +181,24 @@ int directory_user_set_enabled(struct directory *dir, const char *address, bool 
    the default). 0, or -1 as directory_user_del(). */
 int directory_user_set_quota(struct directory *dir, const char *address, uint64_t quota_bytes,
                              const char **error_r);
+
+/* Set a user's message-count quota (0 = unlimited). 0, or -1 as
+   directory_user_del(); "quota too large" past INT64_MAX. */
+int directory_user_set_quota_messages(struct directory *dir, const char *address, uint64_t messages,
+                                      const char **error_r);
+
+/* A domain's default quota in bytes (schema version 5): what a user added
+   to it with DIRECTORY_QUOTA_DEFAULT gets (copied at the add; later
+   changes of the default leave existing users as they are). 1 with
+   *bytes_r (0 = unlimited), 0 when the domain has none (users then get
+   DIRECTORY_DEFAULT_QUOTA_BYTES), -1: unknown domain, database error. */
+int directory_domain_quota(struct directory *dir, const char *domain, uint64_t *bytes_r,
+                           const char **error_r);
+/* Set (or with DIRECTORY_QUOTA_DEFAULT remove) a domain's default quota.
+   0, or -1: unknown domain, too large, database error, a backend without
+   domain defaults (the memory one). */
+int directory_domain_set_quota(struct directory *dir, const char *domain, uint64_t bytes,
+                               const char **error_r);
 
 /* List the users of one domain (or of all when domain is NULL), sorted by
    address. On success returns 0 and *users_r is a malloc'ed array of

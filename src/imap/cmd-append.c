@@ -487,11 +487,19 @@ static void append_run(struct imap_session *s, const struct imap_cmd *cmd,
 		msgs_free(msgs, n);
 		return;
 	}
+	uint64_t total = 0; /* quota */
+
 	for (size_t i = 0; i < n; i++) {
 		if (build_delivery(s, cmd->tag, &msgs[i], &streamed) < 0) {
 			msgs_free(msgs, n);
 			return;
 		}
+		total += delivery_size(msgs[i].d);
+	}
+	/* quota (RFC 9208 NO [OVERQUOTA]), before anything is linked */
+	if (imap_quota_allows(s, cmd->tag, total, n) < 0) {
+		msgs_free(msgs, n);
+		return;
 	}
 	job = xcalloc(1, sizeof(*job));
 	*job = (struct append_job){.s = s,

@@ -152,6 +152,17 @@ static void copy_start(struct imap_session *s, const struct imap_cmd *cmd, bool 
 	workpool_submit(s->server->pool, copy_work, copy_done, job);
 }
 
+/* quota: whether the copies of seqs do not fit (answered). */
+static bool copy_over_quota(struct imap_session *s, const char *tag, const uint32_t *seqs,
+                            size_t count)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < count; i++)
+		total += mailbox_msg(s->box, seqs[i])->size;
+	return imap_quota_allows(s, tag, total, count) < 0;
+}
+
 void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	bool move = strcmp(cmd->name, "MOVE") == 0;
@@ -174,6 +185,8 @@ void cmd_copy(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_reply(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only.");
 	else if (count == 0)
 		imap_reply(s, cmd->tag, "OK", "No messages.");
+	else if (!move && copy_over_quota(s, cmd->tag, seqs, count))
+		; /* answered NO [OVERQUOTA]; MOVE keeps the usage (docs/quota.md) */
 	else {
 		copy_start(s, cmd, move, seqs, count, dest);
 		return; /* seqs taken */

@@ -510,7 +510,8 @@ static unsigned count_flag(struct mailbox *box, unsigned flag)
 	return n;
 }
 
-/* STATUS SIZE (RFC 8438), MAILBOXID (RFC 8474 4.2); -1 if item is none. */
+/* STATUS SIZE (RFC 8438), MAILBOXID (RFC 8474 4.2), DELETED-STORAGE (RFC
+   9208); -1 if item is none. */
 static int status_object_item(struct buf *b, struct mailbox *box, const char *item)
 {
 	const char *error;
@@ -518,6 +519,18 @@ static int status_object_item(struct buf *b, struct mailbox *box, const char *it
 
 	if (strcasecmp(item, "SIZE") == 0) {
 		buf_printf(b, "SIZE %llu", (unsigned long long)mailbox_total_size(box));
+		return 0;
+	}
+	/* quota (RFC 9208 4.3, docs/quota.md): what an EXPUNGE would free,
+	   in the units of the STORAGE resource (1024 octets) */
+	if (strcasecmp(item, "DELETED-STORAGE") == 0) {
+		uint64_t deleted = 0;
+
+		for (uint32_t seq = 1; seq <= mailbox_count(box); seq++) {
+			if ((mailbox_msg(box, seq)->flags & MAIL_DELETED) != 0)
+				deleted += mailbox_msg(box, seq)->size;
+		}
+		buf_printf(b, "DELETED-STORAGE %llu", (unsigned long long)(deleted / 1024));
 		return 0;
 	}
 	if (strcasecmp(item, "MAILBOXID") != 0)

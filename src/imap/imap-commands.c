@@ -41,6 +41,9 @@ static const struct imap_cmd_def commands[] = {
     {"SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH | IMAP_CMD_CHANGES},
     {"COMPRESS", cmd_compress, IMAP_CMD_AUTH}, /* RFC 4978 */
     {"NOTIFY", cmd_notify, IMAP_CMD_AUTH},     /* RFC 5465 */
+    {"GETQUOTA", cmd_getquota, IMAP_CMD_AUTH}, /* RFC 9208 */
+    {"GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH},
+    {"SETQUOTA", cmd_setquota, IMAP_CMD_AUTH},
     /* Selected (6.4). */
     {"CHECK", cmd_noop, IMAP_CMD_SELECTED | IMAP_CMD_SYNC},
     {"CLOSE", cmd_close, IMAP_CMD_SELECTED},

@@ -70,6 +70,7 @@ struct imap_server {
 	struct imap_session *idlers;    /* sessions in IDLE (cmd-idle.c) */
 	struct imap_session *notifiers; /* sessions with NOTIFY SET (cmd-notify.c) */
 	struct pop3_server *pop3;       /* the role's POP3 services (src/pop3) */
+	struct directory *quota_dir;    /* the limits (cmd-quota.c), opened at first use */
 };
 
 enum imap_state {
@@ -328,6 +329,14 @@ void cmd_enable(struct imap_session *s, const struct imap_cmd *cmd);
 void cmd_id(struct imap_session *s, const struct imap_cmd *cmd);
 /* cmd-metadata.c (RFC 5464) */
 void cmd_getmetadata(struct imap_session *s, const struct imap_cmd *cmd);
+/* cmd-quota.c (RFC 9208) */
+void cmd_getquota(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_getquotaroot(struct imap_session *s, const struct imap_cmd *cmd);
+void cmd_setquota(struct imap_session *s, const struct imap_cmd *cmd);
+/* Whether count more messages of bytes in all fit the user's quota: 0, or
+   -1 after answering tag NO [OVERQUOTA] (or NO [SERVERBUG] when the quota
+   cannot be read). */
+int imap_quota_allows(struct imap_session *s, const char *tag, uint64_t bytes, uint64_t count);
 void cmd_setmetadata(struct imap_session *s, const struct imap_cmd *cmd);
 /* cmd-notify.c (RFC 5465) */
 void cmd_notify(struct imap_session *s, const struct imap_cmd *cmd);

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "auth/auth.h"
+#include "directory/directory.h"
 #include "guard/guard-settings.h"
 #include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
@@ -62,6 +63,7 @@ void imap_server_free(struct imap_server **server)
 	if ((*server)->idle_timer != NULL)
 		event_free((*server)->idle_timer);
 	auth_free(&(*server)->auth);
+	directory_close(&(*server)->quota_dir);
 	mail_user_registry_free(&(*server)->users);
 	free(*server);
 	*server = NULL;
@@ -145,6 +147,8 @@ void imap_capability(struct imap_session *s, struct buf *caps)
 		buf_append_str(caps, " UTF8=ACCEPT");
 		buf_append_str(caps, " COMPRESS=DEFLATE"); /* cmd-compress.c */
 		buf_append_str(caps, " NOTIFY");           /* cmd-notify.c */
+		buf_append_str(caps,
+		               " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"); /* cmd-quota.c */
 	}
 }
 

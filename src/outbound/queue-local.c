@@ -13,6 +13,8 @@
 #include "outbound/queue-private.h"
 #include "smtp/smtp-sieve.h"
 #include "store/delivery.h"
+#include "store/quota-settings.h"
+#include "store/quota.h"
 
 bool queue_local_domain(struct directory *dir, const char *domain)
 {
@@ -59,11 +61,23 @@ static int fill(struct delivery *d, const struct queue_entry *e, const char **er
 	return ret;
 }
 
+/* quota: whether a recipient was refused by its user's quota */
+static bool any_over_quota(const struct smtp_sieve_rcpt *rcpts, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (rcpts[i].over_quota)
+			return true;
+	}
+	return false;
+}
+
 /* sieve: the users' scripts run (smtp-sieve.h); a script's reject is a
-   550 5.7.1 for this recipient, which the queue bounces as a DSN. */
+   550 5.7.1 for this recipient, which the queue bounces as a DSN. quota:
+   a user over it is a permanent failure (552 5.2.2, bounced), as Postfix
+   makes of Dovecot's LMTP 552. */
 static void commit_users(struct queue_role *q, struct queue_job *job,
                          const struct directory_resolution *res, struct delivery *d,
-                         struct smtp_client_result *r)
+                         const struct quota_limit *quotas, struct smtp_client_result *r)
 {
 	struct smtp_sieve_rcpt *rcpts = xcalloc(res->local_count, sizeof(*rcpts));
 	const char *reject = NULL, *error;
@@ -71,10 +85,14 @@ static void commit_users(struct queue_role *q, struct queue_job *job,
 	for (size_t i = 0; i < res->local_count; i++) {
 		rcpts[i].user = res->local[i];
 		rcpts[i].can_refuse = true;
+		rcpts[i].quota = &quotas[i];
 	}
 	if (smtp_sieve_commit(q->settings, d, job->entry->env.sender, rcpts, res->local_count,
 	                      DELIVERY_ALL_OR_NOTHING, &error) < 0) {
-		smtp_client_result_set(r, 451, "4.3.0", error);
+		if (any_over_quota(rcpts, res->local_count))
+			smtp_client_result_set(r, 552, "5.2.2", "mailbox full: over quota");
+		else
+			smtp_client_result_set(r, 451, "4.3.0", error);
 	} else {
 		for (size_t i = 0; i < res->local_count && reject == NULL; i++)
 			reject = rcpts[i].reject;
@@ -98,6 +116,8 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 {
 	struct directory_resolution res;
 	struct delivery *d = NULL;
+	struct quota_limit *quotas; /* quota (docs/quota.md) */
+	struct quota_warnings warn;
 	const char *error;
 
 	if (directory_resolve(q->dir, address, &res, &error) < 0) {
@@ -113,13 +133,21 @@ static void deliver_one(struct queue_role *q, struct queue_job *job, const char 
 		directory_resolution_free(&res);
 		return;
 	}
+	quotas = xcalloc(res.local_count, sizeof(*quotas));
+	quota_warnings_of(q->settings, &warn);
+	for (size_t i = 0; i < res.local_count; i++) {
+		quotas[i].bytes = res.local_quota != NULL ? res.local_quota[i].bytes : 0;
+		quotas[i].messages = res.local_quota != NULL ? res.local_quota[i].messages : 0;
+		quotas[i].warn = &warn;
+	}
 	if (delivery_begin(q->settings->mail_dir, &d, &error) < 0 ||
 	    fill(d, job->entry, &error) < 0) {
 		delivery_abort(&d);
 		smtp_client_result_set(r, 451, "4.3.0", error);
 	} else {
-		commit_users(q, job, &res, d, r);
+		commit_users(q, job, &res, d, quotas, r);
 	}
+	free(quotas);
 	directory_resolution_free(&res);
 }
 

@@ -23,11 +23,15 @@ static int commit_local(struct smtp_commit *c, struct smtp_sieve_rcpt **rcpts_r)
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].user = c->users[i].name;
 		rcpts[i].mailbox = c->mailbox;
+		rcpts[i].quota = &c->users[i].quota; /* quota (docs/quota.md) */
 		/* one reply for the message: a 550 only for a lone recipient */
 		rcpts[i].can_refuse = n == 1 && c->env.rcpts.count == 0;
 	}
 	ret = smtp_sieve_commit(c->settings, c->delivery, c->sender != NULL ? c->sender : "", rcpts,
 	                        n, DELIVERY_ALL_OR_NOTHING, &c->error);
+	/* quota: one user over it refuses the whole message (one reply) */
+	for (size_t i = 0; i < n && ret < 0; i++)
+		c->over_quota = c->over_quota || rcpts[i].over_quota;
 	c->delivery = NULL;
 	if (ret == 0 && n == 1) {
 		c->reject = rcpts[0].reject;

@@ -15,6 +15,7 @@
  * in done, then smtp_commit_clear().
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,9 @@ struct smtp_commit {
 	   (static or the delivery's/spool's, valid until clear) */
 	int ret;
 	const char *error;
+	/* out: with ret -1, a user's quota refused the message (552 5.2.2,
+	   docs/quota.md) */
+	bool over_quota;
 };
 
 /* The commit itself, blocking (fsync): on a worker thread. No recipient

@@ -202,8 +202,11 @@ static void commit_done(void *ctx)
 	if (job->ret < 0) {
 		log_error(sid, "event=smtp.delivery_error stage=commit id=%s error=\"%s\"", msg->id,
 		          job->error);
-		smtp_stage_reply(is->s, 451, "4.3.0",
-		                 "Error: local delivery failed, try again later");
+		if (job->over_quota) /* quota (docs/quota.md) */
+			smtp_stage_reply(is->s, 552, "5.2.2", "Mailbox full: over quota");
+		else
+			smtp_stage_reply(is->s, 451, "4.3.0",
+			                 "Error: local delivery failed, try again later");
 	} else if (job->reject != NULL) { /* sieve: the only recipient's script refused it */
 		log_info(sid, "event=smtp.message_refused id=%s reason=sieve", msg->id);
 		smtp_stage_reply(is->s, 550, "5.7.1", "%s", job->reject);

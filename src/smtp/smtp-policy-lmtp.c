@@ -36,8 +36,9 @@ struct lmtp_session {
 	bool trusted;
 	struct smtp_rcpts targets; /* the users (once each), the RCPT being answered */
 	ARRAY(struct lmtp_rcpt) rcpts;
-	bool *delivered; /* per user, after the commit */
-	char **rejected; /* sieve: per user, the script's reject reason or NULL */
+	bool *delivered;  /* per user, after the commit */
+	char **rejected;  /* sieve: per user, the script's reject reason or NULL */
+	bool *over_quota; /* per user, after the commit (docs/quota.md) */
 	struct smtp_message *msg;
 	struct delivery *delivery;
 };
@@ -154,7 +155,8 @@ static void commit_work(void *ctx)
 
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].user = ls->targets.users.items[i].name;
-		rcpts[i].can_refuse = true; /* LMTP replies per recipient */
+		rcpts[i].can_refuse = true;                         /* LMTP replies per recipient */
+		rcpts[i].quota = &ls->targets.users.items[i].quota; /* quota */
 	}
 	/* one reply per recipient: each mailbox on its own; sieve runs each
 	   user's scripts (smtp-sieve.h) */
@@ -162,6 +164,7 @@ static void commit_work(void *ctx)
 	                             DELIVERY_PER_TARGET, &job->error);
 	for (size_t i = 0; i < n; i++) {
 		ls->delivered[i] = rcpts[i].ret == 0;
+		ls->over_quota[i] = rcpts[i].over_quota; /* quota */
 		ls->rejected[i] = rcpts[i].reject;
 		rcpts[i].reject = NULL;
 		for (size_t j = 0; j < rcpts[i].queued_count; j++)
@@ -191,6 +194,17 @@ static const char *rcpt_rejected(const struct lmtp_session *ls, const struct lmt
 	return NULL;
 }
 
+/* quota: whether a user of r was refused by its quota (552 5.2.2, which
+   Postfix takes as permanent, as with Dovecot's LMTP) */
+static bool rcpt_over_quota(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
+{
+	for (size_t i = 0; i < r->users.count; i++) {
+		if (ls->over_quota[r->users.items[i]])
+			return true;
+	}
+	return false;
+}
+
 static bool rcpt_delivered(const struct lmtp_session *ls, const struct lmtp_rcpt *r)
 {
 	for (size_t i = 0; i < r->users.count; i++) {
@@ -207,6 +221,7 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 	struct smtp_session *s = ls->s;
 	size_t n = ls->rcpts.count;
 	bool *ok = xcalloc(n > 0 ? n : 1, sizeof(*ok));
+	bool *full = xcalloc(n > 0 ? n : 1, sizeof(*full)); /* quota */
 	char **addrs = xcalloc(n > 0 ? n : 1, sizeof(*addrs));
 	char **rejects = xcalloc(n > 0 ? n : 1, sizeof(*rejects)); /* sieve */
 	char *msg_id = xstrdup(id);
@@ -215,6 +230,7 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 		const char *why = rcpt_rejected(ls, &ls->rcpts.items[i]);
 
 		ok[i] = rcpt_delivered(ls, &ls->rcpts.items[i]);
+		full[i] = !ok[i] && rcpt_over_quota(ls, &ls->rcpts.items[i]);
 		addrs[i] = xstrdup(ls->rcpts.items[i].address);
 		rejects[i] = why != NULL ? xstrdup(why) : NULL;
 	}
@@ -224,6 +240,9 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 		else if (ok[i])
 			smtp_stage_reply(s, 250, "2.0.0", "<%s> Ok: delivered as %s", addrs[i],
 			                 msg_id);
+		else if (full[i]) /* quota */
+			smtp_stage_reply(s, 552, "5.2.2", "<%s> Mailbox full: over quota",
+			                 addrs[i]);
 		else
 			smtp_stage_reply(s, 451, "4.3.0",
 			                 "<%s> Error: local delivery failed, try again later",
@@ -234,6 +253,7 @@ static void reply_each(struct lmtp_session *ls, const char *id)
 	free(addrs);
 	free(rejects);
 	free(ok);
+	free(full);
 	free(msg_id);
 }
 
@@ -302,6 +322,8 @@ static void lmtp_data_end(void *ctx, struct smtp_session *s, struct smtp_message
 	ls->delivered = xcalloc(ls->targets.users.count + 1, sizeof(*ls->delivered));
 	free_rejected(ls);
 	ls->rejected = xcalloc(ls->targets.users.count + 1, sizeof(*ls->rejected));
+	free(ls->over_quota); /* quota */
+	ls->over_quota = xcalloc(ls->targets.users.count + 1, sizeof(*ls->over_quota));
 	/* fsync is slow: commit on the workpool (the stage is pending) */
 	job = xcalloc(1, sizeof(*job));
 	job->ls = ls;
@@ -320,6 +342,8 @@ static void lmtp_reset(void *ctx)
 	smtp_rcpts_reset(&ls->targets);
 	free(ls->delivered);
 	ls->delivered = NULL;
+	free(ls->over_quota); /* quota */
+	ls->over_quota = NULL;
 	for (size_t i = 0; i < ls->rcpts.count; i++) {
 		free(ls->rcpts.items[i].address);
 		array_free(&ls->rcpts.items[i].users);

@@ -334,10 +334,15 @@ static void commit_done(void *ctx)
 	if (job->ret < 0) {
 		log_error(sid(ss), "event=smtp.delivery_error stage=commit id=%s error=\"%s\"",
 		          msg->id, job->error);
+		bool over_quota = job->over_quota; /* quota (docs/quota.md) */
+
 		smtp_commit_clear(job);
 		free(job);
-		smtp_stage_reply(ss->s, 451, "4.3.0",
-		                 "Error: local delivery failed, try again later");
+		if (over_quota)
+			smtp_stage_reply(ss->s, 552, "5.2.2", "Mailbox full: over quota");
+		else
+			smtp_stage_reply(ss->s, 451, "4.3.0",
+			                 "Error: local delivery failed, try again later");
 		return;
 	}
 	if (job->reject != NULL) { /* sieve: the only recipient's script refused it */

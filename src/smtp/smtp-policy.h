@@ -128,6 +128,9 @@ const char *smtp_session_sid(const struct smtp_session *s);
 const char *smtp_session_peer_ip(const struct smtp_session *s);
 /* The HELO/EHLO name (NULL before one). */
 const char *smtp_session_helo(const struct smtp_session *s);
+/* The SIZE= of the transaction's MAIL (RFC 1870), 0 when not given
+   (quota check at RCPT, docs/quota.md). */
+uint64_t smtp_session_mail_size(const struct smtp_session *s);
 /* The normalised MAIL FROM of the transaction ("" for <>, NULL before). */
 const char *smtp_session_mail_from(const struct smtp_session *s);
 const struct service_def *smtp_session_service(const struct smtp_session *s);

@@ -11,6 +11,7 @@
 #include "smtp/smtp-policy.h"
 #include "smtp/smtp-settings.h"
 #include "store/maildir.h"
+#include "store/quota-settings.h"
 
 int smtp_rcpt_env_open(struct smtp_rcpt_env *env, const struct tern_settings *settings,
                        struct workpool *pool, const char *event, const char **error_r)
@@ -22,6 +23,7 @@ int smtp_rcpt_env_open(struct smtp_rcpt_env *env, const struct tern_settings *se
 	env->mail_dir = settings->mail_dir;
 	env->hostname = settings->hostname;
 	env->event = event;
+	quota_warnings_of(settings, &env->quota_warnings);
 	return 0;
 }
 
@@ -52,6 +54,9 @@ void smtp_rcpts_reset(struct smtp_rcpts *r)
 		free(r->remotes.items[i].alias);
 	}
 	array_free(&r->remotes);
+	for (size_t i = 0; i < r->quotas.count; i++)
+		free(r->quotas.items[i].name);
+	array_free(&r->quotas);
 	r->accepted = 0;
 	free(r->addr);
 	r->addr = NULL;
@@ -151,6 +156,69 @@ static bool postmaster_walk(struct smtp_rcpts *r)
 	return true;
 }
 
+unsigned smtp_rcpt_quota_verdict(const struct quota_limit *limit, const struct quota_usage *usage,
+                                 uint64_t size, const char **enhanced_r, const char **text_r)
+{
+	if (quota_full(limit, usage)) {
+		*enhanced_r = "4.2.2";
+		*text_r = "Mailbox full: over quota";
+		return 452;
+	}
+	if (size > 0 && !quota_fits(limit, usage, size)) {
+		*enhanced_r = "5.2.2";
+		*text_r = "Mailbox full: the message would exceed the quota";
+		return 552;
+	}
+	return 0;
+}
+
+/* Keep the limits of the local users of res for smtp_rcpts_add_user(). */
+static void remember_quotas(struct smtp_rcpts *r, const struct directory_resolution *res)
+{
+	for (size_t i = 0; i < res->local_count && res->local_quota != NULL; i++) {
+		struct smtp_rcpt_quota q = {
+		    xstrdup(res->local[i]),
+		    {res->local_quota[i].bytes, res->local_quota[i].messages, NULL}};
+
+		array_append(&r->quotas, q);
+	}
+}
+
+/* Quota: the first local user of res that cannot take the message
+   answers the RCPT (true). The usage is read from the user's index here,
+   on the loop thread: one small SQLite read (docs/quota.md). */
+static bool rcpt_over_quota(struct smtp_rcpts *r, const struct directory_resolution *res)
+{
+	uint64_t size = smtp_session_mail_size(r->s);
+
+	for (size_t i = 0; i < res->local_count && res->local_quota != NULL; i++) {
+		const struct directory_quota *q = &res->local_quota[i];
+		struct quota_limit limit = {q->bytes, q->messages, NULL};
+		struct quota_usage usage;
+		const char *error, *enhanced, *text;
+		char *path;
+		unsigned code;
+
+		if (!quota_limited(&limit) ||
+		    maildir_user_path(r->env->mail_dir, res->local[i], &path, &error) < 0)
+			continue;
+		if (quota_usage_read(path, &usage, &error) < 0) {
+			/* unreadable usage: the commit checks again */
+			log_warn(smtp_session_sid(r->s), "event=%s.quota_error error=\"%s\"",
+			         r->env->event, error);
+			free(path);
+			continue;
+		}
+		free(path);
+		code = smtp_rcpt_quota_verdict(&limit, &usage, size, &enhanced, &text);
+		if (code != 0) {
+			smtp_rcpt_answer(r, code, enhanced, true, text);
+			return true;
+		}
+	}
+	return false;
+}
+
 void smtp_rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
 {
 	struct smtp_rcpts *r = ctx;
@@ -167,6 +235,9 @@ void smtp_rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, co
 		smtp_rcpt_answer(r, 550, "5.1.1", true, "Recipient address rejected: User unknown");
 		return;
 	}
+	if (res->result == DIRECTORY_LOCAL && rcpt_over_quota(r, res))
+		return;
+	remember_quotas(r, res);
 	r->found(r->ctx, res);
 }
 
@@ -199,7 +270,15 @@ int smtp_rcpts_add_user(struct smtp_rcpts *r, const char *name, size_t *index_r)
 			return 0;
 		}
 	}
-	array_append(&r->users, ((struct smtp_rcpt_user){xstrdup(name), path}));
+	struct quota_limit quota = {0, 0, &r->env->quota_warnings};
+
+	for (size_t i = 0; i < r->quotas.count; i++) {
+		if (strcmp(r->quotas.items[i].name, name) == 0) {
+			quota.bytes = r->quotas.items[i].limit.bytes;
+			quota.messages = r->quotas.items[i].limit.messages;
+		}
+	}
+	array_append(&r->users, ((struct smtp_rcpt_user){xstrdup(name), path, quota}));
 	if (index_r != NULL)
 		*index_r = r->users.count - 1;
 	return 0;

@@ -26,6 +26,8 @@
 #include "lib/array.h"
 #include "lib/settings.h"
 #include "lib/workpool.h"
+#include "store/quota-settings.h"
+#include "store/quota.h"
 
 struct smtp_session;
 
@@ -35,6 +37,8 @@ struct smtp_rcpt_env {
 	const char *mail_dir; /* the settings' */
 	const char *hostname; /* the settings' */
 	const char *event;    /* log prefix: "smtp", "submission", "lmtp" */
+	/* quota { warning } of the settings (docs/quota.md) */
+	struct quota_warnings quota_warnings;
 };
 
 /* Open env->dir on the pool with the postmaster fallback of smtp {
@@ -50,6 +54,9 @@ void smtp_rcpt_env_close(struct smtp_rcpt_env *env);
 struct smtp_rcpt_user {
 	char *name;
 	char *maildir; /* what makes two users the same */
+	/* its limits from the directory (docs/quota.md), for the commit's
+	   delivery_target.quota */
+	struct quota_limit quota;
 };
 
 /* A remote recipient, for the outbound spool: an alias's forward target,
@@ -58,6 +65,12 @@ struct smtp_rcpt_remote {
 	char *address;
 	char *alias;         /* the RCPT address that expanded to it; NULL: itself */
 	unsigned rcpt_index; /* of that RCPT among the accepted ones */
+};
+
+/* A user's limits as a lookup gave them. */
+struct smtp_rcpt_quota {
+	char *name;
+	struct quota_limit limit;
 };
 
 struct smtp_rcpts;
@@ -80,6 +93,9 @@ struct smtp_rcpts {
 	unsigned accepted;                      /* RCPTs accepted: the next one's index */
 	char *addr;                             /* the RCPT being answered, NULL between */
 	char *probe;                            /* the postmaster@ being looked up */
+	/* the limits of the local users the transaction's lookups found:
+	   where smtp_rcpts_add_user() takes a user's quota from */
+	ARRAY(struct smtp_rcpt_quota) quotas;
 };
 
 /* Begin r for session s of env; found(ctx, ...) is the policy's part. */
@@ -103,7 +119,10 @@ bool smtp_rcpt_begin(struct smtp_rcpts *r, const char *addr, bool with_addr);
 /* Look up r->addr (smtp_rcpt_begin() first) on the worker pool; the stage
    is pending meanwhile, the session lives until its reply. A failed
    lookup is answered 451 4.3.0 (logged), an unknown user 550 5.1.1; a
-   local or non-local result goes to the found callback. */
+   local or non-local result goes to the found callback, unless a local
+   user of it is over quota (docs/quota.md): 452 4.2.2 when the user's
+   usage is at or past a limit, 552 5.2.2 when MAIL SIZE= says the
+   message would not fit. */
 void smtp_rcpt_resolve(struct smtp_rcpts *r);
 
 /* The same answer for a lookup the policy made itself (the shape of a
@@ -116,7 +135,14 @@ void smtp_rcpt_resolved(void *r, int ret, struct directory_resolution *res, cons
 void smtp_rcpt_answer(struct smtp_rcpts *r, unsigned code, const char *enhanced, bool with_addr,
                       const char *text);
 
-/* Add the user name (its Maildir under env->mail_dir) once; *index_r
+/* Whether a user of limit and usage may get a message of SIZE= size
+   (0: not given): 0 yes, else the RCPT reply code (452 full, 552 would
+   not fit) with *enhanced_r and *text_r (static). */
+unsigned smtp_rcpt_quota_verdict(const struct quota_limit *limit, const struct quota_usage *usage,
+                                 uint64_t size, const char **enhanced_r, const char **text_r);
+
+/* Add the user name (its Maildir under env->mail_dir) once, with its quota
+   as the transaction's lookups found it (unlimited if none did); *index_r
    (may be NULL) is its index in r->users. -1 (logged as
    event=<env->event>.maildir_error) if the name makes no Maildir path. */
 int smtp_rcpts_add_user(struct smtp_rcpts *r, const char *name, size_t *index_r);

@@ -304,6 +304,11 @@ const char *smtp_session_mail_from(const struct smtp_session *s)
 	return s->mail_from_text;
 }
 
+uint64_t smtp_session_mail_size(const struct smtp_session *s)
+{
+	return s->mail_size;
+}
+
 const char *smtp_session_auth_user(const struct smtp_session *s)
 {
 	return s->auth_user;

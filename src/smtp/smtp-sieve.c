@@ -164,6 +164,7 @@ static void add_target(struct plan *p, struct smtp_sieve_msg *m, const struct sm
 	t = array_push(&p->targets);
 	t->user = r->user;
 	t->mailbox = mailbox;
+	t->quota = r->quota;                                             /* quota (docs/quota.md) */
 	t->keywords = (const char *const *)(uintptr_t)p->keywords.count; /* index, fixed later */
 	for (size_t i = 0; i < a->nflags; i++) {
 		unsigned bit = flag_bit(a->flags[i]);
@@ -352,10 +353,12 @@ static int plain_commit(struct delivery *d, struct smtp_sieve_rcpt *rcpts, size_
 	for (size_t i = 0; i < count; i++) {
 		targets[i].user = rcpts[i].user;
 		targets[i].mailbox = rcpts[i].mailbox;
+		targets[i].quota = rcpts[i].quota;
 	}
 	ret = delivery_commit(d, targets, count, mode, results, error_r);
 	for (size_t i = 0; i < count; i++) {
 		rcpts[i].ret = results[i].ret;
+		rcpts[i].over_quota = results[i].over_quota;
 		add_path(&rcpts[i], &results[i]);
 	}
 	delivery_results_clear(results, count);
@@ -394,6 +397,8 @@ static int commit_plans(struct delivery *d, struct plan *plans, struct smtp_siev
 	for (size_t k = 0; k < all.count; k++) {
 		if (results[k].ret < 0)
 			rcpts[owner.items[k]].ret = -1;
+		if (results[k].over_quota)
+			rcpts[owner.items[k]].over_quota = true;
 		add_path(&rcpts[owner.items[k]], &results[k]);
 	}
 	delivery_results_clear(results, all.count);

@@ -35,8 +35,13 @@ struct smtp_sieve_rcpt {
 	   the queue, port 25 with this one recipient only); false: a reject
 	   becomes a rejection message to the sender through the queue */
 	bool can_refuse;
+	/* in: the user's quota (store/quota.h, docs/quota.md), given to every
+	   target of the user; NULL: none */
+	const struct quota_limit *quota;
 	/* out: 0 when every action for the user is done (durable), -1 not */
 	int ret;
+	/* out: with ret -1, a target was refused by the quota (SMTP 552) */
+	bool over_quota;
 	/* out: the script rejected the message for this recipient (only with
 	   can_refuse): the reason (malloc'ed, the caller frees it) */
 	char *reject;

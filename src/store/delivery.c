@@ -15,6 +15,7 @@
 #include "lib/xalloc.h"
 #include "store/mailbox-private.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 
 #define DELIVERY_CHUNK (64 * 1024)
 /* A link into new/ only collides if another process made the very same
@@ -337,6 +338,32 @@ static void result_fail(struct delivery_result *r, const char *error)
 	r->error = error;
 }
 
+/* Whether the quota of target t (with the Maildir root of its user)
+   refuses d: the user's usage (read from its index) plus d must fit. An
+   unreadable usage refuses too (a temporary failure, not over_quota). */
+static bool target_quota_refuses(const struct delivery *d, const struct delivery_target *t,
+                                 struct delivery_result *r, const char **error_r)
+{
+	struct quota_usage usage;
+	char *root;
+	int ret;
+
+	/* a caller with t->maildir holds the user open and checks itself */
+	if (t->quota == NULL || !quota_limited(t->quota) || t->maildir != NULL)
+		return false;
+	if (maildir_user_path(d->mail_dir, t->user, &root, error_r) < 0)
+		return true;
+	ret = quota_usage_read(root, &usage, error_r);
+	free(root);
+	if (ret < 0)
+		return true;
+	if (quota_fits(t->quota, &usage, d->size))
+		return false;
+	r->over_quota = true;
+	*error_r = "over quota";
+	return true;
+}
+
 /* Link every target; in all-or-nothing mode stop at the first failure.
    Returns the number of failed targets. */
 static size_t delivery_link_all(struct delivery *d, const struct delivery_target *targets,
@@ -345,14 +372,14 @@ static size_t delivery_link_all(struct delivery *d, const struct delivery_target
 {
 	size_t failed = 0;
 
-	/* Quotas: the place to check each target's quota against d->size
-	   is here, before the first link, so that a refusal leaves nothing. */
 	for (size_t i = 0; i < count; i++) {
 		const char *error = "cannot link the message into a Maildir";
 		char *maildir;
 
 		results[i].keywords_dropped = targets[i].keyword_count;
-		if (target_maildir(d, &targets[i], &maildir, &error) == 0) {
+		/* quota: checked before the link, so a refusal leaves nothing */
+		if (!target_quota_refuses(d, &targets[i], &results[i], &error) &&
+		    target_maildir(d, &targets[i], &maildir, &error) == 0) {
 			uint32_t letters = target_letters(maildir, &targets[i], &results[i]);
 
 			results[i].path = delivery_link_one(
@@ -367,6 +394,29 @@ static size_t delivery_link_all(struct delivery *d, const struct delivery_target
 		}
 	}
 	return failed;
+}
+
+/* Count every delivered copy of a target with a quota in its user's usage
+   until the sync indexes it (a failure only logs: the copy is durable). */
+static void delivery_count_usage(const struct delivery *d, const struct delivery_target *targets,
+                                 const struct delivery_result *results, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct delivery_target *t = &targets[i];
+		const char *error;
+		char *root = NULL;
+
+		if (results[i].ret != 0 || results[i].path == NULL || t->quota == NULL ||
+		    t->maildir != NULL)
+			continue;
+		if (maildir_user_path(d->mail_dir, t->user, &root, &error) < 0)
+			continue;
+		if (quota_usage_add_pending(root, results[i].path, d->size, &error) < 0)
+			log_warn(NULL, "event=store.quota_count_failed error=\"%s\"", error);
+		else if (quota_warn(d->mail_dir, t->user, root, t->quota, &error) < 0)
+			log_warn(NULL, "event=store.quota_warning_failed error=\"%s\"", error);
+		free(root);
+	}
 }
 
 /* Whether path is a file directly in dir. */
@@ -446,6 +496,8 @@ int delivery_commit(struct delivery *d, const struct delivery_target *targets, s
 				result_fail(&results[i], "another target failed");
 		}
 	}
+	if (failed == 0 || mode == DELIVERY_PER_TARGET)
+		delivery_count_usage(d, targets, results, count);
 	delivery_free(&d);
 	if (failed == 0)
 		return 0;

@@ -23,10 +23,12 @@
  * Errors are static strings; the details (paths, errno) are logged.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct delivery;
+struct quota_limit;
 
 /* Start a delivery: create <mail_dir>/.spool/ (0700) if missing and open a
    new spool file (0600) in it. On success returns 0 and *d_r is a new
@@ -84,6 +86,12 @@ struct delivery_target {
 	   an open mail_user (IMAP APPEND): the mailbox's directory. NULL
 	   otherwise. */
 	const char *maildir;
+	/* Quota (docs/quota.md, with user set): NULL for none. Otherwise the
+	   target is refused (result over_quota, nothing linked) unless the
+	   message fits the user's usage (read from its index), and a delivered
+	   copy is counted in the usage until the sync indexes it. Ignored with
+	   maildir set (that caller checks through its mail_user). */
+	const struct quota_limit *quota;
 };
 
 /* What became of one target. */
@@ -98,6 +106,10 @@ struct delivery_result {
 	/* Keywords of the target that were not stored: no letter left (the
 	   index-only keywords need an open mail_user), an invalid name. */
 	size_t keywords_dropped;
+	/* When ret is -1: the target's quota refused the message (SMTP 552
+	   5.2.2); the usage could not be read counts as a failure without
+	   it. */
+	bool over_quota;
 };
 
 /* What a failing target means for the others. */

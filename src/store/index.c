@@ -15,8 +15,9 @@
 #include "lib/sqlcache.h"
 #include "lib/xalloc.h"
 
-/* Bump when the schema changes: an index of another version is rebuilt. */
-#define INDEX_SCHEMA_VERSION 6
+/* Bump when the schema changes (index-private.h): an index of another
+   version is rebuilt. */
+#define INDEX_SCHEMA_VERSION MAIL_INDEX_SCHEMA_VERSION
 /* Another connection (another imap process, the CLI) may hold the write
    lock; every Tern writer commits at least every MAIL_WRITE_CHUNK rows
    (docs/store.md: a transaction holds the lock for at most ~15 ms), so a
@@ -83,7 +84,25 @@ static const char index_schema[] =
     /* version 6: the THREADID (RFC 8474 5.2) each Message-ID was given */
     "CREATE TABLE IF NOT EXISTS threads ("
     " msgid TEXT NOT NULL PRIMARY KEY,"
-    " threadid TEXT NOT NULL) WITHOUT ROWID;";
+    " threadid TEXT NOT NULL) WITHOUT ROWID;"
+    /* version 7: quota usage (docs/quota.md), one row kept by triggers in
+       the transaction that adds or deletes a message row, plus the
+       deliveries not indexed yet (pending, keyed by the file's base name,
+       removed when the sync indexes it) and the last warned level */
+    "CREATE TABLE IF NOT EXISTS usage ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " bytes INTEGER NOT NULL, messages INTEGER NOT NULL,"
+    " warned INTEGER NOT NULL DEFAULT 0);"
+    "INSERT OR IGNORE INTO usage (id, bytes, messages) VALUES (1, 0, 0);"
+    "CREATE TABLE IF NOT EXISTS usage_pending ("
+    " base TEXT NOT NULL PRIMARY KEY,"
+    " size INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS usage_add AFTER INSERT ON messages BEGIN"
+    " UPDATE usage SET bytes = bytes + NEW.size, messages = messages + 1 WHERE id = 1;"
+    " DELETE FROM usage_pending WHERE base = NEW.base; END;"
+    "CREATE TRIGGER IF NOT EXISTS usage_del AFTER DELETE ON messages BEGIN"
+    " UPDATE usage SET bytes = max(bytes - OLD.size, 0), messages = max(messages - 1, 0)"
+    " WHERE id = 1; END;";
 
 /* Version 1 -> 2: the FETCH cache columns (NULL: not cached yet, filled by
    the next FETCH that needs them). */
@@ -124,6 +143,17 @@ static const char index_migrate_v5[] =
     "ALTER TABLE messages ADD COLUMN emailid TEXT;"
     "ALTER TABLE messages ADD COLUMN threadid TEXT;"
     "ALTER TABLE messages ADD COLUMN preview BLOB;";
+
+/* Version 6 -> 7 (quota usage): the usage row computed once from the
+   rows already indexed; the triggers keep it from then on (the schema
+   creates them and the pending table). */
+static const char index_migrate_v6[] =
+    "CREATE TABLE IF NOT EXISTS usage ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " bytes INTEGER NOT NULL, messages INTEGER NOT NULL,"
+    " warned INTEGER NOT NULL DEFAULT 0);"
+    "INSERT OR REPLACE INTO usage (id, bytes, messages, warned)"
+    " SELECT 1, coalesce(sum(size), 0), count(*), 0 FROM messages;";
 
 enum index_stmt {
 	STMT_BEGIN,
@@ -299,7 +329,7 @@ static bool index_has_column(struct mail_index *index, const char *query)
 	return rc == SQLITE_OK;
 }
 
-/* Bring a version 1 to 5 index to version 6 in one transaction, keeping its
+/* Bring a version 1 to 6 index to version 7 in one transaction, keeping its
    UIDs and UIDVALIDITYs (clients need not resynchronise). The version is
    read again under the write lock: another session may have migrated it
    meanwhile. */
@@ -331,6 +361,11 @@ static int index_migrate(struct mail_index *index)
 			rc = sqlite3_exec(index->db, index_migrate_v5, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = sqlite3_exec(index->db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK && version >= 1 && version <= 6) {
+		rc = sqlite3_exec(index->db, index_migrate_v6, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(index->db, "PRAGMA user_version = 7", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, "COMMIT", NULL, NULL, NULL);
@@ -370,7 +405,7 @@ static int index_setup(struct mail_index *index)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(index->db, index_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && version == 0)
-		rc = sqlite3_exec(index->db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+		rc = sqlite3_exec(index->db, "PRAGMA user_version = 7", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -958,4 +993,9 @@ sqlite3_stmt *mail_index_ext_stmt(struct mail_index *index, const char *const *s
 int mail_index_ext_fail(struct mail_index *index, const char *what, const char **error_r)
 {
 	return index_fail(index, what, error_r);
+}
+
+sqlite3 *mail_index_db(struct mail_index *index)
+{
+	return index->db;
 }

@@ -228,7 +228,10 @@ static void test_migration(void **state)
 	directory_close(&f->dir);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(db, "DROP TABLE sender_allow; PRAGMA user_version = 2", NULL, NULL, NULL),
+	    sqlite3_exec(db,
+	                 "DROP TABLE sender_allow; ALTER TABLE users DROP COLUMN quota_messages;"
+	                 " ALTER TABLE domains DROP COLUMN quota_bytes; PRAGMA user_version = 2",
+	                 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(directory_open(f->path, &f->dir, &error), 0);

@@ -126,7 +126,7 @@ static void test_open_schema(void **state)
 
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(pragma_int(f->path, "PRAGMA user_version"), 5);
 	assert_int_equal(pragma_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = "
 	                                     "'table' AND name IN ('domains', 'users', 'aliases',"
 	                                     " 'guard_bans')"),
@@ -732,7 +732,7 @@ static void test_schema_migrate_1(void **state)
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_ok(directory_open(path, &dir, &error));
-	assert_int_equal(pragma_int(path, "PRAGMA user_version"), 4);
+	assert_int_equal(pragma_int(path, "PRAGMA user_version"), 5);
 	assert_int_equal(pragma_int(path, "SELECT count(*) FROM guard_bans"), 0);
 	assert_int_equal(directory_user_lookup(dir, "old@example.org", &user, &error), 1);
 	assert_string_equal(user->password_hash, "{BLF-CRYPT}$2y$05$abc");

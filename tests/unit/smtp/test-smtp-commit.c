@@ -215,7 +215,8 @@ static size_t in_new(struct commit_fixture *f, const char *domain, const char *l
 static void test_both(void **state)
 {
 	struct commit_fixture *f = *state;
-	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL}, {"tim@example.test", NULL}};
+	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL, {0, 0, NULL}},
+	                                 {"tim@example.test", NULL, {0, 0, NULL}}};
 	const char *remotes[] = {"x@remote.test", NULL};
 	struct smtp_commit *c = job_new(f, users, 2, remotes);
 
@@ -235,7 +236,7 @@ static void test_both(void **state)
 static void test_local_only_mailbox(void **state)
 {
 	struct commit_fixture *f = *state;
-	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL}};
+	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL, {0, 0, NULL}}};
 	struct smtp_commit *c = job_new(f, users, 1, NULL);
 
 	c->mailbox = "Junk";
@@ -267,7 +268,8 @@ static void test_remote_only(void **state)
 static void test_local_failure_leaves_nothing(void **state)
 {
 	struct commit_fixture *f = *state;
-	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL}, {"no-domain", NULL}};
+	struct smtp_rcpt_user users[] = {{"bob@example.test", NULL, {0, 0, NULL}},
+	                                 {"no-domain", NULL, {0, 0, NULL}}};
 	const char *remotes[] = {"x@remote.test", NULL};
 	struct smtp_commit *c = job_new(f, users, 2, remotes);
 

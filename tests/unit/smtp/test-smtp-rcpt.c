@@ -244,6 +244,30 @@ static void test_postmaster_next(void **state)
 	assert_null(smtp_rcpt_postmaster_next("xpostmaster@mx.example.org", "mx.example.org"));
 }
 
+/* The RCPT quota replies at the limits (docs/quota.md). */
+static void test_quota_verdict(void **state)
+{
+	struct quota_limit l = {1000, 0, NULL};
+	struct quota_usage u = {999, 0, 0};
+	const char *enh = NULL, *text = NULL;
+
+	(void)state;
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, 0, &enh, &text), 0);
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, 1, &enh, &text), 0);
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, 2, &enh, &text), 552);
+	assert_string_equal(enh, "5.2.2");
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, UINT64_MAX, &enh, &text), 552);
+	u.bytes = 1000; /* exactly at the limit: full, whatever SIZE says */
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, 0, &enh, &text), 452);
+	assert_string_equal(enh, "4.2.2");
+	l.bytes = 0;
+	l.messages = 2;
+	u.messages = 2;
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, 0, &enh, &text), 452);
+	u.messages = 1;
+	assert_int_equal(smtp_rcpt_quota_verdict(&l, &u, UINT64_MAX, &enh, &text), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +275,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gathered_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bare_postmaster, setup, teardown),
 	    cmocka_unit_test(test_syntax_ok),
+	    cmocka_unit_test(test_quota_verdict),
 	    cmocka_unit_test(test_postmaster_next),
 	};
 
