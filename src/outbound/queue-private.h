@@ -110,6 +110,10 @@ struct queue_job {
 	bool txn_done;
 	char *mx_name, *mx_ip, *tls;
 	int64_t started;
+	/* runs on a session an earlier job left idle: a 421 or a loss there
+	   before MAIL was accepted (the peer's per-session limit, its idle
+	   timeout) means a new connection at once, not a deferral */
+	bool reused;
 };
 
 /* queue-deliver.c */
@@ -120,6 +124,9 @@ void queue_job_start(struct queue_job *job);
    destination (connection reuse). */
 void queue_job_start_on(struct queue_job *job, struct queue_conn *qc);
 void queue_job_free(struct queue_job **job);
+/* Whether an idle session may carry one more job (fewer transactions
+   than queue.max_messages_per_connection so far). */
+bool queue_conn_reusable(const struct queue_conn *qc);
 /* Close an idle session (QUIT). */
 void queue_conn_quit(struct queue_conn *qc);
 /* Cancel everything (the role stops). */

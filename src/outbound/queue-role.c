@@ -451,7 +451,9 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 		queue_warn(q, e, queue_now()); /* still under the entry lock */
 	if (e->jobs == 0 && !queue_state_finished(&e->state))
 		queue_entry_unlock(e);
-	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
+	next = qc != NULL && !q->stopping && queue_conn_reusable(qc)
+	           ? take_same_destination(q, job->domain)
+	           : NULL;
 	if (next != NULL) {
 		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
 		run_job(q, next, qc);

@@ -317,6 +317,35 @@ static void test_bdat(void **state)
 	drive_free(&d);
 }
 
+/* RFC 8689 2: REQUIRETLS goes on MAIL FROM when the message has it and
+   the peer offers it; never to a peer that does not. */
+static void test_requiretls_param(void **state)
+{
+	struct drive d;
+	struct smtp_client_txn t;
+	struct smtp_client_result fail = {0};
+
+	drive_init(&d, &plain_config);
+	server(&d, "220 mx\r\n");
+	server(&d, "250-mx\r\n250 REQUIRETLS\r\n");
+	txn_init(&t, 1);
+	t.requiretls = true;
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	assert_string_equal(output(&d), "MAIL FROM:<s@example.test> REQUIRETLS\r\n");
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+
+	drive_init(&d, &plain_config);
+	server(&d, "220 mx\r\n");
+	server(&d, "250 mx\r\n");
+	txn_init(&t, 1);
+	t.requiretls = true;
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	assert_string_equal(output(&d), "MAIL FROM:<s@example.test>\r\n");
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+}
+
 static void test_helo_fallback_and_greeting(void **state)
 {
 	struct drive d;
@@ -390,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_starttls_and_auth),
 	    cmocka_unit_test(test_checks_before_mail),
 	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_requiretls_param),
 	    cmocka_unit_test(test_helo_fallback_and_greeting),
 	    cmocka_unit_test(test_lost_after_rcpt),
 	    cmocka_unit_test(test_dot_stuffing),
