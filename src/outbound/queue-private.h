@@ -139,10 +139,11 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc);
 /* queue-role.c: report the recipients of env that failed for good (their
    envelope indices and final results) to its sender: an RFC 3464 bounce
    written into the spool (src/queue/bounce.h decides who gets one) and
-   scheduled like any entry. Returns 0 (a bounce written or none needed),
-   or -1 when it could not be written (logged as queue.bounce_failed; the
-   recipients are still recorded as failed, so that report is lost: see
-   NOTES.md). */
+   scheduled like any entry (at the next turn of the loop, never inside
+   this call). Returns 0 (a bounce written or none needed), or -1 when it
+   could not be written (logged as queue.bounce_failed): the role then
+   records the recipients `unreported` and retries the report later
+   (queue-state.h). */
 int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
                  const unsigned *rcpt_indices, const struct smtp_client_result *results,
                  size_t count);

@@ -36,6 +36,7 @@
 #define FLUSH_ALL_NAME  "all"
 
 static void schedule(struct queue_role *q);
+static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t);
 
 int64_t queue_now(void)
 {
@@ -43,8 +44,6 @@ int64_t queue_now(void)
 }
 
 /* ---- bounces ---- */
-
-static void run_due(struct queue_role *q);
 
 static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_indices,
                          const struct smtp_client_result *results, size_t count, int64_t t,
@@ -90,8 +89,11 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 		free(diags[i]);
 	free(diags);
 	free(rcpts);
-	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL)
-		run_due(q);
+	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL) {
+		struct timeval soon = {0, 1000};
+
+		evtimer_add(q->timer, &soon); /* not run_due(): this may run inside it */
+	}
 	free(id);
 	return ret < 0 ? -1 : 0;
 }
@@ -297,12 +299,13 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		queue_entry_unlock(e);
 		return 0;
 	}
+	retry_reports(q, e, t);
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
 		const char *domain = queue_rcpt_domain(e->env.rcpts.items[i].address);
 		struct queue_job *job = NULL;
 
-		if (r->status != QUEUE_RCPT_PENDING || r->next > t)
+		if (r->status != QUEUE_RCPT_PENDING || r->unreported || r->next > t)
 			continue;
 		for (size_t j = 0; j < njobs && job == NULL; j++)
 			if (strcasecmp(jobs[j]->domain, domain) == 0)
@@ -341,9 +344,49 @@ static void log_attempt(const struct queue_job *job, size_t i, const char *resul
 	free(text);
 }
 
+/* The final lines of recipients that failed for good (events with
+   kind FAILED): "failed" when their bounce (written first: a crash in
+   between can only repeat it) went out or none was needed, "unreported"
+   with a retry time when it could not be written, so the report is
+   retried later instead of lost. Applies them to e's state. */
+static void record_failed(struct queue_role *q, struct queue_entry *e,
+                          struct queue_state_event *evs, const unsigned *rcpts,
+                          const struct smtp_client_result *res, size_t count, struct buf *lines)
+{
+	bool lost;
+
+	if (count == 0)
+		return;
+	lost = queue_bounce(q, &e->env, e->data_path, rcpts, res, count) < 0;
+	for (size_t i = 0; i < count; i++) {
+		struct queue_state_event *ev = &evs[i];
+		const struct queue_rcpt_state *r = &e->state.rcpts.items[ev->rcpt];
+		/* apply() frees the recipient's strings, which ev may point to */
+		char *status = ev->status != NULL ? xstrdup(ev->status) : NULL;
+		char *text = ev->text != NULL ? xstrdup(ev->text) : NULL;
+		char *mx = ev->mx != NULL ? xstrdup(ev->mx) : NULL;
+		char *ip = ev->ip != NULL ? xstrdup(ev->ip) : NULL;
+		char *tls = ev->tls != NULL ? xstrdup(ev->tls) : NULL;
+
+		ev->status = status;
+		ev->text = text;
+		ev->mx = mx;
+		ev->ip = ip;
+		ev->tls = tls;
+		ev->kind = lost ? QUEUE_EVENT_UNREPORTED : QUEUE_EVENT_FAILED;
+		ev->next = ev->time + queue_retry_delay(&q->retry, r->attempts + 1);
+		queue_state_format(ev, lines);
+		queue_state_apply(&e->state, ev);
+		free(status);
+		free(text);
+		free(mx);
+		free(ip);
+		free(tls);
+	}
+}
+
 /* The state lines of a finished job, the bounce of its permanent failures
-   first (so a crash between them can only repeat the bounce, never lose
-   it), then one append and fsync. */
+   first (record_failed()), then one append and fsync. */
 static void record(struct queue_role *q, struct queue_job *job)
 {
 	struct queue_entry *e = job->entry;
@@ -351,6 +394,7 @@ static void record(struct queue_role *q, struct queue_job *job)
 	int64_t t = queue_now();
 	ARRAY(unsigned) failed = ARRAY_INIT;
 	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
+	ARRAY(struct queue_state_event) failed_ev = ARRAY_INIT;
 	const char *error;
 
 	for (size_t i = 0; i < job->rcpts.count; i++) {
@@ -394,26 +438,68 @@ static void record(struct queue_role *q, struct queue_job *job)
 			ev.kind = QUEUE_EVENT_ATTEMPT;
 			result = "deferred";
 		}
+		log_attempt(job, i, result, t);
 		if (ev.kind == QUEUE_EVENT_FAILED) {
 			struct smtp_client_result copy = *r;
 
 			array_append(&failed, rcpt);
 			array_append(&failed_res, copy);
+			array_append(&failed_ev, ev);
+			continue;
 		}
 		queue_state_format(&ev, &lines);
 		queue_state_apply(&e->state, &ev);
-		log_attempt(job, i, result, t);
 	}
-	/* every recipient of this job that failed permanently (5xx) or
-	   expired (4.4.7) is reported before the state says "failed" below:
-	   a crash in between repeats the bounce, never loses it */
-	if (failed.count > 0)
-		(void)queue_bounce(q, &e->env, e->data_path, failed.items, failed_res.items,
-		                   failed.count);
+	record_failed(q, e, failed_ev.items, failed.items, failed_res.items, failed.count, &lines);
 	if (queue_state_append(e->state_path, &lines, &error) < 0)
 		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
 	array_free(&failed);
 	array_free(&failed_res);
+	array_free(&failed_ev);
+	buf_free(&lines);
+}
+
+/* The due recipients of e that wait only for their bounce (unreported):
+   try the report again (under e's lock). */
+static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t)
+{
+	ARRAY(unsigned) rcpts = ARRAY_INIT;
+	ARRAY(struct smtp_client_result) res = ARRAY_INIT;
+	ARRAY(struct queue_state_event) evs = ARRAY_INIT;
+	struct buf lines = BUF_INIT;
+	const char *error;
+
+	for (size_t i = 0; i < e->state.rcpts.count; i++) {
+		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
+		struct smtp_client_result one = {.code = r->code, .text = r->text};
+
+		if (r->status != QUEUE_RCPT_PENDING || !r->unreported || r->next > t)
+			continue;
+		snprintf(one.enhanced, sizeof(one.enhanced), "%s", r->enhanced);
+		array_append(&rcpts, (unsigned)i);
+		array_append(&res, one);
+		array_append(&evs, ((struct queue_state_event){
+		                       .time = t,
+		                       .rcpt = (unsigned)i,
+		                       .code = r->code,
+		                       .status = r->enhanced,
+		                       .mx = r->mx,
+		                       .ip = r->ip,
+		                       .tls = r->tls,
+		                       .tls_verified = r->tls_verified,
+		                       .text = r->text,
+		                   }));
+	}
+	if (rcpts.count > 0) {
+		log_info(NULL, "event=queue.bounce_retry id=%s rcpts=%zu", e->id, rcpts.count);
+		record_failed(q, e, evs.items, rcpts.items, res.items, rcpts.count, &lines);
+		if (queue_state_append(e->state_path, &lines, &error) < 0)
+			log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id,
+			          error);
+	}
+	array_free(&rcpts);
+	array_free(&res);
+	array_free(&evs);
 	buf_free(&lines);
 }
 
