@@ -24,6 +24,7 @@
 #define BODY_CHUNK      65536
 
 struct queue_conn {
+	struct queue_role *q;
 	struct conn *conn;
 	struct smtp_client *client;
 	struct smtp_client_config config;
@@ -44,6 +45,7 @@ struct queue_conn {
 static void try_next_address(struct queue_job *job);
 static void try_next_host(struct queue_job *job);
 static void job_restart(struct queue_job *job);
+static void close_session(struct queue_conn *qc);
 static void pump(struct queue_conn *qc);
 
 static int64_t now(void)
@@ -242,9 +244,32 @@ static void conn_on_drained(struct conn *conn, void *ctx)
 		send_body(qc);
 }
 
+/* The role stops (SIGTERM, the supervisor gone): start nothing new; a
+   session whose message went out entirely keeps running until its reply
+   comes and is recorded (role.c closes what is left after
+   ROLE_STOP_GRACE), any other one is cut now with its job left for the
+   next start, unrecorded: nothing of it was delivered. */
+static void conn_on_shutdown(struct conn *conn, void *ctx)
+{
+	struct queue_conn *qc = ctx;
+
+	(void)conn;
+	qc->q->stopping = true;
+	if (qc->job != NULL && smtp_client_awaiting_data_reply(qc->client)) {
+		log_info(conn_sid(qc->conn), "event=queue.stop_wait id=%s mx=%s",
+		         qc->job->entry->id, qc->host);
+		return;
+	}
+	if (qc->job != NULL)
+		queue_job_abort(qc->job);
+	else
+		close_session(qc);
+}
+
 static const struct conn_handler queue_conn_handler = {
     .on_read = conn_on_read,
     .on_close = conn_on_close,
+    .on_shutdown = conn_on_shutdown,
     .on_connected = conn_on_connected,
     .on_drained = conn_on_drained,
 };
@@ -516,6 +541,7 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	};
 
 	qc->data_fd = -1;
+	qc->q = q;
 	qc->job = job;
 	qc->host = xstrdup(host);
 	qc->ip = xstrdup(a->ip);
@@ -552,11 +578,8 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 
 static void try_next_address(struct queue_job *job)
 {
-	if (job->q->stopping) {
-		set_untried(job, 451, "4.3.2", "the queue is stopping");
-		finish(job, NULL);
-		return;
-	}
+	if (job->q->stopping)
+		return; /* left in q->running, unrecorded: queue_deinit() frees it */
 	if (job->addr_i < job->addrs.count) {
 		struct queue_addr a = job->addrs.items[job->addr_i++];
 

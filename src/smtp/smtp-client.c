@@ -562,6 +562,11 @@ bool smtp_client_mail_accepted(const struct smtp_client *c)
 	return c->mail_ok;
 }
 
+bool smtp_client_awaiting_data_reply(const struct smtp_client *c)
+{
+	return c->state == S_DOT && !c->discard_dot && c->txn != NULL;
+}
+
 /* ---- the rest of the API ---- */
 
 struct smtp_client *smtp_client_new(const struct smtp_client_config *config)

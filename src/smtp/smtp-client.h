@@ -138,6 +138,10 @@ const struct smtp_client_result *smtp_client_failure(const struct smtp_client *c
 /* Whether the peer accepted MAIL FROM of the last transaction started
    (false before any, and after a refusal or a loss before its reply). */
 bool smtp_client_mail_accepted(const struct smtp_client *c);
+/* Whether the whole message went out (the final dot, or the last BDAT
+   chunk) and its reply is due: cutting the session now may deliver it
+   without our knowing (RFC 1047), so a stopping client waits for it. */
+bool smtp_client_awaiting_data_reply(const struct smtp_client *c);
 
 /* Start a transaction (want READY only). Checks first what the message
    needs against what the peer offered: a SIZE the peer refuses (5.3.4),
