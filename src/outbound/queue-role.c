@@ -65,9 +65,10 @@ static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_
 	}
 }
 
-int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
-                 const unsigned *rcpt_indices, const struct smtp_client_result *results,
-                 size_t count)
+int queue_bounce_write(struct queue_role *q, const struct spool_envelope *env,
+                       const char *data_path, const unsigned *rcpt_indices,
+                       const struct smtp_client_result *results, size_t count, int64_t now,
+                       char **id_r, const char **error_r)
 {
 	struct dsn_rcpt *rcpts = xcalloc(count, sizeof(*rcpts));
 	char **diags = xcalloc(count, sizeof(*diags));
@@ -75,27 +76,26 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 	    .hostname = q->settings->hostname,
 	    .data_dir = q->settings->data_dir,
 	    .srs = q->srs,
-	    .now = queue_now(),
+	    .now = now,
 	};
-	char *id = NULL;
-	const char *error = NULL;
 	int ret;
 
+	*id_r = NULL;
 	bounce_rcpts(env, rcpt_indices, results, count, set.now, rcpts, diags);
-	ret = bounce_write(q->spool, &set, env, data_path, rcpts, count, &id, &error);
-	if (ret < 0) /* bounce_write() logs the ones it writes */
-		log_error(NULL, "event=queue.bounce_failed id=%s error=\"%s\"", env->id, error);
+	ret = bounce_write(q->spool, &set, env, data_path, rcpts, count, id_r, error_r);
 	for (size_t i = 0; i < count; i++)
 		free(diags[i]);
 	free(diags);
 	free(rcpts);
-	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL) {
-		struct timeval soon = {0, 1000};
+	return ret;
+}
 
+void queue_bounce_queued(struct queue_role *q, const char *id)
+{
+	struct timeval soon = {0, 1000};
+
+	if (queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL && !q->stopping)
 		evtimer_add(q->timer, &soon); /* not run_due(): this may run inside it */
-	}
-	free(id);
-	return ret < 0 ? -1 : 0;
 }
 
 /* ---- entries ---- */
@@ -109,6 +109,7 @@ void queue_entry_unlock(struct queue_entry *e)
 
 static void entry_free(struct queue_entry *e)
 {
+	array_free(&e->writes); /* empty: writes count in e->jobs */
 	queue_entry_unlock(e);
 	spool_envelope_clear(&e->env);
 	queue_state_clear(&e->state);
@@ -318,7 +319,7 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		}
 		array_append(&job->rcpts, (unsigned)i);
 	}
-	if (njobs == 0)
+	if (njobs == 0 && e->jobs == 0)
 		queue_entry_unlock(e); /* nothing due after all (sent meanwhile) */
 	for (size_t j = 0; j < njobs; j++)
 		array_append(&q->waiting, jobs[j]);
@@ -344,58 +345,25 @@ static void log_attempt(const struct queue_job *job, size_t i, const char *resul
 	free(text);
 }
 
-/* The final lines of recipients that failed for good (events with
-   kind FAILED): "failed" when their bounce (written first: a crash in
-   between can only repeat it) went out or none was needed, "unreported"
-   with a retry time when it could not be written, so the report is
-   retried later instead of lost. Applies them to e's state. */
-static void record_failed(struct queue_role *q, struct queue_entry *e,
-                          struct queue_state_event *evs, const unsigned *rcpts,
-                          const struct smtp_client_result *res, size_t count, struct buf *lines)
+/* A recipient that failed for good goes to w: its report first, then its
+   line (`failed`, or `unreported` with ev->next when the report cannot be
+   written). */
+static void record_failed(struct queue_role *q, struct queue_write *w,
+                          const struct queue_rcpt_state *r, struct queue_state_event *ev,
+                          const struct smtp_client_result *res)
 {
-	bool lost;
-
-	if (count == 0)
-		return;
-	lost = queue_bounce(q, &e->env, e->data_path, rcpts, res, count) < 0;
-	for (size_t i = 0; i < count; i++) {
-		struct queue_state_event *ev = &evs[i];
-		const struct queue_rcpt_state *r = &e->state.rcpts.items[ev->rcpt];
-		/* apply() frees the recipient's strings, which ev may point to */
-		char *status = ev->status != NULL ? xstrdup(ev->status) : NULL;
-		char *text = ev->text != NULL ? xstrdup(ev->text) : NULL;
-		char *mx = ev->mx != NULL ? xstrdup(ev->mx) : NULL;
-		char *ip = ev->ip != NULL ? xstrdup(ev->ip) : NULL;
-		char *tls = ev->tls != NULL ? xstrdup(ev->tls) : NULL;
-
-		ev->status = status;
-		ev->text = text;
-		ev->mx = mx;
-		ev->ip = ip;
-		ev->tls = tls;
-		ev->kind = lost ? QUEUE_EVENT_UNREPORTED : QUEUE_EVENT_FAILED;
-		ev->next = ev->time + queue_retry_delay(&q->retry, r->attempts + 1);
-		queue_state_format(ev, lines);
-		queue_state_apply(&e->state, ev);
-		free(status);
-		free(text);
-		free(mx);
-		free(ip);
-		free(tls);
-	}
+	ev->kind = QUEUE_EVENT_FAILED;
+	ev->next = ev->time + queue_retry_delay(&q->retry, r->attempts + 1);
+	queue_write_failed(w, ev, res);
 }
 
 /* The state lines of a finished job, the bounce of its permanent failures
-   first (record_failed()), then one append and fsync. */
+   first: written on the worker pool (queue-write.c). */
 static void record(struct queue_role *q, struct queue_job *job)
 {
 	struct queue_entry *e = job->entry;
-	struct buf lines = BUF_INIT;
 	int64_t t = queue_now();
-	ARRAY(unsigned) failed = ARRAY_INIT;
-	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
-	ARRAY(struct queue_state_event) failed_ev = ARRAY_INIT;
-	const char *error;
+	struct queue_write *w = queue_write_new(q, e, t);
 
 	for (size_t i = 0; i < job->rcpts.count; i++) {
 		struct smtp_client_result *r = &job->results.items[i];
@@ -440,67 +408,44 @@ static void record(struct queue_role *q, struct queue_job *job)
 		}
 		log_attempt(job, i, result, t);
 		if (ev.kind == QUEUE_EVENT_FAILED) {
-			struct smtp_client_result copy = *r;
-
-			array_append(&failed, rcpt);
-			array_append(&failed_res, copy);
-			array_append(&failed_ev, ev);
+			record_failed(q, w, &e->state.rcpts.items[rcpt], &ev, r);
 			continue;
 		}
-		queue_state_format(&ev, &lines);
+		queue_write_event(w, &ev);
 		queue_state_apply(&e->state, &ev);
 	}
-	record_failed(q, e, failed_ev.items, failed.items, failed_res.items, failed.count, &lines);
-	if (queue_state_append(e->state_path, &lines, &error) < 0)
-		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
-	array_free(&failed);
-	array_free(&failed_res);
-	array_free(&failed_ev);
-	buf_free(&lines);
+	queue_write_submit(w);
 }
 
 /* The due recipients of e that wait only for their bounce (unreported):
    try the report again (under e's lock). */
 static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t)
 {
-	ARRAY(unsigned) rcpts = ARRAY_INIT;
-	ARRAY(struct smtp_client_result) res = ARRAY_INIT;
-	ARRAY(struct queue_state_event) evs = ARRAY_INIT;
-	struct buf lines = BUF_INIT;
-	const char *error;
+	struct queue_write *w = queue_write_new(q, e, t);
 
 	for (size_t i = 0; i < e->state.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
 		struct smtp_client_result one = {.code = r->code, .text = r->text};
+		struct queue_state_event ev = {
+		    .time = t,
+		    .rcpt = (unsigned)i,
+		    .code = r->code,
+		    .status = r->enhanced,
+		    .mx = r->mx,
+		    .ip = r->ip,
+		    .tls = r->tls,
+		    .tls_verified = r->tls_verified,
+		    .text = r->text,
+		};
 
 		if (r->status != QUEUE_RCPT_PENDING || !r->unreported || r->next > t)
 			continue;
 		snprintf(one.enhanced, sizeof(one.enhanced), "%s", r->enhanced);
-		array_append(&rcpts, (unsigned)i);
-		array_append(&res, one);
-		array_append(&evs, ((struct queue_state_event){
-		                       .time = t,
-		                       .rcpt = (unsigned)i,
-		                       .code = r->code,
-		                       .status = r->enhanced,
-		                       .mx = r->mx,
-		                       .ip = r->ip,
-		                       .tls = r->tls,
-		                       .tls_verified = r->tls_verified,
-		                       .text = r->text,
-		                   }));
+		record_failed(q, w, r, &ev, &one);
 	}
-	if (rcpts.count > 0) {
-		log_info(NULL, "event=queue.bounce_retry id=%s rcpts=%zu", e->id, rcpts.count);
-		record_failed(q, e, evs.items, rcpts.items, res.items, rcpts.count, &lines);
-		if (queue_state_append(e->state_path, &lines, &error) < 0)
-			log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id,
-			          error);
-	}
-	array_free(&rcpts);
-	array_free(&res);
-	array_free(&evs);
-	buf_free(&lines);
+	if (!queue_write_empty(w))
+		log_info(NULL, "event=queue.bounce_retry id=%s", e->id);
+	queue_write_submit(w);
 }
 
 /* A waiting job to the same destination as the one that just ended, to
@@ -518,6 +463,24 @@ static struct queue_job *take_same_destination(struct queue_role *q, const char 
 	return NULL;
 }
 
+void queue_entry_settle(struct queue_role *q, struct queue_entry *e)
+{
+	if (e->jobs > 0)
+		return;
+	if (!e->gone && queue_warn_due(q, e, queue_now()))
+		queue_warn(q, e, queue_now()); /* still under the entry lock */
+	if (!queue_state_finished(&e->state))
+		queue_entry_unlock(e);
+	if (e->gone)
+		entry_free(e);
+	else if (queue_state_finished(&e->state))
+		entry_remove(q, e);
+	else if (e->later)
+		queue_admin_later(q, e);
+	start_waiting(q);
+	schedule(q);
+}
+
 void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 {
 	struct queue_role *q = job->q;
@@ -531,12 +494,8 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 		}
 	}
 	if (!e->gone)
-		record(q, job);
+		record(q, job); /* its write counts in e->jobs until it is durable */
 	e->jobs--;
-	if (e->jobs == 0 && !e->gone && queue_warn_due(q, e, queue_now()))
-		queue_warn(q, e, queue_now()); /* still under the entry lock */
-	if (e->jobs == 0 && !queue_state_finished(&e->state))
-		queue_entry_unlock(e);
 	next = qc != NULL && !q->stopping && queue_conn_reusable(qc)
 	           ? take_same_destination(q, job->domain)
 	           : NULL;
@@ -547,14 +506,7 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 		queue_conn_quit(qc);
 	}
 	queue_job_free(&job);
-	if (e->gone) {
-		if (e->jobs == 0)
-			entry_free(e);
-	} else if (e->jobs == 0 && queue_state_finished(&e->state)) {
-		entry_remove(q, e);
-	} else if (e->jobs == 0 && e->later) {
-		queue_admin_later(q, e);
-	}
+	queue_entry_settle(q, e);
 	start_waiting(q);
 	schedule(q);
 }
@@ -626,7 +578,8 @@ static void schedule(struct queue_role *q)
 
 			int64_t when = s->next > e->busy_until ? s->next : e->busy_until;
 
-			if (s->status == QUEUE_RCPT_PENDING && (best < 0 || when < best))
+			if (s->status == QUEUE_RCPT_PENDING && s->next != INT64_MAX &&
+			    (best < 0 || when < best))
 				best = when;
 		}
 	}
