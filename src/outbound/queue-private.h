@@ -78,6 +78,10 @@ struct queue_role {
 	int rules_wd;                  /* inotify watch of <queue>/rules/ */
 	uint64_t rng;
 	bool stopping;
+	/* admin requests wait (a few ms each, REQUEST_WAITS at most) while
+	   records are on their way to disk, so that an act sees them durable */
+	struct event *request_timer;
+	unsigned request_waits;
 };
 
 /* A delivery job: recipients (indices in the envelope) of one entry,

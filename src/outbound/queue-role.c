@@ -34,6 +34,10 @@
    preparing younger entries). */
 #define CLEANUP_MIN_AGE 3600
 #define FLUSH_ALL_NAME  "all"
+/* Rounds of REQUEST_WAIT_MS an admin request waits for records in flight
+   (then it is served anyway: a delete/bounce then answers "later"). */
+#define REQUEST_WAITS   50
+#define REQUEST_WAIT_MS 10
 
 static void schedule(struct queue_role *q);
 static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t);
@@ -626,12 +630,30 @@ static void flush_entry(struct queue_entry *e)
 		e->state.rcpts.items[r].next = 0;
 }
 
+static bool writes_in_flight(const struct queue_role *q)
+{
+	for (size_t i = 0; i < q->entries.count; i++)
+		if (q->entries.items[i]->writes.count > 0)
+			return true;
+	return false;
+}
+
+static void flush_requests(struct queue_role *q);
+
+static void request_timer_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	flush_requests(ctx);
+}
+
 /* Act on (and remove) every request file in the flush directory. */
 static void flush_requests(struct queue_role *q)
 {
 	DIR *dir = opendir(q->flush_dir);
 	struct dirent *de;
-	bool any = false;
+	bool any = false, wait = false;
+	bool in_flight = writes_in_flight(q) && q->request_waits < REQUEST_WAITS && !q->stopping;
 
 	if (dir == NULL)
 		return;
@@ -640,6 +662,10 @@ static void flush_requests(struct queue_role *q)
 
 		if (name[0] == '.')
 			continue;
+		if (queue_request_name(name) && in_flight) {
+			wait = true; /* at the next round, once the records are durable */
+			continue;
+		}
 		any = true;
 		if (queue_request_name(name)) {
 			queue_role_request(q, dirfd(dir), name);
@@ -663,6 +689,12 @@ static void flush_requests(struct queue_role *q)
 		}
 	}
 	closedir(dir);
+	q->request_waits = wait ? q->request_waits + 1 : 0;
+	if (wait) {
+		struct timeval tv = {0, REQUEST_WAIT_MS * 1000};
+
+		evtimer_add(q->request_timer, &tv);
+	}
 	if (any)
 		run_due(q);
 }
@@ -862,6 +894,7 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	if (spool_cleanup(q->spool, CLEANUP_MIN_AGE, &removed, &error) < 0)
 		log_warn(NULL, "event=queue.cleanup_failed error=\"%s\"", error);
 	q->timer = evtimer_new(role->base, timer_cb, q);
+	q->request_timer = evtimer_new(role->base, request_timer_cb, q);
 	q->scan_timer = event_new(role->base, -1, EV_PERSIST, scan_cb, q);
 	struct timeval every = {.tv_sec = q->set->scan_interval};
 
@@ -915,6 +948,8 @@ static void queue_deinit(struct role_ctx *role)
 	array_free(&q->entries);
 	if (q->timer != NULL)
 		event_free(q->timer);
+	if (q->request_timer != NULL)
+		event_free(q->request_timer);
 	if (q->scan_timer != NULL)
 		event_free(q->scan_timer);
 	if (q->inotify_ev != NULL)

@@ -145,12 +145,37 @@ static void write_done(void *ctx)
 	queue_entry_settle(q, e);
 }
 
+/* The records queued behind the one about to go out join it: one append,
+   one fsync, one report for all (the batching). Each counted in e->jobs;
+   the first one now counts for them all. */
+static void merge_queued(struct queue_entry *e)
+{
+	struct queue_write *w = e->writes.items[0];
+
+	while (e->writes.count > 1) {
+		struct queue_write *n = e->writes.items[1];
+
+		if (n->lines.len > 0)
+			buf_append(&w->lines, n->lines.data, n->lines.len);
+		for (size_t i = 0; i < n->failed.count; i++) {
+			array_append(&w->failed, n->failed.items[i]);
+			array_append(&w->failed_res, n->failed_res.items[i]);
+			array_append(&w->failed_ev, n->failed_ev.items[i]);
+		}
+		n->failed.count = n->failed_res.count = n->failed_ev.count = 0; /* moved */
+		array_remove(&e->writes, 1);
+		write_free(n);
+		e->jobs--;
+	}
+}
+
 static void chain_next(struct queue_entry *e)
 {
 	struct queue_write *w;
 
 	if (e->writes.count == 0)
 		return;
+	merge_queued(e);
 	w = e->writes.items[0];
 	if (w->q->stopping && event_base_got_exit(w->q->role->base)) {
 		write_work(w); /* the pool is going away */
