@@ -24,6 +24,7 @@
 #define BODY_CHUNK      65536
 
 struct queue_conn {
+	struct queue_role *q;
 	struct conn *conn;
 	struct smtp_client *client;
 	struct smtp_client_config config;
@@ -37,10 +38,14 @@ struct queue_conn {
 	   once the session is ready, verified: the peer was authenticated */
 	struct tls_decision *decision;
 	bool tls_checked, tls_verified;
+	unsigned txns;     /* transactions started on this connection */
+	unsigned max_txns; /* queue.max_messages_per_connection */
 };
 
 static void try_next_address(struct queue_job *job);
 static void try_next_host(struct queue_job *job);
+static void job_restart(struct queue_job *job);
+static void close_session(struct queue_conn *qc);
 static void pump(struct queue_conn *qc);
 
 static int64_t now(void)
@@ -148,6 +153,14 @@ static void conn_on_read(struct conn *conn, void *ctx)
 	pump(qc);
 }
 
+static bool job_has_results(const struct queue_job *job)
+{
+	for (size_t i = 0; i < job->results.count; i++)
+		if (job->results.items[i].code != 0)
+			return true;
+	return false;
+}
+
 /* The job of a session that ended: what it got, and whether another
    address should be tried. */
 static void session_over(struct queue_conn *qc, const char *reason)
@@ -163,6 +176,14 @@ static void session_over(struct queue_conn *qc, const char *reason)
 	    smtp_client_failure(qc->client) == NULL)
 		smtp_client_connection_lost(qc->client, reason);
 	f = smtp_client_failure(qc->client);
+	if (job->reused && !smtp_client_mail_accepted(qc->client) && !job->q->stopping &&
+	    !job_has_results(job)) {
+		/* nothing of this job reached the peer: a new connection now */
+		log_info(NULL, "event=queue.reuse_lost id=%s mx=%s reply=\"%u %s\"", job->entry->id,
+		         job->mx_name, f->code, f->text != NULL ? f->text : "");
+		job_restart(job);
+		return;
+	}
 	/* results of a transaction under way (those lost get the failure) */
 	for (size_t i = 0; i < job->txn_map.count && !job->txn_done; i++) {
 		struct smtp_client_result *r = &job->txn.results.items[i];
@@ -223,9 +244,32 @@ static void conn_on_drained(struct conn *conn, void *ctx)
 		send_body(qc);
 }
 
+/* The role stops (SIGTERM, the supervisor gone): start nothing new; a
+   session whose message went out entirely keeps running until its reply
+   comes and is recorded (role.c closes what is left after
+   ROLE_STOP_GRACE), any other one is cut now with its job left for the
+   next start, unrecorded: nothing of it was delivered. */
+static void conn_on_shutdown(struct conn *conn, void *ctx)
+{
+	struct queue_conn *qc = ctx;
+
+	(void)conn;
+	qc->q->stopping = true;
+	if (qc->job != NULL && smtp_client_awaiting_data_reply(qc->client)) {
+		log_info(conn_sid(qc->conn), "event=queue.stop_wait id=%s mx=%s",
+		         qc->job->entry->id, qc->host);
+		return;
+	}
+	if (qc->job != NULL)
+		queue_job_abort(qc->job);
+	else
+		close_session(qc);
+}
+
 static const struct conn_handler queue_conn_handler = {
     .on_read = conn_on_read,
     .on_close = conn_on_close,
+    .on_shutdown = conn_on_shutdown,
     .on_connected = conn_on_connected,
     .on_drained = conn_on_drained,
 };
@@ -305,6 +349,7 @@ static bool next_txn(struct queue_job *job)
 	job->txn.smtputf8 = e->env.smtputf8;
 	job->txn.ret = e->env.ret;
 	job->txn.envid = e->env.envid;
+	job->txn.requiretls = e->env.requiretls; /* tls_policy_refuses() allowed it */
 	for (size_t i = 0; i < job->rcpts.count; i++) {
 		const struct spool_rcpt *r = &e->env.rcpts.items[job->rcpts.items[i]];
 
@@ -352,6 +397,7 @@ static void ready(struct queue_conn *qc)
 		return;
 	}
 	job->txn_done = false;
+	qc->txns++;
 	if (smtp_client_start(qc->client, &job->txn, &fail) < 0) {
 		set_untried(job, fail.code, fail.enhanced, fail.text);
 		smtp_client_result_clear(&fail);
@@ -451,6 +497,11 @@ static void pump(struct queue_conn *qc)
 	}
 }
 
+bool queue_conn_reusable(const struct queue_conn *qc)
+{
+	return qc->txns < qc->max_txns;
+}
+
 void queue_conn_quit(struct queue_conn *qc)
 {
 	smtp_client_quit(qc->client);
@@ -490,9 +541,11 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 	};
 
 	qc->data_fd = -1;
+	qc->q = q;
 	qc->job = job;
 	qc->host = xstrdup(host);
 	qc->ip = xstrdup(a->ip);
+	qc->max_txns = q->set->max_messages_per_connection;
 	qc->config.helo = q->helo;
 	qc->config.tls_possible =
 	    q->client_tls != NULL && (d == NULL || d->mode != TLS_POLICY_NONE);
@@ -525,11 +578,8 @@ static void connect_addr(struct queue_job *job, const struct queue_addr *a, cons
 
 static void try_next_address(struct queue_job *job)
 {
-	if (job->q->stopping) {
-		set_untried(job, 451, "4.3.2", "the queue is stopping");
-		finish(job, NULL);
-		return;
-	}
+	if (job->q->stopping)
+		return; /* left in q->running, unrecorded: queue_deinit() frees it */
 	if (job->addr_i < job->addrs.count) {
 		struct queue_addr a = job->addrs.items[job->addr_i++];
 
@@ -716,8 +766,33 @@ void queue_job_start(struct queue_job *job)
 	job->mx_query = dns_lookup(job->q->resolver, job->domain, DNS_TYPE_MX, mx_done, job);
 }
 
+/* Start again from routing, on a new connection (the reused session was
+   lost before this job's MAIL was accepted). */
+static void job_restart(struct queue_job *job)
+{
+	for (size_t i = 0; i < job->results.count; i++)
+		smtp_client_result_clear(&job->results.items[i]);
+	array_clear(&job->results);
+	queue_mx_hosts_free(&job->hosts);
+	array_clear(&job->addrs);
+	array_clear(&job->a_addrs);
+	array_clear(&job->aaaa_addrs);
+	job->host_i = job->addr_i = 0;
+	job->mx_secure = job->addr_insecure = false;
+	job->a_temp = job->aaaa_temp = false;
+	tls_decision_free(&job->decision);
+	smtp_client_result_clear(&job->last_error);
+	smtp_client_txn_clear(&job->txn);
+	memset(&job->txn, 0, sizeof(job->txn));
+	array_clear(&job->txn_map);
+	job->txn_done = false;
+	job->reused = false;
+	queue_job_start(job);
+}
+
 void queue_job_start_on(struct queue_job *job, struct queue_conn *qc)
 {
+	job->reused = true;
 	job->started = now();
 	for (size_t i = 0; i < job->rcpts.count; i++)
 		(void)array_push(&job->results);

@@ -28,6 +28,7 @@ struct directory;
 struct dns_resolver;
 struct queue_job;
 struct queue_conn;
+struct queue_write;
 
 /* One spool entry the role holds in memory. */
 struct queue_entry {
@@ -45,6 +46,9 @@ struct queue_entry {
 	/* an admin delete/bounce that came while jobs ran: done when they end */
 	bool later;
 	enum queue_request_verb later_verb;
+	/* records on their way to disk (queue-write.c), oldest first: only
+	   the first is being written, each counts in jobs */
+	ARRAY(struct queue_write *) writes;
 };
 
 struct queue_role {
@@ -74,6 +78,10 @@ struct queue_role {
 	int rules_wd;                  /* inotify watch of <queue>/rules/ */
 	uint64_t rng;
 	bool stopping;
+	/* admin requests wait (a few ms each, REQUEST_WAITS at most) while
+	   records are on their way to disk, so that an act sees them durable */
+	struct event *request_timer;
+	unsigned request_waits;
 };
 
 /* A delivery job: recipients (indices in the envelope) of one entry,
@@ -110,6 +118,10 @@ struct queue_job {
 	bool txn_done;
 	char *mx_name, *mx_ip, *tls;
 	int64_t started;
+	/* runs on a session an earlier job left idle: a 421 or a loss there
+	   before MAIL was accepted (the peer's per-session limit, its idle
+	   timeout) means a new connection at once, not a deferral */
+	bool reused;
 };
 
 /* queue-deliver.c */
@@ -120,6 +132,9 @@ void queue_job_start(struct queue_job *job);
    destination (connection reuse). */
 void queue_job_start_on(struct queue_job *job, struct queue_conn *qc);
 void queue_job_free(struct queue_job **job);
+/* Whether an idle session may carry one more job (fewer transactions
+   than queue.max_messages_per_connection so far). */
+bool queue_conn_reusable(const struct queue_conn *qc);
 /* Close an idle session (QUIT). */
 void queue_conn_quit(struct queue_conn *qc);
 /* Cancel everything (the role stops). */
@@ -129,15 +144,37 @@ void queue_job_abort(struct queue_job *job);
    NULL, is an idle session the role may reuse or quit. */
 void queue_job_finished(struct queue_job *job, struct queue_conn *qc);
 
-/* queue-role.c: report the recipients of env that failed for good (their
-   envelope indices and final results) to its sender: an RFC 3464 bounce
-   written into the spool (src/queue/bounce.h decides who gets one) and
-   scheduled like any entry. Returns 0 (a bounce written or none needed),
-   or -1 when it could not be written (logged as queue.bounce_failed; the
-   recipients are still recorded as failed, so that report is lost: see
-   NOTES.md). */
-int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
-                 const unsigned *rcpt_indices, const struct smtp_client_result *results,
-                 size_t count);
+/* queue-role.c: the entry has no job or record in flight any more
+   (e->jobs 0): the delay warning, unlock, removal, a pending admin act. */
+void queue_entry_settle(struct queue_role *q, struct queue_entry *e);
+
+/* queue-role.c, thread-safe (a worker runs it): write the RFC 3464 report
+   of the recipients of env that failed for good (their envelope indices
+   and final results) into the spool, as src/queue/bounce.h decides who
+   gets one. Returns bounce_write()'s 1 (*id_r the new entry), 0 (none
+   needed) or -1 (*error_r static). */
+int queue_bounce_write(struct queue_role *q, const struct spool_envelope *env,
+                       const char *data_path, const unsigned *rcpt_indices,
+                       const struct smtp_client_result *results, size_t count, int64_t now,
+                       char **id_r, const char **error_r);
+/* queue-role.c, on the loop: a report was written as entry id: load it and
+   run it at the next turn of the loop (never inside this call). */
+void queue_bounce_queued(struct queue_role *q, const char *id);
+
+/* queue-write.c: the records of one outcome of entry e at time t, written
+   on the worker pool in order per entry (one append and fdatasync; the
+   report of recipients failed for good first). Fill it, then submit it;
+   the caller applies the lines of queue_write_event() to e->state itself
+   at once, those of queue_write_failed() are applied when the report is
+   written (`failed`) or could not be (`unreported`, retried at ev->next):
+   until then those recipients are pending and not due. */
+struct queue_write *queue_write_new(struct queue_role *q, struct queue_entry *e, int64_t t);
+void queue_write_event(struct queue_write *w, const struct queue_state_event *ev);
+void queue_write_failed(struct queue_write *w, const struct queue_state_event *ev,
+                        const struct smtp_client_result *res);
+bool queue_write_empty(const struct queue_write *w);
+/* Queue it behind e's earlier records (e->jobs counts it until its done
+   ran queue_entry_settle()); takes w. */
+void queue_write_submit(struct queue_write *w);
 
 #endif

@@ -34,8 +34,13 @@
    preparing younger entries). */
 #define CLEANUP_MIN_AGE 3600
 #define FLUSH_ALL_NAME  "all"
+/* Rounds of REQUEST_WAIT_MS an admin request waits for records in flight
+   (then it is served anyway: a delete/bounce then answers "later"). */
+#define REQUEST_WAITS   50
+#define REQUEST_WAIT_MS 10
 
 static void schedule(struct queue_role *q);
+static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t);
 
 int64_t queue_now(void)
 {
@@ -43,8 +48,6 @@ int64_t queue_now(void)
 }
 
 /* ---- bounces ---- */
-
-static void run_due(struct queue_role *q);
 
 static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_indices,
                          const struct smtp_client_result *results, size_t count, int64_t t,
@@ -66,9 +69,10 @@ static void bounce_rcpts(const struct spool_envelope *env, const unsigned *rcpt_
 	}
 }
 
-int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const char *data_path,
-                 const unsigned *rcpt_indices, const struct smtp_client_result *results,
-                 size_t count)
+int queue_bounce_write(struct queue_role *q, const struct spool_envelope *env,
+                       const char *data_path, const unsigned *rcpt_indices,
+                       const struct smtp_client_result *results, size_t count, int64_t now,
+                       char **id_r, const char **error_r)
 {
 	struct dsn_rcpt *rcpts = xcalloc(count, sizeof(*rcpts));
 	char **diags = xcalloc(count, sizeof(*diags));
@@ -76,24 +80,26 @@ int queue_bounce(struct queue_role *q, const struct spool_envelope *env, const c
 	    .hostname = q->settings->hostname,
 	    .data_dir = q->settings->data_dir,
 	    .srs = q->srs,
-	    .now = queue_now(),
+	    .now = now,
 	};
-	char *id = NULL;
-	const char *error = NULL;
 	int ret;
 
+	*id_r = NULL;
 	bounce_rcpts(env, rcpt_indices, results, count, set.now, rcpts, diags);
-	ret = bounce_write(q->spool, &set, env, data_path, rcpts, count, &id, &error);
-	if (ret < 0) /* bounce_write() logs the ones it writes */
-		log_error(NULL, "event=queue.bounce_failed id=%s error=\"%s\"", env->id, error);
+	ret = bounce_write(q->spool, &set, env, data_path, rcpts, count, id_r, error_r);
 	for (size_t i = 0; i < count; i++)
 		free(diags[i]);
 	free(diags);
 	free(rcpts);
-	if (ret > 0 && queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL)
-		run_due(q);
-	free(id);
-	return ret < 0 ? -1 : 0;
+	return ret;
+}
+
+void queue_bounce_queued(struct queue_role *q, const char *id)
+{
+	struct timeval soon = {0, 1000};
+
+	if (queue_entry_find(q, id) == NULL && queue_entry_load(q, id) != NULL && !q->stopping)
+		evtimer_add(q->timer, &soon); /* not run_due(): this may run inside it */
 }
 
 /* ---- entries ---- */
@@ -107,6 +113,7 @@ void queue_entry_unlock(struct queue_entry *e)
 
 static void entry_free(struct queue_entry *e)
 {
+	array_free(&e->writes); /* empty: writes count in e->jobs */
 	queue_entry_unlock(e);
 	spool_envelope_clear(&e->env);
 	queue_state_clear(&e->state);
@@ -297,12 +304,13 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		queue_entry_unlock(e);
 		return 0;
 	}
+	retry_reports(q, e, t);
 	for (size_t i = 0; i < e->env.rcpts.count; i++) {
 		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
 		const char *domain = queue_rcpt_domain(e->env.rcpts.items[i].address);
 		struct queue_job *job = NULL;
 
-		if (r->status != QUEUE_RCPT_PENDING || r->next > t)
+		if (r->status != QUEUE_RCPT_PENDING || r->unreported || r->next > t)
 			continue;
 		for (size_t j = 0; j < njobs && job == NULL; j++)
 			if (strcasecmp(jobs[j]->domain, domain) == 0)
@@ -315,7 +323,7 @@ static int entry_start(struct queue_role *q, struct queue_entry *e, int64_t t)
 		}
 		array_append(&job->rcpts, (unsigned)i);
 	}
-	if (njobs == 0)
+	if (njobs == 0 && e->jobs == 0)
 		queue_entry_unlock(e); /* nothing due after all (sent meanwhile) */
 	for (size_t j = 0; j < njobs; j++)
 		array_append(&q->waiting, jobs[j]);
@@ -341,17 +349,25 @@ static void log_attempt(const struct queue_job *job, size_t i, const char *resul
 	free(text);
 }
 
+/* A recipient that failed for good goes to w: its report first, then its
+   line (`failed`, or `unreported` with ev->next when the report cannot be
+   written). */
+static void record_failed(struct queue_role *q, struct queue_write *w,
+                          const struct queue_rcpt_state *r, struct queue_state_event *ev,
+                          const struct smtp_client_result *res)
+{
+	ev->kind = QUEUE_EVENT_FAILED;
+	ev->next = ev->time + queue_retry_delay(&q->retry, r->attempts + 1);
+	queue_write_failed(w, ev, res);
+}
+
 /* The state lines of a finished job, the bounce of its permanent failures
-   first (so a crash between them can only repeat the bounce, never lose
-   it), then one append and fsync. */
+   first: written on the worker pool (queue-write.c). */
 static void record(struct queue_role *q, struct queue_job *job)
 {
 	struct queue_entry *e = job->entry;
-	struct buf lines = BUF_INIT;
 	int64_t t = queue_now();
-	ARRAY(unsigned) failed = ARRAY_INIT;
-	ARRAY(struct smtp_client_result) failed_res = ARRAY_INIT;
-	const char *error;
+	struct queue_write *w = queue_write_new(q, e, t);
 
 	for (size_t i = 0; i < job->rcpts.count; i++) {
 		struct smtp_client_result *r = &job->results.items[i];
@@ -394,27 +410,46 @@ static void record(struct queue_role *q, struct queue_job *job)
 			ev.kind = QUEUE_EVENT_ATTEMPT;
 			result = "deferred";
 		}
-		if (ev.kind == QUEUE_EVENT_FAILED) {
-			struct smtp_client_result copy = *r;
-
-			array_append(&failed, rcpt);
-			array_append(&failed_res, copy);
-		}
-		queue_state_format(&ev, &lines);
-		queue_state_apply(&e->state, &ev);
 		log_attempt(job, i, result, t);
+		if (ev.kind == QUEUE_EVENT_FAILED) {
+			record_failed(q, w, &e->state.rcpts.items[rcpt], &ev, r);
+			continue;
+		}
+		queue_write_event(w, &ev);
+		queue_state_apply(&e->state, &ev);
 	}
-	/* every recipient of this job that failed permanently (5xx) or
-	   expired (4.4.7) is reported before the state says "failed" below:
-	   a crash in between repeats the bounce, never loses it */
-	if (failed.count > 0)
-		(void)queue_bounce(q, &e->env, e->data_path, failed.items, failed_res.items,
-		                   failed.count);
-	if (queue_state_append(e->state_path, &lines, &error) < 0)
-		log_error(NULL, "event=queue.state_write_failed id=%s error=\"%s\"", e->id, error);
-	array_free(&failed);
-	array_free(&failed_res);
-	buf_free(&lines);
+	queue_write_submit(w);
+}
+
+/* The due recipients of e that wait only for their bounce (unreported):
+   try the report again (under e's lock). */
+static void retry_reports(struct queue_role *q, struct queue_entry *e, int64_t t)
+{
+	struct queue_write *w = queue_write_new(q, e, t);
+
+	for (size_t i = 0; i < e->state.rcpts.count; i++) {
+		const struct queue_rcpt_state *r = &e->state.rcpts.items[i];
+		struct smtp_client_result one = {.code = r->code, .text = r->text};
+		struct queue_state_event ev = {
+		    .time = t,
+		    .rcpt = (unsigned)i,
+		    .code = r->code,
+		    .status = r->enhanced,
+		    .mx = r->mx,
+		    .ip = r->ip,
+		    .tls = r->tls,
+		    .tls_verified = r->tls_verified,
+		    .text = r->text,
+		};
+
+		if (r->status != QUEUE_RCPT_PENDING || !r->unreported || r->next > t)
+			continue;
+		snprintf(one.enhanced, sizeof(one.enhanced), "%s", r->enhanced);
+		record_failed(q, w, r, &ev, &one);
+	}
+	if (!queue_write_empty(w))
+		log_info(NULL, "event=queue.bounce_retry id=%s", e->id);
+	queue_write_submit(w);
 }
 
 /* A waiting job to the same destination as the one that just ended, to
@@ -432,6 +467,24 @@ static struct queue_job *take_same_destination(struct queue_role *q, const char 
 	return NULL;
 }
 
+void queue_entry_settle(struct queue_role *q, struct queue_entry *e)
+{
+	if (e->jobs > 0)
+		return;
+	if (!e->gone && queue_warn_due(q, e, queue_now()))
+		queue_warn(q, e, queue_now()); /* still under the entry lock */
+	if (!queue_state_finished(&e->state))
+		queue_entry_unlock(e);
+	if (e->gone)
+		entry_free(e);
+	else if (queue_state_finished(&e->state))
+		entry_remove(q, e);
+	else if (e->later)
+		queue_admin_later(q, e);
+	start_waiting(q);
+	schedule(q);
+}
+
 void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 {
 	struct queue_role *q = job->q;
@@ -445,13 +498,11 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 		}
 	}
 	if (!e->gone)
-		record(q, job);
+		record(q, job); /* its write counts in e->jobs until it is durable */
 	e->jobs--;
-	if (e->jobs == 0 && !e->gone && queue_warn_due(q, e, queue_now()))
-		queue_warn(q, e, queue_now()); /* still under the entry lock */
-	if (e->jobs == 0 && !queue_state_finished(&e->state))
-		queue_entry_unlock(e);
-	next = qc != NULL && !q->stopping ? take_same_destination(q, job->domain) : NULL;
+	next = qc != NULL && !q->stopping && queue_conn_reusable(qc)
+	           ? take_same_destination(q, job->domain)
+	           : NULL;
 	if (next != NULL) {
 		log_debug(NULL, "event=queue.reuse id=%s mx=%s", next->entry->id, job->mx_name);
 		run_job(q, next, qc);
@@ -459,14 +510,7 @@ void queue_job_finished(struct queue_job *job, struct queue_conn *qc)
 		queue_conn_quit(qc);
 	}
 	queue_job_free(&job);
-	if (e->gone) {
-		if (e->jobs == 0)
-			entry_free(e);
-	} else if (e->jobs == 0 && queue_state_finished(&e->state)) {
-		entry_remove(q, e);
-	} else if (e->jobs == 0 && e->later) {
-		queue_admin_later(q, e);
-	}
+	queue_entry_settle(q, e);
 	start_waiting(q);
 	schedule(q);
 }
@@ -538,7 +582,8 @@ static void schedule(struct queue_role *q)
 
 			int64_t when = s->next > e->busy_until ? s->next : e->busy_until;
 
-			if (s->status == QUEUE_RCPT_PENDING && (best < 0 || when < best))
+			if (s->status == QUEUE_RCPT_PENDING && s->next != INT64_MAX &&
+			    (best < 0 || when < best))
 				best = when;
 		}
 	}
@@ -585,12 +630,30 @@ static void flush_entry(struct queue_entry *e)
 		e->state.rcpts.items[r].next = 0;
 }
 
+static bool writes_in_flight(const struct queue_role *q)
+{
+	for (size_t i = 0; i < q->entries.count; i++)
+		if (q->entries.items[i]->writes.count > 0)
+			return true;
+	return false;
+}
+
+static void flush_requests(struct queue_role *q);
+
+static void request_timer_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	(void)fd;
+	(void)what;
+	flush_requests(ctx);
+}
+
 /* Act on (and remove) every request file in the flush directory. */
 static void flush_requests(struct queue_role *q)
 {
 	DIR *dir = opendir(q->flush_dir);
 	struct dirent *de;
-	bool any = false;
+	bool any = false, wait = false;
+	bool in_flight = writes_in_flight(q) && q->request_waits < REQUEST_WAITS && !q->stopping;
 
 	if (dir == NULL)
 		return;
@@ -599,6 +662,10 @@ static void flush_requests(struct queue_role *q)
 
 		if (name[0] == '.')
 			continue;
+		if (queue_request_name(name) && in_flight) {
+			wait = true; /* at the next round, once the records are durable */
+			continue;
+		}
 		any = true;
 		if (queue_request_name(name)) {
 			queue_role_request(q, dirfd(dir), name);
@@ -622,6 +689,12 @@ static void flush_requests(struct queue_role *q)
 		}
 	}
 	closedir(dir);
+	q->request_waits = wait ? q->request_waits + 1 : 0;
+	if (wait) {
+		struct timeval tv = {0, REQUEST_WAIT_MS * 1000};
+
+		evtimer_add(q->request_timer, &tv);
+	}
 	if (any)
 		run_due(q);
 }
@@ -821,6 +894,7 @@ static int queue_init(struct role_ctx *role, const char **error_r)
 	if (spool_cleanup(q->spool, CLEANUP_MIN_AGE, &removed, &error) < 0)
 		log_warn(NULL, "event=queue.cleanup_failed error=\"%s\"", error);
 	q->timer = evtimer_new(role->base, timer_cb, q);
+	q->request_timer = evtimer_new(role->base, request_timer_cb, q);
 	q->scan_timer = event_new(role->base, -1, EV_PERSIST, scan_cb, q);
 	struct timeval every = {.tv_sec = q->set->scan_interval};
 
@@ -874,6 +948,8 @@ static void queue_deinit(struct role_ctx *role)
 	array_free(&q->entries);
 	if (q->timer != NULL)
 		event_free(q->timer);
+	if (q->request_timer != NULL)
+		event_free(q->request_timer);
 	if (q->scan_timer != NULL)
 		event_free(q->scan_timer);
 	if (q->inotify_ev != NULL)

@@ -25,6 +25,7 @@ static const struct setting_def queue_keys[] = {
     KEY("data_timeout", SETTING_DURATION, data_timeout, 1, 3600, "10m"),
     KEY("max_connections", SETTING_UINT, max_connections, 1, 10000, "20"),
     KEY("max_per_destination", SETTING_UINT, max_per_destination, 1, 1000, "4"),
+    KEY("max_messages_per_connection", SETTING_UINT, max_messages_per_connection, 1, 100000, "50"),
     KEY("scan_interval", SETTING_DURATION, scan_interval, 1, 86400, "5m"),
     KEY("delay_warning", SETTING_DURATION, delay_warning, 0, 60 * 86400, "4h"),
     KEY("helo_name", SETTING_OPT_STRING, helo_name, 0, 0, NULL),

@@ -30,7 +30,10 @@ struct queue_settings {
 	unsigned data_timeout;     /* the reply to the final dot: default 10m */
 	unsigned max_connections;  /* outgoing connections at once; default 20 */
 	unsigned max_per_destination; /* to one destination at once; default 4 */
-	unsigned scan_interval;       /* fallback scan of queue/; default 5m */
+	/* messages one reused connection carries before a new one (peers
+	   limit a session: Tern's smtp, Postfix both 100); default 50 */
+	unsigned max_messages_per_connection;
+	unsigned scan_interval; /* fallback scan of queue/; default 5m */
 	unsigned delay_warning; /* a delay warning after this long deferred; 0: none; default 4h */
 	char *helo_name;        /* our EHLO name; unset: the server's hostname */
 	/* The TLS policy (docs/queue.md, "TLS policy"); all default yes. */

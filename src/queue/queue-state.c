@@ -22,7 +22,9 @@ static const char *const kind_words[] = {
     [QUEUE_EVENT_ATTEMPT] = "attempt",
     [QUEUE_EVENT_DONE] = "done",
     [QUEUE_EVENT_FAILED] = "failed",
+    [QUEUE_EVENT_UNREPORTED] = "unreported",
 };
+#define KIND_COUNT (sizeof(kind_words) / sizeof(kind_words[0]))
 
 void queue_state_init(struct queue_state *st, size_t rcpt_count)
 {
@@ -67,7 +69,9 @@ int queue_state_apply(struct queue_state *st, const struct queue_state_event *ev
 	                                             : QUEUE_RCPT_PENDING;
 	r->attempts++;
 	r->last = ev->time;
-	r->next = ev->kind == QUEUE_EVENT_ATTEMPT ? ev->next : 0;
+	r->next =
+	    ev->kind == QUEUE_EVENT_ATTEMPT || ev->kind == QUEUE_EVENT_UNREPORTED ? ev->next : 0;
+	r->unreported = ev->kind == QUEUE_EVENT_UNREPORTED;
 	r->code = ev->code;
 	snprintf(r->enhanced, sizeof(r->enhanced), "%s", ev->status != NULL ? ev->status : "");
 	rcpt_strings_free(r);
@@ -107,7 +111,7 @@ void queue_state_format(const struct queue_state_event *ev, struct buf *out)
 	buf_printf(out, "%s %" PRId64 " rcpt=%u code=%u", kind_words[ev->kind], ev->time, ev->rcpt,
 	           ev->code);
 	field(out, "status", ev->status != NULL && ev->status[0] != '\0' ? ev->status : NULL);
-	if (ev->kind == QUEUE_EVENT_ATTEMPT)
+	if (ev->kind == QUEUE_EVENT_ATTEMPT || ev->kind == QUEUE_EVENT_UNREPORTED)
 		buf_printf(out, " next=%" PRId64, ev->next);
 	field(out, "mx", ev->mx);
 	field(out, "ip", ev->ip);
@@ -220,7 +224,7 @@ static int parse_line(struct parsed *p, const char *line, size_t len)
 		buf_clear(&p->strings[i]);
 	if (sp == NULL)
 		return -1;
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < KIND_COUNT; k++) {
 		if ((size_t)(sp - line) == strlen(kind_words[k]) &&
 		    memcmp(line, kind_words[k], (size_t)(sp - line)) == 0) {
 			p->ev.kind = (enum queue_event_kind)k;

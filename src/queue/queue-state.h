@@ -10,7 +10,12 @@
  *   done 1764766300 rcpt=0 code=250 status=2.0.0 mx=... ip=... tls=dane tls_verified=yes
  *           text=...
  *   failed 1764766300 rcpt=1 code=550 status=5.1.1 ... text=...
+ *   unreported 1764766300 rcpt=1 code=550 status=5.1.1 next=1764766600 ... text=...
  *
+ * `unreported`: the recipient failed for good but its bounce could not
+ * be written; it stays pending (not delivered again: only the bounce is
+ * retried at next, from this line's code, status and text) until a
+ * `failed` line says the report went out.
  * (one line each; values escaped as the envelope's: bytes 0x00-0x20,
  * 0x7F and '%' as %XX). rcpt is the index in the envelope's rcpt list.
  * A recipient's state is the last of its lines; `done` and `failed` are
@@ -39,6 +44,7 @@ enum queue_event_kind {
 	QUEUE_EVENT_ATTEMPT, /* a temporary failure; next says when again */
 	QUEUE_EVENT_DONE,
 	QUEUE_EVENT_FAILED,
+	QUEUE_EVENT_UNREPORTED, /* failed, the bounce not written yet; next: retry it */
 };
 
 /* One line. Strings may be NULL (written as absent). */
@@ -48,7 +54,7 @@ struct queue_state_event {
 	unsigned rcpt;
 	unsigned code;      /* SMTP code, 0: none (e.g. a DNS failure) */
 	const char *status; /* enhanced status "4.4.1" */
-	int64_t next;       /* attempts only */
+	int64_t next;       /* attempts and unreported only */
 	const char *mx, *ip, *tls, *text;
 	bool tls_verified; /* written only when tls is set and not "none" */
 };
@@ -62,6 +68,9 @@ struct queue_rcpt_state {
 	char enhanced[16];
 	char *mx, *ip, *tls, *text; /* of the last line; NULL: none */
 	bool tls_verified;
+	/* pending only for its bounce (an `unreported` line): never delivered
+	   again; code, enhanced and text are the failure to report */
+	bool unreported;
 };
 
 struct queue_state {

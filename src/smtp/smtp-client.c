@@ -282,6 +282,8 @@ static void send_item(struct smtp_client *c, size_t k)
 			buf_append_str(&c->out, " BODY=BINARYMIME");
 		if (t->smtputf8)
 			buf_append_str(&c->out, " SMTPUTF8");
+		if (t->requiretls && c->ext.requiretls)
+			buf_append_str(&c->out, " REQUIRETLS");
 		if (c->ext.dsn && t->ret != SPOOL_RET_UNSET)
 			buf_printf(&c->out, " RET=%s", spool_ret_name(t->ret));
 		if (c->ext.dsn && t->envid != NULL) {
@@ -553,6 +555,16 @@ void smtp_client_connection_lost(struct smtp_client *c, const char *reason)
 		c->txn = NULL;
 	}
 	c->state = S_CLOSE;
+}
+
+bool smtp_client_mail_accepted(const struct smtp_client *c)
+{
+	return c->mail_ok;
+}
+
+bool smtp_client_awaiting_data_reply(const struct smtp_client *c)
+{
+	return c->state == S_DOT && !c->discard_dot && c->txn != NULL;
 }
 
 /* ---- the rest of the API ---- */

@@ -84,6 +84,10 @@ struct smtp_client_txn {
 	bool smtputf8;
 	enum spool_ret ret;
 	const char *envid;
+	/* RFC 8689 2: the message carries REQUIRETLS; sent as a MAIL FROM
+	   parameter when the peer offers the extension (the caller decides
+	   beforehand whether the session may carry it at all) */
+	bool requiretls;
 	ARRAY(struct smtp_client_rcpt) rcpts;
 	ARRAY(struct smtp_client_result) results; /* set by the engine, one per rcpt */
 	unsigned accepted;                        /* RCPTs the server accepted */
@@ -131,6 +135,13 @@ const struct smtp_client_ext *smtp_client_ext(const struct smtp_client *c);
 bool smtp_client_tls(const struct smtp_client *c);
 /* The session-level failure, or NULL while there is none. */
 const struct smtp_client_result *smtp_client_failure(const struct smtp_client *c);
+/* Whether the peer accepted MAIL FROM of the last transaction started
+   (false before any, and after a refusal or a loss before its reply). */
+bool smtp_client_mail_accepted(const struct smtp_client *c);
+/* Whether the whole message went out (the final dot, or the last BDAT
+   chunk) and its reply is due: cutting the session now may deliver it
+   without our knowing (RFC 1047), so a stopping client waits for it. */
+bool smtp_client_awaiting_data_reply(const struct smtp_client *c);
 
 /* Start a transaction (want READY only). Checks first what the message
    needs against what the peer offered: a SIZE the peer refuses (5.3.4),

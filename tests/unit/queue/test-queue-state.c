@@ -69,6 +69,43 @@ static void test_round_trip(void **state)
 	buf_free(&b);
 }
 
+/* A bounce that could not be written: the recipient stays pending for its
+   report (with next and the failure kept), until a failed line. */
+static void test_unreported(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct queue_state st;
+	struct queue_state_event ev = {.kind = QUEUE_EVENT_UNREPORTED,
+	                               .time = 1000,
+	                               .rcpt = 0,
+	                               .code = 550,
+	                               .status = "5.1.1",
+	                               .next = 1300,
+	                               .text = "no such user"};
+
+	queue_state_format(&ev, &b);
+	assert_non_null(
+	    strstr(buf_cstr(&b), "unreported 1000 rcpt=0 code=550 status=5.1.1 next=1300"));
+	queue_state_parse(b.data, b.len, 1, &st);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(st.rcpts.items[0].status, QUEUE_RCPT_PENDING);
+	assert_true(st.rcpts.items[0].unreported);
+	assert_int_equal(st.rcpts.items[0].next, 1300);
+	assert_int_equal(st.rcpts.items[0].code, 550);
+	assert_string_equal(st.rcpts.items[0].text, "no such user");
+	assert_false(queue_state_finished(&st));
+	queue_state_clear(&st);
+	ev.kind = QUEUE_EVENT_FAILED;
+	ev.time = 1300;
+	queue_state_format(&ev, &b);
+	queue_state_parse(b.data, b.len, 1, &st);
+	assert_int_equal(st.rcpts.items[0].status, QUEUE_RCPT_FAILED);
+	assert_false(st.rcpts.items[0].unreported);
+	assert_true(queue_state_finished(&st));
+	queue_state_clear(&st);
+	buf_free(&b);
+}
+
 static void test_escaped_text(void **state)
 {
 	struct buf b = BUF_INIT;
@@ -221,7 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_escaped_text),
 	    cmocka_unit_test(test_every_prefix),   cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_final_is_final), cmocka_unit_test(test_append),
-	    cmocka_unit_test(test_tls_verified),
+	    cmocka_unit_test(test_tls_verified),   cmocka_unit_test(test_unreported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -317,6 +317,35 @@ static void test_bdat(void **state)
 	drive_free(&d);
 }
 
+/* RFC 8689 2: REQUIRETLS goes on MAIL FROM when the message has it and
+   the peer offers it; never to a peer that does not. */
+static void test_requiretls_param(void **state)
+{
+	struct drive d;
+	struct smtp_client_txn t;
+	struct smtp_client_result fail = {0};
+
+	drive_init(&d, &plain_config);
+	server(&d, "220 mx\r\n");
+	server(&d, "250-mx\r\n250 REQUIRETLS\r\n");
+	txn_init(&t, 1);
+	t.requiretls = true;
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	assert_string_equal(output(&d), "MAIL FROM:<s@example.test> REQUIRETLS\r\n");
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+
+	drive_init(&d, &plain_config);
+	server(&d, "220 mx\r\n");
+	server(&d, "250 mx\r\n");
+	txn_init(&t, 1);
+	t.requiretls = true;
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	assert_string_equal(output(&d), "MAIL FROM:<s@example.test>\r\n");
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+}
+
 static void test_helo_fallback_and_greeting(void **state)
 {
 	struct drive d;
@@ -362,6 +391,45 @@ static void test_lost_after_rcpt(void **state)
 	drive_free(&d);
 }
 
+/* What the queue asks on a lost session: was MAIL accepted (a 421 to MAIL
+   on a reused session means a new connection, not a deferral), and is the
+   reply to the whole message due (a stop waits for it). */
+static void test_mail_accepted_and_data_reply_due(void **state)
+{
+	struct drive d;
+	struct smtp_client_txn t;
+	struct smtp_client_result fail = {0};
+
+	ready_pipelined(&d, &plain_config);
+	txn_init(&t, 1);
+	assert_false(smtp_client_mail_accepted(d.c));
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	output(&d);
+	server(&d, "421 4.7.0 Too many messages in this session\r\n");
+	assert_false(smtp_client_mail_accepted(d.c));
+	assert_false(smtp_client_awaiting_data_reply(d.c));
+	smtp_client_connection_lost(d.c, "peer closed");
+	assert_int_equal(t.results.items[0].code, 421);
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+
+	ready_pipelined(&d, &plain_config);
+	txn_init(&t, 1);
+	assert_int_equal(smtp_client_start(d.c, &t, &fail), 0);
+	output(&d);
+	server(&d, "250 ok\r\n250 ok\r\n");
+	assert_true(smtp_client_mail_accepted(d.c));
+	assert_false(smtp_client_awaiting_data_reply(d.c));
+	server(&d, "354 go\r\n");
+	assert_true(d.body_sent);
+	assert_true(smtp_client_awaiting_data_reply(d.c));
+	server(&d, "250 2.0.0 kept\r\n");
+	assert_false(smtp_client_awaiting_data_reply(d.c));
+	assert_int_equal(t.results.items[0].code, 250);
+	smtp_client_txn_clear(&t);
+	drive_free(&d);
+}
+
 static void test_dot_stuffing(void **state)
 {
 	const char *in = "a\r\n.b\r\n..c\r\n.\r\nd";
@@ -390,8 +458,10 @@ int main(void)
 	    cmocka_unit_test(test_starttls_and_auth),
 	    cmocka_unit_test(test_checks_before_mail),
 	    cmocka_unit_test(test_bdat),
+	    cmocka_unit_test(test_requiretls_param),
 	    cmocka_unit_test(test_helo_fallback_and_greeting),
 	    cmocka_unit_test(test_lost_after_rcpt),
+	    cmocka_unit_test(test_mail_accepted_and_data_reply_due),
 	    cmocka_unit_test(test_dot_stuffing),
 	};
 
