@@ -65,8 +65,9 @@ struct imap_server {
 	/* before a failed login is answered: IMAP_AUTH_FAIL_DELAY seconds;
 	   tests (the session fuzzer) may shorten it */
 	struct timeval auth_fail_delay;
-	struct imap_session *idlers; /* sessions in IDLE (cmd-idle.c) */
-	struct pop3_server *pop3;    /* the role's POP3 services (src/pop3) */
+	struct imap_session *idlers;            /* sessions in IDLE (cmd-idle.c) */
+	struct pop3_server *pop3;               /* the role's POP3 services (src/pop3) */
+	struct managesieve_server *managesieve; /* port 4190 (src/managesieve) */
 };
 
 enum imap_state {
