@@ -35,7 +35,8 @@ struct msieve_parser {
 	msieve_sink_fn *sink;
 	void *sink_ctx;
 	enum pstate state;
-	struct buf data; /* token bytes, each token NUL-terminated */
+	struct buf data;    /* token bytes, each token NUL-terminated */
+	struct buf cmddata; /* those of the last COMMAND */
 	struct ptoken toks[MSIEVE_MAX_TOKENS];
 	size_t ntoks;
 	size_t line_len;   /* non-literal octets of this command */
@@ -61,6 +62,7 @@ void msieve_parser_free(struct msieve_parser **p)
 	if (*p == NULL)
 		return;
 	buf_free(&(*p)->data);
+	buf_free(&(*p)->cmddata);
 	free(*p);
 	*p = NULL;
 }
@@ -136,6 +138,10 @@ static enum msieve_parse_result line_end(struct msieve_parser *p)
 		p->state = P_START;
 		return MSIEVE_PARSE_ERROR;
 	}
+	struct buf swap = p->cmddata;
+
+	p->cmddata = p->data;
+	p->data = swap;
 	memset(&p->cmd, 0, sizeof(p->cmd));
 	for (size_t i = 0; i < p->ntoks; i++) {
 		struct msieve_token *t = &p->cmd.tokens[i];
@@ -144,7 +150,7 @@ static enum msieve_parse_result line_end(struct msieve_parser *p)
 		t->len = p->toks[i].len;
 		t->literal = p->toks[i].literal;
 		t->streamed = p->toks[i].streamed;
-		t->data = t->streamed ? NULL : p->data.data + p->toks[i].off;
+		t->data = t->streamed ? NULL : p->cmddata.data + p->toks[i].off;
 	}
 	p->cmd.count = p->ntoks;
 	reset(p);
