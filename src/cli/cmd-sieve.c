@@ -86,28 +86,46 @@ static int compile(const struct tern_settings *set, const struct buf *script)
 	return 0;
 }
 
-/* When root runs this, the files belong to the owner of the Maildir. */
-static void fix_owner(const char *maildir, const char *dir)
+/* chown path to uid:gid if root owns it. */
+static void chown_if_root(const char *path, uid_t uid, gid_t gid)
 {
 	struct stat st;
-	char **names, *active;
+
+	if (lstat(path, &st) == 0 && st.st_uid == 0 && !S_ISLNK(st.st_mode))
+		(void)chown(path, uid, gid);
+}
+
+/* When root runs this, what it made (the Maildir and its parent if they
+   were missing, the sieve directory and its files) belongs to the owner
+   of mail_dir, the account the server runs as. */
+static void fix_owner(const char *mail_dir, const char *maildir, const char *dir)
+{
+	struct stat st;
+	char **names, *active, *parent, *slash;
 	size_t count;
 	const char *error;
 
-	if (geteuid() != 0 || stat(maildir, &st) < 0)
+	if (geteuid() != 0 || stat(mail_dir, &st) < 0 || st.st_uid == 0)
 		return;
-	if (chown(dir, st.st_uid, st.st_gid) < 0)
-		return;
+	parent = xstrdup(maildir);
+	slash = strrchr(parent, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		chown_if_root(parent, st.st_uid, st.st_gid);
+	}
+	free(parent);
+	chown_if_root(maildir, st.st_uid, st.st_gid);
+	chown_if_root(dir, st.st_uid, st.st_gid);
 	if (msieve_store_list(dir, &names, &count, &active, &error) != MSIEVE_OK)
 		return;
 	for (size_t i = 0; i < count; i++) {
 		char *p = xasprintf("%s/%s.sieve", dir, names[i]);
 
-		(void)chown(p, st.st_uid, st.st_gid);
+		chown_if_root(p, st.st_uid, st.st_gid);
 		free(p);
 	}
 	char *p = xasprintf("%s/active", dir);
-	(void)chown(p, st.st_uid, st.st_gid);
+	chown_if_root(p, st.st_uid, st.st_gid);
 	free(p);
 	msieve_names_free(names, count);
 	free(active);
@@ -210,7 +228,7 @@ static int run(const struct tern_settings *set, const char *sub, const char *mai
 		cli_error("%s: %s", name != NULL ? name : sub, status_text(st, error));
 		ret = 1;
 	} else if (ret == 0 && (strcmp(sub, "put") == 0 || strcmp(sub, "activate") == 0))
-		fix_owner(maildir, dir);
+		fix_owner(set->mail_dir, maildir, dir);
 	buf_free(&script);
 	free(dir);
 	return ret;
