@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from conftest import client_tls_context
+from scram_client import ScramClient
 
 USER = "alice@example.test"
 PASSWORD = "correct horse battery"
@@ -82,6 +83,23 @@ class Client:
         ir = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
         return self.cmd(b'AUTHENTICATE "PLAIN" "' + ir + b'"')
 
+    def challenge(self):
+        """A server challenge: a quoted string or literal on its own line,
+        decoded; or the OK/NO status line as bytes when the exchange ended."""
+        line = self._line()
+        m = re.fullmatch(rb'"([^"]*)"', line)
+        if m:
+            return base64.b64decode(m.group(1))
+        m = re.fullmatch(rb"\{(\d+)\+?\}", line)
+        if m:
+            data = self._exact(int(m.group(1)))
+            self._line()
+            return base64.b64decode(data)
+        return line
+
+    def send_string(self, data):
+        self.sock.sendall(b'"' + base64.b64encode(data) + b'"\r\n')
+
     def put(self, name, script):
         return self.cmd(b'PUTSCRIPT "%s" {%d+}\r\n%s' % (name.encode(), len(script), script))
 
@@ -130,6 +148,35 @@ def test_capability_and_starttls(inst):
     assert status.startswith(b"OK")
     status, _ = c.cmd(b"LOGOUT")
     assert status.startswith(b"OK")
+
+
+def test_authenticate_with_challenges(inst):
+    c = Client(inst.port("sieve"))
+    c.starttls()
+    # PLAIN without an initial response: an empty challenge first
+    c.sock.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+    assert c.challenge() == b""
+    c.send_string(b"\0" + USER.encode() + b"\0" + PASSWORD.encode())
+    assert c.response()[0].startswith(b"OK")
+    assert c.cmd(b"UNAUTHENTICATE")[0].startswith(b"OK")
+    # "*" aborts an exchange
+    c.sock.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+    assert c.challenge() == b""
+    c.sock.sendall(b'"*"\r\n')
+    assert c.response()[0].startswith(b"NO")
+    # SCRAM-SHA-256: the server's proof checked here
+    scram = ScramClient(USER, PASSWORD)
+    c.sock.sendall(b'AUTHENTICATE "SCRAM-SHA-256" "' + base64.b64encode(scram.first()) +
+                   b'"\r\n')
+    server_first = c.challenge()
+    c.send_string(scram.final(server_first))
+    server_final = c.challenge()
+    if isinstance(server_final, bytes) and server_final.startswith(b"OK"):
+        pytest.fail("no server-final: " + repr(server_final))
+    assert scram.verify(server_final)
+    c.sock.sendall(b'""\r\n')
+    assert c.response()[0].startswith(b"OK")
+    assert c.cmd(b"LISTSCRIPTS")[0].startswith(b"OK")
 
 
 def test_scripts_lifecycle(inst):
@@ -254,3 +301,15 @@ def test_tern_sieve_cli(inst, tmp_path):
     assert c.cmd(b"LISTSCRIPTS")[1] == [b'"main" ACTIVE', b'"second"']
     inst.tern("sieve", "deactivate", USER)
     assert c.cmd(b"LISTSCRIPTS")[1] == [b'"main"', b'"second"']
+
+
+def test_bad_commands_close_the_session(inst):
+    c = Client(inst.port("sieve"))
+    for i in range(100):
+        status, _ = c.cmd(b"BOGUS %d" % i)
+        if status.startswith(b"BYE"):
+            break
+        assert status.startswith(b"NO")
+    assert status.startswith(b"BYE") and i < 50
+    with pytest.raises((EOFError, ConnectionError)):
+        c.cmd(b"NOOP")
