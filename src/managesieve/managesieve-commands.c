@@ -437,9 +437,16 @@ static bool dispatch_auth(struct managesieve_session *s, const struct msieve_com
 	else if (msieve_token_is(c, "HAVESPACE"))
 		cmd_havespace(s, cmd);
 	else if (msieve_token_is(c, "UNAUTHENTICATE") && cmd->count == 1) {
+		const struct tern_settings *set = s->server->settings;
+		struct timeval tv = {set->limits.session_timeout, 0};
+
 		msieve_session_logout_user(s);
 		s->state = MSIEVE_STATE_NONAUTH;
 		s->errors = 0;
+		/* the limits of a session before login again */
+		conn_set_idle_timeout(s->conn, set->limits.login_timeout);
+		if (set->limits.session_timeout > 0)
+			evtimer_add(s->session_timer, &tv);
 		msieve_reply(s, "OK", NULL, "Unauthenticated.");
 	} else
 		return false;

@@ -54,6 +54,7 @@ struct managesieve_session {
 	bool busy, closed, auth_line;
 	unsigned jobs;
 	struct auth_sasl *sasl;
+	struct event *session_timer; /* limits { session_timeout } before login */
 	char *username;
 	struct mail_user *user;
 	char *dir;  /* the user's sieve directory */

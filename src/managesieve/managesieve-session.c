@@ -44,6 +44,16 @@ void msieve_capability(struct managesieve_session *s, struct buf *b)
 	buf_append_str(b, "\"VERSION\" \"1.0\"\r\n\"UNAUTHENTICATE\"\r\n");
 }
 
+static void on_session_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct managesieve_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == MSIEVE_STATE_NONAUTH && !s->closed)
+		msieve_session_close(s, "Disconnected for inactivity.");
+}
+
 static void send_greeting(struct managesieve_session *s)
 {
 	struct buf b = BUF_INIT;
@@ -66,6 +76,7 @@ void msieve_session_start(struct managesieve_server *server, int fd, const struc
 {
 	struct managesieve_session *s = xcalloc(1, sizeof(*s));
 	const struct tern_settings *set = server->settings;
+	struct timeval tv = {set->limits.session_timeout, 0};
 
 	s->server = server;
 	s->tmp_fd = -1;
@@ -78,6 +89,9 @@ void msieve_session_start(struct managesieve_server *server, int fd, const struc
 	memcpy(s->sid, conn_sid(s->conn), SESSION_ID_LEN);
 	s->parser = msieve_parser_new(set->limits.line_length, set->limits.line_length);
 	conn_set_idle_timeout(s->conn, set->limits.login_timeout);
+	s->session_timer = evtimer_new(server->base, on_session_timeout, s);
+	if (set->limits.session_timeout > 0)
+		evtimer_add(s->session_timer, &tv);
 	log_info(s->sid, "event=managesieve.connect ip=%s", conn_peer_ip(s->conn));
 	send_greeting(s);
 }
@@ -100,6 +114,8 @@ void msieve_session_logout_user(struct managesieve_session *s)
 static void session_free(struct managesieve_session *s)
 {
 	msieve_session_logout_user(s);
+	if (s->session_timer != NULL)
+		event_free(s->session_timer);
 	msieve_parser_free(&s->parser);
 	auth_sasl_free(&s->sasl);
 	free(s);
@@ -237,6 +253,7 @@ void msieve_session_login(struct managesieve_session *s, char *username, const c
 	msieve_parser_set_max_literal(s->parser, ms->max_script_size);
 	msieve_parser_set_sink(s->parser, MSIEVE_STREAM_MIN, tmp_sink, s);
 	conn_set_idle_timeout(s->conn, ms->idle_timeout);
+	evtimer_del(s->session_timer);
 	log_info(s->sid, "event=managesieve.login user=%s method=%s", user_log, method);
 	free(user_log);
 	msieve_reply(s, "OK", NULL, "Logged in.");
