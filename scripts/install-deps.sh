@@ -10,7 +10,7 @@ test_pkgs=(libcmocka-dev python3-pytest fetchmail getmail6 python3-pytest-timeou
 	python3-dkim python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
 	clang libclang-rt-14-dev clang-format opendkim opendkim-tools
 	dovecot-imapd dovecot-pop3d dovecot-sieve isync util-linux iproute2 python3-pytest-xdist libnet-ssleay-perl
-	libio-socket-ssl-perl postfix libsasl2-modules curl ldnsutils nsd mutt haproxy)
+	libio-socket-ssl-perl postfix libsasl2-modules curl ldnsutils nsd mutt haproxy sieve-connect)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

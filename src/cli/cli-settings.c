@@ -8,6 +8,7 @@
 #include "guard/guard-settings.h"
 #include "imap/imap-settings.h"
 #include "mailauth/mailauth-settings.h"
+#include "managesieve/managesieve-settings.h"
 #include "pop3/pop3-settings.h"
 #include "queue/queue-settings.h"
 #include "sieve/sieve-settings.h"
@@ -19,17 +20,19 @@
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section,     &smtp_settings_section,  &submission_settings_section,
-    &lmtp_settings_section,     &imap_settings_section,  &dns_settings_section,
-    &mailauth_settings_section, &queue_settings_section, &guard_settings_section,
-    &pop3_settings_section,     &sieve_settings_section, &quota_settings_section,
+    &auth_settings_section,        &smtp_settings_section,  &submission_settings_section,
+    &lmtp_settings_section,        &imap_settings_section,  &dns_settings_section,
+    &mailauth_settings_section,    &queue_settings_section, &guard_settings_section,
+    &pop3_settings_section,        &sieve_settings_section, &quota_settings_section,
+    &managesieve_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list
    them. */
 static const struct service_def *const services[] = {
-    &smtp_service_smtp,  &smtp_service_submission, &smtp_service_submissions, &imap_service_imap,
-    &imap_service_imaps, &pop3_service_pop3,       &pop3_service_pop3s,       &smtp_service_lmtp,
+    &smtp_service_smtp,  &smtp_service_submission, &smtp_service_submissions,
+    &imap_service_imap,  &imap_service_imaps,      &pop3_service_pop3,
+    &pop3_service_pop3s, &smtp_service_lmtp,       &managesieve_service_sieve,
 };
 
 const struct settings_schema tern_settings_schema = {

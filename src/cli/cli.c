@@ -31,6 +31,7 @@ static const struct cli_command commands[] = {
     {"dns", cmd_dns, "print the DNS records a domain needs"},
     {"message", cmd_message, "show how Tern parses a message"},
     {"queue", cmd_queue, "list and show mail waiting for remote servers"},
+    {"sieve", cmd_sieve, "list, show, upload, activate and check users' Sieve scripts"},
     {"ban", cmd_ban, "list, add and lift the guard's bans of client addresses"},
 };
 

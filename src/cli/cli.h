@@ -55,5 +55,6 @@ int cmd_dkim(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_dns(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_message(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_queue(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sieve(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -246,10 +246,8 @@ static void write_listeners(struct buf *b, const struct init_opts *opts)
 {
 	long n = opts->port_offset < 0 ? 0 : opts->port_offset;
 
-	buf_printf(b,
-	           "# Listeners, one block per service. Later releases add sieve (%ld) and "
-	           "http (%ld).\n",
-	           n + 4190, n + 80);
+	buf_printf(b, "# Listeners, one block per service. Later releases add http (%ld).\n",
+	           n + 80);
 	for (size_t i = 0; i < tern_settings_schema.service_count; i++) {
 		const struct service_def *s = tern_settings_schema.services[i];
 		char *addr = listener_address(opts, s);

@@ -67,10 +67,11 @@ struct imap_server {
 	/* before a failed login is answered: IMAP_AUTH_FAIL_DELAY seconds;
 	   tests (the session fuzzer) may shorten it */
 	struct timeval auth_fail_delay;
-	struct imap_session *idlers;    /* sessions in IDLE (cmd-idle.c) */
-	struct imap_session *notifiers; /* sessions with NOTIFY SET (cmd-notify.c) */
-	struct pop3_server *pop3;       /* the role's POP3 services (src/pop3) */
-	struct directory *quota_dir;    /* the limits (cmd-quota.c), opened at first use */
+	struct imap_session *idlers;            /* sessions in IDLE (cmd-idle.c) */
+	struct imap_session *notifiers;         /* sessions with NOTIFY SET (cmd-notify.c) */
+	struct pop3_server *pop3;               /* the role's POP3 services (src/pop3) */
+	struct managesieve_server *managesieve; /* port 4190 (src/managesieve) */
+	struct directory *quota_dir;            /* the limits (cmd-quota.c), opened at first use */
 };
 
 enum imap_state {

@@ -12,6 +12,8 @@
 #include "auth/sasl-cbind.h"
 #include "imap/imap-private.h"
 #include "lib/xalloc.h"
+#include "managesieve/managesieve-server.h"
+#include "managesieve/managesieve-settings.h"
 #include "pop3/pop3-server.h"
 #include "pop3/pop3-settings.h"
 #include "store/mailbox.h"
@@ -168,6 +170,8 @@ static int role_init(struct role_ctx *ctx, const char **error_r)
 	/* POP3 lives in the imap role (DESIGN.md): same directory, same users */
 	server->pop3 =
 	    pop3_server_new(ctx->base, ctx->settings, ctx->tls, server->auth, server->users, ctx);
+	server->managesieve =
+	    managesieve_server_new(ctx->base, ctx->settings, ctx->tls, server->auth, server->users);
 	ctx->data = server;
 	return 0;
 }
@@ -179,6 +183,8 @@ static void role_accept(struct role_ctx *ctx, int fd, const struct sockaddr *pee
 
 	if (service == &pop3_service_pop3 || service == &pop3_service_pop3s)
 		pop3_server_accept(server->pop3, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
+	else if (service == &managesieve_service_sieve)
+		managesieve_server_accept(server->managesieve, fd, peer, peerlen);
 	else
 		imap_server_accept(server, fd, peer, peerlen, tls == TLS_MODE_IMPLICIT);
 }
@@ -193,12 +199,14 @@ static void role_deinit(struct role_ctx *ctx)
 	struct imap_server *server = ctx->data;
 
 	pop3_server_free(&server->pop3);
+	managesieve_server_free(&server->managesieve);
 	imap_server_free(&server);
 	ctx->data = NULL;
 }
 
 static const struct service_def *const imap_services[] = {&imap_service_imap, &imap_service_imaps,
-                                                          &pop3_service_pop3, &pop3_service_pop3s};
+                                                          &pop3_service_pop3, &pop3_service_pop3s,
+                                                          &managesieve_service_sieve};
 
 const struct role_ops imap_role_ops = {
     .name = "imap",

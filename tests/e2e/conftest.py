@@ -23,7 +23,7 @@ TERN_BIN = os.environ.get("TERN_BIN", os.path.join(SRCDIR, "build", "tern"))
 
 STANDARD_PORTS = {"smtp": 25, "submission": 587, "submissions": 465,
                   "lmtp": 24, "imap": 143, "imaps": 993,
-                  "pop3": 110, "pop3s": 995}
+                  "pop3": 110, "pop3s": 995, "sieve": 4190}
 DOMAIN = "example.test"
 HOSTNAME = "mail.example.test"
 

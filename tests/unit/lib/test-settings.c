@@ -19,6 +19,7 @@
 #include "lib/settings-private.h"
 #include "lib/xalloc.h"
 #include "mailauth/mailauth-settings.h"
+#include "managesieve/managesieve-settings.h"
 #include "smtp/smtp-settings.h"
 
 #define PATH "/etc/tern/tern.conf"
@@ -245,12 +246,12 @@ static void test_errors(void **state)
 	     PATH ":4: bad value for tls: \"maybe\" (expected none, starttls or implicit)"},
 	    {"hostname = h\nlistener smtp {\n}\n",
 	     PATH ":2: listener smtp has no address (address = *:25)"},
-	    {"hostname = h\nlistener sieve {\n}\n",
-	     PATH ":2: unknown service \"sieve\" (expected smtp, submission, submissions, imap, "
-	          "imaps, pop3, pop3s or lmtp)"},
+	    {"hostname = h\nlistener http {\n}\n",
+	     PATH ":2: unknown service \"http\" (expected smtp, submission, submissions, imap, "
+	          "imaps, pop3, pop3s, lmtp or sieve)"},
 	    {"hostname = h\nlistener {\n}\n",
 	     PATH ":2: listener needs a service: listener smtp { ... } (one of smtp, "
-	          "submission, submissions, imap, imaps, pop3, pop3s, lmtp)"},
+	          "submission, submissions, imap, imaps, pop3, pop3s, lmtp, sieve)"},
 	    {"hostname = h\nbogus {\n}\n", PATH ":2: unknown block \"bogus\""},
 	    {"hostname = h\ndns {\nforwarders = 192.0.2.1:53\n}\n",
 	     PATH ":3: bad value for forwarders: \"192.0.2.1:53\" (expected IP addresses like "
@@ -348,7 +349,8 @@ static void test_services(void **state)
 	const struct settings_schema *schema = &tern_settings_schema;
 
 	assert_ptr_equal(settings_find_service(schema, "submissions"), &smtp_service_submissions);
-	assert_null(settings_find_service(schema, "sieve"));
+	assert_ptr_equal(settings_find_service(schema, "sieve"), &managesieve_service_sieve);
+	assert_int_equal(managesieve_service_sieve.default_port, 4190);
 	assert_ptr_equal(settings_find_service(schema, "pop3s"), &pop3_service_pop3s);
 	assert_int_equal(pop3_service_pop3.default_port, 110);
 	assert_int_equal(pop3_service_pop3s.default_port, 995);
