@@ -269,7 +269,8 @@ static void commit(struct inbound_session *is)
 	is->delivery = NULL;
 	job->users = is->rcpts.users.items;
 	job->user_count = is->rcpts.users.count;
-	job->mailbox = is->junk ? "Junk" : NULL;
+	/* milter: SMFIR_QUARANTINE files into Junk too (smtp-milter.c) */
+	job->mailbox = is->junk || is->msg->quarantine ? "Junk" : NULL;
 	if (is->rcpts.remotes.count > 0) {
 		/* the spool envelope, filled on the loop thread */
 		smtp_commit_fill_envelope(&job->env, is->s, is->msg, &is->rcpts,

@@ -412,6 +412,8 @@ static void commit(struct sub_session *ss)
 	ss->delivery = NULL;
 	job->users = ss->rcpts.users.items;
 	job->user_count = ss->rcpts.users.count;
+	/* milter: SMFIR_QUARANTINE files into Junk (smtp-milter.c) */
+	job->mailbox = ss->msg->quarantine ? "Junk" : NULL;
 	if (ss->rcpts.remotes.count > 0)
 		smtp_commit_fill_envelope(&job->env, ss->s, ss->msg, &ss->rcpts, skip);
 	workpool_submit(ss->sub->role->pool, smtp_commit_work, commit_done, job);

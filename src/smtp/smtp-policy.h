@@ -61,6 +61,9 @@ struct smtp_message {
 	enum smtp_dsn_ret dsn_ret;
 	const char *dsn_envid;
 	bool chunked;
+	/* A milter asked for quarantine (smtp-milter.c): the message goes
+	   into the recipients' Junk folders. */
+	bool quarantine;
 	/* The DSN NOTIFY=/ORCPT= of each recipient, parallel to rcpts
 	   (rcpt_count entries, smtp-command.h). */
 	const struct smtp_rcpt_params *rcpt_params;
