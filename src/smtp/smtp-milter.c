@@ -38,6 +38,17 @@ struct mw_session {
 	/* what msg points to after the modifications */
 	struct buf header;
 	char *mail_from;
+	struct buf trace;
+	struct smtp_milter_rcpts rcpts;
+};
+
+/* One smtp_milter_rcpts_apply(): the lookups, one at a time. */
+struct rcpt_job {
+	struct smtp_rcpts *r;
+	const struct smtp_milter_rcpts *ch;
+	size_t next; /* over del then add */
+	void (*done)(void *ctx);
+	void *ctx;
 };
 
 /* ---- MAIL and RCPT ---- */
@@ -346,6 +357,56 @@ static int replace_body(struct mw_session *mw, const struct buf *body)
 	return 0;
 }
 
+/* The trace's Return-Path (RFC 5321 4.4) names the changed sender. */
+static void set_return_path(struct mw_session *mw)
+{
+	struct smtp_message *msg = mw->msg;
+	const char *end;
+
+	if (msg->trace_len < 12 || strncasecmp(msg->trace, "Return-Path:", 12) != 0 ||
+	    (end = memmem(msg->trace, msg->trace_len, "\r\n", 2)) == NULL)
+		return;
+	end += 2;
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "Return-Path: <%s>\r\n", mw->mail_from);
+	buf_append(&b, end, msg->trace_len - (size_t)(end - msg->trace));
+	buf_free(&mw->trace);
+	mw->trace = b;
+	msg->trace = mw->trace.data;
+	msg->trace_len = mw->trace.len;
+}
+
+static void push(char ***items, size_t *count, char *s)
+{
+	*items = xreallocarray(*items, *count + 1, sizeof(**items));
+	(*items)[(*count)++] = s;
+}
+
+/* An address of SMFIR_ADDRCPT/DELRCPT, without its <>, for the policy. */
+static void add_rcpt_change(struct mw_session *mw, const struct milter_mod *mod)
+{
+	size_t len = strlen(mod->name);
+	char *addr = len >= 2 && mod->name[0] == '<' && mod->name[len - 1] == '>'
+	                 ? xstrndup(mod->name + 1, len - 2)
+	                 : xstrdup(mod->name);
+
+	log_info(smtp_session_sid(mw->s), "event=milter.rcpt_%s rcpt=<%s>",
+	         mod->cmd == SMFIR_DELRCPT ? "removed" : "added", addr);
+	if (mod->cmd == SMFIR_DELRCPT)
+		push(&mw->rcpts.del, &mw->rcpts.del_count, addr);
+	else
+		push(&mw->rcpts.add, &mw->rcpts.add_count, addr);
+}
+
+static void free_list(char ***items, size_t *count)
+{
+	for (size_t i = 0; i < *count; i++)
+		free((*items)[i]);
+	free(*items);
+	*items = NULL;
+	*count = 0;
+}
+
 /* What is applied of res before the wrapped policy's end of DATA; -1
    after answering 451. */
 static int apply(struct mw_session *mw, const struct milter_result *res)
@@ -368,13 +429,15 @@ static int apply(struct mw_session *mw, const struct milter_result *res)
 			                    ? xstrndup(mod->name + 1, len - 2)
 			                    : xstrdup(mod->name);
 			mw->msg->mail_from = mw->mail_from;
+			set_return_path(mw);
 			log_info(sid, "event=milter.sender_changed from=<%s>", mw->mail_from);
 		} else if (mod->cmd == SMFIR_ADDRCPT || mod->cmd == SMFIR_ADDRCPT_PAR ||
 		           mod->cmd == SMFIR_DELRCPT) {
-			log_warn(sid, "event=milter.rcpt_change_ignored cmd=%c rcpt=%s", mod->cmd,
-			         mod->name);
+			add_rcpt_change(mw, mod);
 		}
 	}
+	if (mw->rcpts.add_count + mw->rcpts.del_count > 0)
+		mw->msg->milter_rcpts = &mw->rcpts;
 	if (res->quarantine) {
 		log_info(sid, "event=milter.quarantine milter=%s reason=\"%s\"",
 		         res->milter != NULL ? res->milter : "-", res->quarantine_reason);
@@ -428,6 +491,100 @@ static void mw_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 	milter_session_run(mw->ms, &st, data_done, mw);
 }
 
+/* ---- recipient changes, for the policies ---- */
+
+static void remove_user(struct smtp_rcpts *r, const char *name)
+{
+	for (size_t i = 0; i < r->users.count; i++) {
+		if (strcasecmp(r->users.items[i].name, name) == 0) {
+			free(r->users.items[i].name);
+			free(r->users.items[i].maildir);
+			array_remove(&r->users, i);
+			return;
+		}
+	}
+}
+
+/* The remote recipient address, and those the RCPT alias expanded to. */
+static void remove_remote(struct smtp_rcpts *r, const char *address)
+{
+	/* bounded: each round removes an item or moves on */
+	for (size_t i = 0; i < r->remotes.count;) {
+		struct smtp_rcpt_remote *x = &r->remotes.items[i];
+
+		if (strcasecmp(x->address, address) != 0 &&
+		    (x->alias == NULL || strcasecmp(x->alias, address) != 0)) {
+			i++;
+			continue;
+		}
+		free(x->address);
+		free(x->alias);
+		array_remove(&r->remotes, i);
+	}
+}
+
+static void rcpt_next(struct rcpt_job *job);
+
+static void rcpt_resolved(void *ctx, int ret, struct directory_resolution *res, const char *error)
+{
+	struct rcpt_job *job = ctx;
+	bool del = job->next <= job->ch->del_count;
+	const char *addr =
+	    del ? job->ch->del[job->next - 1] : job->ch->add[job->next - 1 - job->ch->del_count];
+	const char *sid = smtp_session_sid(job->r->s);
+
+	if (ret < 0 || res->result == DIRECTORY_UNKNOWN) {
+		log_warn(sid, "event=milter.rcpt_skipped rcpt=<%s> error=\"%s\"", addr,
+		         ret < 0 ? error : "no such user");
+	} else if (res->result == DIRECTORY_NOT_LOCAL) {
+		if (del)
+			remove_remote(job->r, addr);
+		else
+			smtp_rcpts_add_remote(job->r, addr, NULL);
+	} else {
+		for (size_t i = 0; del && i < res->local_count; i++)
+			remove_user(job->r, res->local[i]);
+		if (!del && smtp_rcpts_add_users(job->r, res) < 0)
+			log_warn(sid, "event=milter.rcpt_skipped rcpt=<%s>", addr);
+		for (size_t i = 0; i < res->remote_count; i++) {
+			if (del)
+				remove_remote(job->r, res->remote[i]);
+			else
+				smtp_rcpts_add_remote(job->r, res->remote[i], addr);
+		}
+		if (del)
+			remove_remote(job->r, addr);
+	}
+	rcpt_next(job);
+}
+
+static void rcpt_next(struct rcpt_job *job)
+{
+	size_t i = job->next++;
+
+	if (i < job->ch->del_count)
+		return directory_async_resolve(job->r->env->dir, job->ch->del[i], rcpt_resolved,
+		                               job);
+	if (i - job->ch->del_count < job->ch->add_count)
+		return directory_async_resolve(
+		    job->r->env->dir, job->ch->add[i - job->ch->del_count], rcpt_resolved, job);
+	job->done(job->ctx);
+	free(job);
+}
+
+void smtp_milter_rcpts_apply(struct smtp_rcpts *r, const struct smtp_milter_rcpts *ch,
+                             void (*done)(void *ctx), void *ctx)
+{
+	struct rcpt_job *job = xcalloc(1, sizeof(*job));
+
+	job->r = r;
+	job->ch = ch;
+	job->done = done;
+	job->ctx = ctx;
+	/* ch holds one address or more: the first lookup answers later */
+	rcpt_next(job);
+}
+
 /* ---- the session ---- */
 
 static void mw_reset(void *ctx)
@@ -442,6 +599,9 @@ static void mw_reset(void *ctx)
 	mw->discard = false;
 	mw->msg = NULL;
 	buf_free(&mw->header);
+	buf_free(&mw->trace);
+	free_list(&mw->rcpts.add, &mw->rcpts.add_count);
+	free_list(&mw->rcpts.del, &mw->rcpts.del_count);
 	free(mw->mail_from);
 	mw->mail_from = NULL;
 	if (mw->m->inner.ops->reset != NULL)

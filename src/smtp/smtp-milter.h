@@ -12,12 +12,14 @@
  * milters' modifications are applied to the message first: header fields
  * added, inserted, changed and deleted, the body replaced, the sender
  * changed; quarantine files the message into the recipients' Junk;
- * discard answers 250 and stores nothing. Recipient changes are logged,
- * not applied (docs/filter.md, "Left").
+ * discard answers 250 and stores nothing. Recipients added and removed
+ * go in msg->milter_rcpts, which the wrapped policy applies to its
+ * recipients with smtp_milter_rcpts_apply() before it commits.
  */
 
 #include "lib/settings.h"
 #include "smtp/smtp-policy.h"
+#include "smtp/smtp-rcpt.h"
 
 struct event_base;
 struct smtp_milter;
@@ -29,6 +31,26 @@ struct smtp_milter;
    address does not parse. */
 int smtp_milter_wrap(struct smtp_policy *policy, const struct tern_settings *settings,
                      struct event_base *base, struct smtp_milter **m_r, const char **error_r);
+
+/* The recipients the milters added and removed (SMFIR_ADDRCPT,
+   SMFIR_ADDRCPT_PAR, SMFIR_DELRCPT), addresses without <>. */
+struct smtp_milter_rcpts {
+	char **add;
+	size_t add_count;
+	char **del;
+	size_t del_count;
+};
+
+/* Apply ch to the recipients r of a transaction at the end of DATA: each
+   address is looked up in the directory (r->env->dir, on the worker
+   pool); a removed one takes the users and forward targets it resolves
+   to (a non-local one: itself) out of r, an added one puts them in (a
+   non-local one as a remote recipient); an unknown or failed lookup is
+   logged and skipped. ch holds one address or more (msg->milter_rcpts
+   is NULL otherwise); done(ctx) runs on the loop thread when all are
+   done, never before this returns. ch must stay valid until then. */
+void smtp_milter_rcpts_apply(struct smtp_rcpts *r, const struct smtp_milter_rcpts *ch,
+                             void (*done)(void *ctx), void *ctx);
 
 /* Free the wrapper (NULL is fine), after the sessions. */
 void smtp_milter_free(struct smtp_milter **m);

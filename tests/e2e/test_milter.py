@@ -15,6 +15,7 @@ from conftest import Instance
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 USER = "rcpt@example.test"
+OTHER = "other@example.test"
 
 
 def free_port():
@@ -134,6 +135,17 @@ def test_discard(inst):
 def test_sender_changed(inst):
     send(inst, "chgfrom")
     assert "event=milter.sender_changed from=<changed@example.org>" in inst.log()
+    msg = stored(inst)[0]
+    assert msg.startswith(b"Return-Path: <changed@example.org>\r\n")
+
+
+def test_recipients_changed(inst):
+    inst.add_user(OTHER, "password1234")
+    send(inst, "addrcpt")
+    assert stored(inst) == []
+    got = sorted(glob.glob(os.path.join(inst.maildir(OTHER), "new", "*")))
+    assert len(got) == 1
+    assert b"Subject: addrcpt" in open(got[0], "rb").read()
 
 
 def test_milter_down_tempfail(instance_dir):

@@ -41,6 +41,9 @@ class Rules(Milter.Base):
             self.replacebody(b"The body the milter wrote.\r\n")
         if "quarantine" in s:
             self.quarantine("rule")
+        if "addrcpt" in s:
+            self.addrcpt("<other@example.test>")
+            self.delrcpt("<rcpt@example.test>")
         if "chgfrom" in s:
             self.chgfrom("<changed@example.org>")
         return Milter.CONTINUE
