@@ -159,6 +159,10 @@ static void finish_default(struct milter_session *ms, const struct milter_conn *
 
 static void close_conn(struct milter_conn *c)
 {
+	/* the peer sees the end now: libevent closes the socket from its
+	   loop (finalizers) */
+	if (c->bev != NULL && bufferevent_getfd(c->bev) >= 0)
+		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
@@ -532,6 +536,19 @@ bool milter_session_active(const struct milter_session *ms)
 	return false;
 }
 
+/* What c's output still holds, with one send(): peeked, since the
+   output's front is the bufferevent's (frozen). */
+static void send_pending(struct milter_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec vec[8];
+	int n = evbuffer_peek(out, -1, NULL, vec, 8);
+	struct msghdr mh = {.msg_iov = (struct iovec *)vec, .msg_iovlen = n > 8 ? 8 : (size_t)n};
+
+	if (n > 0)
+		(void)sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 void milter_session_free(struct milter_session **msp)
 {
 	struct milter_session *ms = *msp;
@@ -543,10 +560,12 @@ void milter_session_free(struct milter_session **msp)
 	for (size_t i = 0; i < ms->count; i++) {
 		struct milter_conn *c = &ms->conns[i];
 
-		/* best effort: the socket is closed right after */
-		if (c->state == CONN_READY)
-			(void)send(bufferevent_getfd(c->bev), b.data, b.len,
-			           MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* best effort, what is still queued (an SMFIC_ABORT) first: the
+		   socket is closed right after */
+		if (c->state == CONN_READY) {
+			bufferevent_write(c->bev, b.data, b.len);
+			send_pending(c);
+		}
 		close_conn(c);
 	}
 	buf_free(&b);
