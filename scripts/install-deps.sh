@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build libevent-dev libssl-dev
 test_pkgs=(libcmocka-dev python3-pytest python3-pytest-timeout python3-dnspython
 	python3-dkim python3-milter python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
 	clang libclang-rt-14-dev clang-format opendkim opendkim-tools
-	dovecot-imapd isync util-linux iproute2 python3-pytest-xdist libnet-ssleay-perl
+	dovecot-imapd rspamd isync util-linux iproute2 python3-pytest-xdist libnet-ssleay-perl
 	libio-socket-ssl-perl postfix libsasl2-modules curl ldnsutils nsd mutt)
 
 pkgs=("${build_pkgs[@]}")
