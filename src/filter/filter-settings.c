@@ -23,8 +23,10 @@ static const struct setting_def milter_keys[] = {
 };
 
 const struct settings_section milter_settings_section = {
-    "milter",    sizeof(struct milter_settings),
-    milter_keys, sizeof(milter_keys) / sizeof(milter_keys[0]),
+    "milter",
+    sizeof(struct milter_settings),
+    milter_keys,
+    sizeof(milter_keys) / sizeof(milter_keys[0]),
 };
 
 const struct settings_labelled *milter_settings(const struct tern_settings *settings)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "filter/milter-codec.h"
 #include "lib/log.h"
@@ -18,6 +19,10 @@
 struct milter_step {
 	char cmd;
 	struct buf bytes; /* the macro packet, then the command's */
+	/* a body read from a file, sent in chunks as they are answered: fd
+	   (-1: none) from off to end */
+	int fd;
+	uint64_t off, end;
 };
 
 enum conn_state { CONN_IDLE, CONN_CONNECTING, CONN_NEGOTIATING, CONN_READY, CONN_DEAD };
@@ -40,7 +45,9 @@ struct milter_session {
 	struct event *timer; /* the wait for a connection or a reply */
 	struct event *kick;  /* starts a stage from the loop */
 	struct milter_stage stage;
-	size_t cur, step; /* the milter and the step being run */
+	size_t cur, step;  /* the milter and the step being run */
+	uint64_t body_pos; /* in a file step: the next byte to send */
+	bool body_started;
 	bool running;
 	milter_done_cb *done;
 	void *ctx;
@@ -59,10 +66,24 @@ void milter_stage_add(struct milter_stage *st, const struct buf *packet, const c
 	st->steps = xreallocarray(st->steps, st->count + 1, sizeof(*st->steps));
 	s = &st->steps[st->count++];
 	memset(s, 0, sizeof(*s));
+	s->fd = -1;
 	s->cmd = packet->len >= 5 ? packet->data[4] : '?';
 	if (count > 0)
 		milter_encode_macro(&s->bytes, s->cmd, names, values, count);
 	buf_append(&s->bytes, packet->data, packet->len);
+}
+
+void milter_stage_add_body_file(struct milter_stage *st, int fd, uint64_t offset, uint64_t len)
+{
+	struct milter_step *s;
+
+	st->steps = xreallocarray(st->steps, st->count + 1, sizeof(*st->steps));
+	s = &st->steps[st->count++];
+	memset(s, 0, sizeof(*s));
+	s->cmd = SMFIC_BODY;
+	s->fd = fd;
+	s->off = offset;
+	s->end = offset + len;
 }
 
 void milter_stage_clear(struct milter_stage *st)
@@ -218,9 +239,15 @@ static void add_mod(struct milter_session *ms, const struct milter_reply *r)
 }
 
 /* The next step for the milter that answered the current one. */
+/* The next step, or the next chunk of a file step. */
 static void next_step(struct milter_session *ms)
 {
-	ms->step++;
+	const struct milter_step *s = &ms->stage.steps[ms->step];
+
+	if (s->fd < 0 || ms->body_pos >= s->end) {
+		ms->step++;
+		ms->body_started = false;
+	}
 	advance(ms);
 }
 
@@ -234,6 +261,7 @@ static void on_accept(struct milter_session *ms, struct milter_conn *c)
 		c->accepted_message = true;
 	ms->cur++;
 	ms->step = 0;
+	ms->body_started = false;
 	advance(ms);
 }
 
@@ -303,7 +331,9 @@ static void on_skip(struct milter_session *ms)
 {
 	while (ms->step + 1 < ms->stage.count && ms->stage.steps[ms->step + 1].cmd == SMFIC_BODY)
 		ms->step++;
-	next_step(ms);
+	ms->step++;
+	ms->body_started = false;
+	advance(ms);
 }
 
 static void on_reply(struct milter_conn *c, const struct milter_reply *r)
@@ -429,19 +459,59 @@ static void start_connect(struct milter_conn *c)
 /* ---- running a stage ---- */
 
 /* Send the current step to c; true if c is to answer it. */
-static bool send_step(struct milter_session *ms, struct milter_conn *c)
+enum send_result {
+	SEND_DONE,  /* the step is done for this milter: the next one */
+	SEND_WAIT,  /* wait for the milter's reply */
+	SEND_MORE,  /* more of the step to send, no reply to wait for */
+	SEND_ERROR, /* the stage ended */
+};
+
+/* The next chunk of a file step. */
+static enum send_result send_chunk(struct milter_session *ms, struct milter_conn *c,
+                                   const struct milter_step *s, bool reply)
+{
+	char chunk[MILTER_CHUNK_MAX];
+	uint64_t want;
+	ssize_t n;
+	struct buf b = BUF_INIT;
+
+	if (!ms->body_started) {
+		ms->body_pos = s->off;
+		ms->body_started = true;
+	}
+	want = s->end > ms->body_pos ? s->end - ms->body_pos : 0;
+	if (want == 0)
+		return SEND_DONE;
+	n = pread(s->fd, chunk, want < sizeof(chunk) ? (size_t)want : sizeof(chunk),
+	          (off_t)ms->body_pos);
+	if (n <= 0) {
+		log_error(ms->sid, "event=milter.body_read_error milter=%s", c->def->name);
+		finish(ms, MILTER_TEMPFAIL, 451, "4.3.0 Local problem, try again later");
+		return SEND_ERROR;
+	}
+	ms->body_pos += (uint64_t)n;
+	milter_encode_body(&b, chunk, (size_t)n);
+	bufferevent_write(c->bev, b.data, b.len);
+	buf_free(&b);
+	return reply ? SEND_WAIT : SEND_MORE;
+}
+
+/* Send (the next part of) the current step to c. */
+static enum send_result send_step(struct milter_session *ms, struct milter_conn *c)
 {
 	const struct milter_step *s = &ms->stage.steps[ms->step];
 	uint32_t no, nr;
 
 	step_flags(s->cmd, &no, &nr);
 	if ((c->protocol & no) != 0)
-		return false;
+		return SEND_DONE;
 	if (is_message_cmd(s->cmd))
 		c->in_message = true;
+	if (s->fd >= 0)
+		return send_chunk(ms, c, s, (c->protocol & nr) == 0);
 	bufferevent_write(c->bev, s->bytes.data, s->bytes.len);
 	/* SMFIC_MACRO is never answered; SMFIC_ABORT neither */
-	return s->cmd != SMFIC_ABORT && (c->protocol & nr) == 0;
+	return s->cmd != SMFIC_ABORT && (c->protocol & nr) == 0 ? SEND_WAIT : SEND_DONE;
 }
 
 static void advance(struct milter_session *ms)
@@ -458,15 +528,26 @@ static void advance(struct milter_session *ms)
 				return start_connect(c);
 			if (c->state != CONN_READY)
 				return;
-			for (; ms->step < ms->stage.count; ms->step++) {
-				if (send_step(ms, c)) {
+			/* bounded: each round sends a step or a chunk */
+			while (ms->step < ms->stage.count) {
+				switch (send_step(ms, c)) {
+				case SEND_WAIT:
 					c->waiting = true;
 					return arm(ms, c->def->timeout);
+				case SEND_ERROR:
+					return;
+				case SEND_MORE:
+					continue;
+				case SEND_DONE:
+					ms->step++;
+					ms->body_started = false;
+					break;
 				}
 			}
 		}
 		ms->cur++;
 		ms->step = 0;
+		ms->body_started = false;
 	}
 	if (ms->running)
 		finish(ms, MILTER_CONTINUE, 0, NULL);
@@ -503,6 +584,7 @@ void milter_session_run(struct milter_session *ms, struct milter_stage *st, milt
 	ms->stage = *st;
 	memset(st, 0, sizeof(*st));
 	ms->cur = ms->step = 0;
+	ms->body_started = false;
 	ms->done = done;
 	ms->ctx = ctx;
 	ms->running = true;

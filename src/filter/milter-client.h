@@ -81,6 +81,11 @@ struct milter_stage {
    pairs, may be 0). Body chunks are SMFIC_BODY steps, one per packet. */
 void milter_stage_add(struct milter_stage *st, const struct buf *packet, const char *const *names,
                       const char *const *values, size_t count);
+/* Add the body as SMFIC_BODY packets of at most MILTER_CHUNK_MAX bytes
+   read from fd (the caller's, open until the stage is done) at offset,
+   len bytes: each chunk is read when the previous one was answered, so
+   the body is never held whole. */
+void milter_stage_add_body_file(struct milter_stage *st, int fd, uint64_t offset, uint64_t len);
 void milter_stage_clear(struct milter_stage *st);
 
 struct milter_session;

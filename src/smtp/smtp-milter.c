@@ -206,23 +206,21 @@ static void add_headers(struct milter_stage *st, const char *h, size_t len)
 	}
 }
 
-/* The body, from the copy of the message, in SMFIC_BODY packets. */
+/* The body, from the copy of the message, read chunk by chunk as the
+   milters answer (milter_stage_add_body_file()). */
 static int add_body(struct mw_session *mw, struct milter_stage *st, off_t skip)
 {
-	char chunk[MILTER_CHUNK_MAX];
-	struct buf b = BUF_INIT;
-	ssize_t n;
+	struct stat stb;
 
 	if (mw->body_fd == -2)
 		return -1;
-	/* bounded by the message's size */
-	while (mw->body_fd >= 0 && (n = pread(mw->body_fd, chunk, sizeof(chunk), skip)) > 0) {
-		buf_clear(&b);
-		milter_encode_body(&b, chunk, (size_t)n);
-		milter_stage_add(st, &b, NULL, NULL, 0);
-		skip += n;
-	}
-	buf_free(&b);
+	if (mw->body_fd < 0)
+		return 0; /* nothing was fed: no body */
+	if (fstat(mw->body_fd, &stb) < 0)
+		return -1;
+	if (stb.st_size > skip)
+		milter_stage_add_body_file(st, mw->body_fd, (uint64_t)skip,
+		                           (uint64_t)(stb.st_size - skip));
 	return 0;
 }
 

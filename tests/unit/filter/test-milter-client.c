@@ -395,6 +395,48 @@ static void test_unreachable_then_next(void **state)
 	event_base_free(r.base);
 }
 
+/* A body of 150,000 bytes from a file: three SMFIC_BODY packets, each
+   sent once the previous one is answered. */
+static void test_body_file_in_chunks(void **state)
+{
+	struct script sc = {0};
+	struct peer p;
+	struct run r = {.base = event_base_new()};
+	struct milter_stage st = {0};
+	struct milter_def def;
+	struct milter_session *ms;
+	struct buf b = BUF_INIT;
+	char seen[64], path[] = "/tmp/tern-milter-body-XXXXXX", *data = calloc(1, 150100);
+	int fd = mkstemp(path);
+
+	(void)state;
+	unlink(path);
+	assert_true(write(fd, data, 150100) == 150100);
+	reply(&sc, SMFIC_CONNECT, SMFIR_CONTINUE, NULL, 0);
+	reply(&sc, SMFIC_HELO, SMFIR_CONTINUE, NULL, 0);
+	reply(&sc, SMFIC_MAIL, SMFIR_CONTINUE, NULL, 0);
+	reply(&sc, SMFIC_BODY, SMFIR_CONTINUE, NULL, 0);
+	reply(&sc, SMFIC_BODYEOB, SMFIR_ACCEPT, NULL, 0);
+	peer_start(&p, &sc);
+	def = def_of(p.address, MILTER_DEFAULT_TEMPFAIL);
+	ms = milter_session_new(r.base, &def, 1, "t6");
+	connect_helo_mail(&st);
+	milter_stage_add_body_file(&st, fd, 100, 150000);
+	milter_encode_simple(&b, SMFIC_BODYEOB);
+	add(&st, &b);
+	run_stage(ms, &r, &st);
+	assert_int_equal(r.res.verdict, MILTER_CONTINUE);
+	milter_session_free(&ms);
+	peer_stop(&p, seen, sizeof(seen));
+	assert_string_equal(seen, "ODCHMBBBEQ");
+	buf_free(&b);
+	close(fd);
+	free(data);
+	milter_result_clear(&r.res);
+	script_clear(&sc);
+	event_base_free(r.base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +445,7 @@ int main(void)
 	    cmocka_unit_test(test_accept_leaves_milter_out),
 	    cmocka_unit_test(test_timeout_default_actions),
 	    cmocka_unit_test(test_unreachable_then_next),
+	    cmocka_unit_test(test_body_file_in_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
