@@ -113,6 +113,14 @@ def test_headers_changed(inst):
     assert b"Subject: addheader\r\n" not in msg
 
 
+def test_large_body_reaches_milter(inst):
+    line = "x" * 998 + "\r\n"
+    send(inst, "bodysize", body=line * 300)  # 300,000 bytes
+    msg = stored(inst)[0]
+    # libmilter may join or split packets; the bytes must all be there
+    assert b"X-Body-Size: 300000 bytes in " in msg
+
+
 def test_body_replaced(inst):
     send(inst, "replacebody", body="Original text.\r\n")
     msg = stored(inst)[0]
@@ -163,3 +171,28 @@ def test_milter_down_accept(instance_dir):
     assert len(stored(inst)) == 1
     assert "event=milter.failed milter=rules" in inst.log()
     inst.stop()
+
+
+def test_bdat_goes_through_milter(inst):
+    msg = (b"From: sender@example.org\r\nTo: rcpt@example.test\r\nSubject: addheader\r\n"
+           b"\r\nBy chunks.\r\n")
+    with socket.create_connection(("127.0.0.1", inst.port("smtp")), timeout=30) as s:
+        f = s.makefile("rb")
+
+        def reply():
+            lines = [f.readline()]
+            while lines[-1][3:4] == b"-":
+                lines.append(f.readline())
+            return lines[-1]
+
+        assert reply().startswith(b"220")
+        for cmd in (b"EHLO client.example", b"MAIL FROM:<sender@example.org>",
+                    b"RCPT TO:<rcpt@example.test>"):
+            s.sendall(cmd + b"\r\n")
+            assert reply().startswith(b"250"), cmd
+        s.sendall(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        assert reply().startswith(b"250")
+        s.sendall(b"QUIT\r\n")
+    stored_msg = stored(inst)[0]
+    assert b"X-Milter-Rule: added\r\n" in stored_msg
+    assert b"Subject: changed addheader\r\n" in stored_msg

@@ -10,6 +10,8 @@ class Rules(Milter.Base):
     def __init__(self):
         self.subject = ""
         self.rcpts = []
+        self.body_bytes = 0
+        self.body_chunks = 0
 
     def envrcpt(self, to, *params):
         if to.startswith("<blocked@"):
@@ -23,8 +25,16 @@ class Rules(Milter.Base):
             self.subject = value
         return Milter.CONTINUE
 
+    def body(self, chunk):
+        self.body_bytes += len(chunk)
+        self.body_chunks += 1
+        return Milter.CONTINUE
+
     def eom(self):
         s = self.subject
+        if "bodysize" in s:
+            self.addheader("X-Body-Size", "%d bytes in %d chunks" %
+                           (self.body_bytes, self.body_chunks))
         if "reject" in s:
             self.setreply("554", "5.7.1", "Spam rejected by rule")
             return Milter.REJECT
