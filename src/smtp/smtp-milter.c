@@ -14,6 +14,7 @@
 #include "filter/milter-codec.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp-settings.h"
 #include "store/delivery.h"
 
 struct smtp_milter {
@@ -90,10 +91,26 @@ static void add_args(struct milter_stage *st, char cmd, const char *addr, const 
 	free(arg);
 }
 
+/* The end of DATA's answer: LMTP wants one per recipient (RFC 2033 4.2,
+   smtp-policy.h); the last one may free the session. */
+static void reply_message(struct mw_session *mw, unsigned code, const char *enhanced,
+                          const char *text)
+{
+	struct smtp_session *s = mw->s;
+	size_t n = smtp_session_service(s) == &smtp_service_lmtp && mw->msg != NULL
+	               ? mw->msg->rcpt_count
+	               : 1;
+
+	for (size_t i = 0; i < n; i++)
+		smtp_stage_reply(s, code, enhanced, "%s", text);
+}
+
 static void reply_refused(struct mw_session *mw, const struct milter_result *res, const char *stage)
 {
 	log_info(smtp_session_sid(mw->s), "event=milter.refused stage=%s milter=%s code=%u", stage,
 	         res->milter != NULL ? res->milter : "-", res->code);
+	if (strcmp(stage, "data") == 0)
+		return reply_message(mw, res->code, NULL, res->text);
 	smtp_stage_reply(mw->s, res->code, NULL, "%s", res->text);
 }
 
@@ -413,7 +430,7 @@ static int apply(struct mw_session *mw, const struct milter_result *res)
 
 	apply_headers(mw, res);
 	if (res->body_replaced && replace_body(mw, &res->body) < 0) {
-		smtp_stage_reply(mw->s, 451, "4.3.0", "Error: local problem, try again later");
+		reply_message(mw, 451, "4.3.0", "Error: local problem, try again later");
 		return -1;
 	}
 	for (size_t i = 0; i < res->mod_count; i++) {
@@ -454,7 +471,10 @@ static void data_done(void *ctx, const struct milter_result *res)
 	if (res->verdict == MILTER_DISCARD || mw->discard) {
 		log_info(smtp_session_sid(mw->s), "event=milter.discard id=%s milter=%s", msg->id,
 		         res->milter != NULL ? res->milter : "-");
-		return smtp_stage_reply(mw->s, 250, "2.0.0", "Ok: queued as %s", msg->id);
+		char *text = xasprintf("Ok: queued as %s", msg->id);
+		reply_message(mw, 250, "2.0.0", text);
+		free(text);
+		return;
 	}
 	if (apply(mw, res) == 0)
 		mw->m->inner.ops->data_end(mw->inner_ctx, mw->s, msg);
@@ -480,7 +500,7 @@ static void mw_data_end(void *ctx, struct smtp_session *s, struct smtp_message *
 	if (add_body(mw, &st, (off_t)(msg->header_len + (msg->header_ended ? 2 : 0))) < 0) {
 		buf_free(&b);
 		milter_stage_clear(&st);
-		return smtp_stage_reply(s, 451, "4.3.0", "Error: local problem, try again later");
+		return reply_message(mw, 451, "4.3.0", "Error: local problem, try again later");
 	}
 	buf_clear(&b);
 	milter_encode_simple(&b, SMFIC_BODYEOB);

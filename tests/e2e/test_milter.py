@@ -76,6 +76,7 @@ def inst(instance_dir, rules_milter):
     i = start(instance_dir, rules_milter)
     yield i
     i.stop()
+    i.check_sanitizers()
 
 
 def test_clean_message_delivered(inst):
@@ -163,6 +164,7 @@ def test_milter_down_tempfail(instance_dir):
     assert e.value.smtp_code == 451
     assert stored(inst) == []
     inst.stop()
+    inst.check_sanitizers()
 
 
 def test_milter_down_accept(instance_dir):
@@ -171,6 +173,7 @@ def test_milter_down_accept(instance_dir):
     assert len(stored(inst)) == 1
     assert "event=milter.failed milter=rules" in inst.log()
     inst.stop()
+    inst.check_sanitizers()
 
 
 def test_bdat_goes_through_milter(inst):
@@ -196,3 +199,28 @@ def test_bdat_goes_through_milter(inst):
     stored_msg = stored(inst)[0]
     assert b"X-Milter-Rule: added\r\n" in stored_msg
     assert b"Subject: changed addheader\r\n" in stored_msg
+
+
+def test_lmtp_reject_answers_each_recipient(instance_dir, rules_milter):
+    inst = Instance(instance_dir)
+    with open(inst.config, "a") as f:
+        f.write("\nmilter rules {\n\taddress = 127.0.0.1:%d\n\tlisteners = lmtp\n}\n"
+                % rules_milter)
+    inst.start()
+    inst.add_user(USER, "password1234")
+    inst.add_user(OTHER, "password1234")
+    msg = "From: a@example.org\r\nSubject: please reject\r\n\r\nx\r\n"
+    with smtplib.LMTP("127.0.0.1", inst.port("lmtp"), timeout=30) as c:
+        c.ehlo("client.example")
+        c.mail("a@example.org")
+        assert c.rcpt(USER)[0] == 250 and c.rcpt(OTHER)[0] == 250
+        c.putcmd("data")
+        assert c.getreply()[0] == 354
+        c.send(msg.encode() + b".\r\n")
+        assert c.getreply()[0] == 554
+        assert c.getreply()[0] == 554  # one reply per recipient (RFC 2033 4.2)
+        c.rset()
+        assert c.noop()[0] == 250
+    assert stored(inst) == []
+    inst.stop()
+    inst.check_sanitizers()

@@ -88,6 +88,7 @@ def inst(instance_dir, rspamd):
     i.add_user(USER, "password1234")
     yield i
     i.stop()
+    i.check_sanitizers()
 
 
 def send(inst, subject, body):
