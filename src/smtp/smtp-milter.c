@@ -7,7 +7,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <event2/util.h>
 
 #include "filter/filter-settings.h"
 #include "filter/milter-client.h"
@@ -671,6 +675,19 @@ static const struct smtp_policy_ops mw_ops = {
     .reset = mw_reset,
 };
 
+static bool address_ok(const char *address)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	if (address == NULL)
+		return false;
+	if (strncmp(address, "unix:", 5) == 0)
+		return address[5] == '/' &&
+		       strlen(address + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+	return evutil_parse_sockaddr_port(address, (struct sockaddr *)&ss, &len) == 0;
+}
+
 int smtp_milter_wrap(struct smtp_policy *policy, const struct tern_settings *settings,
                      struct event_base *base, struct smtp_milter **m_r, const char **error_r)
 {
@@ -689,10 +706,12 @@ int smtp_milter_wrap(struct smtp_policy *policy, const struct tern_settings *set
 	for (size_t i = 0; i < l->count; i++) {
 		const struct milter_settings *ms = l->items[i];
 
-		if (ms->address == NULL) {
+		if (!address_ok(ms->address)) {
+			log_error(NULL, "event=milter.bad_address milter=%s address=%s", ms->name,
+			          ms->address != NULL ? ms->address : "-");
 			free(m->defs);
 			free(m);
-			*error_r = "a milter has no address";
+			*error_r = "a milter's address is not IP:PORT, [IPv6]:PORT or unix:/path";
 			return -1;
 		}
 		m->defs[i] = (struct milter_def){ms->name, ms->address, ms->default_action,
