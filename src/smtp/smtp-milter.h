@@ -12,7 +12,8 @@
  * milters' modifications are applied to the message first: header fields
  * added, inserted, changed and deleted, the body replaced, the sender
  * changed; quarantine files the message into the recipients' Junk;
- * discard answers 250 and stores nothing. Recipients added and removed
+ * discard answers 250 and stores nothing; under LMTP the verdict at the
+ * end of the message answers every recipient. Recipients added and removed
  * go in msg->milter_rcpts, which the wrapped policy applies to its
  * recipients with smtp_milter_rcpts_apply() before it commits.
  */
