@@ -7,10 +7,11 @@ build_pkgs=(build-essential pkg-config meson ninja-build libevent-dev libssl-dev
 	libsqlite3-dev libcrypt-dev libsodium-dev libunbound-dev libidn2-dev libcurl4-openssl-dev zlib1g-dev dns-root-data openssl
 	ca-certificates)
 test_pkgs=(libcmocka-dev python3-pytest fetchmail getmail6 python3-pytest-timeout python3-dnspython
-	python3-dkim python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
+	python3-dkim python3-milter python3-spf python3-yaml python3-cryptography python3-aiosmtpd swaks
 	clang libclang-rt-14-dev clang-format opendkim opendkim-tools
-	dovecot-imapd dovecot-pop3d dovecot-sieve isync util-linux iproute2 python3-pytest-xdist libnet-ssleay-perl
-	libio-socket-ssl-perl postfix libsasl2-modules curl ldnsutils nsd mutt haproxy sieve-connect)
+	dovecot-imapd dovecot-pop3d dovecot-sieve rspamd isync util-linux iproute2 python3-pytest-xdist
+	libnet-ssleay-perl libio-socket-ssl-perl postfix libsasl2-modules curl ldnsutils nsd mutt
+	haproxy sieve-connect)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -5,6 +5,7 @@
 
 #include "auth/auth-settings.h"
 #include "dns/dns-settings.h"
+#include "filter/filter-settings.h"
 #include "guard/guard-settings.h"
 #include "imap/imap-settings.h"
 #include "mailauth/mailauth-settings.h"
@@ -20,11 +21,11 @@
 
 /* In dump order, after lib's top level, tls { } and limits { }. */
 static const struct settings_section *const sections[] = {
-    &auth_settings_section,        &smtp_settings_section,  &submission_settings_section,
-    &lmtp_settings_section,        &imap_settings_section,  &dns_settings_section,
-    &mailauth_settings_section,    &queue_settings_section, &guard_settings_section,
-    &pop3_settings_section,        &sieve_settings_section, &quota_settings_section,
-    &managesieve_settings_section,
+    &auth_settings_section,        &smtp_settings_section,   &submission_settings_section,
+    &lmtp_settings_section,        &imap_settings_section,   &dns_settings_section,
+    &mailauth_settings_section,    &queue_settings_section,  &guard_settings_section,
+    &pop3_settings_section,        &sieve_settings_section,  &quota_settings_section,
+    &managesieve_settings_section, &milter_settings_section,
 };
 
 /* The services of the roles of cmd-serve.c, in the order messages list

@@ -119,6 +119,12 @@ static const struct settings_section *section_at(const struct settings_schema *s
 	return i < GLOBAL_COUNT ? &global_sections[i] : schema->sections[i - GLOBAL_COUNT];
 }
 
+/* Whether sec is written `name LABEL { }`, once per item. */
+static bool is_labelled(const struct settings_section *sec)
+{
+	return sec->key_count > 0 && sec->keys[0].type == SETTING_LABEL;
+}
+
 /* Where section i's struct is. */
 static void *section_base(const struct tern_settings *set, size_t i)
 {
@@ -629,6 +635,38 @@ static int apply_listener(struct load_ctx *ctx, const struct config_entry *block
 	return 0;
 }
 
+static void section_defaults(struct load_ctx *ctx, const struct settings_section *sec, void *base);
+
+/* One `name LABEL { }` block of the labelled section n: a new item. */
+static int apply_labelled(struct load_ctx *ctx, const struct config_entry *block, size_t n)
+{
+	const struct settings_section *sec = section_at(ctx->set->schema, n);
+	struct settings_labelled *l = section_base(ctx->set, n);
+	unsigned *seen;
+	void *item;
+	int ret;
+
+	if (block->value == NULL || block->value[0] == '\0')
+		return fail(ctx, block->line, "%s needs a name: %s NAME { ... }", sec->name,
+		            sec->name);
+	for (size_t i = 0; i < l->count; i++) {
+		if (strcmp(l->labels[i], block->value) == 0)
+			return fail(ctx, block->line, "duplicate %s %s", sec->name, block->value);
+	}
+	item = xcalloc(1, sec->size);
+	l->items = xrealloc(l->items, (l->count + 1) * sizeof(*l->items));
+	l->labels = xrealloc(l->labels, (l->count + 1) * sizeof(*l->labels));
+	l->items[l->count] = item;
+	l->labels[l->count] = xstrdup(block->value);
+	l->count++;
+	*(char **)field_at(item, sec->keys[0].offset) = xstrdup(block->value);
+	section_defaults(ctx, sec, item);
+	seen = xcalloc(sec->key_count + 1, sizeof(*seen));
+	ret = apply_entries(ctx, block, sec->keys, sec->key_count, item, seen);
+	free(seen);
+	return ret;
+}
+
 static int apply_tree(struct load_ctx *ctx, const struct config_entry *root)
 {
 	const struct settings_schema *schema = ctx->set->schema;
@@ -649,6 +687,11 @@ static int apply_tree(struct load_ctx *ctx, const struct config_entry *root)
 		}
 		if ((n = find_section(schema, e->key)) < 0)
 			return unknown(ctx, e, "block", NULL);
+		if (is_labelled(section_at(schema, (size_t)n))) {
+			if (apply_labelled(ctx, e, (size_t)n) < 0)
+				return -1;
+			continue;
+		}
 		if (e->value != NULL)
 			return fail(ctx, e->line, "block %s takes no label", e->key);
 		/* A section may be split over several blocks; a key still only
@@ -666,29 +709,46 @@ static bool is_path(const struct setting_def *def)
 	return def->type == SETTING_PATH || def->type == SETTING_OPT_PATH;
 }
 
-/* Every default but the paths' (which wait for data_dir), as if written in
-   the file. A default that does not parse is a bug in its table. */
+/* Every default of sec but the paths' (which wait for data_dir) into
+   base, as if written in the file. A default that does not parse is a
+   bug in its table. */
+static void section_defaults(struct load_ctx *ctx, const struct settings_section *sec, void *base)
+{
+	for (size_t k = 0; k < sec->key_count; k++) {
+		const struct setting_def *def = &sec->keys[k];
+		struct config_entry e = {.type = CONFIG_ENTRY_VALUE,
+		                         .key = (char *)def->name,
+		                         .value = (char *)def->def};
+
+		if (def->def == NULL || is_path(def))
+			continue;
+		if (apply_value(ctx, def, &e, base) < 0) {
+			fprintf(stderr, "settings: bad default of %s: %s\n", def->name, ctx->error);
+			abort();
+		}
+	}
+}
+
+/* The defaults of every section but the labelled ones (each item gets
+   them when its block is read). */
 static void set_defaults(struct load_ctx *ctx)
 {
 	const struct settings_schema *schema = ctx->set->schema;
 
 	for (size_t i = 0; i < section_count(schema); i++) {
-		const struct settings_section *sec = section_at(schema, i);
+		if (!is_labelled(section_at(schema, i)))
+			section_defaults(ctx, section_at(schema, i), section_base(ctx->set, i));
+	}
+}
 
-		for (size_t k = 0; k < sec->key_count; k++) {
-			const struct setting_def *def = &sec->keys[k];
-			struct config_entry e = {.type = CONFIG_ENTRY_VALUE,
-			                         .key = (char *)def->name,
-			                         .value = (char *)def->def};
+/* The default paths of sec left unset in base, from data_dir. */
+static void default_paths(struct tern_settings *set, const struct settings_section *sec, void *base)
+{
+	for (size_t k = 0; k < sec->key_count; k++) {
+		char **field = field_at(base, sec->keys[k].offset);
 
-			if (def->def == NULL || is_path(def))
-				continue;
-			if (apply_value(ctx, def, &e, section_base(ctx->set, i)) < 0) {
-				fprintf(stderr, "settings: bad default of %s: %s\n", def->name,
-				        ctx->error);
-				abort();
-			}
-		}
+		if (is_path(&sec->keys[k]) && sec->keys[k].def != NULL && *field == NULL)
+			*field = make_absolute(set->data_dir, sec->keys[k].def);
 	}
 }
 
@@ -705,13 +765,14 @@ static int finish_settings(struct load_ctx *ctx)
 		set->data_dir = xstrdup(ctx->dir);
 	for (size_t i = 0; i < section_count(schema); i++) {
 		const struct settings_section *sec = section_at(schema, i);
+		const struct settings_labelled *l = section_base(set, i);
 
-		for (size_t k = 0; k < sec->key_count; k++) {
-			char **field = field_at(section_base(set, i), sec->keys[k].offset);
-
-			if (is_path(&sec->keys[k]) && sec->keys[k].def != NULL && *field == NULL)
-				*field = make_absolute(set->data_dir, sec->keys[k].def);
+		if (!is_labelled(sec)) {
+			default_paths(set, sec, section_base(set, i));
+			continue;
 		}
+		for (size_t j = 0; j < l->count; j++)
+			default_paths(set, sec, l->items[j]);
 	}
 	return 0;
 }
@@ -726,7 +787,9 @@ static struct tern_settings *settings_new(const struct settings_schema *schema,
 	set->schema = schema;
 	set->sections = xcalloc(n, sizeof(*set->sections));
 	for (size_t i = 0; i < n; i++)
-		set->sections[i] = xcalloc(1, schema->sections[i]->size);
+		set->sections[i] =
+		    xcalloc(1, is_labelled(schema->sections[i]) ? sizeof(struct settings_labelled)
+		                                                : schema->sections[i]->size);
 	return set;
 }
 
@@ -915,6 +978,8 @@ static void dump_value(struct buf *b, const struct setting_def *def, const void 
 	case SETTING_IP_LIST:
 		dump_list(b, def, base);
 		break;
+	case SETTING_LABEL:
+		break;
 	}
 }
 
@@ -923,6 +988,8 @@ static void dump_keys(struct buf *b, const struct setting_def *keys, size_t coun
 {
 	for (size_t i = 0; i < count; i++) {
 		size_t before;
+		if (keys[i].type == SETTING_LABEL) /* in the block's head */
+			continue;
 		buf_printf(b, "%s%s = ", indent, keys[i].name);
 		before = b->len;
 		dump_value(b, &keys[i], base);
@@ -944,6 +1011,18 @@ char *settings_dump(const struct tern_settings *settings)
 	dump_keys(&b, top_keys, N_ELEMENTS(top_keys), settings, "");
 	for (size_t i = 1; i < section_count(settings->schema); i++) {
 		const struct settings_section *sec = section_at(settings->schema, i);
+		const struct settings_labelled *l = section_base(settings, i);
+
+		if (is_labelled(sec)) {
+			for (size_t j = 0; j < l->count; j++) {
+				buf_printf(&b, "\n%s ", sec->name);
+				dump_string(&b, l->labels[j]);
+				buf_append_str(&b, " {\n");
+				dump_keys(&b, sec->keys, sec->key_count, l->items[j], "\t");
+				buf_append_str(&b, "}\n");
+			}
+			continue;
+		}
 		buf_printf(&b, "\n%s {\n", sec->name);
 		dump_keys(&b, sec->keys, sec->key_count, section_base(settings, i), "\t");
 		buf_append_str(&b, "}\n");
@@ -968,6 +1047,7 @@ static void free_keys(const struct setting_def *keys, size_t count, void *base)
 		case SETTING_OPT_STRING:
 		case SETTING_PATH:
 		case SETTING_OPT_PATH:
+		case SETTING_LABEL:
 			free(*(char **)field_at(base, def->offset));
 			*(char **)field_at(base, def->offset) = NULL;
 			break;
@@ -995,7 +1075,9 @@ const char *settings_next_read_path(const struct tern_settings *settings, size_t
 			const struct setting_def *def = &sec->keys[k];
 			const char *path;
 
-			if (n < *pos || !is_path(def) || (def->flags & SETTING_F_READ) == 0)
+			/* labelled sections hold no file every role reads */
+			if (n < *pos || is_labelled(sec) || !is_path(def) ||
+			    (def->flags & SETTING_F_READ) == 0)
 				continue;
 			path = *(char *const *)field_at(section_base(settings, i), def->offset);
 			if (path == NULL)
@@ -1016,7 +1098,19 @@ void settings_free(struct tern_settings **settings)
 		return;
 	for (size_t i = 0; i < section_count(set->schema); i++) {
 		const struct settings_section *sec = section_at(set->schema, i);
-		free_keys(sec->keys, sec->key_count, section_base(set, i));
+		struct settings_labelled *l = section_base(set, i);
+
+		if (!is_labelled(sec)) {
+			free_keys(sec->keys, sec->key_count, section_base(set, i));
+			continue;
+		}
+		for (size_t j = 0; j < l->count; j++) {
+			free_keys(sec->keys, sec->key_count, l->items[j]);
+			free(l->items[j]);
+			free(l->labels[j]);
+		}
+		free(l->items);
+		free(l->labels);
 	}
 	for (size_t i = 0; set->schema != NULL && i < set->schema->section_count; i++)
 		free(set->sections[i]);

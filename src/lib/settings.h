@@ -69,6 +69,7 @@ enum setting_type {
 	SETTING_CIDR_LIST,    /* char **, size_t count: "192.0.2.0/24" */
 	SETTING_IP_LIST,      /* char **, size_t count: "192.0.2.53", "::1@5353" */
 	SETTING_ADDRESS_LIST, /* char **, size_t count: "127.0.0.1:25", "*:25" */
+	SETTING_LABEL,        /* char *: the block's label, first key of a labelled section */
 };
 
 /* The words of an enum key: value = base + index in names. */
@@ -122,12 +123,24 @@ struct setting_def {
 		name, vtype, offsetof(type, member), 0, offsetof(type, count), 0, 0, NULL, NULL, 0 \
 	}
 
-/* A block `name { }` of keys, stored in a zeroed struct of size bytes. */
+/* A block `name { }` of keys, stored in a zeroed struct of size bytes.
+   A labelled section, whose first key is a SETTING_LABEL, is written
+   `name LABEL { }`, once per label: each block is one item (a struct of
+   size bytes with the keys' defaults and the label in the SETTING_LABEL
+   field), and settings_section() gives a struct settings_labelled of
+   them. */
 struct settings_section {
 	const char *name;
 	size_t size;
 	const struct setting_def *keys;
 	size_t key_count;
+};
+
+/* The items of a labelled section, in the file's order. */
+struct settings_labelled {
+	size_t count;
+	char **labels;
+	void **items;
 };
 
 /* What a program's config may hold beyond the global keys: its sections

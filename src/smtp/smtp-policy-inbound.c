@@ -20,6 +20,7 @@
 #include "queue/srs.h"
 #include "smtp/smtp-command.h"
 #include "smtp/smtp-commit.h"
+#include "smtp/smtp-milter.h"
 #include "smtp/smtp-header.h"
 #include "smtp/smtp-mailauth.h"
 #include "lib/cidr.h"
@@ -277,7 +278,8 @@ static void commit(struct inbound_session *is)
 	is->delivery = NULL;
 	job->users = is->rcpts.users.items;
 	job->user_count = is->rcpts.users.count;
-	job->mailbox = is->junk ? "Junk" : NULL;
+	/* milter: SMFIR_QUARANTINE files into Junk too (smtp-milter.c) */
+	job->mailbox = is->junk || is->msg->quarantine ? "Junk" : NULL;
 	job->settings = is->in->settings; /* sieve: the recipients' scripts */
 	job->sender = is->msg->mail_from;
 	if (is->rcpts.remotes.count > 0) {
@@ -369,14 +371,11 @@ static void mailauth_done(void *ctx)
 	buf_free(&ar);
 }
 
-static void inbound_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+static void data_end_checks(void *ctx)
 {
 	struct inbound_session *is = ctx;
 	struct buf none = BUF_INIT;
 
-	is->msg = msg;
-	is->delivery = msg->delivery;
-	msg->delivery = NULL;
 	if (is->auth != NULL) {
 		/* wait for SPF, the DKIM keys and DMARC (the stage is pending) */
 		smtp_mailauth_finish(is->auth, mailauth_done, is);
@@ -384,6 +383,21 @@ static void inbound_data_end(void *ctx, struct smtp_session *s, struct smtp_mess
 	}
 	set_prefix(is, &none);
 	commit(is);
+}
+
+static void inbound_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct inbound_session *is = ctx;
+
+	is->msg = msg;
+	is->delivery = msg->delivery;
+	msg->delivery = NULL;
+	/* milter: the recipients the milters changed, first (smtp-milter.h) */
+	if (msg->milter_rcpts != NULL) {
+		smtp_milter_rcpts_apply(&is->rcpts, msg->milter_rcpts, data_end_checks, is);
+		return;
+	}
+	data_end_checks(is);
 }
 
 /* ---- the session ---- */

@@ -20,6 +20,7 @@
 #include "queue/spool.h"
 #include "smtp/smtp-commit.h"
 #include "smtp/smtp-header.h"
+#include "smtp/smtp-milter.h"
 #include "smtp/smtp-rcpt.h"
 #include "smtp/smtp-rate.h"
 #include "smtp/smtp-settings.h"
@@ -427,6 +428,8 @@ static void commit(struct sub_session *ss)
 	job->user_count = ss->rcpts.users.count;
 	job->settings = ss->sub->settings; /* sieve: the recipients' scripts */
 	job->sender = ss->msg->mail_from;
+	/* milter: SMFIR_QUARANTINE files into Junk (smtp-milter.c) */
+	job->mailbox = ss->msg->quarantine ? "Junk" : NULL;
 	if (ss->rcpts.remotes.count > 0)
 		smtp_commit_fill_envelope(&job->env, ss->s, ss->msg, &ss->rcpts, skip);
 	workpool_submit(ss->sub->role->pool, smtp_commit_work, commit_done, job);
@@ -492,14 +495,12 @@ static void from_checked(void *ctx, int ret, size_t first, const char *error)
 	sign_and_commit(ss);
 }
 
-static void sub_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+static void sub_data_checks(void *ctx)
 {
 	struct sub_session *ss = ctx;
+	const struct smtp_message *msg = ss->msg;
 	enum submission_from_error kind;
 
-	ss->msg = msg;
-	ss->delivery = msg->delivery;
-	msg->delivery = NULL;
 	if (!ss->header_done)
 		header_complete(ss, msg->header, msg->header_len);
 	if (submission_from_addresses(msg->header, msg->header_len, &ss->from, &ss->from_count,
@@ -510,9 +511,24 @@ static void sub_data_end(void *ctx, struct smtp_session *s, struct smtp_message 
 		       kind == SUBMISSION_FROM_MISSING ? "no_from" : "bad_from");
 		return;
 	}
-	directory_async_senders_owned(ss->sub->rcpt.dir, smtp_session_auth_user(s),
+	directory_async_senders_owned(ss->sub->rcpt.dir, smtp_session_auth_user(ss->s),
 	                              (const char *const *)ss->from, ss->from_count, from_checked,
 	                              ss);
+}
+
+static void sub_data_end(void *ctx, struct smtp_session *s, struct smtp_message *msg)
+{
+	struct sub_session *ss = ctx;
+
+	ss->msg = msg;
+	ss->delivery = msg->delivery;
+	msg->delivery = NULL;
+	/* milter: the recipients the milters changed, first (smtp-milter.h) */
+	if (msg->milter_rcpts != NULL) {
+		smtp_milter_rcpts_apply(&ss->rcpts, msg->milter_rcpts, sub_data_checks, ss);
+		return;
+	}
+	sub_data_checks(ss);
 }
 
 /* ---- the session ---- */

@@ -37,6 +37,7 @@
 
 struct smtp_session;
 struct delivery;
+struct smtp_milter_rcpts;
 
 /* The message at the end of DATA, valid until the stage's reply. */
 struct smtp_message {
@@ -61,6 +62,12 @@ struct smtp_message {
 	enum smtp_dsn_ret dsn_ret;
 	const char *dsn_envid;
 	bool chunked;
+	/* A milter asked for quarantine (smtp-milter.c): the message goes
+	   into the recipients' Junk folders. */
+	bool quarantine;
+	/* milter: recipients the milters added or removed, NULL: none; the
+	   policy applies them with smtp_milter_rcpts_apply() (smtp-milter.h). */
+	const struct smtp_milter_rcpts *milter_rcpts;
 	/* The DSN NOTIFY=/ORCPT= of each recipient, parallel to rcpts
 	   (rcpt_count entries, smtp-command.h). */
 	const struct smtp_rcpt_params *rcpt_params;

@@ -63,6 +63,9 @@ struct smtp_server {
 	struct smtp_policy submission_policy;
 	struct smtp_submission *submission;
 	struct auth *auth; /* for AUTH; NULL: not offered (smtp-cmd-auth.c) */
+	/* milter: the wrappers of policy, submission_policy, lmtp_policy
+	   (smtp-milter.h); NULL: none */
+	struct smtp_milter *milters[3];
 };
 
 /* The stage waiting for the policy's reply (smtp-policy.h). */

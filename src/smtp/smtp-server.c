@@ -9,6 +9,7 @@
 #include "dns/dns-resolver.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp-milter.h"
 #include "smtp/smtp-policy-inbound.h"
 #include "smtp/smtp-rdns.h"
 #include "smtp/smtp-policy-lmtp.h"
@@ -568,6 +569,8 @@ static void smtp_deinit_server(struct smtp_server *server)
 	smtp_lmtp_free(&server->lmtp);
 	smtp_submission_free(&server->submission);
 	smtp_auth_deinit(server);
+	for (size_t i = 0; i < 3; i++)
+		smtp_milter_free(&server->milters[i]);
 	free(server);
 }
 
@@ -594,6 +597,16 @@ static int smtp_init(struct role_ctx *role, const char **error_r)
 	}
 	server->lmtp_policy.ops = &smtp_lmtp_ops;
 	server->lmtp_policy.policy = server->lmtp;
+	/* milter: the milters in front of each policy (smtp-milter.h) */
+	if (smtp_milter_wrap(&server->policy, role->settings, role->base, &server->milters[0],
+	                     error_r) < 0 ||
+	    smtp_milter_wrap(&server->submission_policy, role->settings, role->base,
+	                     &server->milters[1], error_r) < 0 ||
+	    smtp_milter_wrap(&server->lmtp_policy, role->settings, role->base, &server->milters[2],
+	                     error_r) < 0) {
+		smtp_deinit_server(server);
+		return -1;
+	}
 	role->data = server;
 	return 0;
 }

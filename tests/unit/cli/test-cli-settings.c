@@ -53,7 +53,7 @@ static void test_section_names(void **state)
 		for (size_t j = i + 1; j < tern_settings_schema.section_count; j++)
 			assert_string_not_equal(name, tern_settings_schema.sections[j]->name);
 	}
-	assert_int_equal(tern_settings_schema.section_count, 13);
+	assert_int_equal(tern_settings_schema.section_count, 14);
 }
 
 int main(void)
