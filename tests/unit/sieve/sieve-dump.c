@@ -118,6 +118,8 @@ int main(int argc, char **argv)
 	char *msg = slurp(argv[2], &mlen);
 	if (sieve_compile(script, slen, NULL, &s, &err) < 0) {
 		printf("error %u:%u: %s\n", err.line, err.column, err.message);
+		free(script);
+		free(msg);
 		return 0;
 	}
 	const char *body;
