@@ -8,6 +8,7 @@
 
 #include "lib/array.h"
 #include "lib/buf.h"
+#include "store/dovecot-uidlist.h"
 #include "store/index.h"
 #include "store/mailbox.h"
 
@@ -100,6 +101,15 @@ struct mailbox {
    index calls it; code inside a transaction begun on its result may use
    user->index. */
 int mail_user_index(struct mail_user *user, struct mail_index **index_r, const char **error_r);
+
+/* A folder Dovecot used (docs/store.md "Taking over a Dovecot Maildir"):
+   its dovecot-uidlist into *list, unless the folder was taken over before
+   (its marker file) or has none. Returns 0, or -1 with *list empty. */
+int mailbox_import_load(const struct mailbox *box, struct dovecot_uidlist *list);
+
+/* The first sync gave imported files their Dovecot UIDs and committed:
+   leave the marker, so an index built again later starts afresh. */
+void mailbox_import_done(const struct mailbox *box, size_t imported);
 
 /* Set box's error text to "<what>: <strerror(errno)>" and return -1. */
 int mailbox_fail_errno(struct mailbox *box, const char *what, const char **error_r);

@@ -56,6 +56,10 @@ struct sync_ctx {
 	bool box_changed;
 	unsigned budget; /* rows this pass may still change */
 	bool more;       /* the budget ran out: another pass is due */
+	/* A folder Dovecot used, not taken over yet (mailbox-import.c): the
+	   unknown files it lists get their Dovecot UIDs. */
+	bool importing;
+	size_t imported;
 };
 
 /* One more row change in this pass: false (and ctx->more) if the budget
@@ -284,11 +288,19 @@ static int sync_merge(struct sync_ctx *ctx, const char **error_r)
 struct unknown_file {
 	struct scan_ent *ent;
 	struct stat st;
+	uint32_t uid; /* from dovecot-uidlist; 0: a new one */
 };
 
+/* Files Dovecot gave UIDs first, by UID, then the others oldest first:
+   the view stays in UID order (the new UIDs are above Dovecot's next). */
 static int unknown_cmp(const void *a, const void *b)
 {
 	const struct unknown_file *x = a, *y = b;
+
+	if ((x->uid != 0) != (y->uid != 0))
+		return x->uid != 0 ? -1 : 1;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
 
 	if (x->st.st_mtim.tv_sec != y->st.st_mtim.tv_sec)
 		return x->st.st_mtim.tv_sec < y->st.st_mtim.tv_sec ? -1 : 1;
@@ -302,7 +314,7 @@ static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, stru
 {
 	struct mailbox *box = ctx->box;
 	struct index_row row = {
-	    .uid = box->ibox.uidnext++,
+	    .uid = u->uid != 0 ? u->uid : box->ibox.uidnext++,
 	    .base = xstrndup(u->ent->fname, u->ent->base_len),
 	    .info = (char *)u->ent->info,
 	    .flags = maildir_info_flags(u->ent->info),
@@ -328,6 +340,35 @@ static int sync_add_one(struct sync_ctx *ctx, const struct unknown_file *u, stru
 	return 0;
 }
 
+/* A folder Dovecot used and Tern has not taken over: the Dovecot UID of
+   each unknown file it lists (below the mailbox's next UID, which moves
+   above Dovecot's). */
+static void import_uids(struct sync_ctx *ctx, struct unknown_file *files, size_t n)
+{
+	struct mailbox *box = ctx->box;
+	/* rows are in UID order: a UID at or below the last is not given (it
+	   would be twice, or out of the view's order) */
+	uint32_t floor = ctx->row_count > 0 ? ctx->rows[ctx->row_count - 1].uid : 0;
+	struct dovecot_uidlist list;
+
+	if (mailbox_import_load(box, &list) < 0)
+		return;
+	if (list.uidvalidity == box->ibox.uidvalidity) {
+		ctx->importing = true;
+		for (size_t i = 0; i < n; i++) {
+			files[i].uid = dovecot_uidlist_find(&list, files[i].ent->fname,
+			                                    files[i].ent->base_len);
+			if (files[i].uid <= floor)
+				files[i].uid = 0;
+		}
+		if (box->ibox.uidnext < list.next_uid) {
+			box->ibox.uidnext = list.next_uid;
+			ctx->box_changed = true;
+		}
+	}
+	dovecot_uidlist_clear(&list);
+}
+
 /* Files without a row get the next UIDs, oldest first. */
 static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 {
@@ -343,6 +384,7 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 		    S_ISREG(files[n].st.st_mode))
 			n++;
 	}
+	import_uids(ctx, files, n);
 	qsort(files, n, sizeof(*files), unknown_cmp);
 	for (size_t i = 0; i < n && ret == 0 && sync_spend(ctx); i++) {
 		if (ctx->box->ibox.uidnext == UINT32_MAX) {
@@ -352,6 +394,8 @@ static int sync_add_unknown(struct sync_ctx *ctx, const char **error_r)
 		ret = sync_add_one(ctx, &files[i], array_push(&ctx->view), error_r);
 		if (ret < 0)
 			ctx->view.count--;
+		else if (files[i].uid != 0)
+			ctx->imported++;
 	}
 	if (n > 0)
 		ctx->box_changed = true;
@@ -572,6 +616,8 @@ static int sync_run(struct sync_ctx *ctx, const char **error_r)
 		mail_index_rollback(index);
 		return mailbox_fail(box, *error_r, error_r);
 	}
+	if (ctx->importing && !ctx->more)
+		mailbox_import_done(box, ctx->imported);
 	if (ctx->box_changed)
 		box->user->changes++;
 	stamp.changes = box->user->changes;

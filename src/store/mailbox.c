@@ -307,6 +307,20 @@ static uint32_t next_uidvalidity(struct mail_user *user)
 	return next;
 }
 
+/* A new row's UIDVALIDITY: Dovecot's for a folder it used (its UIDs are
+   taken at the first sync, mailbox-import.c), else the next of ours. */
+static uint32_t new_uidvalidity(struct mailbox *box)
+{
+	struct dovecot_uidlist list;
+	uint32_t v;
+
+	if (mailbox_import_load(box, &list) < 0)
+		return next_uidvalidity(box->user);
+	v = list.uidvalidity;
+	dovecot_uidlist_clear(&list);
+	return v;
+}
+
 static int box_row_get(struct mailbox *box, const char **error_r)
 {
 	struct mail_index *index;
@@ -316,8 +330,8 @@ static int box_row_get(struct mailbox *box, const char **error_r)
 		return mailbox_fail(box, *error_r, error_r);
 	ret = mail_index_box_get(index, box->name, &box->ibox, error_r);
 	if (ret == 0)
-		ret = mail_index_box_add(index, box->name, next_uidvalidity(box->user), &box->ibox,
-		                         error_r);
+		ret =
+		    mail_index_box_add(index, box->name, new_uidvalidity(box), &box->ibox, error_r);
 	if (ret >= 0)
 		ret = mail_index_commit(index, error_r);
 	if (ret < 0) {
