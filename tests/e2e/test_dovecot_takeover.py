@@ -85,11 +85,15 @@ def test_uids_and_uidls_survive_the_move(instance):
             shutil.rmtree(md)
         os.makedirs(os.path.dirname(md), exist_ok=True)
         shutil.copytree(maildir, md, symlinks=True)
-        owner = os.stat(os.path.dirname(md))
-        for root, dirs, files in os.walk(md):
+        # the mail directory's owner (the account the roles run as)
+        owner = os.stat(os.path.join(instance.dir, "mail"))
+        for root, dirs, files in os.walk(os.path.dirname(md)):
             for n in [root] + [os.path.join(root, x) for x in files]:
                 os.chown(n, owner.st_uid, owner.st_gid)
-        m = connect_starttls(instance)
+        try:
+            m = connect_starttls(instance)
+        except imaplib.IMAP4.error:
+            raise AssertionError(instance.log())
         for folder in ("INBOX", "Archive"):
             assert tern_folder_state(m, folder) == state[folder], folder
         m.select("INBOX")
