@@ -99,13 +99,15 @@ static int finish(struct dovecot_uidlist *l)
 	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
 	int ret = 0;
 
-	qsort(l->uids.items, n, sizeof(*l->uids.items), by_base);
+	if (n > 0) /* (an empty array has no items pointer for qsort) */
+		qsort(l->uids.items, n, sizeof(*l->uids.items), by_base);
 	for (size_t i = 0; i < n; i++) {
 		uids[i] = l->uids.items[i].uid;
 		if (i > 0 && strcmp(l->uids.items[i - 1].base, l->uids.items[i].base) == 0)
 			ret = -1;
 	}
-	qsort(uids, n, sizeof(*uids), by_uid);
+	if (n > 0)
+		qsort(uids, n, sizeof(*uids), by_uid);
 	for (size_t i = 1; i < n; i++) {
 		if (uids[i - 1] == uids[i])
 			ret = -1;
