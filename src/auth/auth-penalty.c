@@ -60,7 +60,7 @@ struct fail_ctx {
 	unsigned count;
 };
 
-static void count_failure(void *value, bool fresh, void *context)
+static void count_failure(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct record *r = value;
 	struct fail_ctx *f = context;
@@ -86,7 +86,7 @@ unsigned auth_penalty_fail(struct auth_penalty *p, const char *ip, uint64_t now_
 	return delay < AUTH_PENALTY_MAX_MS ? delay : AUTH_PENALTY_MAX_MS;
 }
 
-static void read_count(void *value, bool fresh, void *context)
+static void read_count(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	const struct record *r = value;
 	struct fail_ctx *f = context;

@@ -119,7 +119,7 @@ static unsigned recent_failures(const struct record *r, int64_t now, unsigned wi
 	return n;
 }
 
-static void count_failure(void *value, bool fresh, void *context)
+static void count_failure(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct record *r = value;
 	struct failure *f = context;
@@ -139,17 +139,12 @@ static void count_failure(void *value, bool fresh, void *context)
 		return;
 	f->ban = ban_seconds(f->set, r->offences);
 	r->banned_until = f->now + f->ban;
+	/* a ban ranks by its end, so one-off failures elsewhere cannot
+	   evict it while it holds */
+	*stamp = (uint64_t)r->banned_until;
 	r->offences++;
 	r->fail_count = r->fail_next = 0;
 	r->changed = 1;
-}
-
-/* Only the stamp changes. */
-static void keep(void *value, bool fresh, void *context)
-{
-	(void)value;
-	(void)fresh;
-	(void)context;
 }
 
 static bool counted(const struct guard_settings *set, const char *ip, char key[GUARD_KEY_MAX])
@@ -166,15 +161,11 @@ unsigned guard_failure(struct guard *g, const struct guard_settings *set, const 
 
 	if (!counted(set, ip, key))
 		return 0;
-	/* the stamp ranks records for eviction: a ban's end keeps it in the
-	   table while it holds */
 	shm_table_update(g->table, key, (uint64_t)now, count_failure, &f);
-	if (f.ban > 0)
-		shm_table_update(g->table, key, (uint64_t)(now + f.ban), keep, NULL);
 	return f.ban;
 }
 
-static void read_until(void *value, bool fresh, void *context)
+static void read_until(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	(void)fresh;
 	*(int64_t *)context = ((const struct record *)value)->banned_until;
@@ -200,7 +191,7 @@ struct setting {
 	unsigned offences;
 };
 
-static void set_ban(void *value, bool fresh, void *context)
+static void set_ban(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct record *r = value;
 	const struct setting *s = context;

@@ -190,7 +190,7 @@ int shm_table_update(struct shm_table *t, const char *key, uint64_t stamp, shm_t
 		fresh = true;
 	}
 	s->stamp = stamp;
-	fn(slot_value(s), fresh, context);
+	fn(slot_value(s), fresh, &s->stamp, context);
 	pthread_mutex_unlock(&t->locks[set]);
 	return 0;
 }
@@ -204,8 +204,11 @@ bool shm_table_read(struct shm_table *t, const char *key, shm_table_fn *fn, void
 	if (set_lock(t, set) < 0)
 		return false;
 	s = find(t, set, digest);
-	if (s != NULL)
-		fn(slot_value(s), false, context);
+	if (s != NULL) {
+		uint64_t stamp = s->stamp;
+
+		fn(slot_value(s), false, &stamp, context);
+	}
 	pthread_mutex_unlock(&t->locks[set]);
 	return s != NULL;
 }

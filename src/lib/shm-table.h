@@ -33,9 +33,10 @@
 struct shm_table;
 
 /* Called under the set's lock with the key's record (value_size bytes,
-   8-aligned; all zero when fresh). It may change the record; it must not
-   call into the same table. */
-typedef void shm_table_fn(void *value, bool fresh, void *context);
+   8-aligned; all zero when fresh) and its stamp (the eviction rank). It
+   may change both (a change of the stamp is dropped by shm_table_read);
+   it must not call into the same table. */
+typedef void shm_table_fn(void *value, bool fresh, uint64_t *stamp, void *context);
 
 /* A table of at least slots records of value_size bytes each (rounded up
    to whole sets). Returns NULL with a static reason in *error_r when the

@@ -82,7 +82,7 @@ struct visit {
 	unsigned count;
 };
 
-static void read_total(void *value, bool fresh, void *context)
+static void read_total(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct visit *v = context;
 
@@ -104,7 +104,7 @@ bool smtp_rate_allows(struct smtp_rate *r, const char *key, time_t now)
 	return r->limit == 0 || smtp_rate_count(r, key, now) < r->limit;
 }
 
-static void count_one(void *value, bool fresh, void *context)
+static void count_one(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct record *k = value;
 	struct visit *v = context;

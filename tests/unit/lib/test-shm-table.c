@@ -18,7 +18,7 @@ struct rec {
 	uint64_t was_fresh;
 };
 
-static void bump(void *value, bool fresh, void *context)
+static void bump(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct rec *r = value;
 
@@ -28,7 +28,7 @@ static void bump(void *value, bool fresh, void *context)
 	r->count++;
 }
 
-static void copy_out(void *value, bool fresh, void *context)
+static void copy_out(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	assert_false(fresh);
 	memcpy(context, value, sizeof(struct rec));
@@ -169,7 +169,7 @@ static void test_shared_by_fork(void **state)
 	shm_table_free(&t);
 }
 
-static void die_holding(void *value, bool fresh, void *context)
+static void die_holding(void *value, bool fresh, uint64_t *stamp, void *context)
 {
 	struct rec *r = value;
 
